@@ -1,0 +1,156 @@
+/* stp_context.h - per-CPU probe contexts: the state of one probe run.
+ *
+ * One context per possible CPU, allocated at module init. The busy flag makes a probe
+ * that fires while another runs on the same CPU (a hit inside a timer probe, a hit
+ * inside a hit) skip instead of clobbering the context; that flag is also what makes
+ * each CPU's output ring single-producer in the common case.
+ */
+#ifndef STP_CONTEXT_H
+#define STP_CONTEXT_H
+
+struct stp_context {
+	atomic_t busy;
+	const char *probe_point;	/* pp(): the probe point text */
+	const char *probe_where;	/* "file:line:col" of the probe, for errors */
+	struct pt_regs *regs;		/* NULL outside hit handlers */
+	unsigned long data_addr;
+	unsigned int data_len;
+	unsigned long actions;		/* statements run in this probe run */
+	int nesting;			/* function call depth */
+	const char *last_error;		/* non-NULL: the probe run failed */
+	char error_buf[256];
+	char *frames;			/* (STP_MAXNESTING + 1) * frame_size bytes, for locals */
+	size_t frame_size;
+	char printbuf[STP_PRINTBUF];
+	size_t printlen;
+};
+
+static struct stp_context **stp_contexts;	/* [nr_cpu_ids] */
+
+/* Defined in stp_output.h. */
+static inline void stp_out_commit(struct stp_context *c);
+
+/* Process. Frees what stp_contexts_alloc allocated; safe on partial allocation. */
+static inline void stp_contexts_free(void)
+{
+	unsigned int cpu;
+
+	if (!stp_contexts)
+		return;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		if (stp_contexts[cpu]) {
+			kvfree(stp_contexts[cpu]->frames);
+			kvfree(stp_contexts[cpu]);
+		}
+	}
+	kfree(stp_contexts);
+	stp_contexts = NULL;
+}
+
+/* Process. One context per possible CPU, each with a frames area of
+ * (STP_MAXNESTING + 1) * frame_size bytes (none if frame_size is 0). 0 or -ENOMEM. */
+static inline int stp_contexts_alloc(size_t frame_size)
+{
+	unsigned int cpu;
+	struct stp_context *c;
+
+	stp_contexts = kcalloc(nr_cpu_ids, sizeof(*stp_contexts), GFP_KERNEL);
+	if (!stp_contexts)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		c = kvzalloc(sizeof(*c), GFP_KERNEL);
+		if (!c)
+			goto fail;
+		stp_contexts[cpu] = c;
+		c->frame_size = frame_size;
+		if (frame_size) {
+			c->frames = kvzalloc((STP_MAXNESTING + 1) * frame_size, GFP_KERNEL);
+			if (!c->frames)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	stp_contexts_free();
+	return -ENOMEM;
+}
+
+/* NMI, IRQ, process - with preemption (process: interrupts) disabled by the caller.
+ * The current CPU's context, reset for a new probe run; NULL when it is busy (the run is
+ * counted in stp_skipped) or contexts are not allocated. */
+static inline struct stp_context *stp_context_enter(const char *pp, const char *where)
+{
+	struct stp_context *c;
+
+	if (unlikely(!stp_contexts))
+		return NULL;
+	c = stp_contexts[smp_processor_id()];
+	if (unlikely(!c))
+		return NULL;
+	if (atomic_cmpxchg(&c->busy, 0, 1) != 0) {
+		stp_count_skipped();
+		return NULL;
+	}
+	c->probe_point = pp;
+	c->probe_where = where;
+	c->regs = NULL;
+	c->data_addr = 0;
+	c->data_len = 0;
+	c->actions = 0;
+	c->nesting = 0;
+	c->last_error = NULL;
+	c->printlen = 0;
+	return c;
+}
+
+/* NMI, IRQ, process. Commits the run's output as one record, reports its error as
+ * "ERROR: <msg> at <where>\n" (more than STP_MAXERRORS failed runs end the session),
+ * and frees the context. */
+static inline void stp_context_exit(struct stp_context *c)
+{
+	if (c->printlen)
+		stp_out_commit(c);
+	if (c->last_error) {
+		if (c->probe_where)
+			stp_out_diag("ERROR: %s at %s\n", c->last_error, c->probe_where);
+		else
+			stp_out_diag("ERROR: %s\n", c->last_error);
+		if (atomic_inc_return(&stp_errors) > STP_MAXERRORS)
+			stp_request_exit();
+	}
+	atomic_set_release(&c->busy, 0);
+}
+
+/* NMI, IRQ, process. The current function's frame of locals. */
+static inline void *stp_frame(struct stp_context *c)
+{
+	return c->frames + (size_t)c->nesting * c->frame_size;
+}
+
+/* NMI, IRQ, process. Records the run's error (the first one wins; later ones are
+ * dropped) and returns -1, so that `if (stp_error(c, ...)) goto out;` reads well. */
+static inline __printf(2, 3) int stp_error(struct stp_context *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->last_error) {
+		va_start(ap, fmt);
+		vsnprintf(c->error_buf, sizeof(c->error_buf), fmt, ap);
+		va_end(ap);
+		c->last_error = c->error_buf;
+	}
+	return -1;
+}
+
+/* NMI, IRQ, process. Counts n statements; past STP_MAXACTION it sets the error and
+ * returns -1 (the caller leaves the probe run), else 0. */
+static inline int stp_count_actions(struct stp_context *c, unsigned long n)
+{
+	c->actions += n;
+	if (unlikely(c->actions > STP_MAXACTION))
+		return stp_error(c, "MAXACTION exceeded (more than %d statements in one probe run)",
+				 STP_MAXACTION);
+	return 0;
+}
+
+#endif /* STP_CONTEXT_H */

@@ -1,0 +1,55 @@
+/* stp_memory.h - reading kernel memory from probe code without trusting the address.
+ *
+ * Everything goes through the *_nofault accessors, which survive a bad address (a
+ * fault is fixed up, not fatal) and are usable from NMI.
+ */
+#ifndef STP_MEMORY_H
+#define STP_MEMORY_H
+
+/* NMI, IRQ, process. Copies n bytes at addr to dst; on a fault sets the run's error
+ * ("invalid kernel address 0x...") and returns -1, else 0. */
+static inline int stp_read_kernel(struct stp_context *c, void *dst, unsigned long addr, size_t n)
+{
+	if (copy_from_kernel_nofault(dst, (const void *)addr, n))
+		return stp_error(c, "invalid kernel address 0x%lx (reading %zu bytes)", addr, n);
+	return 0;
+}
+
+/* NMI, IRQ, process. An integer of size 1, 2, 4 or 8 bytes at addr, sign- or
+ * zero-extended; 0 with the error set on a fault or a bad size. */
+static inline int64_t stp_read_kernel_int(struct stp_context *c, unsigned long addr, size_t size,
+					  bool is_signed)
+{
+	union { u8 b; u16 h; u32 w; u64 q; } v;
+
+	v.q = 0;
+	if (size != 1 && size != 2 && size != 4 && size != 8) {
+		stp_error(c, "bad integer size %zu at 0x%lx", size, addr);
+		return 0;
+	}
+	if (stp_read_kernel(c, &v, addr, size))
+		return 0;
+	switch (size) {
+	case 1: return is_signed ? (int64_t)(s8)v.b : (int64_t)v.b;
+	case 2: return is_signed ? (int64_t)(s16)v.h : (int64_t)v.h;
+	case 4: return is_signed ? (int64_t)(s32)v.w : (int64_t)v.w;
+	default: return (int64_t)v.q;
+	}
+}
+
+/* NMI, IRQ, process. Copies the NUL-terminated string at addr into dst
+ * (STP_MAXSTRINGLEN bytes, truncated and terminated); on a fault dst is "" and the
+ * error is set (-1), else 0. */
+static inline int stp_read_kernel_string(struct stp_context *c, char *dst, unsigned long addr)
+{
+	long n = strncpy_from_kernel_nofault(dst, (const void *)addr, STP_MAXSTRINGLEN);
+
+	if (n < 0) {
+		dst[0] = '\0';
+		return stp_error(c, "invalid kernel address 0x%lx (reading a string)", addr);
+	}
+	dst[STP_MAXSTRINGLEN - 1] = '\0';
+	return 0;
+}
+
+#endif /* STP_MEMORY_H */

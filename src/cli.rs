@@ -1,0 +1,87 @@
+//! The command line, as SystemTap spells it where SystemTap has the option. Kept apart from
+//! `main` so that the man page and shell completions are generated from the same definition.
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    allow_negative_numbers = true,
+    name = "stp-hwbp",
+    version,
+    about = "Translate SystemTap-style scripts into kernel modules that set hardware watchpoints, build them, and run them",
+    long_about = "stp-hwbp reads a script in a SystemTap-style probe language, checks it, writes C for a Linux kernel \
+module that arms hardware watchpoints through the hw_breakpoint API, builds it with kbuild, loads it, streams its \
+output and cleans up. Passes: 1 parse, 2 elaborate, 3 write C, 4 build the module, 5 run it.",
+    after_help = "Exit status: 0 success, 1 errors in the script (or a run-time error), 2 usage, 3 environment (files, kernel trees, tools)."
+)]
+pub struct Cli {
+    /// The script file ("-" for stdin), then its arguments ($1/@1, ...)
+    #[arg(value_name = "SCRIPT [ARGS]")]
+    pub rest: Vec<String>,
+    /// Run the script given as text; all positional words are its arguments
+    #[arg(short = 'e', value_name = "SCRIPT")]
+    pub script: Option<String>,
+    /// Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result
+    #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub pass: Option<u8>,
+    /// Target kernel: a release under /lib/modules, or a build-tree directory
+    #[arg(short = 'r', value_name = "KVER|DIR")]
+    pub kernel: Option<String>,
+    /// Guru mode: allow embedded C in the script
+    #[arg(short = 'g')]
+    pub guru: bool,
+    /// Define a C macro for the module (MAXACTION=..., MAXSTRINGLEN=..., ...)
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    pub defines: Vec<String>,
+    /// Add a directory of tapsets (*.stp)
+    #[arg(short = 'I', value_name = "DIR")]
+    pub include: Vec<String>,
+    /// More output: pass timings (repeat for more)
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Suppress warnings
+    #[arg(short = 'w')]
+    pub no_warnings: bool,
+    /// Treat warnings as errors
+    #[arg(short = 'W')]
+    pub warnings_are_errors: bool,
+    /// List the probe points matching PATTERN
+    #[arg(short = 'l', value_name = "PATTERN")]
+    pub list: Option<String>,
+    /// List the probe points matching PATTERN with the context functions they offer
+    #[arg(short = 'L', value_name = "PATTERN")]
+    pub list_context: Option<String>,
+    /// List the tapset functions with their signatures
+    #[arg(long = "dump-functions")]
+    pub dump_functions: bool,
+    /// Module name
+    #[arg(short = 'm', value_name = "NAME")]
+    pub module: Option<String>,
+    /// Keep the build directory and print its path
+    #[arg(short = 'k')]
+    pub keep: bool,
+    /// Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits
+    #[arg(short = 'c', value_name = "CMD")]
+    pub command: Option<String>,
+    /// Set target() to PID
+    #[arg(short = 'x', value_name = "PID")]
+    pub target_pid: Option<i64>,
+    /// Write the script's output to FILE
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+    /// End the session after SECONDS
+    #[arg(short = 'T', value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Set a global variable when the module loads
+    #[arg(short = 'G', value_name = "VAR=VALUE")]
+    pub set_globals: Vec<String>,
+    /// Run inside a QEMU guest booting the target kernel (safe: the host kernel is untouched)
+    #[arg(long = "vm")]
+    pub vm: bool,
+    /// Accepted for SystemTap compatibility; has no effect
+    #[arg(long = "all-modules", hide = true)]
+    pub all_modules: bool,
+    /// Run an already built module (as staprun does): MODULE.ko
+    #[arg(long = "run-module", value_name = "MODULE.ko", hide = true)]
+    pub run_module: Option<String>,
+}

@@ -1,0 +1,40 @@
+//! Diagnostic codes, one block per pass, so that a code says where it was raised.
+//! E00x: reading input; E01x: lexing and preprocessing; E02x: parsing;
+//! E03x: resolution; E04x: types; E05x: probe points; E06x: calls and formats;
+//! E07x: kernel tree; E08x: build; W0xx: warnings.
+
+pub const INPUT: &str = "E001";
+pub const INPUT_TOO_LARGE: &str = "E002";
+pub const LEX_BAD_CHAR: &str = "E010";
+pub const LEX_UNTERMINATED: &str = "E011";
+pub const LEX_BAD_NUMBER: &str = "E012";
+pub const LEX_BAD_ESCAPE: &str = "E013";
+pub const PP_MISSING_ARG: &str = "E014";
+pub const PP_BAD_COND: &str = "E015";
+pub const PP_UNBALANCED: &str = "E016";
+pub const PP_ARG_NOT_NUMBER: &str = "E017";
+pub const LEX_UNSUPPORTED: &str = "E018";
+pub const PARSE: &str = "E020";
+pub const PARSE_TOO_DEEP: &str = "E021";
+pub const PARSE_GURU: &str = "E022";
+pub const UNDEFINED: &str = "E030";
+pub const DUPLICATE: &str = "E031";
+pub const NOT_ARRAY: &str = "E032";
+pub const MISPLACED: &str = "E033";
+pub const ARRAY_ARITY: &str = "E034";
+pub const NOT_LVALUE: &str = "E035";
+pub const TYPE_MISMATCH: &str = "E040";
+pub const TYPE_UNRESOLVED: &str = "E041";
+pub const PROBE_UNKNOWN: &str = "E050";
+pub const PROBE_ARG: &str = "E051";
+pub const PROBE_READ: &str = "E052";
+pub const PROBE_ALIGN: &str = "E053";
+pub const PROBE_SYMBOL: &str = "E054";
+pub const PROBE_LENGTH: &str = "E055";
+pub const CALL_ARITY: &str = "E060";
+pub const FORMAT: &str = "E061";
+pub const CONTEXT_FN: &str = "E062";
+pub const KERNEL_TREE: &str = "E070";
+pub const WARN_WATCH_COUNT: &str = "W001";
+pub const WARN_UNUSED: &str = "W002";
+pub const WARN_NEVER_ASSIGNED: &str = "W003";

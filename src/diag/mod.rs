@@ -1,0 +1,237 @@
+//! Diagnostics: where things come from (`Loc`), what went wrong (`Diag`), and the one place that
+//! turns them into codespan-rendered text. Every pass collects `Diag`s instead of stopping at the
+//! first; the driver checks for errors between passes.
+
+pub mod codes;
+
+use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+use std::ops::Range;
+
+/// Index of a source text in the [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub usize);
+
+/// What kind of text a file is: the user's script, a tapset embedded in the binary, or `-e`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Script,
+    Tapset,
+    CommandLine,
+}
+
+/// A byte range inside one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, r: Range<usize>) -> Span {
+        Span { file, start: r.start as u32, end: r.end as u32 }
+    }
+    pub fn to(self, other: Span) -> Span {
+        if self.file != other.file {
+            return self;
+        }
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// Where a diagnostic points. The synthetic cases are spelled out so that nothing pretends to
+/// come from a file it does not.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Loc {
+    /// A range in a script, a tapset, or the `-e` text.
+    File(Span),
+    /// A command-line option or argument, named.
+    CommandLine(String),
+    /// Made up by the translator.
+    Synthesized,
+}
+
+impl From<Span> for Loc {
+    fn from(s: Span) -> Loc {
+        Loc::File(s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One diagnostic: a code, a message, a primary location with its label, secondary labels,
+/// notes and an optional help line.
+#[derive(Clone, Debug)]
+pub struct Diag {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub primary: Loc,
+    pub label: String,
+    pub secondary: Vec<(Span, String)>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+}
+
+impl Diag {
+    pub fn error(code: &'static str, at: impl Into<Loc>, message: impl Into<String>) -> Diag {
+        Diag {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            primary: at.into(),
+            label: String::new(),
+            secondary: vec![],
+            notes: vec![],
+            help: None,
+        }
+    }
+    pub fn warning(code: &'static str, at: impl Into<Loc>, message: impl Into<String>) -> Diag {
+        Diag { severity: Severity::Warning, ..Diag::error(code, at, message) }
+    }
+    pub fn label(mut self, l: impl Into<String>) -> Diag {
+        self.label = l.into();
+        self
+    }
+    pub fn secondary(mut self, at: Span, l: impl Into<String>) -> Diag {
+        self.secondary.push((at, l.into()));
+        self
+    }
+    pub fn note(mut self, n: impl Into<String>) -> Diag {
+        self.notes.push(n.into());
+        self
+    }
+    pub fn help(mut self, h: impl Into<String>) -> Diag {
+        self.help = Some(h.into());
+        self
+    }
+}
+
+/// A growing list of diagnostics.
+#[derive(Default, Debug)]
+pub struct Diags {
+    pub list: Vec<Diag>,
+}
+
+impl Diags {
+    pub fn push(&mut self, d: Diag) {
+        self.list.push(d);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.list.iter().any(|d| d.severity == Severity::Error)
+    }
+    pub fn error_count(&self) -> usize {
+        self.list.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+    pub fn extend(&mut self, other: Diags) {
+        self.list.extend(other.list);
+    }
+}
+
+/// All source texts of one run, for spans and rendering.
+#[derive(Default)]
+pub struct SourceMap {
+    files: SimpleFiles<String, String>,
+    origins: Vec<Origin>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>, origin: Origin) -> FileId {
+        let id = self.files.add(name.into(), text.into());
+        self.origins.push(origin);
+        FileId(id)
+    }
+    pub fn text(&self, f: FileId) -> &str {
+        self.files.get(f.0).map(|f| f.source().as_str()).unwrap_or("")
+    }
+    pub fn name(&self, f: FileId) -> &str {
+        self.files.get(f.0).map(|f| f.name().as_str()).unwrap_or("?")
+    }
+    pub fn origin(&self, f: FileId) -> Origin {
+        self.origins[f.0]
+    }
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, f: FileId, offset: u32) -> (usize, usize) {
+        let text = self.text(f);
+        let off = (offset as usize).min(text.len());
+        let before = &text[..off];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rfind('\n').map(|p| off - p).unwrap_or(off + 1);
+        (line, col)
+    }
+    /// `file:line:col` for a span, as the generated C reports run-time errors.
+    pub fn describe(&self, s: Span) -> String {
+        let (l, c) = self.line_col(s.file, s.start);
+        format!("{}:{}:{}", self.name(s.file), l, c)
+    }
+
+    /// Render diagnostics without colour, as the CLI prints them and the tests compare them.
+    pub fn render(&self, diags: &[Diag]) -> String {
+        let mut out = String::new();
+        let config = Config::default();
+        for d in diags {
+            let cs = self.to_codespan(d);
+            let _ = term::emit_to_string(&mut out, &config, &self.files, &cs);
+        }
+        out
+    }
+
+    fn to_codespan(&self, d: &Diag) -> Diagnostic<usize> {
+        let sev = match d.severity {
+            Severity::Error => CsSeverity::Error,
+            Severity::Warning => CsSeverity::Warning,
+        };
+        let mut cs = Diagnostic::new(sev).with_code(d.code).with_message(&d.message);
+        let mut labels = vec![];
+        let mut notes = vec![];
+        match &d.primary {
+            Loc::File(s) => labels.push(Label::primary(s.file.0, s.range()).with_message(&d.label)),
+            Loc::CommandLine(what) => notes.push(format!("from the command line: {what}")),
+            Loc::Synthesized => {}
+        }
+        for (s, l) in &d.secondary {
+            labels.push(Label::secondary(s.file.0, s.range()).with_message(l));
+        }
+        notes.extend(d.notes.iter().cloned());
+        if let Some(h) = &d.help {
+            notes.push(format!("help: {h}"));
+        }
+        cs = cs.with_labels(labels).with_notes(notes);
+        cs
+    }
+}
+
+/// Edit distance, for "did you mean" suggestions.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The candidate nearest to `word`, if it is near enough to be a plausible typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.len() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}

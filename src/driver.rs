@@ -1,0 +1,298 @@
+//! The driver: runs the passes in order for one invocation, checks for errors between them,
+//! prints the dump of the last pass asked for (`-p N`), and times each pass (`-v`).
+
+use crate::diag::{Diags, Loc, Origin, Severity, SourceMap};
+use crate::ir::Module;
+use crate::kbuild::tree::{self, KernelTree};
+use crate::sema;
+use crate::syntax::{self, ast, preprocess::PpEnv};
+use indexmap::IndexMap;
+use std::time::Instant;
+
+/// Everything the passes need from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub script_file: Option<String>,
+    pub script_text: Option<String>,
+    pub args: Vec<String>,
+    pub last_pass: u8,
+    pub kernel: Option<String>,
+    pub guru: bool,
+    pub defines: Vec<(String, String)>,
+    pub include_dirs: Vec<String>,
+    pub verbose: u8,
+    pub no_warnings: bool,
+    pub warnings_are_errors: bool,
+    pub module_name: Option<String>,
+    pub keep_build_dir: bool,
+}
+
+/// Exit codes: 0 success, 1 errors in the script, 2 usage, 3 the environment (files, kernel
+/// trees, tools) failed.
+pub const EXIT_SCRIPT: i32 = 1;
+pub const EXIT_ENV: i32 = 3;
+
+/// A lazily-found kernel tree for the preprocessor and pass 4.
+pub struct Kernel {
+    pub request: Option<String>,
+    found: Option<Result<KernelTree, String>>,
+    config: Option<Result<IndexMap<String, String>, String>>,
+}
+
+impl Kernel {
+    pub fn new(request: Option<String>) -> Kernel {
+        Kernel { request, found: None, config: None }
+    }
+    pub fn tree(&mut self) -> Result<&KernelTree, String> {
+        if self.found.is_none() {
+            self.found = Some(tree::find(self.request.as_deref()));
+        }
+        self.found.as_ref().expect("just set").as_ref().map_err(|e| e.clone())
+    }
+}
+
+struct Env<'a> {
+    args: &'a [String],
+    guru: bool,
+    kernel: &'a mut Kernel,
+}
+
+impl PpEnv for Env<'_> {
+    fn args(&self) -> &[String] {
+        self.args
+    }
+    fn guru(&self) -> bool {
+        self.guru
+    }
+    fn kernel_release(&mut self) -> Result<String, String> {
+        self.kernel.tree().map(|t| t.release.clone())
+    }
+    fn kernel_config(&mut self, name: &str) -> Result<String, String> {
+        if self.kernel.config.is_none() {
+            let c = self.kernel.tree().and_then(|t| t.config());
+            self.kernel.config = Some(c);
+        }
+        match self.kernel.config.as_ref().expect("just set") {
+            Ok(c) => Ok(c.get(name).cloned().unwrap_or_default()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// The state of one run through the passes.
+pub struct Session {
+    pub cfg: Config,
+    pub sm: SourceMap,
+    pub diags: Diags,
+    pub kernel: Kernel,
+    timings: Vec<(String, u128)>,
+}
+
+pub enum Stop {
+    /// Errors in the script, already collected in `diags`.
+    Script,
+    /// An environment problem, with its message.
+    Env(String),
+}
+
+impl Session {
+    pub fn new(cfg: Config) -> Session {
+        let kernel = Kernel::new(cfg.kernel.clone());
+        Session { cfg, sm: SourceMap::default(), diags: Diags::default(), kernel, timings: vec![] }
+    }
+
+    fn time<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let t = Instant::now();
+        let r = f(self);
+        self.timings.push((what.to_string(), t.elapsed().as_millis()));
+        if self.cfg.verbose > 0 {
+            eprintln!("{what} in {} ms", t.elapsed().as_millis());
+        }
+        r
+    }
+
+    /// Diagnostics rendered, honouring -w and -W.
+    pub fn render_diags(&mut self) -> String {
+        if self.cfg.warnings_are_errors {
+            for d in &mut self.diags.list {
+                d.severity = Severity::Error;
+            }
+        }
+        let shown: Vec<_> = self.diags.list.iter().filter(|d| !(self.cfg.no_warnings && d.severity == Severity::Warning)).cloned().collect();
+        self.sm.render(&shown)
+    }
+
+    fn check(&self) -> Result<(), Stop> {
+        let warn_errs = self.cfg.warnings_are_errors && !self.diags.list.is_empty();
+        if self.diags.has_errors() || warn_errs { Err(Stop::Script) } else { Ok(()) }
+    }
+
+    /// Pass 1.
+    pub fn parse(&mut self) -> Result<ast::Script, Stop> {
+        let (name, text, origin) = match (&self.cfg.script_text, &self.cfg.script_file) {
+            (Some(t), _) => ("<command line>".to_string(), t.clone(), Origin::CommandLine),
+            (None, Some(f)) if f == "-" => {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Stop::Env(format!("cannot read the script from stdin: {e}")))?;
+                ("<stdin>".to_string(), s, Origin::Script)
+            }
+            (None, Some(f)) => {
+                let bytes = std::fs::read(f).map_err(|e| Stop::Env(format!("cannot read {f}: {e}")))?;
+                match String::from_utf8(bytes) {
+                    Ok(s) => (f.clone(), s, Origin::Script),
+                    Err(e) => {
+                        let at = e.utf8_error().valid_up_to();
+                        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                        let file = self.sm.add(f.clone(), text, Origin::Script);
+                        self.diags.push(
+                            crate::diag::Diag::error(crate::diag::codes::INPUT, crate::diag::Span::new(file, at..at + 1), "the script is not valid UTF-8 text")
+                                .label("invalid byte here")
+                                .help("is this a binary file?"),
+                        );
+                        return Err(Stop::Script);
+                    }
+                }
+            }
+            (None, None) => return Err(Stop::Env("no script given (name a file, or use -e 'SCRIPT')".into())),
+        };
+        let file = self.sm.add(name, text, origin);
+        let args = self.cfg.args.clone();
+        let guru = self.cfg.guru;
+        let script = self.time("Pass 1: parsed the script", |s| {
+            let mut env = Env { args: &args, guru, kernel: &mut s.kernel };
+            syntax::parse_file(&s.sm, file, &mut env, &mut s.diags)
+        });
+        if script.items.is_empty() && !self.diags.has_errors() {
+            self.diags.push(
+                crate::diag::Diag::error(crate::diag::codes::INPUT, Loc::CommandLine(self.sm.name(file).to_string()), "the script has no probes")
+                    .help("a script needs at least one probe, e.g. probe begin { println(\"hello\") exit() }"),
+            );
+        }
+        self.check()?;
+        Ok(script)
+    }
+
+    /// Pass 2.
+    pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
+        let sources = sema::tapsets::sources(&self.cfg.include_dirs).map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
+        let m = self.time("Pass 2: elaborated the script", |s| {
+            let mut tapsets = vec![];
+            for (name, text) in sources {
+                let f = s.sm.add(name, text, Origin::Tapset);
+                let mut env = Env { args: &[], guru: true, kernel: &mut s.kernel };
+                tapsets.push(syntax::parse_file(&s.sm, f, &mut env, &mut s.diags));
+            }
+            sema::elaborate(script, &tapsets, &mut s.diags)
+        });
+        if !script.items.iter().any(|i| matches!(i, ast::Item::Probe(_))) && !self.diags.has_errors() {
+            self.diags.push(crate::diag::Diag::error(crate::diag::codes::INPUT, Loc::Synthesized, "the script has no probes"));
+        }
+        self.check()?;
+        Ok(m)
+    }
+
+    pub fn timings(&self) -> &[(String, u128)] {
+        &self.timings
+    }
+}
+
+fn parse_define(s: &str) -> (String, String) {
+    match s.split_once('=') {
+        Some((k, v)) => (k.to_string(), v.to_string()),
+        None => (s.to_string(), String::new()),
+    }
+}
+
+/// Runs one invocation; returns the exit code.
+pub fn main(cli: crate::cli::Cli) -> i32 {
+    if let Some(p) = cli.list.as_deref().or(cli.list_context.as_deref()) {
+        print!("{}", sema::probes::list(p, cli.list_context.is_some()));
+        return 0;
+    }
+    let (script_file, args) = match (&cli.script, cli.rest.split_first()) {
+        (Some(_), _) => (None, cli.rest.clone()),
+        (None, Some((f, rest))) => (Some(f.clone()), rest.to_vec()),
+        (None, None) if cli.dump_functions => (None, vec![]),
+        (None, None) => {
+            eprintln!("stp-hwbp: no script given\n\nUsage: stp-hwbp [OPTIONS] SCRIPT [ARGS]... or stp-hwbp -e 'SCRIPT' [ARGS]...\nFor more information, try '--help'.");
+            return 2;
+        }
+    };
+    let cfg = Config {
+        script_file,
+        script_text: cli.script.clone(),
+        args,
+        last_pass: cli.pass.unwrap_or(5),
+        kernel: cli.kernel.clone(),
+        guru: cli.guru,
+        defines: cli.defines.iter().map(|d| parse_define(d)).collect(),
+        include_dirs: cli.include.clone(),
+        verbose: cli.verbose,
+        no_warnings: cli.no_warnings,
+        warnings_are_errors: cli.warnings_are_errors,
+        module_name: cli.module.clone(),
+        keep_build_dir: cli.keep,
+    };
+    let mut s = Session::new(cfg);
+    if cli.dump_functions {
+        return dump_functions(&mut s);
+    }
+    let r = run(&mut s);
+    let rendered = s.render_diags();
+    eprint!("{rendered}");
+    match r {
+        Ok(code) => code,
+        Err(Stop::Script) => {
+            let n = s.diags.error_count().max(1);
+            eprintln!("stp-hwbp: {n} error{} in the script; stopped.", if n == 1 { "" } else { "s" });
+            EXIT_SCRIPT
+        }
+        Err(Stop::Env(msg)) => {
+            eprintln!("stp-hwbp: {msg}");
+            EXIT_ENV
+        }
+    }
+}
+
+fn run(s: &mut Session) -> Result<i32, Stop> {
+    let script = s.parse()?;
+    if s.cfg.last_pass == 1 {
+        print!("{}", syntax::print::script(&script));
+        return Ok(0);
+    }
+    let m = s.elaborate(&script)?;
+    if s.cfg.last_pass == 2 {
+        print!("{}", crate::ir::print::module(&m));
+        return Ok(0);
+    }
+    Err(Stop::Env(format!("pass {} is not there yet: this build stops after pass 2 (use -p1 or -p2)", s.cfg.last_pass)))
+}
+
+fn dump_functions(s: &mut Session) -> i32 {
+    let sources = match sema::tapsets::sources(&s.cfg.include_dirs) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("stp-hwbp: {e}");
+            return EXIT_ENV;
+        }
+    };
+    let mut lines = vec![];
+    for (name, text) in sources {
+        let f = s.sm.add(name, text, Origin::Tapset);
+        let mut env = Env { args: &[], guru: true, kernel: &mut s.kernel };
+        let script = syntax::parse_file(&s.sm, f, &mut env, &mut s.diags);
+        for it in script.items {
+            if let ast::Item::Function(f) = it {
+                let params: Vec<String> = f.params.iter().map(|p| format!("{}:{}", p.name.name, p.ty.map(syntax::print::type_name).unwrap_or("unknown"))).collect();
+                let ret = f.ret.map(syntax::print::type_name).unwrap_or("unknown");
+                lines.push(format!("{}:{} ({})", f.name.name, ret, params.join(", ")));
+            }
+        }
+    }
+    lines.extend(["printf:unknown (format:string, ...)", "sprintf:string (format:string, ...)", "print:unknown (...)", "println:unknown (...)"].map(String::from));
+    lines.sort();
+    for l in lines {
+        println!("{l}");
+    }
+    0
+}

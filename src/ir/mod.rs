@@ -1,0 +1,334 @@
+//! The elaborated program: what pass 2 produces and the C back end consumes.
+//!
+//! Invariants, established by `sema::elaborate` when it returns without errors:
+//! - Top-level entities live in arenas and refer to each other by typed ids; arena order is
+//!   script order (tapset functions after script functions, in first-use order), so every
+//!   walk over the IR is deterministic.
+//! - Every name is resolved: variables are `Local`/`Global` ids, calls are `Function` ids or
+//!   `Builtin`s. Every expression has a type other than `Ty::Unknown`.
+//! - Only functions reachable from a probe are present.
+//! - Watches are deduplicated: probes on the same (address, length, access) share one `Watch`,
+//!   whose `users` list is in script order.
+
+pub mod print;
+
+use crate::diag::Span;
+use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A typed index into an `Arena<T>`.
+pub struct Id<T> {
+    idx: u32,
+    _m: PhantomData<fn() -> T>,
+}
+
+impl<T> Id<T> {
+    pub fn index(self) -> usize {
+        self.idx as usize
+    }
+}
+impl<T> Clone for Id<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Id<T> {}
+impl<T> PartialEq for Id<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.idx == o.idx
+    }
+}
+impl<T> Eq for Id<T> {}
+impl<T> std::hash::Hash for Id<T> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.idx.hash(h)
+    }
+}
+impl<T> PartialOrd for Id<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Id<T> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.idx.cmp(&o.idx)
+    }
+}
+impl<T> fmt::Debug for Id<T> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "#{}", self.idx)
+    }
+}
+
+pub struct Arena<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Self {
+        Arena { items: Vec::new() }
+    }
+}
+
+impl<T> Arena<T> {
+    pub fn alloc(&mut self, t: T) -> Id<T> {
+        self.items.push(t);
+        Id { idx: (self.items.len() - 1) as u32, _m: PhantomData }
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (Id<T>, &T)> {
+        self.items.iter().enumerate().map(|(i, t)| (Id { idx: i as u32, _m: PhantomData }, t))
+    }
+    pub fn ids(&self) -> impl Iterator<Item = Id<T>> + use<T> {
+        (0..self.items.len() as u32).map(|i| Id { idx: i, _m: PhantomData })
+    }
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.items.iter_mut()
+    }
+}
+
+impl<T> std::ops::Index<Id<T>> for Arena<T> {
+    type Output = T;
+    fn index(&self, id: Id<T>) -> &T {
+        &self.items[id.index()]
+    }
+}
+impl<T> std::ops::IndexMut<Id<T>> for Arena<T> {
+    fn index_mut(&mut self, id: Id<T>) -> &mut T {
+        &mut self.items[id.index()]
+    }
+}
+
+/// Value types. `Unknown` exists only while types are being inferred; `Void` is the type of a
+/// call to a function that returns nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Unknown,
+    Long,
+    Str,
+    Void,
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Ty::Unknown => "unknown",
+            Ty::Long => "long",
+            Ty::Str => "string",
+            Ty::Void => "void",
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct Module {
+    pub globals: Arena<Global>,
+    pub functions: Arena<Function>,
+    pub probes: Arena<Probe>,
+    pub watches: Arena<Watch>,
+    /// Top-level `%{ %}` blocks, script's and used tapsets', in order.
+    pub embedded: Vec<(String, Span)>,
+}
+
+pub struct Global {
+    pub name: String,
+    pub ty: Ty,
+    pub array: Option<ArrayShape>,
+    pub init: Option<Const>,
+    pub span: Span,
+}
+
+pub struct ArrayShape {
+    pub keys: Vec<Ty>,
+    /// `global a[N]`: the most entries; otherwise MAXMAPENTRIES.
+    pub max: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Long(i64),
+    Str(String),
+}
+
+pub struct Local {
+    pub name: String,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FnOrigin {
+    Script,
+    Tapset,
+}
+
+pub struct Function {
+    pub name: String,
+    /// `Ty::Void` when the function returns no value.
+    pub ret: Ty,
+    pub params: Vec<Id<Local>>,
+    pub locals: Arena<Local>,
+    pub body: Body,
+    pub origin: FnOrigin,
+    pub span: Span,
+    /// Usable only in data-watchpoint probes (`data_addr()`, `data_value()`).
+    pub needs_data: bool,
+}
+
+pub enum Body {
+    Script(Block),
+    Embedded(String, Span),
+}
+
+pub struct Probe {
+    pub points: Vec<Point>,
+    pub cond: Option<Expr>,
+    pub locals: Arena<Local>,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// One resolved probe point of a probe.
+pub struct Point {
+    /// Canonical text, as `pp()` returns it.
+    pub text: String,
+    pub kind: PointKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PointKind {
+    Begin(i64),
+    End(i64),
+    Never,
+    /// A periodic hrtimer, in nanoseconds.
+    Timer(u64),
+    /// Every N jiffies.
+    Jiffies(u64),
+    Data(Id<Watch>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Write,
+    ReadWrite,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchAddr {
+    Literal(u64),
+    Symbol { name: String, offset: u64 },
+}
+
+pub struct Watch {
+    pub addr: WatchAddr,
+    pub len: u8,
+    pub access: Access,
+    /// The probes that use this watch, and which of their points, in script order.
+    pub users: Vec<(Id<Probe>, usize)>,
+    pub span: Span,
+}
+
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+}
+
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+pub enum StmtKind {
+    Expr(Expr),
+    Block(Block),
+    If { cond: Expr, then: Box<Stmt>, els: Option<Box<Stmt>> },
+    While { cond: Expr, body: Box<Stmt> },
+    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Box<Stmt> },
+    Foreach {
+        value: Option<Id<Local>>,
+        keys: Vec<Id<Local>>,
+        array: Id<Global>,
+        sort: Option<(SortBy, SortDir)>,
+        limit: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    Break,
+    Continue,
+    Next,
+    Return(Option<Expr>),
+    /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar).
+    Delete(LValue),
+    Empty,
+}
+
+#[derive(Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub enum LValue {
+    Local(Id<Local>),
+    Global(Id<Global>),
+    Index { array: Id<Global>, keys: Vec<Expr> },
+    /// A whole array, for `delete a`.
+    Array(Id<Global>),
+}
+
+/// Functions the translator implements itself (they take any number of arguments or a format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Printf,
+    Sprintf,
+    Print,
+    Println,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Printf => "printf",
+            Builtin::Sprintf => "sprintf",
+            Builtin::Print => "print",
+            Builtin::Println => "println",
+        }
+    }
+}
+
+/// A piece of a checked `printf` format.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FmtPiece {
+    Text(String),
+    Conv { flags: String, width: Option<u32>, precision: Option<u32>, conv: char },
+}
+
+#[derive(Clone)]
+pub enum ExprKind {
+    Long(i64),
+    Str(String),
+    Var(LValue),
+    Call { func: Id<Function>, args: Vec<Expr> },
+    Builtin { which: Builtin, format: Vec<FmtPiece>, args: Vec<Expr> },
+    Unary { op: UnOp, e: Box<Expr> },
+    /// Comparisons of two strings have `l.ty == Ty::Str`; all others operate on longs.
+    Binary { op: BinOp, l: Box<Expr>, r: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Assign { op: Option<BinOp>, target: LValue, value: Box<Expr> },
+    IncDec { target: LValue, inc: bool, pre: bool },
+    In { array: Id<Global>, keys: Vec<Expr> },
+}
+
+impl Module {
+    /// Distinct watches armed when the module starts.
+    pub fn startup_watches(&self) -> usize {
+        self.watches.len()
+    }
+}

@@ -1,0 +1,249 @@
+//! `-p2`: the elaborated program. Globals, probes with their resolved points and watches,
+//! functions with their inferred types, the tapset functions pulled in, and every body with
+//! names resolved.
+
+use super::*;
+use crate::syntax::ast::{SortBy, SortDir, PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY};
+use crate::syntax::print::quote;
+use std::fmt::Write;
+
+pub fn module(m: &Module) -> String {
+    let mut o = String::new();
+    if !m.globals.is_empty() {
+        o.push_str("# globals\n");
+        for (_, g) in m.globals.iter() {
+            let _ = write!(o, "{}:{}", g.name, g.ty);
+            if let Some(a) = &g.array {
+                let keys: Vec<String> = a.keys.iter().map(|k| k.to_string()).collect();
+                let _ = write!(o, "[{}]", keys.join(", "));
+                if let Some(n) = a.max {
+                    let _ = write!(o, " max {n}");
+                }
+            }
+            match &g.init {
+                Some(Const::Long(v)) => {
+                    let _ = write!(o, " = {v}");
+                }
+                Some(Const::Str(s)) => {
+                    let _ = write!(o, " = {}", quote(s));
+                }
+                None => {}
+            }
+            o.push('\n');
+        }
+    }
+    if !m.watches.is_empty() {
+        o.push_str("# watches\n");
+        for (id, w) in m.watches.iter() {
+            let users: Vec<String> = w.users.iter().map(|(p, _)| format!("probe {}", p.index())).collect();
+            let _ = writeln!(o, "watch {}: {} length {} {}  <- {}", id.index(), watch_addr(&w.addr), w.len, access(w.access), users.join(", "));
+        }
+    }
+    o.push_str("# probes\n");
+    for (id, p) in m.probes.iter() {
+        let pts: Vec<String> = p.points.iter().map(point).collect();
+        let _ = writeln!(o, "probe {}: {}", id.index(), pts.join(", "));
+        let pr = Printer { m, locals: &p.locals };
+        pr.locals(&mut o, &p.locals);
+        if let Some(c) = &p.cond {
+            let _ = writeln!(o, "  if ({})", pr.expr(c, 0));
+        }
+        pr.block(&mut o, &p.body, 1);
+    }
+    for origin in [FnOrigin::Script, FnOrigin::Tapset] {
+        let fs: Vec<_> = m.functions.iter().filter(|(_, f)| f.origin == origin).collect();
+        if fs.is_empty() {
+            continue;
+        }
+        o.push_str(if origin == FnOrigin::Script { "# functions\n" } else { "# tapset functions\n" });
+        for (_, f) in fs {
+            let params: Vec<String> = f.params.iter().map(|&p| format!("{}:{}", f.locals[p].name, f.locals[p].ty)).collect();
+            let ctx = if f.needs_data { "  [data probes only]" } else { "" };
+            match &f.body {
+                Body::Embedded(..) => {
+                    let _ = writeln!(o, "function {}:{} ({}) %{{ embedded C %}}{ctx}", f.name, f.ret, params.join(", "));
+                }
+                Body::Script(b) => {
+                    let _ = writeln!(o, "function {}:{} ({}){ctx}", f.name, f.ret, params.join(", "));
+                    let pr = Printer { m, locals: &f.locals };
+                    let mut ls = Arena::default();
+                    for (id, l) in f.locals.iter() {
+                        if !f.params.contains(&id) {
+                            ls.alloc(Local { name: l.name.clone(), ty: l.ty, span: l.span });
+                        }
+                    }
+                    pr.locals(&mut o, &ls);
+                    pr.block(&mut o, b, 1);
+                }
+            }
+        }
+    }
+    o
+}
+
+pub fn watch_addr(a: &WatchAddr) -> String {
+    match a {
+        WatchAddr::Literal(v) => format!("{v:#x}"),
+        WatchAddr::Symbol { name, offset: 0 } => format!("symbol {name}"),
+        WatchAddr::Symbol { name, offset } => format!("symbol {name}+{offset:#x}"),
+    }
+}
+
+pub fn access(a: Access) -> &'static str {
+    match a {
+        Access::Write => "write",
+        Access::ReadWrite => "rw",
+    }
+}
+
+fn point(p: &Point) -> String {
+    match &p.kind {
+        PointKind::Data(w) => format!("{} [watch {}]", p.text, w.index()),
+        PointKind::Timer(ns) => format!("{} [every {ns} ns]", p.text),
+        PointKind::Jiffies(n) => format!("{} [every {n} jiffies]", p.text),
+        PointKind::Begin(s) | PointKind::End(s) if *s != 0 => format!("{} [sequence {s}]", p.text),
+        _ => p.text.clone(),
+    }
+}
+
+struct Printer<'a> {
+    m: &'a Module,
+    locals: &'a Arena<Local>,
+}
+
+impl Printer<'_> {
+    fn locals(&self, o: &mut String, ls: &Arena<Local>) {
+        if ls.is_empty() {
+            return;
+        }
+        let v: Vec<String> = ls.iter().map(|(_, l)| format!("{}:{}", l.name, l.ty)).collect();
+        let _ = writeln!(o, "  locals {}", v.join(", "));
+    }
+
+    fn block(&self, o: &mut String, b: &Block, ind: usize) {
+        for s in &b.stmts {
+            self.stmt(o, s, ind);
+        }
+    }
+
+    fn line(o: &mut String, ind: usize, s: &str) {
+        for _ in 0..ind {
+            o.push_str("  ");
+        }
+        o.push_str(s);
+        o.push('\n');
+    }
+
+    fn body(&self, o: &mut String, head: String, s: &Stmt, ind: usize) {
+        Self::line(o, ind, &format!("{head} {{"));
+        match &s.kind {
+            StmtKind::Block(b) => self.block(o, b, ind + 1),
+            _ => self.stmt(o, s, ind + 1),
+        }
+        Self::line(o, ind, "}");
+    }
+
+    fn stmt(&self, o: &mut String, s: &Stmt, ind: usize) {
+        match &s.kind {
+            StmtKind::Expr(e) => Self::line(o, ind, &self.expr(e, 0)),
+            StmtKind::Block(b) => {
+                Self::line(o, ind, "{");
+                self.block(o, b, ind + 1);
+                Self::line(o, ind, "}");
+            }
+            StmtKind::If { cond, then, els } => {
+                self.body(o, format!("if ({})", self.expr(cond, 0)), then, ind);
+                if let Some(e) = els {
+                    self.body(o, "else".into(), e, ind);
+                }
+            }
+            StmtKind::While { cond, body } => self.body(o, format!("while ({})", self.expr(cond, 0)), body, ind),
+            StmtKind::For { init, cond, step, body } => {
+                let f = |e: &Option<Expr>| e.as_ref().map(|e| self.expr(e, 0)).unwrap_or_default();
+                self.body(o, format!("for ({}; {}; {})", f(init), f(cond), f(step)), body, ind)
+            }
+            StmtKind::Foreach { value, keys, array, sort, limit, body } => {
+                let mark = |by: SortBy| match sort {
+                    Some((b, SortDir::Asc)) if *b == by => "+",
+                    Some((b, SortDir::Desc)) if *b == by => "-",
+                    _ => "",
+                };
+                let ks: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{}{}", self.locals[*k].name, mark(SortBy::Key(i)))).collect();
+                let mut h = String::from("foreach (");
+                if let Some(v) = value {
+                    let _ = write!(h, "{} = ", self.locals[*v].name);
+                }
+                let _ = write!(h, "[{}] in {}{}", ks.join(", "), self.m.globals[*array].name, mark(SortBy::Value));
+                if let Some(l) = limit {
+                    let _ = write!(h, " limit {}", self.expr(l, 0));
+                }
+                h.push(')');
+                self.body(o, h, body, ind)
+            }
+            StmtKind::Break => Self::line(o, ind, "break"),
+            StmtKind::Continue => Self::line(o, ind, "continue"),
+            StmtKind::Next => Self::line(o, ind, "next"),
+            StmtKind::Return(None) => Self::line(o, ind, "return"),
+            StmtKind::Return(Some(e)) => Self::line(o, ind, &format!("return {}", self.expr(e, 0))),
+            StmtKind::Delete(lv) => Self::line(o, ind, &format!("delete {}", self.lvalue(lv))),
+            StmtKind::Empty => {}
+        }
+    }
+
+    fn list(&self, es: &[Expr]) -> String {
+        es.iter().map(|e| self.expr(e, 0)).collect::<Vec<_>>().join(", ")
+    }
+
+    fn lvalue(&self, lv: &LValue) -> String {
+        match lv {
+            LValue::Local(l) => self.locals[*l].name.clone(),
+            LValue::Global(g) | LValue::Array(g) => self.m.globals[*g].name.clone(),
+            LValue::Index { array, keys } => format!("{}[{}]", self.m.globals[*array].name, self.list(keys)),
+        }
+    }
+
+    fn expr(&self, e: &Expr, min: u8) -> String {
+        let (s, prec) = match &e.kind {
+            ExprKind::Long(v) => (v.to_string(), if *v < 0 { PREC_UNARY } else { 100 }),
+            ExprKind::Str(s) => (quote(s), 100),
+            ExprKind::Var(lv) => (self.lvalue(lv), 100),
+            ExprKind::Call { func, args } => (format!("{}({})", self.m.functions[*func].name, self.list(args)), 100),
+            ExprKind::Builtin { which, format, args } => {
+                let mut all = vec![];
+                if matches!(which, Builtin::Printf | Builtin::Sprintf) {
+                    all.push(quote(&format.iter().map(crate::sema::format::directive_text).collect::<String>()));
+                }
+                all.extend(args.iter().map(|a| self.expr(a, 0)));
+                (format!("{}({})", which.name(), all.join(", ")), 100)
+            }
+            ExprKind::Unary { op, e } => {
+                let o = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Plus => "+",
+                    UnOp::Not => "!",
+                    UnOp::BitNot => "~",
+                };
+                let inner = self.expr(e, PREC_UNARY);
+                let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) { " " } else { "" };
+                (format!("{o}{sep}{inner}"), PREC_UNARY)
+            }
+            ExprKind::Binary { op, l, r } => {
+                let o = if op.is_comparison() && l.ty == Ty::Str { format!("{}(string)", op.text()) } else { op.text().to_string() };
+                (format!("{} {o} {}", self.expr(l, op.prec()), self.expr(r, op.prec() + 1)), op.prec())
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                (format!("{} ? {} : {}", self.expr(cond, PREC_TERNARY + 1), self.expr(then, 0), self.expr(els, PREC_TERNARY)), PREC_TERNARY)
+            }
+            ExprKind::Assign { op, target, value } => {
+                let o = op.map(|b| format!("{}=", b.text())).unwrap_or_else(|| "=".into());
+                (format!("{} {o} {}", self.lvalue(target), self.expr(value, PREC_ASSIGN)), PREC_ASSIGN)
+            }
+            ExprKind::IncDec { target, inc, pre } => {
+                let o = if *inc { "++" } else { "--" };
+                if *pre { (format!("{o}{}", self.lvalue(target)), PREC_UNARY) } else { (format!("{}{o}", self.lvalue(target)), PREC_UNARY + 1) }
+            }
+            ExprKind::In { array, keys } => (format!("[{}] in {}", self.list(keys), self.m.globals[*array].name), PREC_IN),
+        };
+        if prec < min { format!("({s})") } else { s }
+    }
+}

@@ -1,0 +1,251 @@
+//! The parsed script: plain trees with spans, nothing resolved. Names are strings here; the
+//! elaborator turns them into typed arena ids.
+
+use crate::diag::Span;
+
+#[derive(Debug, Clone)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeName {
+    Long,
+    String,
+}
+
+#[derive(Debug)]
+pub struct Script {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug)]
+pub enum Item {
+    Global(GlobalDecl),
+    Function(FunctionDecl),
+    Probe(ProbeDecl),
+    /// Top-level `%{ C %}`.
+    Embedded(String, Span),
+}
+
+#[derive(Debug)]
+pub struct GlobalDecl {
+    pub name: Ident,
+    /// `global arr[100]`: an array with its maximum size.
+    pub array_size: Option<(i64, Span)>,
+    pub init: Option<Expr>,
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Option<TypeName>,
+}
+
+#[derive(Debug)]
+pub struct FunctionDecl {
+    pub name: Ident,
+    pub ret: Option<TypeName>,
+    pub params: Vec<Param>,
+    pub body: FunctionBody,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum FunctionBody {
+    Script(Block),
+    /// Embedded C (guru mode or tapsets), with its span for build-error mapping.
+    Embedded(String, Span),
+}
+
+#[derive(Debug)]
+pub struct ProbeDecl {
+    pub points: Vec<ProbePoint>,
+    pub cond: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbePoint {
+    pub components: Vec<Component>,
+    /// `?` after the point: optional.
+    pub optional: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub name: Ident,
+    pub arg: Option<Literal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Literal {
+    pub value: LitValue,
+    pub span: Span,
+    /// The command-line argument it came from, if substituted by the preprocessor.
+    pub from_arg: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LitValue {
+    Int(i64),
+    Str(String),
+}
+
+#[derive(Debug)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+/// What a `foreach` sorts by: the value, or key column N (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Value,
+    Key(usize),
+}
+
+#[derive(Debug)]
+pub enum StmtKind {
+    Expr(Expr),
+    Block(Block),
+    If { cond: Expr, then: Box<Stmt>, els: Option<Box<Stmt>> },
+    While { cond: Expr, body: Box<Stmt> },
+    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Box<Stmt> },
+    Foreach {
+        value: Option<Ident>,
+        keys: Vec<Ident>,
+        array: Ident,
+        sort: Option<(SortBy, SortDir)>,
+        limit: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    Break,
+    Continue,
+    Next,
+    Return(Option<Expr>),
+    Delete(Expr),
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+    BitNot,
+    Plus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Mul,
+    Div,
+    Mod,
+    Add,
+    Sub,
+    Shl,
+    Shr,
+    BitAnd,
+    BitXor,
+    BitOr,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+    Concat,
+}
+
+impl BinOp {
+    pub fn text(self) -> &'static str {
+        use BinOp::*;
+        match self {
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            Add => "+",
+            Sub => "-",
+            Shl => "<<",
+            Shr => ">>",
+            BitAnd => "&",
+            BitXor => "^",
+            BitOr => "|",
+            Lt => "<",
+            Gt => ">",
+            Le => "<=",
+            Ge => ">=",
+            Eq => "==",
+            Ne => "!=",
+            And => "&&",
+            Or => "||",
+            Concat => ".",
+        }
+    }
+    /// Binding strength, higher binds tighter; the parser and both printers share it.
+    pub fn prec(self) -> u8 {
+        use BinOp::*;
+        match self {
+            Or => 3,
+            And => 4,
+            BitOr => 5,
+            BitXor => 6,
+            BitAnd => 7,
+            Lt | Gt | Le | Ge | Eq | Ne => 9,
+            Shl | Shr => 10,
+            Concat => 11,
+            Add | Sub => 12,
+            Mul | Div | Mod => 13,
+        }
+    }
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge | BinOp::Eq | BinOp::Ne)
+    }
+}
+
+/// Precedence of `k in arr`, between `&` and the comparisons, as in SystemTap.
+pub const PREC_IN: u8 = 8;
+pub const PREC_TERNARY: u8 = 2;
+pub const PREC_ASSIGN: u8 = 1;
+pub const PREC_UNARY: u8 = 14;
+
+/// `=` is `None`; `+=` is `Some(Add)`, and so on.
+pub type AssignOp = Option<BinOp>;
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Lit(Literal),
+    Var(Ident),
+    Index { array: Ident, keys: Vec<Expr> },
+    Call { name: Ident, args: Vec<Expr> },
+    Unary { op: UnOp, e: Box<Expr> },
+    Binary { op: BinOp, l: Box<Expr>, r: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Assign { op: AssignOp, target: Box<Expr>, value: Box<Expr> },
+    /// `++x` (pre = true) / `x--` (pre = false); `inc` tells the direction.
+    IncDec { target: Box<Expr>, inc: bool, pre: bool },
+    In { keys: Vec<Expr>, array: Ident },
+}

@@ -1,0 +1,372 @@
+//! Pass 1a: text to tokens. logos finds the token boundaries; `lex` then decodes literals
+//! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
+
+use crate::diag::{codes, Diag, Diags, FileId, Span};
+use logos::Logos;
+
+#[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
+#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip(r"#[^\n]*", allow_greedy = true))]
+#[logos(skip(r"//[^\n]*", allow_greedy = true))]
+#[logos(skip r"/\*([^*]|\*+[^*/])*\*+/")]
+enum Raw {
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
+    Ident,
+    #[regex(r"[0-9][0-9A-Za-z_]*")]
+    Number,
+    #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
+    Str,
+    #[regex(r#""([^"\\\n]|\\[^\n])*"#)]
+    UnterminatedStr,
+    #[token("/*")]
+    UnterminatedComment,
+    #[regex(r"\$[0-9]+")]
+    DollarArg,
+    #[regex(r"@[0-9]+")]
+    AtArg,
+    #[token("$#")]
+    DollarCount,
+    #[token("@#")]
+    AtCount,
+    #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*")]
+    TargetVar,
+    #[regex(r"@[A-Za-z_][A-Za-z0-9_]*")]
+    AtMacro,
+    #[token("%{", lex_embedded)]
+    Embedded,
+    #[token("%(")]
+    PpOpen,
+    #[token("%?")]
+    PpThen,
+    #[token("%:")]
+    PpElse,
+    #[token("%)")]
+    PpClose,
+    #[token("<<=")]
+    #[token(">>=")]
+    #[token("++")]
+    #[token("--")]
+    #[token("+=")]
+    #[token("-=")]
+    #[token("*=")]
+    #[token("/=")]
+    #[token("%=")]
+    #[token("&=")]
+    #[token("|=")]
+    #[token("^=")]
+    #[token(".=")]
+    #[token("<<")]
+    #[token(">>")]
+    #[token("<=")]
+    #[token(">=")]
+    #[token("==")]
+    #[token("!=")]
+    #[token("&&")]
+    #[token("||")]
+    #[token("+")]
+    #[token("-")]
+    #[token("*")]
+    #[token("/")]
+    #[token("%")]
+    #[token("<")]
+    #[token(">")]
+    #[token("=")]
+    #[token("!")]
+    #[token("~")]
+    #[token("&")]
+    #[token("|")]
+    #[token("^")]
+    #[token(".")]
+    #[token("?")]
+    #[token(":")]
+    #[token(";")]
+    #[token(",")]
+    #[token("(")]
+    #[token(")")]
+    #[token("{")]
+    #[token("}")]
+    #[token("[")]
+    #[token("]")]
+    Op,
+}
+
+/// `%{ ... %}`: everything up to the closing `%}`, or to the end of the text if there is none
+/// (reported later as unterminated).
+fn lex_embedded(lex: &mut logos::Lexer<Raw>) -> bool {
+    match lex.remainder().find("%}") {
+        Some(i) => {
+            lex.bump(i + 2);
+            true
+        }
+        None => {
+            lex.bump(lex.remainder().len());
+            true
+        }
+    }
+}
+
+/// Token kinds after decoding. Punctuation is one variant per operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum T {
+    Ident(String),
+    Int(i64),
+    Str(String),
+    /// `%{ C %}`, the C text without the delimiters.
+    Embedded(String),
+    /// `$N` / `@N` before preprocessing substitutes them.
+    ArgNum(u32),
+    ArgStr(u32),
+    ArgCount,
+    PpOpen,
+    PpThen,
+    PpElse,
+    PpClose,
+    Op(&'static str),
+    Eof,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tok {
+    pub t: T,
+    pub span: Span,
+    /// Set on tokens that were substituted from a command-line argument.
+    pub from_arg: Option<String>,
+}
+
+/// Every operator token, for turning a matched slice into a `&'static str`.
+const OPS: &[&str] = &[
+    "<<=", ">>=", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "<<", ">>",
+    "<=", ">=", "==", "!=", "&&", "||", "+", "-", "*", "/", "%", "<", ">", "=", "!", "~", "&", "|",
+    "^", ".", "?", ":", ";", ",", "(", ")", "{", "}", "[", "]",
+];
+
+/// Largest script the translator accepts; SystemTap scripts are small, and this bounds the work.
+pub const MAX_SOURCE_BYTES: usize = 8 << 20;
+
+pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut lexer = Raw::lexer(text);
+    let sp = |r: std::ops::Range<usize>| Span::new(file, r);
+    while let Some(res) = lexer.next() {
+        let range = lexer.span();
+        let slice = lexer.slice();
+        let span = sp(range.clone());
+        let raw = match res {
+            Ok(r) => r,
+            Err(()) => {
+                let c = slice.chars().next().unwrap_or('?');
+                let shown = if c.is_control() || !c.is_ascii() {
+                    format!("byte 0x{:02x}", slice.as_bytes().first().copied().unwrap_or(0))
+                } else {
+                    format!("`{c}`")
+                };
+                diags.push(
+                    Diag::error(codes::LEX_BAD_CHAR, span, format!("unexpected character {shown}"))
+                        .label("not part of any token"),
+                );
+                if diags.error_count() > 50 {
+                    break;
+                }
+                continue;
+            }
+        };
+        let t = match raw {
+            Raw::Ident => T::Ident(slice.to_string()),
+            Raw::Number => match parse_int(slice) {
+                Some(v) => T::Int(v),
+                None => {
+                    diags.push(
+                        Diag::error(codes::LEX_BAD_NUMBER, span, format!("invalid number `{slice}`"))
+                            .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
+                    );
+                    T::Int(0)
+                }
+            },
+            Raw::Str => T::Str(unescape(&slice[1..slice.len() - 1], file, range.start + 1, diags)),
+            Raw::UnterminatedStr => {
+                diags.push(
+                    Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
+                        .label("this string has no closing `\"` on its line"),
+                );
+                T::Str(String::new())
+            }
+            Raw::UnterminatedComment => {
+                diags.push(
+                    Diag::error(codes::LEX_UNTERMINATED, sp(range.start..range.start + 2), "unterminated comment")
+                        .label("this `/*` is never closed"),
+                );
+                break;
+            }
+            Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
+                Ok(n) if n > 0 => {
+                    if raw == Raw::DollarArg {
+                        T::ArgNum(n)
+                    } else {
+                        T::ArgStr(n)
+                    }
+                }
+                _ => {
+                    diags.push(
+                        Diag::error(codes::PP_MISSING_ARG, span, format!("invalid argument reference `{slice}`"))
+                            .help("arguments are numbered from 1: $1, @1, ..."),
+                    );
+                    T::Int(0)
+                }
+            },
+            Raw::DollarCount | Raw::AtCount => T::ArgCount,
+            Raw::TargetVar => {
+                diags.push(
+                    Diag::error(codes::LEX_UNSUPPORTED, span, format!("target variable `{slice}` is not supported"))
+                        .label("stp-hwbp has no debuginfo-based target variables")
+                        .help("read kernel memory with kernel_long(), kernel_int(), ... or data_value()"),
+                );
+                T::Int(0)
+            }
+            Raw::AtMacro => {
+                diags.push(
+                    Diag::error(codes::LEX_UNSUPPORTED, span, format!("`{slice}` is not supported"))
+                        .label("unknown @-operator"),
+                );
+                T::Int(0)
+            }
+            Raw::Embedded => {
+                if !slice.ends_with("%}") || slice.len() < 4 {
+                    diags.push(
+                        Diag::error(codes::LEX_UNTERMINATED, sp(range.start..range.start + 2), "unterminated embedded C")
+                            .label("this `%{` has no closing `%}`"),
+                    );
+                    break;
+                }
+                T::Embedded(slice[2..slice.len() - 2].to_string())
+            }
+            Raw::PpOpen => T::PpOpen,
+            Raw::PpThen => T::PpThen,
+            Raw::PpElse => T::PpElse,
+            Raw::PpClose => T::PpClose,
+            Raw::Op => match OPS.iter().find(|o| **o == slice) {
+                Some(o) => T::Op(o),
+                None => continue,
+            },
+        };
+        out.push(Tok { t, span, from_arg: None });
+    }
+    let end = text.len();
+    out.push(Tok { t: T::Eof, span: sp(end..end), from_arg: None });
+    out
+}
+
+/// Integers as SystemTap reads them: decimal, `0x` hex, leading-`0` octal; all 64-bit, with
+/// values up to 2^64-1 accepted and wrapped, as C would.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok().map(|v| v as i64)
+}
+
+fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
+    let mut out = String::new();
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((_, e)) = chars.next() else { break };
+        match e {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'a' => out.push('\x07'),
+            'b' => out.push('\x08'),
+            'f' => out.push('\x0c'),
+            'v' => out.push('\x0b'),
+            '\\' => out.push('\\'),
+            '"' => out.push('"'),
+            '\'' => out.push('\''),
+            '?' => out.push('?'),
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek() {
+                        Some((_, d)) if d.is_digit(8) => {
+                            v = v * 8 + d.to_digit(8).unwrap_or(0);
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                push_byte(&mut out, v, file, base + i, diags);
+            }
+            'x' => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while let Some((_, d)) = chars.peek() {
+                    match d.to_digit(16) {
+                        Some(x) if n < 2 => {
+                            v = v * 16 + x;
+                            n += 1;
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                if n == 0 {
+                    diags.push(Diag::error(codes::LEX_BAD_ESCAPE, Span::new(file, base + i..base + i + 2), "`\\x` without hex digits"));
+                }
+                push_byte(&mut out, v, file, base + i, diags);
+            }
+            other => {
+                diags.push(
+                    Diag::error(codes::LEX_BAD_ESCAPE, Span::new(file, base + i..base + i + 1 + other.len_utf8()), format!("unknown escape `\\{other}`"))
+                        .help("known escapes: \\n \\t \\r \\a \\b \\f \\v \\\\ \\\" \\' \\? \\NNN (octal) \\xHH"),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn push_byte(out: &mut String, v: u32, file: FileId, at: usize, diags: &mut Diags) {
+    if v == 0 {
+        diags.push(
+            Diag::error(codes::LEX_BAD_ESCAPE, Span::new(file, at..at + 2), "NUL byte in a string")
+                .label("strings are NUL-terminated in the module; this would cut it short"),
+        );
+    } else if v < 0x80 {
+        out.push(char::from(v as u8));
+    } else {
+        // Non-ASCII byte escapes are kept as the Unicode scalar with that value; the C writer
+        // emits every non-ASCII char as UTF-8 octal escapes.
+        out.push(char::from_u32(v).unwrap_or('?'));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_int("0x10"), Some(16));
+        assert_eq!(parse_int("010"), Some(8));
+        assert_eq!(parse_int("0"), Some(0));
+        assert_eq!(parse_int("18446744073709551615"), Some(-1));
+        assert_eq!(parse_int("08"), None);
+        assert_eq!(parse_int("12abc"), None);
+    }
+    #[test]
+    fn ops_split_greedily() {
+        let mut d = Diags::default();
+        let toks = lex(FileId(0), "a+=-b<<=c", &mut d);
+        let ops: Vec<_> = toks.iter().filter_map(|t| if let T::Op(o) = t.t { Some(o) } else { None }).collect();
+        assert_eq!(ops, vec!["+=", "-", "<<="]);
+        assert!(!d.has_errors());
+    }
+}

@@ -1,0 +1,772 @@
+//! Pass 1c: tokens to AST, by recursive descent with precedence climbing.
+//!
+//! Why not a generated LR parser: SystemTap's statements need no `;` (`a = 1 b = 2` is one line
+//! of two statements), and SystemTap resolves the resulting ambiguities (`x = y -z`) greedily in
+//! its own hand-written parser. An LR(1) table cannot express "prefer to continue the
+//! expression" without rejecting scripts SystemTap accepts, so this parser follows SystemTap's
+//! approach. Nesting is bounded (`MAX_DEPTH`) so no input can exhaust the stack; syntax errors
+//! are collected and parsing resumes at the next top-level item.
+
+use super::ast::*;
+use super::lexer::{Tok, T};
+use crate::diag::{codes, Diag, Diags, Origin, Span};
+
+/// Deepest nesting of statements and expressions accepted.
+pub const MAX_DEPTH: usize = 1000;
+
+const KEYWORDS: &[&str] = &[
+    "probe", "global", "function", "if", "else", "while", "for", "foreach", "in", "break", "continue", "next", "return",
+    "delete", "private", "try", "catch",
+];
+
+/// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
+pub fn parse(toks: &[Tok], origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+    let mut p = Parser { toks, pos: 0, depth: 0, diags, allow_c: guru || origin == Origin::Tapset };
+    let mut items = Vec::new();
+    while !p.at_eof() {
+        let start = p.pos;
+        match p.item() {
+            Ok(mut it) => items.append(&mut it),
+            Err(Fatal::Syntax) => p.recover(start),
+            Err(Fatal::TooDeep) => break,
+        }
+    }
+    Script { items }
+}
+
+enum Fatal {
+    /// A syntax error, already reported; resume at the next item.
+    Syntax,
+    /// Nesting beyond MAX_DEPTH, already reported; stop parsing.
+    TooDeep,
+}
+
+type PResult<T> = Result<T, Fatal>;
+
+struct Parser<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    depth: usize,
+    diags: &'a mut Diags,
+    allow_c: bool,
+}
+
+fn describe(t: &T) -> String {
+    match t {
+        T::Ident(s) => format!("`{s}`"),
+        T::Int(v) => format!("number {v}"),
+        T::Str(_) => "a string".into(),
+        T::Embedded(_) => "embedded C `%{ ... %}`".into(),
+        T::Op(o) => format!("`{o}`"),
+        T::Eof => "end of file".into(),
+        T::PpOpen | T::PpThen | T::PpElse | T::PpClose => "a preprocessor token".into(),
+        T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &'a Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)]
+    }
+    fn peek_at(&self, n: usize) -> &'a T {
+        &self.toks[(self.pos + n).min(self.toks.len() - 1)].t
+    }
+    fn at_eof(&self) -> bool {
+        self.peek().t == T::Eof
+    }
+    fn bump(&mut self) -> &'a Tok {
+        let t = self.peek();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+    fn prev_span(&self) -> Span {
+        self.toks[self.pos.saturating_sub(1)].span
+    }
+    fn is_op(&self, o: &str) -> bool {
+        matches!(self.peek().t, T::Op(x) if x == o)
+    }
+    fn is_kw(&self, k: &str) -> bool {
+        matches!(&self.peek().t, T::Ident(x) if x == k)
+    }
+    fn eat_op(&mut self, o: &str) -> bool {
+        if self.is_op(o) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+    fn eat_kw(&mut self, k: &str) -> bool {
+        if self.is_kw(k) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn error<R>(&mut self, expected: &str) -> PResult<R> {
+        let t = self.peek();
+        let found = describe(&t.t);
+        let mut d = Diag::error(codes::PARSE, t.span, format!("expected {expected}, found {found}")).label(format!("expected {expected} here"));
+        if let T::Ident(k) = &t.t {
+            if KEYWORDS.contains(&k.as_str()) && expected.contains("name") {
+                d = d.help(format!("`{k}` is a reserved word and cannot be used as a name"));
+            }
+        }
+        self.diags.push(d);
+        Err(Fatal::Syntax)
+    }
+
+    fn expect_op(&mut self, o: &str) -> PResult<Span> {
+        if self.is_op(o) {
+            Ok(self.bump().span)
+        } else {
+            self.error(&format!("`{o}`"))
+        }
+    }
+
+    fn ident(&mut self, what: &str) -> PResult<Ident> {
+        match &self.peek().t {
+            T::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
+                let t = self.bump();
+                Ok(Ident { name: s.clone(), span: t.span })
+            }
+            _ => self.error(what),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let sp = self.peek().span;
+            self.diags.push(
+                Diag::error(codes::PARSE_TOO_DEEP, sp, format!("nesting deeper than {MAX_DEPTH} levels"))
+                    .label("the script nests too deeply here")
+                    .help("split the expression or statement into smaller pieces"),
+            );
+            return Err(Fatal::TooDeep);
+        }
+        Ok(())
+    }
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Skips to the next token that can start an item, past the one that failed.
+    fn recover(&mut self, start: usize) {
+        if self.pos == start {
+            self.bump();
+        }
+        self.depth = 0;
+        while !self.at_eof() {
+            if self.is_kw("probe") || self.is_kw("global") || self.is_kw("function") || matches!(self.peek().t, T::Embedded(_)) {
+                return;
+            }
+            self.bump();
+        }
+    }
+
+    // ---- items ----
+
+    fn item(&mut self) -> PResult<Vec<Item>> {
+        let t = self.peek();
+        match &t.t {
+            T::Ident(k) if k == "global" => {
+                self.bump();
+                self.globals()
+            }
+            T::Ident(k) if k == "private" => {
+                self.bump();
+                self.item()
+            }
+            T::Ident(k) if k == "function" => {
+                self.bump();
+                Ok(vec![Item::Function(self.function(t.span)?)])
+            }
+            T::Ident(k) if k == "probe" => {
+                self.bump();
+                Ok(vec![Item::Probe(self.probe(t.span)?)])
+            }
+            T::Embedded(c) => {
+                self.bump();
+                self.check_guru(t.span)?;
+                Ok(vec![Item::Embedded(c.clone(), t.span)])
+            }
+            T::Op(";") => {
+                self.bump();
+                Ok(vec![])
+            }
+            _ => self.error("`probe`, `global`, `function` or `%{`"),
+        }
+    }
+
+    fn check_guru(&mut self, span: Span) -> PResult<()> {
+        if self.allow_c {
+            return Ok(());
+        }
+        self.diags.push(
+            Diag::error(codes::PARSE_GURU, span, "embedded C is only allowed in guru mode")
+                .label("embedded C here")
+                .help("run with -g if you trust this C code: it runs in the kernel unchecked"),
+        );
+        Err(Fatal::Syntax)
+    }
+
+    fn globals(&mut self) -> PResult<Vec<Item>> {
+        let mut out = vec![];
+        loop {
+            let name = self.ident("a global variable name")?;
+            let mut array_size = None;
+            let mut init = None;
+            if self.eat_op("[") {
+                let t = self.peek();
+                match t.t {
+                    T::Int(n) if n > 0 => {
+                        self.bump();
+                        array_size = Some((n, t.span));
+                    }
+                    _ => return self.error("a positive array size"),
+                }
+                self.expect_op("]")?;
+            } else if self.eat_op("=") {
+                init = Some(self.global_init()?);
+            }
+            out.push(Item::Global(GlobalDecl { name, array_size, init }));
+            if !self.eat_op(",") {
+                break;
+            }
+        }
+        self.eat_op(";");
+        Ok(out)
+    }
+
+    fn global_init(&mut self) -> PResult<Expr> {
+        let neg = self.eat_op("-");
+        let start = self.prev_span();
+        let t = self.peek();
+        let value = match (&t.t, neg) {
+            (T::Int(v), _) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
+            (T::Str(s), false) => LitValue::Str(s.clone()),
+            _ => return self.error("a number or string literal as the initial value"),
+        };
+        self.bump();
+        let span = if neg { start.to(t.span) } else { t.span };
+        Ok(Expr { kind: ExprKind::Lit(Literal { value, span, from_arg: t.from_arg.clone() }), span })
+    }
+
+    fn type_name(&mut self) -> PResult<TypeName> {
+        let t = self.peek();
+        match &t.t {
+            T::Ident(s) if s == "long" => {
+                self.bump();
+                Ok(TypeName::Long)
+            }
+            T::Ident(s) if s == "string" => {
+                self.bump();
+                Ok(TypeName::String)
+            }
+            _ => self.error("a type (`long` or `string`)"),
+        }
+    }
+
+    fn function(&mut self, kw: Span) -> PResult<FunctionDecl> {
+        let name = self.ident("a function name")?;
+        let ret = if self.eat_op(":") { Some(self.type_name()?) } else { None };
+        self.expect_op("(")?;
+        let mut params = vec![];
+        if !self.is_op(")") {
+            loop {
+                let name = self.ident("a parameter name")?;
+                let ty = if self.eat_op(":") { Some(self.type_name()?) } else { None };
+                params.push(Param { name, ty });
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+        }
+        self.expect_op(")")?;
+        let t = self.peek();
+        let body = match &t.t {
+            T::Embedded(c) => {
+                self.bump();
+                self.check_guru(t.span)?;
+                FunctionBody::Embedded(c.clone(), t.span)
+            }
+            _ => FunctionBody::Script(self.block()?),
+        };
+        Ok(FunctionDecl { name, ret, params, body, span: kw.to(self.prev_span()) })
+    }
+
+    fn probe(&mut self, kw: Span) -> PResult<ProbeDecl> {
+        let mut points = vec![self.probe_point()?];
+        while self.eat_op(",") {
+            points.push(self.probe_point()?);
+        }
+        if self.is_op("=") || self.is_op("+=") {
+            let sp = self.peek().span;
+            self.diags.push(
+                Diag::error(codes::PARSE, sp, "probe aliases are not supported")
+                    .label("an alias definition starts here")
+                    .help("write the probe point out in full, or use a function for the shared body"),
+            );
+            return Err(Fatal::Syntax);
+        }
+        let cond = if self.eat_kw("if") {
+            self.expect_op("(")?;
+            let e = self.expr()?;
+            self.expect_op(")")?;
+            Some(e)
+        } else {
+            None
+        };
+        let body = self.block()?;
+        Ok(ProbeDecl { points, cond, body, span: kw.to(self.prev_span()) })
+    }
+
+    fn probe_point(&mut self) -> PResult<ProbePoint> {
+        let start = self.peek().span;
+        let mut components = vec![];
+        loop {
+            let t = self.peek();
+            let name = match &t.t {
+                T::Ident(s) => {
+                    self.bump();
+                    Ident { name: s.clone(), span: t.span }
+                }
+                T::Op("*") => {
+                    self.bump();
+                    Ident { name: "*".into(), span: t.span }
+                }
+                _ => return self.error("a probe point component"),
+            };
+            let arg = if self.eat_op("(") {
+                let neg = self.eat_op("-");
+                let t = self.peek();
+                let value = match &t.t {
+                    T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
+                    T::Str(s) if !neg => LitValue::Str(s.clone()),
+                    _ => return self.error("a number or string literal"),
+                };
+                self.bump();
+                self.expect_op(")")?;
+                Some(Literal { value, span: t.span, from_arg: t.from_arg.clone() })
+            } else {
+                None
+            };
+            components.push(Component { name, arg });
+            if !self.eat_op(".") {
+                break;
+            }
+        }
+        let optional = self.eat_op("?") || self.eat_op("!");
+        Ok(ProbePoint { components, optional, span: start.to(self.prev_span()) })
+    }
+
+    // ---- statements ----
+
+    fn block(&mut self) -> PResult<Block> {
+        let open = self.expect_op("{")?;
+        let mut stmts = vec![];
+        while !self.is_op("}") {
+            if self.at_eof() {
+                self.diags.push(
+                    Diag::error(codes::PARSE, self.peek().span, "expected `}`, found end of file").secondary(open, "this block is never closed"),
+                );
+                return Err(Fatal::Syntax);
+            }
+            stmts.push(self.stmt()?);
+        }
+        let close = self.bump().span;
+        Ok(Block { stmts, span: open.to(close) })
+    }
+
+    fn stmt(&mut self) -> PResult<Stmt> {
+        self.enter()?;
+        let r = self.stmt_inner();
+        self.leave();
+        r
+    }
+
+    fn stmt_inner(&mut self) -> PResult<Stmt> {
+        let t = self.peek();
+        let start = t.span;
+        let kind = match &t.t {
+            T::Op("{") => StmtKind::Block(self.block()?),
+            T::Op(";") => {
+                self.bump();
+                StmtKind::Empty
+            }
+            T::Embedded(_) => {
+                let d = Diag::error(codes::PARSE, t.span, "embedded C is not allowed inside a block")
+                    .help("put the C in a function with an embedded-C body (guru mode) and call it");
+                self.diags.push(d);
+                return Err(Fatal::Syntax);
+            }
+            T::Ident(k) => match k.as_str() {
+                "if" => {
+                    self.bump();
+                    self.expect_op("(")?;
+                    let cond = self.expr()?;
+                    self.expect_op(")")?;
+                    let then = Box::new(self.stmt()?);
+                    let els = if self.eat_kw("else") { Some(Box::new(self.stmt()?)) } else { None };
+                    StmtKind::If { cond, then, els }
+                }
+                "while" => {
+                    self.bump();
+                    self.expect_op("(")?;
+                    let cond = self.expr()?;
+                    self.expect_op(")")?;
+                    StmtKind::While { cond, body: Box::new(self.stmt()?) }
+                }
+                "for" => {
+                    self.bump();
+                    self.expect_op("(")?;
+                    let init = if self.is_op(";") { None } else { Some(self.expr()?) };
+                    self.expect_op(";")?;
+                    let cond = if self.is_op(";") { None } else { Some(self.expr()?) };
+                    self.expect_op(";")?;
+                    let step = if self.is_op(")") { None } else { Some(self.expr()?) };
+                    self.expect_op(")")?;
+                    StmtKind::For { init, cond, step, body: Box::new(self.stmt()?) }
+                }
+                "foreach" => {
+                    self.bump();
+                    self.foreach()?
+                }
+                "break" => {
+                    self.bump();
+                    StmtKind::Break
+                }
+                "continue" => {
+                    self.bump();
+                    StmtKind::Continue
+                }
+                "next" => {
+                    self.bump();
+                    StmtKind::Next
+                }
+                "return" => {
+                    self.bump();
+                    if self.starts_expr() { StmtKind::Return(Some(self.expr()?)) } else { StmtKind::Return(None) }
+                }
+                "delete" => {
+                    self.bump();
+                    StmtKind::Delete(self.expr()?)
+                }
+                "else" => return self.error("a statement (this `else` has no `if`)"),
+                "try" | "catch" => {
+                    self.diags.push(Diag::error(codes::PARSE, t.span, format!("`{k}` is not supported")));
+                    return Err(Fatal::Syntax);
+                }
+                _ => StmtKind::Expr(self.expr()?),
+            },
+            _ => {
+                if !self.starts_expr() {
+                    return self.error("a statement");
+                }
+                StmtKind::Expr(self.expr()?)
+            }
+        };
+        // SystemTap statements may end with an optional `;`.
+        if !matches!(kind, StmtKind::Empty) {
+            self.eat_op(";");
+        }
+        Ok(Stmt { kind, span: start.to(self.prev_span()) })
+    }
+
+    fn starts_expr(&self) -> bool {
+        match &self.peek().t {
+            T::Int(_) | T::Str(_) => true,
+            T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
+            T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
+            _ => false,
+        }
+    }
+
+    fn sort_mark(&mut self) -> Option<SortDir> {
+        if self.eat_op("+") {
+            Some(SortDir::Asc)
+        } else if self.eat_op("-") {
+            Some(SortDir::Desc)
+        } else {
+            None
+        }
+    }
+
+    fn foreach(&mut self) -> PResult<StmtKind> {
+        self.expect_op("(")?;
+        let mut sort = None;
+        let mut set_sort = |p: &mut Self, by: SortBy, dir: Option<SortDir>, at: Span| {
+            if let Some(d) = dir {
+                if sort.is_some() {
+                    p.diags.push(Diag::error(codes::PARSE, at, "only one sort column is allowed in a foreach"));
+                }
+                sort = Some((by, d));
+            }
+        };
+        let mut value = None;
+        if matches!(self.peek().t, T::Ident(_)) && *self.peek_at(1) == T::Op("=") {
+            value = Some(self.ident("a variable name")?);
+            self.bump();
+        }
+        let mut keys = vec![];
+        if self.eat_op("[") {
+            loop {
+                let k = self.ident("a key variable name")?;
+                let d = self.sort_mark();
+                set_sort(self, SortBy::Key(keys.len()), d, k.span);
+                keys.push(k);
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+            self.expect_op("]")?;
+        } else {
+            let k = self.ident("a key variable name")?;
+            let d = self.sort_mark();
+            set_sort(self, SortBy::Key(0), d, k.span);
+            keys.push(k);
+        }
+        if !self.eat_kw("in") {
+            return self.error("`in`");
+        }
+        let array = self.ident("an array name")?;
+        let d = self.sort_mark();
+        set_sort(self, SortBy::Value, d, array.span);
+        let limit = if self.eat_kw("limit") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        self.expect_op(")")?;
+        let body = Box::new(self.stmt()?);
+        Ok(StmtKind::Foreach { value, keys, array, sort, limit, body })
+    }
+
+    // ---- expressions ----
+
+    pub fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let r = self.assignment();
+        self.leave();
+        r
+    }
+
+    fn assignment(&mut self) -> PResult<Expr> {
+        let lhs = self.ternary()?;
+        let op = match self.peek().t {
+            T::Op("=") => None,
+            T::Op("+=") => Some(BinOp::Add),
+            T::Op("-=") => Some(BinOp::Sub),
+            T::Op("*=") => Some(BinOp::Mul),
+            T::Op("/=") => Some(BinOp::Div),
+            T::Op("%=") => Some(BinOp::Mod),
+            T::Op("<<=") => Some(BinOp::Shl),
+            T::Op(">>=") => Some(BinOp::Shr),
+            T::Op("&=") => Some(BinOp::BitAnd),
+            T::Op("^=") => Some(BinOp::BitXor),
+            T::Op("|=") => Some(BinOp::BitOr),
+            T::Op(".=") => Some(BinOp::Concat),
+            _ => return Ok(lhs),
+        };
+        self.bump();
+        let value = self.expr()?;
+        let span = lhs.span.to(value.span);
+        Ok(Expr { kind: ExprKind::Assign { op, target: Box::new(lhs), value: Box::new(value) }, span })
+    }
+
+    fn ternary(&mut self) -> PResult<Expr> {
+        let cond = self.binary(BinOp::Or.prec())?;
+        if !self.eat_op("?") {
+            return Ok(cond);
+        }
+        let then = self.expr()?;
+        self.expect_op(":")?;
+        self.enter()?;
+        let els = self.ternary();
+        self.leave();
+        let els = els?;
+        let span = cond.span.to(els.span);
+        Ok(Expr { kind: ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) }, span })
+    }
+
+    fn peek_binop(&self) -> Option<BinOp> {
+        use BinOp::*;
+        Some(match self.peek().t {
+            T::Op("*") => Mul,
+            T::Op("/") => Div,
+            T::Op("%") => Mod,
+            T::Op("+") => Add,
+            T::Op("-") => Sub,
+            T::Op("<<") => Shl,
+            T::Op(">>") => Shr,
+            T::Op("&") => BitAnd,
+            T::Op("^") => BitXor,
+            T::Op("|") => BitOr,
+            T::Op("<") => Lt,
+            T::Op(">") => Gt,
+            T::Op("<=") => Le,
+            T::Op(">=") => Ge,
+            T::Op("==") => Eq,
+            T::Op("!=") => Ne,
+            T::Op("&&") => And,
+            T::Op("||") => Or,
+            T::Op(".") => Concat,
+            _ => return None,
+        })
+    }
+
+    /// Precedence climbing over the left-associative binary operators and `in`. Operands are
+    /// parsed one level up, so the tree is built in a loop and its depth is what the script
+    /// nests, checked against MAX_DEPTH as it grows.
+    fn binary(&mut self, min: u8) -> PResult<Expr> {
+        let mut lhs = self.unary()?;
+        let base = self.depth;
+        let r = self.binary_rest(&mut lhs, min);
+        self.depth = base;
+        r.map(|()| lhs)
+    }
+
+    /// Each operator in a left-associative chain deepens the tree by one: count it as nesting.
+    fn binary_rest(&mut self, lhs: &mut Expr, min: u8) -> PResult<()> {
+        loop {
+            if self.is_kw("in") && PREC_IN >= min {
+                self.bump();
+                let array = self.ident("an array name after `in`")?;
+                let span = lhs.span.to(array.span);
+                let l = std::mem::replace(lhs, Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(0), span, from_arg: None }), span });
+                *lhs = Expr { kind: ExprKind::In { keys: vec![l], array }, span };
+            } else {
+                let Some(op) = self.peek_binop() else { break };
+                if op.prec() < min {
+                    break;
+                }
+                self.bump();
+                self.enter()?;
+                let rhs = self.binary(op.prec() + 1);
+                self.leave();
+                let rhs = rhs?;
+                let span = lhs.span.to(rhs.span);
+                let l = std::mem::replace(lhs, Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(0), span, from_arg: None }), span });
+                *lhs = Expr { kind: ExprKind::Binary { op, l: Box::new(l), r: Box::new(rhs) }, span };
+            }
+            self.enter()?;
+        }
+        Ok(())
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        let t = self.peek();
+        let op = match t.t {
+            T::Op("-") => Some(UnOp::Neg),
+            T::Op("+") => Some(UnOp::Plus),
+            T::Op("!") => Some(UnOp::Not),
+            T::Op("~") => Some(UnOp::BitNot),
+            T::Op("++") | T::Op("--") => {
+                self.bump();
+                self.enter()?;
+                let e = self.unary();
+                self.leave();
+                let e = e?;
+                let span = t.span.to(e.span);
+                return Ok(Expr { kind: ExprKind::IncDec { target: Box::new(e), inc: t.t == T::Op("++"), pre: true }, span });
+            }
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.bump();
+            self.enter()?;
+            let e = self.unary();
+            self.leave();
+            let e = e?;
+            // Fold `-N` so that the most negative number can be written.
+            if let (UnOp::Neg, ExprKind::Lit(Literal { value: LitValue::Int(v), from_arg, .. })) = (op, &e.kind) {
+                let span = t.span.to(e.span);
+                return Ok(Expr {
+                    kind: ExprKind::Lit(Literal { value: LitValue::Int(v.wrapping_neg()), span, from_arg: from_arg.clone() }),
+                    span,
+                });
+            }
+            let span = t.span.to(e.span);
+            return Ok(Expr { kind: ExprKind::Unary { op, e: Box::new(e) }, span });
+        }
+        let e = self.primary()?;
+        if self.is_op("++") || self.is_op("--") {
+            let t = self.bump();
+            let span = e.span.to(t.span);
+            return Ok(Expr { kind: ExprKind::IncDec { target: Box::new(e), inc: t.t == T::Op("++"), pre: false }, span });
+        }
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        let t = self.peek();
+        match &t.t {
+            T::Int(v) => {
+                self.bump();
+                Ok(Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(*v), span: t.span, from_arg: t.from_arg.clone() }), span: t.span })
+            }
+            T::Str(s) => {
+                self.bump();
+                Ok(Expr { kind: ExprKind::Lit(Literal { value: LitValue::Str(s.clone()), span: t.span, from_arg: t.from_arg.clone() }), span: t.span })
+            }
+            T::Op("(") => {
+                self.bump();
+                let e = self.expr()?;
+                self.expect_op(")")?;
+                Ok(e)
+            }
+            T::Op("[") => {
+                self.bump();
+                let keys = self.expr_list("]")?;
+                if !self.eat_kw("in") {
+                    return self.error("`in` after a key list");
+                }
+                let array = self.ident("an array name")?;
+                let span = t.span.to(array.span);
+                Ok(Expr { kind: ExprKind::In { keys, array }, span })
+            }
+            T::Ident(_) => {
+                let name = self.ident("an expression")?;
+                if self.eat_op("(") {
+                    let args = self.expr_list(")")?;
+                    let span = name.span.to(self.prev_span());
+                    Ok(Expr { kind: ExprKind::Call { name, args }, span })
+                } else if self.eat_op("[") {
+                    let keys = self.expr_list("]")?;
+                    if keys.is_empty() {
+                        let sp = self.prev_span();
+                        self.diags.push(Diag::error(codes::PARSE, sp, "an array index needs at least one key"));
+                        return Err(Fatal::Syntax);
+                    }
+                    let span = name.span.to(self.prev_span());
+                    Ok(Expr { kind: ExprKind::Index { array: name, keys }, span })
+                } else {
+                    let span = name.span;
+                    Ok(Expr { kind: ExprKind::Var(name), span })
+                }
+            }
+            _ => self.error("an expression"),
+        }
+    }
+
+    fn expr_list(&mut self, close: &str) -> PResult<Vec<Expr>> {
+        let mut v = vec![];
+        if self.eat_op(close) {
+            return Ok(v);
+        }
+        loop {
+            v.push(self.expr()?);
+            if self.eat_op(close) {
+                return Ok(v);
+            }
+            if !self.eat_op(",") {
+                return self.error(&format!("`,` or `{close}`"));
+            }
+        }
+    }
+}

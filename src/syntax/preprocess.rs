@@ -1,0 +1,397 @@
+//! Pass 1b: the preprocessor. Substitutes `$N`, `@N` and `$#` from the command-line arguments
+//! and keeps only the live branch of every `%( COND %? ... %: ... %)`. Conditions may ask about
+//! the target kernel (its version and `.config`), which is read only when a condition needs it.
+
+use super::lexer::{Tok, T};
+use crate::diag::{codes, Diag, Diags, Span};
+
+/// What conditions can ask about the target. `kernel` is looked up lazily: scripts without
+/// kernel conditions need no kernel tree.
+pub trait PpEnv {
+    fn args(&self) -> &[String];
+    fn guru(&self) -> bool;
+    fn arch(&self) -> &str {
+        "x86_64"
+    }
+    /// The kernel release (`6.1.0-56-amd64`) or why it is unknown.
+    fn kernel_release(&mut self) -> Result<String, String>;
+    /// A `CONFIG_` option's value (`y`, `m`, a string or number), "" if unset.
+    fn kernel_config(&mut self, name: &str) -> Result<String, String>;
+}
+
+pub fn preprocess(toks: Vec<Tok>, env: &mut dyn PpEnv, diags: &mut Diags) -> Vec<Tok> {
+    let mut p = Pp { toks, pos: 0, env, diags, out: Vec::new() };
+    p.run();
+    p.out
+}
+
+struct Pp<'a> {
+    toks: Vec<Tok>,
+    pos: usize,
+    env: &'a mut dyn PpEnv,
+    diags: &'a mut Diags,
+    out: Vec<Tok>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Int(i64),
+    Str(String),
+    /// A kernel version, compared by numeric components.
+    Version(String),
+}
+
+impl Pp<'_> {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)]
+    }
+    fn bump(&mut self) -> Tok {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn run(&mut self) {
+        // A stack of open conditionals: (span of `%(`, are we emitting, have we seen `%:`,
+        // was the condition true).
+        let mut stack: Vec<(Span, bool, bool, bool)> = Vec::new();
+        loop {
+            let live = stack.iter().all(|s| s.1);
+            let tok = self.bump();
+            match &tok.t {
+                T::Eof => {
+                    if let Some((sp, ..)) = stack.last() {
+                        self.diags.push(
+                            Diag::error(codes::PP_UNBALANCED, *sp, "unterminated conditional")
+                                .label("this `%(` has no matching `%)`"),
+                        );
+                    }
+                    self.out.push(tok);
+                    return;
+                }
+                T::PpOpen => {
+                    let value = if live { self.condition() } else { self.skip_condition() };
+                    stack.push((tok.span, live && value, false, value));
+                }
+                T::PpElse => match stack.last_mut() {
+                    Some(top) if !top.2 => {
+                        top.2 = true;
+                        let outer_live = stack[..stack.len() - 1].iter().all(|s| s.1);
+                        let top = stack.last_mut().unwrap();
+                        top.1 = outer_live && !top.3;
+                    }
+                    _ => self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%:` outside a conditional")),
+                },
+                T::PpClose => {
+                    if stack.pop().is_none() {
+                        self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%)` without a matching `%(`"));
+                    }
+                }
+                T::PpThen => self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%?` outside a conditional")),
+                _ if !live => {}
+                T::ArgNum(n) => {
+                    let n = *n;
+                    if let Some(a) = self.arg(n, tok.span, '$') {
+                        match crate::syntax::lexer::parse_int(a.trim_start_matches('-')) {
+                            Some(v) => {
+                                let v = if a.starts_with('-') { v.wrapping_neg() } else { v };
+                                self.out.push(Tok { t: T::Int(v), span: tok.span, from_arg: Some(format!("${n} = {a}")) })
+                            }
+                            None => self.diags.push(
+                                Diag::error(codes::PP_ARG_NOT_NUMBER, tok.span, format!("argument ${n} is not a number: `{a}`"))
+                                    .label(format!("`${n}` takes a number"))
+                                    .help(format!("use `@{n}` to take it as a string")),
+                            ),
+                        }
+                    }
+                }
+                T::ArgStr(n) => {
+                    let n = *n;
+                    if let Some(a) = self.arg(n, tok.span, '@') {
+                        self.out.push(Tok { t: T::Str(a.clone()), span: tok.span, from_arg: Some(format!("@{n} = \"{a}\"")) });
+                    }
+                }
+                T::ArgCount => {
+                    let n = self.env.args().len() as i64;
+                    self.out.push(Tok { t: T::Int(n), span: tok.span, from_arg: Some(format!("$# = {n}")) });
+                }
+                _ => self.out.push(tok),
+            }
+        }
+    }
+
+    fn arg(&mut self, n: u32, span: Span, sigil: char) -> Option<String> {
+        match self.env.args().get(n as usize - 1) {
+            Some(a) => Some(a.clone()),
+            None => {
+                let have = self.env.args().len();
+                self.diags.push(
+                    Diag::error(codes::PP_MISSING_ARG, span, format!("missing command-line argument {sigil}{n}"))
+                        .label(format!("the script uses argument {n}, but {have} {} given", if have == 1 { "was" } else { "were" }))
+                        .help(format!("pass it after the script: stp-hwbp SCRIPT ARG1 ...{}", if n > 1 { format!(" ARG{n}") } else { String::new() })),
+                );
+                None
+            }
+        }
+    }
+
+    /// Skips to `%?` in a dead branch, balancing nested tokens.
+    fn skip_condition(&mut self) -> bool {
+        loop {
+            match self.peek().t {
+                T::PpThen => {
+                    self.bump();
+                    return false;
+                }
+                T::Eof => return false,
+                _ => {
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    fn condition(&mut self) -> bool {
+        let v = self.cond_or();
+        match self.peek().t {
+            T::PpThen => {
+                self.bump();
+            }
+            _ => {
+                let t = self.peek().span;
+                self.diags.push(Diag::error(codes::PP_BAD_COND, t, "expected `%?` after the condition").label("the condition should end here"));
+                self.skip_condition();
+            }
+        }
+        v
+    }
+
+    fn cond_or(&mut self) -> bool {
+        let mut v = self.cond_and();
+        while self.peek().t == T::Op("||") {
+            self.bump();
+            let r = self.cond_and();
+            v = v || r;
+        }
+        v
+    }
+
+    fn cond_and(&mut self) -> bool {
+        let mut v = self.cond_atom();
+        while self.peek().t == T::Op("&&") {
+            self.bump();
+            let r = self.cond_atom();
+            v = v && r;
+        }
+        v
+    }
+
+    fn cond_atom(&mut self) -> bool {
+        if self.peek().t == T::Op("(") {
+            self.bump();
+            let v = self.cond_or();
+            if self.peek().t == T::Op(")") {
+                self.bump();
+            } else {
+                let sp = self.peek().span;
+                self.diags.push(Diag::error(codes::PP_BAD_COND, sp, "expected `)` in the condition"));
+            }
+            return v;
+        }
+        let lhs_tok = self.bump();
+        let lhs = self.operand(&lhs_tok);
+        let op_tok = self.bump();
+        let op = match op_tok.t {
+            T::Op(o @ ("==" | "!=" | "<" | "<=" | ">" | ">=")) => o,
+            _ => {
+                self.diags.push(
+                    Diag::error(codes::PP_BAD_COND, op_tok.span, "expected a comparison operator")
+                        .label("conditions compare: ==, !=, <, <=, >, >="),
+                );
+                return false;
+            }
+        };
+        let rhs_tok = self.bump();
+        let rhs = self.operand(&rhs_tok);
+        let (Some(l), Some(r)) = (lhs, rhs) else { return false };
+        match compare(&l, op, &r) {
+            Some(b) => b,
+            None => {
+                self.diags.push(
+                    Diag::error(codes::PP_BAD_COND, lhs_tok.span.to(rhs_tok.span), "cannot compare a number with a string")
+                        .label("these operands have different types"),
+                );
+                false
+            }
+        }
+    }
+
+    fn operand(&mut self, tok: &Tok) -> Option<Val> {
+        let kernel_err = |diags: &mut Diags, why: String| {
+            diags.push(
+                Diag::error(codes::KERNEL_TREE, tok.span, "this condition needs the target kernel's build tree")
+                    .label(why)
+                    .help("install the kernel headers, or name a tree with -r KVER or -r DIR"),
+            );
+        };
+        match &tok.t {
+            T::Int(v) => Some(Val::Int(*v)),
+            T::Str(s) => Some(Val::Str(s.clone())),
+            T::ArgCount => Some(Val::Int(self.env.args().len() as i64)),
+            T::ArgNum(n) => {
+                let a = self.arg(*n, tok.span, '$')?;
+                match crate::syntax::lexer::parse_int(&a) {
+                    Some(v) => Some(Val::Int(v)),
+                    None => Some(Val::Str(a)),
+                }
+            }
+            T::ArgStr(n) => self.arg(*n, tok.span, '@').map(Val::Str),
+            T::Ident(id) => match id.as_str() {
+                "kernel_v" | "kernel_vr" => match self.env.kernel_release() {
+                    Ok(r) => {
+                        let v = if id == "kernel_v" { r.split(['-', '+']).next().unwrap_or("").to_string() } else { r };
+                        Some(Val::Version(v))
+                    }
+                    Err(e) => {
+                        kernel_err(self.diags, e);
+                        None
+                    }
+                },
+                "arch" => Some(Val::Str(self.env.arch().to_string())),
+                "runtime" => Some(Val::Str("kernel".into())),
+                "systemtap_v" => Some(Val::Version("4.8".into())),
+                "guru_mode" => Some(Val::Int(i64::from(self.env.guru()))),
+                "systemtap_privilege" => Some(Val::Str("stapdev".into())),
+                c if c.starts_with("CONFIG_") => match self.env.kernel_config(c) {
+                    Ok(v) => Some(Val::Str(v)),
+                    Err(e) => {
+                        kernel_err(self.diags, e);
+                        None
+                    }
+                },
+                other => {
+                    self.diags.push(
+                        Diag::error(codes::PP_BAD_COND, tok.span, format!("unknown preprocessor operand `{other}`"))
+                            .help("conditions may use kernel_v, kernel_vr, arch, CONFIG_*, $#, @#, $N, @N, guru_mode, runtime, systemtap_v"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.diags.push(Diag::error(codes::PP_BAD_COND, tok.span, "expected an operand in the condition"));
+                None
+            }
+        }
+    }
+}
+
+fn compare(l: &Val, op: &str, r: &Val) -> Option<bool> {
+    use std::cmp::Ordering;
+    let ord = match (l, r) {
+        (Val::Int(a), Val::Int(b)) => a.cmp(b),
+        (Val::Version(a), Val::Str(b)) | (Val::Version(a), Val::Version(b)) => {
+            if matches!(op, "==" | "!=") && b.contains(['*', '?', '[']) {
+                let m = glob(b, a);
+                return Some(if op == "==" { m } else { !m });
+            }
+            version_cmp(a, b)
+        }
+        (Val::Str(a), Val::Str(b)) => {
+            if matches!(op, "==" | "!=") {
+                let m = glob(b, a);
+                return Some(if op == "==" { m } else { !m });
+            }
+            a.cmp(b)
+        }
+        (Val::Str(a), Val::Int(b)) => match a.parse::<i64>() {
+            // CONFIG_ values such as CONFIG_NR_CPUS compare as numbers.
+            Ok(a) => a.cmp(b),
+            Err(_) => return None,
+        },
+        _ => return None,
+    };
+    Some(match op {
+        "==" => ord == Ordering::Equal,
+        "!=" => ord != Ordering::Equal,
+        "<" => ord == Ordering::Less,
+        "<=" => ord != Ordering::Greater,
+        ">" => ord == Ordering::Greater,
+        _ => ord != Ordering::Less,
+    })
+}
+
+/// Compares dotted versions numerically, component by component ("6.12" > "6.1.9").
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |s: &str| -> Vec<u64> {
+        s.split(['.', '-', '+']).map(|p| p.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)).collect()
+    };
+    let (pa, pb) = (parts(a), parts(b));
+    for i in 0..pa.len().max(pb.len()) {
+        let c = pa.get(i).unwrap_or(&0).cmp(pb.get(i).unwrap_or(&0));
+        if c != std::cmp::Ordering::Equal {
+            return c;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// Shell-style glob with `*` and `?`, as SystemTap's `==` on strings.
+pub fn glob(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn versions() {
+        assert_eq!(version_cmp("6.12.117", "6.1"), std::cmp::Ordering::Greater);
+        assert_eq!(version_cmp("6.1", "6.1.0"), std::cmp::Ordering::Equal);
+        assert!(glob("6.1*", "6.1.0"));
+        assert!(!glob("6.1?", "6.12.1"));
+    }
+}
+
+/// An environment with no kernel tree, for tests and fuzzing.
+pub struct NoKernel {
+    pub args: Vec<String>,
+    pub guru: bool,
+}
+
+impl PpEnv for NoKernel {
+    fn args(&self) -> &[String] {
+        &self.args
+    }
+    fn guru(&self) -> bool {
+        self.guru
+    }
+    fn kernel_release(&mut self) -> Result<String, String> {
+        Err("no kernel tree is available".into())
+    }
+    fn kernel_config(&mut self, _: &str) -> Result<String, String> {
+        Err("no kernel tree is available".into())
+    }
+}

@@ -1,0 +1,237 @@
+//! `-p1`: the parsed script written back as source, after preprocessing. The output parses
+//! again to the same tree (a property the tests check), with parentheses only where precedence
+//! needs them.
+
+use super::ast::*;
+use std::fmt::Write;
+
+pub fn script(s: &Script) -> String {
+    let mut p = Printer { out: String::new(), indent: 0 };
+    for (i, item) in s.items.iter().enumerate() {
+        if i > 0 && !matches!((item, &s.items[i - 1]), (Item::Global(_), Item::Global(_))) {
+            p.out.push('\n');
+        }
+        p.item(item);
+    }
+    p.out
+}
+
+pub fn quote(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            '\r' => o.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(o, "\\{:03o}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+pub fn literal(l: &LitValue) -> String {
+    match l {
+        LitValue::Int(v) => v.to_string(),
+        LitValue::Str(s) => quote(s),
+    }
+}
+
+pub fn type_name(t: TypeName) -> &'static str {
+    match t {
+        TypeName::Long => "long",
+        TypeName::String => "string",
+    }
+}
+
+pub fn probe_point(pp: &ProbePoint) -> String {
+    let mut s = String::new();
+    for (i, c) in pp.components.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(&c.name.name);
+        if let Some(a) = &c.arg {
+            let _ = write!(s, "({})", literal(&a.value));
+        }
+    }
+    if pp.optional {
+        s.push('?');
+    }
+    s
+}
+
+struct Printer {
+    out: String,
+    indent: usize,
+}
+
+impl Printer {
+    fn line(&mut self, s: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Global(g) => {
+                let mut s = format!("global {}", g.name.name);
+                if let Some((n, _)) = g.array_size {
+                    let _ = write!(s, "[{n}]");
+                }
+                if let Some(e) = &g.init {
+                    let _ = write!(s, " = {}", expr(e, 0));
+                }
+                self.line(&s);
+            }
+            Item::Function(f) => {
+                let params: Vec<String> = f
+                    .params
+                    .iter()
+                    .map(|p| match p.ty {
+                        Some(t) => format!("{}:{}", p.name.name, type_name(t)),
+                        None => p.name.name.clone(),
+                    })
+                    .collect();
+                let ret = f.ret.map(|t| format!(":{}", type_name(t))).unwrap_or_default();
+                let head = format!("function {}{} ({})", f.name.name, ret, params.join(", "));
+                match &f.body {
+                    FunctionBody::Script(b) => self.block_after(&head, b),
+                    FunctionBody::Embedded(c, _) => self.line(&format!("{head} %{{{c}%}}")),
+                }
+            }
+            Item::Probe(p) => {
+                let pts: Vec<String> = p.points.iter().map(probe_point).collect();
+                let mut head = format!("probe {}", pts.join(", "));
+                if let Some(c) = &p.cond {
+                    let _ = write!(head, " if ({})", expr(c, 0));
+                }
+                self.block_after(&head, &p.body);
+            }
+            Item::Embedded(c, _) => self.line(&format!("%{{{c}%}}")),
+        }
+    }
+
+    fn block_after(&mut self, head: &str, b: &Block) {
+        self.line(&format!("{head} {{"));
+        self.indent += 1;
+        for s in &b.stmts {
+            self.stmt(s);
+        }
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    /// A statement used as the body of `if`/`while`/...: blocks open on the same line.
+    fn body(&mut self, head: String, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Block(b) => self.block_after(&head, b),
+            _ => {
+                self.line(&head);
+                self.indent += 1;
+                self.stmt(s);
+                self.indent -= 1;
+            }
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Expr(e) => self.line(&expr(e, 0)),
+            StmtKind::Block(b) => self.block_after("", b),
+            StmtKind::If { cond, then, els } => {
+                self.body(format!("if ({})", expr(cond, 0)), then);
+                if let Some(e) = els {
+                    self.body("else".into(), e);
+                }
+            }
+            StmtKind::While { cond, body } => self.body(format!("while ({})", expr(cond, 0)), body),
+            StmtKind::For { init, cond, step, body } => {
+                let o = |e: &Option<Expr>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
+                self.body(format!("for ({}; {}; {})", o(init), o(cond), o(step)), body)
+            }
+            StmtKind::Foreach { value, keys, array, sort, limit, body } => {
+                let mark = |by: SortBy| match sort {
+                    Some((b, SortDir::Asc)) if *b == by => "+",
+                    Some((b, SortDir::Desc)) if *b == by => "-",
+                    _ => "",
+                };
+                let ks: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{}{}", k.name, mark(SortBy::Key(i)))).collect();
+                let mut h = String::from("foreach (");
+                if let Some(v) = value {
+                    let _ = write!(h, "{} = ", v.name);
+                }
+                let _ = write!(h, "[{}] in {}{}", ks.join(", "), array.name, mark(SortBy::Value));
+                if let Some(l) = limit {
+                    let _ = write!(h, " limit {}", expr(l, 0));
+                }
+                h.push(')');
+                self.body(h, body)
+            }
+            StmtKind::Break => self.line("break"),
+            StmtKind::Continue => self.line("continue"),
+            StmtKind::Next => self.line("next"),
+            StmtKind::Return(None) => self.line("return"),
+            StmtKind::Return(Some(e)) => self.line(&format!("return {}", expr(e, 0))),
+            StmtKind::Delete(e) => self.line(&format!("delete {}", expr(e, 0))),
+            StmtKind::Empty => self.line(";"),
+        }
+    }
+}
+
+fn list(es: &[Expr]) -> String {
+    es.iter().map(|e| expr(e, 0)).collect::<Vec<_>>().join(", ")
+}
+
+/// An expression, parenthesized if it binds looser than `min`.
+pub fn expr(e: &Expr, min: u8) -> String {
+    let (s, prec) = match &e.kind {
+        ExprKind::Lit(l) => {
+            let neg = matches!(l.value, LitValue::Int(v) if v < 0);
+            (literal(&l.value), if neg { PREC_UNARY } else { 100 })
+        }
+        ExprKind::Var(v) => (v.name.clone(), 100),
+        ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
+        ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
+        ExprKind::Unary { op, e } => {
+            let o = match op {
+                UnOp::Neg => "-",
+                UnOp::Plus => "+",
+                UnOp::Not => "!",
+                UnOp::BitNot => "~",
+            };
+            // `- -x` must not print as `--x`.
+            let inner = expr(e, PREC_UNARY);
+            let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) { " " } else { "" };
+            (format!("{o}{sep}{inner}"), PREC_UNARY)
+        }
+        ExprKind::Binary { op, l, r } => (format!("{} {} {}", expr(l, op.prec()), op.text(), expr(r, op.prec() + 1)), op.prec()),
+        ExprKind::Ternary { cond, then, els } => {
+            (format!("{} ? {} : {}", expr(cond, PREC_TERNARY + 1), expr(then, 0), expr(els, PREC_TERNARY)), PREC_TERNARY)
+        }
+        ExprKind::Assign { op, target, value } => {
+            let o = op.map(|b| format!("{}=", b.text())).unwrap_or_else(|| "=".into());
+            (format!("{} {} {}", expr(target, PREC_TERNARY), o, expr(value, PREC_ASSIGN)), PREC_ASSIGN)
+        }
+        ExprKind::IncDec { target, inc, pre } => {
+            let o = if *inc { "++" } else { "--" };
+            if *pre { (format!("{o}{}", expr(target, PREC_UNARY)), PREC_UNARY) } else { (format!("{}{o}", expr(target, 100)), PREC_UNARY + 1) }
+        }
+        ExprKind::In { keys, array } => {
+            if keys.len() == 1 {
+                (format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name), PREC_IN)
+            } else {
+                (format!("[{}] in {}", list(keys), array.name), PREC_IN)
+            }
+        }
+    };
+    if prec < min { format!("({s})") } else { s }
+}
