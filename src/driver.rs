@@ -41,13 +41,21 @@ pub struct Kernel {
 
 impl Kernel {
     pub fn new(request: Option<String>) -> Kernel {
-        Kernel { request, found: None, config: None }
+        Kernel {
+            request,
+            found: None,
+            config: None,
+        }
     }
     pub fn tree(&mut self) -> Result<&KernelTree, String> {
         if self.found.is_none() {
             self.found = Some(tree::find(self.request.as_deref()));
         }
-        self.found.as_ref().expect("just set").as_ref().map_err(|e| e.clone())
+        self.found
+            .as_ref()
+            .expect("just set")
+            .as_ref()
+            .map_err(|e| e.clone())
     }
 }
 
@@ -98,13 +106,20 @@ pub enum Stop {
 impl Session {
     pub fn new(cfg: Config) -> Session {
         let kernel = Kernel::new(cfg.kernel.clone());
-        Session { cfg, sm: SourceMap::default(), diags: Diags::default(), kernel, timings: vec![] }
+        Session {
+            cfg,
+            sm: SourceMap::default(),
+            diags: Diags::default(),
+            kernel,
+            timings: vec![],
+        }
     }
 
     fn time<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> T) -> T {
         let t = Instant::now();
         let r = f(self);
-        self.timings.push((what.to_string(), t.elapsed().as_millis()));
+        self.timings
+            .push((what.to_string(), t.elapsed().as_millis()));
         if self.cfg.verbose > 0 {
             eprintln!("{what} in {} ms", t.elapsed().as_millis());
         }
@@ -118,13 +133,23 @@ impl Session {
                 d.severity = Severity::Error;
             }
         }
-        let shown: Vec<_> = self.diags.list.iter().filter(|d| !(self.cfg.no_warnings && d.severity == Severity::Warning)).cloned().collect();
+        let shown: Vec<_> = self
+            .diags
+            .list
+            .iter()
+            .filter(|d| !(self.cfg.no_warnings && d.severity == Severity::Warning))
+            .cloned()
+            .collect();
         self.sm.render(&shown)
     }
 
     fn check(&self) -> Result<(), Stop> {
         let warn_errs = self.cfg.warnings_are_errors && !self.diags.list.is_empty();
-        if self.diags.has_errors() || warn_errs { Err(Stop::Script) } else { Ok(()) }
+        if self.diags.has_errors() || warn_errs {
+            Err(Stop::Script)
+        } else {
+            Ok(())
+        }
     }
 
     /// Pass 1.
@@ -133,11 +158,13 @@ impl Session {
             (Some(t), _) => ("<command line>".to_string(), t.clone(), Origin::CommandLine),
             (None, Some(f)) if f == "-" => {
                 let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Stop::Env(format!("cannot read the script from stdin: {e}")))?;
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| Stop::Env(format!("cannot read the script from stdin: {e}")))?;
                 ("<stdin>".to_string(), s, Origin::Script)
             }
             (None, Some(f)) => {
-                let bytes = std::fs::read(f).map_err(|e| Stop::Env(format!("cannot read {f}: {e}")))?;
+                let bytes =
+                    std::fs::read(f).map_err(|e| Stop::Env(format!("cannot read {f}: {e}")))?;
                 match String::from_utf8(bytes) {
                     Ok(s) => (f.clone(), s, Origin::Script),
                     Err(e) => {
@@ -145,21 +172,33 @@ impl Session {
                         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                         let file = self.sm.add(f.clone(), text, Origin::Script);
                         self.diags.push(
-                            crate::diag::Diag::error(crate::diag::codes::INPUT, crate::diag::Span::new(file, at..at + 1), "the script is not valid UTF-8 text")
-                                .label("invalid byte here")
-                                .help("is this a binary file?"),
+                            crate::diag::Diag::error(
+                                crate::diag::codes::INPUT,
+                                crate::diag::Span::new(file, at..at + 1),
+                                "the script is not valid UTF-8 text",
+                            )
+                            .label("invalid byte here")
+                            .help("is this a binary file?"),
                         );
                         return Err(Stop::Script);
                     }
                 }
             }
-            (None, None) => return Err(Stop::Env("no script given (name a file, or use -e 'SCRIPT')".into())),
+            (None, None) => {
+                return Err(Stop::Env(
+                    "no script given (name a file, or use -e 'SCRIPT')".into(),
+                ));
+            }
         };
         let file = self.sm.add(name, text, origin);
         let args = self.cfg.args.clone();
         let guru = self.cfg.guru;
         let script = self.time("Pass 1: parsed the script", |s| {
-            let mut env = Env { args: &args, guru, kernel: &mut s.kernel };
+            let mut env = Env {
+                args: &args,
+                guru,
+                kernel: &mut s.kernel,
+            };
             syntax::parse_file(&s.sm, file, &mut env, &mut s.diags)
         });
         if script.items.is_empty() && !self.diags.has_errors() {
@@ -174,21 +213,91 @@ impl Session {
 
     /// Pass 2.
     pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
-        let sources = sema::tapsets::sources(&self.cfg.include_dirs).map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
+        let sources = sema::tapsets::sources(&self.cfg.include_dirs)
+            .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
         let m = self.time("Pass 2: elaborated the script", |s| {
             let mut tapsets = vec![];
             for (name, text) in sources {
                 let f = s.sm.add(name, text, Origin::Tapset);
-                let mut env = Env { args: &[], guru: true, kernel: &mut s.kernel };
+                let mut env = Env {
+                    args: &[],
+                    guru: true,
+                    kernel: &mut s.kernel,
+                };
                 tapsets.push(syntax::parse_file(&s.sm, f, &mut env, &mut s.diags));
             }
             sema::elaborate(script, &tapsets, &mut s.diags)
         });
-        if !script.items.iter().any(|i| matches!(i, ast::Item::Probe(_))) && !self.diags.has_errors() {
-            self.diags.push(crate::diag::Diag::error(crate::diag::codes::INPUT, Loc::Synthesized, "the script has no probes"));
+        if !script
+            .items
+            .iter()
+            .any(|i| matches!(i, ast::Item::Probe(_)))
+            && !self.diags.has_errors()
+        {
+            self.diags.push(crate::diag::Diag::error(
+                crate::diag::codes::INPUT,
+                Loc::Synthesized,
+                "the script has no probes",
+            ));
         }
         self.check()?;
         Ok(m)
+    }
+
+    /// The module's name: `-m`, or one derived from the script.
+    pub fn module_name(&self) -> String {
+        match &self.cfg.module_name {
+            Some(n) => n.clone(),
+            None => crate::kbuild::module_name(
+                self.cfg.script_file.as_deref(),
+                self.cfg.script_text.as_deref().unwrap_or(""),
+            ),
+        }
+    }
+
+    /// Pass 3.
+    pub fn translate(&mut self, m: &Module) -> Result<String, Stop> {
+        let name = self.module_name();
+        if !crate::kbuild::valid_module_name(&name) {
+            return Err(Stop::Env(format!(
+                "-m {name}: a module name is at most 55 letters, digits and underscores"
+            )));
+        }
+        let script_name = match (&self.cfg.script_file, &self.cfg.script_text) {
+            (_, Some(_)) => "<command line>".to_string(),
+            (Some(f), None) => std::path::Path::new(f)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let opts = crate::backend::c::Opts {
+            module_name: name,
+            script_name,
+        };
+        let c = self.time("Pass 3: translated to C", |s| {
+            crate::backend::c::emit(m, &s.sm, &opts)
+        });
+        Ok(c)
+    }
+
+    /// Pass 4.
+    pub fn build(&mut self, c: &str) -> Result<crate::kbuild::Built, Stop> {
+        let defines = crate::kbuild::defines(&self.cfg.defines).map_err(Stop::Env)?;
+        let tree = self.kernel.tree().map_err(Stop::Env)?.clone();
+        let name = self.module_name();
+        self.time("Pass 4: compiled the module", |_| {
+            crate::kbuild::build(c, &name, &tree, &defines)
+        })
+        .map_err(Stop::Env)
+    }
+
+    /// `-k`: keeps the build directory and says where it is.
+    pub fn keep(&self, built: crate::kbuild::Built) {
+        if self.cfg.keep_build_dir {
+            let p = built.dir.keep();
+            eprintln!("Keeping the build directory {}", p.display());
+        }
     }
 
     pub fn timings(&self) -> &[(String, u128)] {
@@ -214,7 +323,9 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         (None, Some((f, rest))) => (Some(f.clone()), rest.to_vec()),
         (None, None) if cli.dump_functions => (None, vec![]),
         (None, None) => {
-            eprintln!("stp-hwbp: no script given\n\nUsage: stp-hwbp [OPTIONS] SCRIPT [ARGS]... or stp-hwbp -e 'SCRIPT' [ARGS]...\nFor more information, try '--help'.");
+            eprintln!(
+                "stp-hwbp: no script given\n\nUsage: stp-hwbp [OPTIONS] SCRIPT [ARGS]... or stp-hwbp -e 'SCRIPT' [ARGS]...\nFor more information, try '--help'."
+            );
             return 2;
         }
     };
@@ -244,7 +355,10 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         Ok(code) => code,
         Err(Stop::Script) => {
             let n = s.diags.error_count().max(1);
-            eprintln!("stp-hwbp: {n} error{} in the script; stopped.", if n == 1 { "" } else { "s" });
+            eprintln!(
+                "stp-hwbp: {n} error{} in the script; stopped.",
+                if n == 1 { "" } else { "s" }
+            );
             EXIT_SCRIPT
         }
         Err(Stop::Env(msg)) => {
@@ -265,7 +379,24 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         print!("{}", crate::ir::print::module(&m));
         return Ok(0);
     }
-    Err(Stop::Env(format!("pass {} is not there yet: this build stops after pass 2 (use -p1 or -p2)", s.cfg.last_pass)))
+    let c = s.translate(&m)?;
+    if s.cfg.last_pass == 3 {
+        print!("{c}");
+        return Ok(0);
+    }
+    let built = s.build(&c)?;
+    if s.cfg.last_pass == 4 {
+        let dest = std::path::PathBuf::from(format!("{}.ko", s.module_name()));
+        std::fs::copy(&built.ko, &dest)
+            .map_err(|e| Stop::Env(format!("cannot write {}: {e}", dest.display())))?;
+        println!("{}", dest.display());
+        s.keep(built);
+        return Ok(0);
+    }
+    s.keep(built);
+    Err(Stop::Env(
+        "pass 5 (running the module) is not there yet: use -p4 to build the module".into(),
+    ))
 }
 
 fn dump_functions(s: &mut Session) -> i32 {
@@ -279,17 +410,39 @@ fn dump_functions(s: &mut Session) -> i32 {
     let mut lines = vec![];
     for (name, text) in sources {
         let f = s.sm.add(name, text, Origin::Tapset);
-        let mut env = Env { args: &[], guru: true, kernel: &mut s.kernel };
+        let mut env = Env {
+            args: &[],
+            guru: true,
+            kernel: &mut s.kernel,
+        };
         let script = syntax::parse_file(&s.sm, f, &mut env, &mut s.diags);
         for it in script.items {
             if let ast::Item::Function(f) = it {
-                let params: Vec<String> = f.params.iter().map(|p| format!("{}:{}", p.name.name, p.ty.map(syntax::print::type_name).unwrap_or("unknown"))).collect();
+                let params: Vec<String> = f
+                    .params
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}:{}",
+                            p.name.name,
+                            p.ty.map(syntax::print::type_name).unwrap_or("unknown")
+                        )
+                    })
+                    .collect();
                 let ret = f.ret.map(syntax::print::type_name).unwrap_or("unknown");
                 lines.push(format!("{}:{} ({})", f.name.name, ret, params.join(", ")));
             }
         }
     }
-    lines.extend(["printf:unknown (format:string, ...)", "sprintf:string (format:string, ...)", "print:unknown (...)", "println:unknown (...)"].map(String::from));
+    lines.extend(
+        [
+            "printf:unknown (format:string, ...)",
+            "sprintf:string (format:string, ...)",
+            "print:unknown (...)",
+            "println:unknown (...)",
+        ]
+        .map(String::from),
+    );
     lines.sort();
     for l in lines {
         println!("{l}");

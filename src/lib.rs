@@ -3,6 +3,7 @@
 //! `syntax` (pass 1) -> `sema` (pass 2, producing the `ir`) -> `backend::c` (pass 3) ->
 //! `kbuild` (pass 4) -> `run` (pass 5). `driver` wires them together for the CLI.
 
+pub mod backend;
 pub mod cli;
 pub mod diag;
 pub mod driver;

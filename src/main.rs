@@ -9,7 +9,9 @@ use stp_hwbp::driver;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let child = std::thread::Builder::new().stack_size(256 << 20).spawn(move || driver::main(cli));
+    let child = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || driver::main(cli));
     match child.map(|h| h.join()) {
         Ok(Ok(code)) => ExitCode::from(code as u8),
         _ => {

@@ -31,13 +31,21 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, r: Range<usize>) -> Span {
-        Span { file, start: r.start as u32, end: r.end as u32 }
+        Span {
+            file,
+            start: r.start as u32,
+            end: r.end as u32,
+        }
     }
     pub fn to(self, other: Span) -> Span {
         if self.file != other.file {
             return self;
         }
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
@@ -96,7 +104,10 @@ impl Diag {
         }
     }
     pub fn warning(code: &'static str, at: impl Into<Loc>, message: impl Into<String>) -> Diag {
-        Diag { severity: Severity::Warning, ..Diag::error(code, at, message) }
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(code, at, message)
+        }
     }
     pub fn label(mut self, l: impl Into<String>) -> Diag {
         self.label = l.into();
@@ -130,7 +141,10 @@ impl Diags {
         self.list.iter().any(|d| d.severity == Severity::Error)
     }
     pub fn error_count(&self) -> usize {
-        self.list.iter().filter(|d| d.severity == Severity::Error).count()
+        self.list
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
     pub fn extend(&mut self, other: Diags) {
         self.list.extend(other.list);
@@ -145,16 +159,27 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>, origin: Origin) -> FileId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        origin: Origin,
+    ) -> FileId {
         let id = self.files.add(name.into(), text.into());
         self.origins.push(origin);
         FileId(id)
     }
     pub fn text(&self, f: FileId) -> &str {
-        self.files.get(f.0).map(|f| f.source().as_str()).unwrap_or("")
+        self.files
+            .get(f.0)
+            .map(|f| f.source().as_str())
+            .unwrap_or("")
     }
     pub fn name(&self, f: FileId) -> &str {
-        self.files.get(f.0).map(|f| f.name().as_str()).unwrap_or("?")
+        self.files
+            .get(f.0)
+            .map(|f| f.name().as_str())
+            .unwrap_or("?")
     }
     pub fn origin(&self, f: FileId) -> Origin {
         self.origins[f.0]
@@ -190,7 +215,9 @@ impl SourceMap {
             Severity::Error => CsSeverity::Error,
             Severity::Warning => CsSeverity::Warning,
         };
-        let mut cs = Diagnostic::new(sev).with_code(d.code).with_message(&d.message);
+        let mut cs = Diagnostic::new(sev)
+            .with_code(d.code)
+            .with_message(&d.message);
         let mut labels = vec![];
         let mut notes = vec![];
         match &d.primary {

@@ -74,7 +74,10 @@ impl<T> Default for Arena<T> {
 impl<T> Arena<T> {
     pub fn alloc(&mut self, t: T) -> Id<T> {
         self.items.push(t);
-        Id { idx: (self.items.len() - 1) as u32, _m: PhantomData }
+        Id {
+            idx: (self.items.len() - 1) as u32,
+            _m: PhantomData,
+        }
     }
     pub fn len(&self) -> usize {
         self.items.len()
@@ -83,10 +86,21 @@ impl<T> Arena<T> {
         self.items.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (Id<T>, &T)> {
-        self.items.iter().enumerate().map(|(i, t)| (Id { idx: i as u32, _m: PhantomData }, t))
+        self.items.iter().enumerate().map(|(i, t)| {
+            (
+                Id {
+                    idx: i as u32,
+                    _m: PhantomData,
+                },
+                t,
+            )
+        })
     }
     pub fn ids(&self) -> impl Iterator<Item = Id<T>> + use<T> {
-        (0..self.items.len() as u32).map(|i| Id { idx: i, _m: PhantomData })
+        (0..self.items.len() as u32).map(|i| Id {
+            idx: i,
+            _m: PhantomData,
+        })
     }
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.items.iter_mut()
@@ -247,9 +261,21 @@ pub struct Stmt {
 pub enum StmtKind {
     Expr(Expr),
     Block(Block),
-    If { cond: Expr, then: Box<Stmt>, els: Option<Box<Stmt>> },
-    While { cond: Expr, body: Box<Stmt> },
-    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Box<Stmt> },
+    If {
+        cond: Expr,
+        then: Box<Stmt>,
+        els: Option<Box<Stmt>>,
+    },
+    While {
+        cond: Expr,
+        body: Box<Stmt>,
+    },
+    For {
+        init: Option<Expr>,
+        cond: Option<Expr>,
+        step: Option<Expr>,
+        body: Box<Stmt>,
+    },
     Foreach {
         value: Option<Id<Local>>,
         keys: Vec<Id<Local>>,
@@ -278,7 +304,10 @@ pub struct Expr {
 pub enum LValue {
     Local(Id<Local>),
     Global(Id<Global>),
-    Index { array: Id<Global>, keys: Vec<Expr> },
+    Index {
+        array: Id<Global>,
+        keys: Vec<Expr>,
+    },
     /// A whole array, for `delete a`.
     Array(Id<Global>),
 }
@@ -307,7 +336,12 @@ impl Builtin {
 #[derive(Clone, Debug, PartialEq)]
 pub enum FmtPiece {
     Text(String),
-    Conv { flags: String, width: Option<u32>, precision: Option<u32>, conv: char },
+    Conv {
+        flags: String,
+        width: Option<u32>,
+        precision: Option<u32>,
+        conv: char,
+    },
 }
 
 #[derive(Clone)]
@@ -315,15 +349,44 @@ pub enum ExprKind {
     Long(i64),
     Str(String),
     Var(LValue),
-    Call { func: Id<Function>, args: Vec<Expr> },
-    Builtin { which: Builtin, format: Vec<FmtPiece>, args: Vec<Expr> },
-    Unary { op: UnOp, e: Box<Expr> },
+    Call {
+        func: Id<Function>,
+        args: Vec<Expr>,
+    },
+    Builtin {
+        which: Builtin,
+        format: Vec<FmtPiece>,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        e: Box<Expr>,
+    },
     /// Comparisons of two strings have `l.ty == Ty::Str`; all others operate on longs.
-    Binary { op: BinOp, l: Box<Expr>, r: Box<Expr> },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
-    Assign { op: Option<BinOp>, target: LValue, value: Box<Expr> },
-    IncDec { target: LValue, inc: bool, pre: bool },
-    In { array: Id<Global>, keys: Vec<Expr> },
+    Binary {
+        op: BinOp,
+        l: Box<Expr>,
+        r: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    Assign {
+        op: Option<BinOp>,
+        target: LValue,
+        value: Box<Expr>,
+    },
+    IncDec {
+        target: LValue,
+        inc: bool,
+        pre: bool,
+    },
+    In {
+        array: Id<Global>,
+        keys: Vec<Expr>,
+    },
 }
 
 impl Module {

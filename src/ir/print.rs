@@ -3,7 +3,7 @@
 //! names resolved.
 
 use super::*;
-use crate::syntax::ast::{SortBy, SortDir, PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY};
+use crate::syntax::ast::{PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY, SortBy, SortDir};
 use crate::syntax::print::quote;
 use std::fmt::Write;
 
@@ -35,15 +35,30 @@ pub fn module(m: &Module) -> String {
     if !m.watches.is_empty() {
         o.push_str("# watches\n");
         for (id, w) in m.watches.iter() {
-            let users: Vec<String> = w.users.iter().map(|(p, _)| format!("probe {}", p.index())).collect();
-            let _ = writeln!(o, "watch {}: {} length {} {}  <- {}", id.index(), watch_addr(&w.addr), w.len, access(w.access), users.join(", "));
+            let users: Vec<String> = w
+                .users
+                .iter()
+                .map(|(p, _)| format!("probe {}", p.index()))
+                .collect();
+            let _ = writeln!(
+                o,
+                "watch {}: {} length {} {}  <- {}",
+                id.index(),
+                watch_addr(&w.addr),
+                w.len,
+                access(w.access),
+                users.join(", ")
+            );
         }
     }
     o.push_str("# probes\n");
     for (id, p) in m.probes.iter() {
         let pts: Vec<String> = p.points.iter().map(point).collect();
         let _ = writeln!(o, "probe {}: {}", id.index(), pts.join(", "));
-        let pr = Printer { m, locals: &p.locals };
+        let pr = Printer {
+            m,
+            locals: &p.locals,
+        };
         pr.locals(&mut o, &p.locals);
         if let Some(c) = &p.cond {
             let _ = writeln!(o, "  if ({})", pr.expr(c, 0));
@@ -51,25 +66,60 @@ pub fn module(m: &Module) -> String {
         pr.block(&mut o, &p.body, 1);
     }
     for origin in [FnOrigin::Script, FnOrigin::Tapset] {
-        let fs: Vec<_> = m.functions.iter().filter(|(_, f)| f.origin == origin).collect();
+        let fs: Vec<_> = m
+            .functions
+            .iter()
+            .filter(|(_, f)| f.origin == origin)
+            .collect();
         if fs.is_empty() {
             continue;
         }
-        o.push_str(if origin == FnOrigin::Script { "# functions\n" } else { "# tapset functions\n" });
+        o.push_str(if origin == FnOrigin::Script {
+            "# functions\n"
+        } else {
+            "# tapset functions\n"
+        });
         for (_, f) in fs {
-            let params: Vec<String> = f.params.iter().map(|&p| format!("{}:{}", f.locals[p].name, f.locals[p].ty)).collect();
-            let ctx = if f.needs_data { "  [data probes only]" } else { "" };
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|&p| format!("{}:{}", f.locals[p].name, f.locals[p].ty))
+                .collect();
+            let ctx = if f.needs_data {
+                "  [data probes only]"
+            } else {
+                ""
+            };
             match &f.body {
                 Body::Embedded(..) => {
-                    let _ = writeln!(o, "function {}:{} ({}) %{{ embedded C %}}{ctx}", f.name, f.ret, params.join(", "));
+                    let _ = writeln!(
+                        o,
+                        "function {}:{} ({}) %{{ embedded C %}}{ctx}",
+                        f.name,
+                        f.ret,
+                        params.join(", ")
+                    );
                 }
                 Body::Script(b) => {
-                    let _ = writeln!(o, "function {}:{} ({}){ctx}", f.name, f.ret, params.join(", "));
-                    let pr = Printer { m, locals: &f.locals };
+                    let _ = writeln!(
+                        o,
+                        "function {}:{} ({}){ctx}",
+                        f.name,
+                        f.ret,
+                        params.join(", ")
+                    );
+                    let pr = Printer {
+                        m,
+                        locals: &f.locals,
+                    };
                     let mut ls = Arena::default();
                     for (id, l) in f.locals.iter() {
                         if !f.params.contains(&id) {
-                            ls.alloc(Local { name: l.name.clone(), ty: l.ty, span: l.span });
+                            ls.alloc(Local {
+                                name: l.name.clone(),
+                                ty: l.ty,
+                                span: l.span,
+                            });
                         }
                     }
                     pr.locals(&mut o, &ls);
@@ -116,7 +166,10 @@ impl Printer<'_> {
         if ls.is_empty() {
             return;
         }
-        let v: Vec<String> = ls.iter().map(|(_, l)| format!("{}:{}", l.name, l.ty)).collect();
+        let v: Vec<String> = ls
+            .iter()
+            .map(|(_, l)| format!("{}:{}", l.name, l.ty))
+            .collect();
         let _ = writeln!(o, "  locals {}", v.join(", "));
     }
 
@@ -157,23 +210,52 @@ impl Printer<'_> {
                     self.body(o, "else".into(), e, ind);
                 }
             }
-            StmtKind::While { cond, body } => self.body(o, format!("while ({})", self.expr(cond, 0)), body, ind),
-            StmtKind::For { init, cond, step, body } => {
-                let f = |e: &Option<Expr>| e.as_ref().map(|e| self.expr(e, 0)).unwrap_or_default();
-                self.body(o, format!("for ({}; {}; {})", f(init), f(cond), f(step)), body, ind)
+            StmtKind::While { cond, body } => {
+                self.body(o, format!("while ({})", self.expr(cond, 0)), body, ind)
             }
-            StmtKind::Foreach { value, keys, array, sort, limit, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                let f = |e: &Option<Expr>| e.as_ref().map(|e| self.expr(e, 0)).unwrap_or_default();
+                self.body(
+                    o,
+                    format!("for ({}; {}; {})", f(init), f(cond), f(step)),
+                    body,
+                    ind,
+                )
+            }
+            StmtKind::Foreach {
+                value,
+                keys,
+                array,
+                sort,
+                limit,
+                body,
+            } => {
                 let mark = |by: SortBy| match sort {
                     Some((b, SortDir::Asc)) if *b == by => "+",
                     Some((b, SortDir::Desc)) if *b == by => "-",
                     _ => "",
                 };
-                let ks: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{}{}", self.locals[*k].name, mark(SortBy::Key(i)))).collect();
+                let ks: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{}{}", self.locals[*k].name, mark(SortBy::Key(i))))
+                    .collect();
                 let mut h = String::from("foreach (");
                 if let Some(v) = value {
                     let _ = write!(h, "{} = ", self.locals[*v].name);
                 }
-                let _ = write!(h, "[{}] in {}{}", ks.join(", "), self.m.globals[*array].name, mark(SortBy::Value));
+                let _ = write!(
+                    h,
+                    "[{}] in {}{}",
+                    ks.join(", "),
+                    self.m.globals[*array].name,
+                    mark(SortBy::Value)
+                );
                 if let Some(l) = limit {
                     let _ = write!(h, " limit {}", self.expr(l, 0));
                 }
@@ -191,14 +273,19 @@ impl Printer<'_> {
     }
 
     fn list(&self, es: &[Expr]) -> String {
-        es.iter().map(|e| self.expr(e, 0)).collect::<Vec<_>>().join(", ")
+        es.iter()
+            .map(|e| self.expr(e, 0))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn lvalue(&self, lv: &LValue) -> String {
         match lv {
             LValue::Local(l) => self.locals[*l].name.clone(),
             LValue::Global(g) | LValue::Array(g) => self.m.globals[*g].name.clone(),
-            LValue::Index { array, keys } => format!("{}[{}]", self.m.globals[*array].name, self.list(keys)),
+            LValue::Index { array, keys } => {
+                format!("{}[{}]", self.m.globals[*array].name, self.list(keys))
+            }
         }
     }
 
@@ -207,11 +294,23 @@ impl Printer<'_> {
             ExprKind::Long(v) => (v.to_string(), if *v < 0 { PREC_UNARY } else { 100 }),
             ExprKind::Str(s) => (quote(s), 100),
             ExprKind::Var(lv) => (self.lvalue(lv), 100),
-            ExprKind::Call { func, args } => (format!("{}({})", self.m.functions[*func].name, self.list(args)), 100),
-            ExprKind::Builtin { which, format, args } => {
+            ExprKind::Call { func, args } => (
+                format!("{}({})", self.m.functions[*func].name, self.list(args)),
+                100,
+            ),
+            ExprKind::Builtin {
+                which,
+                format,
+                args,
+            } => {
                 let mut all = vec![];
                 if matches!(which, Builtin::Printf | Builtin::Sprintf) {
-                    all.push(quote(&format.iter().map(crate::sema::format::directive_text).collect::<String>()));
+                    all.push(quote(
+                        &format
+                            .iter()
+                            .map(crate::sema::format::directive_text)
+                            .collect::<String>(),
+                    ));
                 }
                 all.extend(args.iter().map(|a| self.expr(a, 0)));
                 (format!("{}({})", which.name(), all.join(", ")), 100)
@@ -224,25 +323,62 @@ impl Printer<'_> {
                     UnOp::BitNot => "~",
                 };
                 let inner = self.expr(e, PREC_UNARY);
-                let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) { " " } else { "" };
+                let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
+                    " "
+                } else {
+                    ""
+                };
                 (format!("{o}{sep}{inner}"), PREC_UNARY)
             }
             ExprKind::Binary { op, l, r } => {
-                let o = if op.is_comparison() && l.ty == Ty::Str { format!("{}(string)", op.text()) } else { op.text().to_string() };
-                (format!("{} {o} {}", self.expr(l, op.prec()), self.expr(r, op.prec() + 1)), op.prec())
+                let o = if op.is_comparison() && l.ty == Ty::Str {
+                    format!("{}(string)", op.text())
+                } else {
+                    op.text().to_string()
+                };
+                (
+                    format!(
+                        "{} {o} {}",
+                        self.expr(l, op.prec()),
+                        self.expr(r, op.prec() + 1)
+                    ),
+                    op.prec(),
+                )
             }
-            ExprKind::Ternary { cond, then, els } => {
-                (format!("{} ? {} : {}", self.expr(cond, PREC_TERNARY + 1), self.expr(then, 0), self.expr(els, PREC_TERNARY)), PREC_TERNARY)
-            }
+            ExprKind::Ternary { cond, then, els } => (
+                format!(
+                    "{} ? {} : {}",
+                    self.expr(cond, PREC_TERNARY + 1),
+                    self.expr(then, 0),
+                    self.expr(els, PREC_TERNARY)
+                ),
+                PREC_TERNARY,
+            ),
             ExprKind::Assign { op, target, value } => {
-                let o = op.map(|b| format!("{}=", b.text())).unwrap_or_else(|| "=".into());
-                (format!("{} {o} {}", self.lvalue(target), self.expr(value, PREC_ASSIGN)), PREC_ASSIGN)
+                let o = op
+                    .map(|b| format!("{}=", b.text()))
+                    .unwrap_or_else(|| "=".into());
+                (
+                    format!(
+                        "{} {o} {}",
+                        self.lvalue(target),
+                        self.expr(value, PREC_ASSIGN)
+                    ),
+                    PREC_ASSIGN,
+                )
             }
             ExprKind::IncDec { target, inc, pre } => {
                 let o = if *inc { "++" } else { "--" };
-                if *pre { (format!("{o}{}", self.lvalue(target)), PREC_UNARY) } else { (format!("{}{o}", self.lvalue(target)), PREC_UNARY + 1) }
+                if *pre {
+                    (format!("{o}{}", self.lvalue(target)), PREC_UNARY)
+                } else {
+                    (format!("{}{o}", self.lvalue(target)), PREC_UNARY + 1)
+                }
             }
-            ExprKind::In { array, keys } => (format!("[{}] in {}", self.list(keys), self.m.globals[*array].name), PREC_IN),
+            ExprKind::In { array, keys } => (
+                format!("[{}] in {}", self.list(keys), self.m.globals[*array].name),
+                PREC_IN,
+            ),
         };
         if prec < min { format!("({s})") } else { s }
     }

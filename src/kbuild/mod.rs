@@ -1,3 +1,184 @@
-//! Pass 4: building the generated C into a `.ko` with the kernel's own build system.
+//! Pass 4: building the generated C into a `.ko` with the kernel's own build system (kbuild),
+//! in a temporary directory holding the C file, a Kbuild file and the runtime headers (which
+//! are embedded in the binary, so an installed stp-hwbp is self-contained).
 
 pub mod tree;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tree::KernelTree;
+
+/// The runtime headers, copied into every build directory's `runtime/`.
+pub const RUNTIME: &[(&str, &str)] = &[
+    (
+        "stp_context.h",
+        include_str!("../../runtime-c/stp_context.h"),
+    ),
+    (
+        "stp_kcompat.h",
+        include_str!("../../runtime-c/stp_kcompat.h"),
+    ),
+    ("stp_lang.h", include_str!("../../runtime-c/stp_lang.h")),
+    ("stp_limits.h", include_str!("../../runtime-c/stp_limits.h")),
+    ("stp_lock.h", include_str!("../../runtime-c/stp_lock.h")),
+    ("stp_map.h", include_str!("../../runtime-c/stp_map.h")),
+    ("stp_memory.h", include_str!("../../runtime-c/stp_memory.h")),
+    ("stp_output.h", include_str!("../../runtime-c/stp_output.h")),
+    ("stp_ring.h", include_str!("../../runtime-c/stp_ring.h")),
+    (
+        "stp_runtime.h",
+        include_str!("../../runtime-c/stp_runtime.h"),
+    ),
+    (
+        "stp_session.h",
+        include_str!("../../runtime-c/stp_session.h"),
+    ),
+    ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
+];
+
+const KBUILD_TEMPLATE: &str = include_str!("../../templates/Kbuild.tera");
+
+/// SystemTap's limit names, accepted by `-D` and passed on with the runtime's prefix.
+const LIMITS: &[&str] = &[
+    "MAXACTION",
+    "MAXSTRINGLEN",
+    "MAXMAPENTRIES",
+    "MAXNESTING",
+    "MAXTRYLOCK",
+    "MAXSKIPPED",
+    "MAXERRORS",
+    "BUFSIZE",
+    "PRINTBUF",
+    "MAXBACKTRACE",
+];
+
+/// Checks and translates `-D NAME=VALUE` into compiler definitions. Names must be C
+/// identifiers and values plain words, so nothing reaches make or the shell unescaped.
+pub fn defines(ds: &[(String, String)]) -> Result<Vec<String>, String> {
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let word = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    ds.iter()
+        .map(|(k, v)| {
+            if !ident(k) || !word(v) {
+                return Err(format!(
+                    "-D {k}={v}: expected NAME=VALUE with a C identifier and a number or word"
+                ));
+            }
+            let k = if LIMITS.contains(&k.as_str()) {
+                format!("STP_{k}")
+            } else {
+                k.clone()
+            };
+            Ok(if v.is_empty() { k } else { format!("{k}={v}") })
+        })
+        .collect()
+}
+
+/// A module name the kernel accepts, derived from the script (stable across runs).
+pub fn module_name(script_file: Option<&str>, script_text: &str) -> String {
+    let stem = script_file
+        .and_then(|f| Path::new(f).file_stem())
+        .map(|s| s.to_string_lossy().into_owned());
+    let base: String = match stem {
+        Some(s) if s != "-" => s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .take(40)
+            .collect(),
+        _ => {
+            // FNV-1a: stable across runs and platforms, unlike std's hasher.
+            let h = script_text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+            });
+            format!("{:08x}", h as u32)
+        }
+    };
+    format!("stphwbp_{base}")
+}
+
+pub fn valid_module_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 55 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub struct Built {
+    pub ko: PathBuf,
+    /// Kept alive so the directory exists until the caller is done (`-k` keeps it for good).
+    pub dir: tempfile::TempDir,
+}
+
+/// Writes the build directory and runs kbuild. On failure, the error carries kbuild's
+/// messages (errors in script-provided embedded C already point at the script, via #line).
+pub fn build(
+    c_source: &str,
+    module: &str,
+    tree: &KernelTree,
+    defines: &[String],
+) -> Result<Built, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("stp-hwbp-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a build directory: {e}"))?;
+    let p = dir.path();
+    let rt = p.join("runtime");
+    std::fs::create_dir(&rt).map_err(|e| e.to_string())?;
+    for (name, text) in RUNTIME {
+        std::fs::write(rt.join(name), text).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(p.join(format!("{module}.c")), c_source).map_err(|e| e.to_string())?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("module", module);
+    ctx.insert("defines", defines);
+    let kbuild = tera::Tera::one_off(KBUILD_TEMPLATE, &ctx, false)
+        .map_err(|e| format!("Kbuild template: {e}"))?;
+    std::fs::write(p.join("Kbuild"), kbuild).map_err(|e| e.to_string())?;
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(&tree.dir)
+        .arg(format!("M={}", p.display()))
+        .arg("modules")
+        .output()
+        .map_err(|e| format!("cannot run make: {e} (install make and gcc)"))?;
+    let ko = p.join(format!("{module}.ko"));
+    if !out.status.success() || !ko.exists() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let relevant: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.contains("error")
+                    || l.contains("warning")
+                    || l.contains(".stp:")
+                    || l.contains("note:")
+            })
+            .collect();
+        let shown = if relevant.is_empty() {
+            text.clone()
+        } else {
+            relevant.join("\n")
+        };
+        return Err(format!(
+            "kbuild failed for kernel {} ({}):\n{shown}",
+            tree.release,
+            tree.dir.display()
+        ));
+    }
+    Ok(Built { ko, dir })
+}

@@ -20,11 +20,15 @@ pub fn find(r: Option<&str>) -> Result<KernelTree, String> {
     };
     if !dir.join("Makefile").exists() {
         return Err(match r {
-            Some(r) if !r.contains('/') => format!("no kernel build tree for {r} at {} (install linux-headers-{r})", dir.display()),
+            Some(r) if !r.contains('/') => format!(
+                "no kernel build tree for {r} at {} (install linux-headers-{r})",
+                dir.display()
+            ),
             _ => format!("{} is not a kernel build tree (no Makefile)", dir.display()),
         });
     }
-    let release = read_release(&dir).ok_or_else(|| format!("{} has no include/generated/utsrelease.h", dir.display()))?;
+    let release = read_release(&dir)
+        .ok_or_else(|| format!("{} has no include/generated/utsrelease.h", dir.display()))?;
     Ok(KernelTree { dir, release })
 }
 
@@ -41,15 +45,26 @@ fn default_dir() -> Result<PathBuf, String> {
 /// Every installed release with a build tree, oldest first.
 pub fn installed() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
-    v.retain(|r| Path::new("/lib/modules").join(r).join("build/Makefile").exists());
+    v.retain(|r| {
+        Path::new("/lib/modules")
+            .join(r)
+            .join("build/Makefile")
+            .exists()
+    });
     v.sort_by(|a, b| crate::syntax::preprocess::version_cmp(a, b).then(a.cmp(b)));
     v
 }
 
 pub fn newest_installed() -> Option<PathBuf> {
-    installed().pop().map(|r| Path::new("/lib/modules").join(r).join("build"))
+    installed()
+        .pop()
+        .map(|r| Path::new("/lib/modules").join(r).join("build"))
 }
 
 fn read_release(dir: &Path) -> Option<String> {
@@ -62,7 +77,8 @@ fn read_release(dir: &Path) -> Option<String> {
 impl KernelTree {
     /// The tree's `.config` as NAME -> value (quotes removed).
     pub fn config(&self) -> Result<IndexMap<String, String>, String> {
-        let text = std::fs::read_to_string(self.dir.join(".config")).map_err(|e| format!("cannot read {}/.config: {e}", self.dir.display()))?;
+        let text = std::fs::read_to_string(self.dir.join(".config"))
+            .map_err(|e| format!("cannot read {}/.config: {e}", self.dir.display()))?;
         Ok(text
             .lines()
             .filter_map(|l| l.split_once('='))

@@ -886,6 +886,27 @@ mod tests {
         assert!(detect_kernel_problems("[ 0.1] all good\n").is_empty());
     }
 
+    /// Boots the first Debian kernel found in /boot (slow: run with `--ignored`).
+    #[test]
+    #[ignore]
+    fn boots_a_guest() {
+        let Some(k) = fs::read_dir("/boot")
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().contains("vmlinuz-"))
+        else {
+            return;
+        };
+        let mut spec = GuestSpec::new(k, ["sh", "-c", "echo out; echo err >&2; exit 3"]);
+        spec.timeout = Duration::from_secs(120);
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        let r = run_guest(&spec, &mut o, &mut e).unwrap();
+        assert_eq!(r.status, Some(3), "{}", r.kernel_log);
+        assert_eq!(o, b"out\n");
+        assert_eq!(e, b"err\n");
+        assert!(r.kernel_problems.is_empty(), "{:?}", r.kernel_problems);
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(shell_quote("it's"), r"'it'\''s'");

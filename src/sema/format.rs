@@ -1,7 +1,7 @@
 //! `printf`/`sprintf` formats: parsed at translation time into pieces, each conversion with the
 //! argument type it takes, so that the C writer never passes a script string to vsnprintf.
 
-use crate::diag::{codes, Diag, Span};
+use crate::diag::{Diag, Span, codes};
 use crate::ir::{FmtPiece, Ty};
 
 /// Parses a format; the error names the offending directive.
@@ -32,19 +32,20 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
                 break;
             }
         }
-        let num = |chars: &mut std::iter::Peekable<std::str::Chars>, spec: &mut String| -> Option<u32> {
-            let mut v: Option<u32> = None;
-            while let Some(&d) = chars.peek() {
-                if let Some(x) = d.to_digit(10) {
-                    v = Some(v.unwrap_or(0).saturating_mul(10).saturating_add(x));
-                    spec.push(d);
-                    chars.next();
-                } else {
-                    break;
+        let num =
+            |chars: &mut std::iter::Peekable<std::str::Chars>, spec: &mut String| -> Option<u32> {
+                let mut v: Option<u32> = None;
+                while let Some(&d) = chars.peek() {
+                    if let Some(x) = d.to_digit(10) {
+                        v = Some(v.unwrap_or(0).saturating_mul(10).saturating_add(x));
+                        spec.push(d);
+                        chars.next();
+                    } else {
+                        break;
+                    }
                 }
-            }
-            v
-        };
+                v
+            };
         let width = num(&mut chars, &mut spec);
         let precision = if chars.peek() == Some(&'.') {
             spec.push('.');
@@ -63,7 +64,12 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
             }
         }
         let Some(conv) = chars.next() else {
-            return Err(Diag::error(codes::FORMAT, span, format!("format ends inside the directive `{spec}`")).label("incomplete directive in this format"));
+            return Err(Diag::error(
+                codes::FORMAT,
+                span,
+                format!("format ends inside the directive `{spec}`"),
+            )
+            .label("incomplete directive in this format"));
         };
         spec.push(conv);
         if !"diuxXocsp".contains(conv) {
@@ -72,15 +78,31 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
             } else {
                 "known directives: %d %i %u %x %X %o %c %s %p %%".to_string()
             };
-            return Err(Diag::error(codes::FORMAT, span, format!("unknown format directive `{spec}`")).label("in this format").help(help));
+            return Err(Diag::error(
+                codes::FORMAT,
+                span,
+                format!("unknown format directive `{spec}`"),
+            )
+            .label("in this format")
+            .help(help));
         }
         if width.is_some_and(|w| w > 1024) || precision.is_some_and(|p| p > 1024) {
-            return Err(Diag::error(codes::FORMAT, span, format!("width or precision too large in `{spec}`")).label("in this format"));
+            return Err(Diag::error(
+                codes::FORMAT,
+                span,
+                format!("width or precision too large in `{spec}`"),
+            )
+            .label("in this format"));
         }
         if !text.is_empty() {
             out.push(FmtPiece::Text(std::mem::take(&mut text)));
         }
-        out.push(FmtPiece::Conv { flags, width, precision, conv });
+        out.push(FmtPiece::Conv {
+            flags,
+            width,
+            precision,
+            conv,
+        });
     }
     if !text.is_empty() {
         out.push(FmtPiece::Text(text));
@@ -102,8 +124,13 @@ pub fn conversions(pieces: &[FmtPiece]) -> impl Iterator<Item = char> + '_ {
 
 pub fn directive_text(p: &FmtPiece) -> String {
     match p {
-        FmtPiece::Text(t) => t.clone(),
-        FmtPiece::Conv { flags, width, precision, conv } => {
+        FmtPiece::Text(t) => t.replace('%', "%%"),
+        FmtPiece::Conv {
+            flags,
+            width,
+            precision,
+            conv,
+        } => {
             let mut s = format!("%{flags}");
             if let Some(w) = width {
                 s.push_str(&w.to_string());

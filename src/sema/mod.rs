@@ -7,8 +7,11 @@ pub mod probes;
 pub mod tapsets;
 pub mod types;
 
-use crate::diag::{codes, Diag, Diags, Span};
-use crate::ir::{self, Body, Builtin, Const, ExprKind, FnOrigin, Function, Global, Id, LValue, Local, Module, Probe, Ty};
+use crate::diag::{Diag, Diags, Span, codes};
+use crate::ir::{
+    self, Body, Builtin, Const, ExprKind, FnOrigin, Function, Global, Id, LValue, Local, Module,
+    Probe, Ty,
+};
 use crate::syntax::ast::{self, FunctionBody, Item, LitValue};
 use indexmap::IndexMap;
 
@@ -60,7 +63,11 @@ struct Scope {
     returns_value: bool,
 }
 
-pub fn elaborate(script: &ast::Script, tapset_scripts: &[ast::Script], diags: &mut Diags) -> Module {
+pub fn elaborate(
+    script: &ast::Script,
+    tapset_scripts: &[ast::Script],
+    diags: &mut Diags,
+) -> Module {
     let mut e = Elab {
         m: Module::default(),
         diags,
@@ -75,7 +82,13 @@ pub fn elaborate(script: &ast::Script, tapset_scripts: &[ast::Script], diags: &m
     for ts in tapset_scripts {
         for it in &ts.items {
             if let Item::Function(f) = it {
-                e.decls.insert(f.name.name.clone(), FnDecl { decl: f, origin: FnOrigin::Tapset });
+                e.decls.insert(
+                    f.name.name.clone(),
+                    FnDecl {
+                        decl: f,
+                        origin: FnOrigin::Tapset,
+                    },
+                );
             }
         }
     }
@@ -86,17 +99,34 @@ pub fn elaborate(script: &ast::Script, tapset_scripts: &[ast::Script], diags: &m
             Item::Function(f) => {
                 if let Some(prev) = script_fns.get(f.name.name.as_str()) {
                     e.diags.push(
-                        Diag::error(codes::DUPLICATE, f.name.span, format!("function `{}` is defined twice", f.name.name))
-                            .secondary(*prev, "first defined here"),
+                        Diag::error(
+                            codes::DUPLICATE,
+                            f.name.span,
+                            format!("function `{}` is defined twice", f.name.name),
+                        )
+                        .secondary(*prev, "first defined here"),
                     );
                     continue;
                 }
                 if builtin(&f.name.name).is_some() {
-                    e.diags.push(Diag::error(codes::DUPLICATE, f.name.span, format!("`{}` is a built-in function and cannot be redefined", f.name.name)));
+                    e.diags.push(Diag::error(
+                        codes::DUPLICATE,
+                        f.name.span,
+                        format!(
+                            "`{}` is a built-in function and cannot be redefined",
+                            f.name.name
+                        ),
+                    ));
                     continue;
                 }
                 script_fns.insert(&f.name.name, f.name.span);
-                e.decls.insert(f.name.name.clone(), FnDecl { decl: f, origin: FnOrigin::Script });
+                e.decls.insert(
+                    f.name.name.clone(),
+                    FnDecl {
+                        decl: f,
+                        origin: FnOrigin::Script,
+                    },
+                );
             }
             Item::Embedded(c, sp) => e.m.embedded.push((c.clone(), *sp)),
             Item::Probe(_) => {}
@@ -120,10 +150,14 @@ pub fn elaborate(script: &ast::Script, tapset_scripts: &[ast::Script], diags: &m
         if n > 4 {
             let (_, w) = m.watches.iter().nth(4).expect("more than four watches");
             e.diags.push(
-                Diag::warning(codes::WARN_WATCH_COUNT, w.span, format!("{n} watchpoints are armed at start, but x86 has 4 debug registers"))
-                    .label("the fifth watchpoint")
-                    .note("arming will fail with ENOSPC at load time unless they are shared")
-                    .help("watch fewer addresses, or share one address/length/access between probes"),
+                Diag::warning(
+                    codes::WARN_WATCH_COUNT,
+                    w.span,
+                    format!("{n} watchpoints are armed at start, but x86 has 4 debug registers"),
+                )
+                .label("the fifth watchpoint")
+                .note("arming will fail with ENOSPC at load time unless they are shared")
+                .help("watch fewer addresses, or share one address/length/access between probes"),
             );
         }
     }
@@ -165,7 +199,11 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
     }
 }
 
-fn walk_stmt<'e>(s: &'e ast::Stmt, fe: &mut dyn FnMut(&'e ast::Expr), fs: &mut dyn FnMut(&'e ast::Stmt)) {
+fn walk_stmt<'e>(
+    s: &'e ast::Stmt,
+    fe: &mut dyn FnMut(&'e ast::Expr),
+    fs: &mut dyn FnMut(&'e ast::Stmt),
+) {
     use ast::StmtKind::*;
     fs(s);
     match &s.kind {
@@ -182,7 +220,12 @@ fn walk_stmt<'e>(s: &'e ast::Stmt, fe: &mut dyn FnMut(&'e ast::Expr), fs: &mut d
             walk_expr(cond, fe);
             walk_stmt(body, fe, fs)
         }
-        For { init, cond, step, body } => {
+        For {
+            init,
+            cond,
+            step,
+            body,
+        } => {
             for e in [init, cond, step].into_iter().flatten() {
                 walk_expr(e, fe);
             }
@@ -202,25 +245,41 @@ impl<'a> Elab<'a> {
     fn declare_global(&mut self, g: &ast::GlobalDecl) {
         if let Some(&id) = self.globals.get(&g.name.name) {
             self.diags.push(
-                Diag::error(codes::DUPLICATE, g.name.span, format!("global `{}` is declared twice", g.name.name))
-                    .secondary(self.m.globals[id].span, "first declared here"),
+                Diag::error(
+                    codes::DUPLICATE,
+                    g.name.span,
+                    format!("global `{}` is declared twice", g.name.name),
+                )
+                .secondary(self.m.globals[id].span, "first declared here"),
             );
             return;
         }
         let (ty, init) = match &g.init {
-            Some(ast::Expr { kind: ast::ExprKind::Lit(l), .. }) => match &l.value {
+            Some(ast::Expr {
+                kind: ast::ExprKind::Lit(l),
+                ..
+            }) => match &l.value {
                 LitValue::Int(v) => (Ty::Long, Some(Const::Long(*v))),
                 LitValue::Str(s) => (Ty::Str, Some(Const::Str(s.clone()))),
             },
             _ => (Ty::Unknown, None),
         };
-        let array = g.array_size.map(|(n, _)| ir::ArrayShape { keys: vec![], max: Some(n) });
+        let array = g.array_size.map(|(n, _)| ir::ArrayShape {
+            keys: vec![],
+            max: Some(n),
+        });
         let shape = match g.array_size {
             Some((_, sp)) => Shape::Array(0, sp),
             None if init.is_some() => Shape::Scalar(g.name.span),
             None => Shape::Unknown,
         };
-        let id = self.m.globals.alloc(Global { name: g.name.name.clone(), ty, array, init, span: g.name.span });
+        let id = self.m.globals.alloc(Global {
+            name: g.name.name.clone(),
+            ty,
+            array,
+            init,
+            span: g.name.span,
+        });
         self.globals.insert(g.name.name.clone(), id);
         self.shapes.push(shape);
     }
@@ -230,7 +289,9 @@ impl<'a> Elab<'a> {
     fn scan_shapes(&mut self, script: &ast::Script) {
         let mut uses: Vec<(String, Option<usize>, Span)> = vec![];
         let mut fe = |e: &ast::Expr| match &e.kind {
-            ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => uses.push((array.name.clone(), Some(keys.len()), array.span)),
+            ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
+                uses.push((array.name.clone(), Some(keys.len()), array.span))
+            }
             _ => {}
         };
         let mut foreach_uses: Vec<(String, usize, Span)> = vec![];
@@ -245,33 +306,52 @@ impl<'a> Elab<'a> {
                     if let Some(c) = &p.cond {
                         walk_expr(c, &mut fe);
                     }
-                    p.body.stmts.iter().for_each(|s| walk_stmt(s, &mut fe, &mut fs));
+                    p.body
+                        .stmts
+                        .iter()
+                        .for_each(|s| walk_stmt(s, &mut fe, &mut fs));
                 }
-                Item::Function(ast::FunctionDecl { body: FunctionBody::Script(b), .. }) => {
-                    b.stmts.iter().for_each(|s| walk_stmt(s, &mut fe, &mut fs))
-                }
+                Item::Function(ast::FunctionDecl {
+                    body: FunctionBody::Script(b),
+                    ..
+                }) => b.stmts.iter().for_each(|s| walk_stmt(s, &mut fe, &mut fs)),
                 _ => {}
             }
         }
         uses.extend(foreach_uses.into_iter().map(|(n, k, s)| (n, Some(k), s)));
         uses.sort_by_key(|u| (u.2.file, u.2.start));
         for (name, arity, span) in uses {
-            let Some(&id) = self.globals.get(&name) else { continue };
+            let Some(&id) = self.globals.get(&name) else {
+                continue;
+            };
             let Some(arity) = arity else { continue };
             match self.shapes[id.index()] {
                 Shape::Unknown | Shape::Array(0, _) => {
                     self.shapes[id.index()] = Shape::Array(arity, span);
                     let g = &mut self.m.globals[id];
                     let max = g.array.as_ref().and_then(|a| a.max);
-                    g.array = Some(ir::ArrayShape { keys: vec![Ty::Unknown; arity], max });
+                    g.array = Some(ir::ArrayShape {
+                        keys: vec![Ty::Unknown; arity],
+                        max,
+                    });
                 }
                 Shape::Array(n, first) if n != arity => self.diags.push(
-                    Diag::error(codes::ARRAY_ARITY, span, format!("array `{name}` is used with {arity} key(s) here but {n} elsewhere"))
-                        .secondary(first, format!("used with {n} key(s) here")),
+                    Diag::error(
+                        codes::ARRAY_ARITY,
+                        span,
+                        format!(
+                            "array `{name}` is used with {arity} key(s) here but {n} elsewhere"
+                        ),
+                    )
+                    .secondary(first, format!("used with {n} key(s) here")),
                 ),
                 Shape::Scalar(first) => self.diags.push(
-                    Diag::error(codes::NOT_ARRAY, span, format!("`{name}` is a scalar global but is used as an array"))
-                        .secondary(first, "it gets a scalar value here"),
+                    Diag::error(
+                        codes::NOT_ARRAY,
+                        span,
+                        format!("`{name}` is a scalar global but is used as an array"),
+                    )
+                    .secondary(first, "it gets a scalar value here"),
                 ),
                 Shape::Array(..) => {}
             }
@@ -281,10 +361,18 @@ impl<'a> Elab<'a> {
     fn finish_globals(&mut self) {
         for (i, s) in self.shapes.iter().enumerate() {
             if let Shape::Array(0, sp) = s {
-                let name = self.globals.get_index(i).map(|(n, _)| n.clone()).unwrap_or_default();
+                let name = self
+                    .globals
+                    .get_index(i)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_default();
                 self.diags.push(
-                    Diag::error(codes::TYPE_UNRESOLVED, *sp, format!("array `{name}` is never indexed, so its keys are unknown"))
-                        .help("use it with keys somewhere (`arr[k] = v`), or remove it"),
+                    Diag::error(
+                        codes::TYPE_UNRESOLVED,
+                        *sp,
+                        format!("array `{name}` is never indexed, so its keys are unknown"),
+                    )
+                    .help("use it with keys somewhere (`arr[k] = v`), or remove it"),
                 );
             }
         }
@@ -304,7 +392,13 @@ impl<'a> Elab<'a> {
                 points.push(pt);
             }
         }
-        let mut sc = Scope { owner: Owner::Probe(id), names: IndexMap::new(), locals: ir::Arena::default(), loop_depth: 0, returns_value: false };
+        let mut sc = Scope {
+            owner: Owner::Probe(id),
+            names: IndexMap::new(),
+            locals: ir::Arena::default(),
+            loop_depth: 0,
+            returns_value: false,
+        };
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
         let probe = &mut self.m.probes[id];
@@ -325,16 +419,26 @@ impl<'a> Elab<'a> {
         let params = d
             .params
             .iter()
-            .map(|p| locals.alloc(Local { name: p.name.name.clone(), ty: p.ty.map(ty_of).unwrap_or(Ty::Unknown), span: p.name.span }))
+            .map(|p| {
+                locals.alloc(Local {
+                    name: p.name.name.clone(),
+                    ty: p.ty.map(ty_of).unwrap_or(Ty::Unknown),
+                    span: p.name.span,
+                })
+            })
             .collect();
-        let needs_data = matches!(&d.body, FunctionBody::Embedded(c, _) if c.contains("pragma:data"));
+        let needs_data =
+            matches!(&d.body, FunctionBody::Embedded(c, _) if c.contains("pragma:data"));
         let ret = match (d.ret, &d.body) {
             (Some(t), _) => ty_of(t),
             (None, FunctionBody::Embedded(..)) => Ty::Void,
             (None, FunctionBody::Script(b)) => {
                 let mut has = false;
-                let mut fs = |s: &ast::Stmt| has |= matches!(s.kind, ast::StmtKind::Return(Some(_)));
-                b.stmts.iter().for_each(|s| walk_stmt(s, &mut |_| {}, &mut fs));
+                let mut fs =
+                    |s: &ast::Stmt| has |= matches!(s.kind, ast::StmtKind::Return(Some(_)));
+                b.stmts
+                    .iter()
+                    .for_each(|s| walk_stmt(s, &mut |_| {}, &mut fs));
                 if has { Ty::Unknown } else { Ty::Void }
             }
         };
@@ -357,12 +461,24 @@ impl<'a> Elab<'a> {
         let name = self.m.functions[id].name.clone();
         let d = self.decls[name.as_str()].decl;
         match &d.body {
-            FunctionBody::Embedded(c, sp) => self.m.functions[id].body = Body::Embedded(c.clone(), *sp),
+            FunctionBody::Embedded(c, sp) => {
+                self.m.functions[id].body = Body::Embedded(c.clone(), *sp)
+            }
             FunctionBody::Script(b) => {
                 let f = &mut self.m.functions[id];
                 let locals = std::mem::take(&mut f.locals);
-                let names = f.params.iter().map(|&p| (locals[p].name.clone(), p)).collect();
-                let mut sc = Scope { owner: Owner::Function(id), names, locals, loop_depth: 0, returns_value: false };
+                let names = f
+                    .params
+                    .iter()
+                    .map(|&p| (locals[p].name.clone(), p))
+                    .collect();
+                let mut sc = Scope {
+                    owner: Owner::Function(id),
+                    names,
+                    locals,
+                    loop_depth: 0,
+                    returns_value: false,
+                };
                 let body = self.block(b, &mut sc);
                 let f = &mut self.m.functions[id];
                 f.body = Body::Script(body);
@@ -395,9 +511,17 @@ impl<'a> Elab<'a> {
                 continue;
             }
             let probe = &self.m.probes[*p];
-            if let Some(pt) = probe.points.iter().find(|pt| !matches!(pt.kind, ir::PointKind::Data(_))) {
+            if let Some(pt) = probe
+                .points
+                .iter()
+                .find(|pt| !matches!(pt.kind, ir::PointKind::Data(_)))
+            {
                 let f = &self.m.functions[*callee];
-                let via = if f.needs_data { String::new() } else { format!(" (through `{}`)", f.name) };
+                let via = if f.needs_data {
+                    String::new()
+                } else {
+                    format!(" (through `{}`)", f.name)
+                };
                 self.diags.push(
                     Diag::error(codes::CONTEXT_FN, *span, format!("`{}` needs a data watchpoint probe{via}", f.name))
                         .label("called here")
@@ -416,7 +540,9 @@ impl<'a> Elab<'a> {
     // ---- statements ----
 
     fn block(&mut self, b: &ast::Block, sc: &mut Scope) -> ir::Block {
-        ir::Block { stmts: b.stmts.iter().map(|s| self.stmt(s, sc)).collect() }
+        ir::Block {
+            stmts: b.stmts.iter().map(|s| self.stmt(s, sc)).collect(),
+        }
     }
 
     fn stmt(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
@@ -433,44 +559,96 @@ impl<'a> Elab<'a> {
             },
             A::While { cond, body } => {
                 let cond = self.expr(cond, sc);
-                K::While { cond, body: Box::new(self.loop_body(body, sc)) }
+                K::While {
+                    cond,
+                    body: Box::new(self.loop_body(body, sc)),
+                }
             }
-            A::For { init, cond, step, body } => {
+            A::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 let init = init.as_ref().map(|e| self.expr(e, sc));
                 let cond = cond.as_ref().map(|e| self.expr(e, sc));
                 let step = step.as_ref().map(|e| self.expr(e, sc));
-                K::For { init, cond, step, body: Box::new(self.loop_body(body, sc)) }
+                K::For {
+                    init,
+                    cond,
+                    step,
+                    body: Box::new(self.loop_body(body, sc)),
+                }
             }
-            A::Foreach { value, keys, array, sort, limit, body } => {
+            A::Foreach {
+                value,
+                keys,
+                array,
+                sort,
+                limit,
+                body,
+            } => {
                 let Some(g) = self.array_global(array, keys.len()) else {
-                    return ir::Stmt { kind: K::Empty, span };
+                    return ir::Stmt {
+                        kind: K::Empty,
+                        span,
+                    };
                 };
                 if let Some((ast::SortBy::Key(k), _)) = sort {
                     if *k >= keys.len() {
-                        self.diags.push(Diag::error(codes::PARSE, array.span, "sort column out of range"));
+                        self.diags.push(Diag::error(
+                            codes::PARSE,
+                            array.span,
+                            "sort column out of range",
+                        ));
                     }
                 }
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
                 let limit = limit.as_ref().map(|e| self.expr(e, sc));
-                K::Foreach { value, keys, array: g, sort: *sort, limit, body: Box::new(self.loop_body(body, sc)) }
+                K::Foreach {
+                    value,
+                    keys,
+                    array: g,
+                    sort: *sort,
+                    limit,
+                    body: Box::new(self.loop_body(body, sc)),
+                }
             }
             A::Break | A::Continue => {
                 if sc.loop_depth == 0 {
-                    let w = if matches!(s.kind, A::Break) { "break" } else { "continue" };
-                    self.diags.push(Diag::error(codes::MISPLACED, span, format!("`{w}` outside a loop")));
+                    let w = if matches!(s.kind, A::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.diags.push(Diag::error(
+                        codes::MISPLACED,
+                        span,
+                        format!("`{w}` outside a loop"),
+                    ));
                 }
-                if matches!(s.kind, A::Break) { K::Break } else { K::Continue }
+                if matches!(s.kind, A::Break) {
+                    K::Break
+                } else {
+                    K::Continue
+                }
             }
             A::Next => {
                 if !matches!(sc.owner, Owner::Probe(_)) {
-                    self.diags.push(Diag::error(codes::MISPLACED, span, "`next` outside a probe").help("`next` ends the probe handler; in a function use `return`"));
+                    self.diags.push(
+                        Diag::error(codes::MISPLACED, span, "`next` outside a probe")
+                            .help("`next` ends the probe handler; in a function use `return`"),
+                    );
                 }
                 K::Next
             }
             A::Return(e) => {
                 if matches!(sc.owner, Owner::Probe(_)) {
-                    self.diags.push(Diag::error(codes::MISPLACED, span, "`return` in a probe").help("use `next` to leave a probe handler early"));
+                    self.diags.push(
+                        Diag::error(codes::MISPLACED, span, "`return` in a probe")
+                            .help("use `next` to leave a probe handler early"),
+                    );
                 }
                 if e.is_some() {
                     sc.returns_value = true;
@@ -479,7 +657,9 @@ impl<'a> Elab<'a> {
             }
             A::Delete(e) => match &e.kind {
                 ast::ExprKind::Var(v) => match self.globals.get(&v.name) {
-                    Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => K::Delete(LValue::Array(g)),
+                    Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => {
+                        K::Delete(LValue::Array(g))
+                    }
                     _ => match self.lvalue(e, sc) {
                         Some(lv) => K::Delete(lv),
                         None => K::Empty,
@@ -490,7 +670,11 @@ impl<'a> Elab<'a> {
                     None => K::Empty,
                 },
                 _ => {
-                    self.diags.push(Diag::error(codes::NOT_LVALUE, e.span, "`delete` takes an array, an array element or a variable"));
+                    self.diags.push(Diag::error(
+                        codes::NOT_LVALUE,
+                        e.span,
+                        "`delete` takes an array, an array element or a variable",
+                    ));
                     K::Empty
                 }
             },
@@ -509,14 +693,22 @@ impl<'a> Elab<'a> {
     fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
         if let Some(&g) = self.globals.get(&id.name) {
             self.diags.push(
-                Diag::error(codes::MISPLACED, id.span, format!("`{}` is a global; foreach needs fresh local names", id.name))
-                    .secondary(self.m.globals[g].span, "declared global here"),
+                Diag::error(
+                    codes::MISPLACED,
+                    id.span,
+                    format!("`{}` is a global; foreach needs fresh local names", id.name),
+                )
+                .secondary(self.m.globals[g].span, "declared global here"),
             );
         }
         if let Some(&l) = sc.names.get(&id.name) {
             return l;
         }
-        let l = sc.locals.alloc(Local { name: id.name.clone(), ty: Ty::Unknown, span: id.span });
+        let l = sc.locals.alloc(Local {
+            name: id.name.clone(),
+            ty: Ty::Unknown,
+            span: id.span,
+        });
         sc.names.insert(id.name.clone(), l);
         l
     }
@@ -528,9 +720,13 @@ impl<'a> Elab<'a> {
             Some(_) => None, // reported by scan_shapes
             None => {
                 self.diags.push(
-                    Diag::error(codes::UNDEFINED, a.span, format!("array `{}` is not declared", a.name))
-                        .label("arrays must be global")
-                        .help(format!("declare it at the top level: global {}", a.name)),
+                    Diag::error(
+                        codes::UNDEFINED,
+                        a.span,
+                        format!("array `{}` is not declared", a.name),
+                    )
+                    .label("arrays must be global")
+                    .help(format!("declare it at the top level: global {}", a.name)),
                 );
                 None
             }
@@ -546,15 +742,23 @@ impl<'a> Elab<'a> {
         if let Some(&g) = self.globals.get(&v.name) {
             if let Shape::Array(_, first) = self.shapes[g.index()] {
                 self.diags.push(
-                    Diag::error(codes::NOT_ARRAY, v.span, format!("`{}` is an array and needs keys here", v.name))
-                        .secondary(first, "used as an array here"),
+                    Diag::error(
+                        codes::NOT_ARRAY,
+                        v.span,
+                        format!("`{}` is an array and needs keys here", v.name),
+                    )
+                    .secondary(first, "used as an array here"),
                 );
             } else if self.shapes[g.index()] == Shape::Unknown {
                 self.shapes[g.index()] = Shape::Scalar(v.span);
             }
             return LValue::Global(g);
         }
-        let l = sc.locals.alloc(Local { name: v.name.clone(), ty: Ty::Unknown, span: v.span });
+        let l = sc.locals.alloc(Local {
+            name: v.name.clone(),
+            ty: Ty::Unknown,
+            span: v.span,
+        });
         sc.names.insert(v.name.clone(), l);
         LValue::Local(l)
     }
@@ -568,7 +772,14 @@ impl<'a> Elab<'a> {
                 Some(LValue::Index { array: g?, keys })
             }
             _ => {
-                self.diags.push(Diag::error(codes::NOT_LVALUE, e.span, "cannot assign to this expression").label("not a variable or array element"));
+                self.diags.push(
+                    Diag::error(
+                        codes::NOT_LVALUE,
+                        e.span,
+                        "cannot assign to this expression",
+                    )
+                    .label("not a variable or array element"),
+                );
                 None
             }
         }
@@ -577,8 +788,16 @@ impl<'a> Elab<'a> {
     fn expr(&mut self, e: &ast::Expr, sc: &mut Scope) -> ir::Expr {
         use ast::ExprKind as A;
         let span = e.span;
-        let mk = |kind| ir::Expr { kind, ty: Ty::Unknown, span };
-        let err = || ir::Expr { kind: ExprKind::Long(0), ty: Ty::Unknown, span };
+        let mk = |kind| ir::Expr {
+            kind,
+            ty: Ty::Unknown,
+            span,
+        };
+        let err = || ir::Expr {
+            kind: ExprKind::Long(0),
+            ty: Ty::Unknown,
+            span,
+        };
         match &e.kind {
             A::Lit(l) => match &l.value {
                 LitValue::Int(v) => mk(ExprKind::Long(*v)),
@@ -591,28 +810,47 @@ impl<'a> Elab<'a> {
             A::Call { name, args } => self.call(name, args, span, sc),
             A::Unary { op, e } => {
                 let e = self.expr(e, sc);
-                mk(ExprKind::Unary { op: *op, e: Box::new(e) })
+                mk(ExprKind::Unary {
+                    op: *op,
+                    e: Box::new(e),
+                })
             }
             A::Binary { op, l, r } => {
                 let l = self.expr(l, sc);
                 let r = self.expr(r, sc);
-                mk(ExprKind::Binary { op: *op, l: Box::new(l), r: Box::new(r) })
+                mk(ExprKind::Binary {
+                    op: *op,
+                    l: Box::new(l),
+                    r: Box::new(r),
+                })
             }
             A::Ternary { cond, then, els } => {
                 let c = self.expr(cond, sc);
                 let t = self.expr(then, sc);
                 let f = self.expr(els, sc);
-                mk(ExprKind::Ternary { cond: Box::new(c), then: Box::new(t), els: Box::new(f) })
+                mk(ExprKind::Ternary {
+                    cond: Box::new(c),
+                    then: Box::new(t),
+                    els: Box::new(f),
+                })
             }
             A::Assign { op, target, value } => {
                 let value = self.expr(value, sc);
                 match self.lvalue(target, sc) {
-                    Some(target) => mk(ExprKind::Assign { op: *op, target, value: Box::new(value) }),
+                    Some(target) => mk(ExprKind::Assign {
+                        op: *op,
+                        target,
+                        value: Box::new(value),
+                    }),
                     None => err(),
                 }
             }
             A::IncDec { target, inc, pre } => match self.lvalue(target, sc) {
-                Some(target) => mk(ExprKind::IncDec { target, inc: *inc, pre: *pre }),
+                Some(target) => mk(ExprKind::IncDec {
+                    target,
+                    inc: *inc,
+                    pre: *pre,
+                }),
                 None => err(),
             },
             A::In { keys, array } => {
@@ -626,59 +864,118 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, sc: &mut Scope) -> ir::Expr {
+    fn call(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        sc: &mut Scope,
+    ) -> ir::Expr {
         let lowered: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, sc)).collect();
-        let mk = |kind| ir::Expr { kind, ty: Ty::Unknown, span };
+        let mk = |kind| ir::Expr {
+            kind,
+            ty: Ty::Unknown,
+            span,
+        };
         if let Some(b) = builtin(&name.name) {
             let mut format = vec![];
             if matches!(b, Builtin::Printf | Builtin::Sprintf) {
                 match args.first().map(|a| &a.kind) {
-                    Some(ast::ExprKind::Lit(ast::Literal { value: LitValue::Str(f), span: fsp, .. })) => match format::parse(f, *fsp) {
-                        Ok(p) => {
-                            let want = format::conversions(&p).count();
-                            if want != args.len() - 1 {
-                                self.diags.push(
+                    Some(ast::ExprKind::Lit(ast::Literal {
+                        value: LitValue::Str(f),
+                        span: fsp,
+                        ..
+                    })) => {
+                        match format::parse(f, *fsp) {
+                            Ok(p) => {
+                                let want = format::conversions(&p).count();
+                                if want != args.len() - 1 {
+                                    self.diags.push(
                                     Diag::error(codes::FORMAT, span, format!("{}: the format takes {want} argument(s) but {} given", b.name(), args.len() - 1))
                                         .secondary(*fsp, "the format"),
                                 );
+                                }
+                                format = p;
                             }
-                            format = p;
+                            Err(d) => self.diags.push(d),
                         }
-                        Err(d) => self.diags.push(d),
-                    },
+                    }
                     Some(_) => self.diags.push(
-                        Diag::error(codes::FORMAT, args[0].span, format!("the format of {} must be a literal string", b.name()))
-                            .help(format!("write {}(\"%s\", value) to print a computed string", b.name())),
+                        Diag::error(
+                            codes::FORMAT,
+                            args[0].span,
+                            format!("the format of {} must be a literal string", b.name()),
+                        )
+                        .help(format!(
+                            "write {}(\"%s\", value) to print a computed string",
+                            b.name()
+                        )),
                     ),
-                    None => self.diags.push(Diag::error(codes::CALL_ARITY, span, format!("{} needs a format", b.name()))),
+                    None => self.diags.push(Diag::error(
+                        codes::CALL_ARITY,
+                        span,
+                        format!("{} needs a format", b.name()),
+                    )),
                 }
             } else if args.is_empty() && b == Builtin::Print {
-                self.diags.push(Diag::error(codes::CALL_ARITY, span, "print needs at least one argument"));
+                self.diags.push(Diag::error(
+                    codes::CALL_ARITY,
+                    span,
+                    "print needs at least one argument",
+                ));
             }
-            let args = if matches!(b, Builtin::Printf | Builtin::Sprintf) { lowered.into_iter().skip(1).collect() } else { lowered };
-            return mk(ExprKind::Builtin { which: b, format, args });
+            let args = if matches!(b, Builtin::Printf | Builtin::Sprintf) {
+                lowered.into_iter().skip(1).collect()
+            } else {
+                lowered
+            };
+            return mk(ExprKind::Builtin {
+                which: b,
+                format,
+                args,
+            });
         }
         let Some(f) = self.function_id(&name.name) else {
             let mut cands: Vec<&str> = self.decls.keys().map(|s| s.as_str()).collect();
             cands.extend(["printf", "sprintf", "print", "println"]);
-            let mut d = Diag::error(codes::UNDEFINED, name.span, format!("unknown function `{}`", name.name)).label("not defined in the script or the tapsets");
+            let mut d = Diag::error(
+                codes::UNDEFINED,
+                name.span,
+                format!("unknown function `{}`", name.name),
+            )
+            .label("not defined in the script or the tapsets");
             if let Some(s) = crate::diag::nearest(&name.name, cands) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             self.diags.push(d);
-            return ir::Expr { kind: ExprKind::Long(0), ty: Ty::Unknown, span };
+            return ir::Expr {
+                kind: ExprKind::Long(0),
+                ty: Ty::Unknown,
+                span,
+            };
         };
         let nparams = self.m.functions[f].params.len();
         if nparams != args.len() {
             let fspan = self.m.functions[f].span;
-            let mut d = Diag::error(codes::CALL_ARITY, span, format!("`{}` takes {nparams} argument(s) but {} given", name.name, args.len()));
+            let mut d = Diag::error(
+                codes::CALL_ARITY,
+                span,
+                format!(
+                    "`{}` takes {nparams} argument(s) but {} given",
+                    name.name,
+                    args.len()
+                ),
+            );
             if self.m.functions[f].origin == FnOrigin::Script {
                 d = d.secondary(fspan, "defined here");
             }
             self.diags.push(d);
         }
         self.calls.push((sc.owner, f, span));
-        mk(ExprKind::Call { func: f, args: lowered })
+        mk(ExprKind::Call {
+            func: f,
+            args: lowered,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Probe points: what a script may attach to, how each written point resolves to a `PointKind`,
 //! and the catalogue behind `-l`/`-L` and the "did you mean" suggestions.
 
-use crate::diag::{codes, nearest, Diag, Diags, Span};
+use crate::diag::{Diag, Diags, codes, nearest};
 use crate::ir::{Access, Id, Module, Point, PointKind, Probe, Watch, WatchAddr};
 use crate::syntax::ast::{self, LitValue, ProbePoint};
 
@@ -12,32 +12,92 @@ pub struct Family {
 }
 
 pub const FAMILIES: &[Family] = &[
-    Family { pattern: "begin", context: "" },
-    Family { pattern: "begin(SEQUENCE)", context: "" },
-    Family { pattern: "end", context: "" },
-    Family { pattern: "end(SEQUENCE)", context: "" },
-    Family { pattern: "never", context: "" },
-    Family { pattern: "timer.s(N)", context: "" },
-    Family { pattern: "timer.sec(N)", context: "" },
-    Family { pattern: "timer.ms(N)", context: "" },
-    Family { pattern: "timer.msec(N)", context: "" },
-    Family { pattern: "timer.us(N)", context: "" },
-    Family { pattern: "timer.usec(N)", context: "" },
-    Family { pattern: "timer.ns(N)", context: "" },
-    Family { pattern: "timer.nsec(N)", context: "" },
-    Family { pattern: "timer.hz(N)", context: "" },
-    Family { pattern: "timer.jiffies(N)", context: "" },
-    Family { pattern: "kernel.data(ADDRESS).write", context: "data_addr():long data_value():long" },
-    Family { pattern: "kernel.data(ADDRESS).rw", context: "data_addr():long data_value():long" },
-    Family { pattern: "kernel.data(ADDRESS).length(LENGTH).write", context: "data_addr():long data_value():long" },
-    Family { pattern: "kernel.data(ADDRESS).length(LENGTH).rw", context: "data_addr():long data_value():long" },
+    Family {
+        pattern: "begin",
+        context: "",
+    },
+    Family {
+        pattern: "begin(SEQUENCE)",
+        context: "",
+    },
+    Family {
+        pattern: "end",
+        context: "",
+    },
+    Family {
+        pattern: "end(SEQUENCE)",
+        context: "",
+    },
+    Family {
+        pattern: "never",
+        context: "",
+    },
+    Family {
+        pattern: "timer.s(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.sec(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.ms(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.msec(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.us(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.usec(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.ns(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.nsec(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.hz(N)",
+        context: "",
+    },
+    Family {
+        pattern: "timer.jiffies(N)",
+        context: "",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).write",
+        context: "data_addr():long data_value():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).rw",
+        context: "data_addr():long data_value():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).write",
+        context: "data_addr():long data_value():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).rw",
+        context: "data_addr():long data_value():long",
+    },
 ];
 
 /// Shortest timer period accepted, as SystemTap: 100 microseconds.
 pub const MIN_TIMER_NS: u64 = 100_000;
 
 fn name_at(pattern: &str, i: usize) -> Option<&str> {
-    pattern.split('.').nth(i).map(|c| c.split('(').next().unwrap_or(c))
+    pattern
+        .split('.')
+        .nth(i)
+        .map(|c| c.split('(').next().unwrap_or(c))
 }
 
 /// Suggests the known component nearest to the first one that matches no family.
@@ -58,15 +118,26 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
         }
         at = i + 1;
     }
-    let span = pp.components.get(at).map(|c| c.name.span).unwrap_or(pp.span);
-    let mut d = Diag::error(codes::PROBE_UNKNOWN, span, format!("unknown probe point `{text}`"));
+    let span = pp
+        .components
+        .get(at)
+        .map(|c| c.name.span)
+        .unwrap_or(pp.span);
+    let mut d = Diag::error(
+        codes::PROBE_UNKNOWN,
+        span,
+        format!("unknown probe point `{text}`"),
+    );
     candidates.dedup();
     if let Some(comp) = comps.get(at) {
         d = d.label(format!("no probe point has `{comp}` here"));
         if let Some(s) = nearest(comp, candidates.iter().copied()) {
-            let mut fixed: Vec<&str> = comps.clone();
-            fixed[at] = s;
-            d = d.help(format!("did you mean `{}`?", fixed.join(".")));
+            let mut fixed = pp.clone();
+            fixed.components[at].name.name = s.to_string();
+            d = d.help(format!(
+                "did you mean `{}`?",
+                crate::syntax::print::probe_point(&fixed)
+            ));
         } else if comps[0] == "kernel" || comps[0] == "process" || comps[0] == "module" {
             d = d.help("stp-hwbp supports kernel.data(...) watchpoints, begin, end, never and timer.* probes; see `stp-hwbp -l '*'`");
         } else if !candidates.is_empty() {
@@ -74,7 +145,11 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
         }
     } else {
         d = d.label("this probe point is incomplete");
-        let full: Vec<&str> = FAMILIES.iter().filter(|f| f.pattern.starts_with(&format!("{text}."))).map(|f| f.pattern).collect();
+        let full: Vec<&str> = FAMILIES
+            .iter()
+            .filter(|f| f.pattern.starts_with(&format!("{text}.")))
+            .map(|f| f.pattern)
+            .collect();
         if !full.is_empty() {
             d = d.help(format!("complete it as one of: {}", full.join(", ")));
         }
@@ -84,15 +159,29 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
 
 fn int_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<i64> {
     match &c.arg {
-        Some(ast::Literal { value: LitValue::Int(v), .. }) => Some(*v),
+        Some(ast::Literal {
+            value: LitValue::Int(v),
+            ..
+        }) => Some(*v),
         Some(l) => {
-            diags.push(Diag::error(codes::PROBE_ARG, l.span, format!("`{}` takes a number ({what})", c.name.name)).label("a string here"));
+            diags.push(
+                Diag::error(
+                    codes::PROBE_ARG,
+                    l.span,
+                    format!("`{}` takes a number ({what})", c.name.name),
+                )
+                .label("a string here"),
+            );
             None
         }
         None => {
             diags.push(
-                Diag::error(codes::PROBE_ARG, c.name.span, format!("`{}` needs an argument ({what})", c.name.name))
-                    .help(format!("write it as {}(N)", c.name.name)),
+                Diag::error(
+                    codes::PROBE_ARG,
+                    c.name.span,
+                    format!("`{}` needs an argument ({what})", c.name.name),
+                )
+                .help(format!("write it as {}(N)", c.name.name)),
             );
             None
         }
@@ -101,15 +190,27 @@ fn int_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<i64> {
 
 fn no_arg(c: &ast::Component, diags: &mut Diags) -> bool {
     if let Some(a) = &c.arg {
-        diags.push(Diag::error(codes::PROBE_ARG, a.span, format!("`{}` takes no argument", c.name.name)));
+        diags.push(Diag::error(
+            codes::PROBE_ARG,
+            a.span,
+            format!("`{}` takes no argument", c.name.name),
+        ));
         return false;
     }
     true
 }
 
 /// Resolves one written probe point. Watches are created or shared in `m.watches`.
-pub fn resolve(pp: &ProbePoint, m: &mut Module, probe: Id<Probe>, idx: usize, diags: &mut Diags) -> Option<Point> {
-    let text = crate::syntax::print::probe_point(pp).trim_end_matches('?').to_string();
+pub fn resolve(
+    pp: &ProbePoint,
+    m: &mut Module,
+    probe: Id<Probe>,
+    idx: usize,
+    diags: &mut Diags,
+) -> Option<Point> {
+    let text = crate::syntax::print::probe_point(pp)
+        .trim_end_matches('?')
+        .to_string();
     let c = &pp.components;
     let names: Vec<&str> = c.iter().map(|c| c.name.name.as_str()).collect();
     let kind = match names.as_slice() {
@@ -118,18 +219,34 @@ pub fn resolve(pp: &ProbePoint, m: &mut Module, probe: Id<Probe>, idx: usize, di
                 None => 0,
                 Some(_) => int_arg(&c[0], "a sequence number", diags)?,
             };
-            if names[0] == "begin" { PointKind::Begin(seq) } else { PointKind::End(seq) }
+            if names[0] == "begin" {
+                PointKind::Begin(seq)
+            } else {
+                PointKind::End(seq)
+            }
         }
         ["never"] => {
             no_arg(&c[0], diags).then_some(())?;
             PointKind::Never
         }
-        ["timer", unit] if matches!(*unit, "s" | "sec" | "ms" | "msec" | "us" | "usec" | "ns" | "nsec" | "hz" | "jiffies") => {
+        ["timer", unit]
+            if matches!(
+                *unit,
+                "s" | "sec" | "ms" | "msec" | "us" | "usec" | "ns" | "nsec" | "hz" | "jiffies"
+            ) =>
+        {
             no_arg(&c[0], diags).then_some(())?;
             let n = int_arg(&c[1], "a period", diags)?;
             let arg_span = c[1].arg.as_ref().map(|a| a.span).unwrap_or(c[1].name.span);
             if n <= 0 {
-                diags.push(Diag::error(codes::PROBE_ARG, arg_span, "a timer period must be positive").label(format!("{n} is not")));
+                diags.push(
+                    Diag::error(
+                        codes::PROBE_ARG,
+                        arg_span,
+                        "a timer period must be positive",
+                    )
+                    .label(format!("{n} is not")),
+                );
                 return None;
             }
             let n = n as u64;
@@ -162,7 +279,11 @@ pub fn resolve(pp: &ProbePoint, m: &mut Module, probe: Id<Probe>, idx: usize, di
             return None;
         }
     };
-    Some(Point { text, kind, span: pp.span })
+    Some(Point {
+        text,
+        kind,
+        span: pp.span,
+    })
 }
 
 fn data_point(
@@ -194,9 +315,13 @@ fn data_point(
                 let sp = comp.arg.as_ref().map(|a| a.span).unwrap_or(comp.name.span);
                 if !matches!(n, 1 | 2 | 4 | 8) {
                     diags.push(
-                        Diag::error(codes::PROBE_LENGTH, sp, format!("unsupported watch length {n}"))
-                            .label("x86 debug registers watch 1, 2, 4 or 8 bytes")
-                            .help("use .length(1), .length(2), .length(4) or .length(8)"),
+                        Diag::error(
+                            codes::PROBE_LENGTH,
+                            sp,
+                            format!("unsupported watch length {n}"),
+                        )
+                        .label("x86 debug registers watch 1, 2, 4 or 8 bytes")
+                        .help("use .length(1), .length(2), .length(4) or .length(8)"),
                     );
                     return None;
                 }
@@ -205,13 +330,24 @@ fn data_point(
             }
             ("write", _) | ("rw", _) if access.is_none() && i + 1 == rest.len() => {
                 no_arg(comp, diags).then_some(())?;
-                access = Some(if *name == "write" { Access::Write } else { Access::ReadWrite });
+                access = Some(if *name == "write" {
+                    Access::Write
+                } else {
+                    Access::ReadWrite
+                });
             }
             ("read", _) => {
                 diags.push(
-                    Diag::error(codes::PROBE_READ, comp.name.span, "read-only watchpoints do not exist on x86")
-                        .label("x86 debug registers trigger on writes, or on reads and writes")
-                        .help(format!("use `.rw` and tell reads from writes yourself: {}", text.replace(".read", ".rw"))),
+                    Diag::error(
+                        codes::PROBE_READ,
+                        comp.name.span,
+                        "read-only watchpoints do not exist on x86",
+                    )
+                    .label("x86 debug registers trigger on writes, or on reads and writes")
+                    .help(format!(
+                        "use `.rw` and tell reads from writes yourself: {}",
+                        text.replace(".read", ".rw")
+                    )),
                 );
                 return None;
             }
@@ -224,9 +360,15 @@ fn data_point(
     let Some(access) = access else {
         let last = c.last().map(|l| l.name.span).unwrap_or(pp.span);
         diags.push(
-            Diag::error(codes::PROBE_UNKNOWN, last, format!("incomplete probe point `{text}`"))
-                .label("the access type is missing")
-                .help(format!("add `.write` (writes) or `.rw` (reads and writes): {text}.write")),
+            Diag::error(
+                codes::PROBE_UNKNOWN,
+                last,
+                format!("incomplete probe point `{text}`"),
+            )
+            .label("the access type is missing")
+            .help(format!(
+                "add `.write` (writes) or `.rw` (reads and writes): {text}.write"
+            )),
         );
         return None;
     };
@@ -234,9 +376,19 @@ fn data_point(
         LitValue::Int(v) => {
             let mut d = None;
             if *v == 0 {
-                d = Some(Diag::error(codes::PROBE_ARG, arg.span, "address 0 cannot be watched").label("a null address"));
+                d = Some(
+                    Diag::error(codes::PROBE_ARG, arg.span, "address 0 cannot be watched")
+                        .label("a null address"),
+                );
             } else if *v < 0 && (*v as u64) < 0xffff_8000_0000_0000 {
-                d = Some(Diag::error(codes::PROBE_ARG, arg.span, format!("{v} is not a kernel address")).label("a negative number"));
+                d = Some(
+                    Diag::error(
+                        codes::PROBE_ARG,
+                        arg.span,
+                        format!("{v} is not a kernel address"),
+                    )
+                    .label("a negative number"),
+                );
             } else if (*v as u64) % u64::from(len) != 0 {
                 let mut e = Diag::error(codes::PROBE_ALIGN, arg.span, format!("address {:#x} is not aligned to the watch length {len}", *v as u64))
                     .label(format!("not a multiple of {len}"))
@@ -269,13 +421,27 @@ fn data_point(
             }
         },
     };
-    let existing = m.watches.iter().find(|(_, w)| w.addr == addr && w.len == len && w.access == access).map(|(id, _)| id);
+    let existing = m
+        .watches
+        .iter()
+        .find(|(_, w)| w.addr == addr && w.len == len && w.access == access)
+        .map(|(id, _)| id);
     let watch = match existing {
         Some(id) => id,
-        None => m.watches.alloc(Watch { addr, len, access, users: vec![], span: pp.span }),
+        None => m.watches.alloc(Watch {
+            addr,
+            len,
+            access,
+            users: vec![],
+            span: pp.span,
+        }),
     };
     m.watches[watch].users.push((probe, idx));
-    Some(Point { text, kind: PointKind::Data(watch), span: pp.span })
+    Some(Point {
+        text,
+        kind: PointKind::Data(watch),
+        span: pp.span,
+    })
 }
 
 /// `name` or `name+OFFSET` (decimal or 0x hex), with a C-identifier-like name (kernel symbols
@@ -287,7 +453,10 @@ pub fn parse_symbol(s: &str) -> Option<(String, u64)> {
     };
     let mut chars = name.chars();
     let first = chars.next()?;
-    if !(first.is_ascii_alphabetic() || first == '_') || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') || name.len() > 200 {
+    if !(first.is_ascii_alphabetic() || first == '_')
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        || name.len() > 200
+    {
         return None;
     }
     let offset = match off {
@@ -310,7 +479,9 @@ pub fn parse_symbol(s: &str) -> Option<(String, u64)> {
 pub fn list(pattern: &str, with_context: bool) -> String {
     let mut out = String::new();
     for f in FAMILIES {
-        if crate::syntax::preprocess::glob(pattern, f.pattern) || crate::syntax::preprocess::glob(pattern, f.pattern.split('(').next().unwrap_or("")) {
+        if crate::syntax::preprocess::glob(pattern, f.pattern)
+            || crate::syntax::preprocess::glob(pattern, f.pattern.split('(').next().unwrap_or(""))
+        {
             out.push_str(f.pattern);
             if with_context && !f.context.is_empty() {
                 out.push(' ');
@@ -322,11 +493,6 @@ pub fn list(pattern: &str, with_context: bool) -> String {
     out
 }
 
-/// For diagnostics that mention a probe point's span.
-pub fn span_of(p: &Point) -> Span {
-    p.span
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,7 +500,10 @@ mod tests {
     fn symbols() {
         assert_eq!(parse_symbol("pid_max"), Some(("pid_max".into(), 0)));
         assert_eq!(parse_symbol("jiffies_64+4"), Some(("jiffies_64".into(), 4)));
-        assert_eq!(parse_symbol("a.constprop.0+0x10"), Some(("a.constprop.0".into(), 16)));
+        assert_eq!(
+            parse_symbol("a.constprop.0+0x10"),
+            Some(("a.constprop.0".into(), 16))
+        );
         assert_eq!(parse_symbol("0xffff"), None);
         assert_eq!(parse_symbol("a b"), None);
         assert_eq!(parse_symbol("x+"), None);

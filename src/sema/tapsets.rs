@@ -5,17 +5,32 @@ use std::path::Path;
 
 /// The embedded tapsets, as (name, text), in a fixed order.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("<tapset>/context.stp", include_str!("../../tapsets/context.stp")),
-    ("<tapset>/control.stp", include_str!("../../tapsets/control.stp")),
-    ("<tapset>/memory.stp", include_str!("../../tapsets/memory.stp")),
-    ("<tapset>/string.stp", include_str!("../../tapsets/string.stp")),
+    (
+        "<tapset>/context.stp",
+        include_str!("../../tapsets/context.stp"),
+    ),
+    (
+        "<tapset>/control.stp",
+        include_str!("../../tapsets/control.stp"),
+    ),
+    (
+        "<tapset>/memory.stp",
+        include_str!("../../tapsets/memory.stp"),
+    ),
+    (
+        "<tapset>/string.stp",
+        include_str!("../../tapsets/string.stp"),
+    ),
     ("<tapset>/time.stp", include_str!("../../tapsets/time.stp")),
 ];
 
 /// Every tapset source: the embedded ones, then each `-I` directory's `*.stp` files sorted by
 /// name, so that later ones may override earlier functions deterministically.
 pub fn sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let mut out: Vec<(String, String)> = EMBEDDED
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
     for dir in include_dirs {
         let mut files: Vec<_> = std::fs::read_dir(dir.as_ref())?
             .filter_map(|e| e.ok())

@@ -3,10 +3,12 @@
 //! operator, a typed parameter, a printf directive) and propagated to a fixed point. A final
 //! walk reports conflicts at the use that conflicts, and anything still unknown.
 
-use super::format;
 use super::Owner;
-use crate::diag::{codes, Diag, Diags, Span};
-use crate::ir::{Body, Builtin, Expr, ExprKind, Function, Global, Id, LValue, Local, Module, Stmt, StmtKind, Ty};
+use super::format;
+use crate::diag::{Diag, Diags, Span, codes};
+use crate::ir::{
+    Body, Builtin, Expr, ExprKind, Function, Global, Id, LValue, Local, Module, Stmt, StmtKind, Ty,
+};
 use crate::syntax::ast::BinOp;
 
 #[derive(Clone, Copy)]
@@ -25,7 +27,12 @@ struct Infer<'d> {
 }
 
 pub fn infer(m: &mut Module, diags: &mut Diags) {
-    let mut inf = Infer { report: false, changed: false, diags, global_used: vec![false; m.globals.len()] };
+    let mut inf = Infer {
+        report: false,
+        changed: false,
+        diags,
+        global_used: vec![false; m.globals.len()],
+    };
     for _ in 0..200 {
         inf.changed = false;
         inf.module(m);
@@ -78,7 +85,11 @@ impl Infer<'_> {
         match s {
             Slot::Local(o, l) => locals_of(m, o)[l].ty,
             Slot::Global(g) => m.globals[g].ty,
-            Slot::Key(g, i) => m.globals[g].array.as_ref().and_then(|a| a.keys.get(i).copied()).unwrap_or(Ty::Unknown),
+            Slot::Key(g, i) => m.globals[g]
+                .array
+                .as_ref()
+                .and_then(|a| a.keys.get(i).copied())
+                .unwrap_or(Ty::Unknown),
             Slot::Ret(f) => m.functions[f].ret,
         }
     }
@@ -107,7 +118,12 @@ impl Infer<'_> {
         if !self.report {
             return;
         }
-        let mut d = Diag::error(codes::TYPE_MISMATCH, span, format!("type mismatch: expected {want}, found {got}")).label(format!("this is a {got}"));
+        let mut d = Diag::error(
+            codes::TYPE_MISMATCH,
+            span,
+            format!("type mismatch: expected {want}, found {got}"),
+        )
+        .label(format!("this is a {got}"));
         if let Some(w) = what {
             d = d.note(w);
         }
@@ -136,8 +152,13 @@ impl Infer<'_> {
                 let loc = &locals_of(m, o)[*l];
                 format!("local `{}` is a {}", loc.name, loc.ty)
             }
-            LValue::Global(g) => format!("global `{}` is a {}", m.globals[*g].name, m.globals[*g].ty),
-            LValue::Index { array, .. } | LValue::Array(array) => format!("the values of array `{}` are {}", m.globals[*array].name, m.globals[*array].ty),
+            LValue::Global(g) => {
+                format!("global `{}` is a {}", m.globals[*g].name, m.globals[*g].ty)
+            }
+            LValue::Index { array, .. } | LValue::Array(array) => format!(
+                "the values of array `{}` are {}",
+                m.globals[*array].name, m.globals[*array].ty
+            ),
         }
     }
 
@@ -187,19 +208,35 @@ impl Infer<'_> {
                 }
                 self.unify(m, Slot::Ret(f), want)
             }
-            ExprKind::Builtin { which, format, args } => {
+            ExprKind::Builtin {
+                which,
+                format,
+                args,
+            } => {
                 let convs: Vec<char> = format::conversions(format).collect();
                 for (i, a) in args.iter_mut().enumerate() {
                     let want = match which {
-                        Builtin::Printf | Builtin::Sprintf => convs.get(i).map(|c| format::arg_type(*c)).unwrap_or(Ty::Unknown),
+                        Builtin::Printf | Builtin::Sprintf => convs
+                            .get(i)
+                            .map(|c| format::arg_type(*c))
+                            .unwrap_or(Ty::Unknown),
                         _ => Ty::Unknown,
                     };
                     let t = self.check(m, o, a, want);
                     if self.report && t == Ty::Void {
-                        self.mismatch(a.span, Ty::Long, Ty::Void, Some(format!("{} prints values", which.name())));
+                        self.mismatch(
+                            a.span,
+                            Ty::Long,
+                            Ty::Void,
+                            Some(format!("{} prints values", which.name())),
+                        );
                     }
                 }
-                if *which == Builtin::Sprintf { Ty::Str } else { Ty::Void }
+                if *which == Builtin::Sprintf {
+                    Ty::Str
+                } else {
+                    Ty::Void
+                }
             }
             ExprKind::Unary { e, .. } => {
                 self.check(m, o, e, Ty::Long);
@@ -292,7 +329,12 @@ impl Infer<'_> {
                 self.check(m, o, cond, Ty::Long);
                 self.stmt(m, o, body);
             }
-            StmtKind::For { init, cond, step, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 if let Some(e) = init {
                     self.check(m, o, e, Ty::Unknown);
                 }
@@ -304,7 +346,14 @@ impl Infer<'_> {
                 }
                 self.stmt(m, o, body);
             }
-            StmtKind::Foreach { value, keys, array, limit, body, .. } => {
+            StmtKind::Foreach {
+                value,
+                keys,
+                array,
+                limit,
+                body,
+                ..
+            } => {
                 let g = *array;
                 self.global_used[g.index()] = true;
                 for (i, k) in keys.iter().enumerate() {
@@ -313,7 +362,12 @@ impl Infer<'_> {
                     self.unify(m, Slot::Key(g, i), lt);
                     if self.report && kt != Ty::Unknown && lt != kt {
                         let sp = locals_of(m, o)[*k].span;
-                        self.mismatch(sp, kt, lt, Some(format!("the keys of `{}` are {kt}", m.globals[g].name)));
+                        self.mismatch(
+                            sp,
+                            kt,
+                            lt,
+                            Some(format!("the keys of `{}` are {kt}", m.globals[g].name)),
+                        );
                     }
                 }
                 if let Some(v) = value {
@@ -335,7 +389,11 @@ impl Infer<'_> {
             StmtKind::Delete(lv) => {
                 self.lvalue(m, o, lv, Ty::Unknown);
             }
-            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue | StmtKind::Next | StmtKind::Empty => {}
+            StmtKind::Return(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Next
+            | StmtKind::Empty => {}
         }
     }
 
@@ -344,40 +402,93 @@ impl Infer<'_> {
         for (gid, g) in m.globals.iter() {
             let used = self.global_used[gid.index()];
             if g.ty == Ty::Unknown && used {
-                self.diags.push(Diag::error(codes::TYPE_UNRESOLVED, g.span, format!("cannot infer the type of global `{}`", g.name)).help(help));
+                self.diags.push(
+                    Diag::error(
+                        codes::TYPE_UNRESOLVED,
+                        g.span,
+                        format!("cannot infer the type of global `{}`", g.name),
+                    )
+                    .help(help),
+                );
             }
             if let Some(a) = &g.array {
                 if a.keys.contains(&Ty::Unknown) && used && !a.keys.is_empty() {
-                    self.diags.push(Diag::error(codes::TYPE_UNRESOLVED, g.span, format!("cannot infer the key types of array `{}`", g.name)).help(help));
+                    self.diags.push(
+                        Diag::error(
+                            codes::TYPE_UNRESOLVED,
+                            g.span,
+                            format!("cannot infer the key types of array `{}`", g.name),
+                        )
+                        .help(help),
+                    );
                 }
             }
         }
-        let unused: Vec<Id<Global>> = m.globals.ids().filter(|g| !self.global_used[g.index()]).collect();
+        let unused: Vec<Id<Global>> = m
+            .globals
+            .ids()
+            .filter(|g| !self.global_used[g.index()])
+            .collect();
         for g in unused {
             let gl = &mut m.globals[g];
-            self.diags.push(Diag::warning(codes::WARN_UNUSED, gl.span, format!("global `{}` is never used", gl.name)).label("declared here"));
+            self.diags.push(
+                Diag::warning(
+                    codes::WARN_UNUSED,
+                    gl.span,
+                    format!("global `{}` is never used", gl.name),
+                )
+                .label("declared here"),
+            );
             if gl.ty == Ty::Unknown {
                 gl.ty = Ty::Long;
             }
             if let Some(a) = &mut gl.array {
-                a.keys.iter_mut().filter(|k| **k == Ty::Unknown).for_each(|k| *k = Ty::Long);
+                a.keys
+                    .iter_mut()
+                    .filter(|k| **k == Ty::Unknown)
+                    .for_each(|k| *k = Ty::Long);
             }
         }
         let mut errs = vec![];
         for (_, f) in m.functions.iter() {
             if f.ret == Ty::Unknown {
-                errs.push(Diag::error(codes::TYPE_UNRESOLVED, f.span, format!("cannot infer the return type of function `{}`", f.name)).help("declare it, as in `function name:long (...)`"));
+                errs.push(
+                    Diag::error(
+                        codes::TYPE_UNRESOLVED,
+                        f.span,
+                        format!("cannot infer the return type of function `{}`", f.name),
+                    )
+                    .help("declare it, as in `function name:long (...)`"),
+                );
             }
             for (_, l) in f.locals.iter() {
                 if l.ty == Ty::Unknown {
-                    errs.push(Diag::error(codes::TYPE_UNRESOLVED, l.span, format!("cannot infer the type of `{}` in function `{}`", l.name, f.name)).help(help));
+                    errs.push(
+                        Diag::error(
+                            codes::TYPE_UNRESOLVED,
+                            l.span,
+                            format!(
+                                "cannot infer the type of `{}` in function `{}`",
+                                l.name, f.name
+                            ),
+                        )
+                        .help(help),
+                    );
                 }
             }
         }
         for (_, p) in m.probes.iter() {
             for (_, l) in p.locals.iter() {
                 if l.ty == Ty::Unknown {
-                    errs.push(Diag::error(codes::TYPE_UNRESOLVED, l.span, format!("cannot infer the type of local `{}`", l.name)).label("never given a value of known type").help(help));
+                    errs.push(
+                        Diag::error(
+                            codes::TYPE_UNRESOLVED,
+                            l.span,
+                            format!("cannot infer the type of local `{}`", l.name),
+                        )
+                        .label("never given a value of known type")
+                        .help(help),
+                    );
                 }
             }
         }

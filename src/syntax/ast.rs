@@ -124,9 +124,21 @@ pub enum SortBy {
 pub enum StmtKind {
     Expr(Expr),
     Block(Block),
-    If { cond: Expr, then: Box<Stmt>, els: Option<Box<Stmt>> },
-    While { cond: Expr, body: Box<Stmt> },
-    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Box<Stmt> },
+    If {
+        cond: Expr,
+        then: Box<Stmt>,
+        els: Option<Box<Stmt>>,
+    },
+    While {
+        cond: Expr,
+        body: Box<Stmt>,
+    },
+    For {
+        init: Option<Expr>,
+        cond: Option<Expr>,
+        step: Option<Expr>,
+        body: Box<Stmt>,
+    },
     Foreach {
         value: Option<Ident>,
         keys: Vec<Ident>,
@@ -216,7 +228,10 @@ impl BinOp {
         }
     }
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge | BinOp::Eq | BinOp::Ne)
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        )
     }
 }
 
@@ -239,13 +254,41 @@ pub struct Expr {
 pub enum ExprKind {
     Lit(Literal),
     Var(Ident),
-    Index { array: Ident, keys: Vec<Expr> },
-    Call { name: Ident, args: Vec<Expr> },
-    Unary { op: UnOp, e: Box<Expr> },
-    Binary { op: BinOp, l: Box<Expr>, r: Box<Expr> },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
-    Assign { op: AssignOp, target: Box<Expr>, value: Box<Expr> },
+    Index {
+        array: Ident,
+        keys: Vec<Expr>,
+    },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        e: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        l: Box<Expr>,
+        r: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    Assign {
+        op: AssignOp,
+        target: Box<Expr>,
+        value: Box<Expr>,
+    },
     /// `++x` (pre = true) / `x--` (pre = false); `inc` tells the direction.
-    IncDec { target: Box<Expr>, inc: bool, pre: bool },
-    In { keys: Vec<Expr>, array: Ident },
+    IncDec {
+        target: Box<Expr>,
+        inc: bool,
+        pre: bool,
+    },
+    In {
+        keys: Vec<Expr>,
+        array: Ident,
+    },
 }

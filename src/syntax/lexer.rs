@@ -1,7 +1,7 @@
 //! Pass 1a: text to tokens. logos finds the token boundaries; `lex` then decodes literals
 //! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
 
-use crate::diag::{codes, Diag, Diags, FileId, Span};
+use crate::diag::{Diag, Diags, FileId, Span, codes};
 use logos::Logos;
 
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,13 +156,20 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
             Err(()) => {
                 let c = slice.chars().next().unwrap_or('?');
                 let shown = if c.is_control() || !c.is_ascii() {
-                    format!("byte 0x{:02x}", slice.as_bytes().first().copied().unwrap_or(0))
+                    format!(
+                        "byte 0x{:02x}",
+                        slice.as_bytes().first().copied().unwrap_or(0)
+                    )
                 } else {
                     format!("`{c}`")
                 };
                 diags.push(
-                    Diag::error(codes::LEX_BAD_CHAR, span, format!("unexpected character {shown}"))
-                        .label("not part of any token"),
+                    Diag::error(
+                        codes::LEX_BAD_CHAR,
+                        span,
+                        format!("unexpected character {shown}"),
+                    )
+                    .label("not part of any token"),
                 );
                 if diags.error_count() > 50 {
                     break;
@@ -176,13 +183,22 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                 Some(v) => T::Int(v),
                 None => {
                     diags.push(
-                        Diag::error(codes::LEX_BAD_NUMBER, span, format!("invalid number `{slice}`"))
-                            .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
+                        Diag::error(
+                            codes::LEX_BAD_NUMBER,
+                            span,
+                            format!("invalid number `{slice}`"),
+                        )
+                        .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
                     );
                     T::Int(0)
                 }
             },
-            Raw::Str => T::Str(unescape(&slice[1..slice.len() - 1], file, range.start + 1, diags)),
+            Raw::Str => T::Str(unescape(
+                &slice[1..slice.len() - 1],
+                file,
+                range.start + 1,
+                diags,
+            )),
             Raw::UnterminatedStr => {
                 diags.push(
                     Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
@@ -192,8 +208,12 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
             }
             Raw::UnterminatedComment => {
                 diags.push(
-                    Diag::error(codes::LEX_UNTERMINATED, sp(range.start..range.start + 2), "unterminated comment")
-                        .label("this `/*` is never closed"),
+                    Diag::error(
+                        codes::LEX_UNTERMINATED,
+                        sp(range.start..range.start + 2),
+                        "unterminated comment",
+                    )
+                    .label("this `/*` is never closed"),
                 );
                 break;
             }
@@ -207,8 +227,12 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                 }
                 _ => {
                     diags.push(
-                        Diag::error(codes::PP_MISSING_ARG, span, format!("invalid argument reference `{slice}`"))
-                            .help("arguments are numbered from 1: $1, @1, ..."),
+                        Diag::error(
+                            codes::PP_MISSING_ARG,
+                            span,
+                            format!("invalid argument reference `{slice}`"),
+                        )
+                        .help("arguments are numbered from 1: $1, @1, ..."),
                     );
                     T::Int(0)
                 }
@@ -216,24 +240,38 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
             Raw::DollarCount | Raw::AtCount => T::ArgCount,
             Raw::TargetVar => {
                 diags.push(
-                    Diag::error(codes::LEX_UNSUPPORTED, span, format!("target variable `{slice}` is not supported"))
-                        .label("stp-hwbp has no debuginfo-based target variables")
-                        .help("read kernel memory with kernel_long(), kernel_int(), ... or data_value()"),
+                    Diag::error(
+                        codes::LEX_UNSUPPORTED,
+                        span,
+                        format!("target variable `{slice}` is not supported"),
+                    )
+                    .label("stp-hwbp has no debuginfo-based target variables")
+                    .help(
+                        "read kernel memory with kernel_long(), kernel_int(), ... or data_value()",
+                    ),
                 );
                 T::Int(0)
             }
             Raw::AtMacro => {
                 diags.push(
-                    Diag::error(codes::LEX_UNSUPPORTED, span, format!("`{slice}` is not supported"))
-                        .label("unknown @-operator"),
+                    Diag::error(
+                        codes::LEX_UNSUPPORTED,
+                        span,
+                        format!("`{slice}` is not supported"),
+                    )
+                    .label("unknown @-operator"),
                 );
                 T::Int(0)
             }
             Raw::Embedded => {
                 if !slice.ends_with("%}") || slice.len() < 4 {
                     diags.push(
-                        Diag::error(codes::LEX_UNTERMINATED, sp(range.start..range.start + 2), "unterminated embedded C")
-                            .label("this `%{` has no closing `%}`"),
+                        Diag::error(
+                            codes::LEX_UNTERMINATED,
+                            sp(range.start..range.start + 2),
+                            "unterminated embedded C",
+                        )
+                        .label("this `%{` has no closing `%}`"),
                     );
                     break;
                 }
@@ -248,10 +286,18 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                 None => continue,
             },
         };
-        out.push(Tok { t, span, from_arg: None });
+        out.push(Tok {
+            t,
+            span,
+            from_arg: None,
+        });
     }
     let end = text.len();
-    out.push(Tok { t: T::Eof, span: sp(end..end), from_arg: None });
+    out.push(Tok {
+        t: T::Eof,
+        span: sp(end..end),
+        from_arg: None,
+    });
     out
 }
 
@@ -319,7 +365,11 @@ fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
                     }
                 }
                 if n == 0 {
-                    diags.push(Diag::error(codes::LEX_BAD_ESCAPE, Span::new(file, base + i..base + i + 2), "`\\x` without hex digits"));
+                    diags.push(Diag::error(
+                        codes::LEX_BAD_ESCAPE,
+                        Span::new(file, base + i..base + i + 2),
+                        "`\\x` without hex digits",
+                    ));
                 }
                 push_byte(&mut out, v, file, base + i, diags);
             }
@@ -337,16 +387,35 @@ fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
 fn push_byte(out: &mut String, v: u32, file: FileId, at: usize, diags: &mut Diags) {
     if v == 0 {
         diags.push(
-            Diag::error(codes::LEX_BAD_ESCAPE, Span::new(file, at..at + 2), "NUL byte in a string")
-                .label("strings are NUL-terminated in the module; this would cut it short"),
+            Diag::error(
+                codes::LEX_BAD_ESCAPE,
+                Span::new(file, at..at + 2),
+                "NUL byte in a string",
+            )
+            .label("strings are NUL-terminated in the module; this would cut it short"),
         );
     } else if v < 0x80 {
         out.push(char::from(v as u8));
     } else {
-        // Non-ASCII byte escapes are kept as the Unicode scalar with that value; the C writer
-        // emits every non-ASCII char as UTF-8 octal escapes.
-        out.push(char::from_u32(v).unwrap_or('?'));
+        // A byte escape >= 0x80 is not text: it is kept as a private-use scalar so that the
+        // printers and the C writer can turn it back into that one byte.
+        out.push(byte_char(v as u8));
     }
+}
+
+/// Where escaped raw bytes >= 0x80 live inside script strings (plane 16 private use).
+pub const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+pub fn byte_char(b: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or('?')
+}
+
+/// The raw byte a char stands for, if it is one of `byte_char`'s.
+pub fn raw_byte(c: char) -> Option<u8> {
+    let v = c as u32;
+    (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0xff)
+        .contains(&v)
+        .then(|| (v - RAW_BYTE_BASE) as u8)
 }
 
 #[cfg(test)]
@@ -365,7 +434,10 @@ mod tests {
     fn ops_split_greedily() {
         let mut d = Diags::default();
         let toks = lex(FileId(0), "a+=-b<<=c", &mut d);
-        let ops: Vec<_> = toks.iter().filter_map(|t| if let T::Op(o) = t.t { Some(o) } else { None }).collect();
+        let ops: Vec<_> = toks
+            .iter()
+            .filter_map(|t| if let T::Op(o) = t.t { Some(o) } else { None })
+            .collect();
         assert_eq!(ops, vec!["+=", "-", "<<="]);
         assert!(!d.has_errors());
     }

@@ -8,15 +8,27 @@ pub mod parser;
 pub mod preprocess;
 pub mod print;
 
-use crate::diag::{codes, Diag, Diags, FileId, Loc, Origin, SourceMap};
+use crate::diag::{Diag, Diags, FileId, Loc, Origin, SourceMap, codes};
 
 /// Runs the whole of pass 1 on one file.
-pub fn parse_file(sm: &SourceMap, file: FileId, env: &mut dyn preprocess::PpEnv, diags: &mut Diags) -> ast::Script {
+pub fn parse_file(
+    sm: &SourceMap,
+    file: FileId,
+    env: &mut dyn preprocess::PpEnv,
+    diags: &mut Diags,
+) -> ast::Script {
     let text = sm.text(file);
     if text.len() > lexer::MAX_SOURCE_BYTES {
-        diags.push(
-            Diag::error(codes::INPUT_TOO_LARGE, Loc::CommandLine(sm.name(file).to_string()), format!("{} is {} bytes; scripts are limited to {} bytes", sm.name(file), text.len(), lexer::MAX_SOURCE_BYTES)),
-        );
+        diags.push(Diag::error(
+            codes::INPUT_TOO_LARGE,
+            Loc::CommandLine(sm.name(file).to_string()),
+            format!(
+                "{} is {} bytes; scripts are limited to {} bytes",
+                sm.name(file),
+                text.len(),
+                lexer::MAX_SOURCE_BYTES
+            ),
+        ));
         return ast::Script { items: vec![] };
     }
     let toks = lexer::lex(file, text, diags);
@@ -30,7 +42,10 @@ pub fn parse_text(text: &str, args: &[String]) -> (ast::Script, Diags, SourceMap
     let mut sm = SourceMap::default();
     let f = sm.add("<input>", text, Origin::Script);
     let mut diags = Diags::default();
-    let mut env = preprocess::NoKernel { args: args.to_vec(), guru: false };
+    let mut env = preprocess::NoKernel {
+        args: args.to_vec(),
+        guru: false,
+    };
     let s = parse_file(&sm, f, &mut env, &mut diags);
     (s, diags, sm)
 }

@@ -8,20 +8,26 @@
 //! are collected and parsing resumes at the next top-level item.
 
 use super::ast::*;
-use super::lexer::{Tok, T};
-use crate::diag::{codes, Diag, Diags, Origin, Span};
+use super::lexer::{T, Tok};
+use crate::diag::{Diag, Diags, Origin, Span, codes};
 
 /// Deepest nesting of statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
 
 const KEYWORDS: &[&str] = &[
-    "probe", "global", "function", "if", "else", "while", "for", "foreach", "in", "break", "continue", "next", "return",
-    "delete", "private", "try", "catch",
+    "probe", "global", "function", "if", "else", "while", "for", "foreach", "in", "break",
+    "continue", "next", "return", "delete", "private", "try", "catch",
 ];
 
 /// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
 pub fn parse(toks: &[Tok], origin: Origin, guru: bool, diags: &mut Diags) -> Script {
-    let mut p = Parser { toks, pos: 0, depth: 0, diags, allow_c: guru || origin == Origin::Tapset };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+        diags,
+        allow_c: guru || origin == Origin::Tapset,
+    };
     let mut items = Vec::new();
     while !p.at_eof() {
         let start = p.pos;
@@ -110,10 +116,17 @@ impl<'a> Parser<'a> {
     fn error<R>(&mut self, expected: &str) -> PResult<R> {
         let t = self.peek();
         let found = describe(&t.t);
-        let mut d = Diag::error(codes::PARSE, t.span, format!("expected {expected}, found {found}")).label(format!("expected {expected} here"));
+        let mut d = Diag::error(
+            codes::PARSE,
+            t.span,
+            format!("expected {expected}, found {found}"),
+        )
+        .label(format!("expected {expected} here"));
         if let T::Ident(k) = &t.t {
             if KEYWORDS.contains(&k.as_str()) && expected.contains("name") {
-                d = d.help(format!("`{k}` is a reserved word and cannot be used as a name"));
+                d = d.help(format!(
+                    "`{k}` is a reserved word and cannot be used as a name"
+                ));
             }
         }
         self.diags.push(d);
@@ -132,7 +145,10 @@ impl<'a> Parser<'a> {
         match &self.peek().t {
             T::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
                 let t = self.bump();
-                Ok(Ident { name: s.clone(), span: t.span })
+                Ok(Ident {
+                    name: s.clone(),
+                    span: t.span,
+                })
             }
             _ => self.error(what),
         }
@@ -143,9 +159,13 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_DEPTH {
             let sp = self.peek().span;
             self.diags.push(
-                Diag::error(codes::PARSE_TOO_DEEP, sp, format!("nesting deeper than {MAX_DEPTH} levels"))
-                    .label("the script nests too deeply here")
-                    .help("split the expression or statement into smaller pieces"),
+                Diag::error(
+                    codes::PARSE_TOO_DEEP,
+                    sp,
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                )
+                .label("the script nests too deeply here")
+                .help("split the expression or statement into smaller pieces"),
             );
             return Err(Fatal::TooDeep);
         }
@@ -162,7 +182,11 @@ impl<'a> Parser<'a> {
         }
         self.depth = 0;
         while !self.at_eof() {
-            if self.is_kw("probe") || self.is_kw("global") || self.is_kw("function") || matches!(self.peek().t, T::Embedded(_)) {
+            if self.is_kw("probe")
+                || self.is_kw("global")
+                || self.is_kw("function")
+                || matches!(self.peek().t, T::Embedded(_))
+            {
                 return;
             }
             self.bump();
@@ -208,9 +232,13 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         self.diags.push(
-            Diag::error(codes::PARSE_GURU, span, "embedded C is only allowed in guru mode")
-                .label("embedded C here")
-                .help("run with -g if you trust this C code: it runs in the kernel unchecked"),
+            Diag::error(
+                codes::PARSE_GURU,
+                span,
+                "embedded C is only allowed in guru mode",
+            )
+            .label("embedded C here")
+            .help("run with -g if you trust this C code: it runs in the kernel unchecked"),
         );
         Err(Fatal::Syntax)
     }
@@ -234,7 +262,11 @@ impl<'a> Parser<'a> {
             } else if self.eat_op("=") {
                 init = Some(self.global_init()?);
             }
-            out.push(Item::Global(GlobalDecl { name, array_size, init }));
+            out.push(Item::Global(GlobalDecl {
+                name,
+                array_size,
+                init,
+            }));
             if !self.eat_op(",") {
                 break;
             }
@@ -254,7 +286,14 @@ impl<'a> Parser<'a> {
         };
         self.bump();
         let span = if neg { start.to(t.span) } else { t.span };
-        Ok(Expr { kind: ExprKind::Lit(Literal { value, span, from_arg: t.from_arg.clone() }), span })
+        Ok(Expr {
+            kind: ExprKind::Lit(Literal {
+                value,
+                span,
+                from_arg: t.from_arg.clone(),
+            }),
+            span,
+        })
     }
 
     fn type_name(&mut self) -> PResult<TypeName> {
@@ -274,13 +313,21 @@ impl<'a> Parser<'a> {
 
     fn function(&mut self, kw: Span) -> PResult<FunctionDecl> {
         let name = self.ident("a function name")?;
-        let ret = if self.eat_op(":") { Some(self.type_name()?) } else { None };
+        let ret = if self.eat_op(":") {
+            Some(self.type_name()?)
+        } else {
+            None
+        };
         self.expect_op("(")?;
         let mut params = vec![];
         if !self.is_op(")") {
             loop {
                 let name = self.ident("a parameter name")?;
-                let ty = if self.eat_op(":") { Some(self.type_name()?) } else { None };
+                let ty = if self.eat_op(":") {
+                    Some(self.type_name()?)
+                } else {
+                    None
+                };
                 params.push(Param { name, ty });
                 if !self.eat_op(",") {
                     break;
@@ -297,7 +344,13 @@ impl<'a> Parser<'a> {
             }
             _ => FunctionBody::Script(self.block()?),
         };
-        Ok(FunctionDecl { name, ret, params, body, span: kw.to(self.prev_span()) })
+        Ok(FunctionDecl {
+            name,
+            ret,
+            params,
+            body,
+            span: kw.to(self.prev_span()),
+        })
     }
 
     fn probe(&mut self, kw: Span) -> PResult<ProbeDecl> {
@@ -310,7 +363,9 @@ impl<'a> Parser<'a> {
             self.diags.push(
                 Diag::error(codes::PARSE, sp, "probe aliases are not supported")
                     .label("an alias definition starts here")
-                    .help("write the probe point out in full, or use a function for the shared body"),
+                    .help(
+                        "write the probe point out in full, or use a function for the shared body",
+                    ),
             );
             return Err(Fatal::Syntax);
         }
@@ -323,7 +378,12 @@ impl<'a> Parser<'a> {
             None
         };
         let body = self.block()?;
-        Ok(ProbeDecl { points, cond, body, span: kw.to(self.prev_span()) })
+        Ok(ProbeDecl {
+            points,
+            cond,
+            body,
+            span: kw.to(self.prev_span()),
+        })
     }
 
     fn probe_point(&mut self) -> PResult<ProbePoint> {
@@ -334,11 +394,17 @@ impl<'a> Parser<'a> {
             let name = match &t.t {
                 T::Ident(s) => {
                     self.bump();
-                    Ident { name: s.clone(), span: t.span }
+                    Ident {
+                        name: s.clone(),
+                        span: t.span,
+                    }
                 }
                 T::Op("*") => {
                     self.bump();
-                    Ident { name: "*".into(), span: t.span }
+                    Ident {
+                        name: "*".into(),
+                        span: t.span,
+                    }
                 }
                 _ => return self.error("a probe point component"),
             };
@@ -352,7 +418,11 @@ impl<'a> Parser<'a> {
                 };
                 self.bump();
                 self.expect_op(")")?;
-                Some(Literal { value, span: t.span, from_arg: t.from_arg.clone() })
+                Some(Literal {
+                    value,
+                    span: t.span,
+                    from_arg: t.from_arg.clone(),
+                })
             } else {
                 None
             };
@@ -362,7 +432,11 @@ impl<'a> Parser<'a> {
             }
         }
         let optional = self.eat_op("?") || self.eat_op("!");
-        Ok(ProbePoint { components, optional, span: start.to(self.prev_span()) })
+        Ok(ProbePoint {
+            components,
+            optional,
+            span: start.to(self.prev_span()),
+        })
     }
 
     // ---- statements ----
@@ -373,14 +447,22 @@ impl<'a> Parser<'a> {
         while !self.is_op("}") {
             if self.at_eof() {
                 self.diags.push(
-                    Diag::error(codes::PARSE, self.peek().span, "expected `}`, found end of file").secondary(open, "this block is never closed"),
+                    Diag::error(
+                        codes::PARSE,
+                        self.peek().span,
+                        "expected `}`, found end of file",
+                    )
+                    .secondary(open, "this block is never closed"),
                 );
                 return Err(Fatal::Syntax);
             }
             stmts.push(self.stmt()?);
         }
         let close = self.bump().span;
-        Ok(Block { stmts, span: open.to(close) })
+        Ok(Block {
+            stmts,
+            span: open.to(close),
+        })
     }
 
     fn stmt(&mut self) -> PResult<Stmt> {
@@ -400,8 +482,12 @@ impl<'a> Parser<'a> {
                 StmtKind::Empty
             }
             T::Embedded(_) => {
-                let d = Diag::error(codes::PARSE, t.span, "embedded C is not allowed inside a block")
-                    .help("put the C in a function with an embedded-C body (guru mode) and call it");
+                let d = Diag::error(
+                    codes::PARSE,
+                    t.span,
+                    "embedded C is not allowed inside a block",
+                )
+                .help("put the C in a function with an embedded-C body (guru mode) and call it");
                 self.diags.push(d);
                 return Err(Fatal::Syntax);
             }
@@ -412,7 +498,11 @@ impl<'a> Parser<'a> {
                     let cond = self.expr()?;
                     self.expect_op(")")?;
                     let then = Box::new(self.stmt()?);
-                    let els = if self.eat_kw("else") { Some(Box::new(self.stmt()?)) } else { None };
+                    let els = if self.eat_kw("else") {
+                        Some(Box::new(self.stmt()?))
+                    } else {
+                        None
+                    };
                     StmtKind::If { cond, then, els }
                 }
                 "while" => {
@@ -420,18 +510,38 @@ impl<'a> Parser<'a> {
                     self.expect_op("(")?;
                     let cond = self.expr()?;
                     self.expect_op(")")?;
-                    StmtKind::While { cond, body: Box::new(self.stmt()?) }
+                    StmtKind::While {
+                        cond,
+                        body: Box::new(self.stmt()?),
+                    }
                 }
                 "for" => {
                     self.bump();
                     self.expect_op("(")?;
-                    let init = if self.is_op(";") { None } else { Some(self.expr()?) };
+                    let init = if self.is_op(";") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     self.expect_op(";")?;
-                    let cond = if self.is_op(";") { None } else { Some(self.expr()?) };
+                    let cond = if self.is_op(";") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     self.expect_op(";")?;
-                    let step = if self.is_op(")") { None } else { Some(self.expr()?) };
+                    let step = if self.is_op(")") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     self.expect_op(")")?;
-                    StmtKind::For { init, cond, step, body: Box::new(self.stmt()?) }
+                    StmtKind::For {
+                        init,
+                        cond,
+                        step,
+                        body: Box::new(self.stmt()?),
+                    }
                 }
                 "foreach" => {
                     self.bump();
@@ -451,7 +561,11 @@ impl<'a> Parser<'a> {
                 }
                 "return" => {
                     self.bump();
-                    if self.starts_expr() { StmtKind::Return(Some(self.expr()?)) } else { StmtKind::Return(None) }
+                    if self.starts_expr() {
+                        StmtKind::Return(Some(self.expr()?))
+                    } else {
+                        StmtKind::Return(None)
+                    }
                 }
                 "delete" => {
                     self.bump();
@@ -459,7 +573,11 @@ impl<'a> Parser<'a> {
                 }
                 "else" => return self.error("a statement (this `else` has no `if`)"),
                 "try" | "catch" => {
-                    self.diags.push(Diag::error(codes::PARSE, t.span, format!("`{k}` is not supported")));
+                    self.diags.push(Diag::error(
+                        codes::PARSE,
+                        t.span,
+                        format!("`{k}` is not supported"),
+                    ));
                     return Err(Fatal::Syntax);
                 }
                 _ => StmtKind::Expr(self.expr()?),
@@ -475,7 +593,10 @@ impl<'a> Parser<'a> {
         if !matches!(kind, StmtKind::Empty) {
             self.eat_op(";");
         }
-        Ok(Stmt { kind, span: start.to(self.prev_span()) })
+        Ok(Stmt {
+            kind,
+            span: start.to(self.prev_span()),
+        })
     }
 
     fn starts_expr(&self) -> bool {
@@ -503,7 +624,11 @@ impl<'a> Parser<'a> {
         let mut set_sort = |p: &mut Self, by: SortBy, dir: Option<SortDir>, at: Span| {
             if let Some(d) = dir {
                 if sort.is_some() {
-                    p.diags.push(Diag::error(codes::PARSE, at, "only one sort column is allowed in a foreach"));
+                    p.diags.push(Diag::error(
+                        codes::PARSE,
+                        at,
+                        "only one sort column is allowed in a foreach",
+                    ));
                 }
                 sort = Some((by, d));
             }
@@ -544,7 +669,14 @@ impl<'a> Parser<'a> {
         };
         self.expect_op(")")?;
         let body = Box::new(self.stmt()?);
-        Ok(StmtKind::Foreach { value, keys, array, sort, limit, body })
+        Ok(StmtKind::Foreach {
+            value,
+            keys,
+            array,
+            sort,
+            limit,
+            body,
+        })
     }
 
     // ---- expressions ----
@@ -576,7 +708,14 @@ impl<'a> Parser<'a> {
         self.bump();
         let value = self.expr()?;
         let span = lhs.span.to(value.span);
-        Ok(Expr { kind: ExprKind::Assign { op, target: Box::new(lhs), value: Box::new(value) }, span })
+        Ok(Expr {
+            kind: ExprKind::Assign {
+                op,
+                target: Box::new(lhs),
+                value: Box::new(value),
+            },
+            span,
+        })
     }
 
     fn ternary(&mut self) -> PResult<Expr> {
@@ -591,7 +730,14 @@ impl<'a> Parser<'a> {
         self.leave();
         let els = els?;
         let span = cond.span.to(els.span);
-        Ok(Expr { kind: ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) }, span })
+        Ok(Expr {
+            kind: ExprKind::Ternary {
+                cond: Box::new(cond),
+                then: Box::new(then),
+                els: Box::new(els),
+            },
+            span,
+        })
     }
 
     fn peek_binop(&self) -> Option<BinOp> {
@@ -638,8 +784,24 @@ impl<'a> Parser<'a> {
                 self.bump();
                 let array = self.ident("an array name after `in`")?;
                 let span = lhs.span.to(array.span);
-                let l = std::mem::replace(lhs, Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(0), span, from_arg: None }), span });
-                *lhs = Expr { kind: ExprKind::In { keys: vec![l], array }, span };
+                let l = std::mem::replace(
+                    lhs,
+                    Expr {
+                        kind: ExprKind::Lit(Literal {
+                            value: LitValue::Int(0),
+                            span,
+                            from_arg: None,
+                        }),
+                        span,
+                    },
+                );
+                *lhs = Expr {
+                    kind: ExprKind::In {
+                        keys: vec![l],
+                        array,
+                    },
+                    span,
+                };
             } else {
                 let Some(op) = self.peek_binop() else { break };
                 if op.prec() < min {
@@ -651,8 +813,25 @@ impl<'a> Parser<'a> {
                 self.leave();
                 let rhs = rhs?;
                 let span = lhs.span.to(rhs.span);
-                let l = std::mem::replace(lhs, Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(0), span, from_arg: None }), span });
-                *lhs = Expr { kind: ExprKind::Binary { op, l: Box::new(l), r: Box::new(rhs) }, span };
+                let l = std::mem::replace(
+                    lhs,
+                    Expr {
+                        kind: ExprKind::Lit(Literal {
+                            value: LitValue::Int(0),
+                            span,
+                            from_arg: None,
+                        }),
+                        span,
+                    },
+                );
+                *lhs = Expr {
+                    kind: ExprKind::Binary {
+                        op,
+                        l: Box::new(l),
+                        r: Box::new(rhs),
+                    },
+                    span,
+                };
             }
             self.enter()?;
         }
@@ -673,7 +852,14 @@ impl<'a> Parser<'a> {
                 self.leave();
                 let e = e?;
                 let span = t.span.to(e.span);
-                return Ok(Expr { kind: ExprKind::IncDec { target: Box::new(e), inc: t.t == T::Op("++"), pre: true }, span });
+                return Ok(Expr {
+                    kind: ExprKind::IncDec {
+                        target: Box::new(e),
+                        inc: t.t == T::Op("++"),
+                        pre: true,
+                    },
+                    span,
+                });
             }
             _ => None,
         };
@@ -684,21 +870,43 @@ impl<'a> Parser<'a> {
             self.leave();
             let e = e?;
             // Fold `-N` so that the most negative number can be written.
-            if let (UnOp::Neg, ExprKind::Lit(Literal { value: LitValue::Int(v), from_arg, .. })) = (op, &e.kind) {
+            if let (
+                UnOp::Neg,
+                ExprKind::Lit(Literal {
+                    value: LitValue::Int(v),
+                    from_arg,
+                    ..
+                }),
+            ) = (op, &e.kind)
+            {
                 let span = t.span.to(e.span);
                 return Ok(Expr {
-                    kind: ExprKind::Lit(Literal { value: LitValue::Int(v.wrapping_neg()), span, from_arg: from_arg.clone() }),
+                    kind: ExprKind::Lit(Literal {
+                        value: LitValue::Int(v.wrapping_neg()),
+                        span,
+                        from_arg: from_arg.clone(),
+                    }),
                     span,
                 });
             }
             let span = t.span.to(e.span);
-            return Ok(Expr { kind: ExprKind::Unary { op, e: Box::new(e) }, span });
+            return Ok(Expr {
+                kind: ExprKind::Unary { op, e: Box::new(e) },
+                span,
+            });
         }
         let e = self.primary()?;
         if self.is_op("++") || self.is_op("--") {
             let t = self.bump();
             let span = e.span.to(t.span);
-            return Ok(Expr { kind: ExprKind::IncDec { target: Box::new(e), inc: t.t == T::Op("++"), pre: false }, span });
+            return Ok(Expr {
+                kind: ExprKind::IncDec {
+                    target: Box::new(e),
+                    inc: t.t == T::Op("++"),
+                    pre: false,
+                },
+                span,
+            });
         }
         Ok(e)
     }
@@ -708,11 +916,25 @@ impl<'a> Parser<'a> {
         match &t.t {
             T::Int(v) => {
                 self.bump();
-                Ok(Expr { kind: ExprKind::Lit(Literal { value: LitValue::Int(*v), span: t.span, from_arg: t.from_arg.clone() }), span: t.span })
+                Ok(Expr {
+                    kind: ExprKind::Lit(Literal {
+                        value: LitValue::Int(*v),
+                        span: t.span,
+                        from_arg: t.from_arg.clone(),
+                    }),
+                    span: t.span,
+                })
             }
             T::Str(s) => {
                 self.bump();
-                Ok(Expr { kind: ExprKind::Lit(Literal { value: LitValue::Str(s.clone()), span: t.span, from_arg: t.from_arg.clone() }), span: t.span })
+                Ok(Expr {
+                    kind: ExprKind::Lit(Literal {
+                        value: LitValue::Str(s.clone()),
+                        span: t.span,
+                        from_arg: t.from_arg.clone(),
+                    }),
+                    span: t.span,
+                })
             }
             T::Op("(") => {
                 self.bump();
@@ -728,26 +950,42 @@ impl<'a> Parser<'a> {
                 }
                 let array = self.ident("an array name")?;
                 let span = t.span.to(array.span);
-                Ok(Expr { kind: ExprKind::In { keys, array }, span })
+                Ok(Expr {
+                    kind: ExprKind::In { keys, array },
+                    span,
+                })
             }
             T::Ident(_) => {
                 let name = self.ident("an expression")?;
                 if self.eat_op("(") {
                     let args = self.expr_list(")")?;
                     let span = name.span.to(self.prev_span());
-                    Ok(Expr { kind: ExprKind::Call { name, args }, span })
+                    Ok(Expr {
+                        kind: ExprKind::Call { name, args },
+                        span,
+                    })
                 } else if self.eat_op("[") {
                     let keys = self.expr_list("]")?;
                     if keys.is_empty() {
                         let sp = self.prev_span();
-                        self.diags.push(Diag::error(codes::PARSE, sp, "an array index needs at least one key"));
+                        self.diags.push(Diag::error(
+                            codes::PARSE,
+                            sp,
+                            "an array index needs at least one key",
+                        ));
                         return Err(Fatal::Syntax);
                     }
                     let span = name.span.to(self.prev_span());
-                    Ok(Expr { kind: ExprKind::Index { array: name, keys }, span })
+                    Ok(Expr {
+                        kind: ExprKind::Index { array: name, keys },
+                        span,
+                    })
                 } else {
                     let span = name.span;
-                    Ok(Expr { kind: ExprKind::Var(name), span })
+                    Ok(Expr {
+                        kind: ExprKind::Var(name),
+                        span,
+                    })
                 }
             }
             _ => self.error("an expression"),

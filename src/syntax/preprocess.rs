@@ -2,8 +2,8 @@
 //! and keeps only the live branch of every `%( COND %? ... %: ... %)`. Conditions may ask about
 //! the target kernel (its version and `.config`), which is read only when a condition needs it.
 
-use super::lexer::{Tok, T};
-use crate::diag::{codes, Diag, Diags, Span};
+use super::lexer::{T, Tok};
+use crate::diag::{Diag, Diags, Span, codes};
 
 /// What conditions can ask about the target. `kernel` is looked up lazily: scripts without
 /// kernel conditions need no kernel tree.
@@ -20,7 +20,13 @@ pub trait PpEnv {
 }
 
 pub fn preprocess(toks: Vec<Tok>, env: &mut dyn PpEnv, diags: &mut Diags) -> Vec<Tok> {
-    let mut p = Pp { toks, pos: 0, env, diags, out: Vec::new() };
+    let mut p = Pp {
+        toks,
+        pos: 0,
+        env,
+        diags,
+        out: Vec::new(),
+    };
     p.run();
     p.out
 }
@@ -72,7 +78,11 @@ impl Pp<'_> {
                     return;
                 }
                 T::PpOpen => {
-                    let value = if live { self.condition() } else { self.skip_condition() };
+                    let value = if live {
+                        self.condition()
+                    } else {
+                        self.skip_condition()
+                    };
                     stack.push((tok.span, live && value, false, value));
                 }
                 T::PpElse => match stack.last_mut() {
@@ -82,27 +92,51 @@ impl Pp<'_> {
                         let top = stack.last_mut().unwrap();
                         top.1 = outer_live && !top.3;
                     }
-                    _ => self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%:` outside a conditional")),
+                    _ => self.diags.push(Diag::error(
+                        codes::PP_UNBALANCED,
+                        tok.span,
+                        "`%:` outside a conditional",
+                    )),
                 },
                 T::PpClose => {
                     if stack.pop().is_none() {
-                        self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%)` without a matching `%(`"));
+                        self.diags.push(Diag::error(
+                            codes::PP_UNBALANCED,
+                            tok.span,
+                            "`%)` without a matching `%(`",
+                        ));
                     }
                 }
-                T::PpThen => self.diags.push(Diag::error(codes::PP_UNBALANCED, tok.span, "`%?` outside a conditional")),
+                T::PpThen => self.diags.push(Diag::error(
+                    codes::PP_UNBALANCED,
+                    tok.span,
+                    "`%?` outside a conditional",
+                )),
                 _ if !live => {}
                 T::ArgNum(n) => {
                     let n = *n;
                     if let Some(a) = self.arg(n, tok.span, '$') {
                         match crate::syntax::lexer::parse_int(a.trim_start_matches('-')) {
                             Some(v) => {
-                                let v = if a.starts_with('-') { v.wrapping_neg() } else { v };
-                                self.out.push(Tok { t: T::Int(v), span: tok.span, from_arg: Some(format!("${n} = {a}")) })
+                                let v = if a.starts_with('-') {
+                                    v.wrapping_neg()
+                                } else {
+                                    v
+                                };
+                                self.out.push(Tok {
+                                    t: T::Int(v),
+                                    span: tok.span,
+                                    from_arg: Some(format!("${n} = {a}")),
+                                })
                             }
                             None => self.diags.push(
-                                Diag::error(codes::PP_ARG_NOT_NUMBER, tok.span, format!("argument ${n} is not a number: `{a}`"))
-                                    .label(format!("`${n}` takes a number"))
-                                    .help(format!("use `@{n}` to take it as a string")),
+                                Diag::error(
+                                    codes::PP_ARG_NOT_NUMBER,
+                                    tok.span,
+                                    format!("argument ${n} is not a number: `{a}`"),
+                                )
+                                .label(format!("`${n}` takes a number"))
+                                .help(format!("use `@{n}` to take it as a string")),
                             ),
                         }
                     }
@@ -110,12 +144,20 @@ impl Pp<'_> {
                 T::ArgStr(n) => {
                     let n = *n;
                     if let Some(a) = self.arg(n, tok.span, '@') {
-                        self.out.push(Tok { t: T::Str(a.clone()), span: tok.span, from_arg: Some(format!("@{n} = \"{a}\"")) });
+                        self.out.push(Tok {
+                            t: T::Str(a.clone()),
+                            span: tok.span,
+                            from_arg: Some(format!("@{n} = \"{a}\"")),
+                        });
                     }
                 }
                 T::ArgCount => {
                     let n = self.env.args().len() as i64;
-                    self.out.push(Tok { t: T::Int(n), span: tok.span, from_arg: Some(format!("$# = {n}")) });
+                    self.out.push(Tok {
+                        t: T::Int(n),
+                        span: tok.span,
+                        from_arg: Some(format!("$# = {n}")),
+                    });
                 }
                 _ => self.out.push(tok),
             }
@@ -128,9 +170,23 @@ impl Pp<'_> {
             None => {
                 let have = self.env.args().len();
                 self.diags.push(
-                    Diag::error(codes::PP_MISSING_ARG, span, format!("missing command-line argument {sigil}{n}"))
-                        .label(format!("the script uses argument {n}, but {have} {} given", if have == 1 { "was" } else { "were" }))
-                        .help(format!("pass it after the script: stp-hwbp SCRIPT ARG1 ...{}", if n > 1 { format!(" ARG{n}") } else { String::new() })),
+                    Diag::error(
+                        codes::PP_MISSING_ARG,
+                        span,
+                        format!("missing command-line argument {sigil}{n}"),
+                    )
+                    .label(format!(
+                        "the script uses argument {n}, but {have} {} given",
+                        if have == 1 { "was" } else { "were" }
+                    ))
+                    .help(format!(
+                        "pass it after the script: stp-hwbp SCRIPT ARG1 ...{}",
+                        if n > 1 {
+                            format!(" ARG{n}")
+                        } else {
+                            String::new()
+                        }
+                    )),
                 );
                 None
             }
@@ -161,7 +217,10 @@ impl Pp<'_> {
             }
             _ => {
                 let t = self.peek().span;
-                self.diags.push(Diag::error(codes::PP_BAD_COND, t, "expected `%?` after the condition").label("the condition should end here"));
+                self.diags.push(
+                    Diag::error(codes::PP_BAD_COND, t, "expected `%?` after the condition")
+                        .label("the condition should end here"),
+                );
                 self.skip_condition();
             }
         }
@@ -196,7 +255,11 @@ impl Pp<'_> {
                 self.bump();
             } else {
                 let sp = self.peek().span;
-                self.diags.push(Diag::error(codes::PP_BAD_COND, sp, "expected `)` in the condition"));
+                self.diags.push(Diag::error(
+                    codes::PP_BAD_COND,
+                    sp,
+                    "expected `)` in the condition",
+                ));
             }
             return v;
         }
@@ -207,21 +270,31 @@ impl Pp<'_> {
             T::Op(o @ ("==" | "!=" | "<" | "<=" | ">" | ">=")) => o,
             _ => {
                 self.diags.push(
-                    Diag::error(codes::PP_BAD_COND, op_tok.span, "expected a comparison operator")
-                        .label("conditions compare: ==, !=, <, <=, >, >="),
+                    Diag::error(
+                        codes::PP_BAD_COND,
+                        op_tok.span,
+                        "expected a comparison operator",
+                    )
+                    .label("conditions compare: ==, !=, <, <=, >, >="),
                 );
                 return false;
             }
         };
         let rhs_tok = self.bump();
         let rhs = self.operand(&rhs_tok);
-        let (Some(l), Some(r)) = (lhs, rhs) else { return false };
+        let (Some(l), Some(r)) = (lhs, rhs) else {
+            return false;
+        };
         match compare(&l, op, &r) {
             Some(b) => b,
             None => {
                 self.diags.push(
-                    Diag::error(codes::PP_BAD_COND, lhs_tok.span.to(rhs_tok.span), "cannot compare a number with a string")
-                        .label("these operands have different types"),
+                    Diag::error(
+                        codes::PP_BAD_COND,
+                        lhs_tok.span.to(rhs_tok.span),
+                        "cannot compare a number with a string",
+                    )
+                    .label("these operands have different types"),
                 );
                 false
             }
@@ -231,9 +304,13 @@ impl Pp<'_> {
     fn operand(&mut self, tok: &Tok) -> Option<Val> {
         let kernel_err = |diags: &mut Diags, why: String| {
             diags.push(
-                Diag::error(codes::KERNEL_TREE, tok.span, "this condition needs the target kernel's build tree")
-                    .label(why)
-                    .help("install the kernel headers, or name a tree with -r KVER or -r DIR"),
+                Diag::error(
+                    codes::KERNEL_TREE,
+                    tok.span,
+                    "this condition needs the target kernel's build tree",
+                )
+                .label(why)
+                .help("install the kernel headers, or name a tree with -r KVER or -r DIR"),
             );
         };
         match &tok.t {
@@ -251,7 +328,11 @@ impl Pp<'_> {
             T::Ident(id) => match id.as_str() {
                 "kernel_v" | "kernel_vr" => match self.env.kernel_release() {
                     Ok(r) => {
-                        let v = if id == "kernel_v" { r.split(['-', '+']).next().unwrap_or("").to_string() } else { r };
+                        let v = if id == "kernel_v" {
+                            r.split(['-', '+']).next().unwrap_or("").to_string()
+                        } else {
+                            r
+                        };
                         Some(Val::Version(v))
                     }
                     Err(e) => {
@@ -280,7 +361,11 @@ impl Pp<'_> {
                 }
             },
             _ => {
-                self.diags.push(Diag::error(codes::PP_BAD_COND, tok.span, "expected an operand in the condition"));
+                self.diags.push(Diag::error(
+                    codes::PP_BAD_COND,
+                    tok.span,
+                    "expected an operand in the condition",
+                ));
                 None
             }
         }
@@ -325,7 +410,15 @@ fn compare(l: &Val, op: &str, r: &Val) -> Option<bool> {
 /// Compares dotted versions numerically, component by component ("6.12" > "6.1.9").
 pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let parts = |s: &str| -> Vec<u64> {
-        s.split(['.', '-', '+']).map(|p| p.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)).collect()
+        s.split(['.', '-', '+'])
+            .map(|p| {
+                p.chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0)
+            })
+            .collect()
     };
     let (pa, pb) = (parts(a), parts(b));
     for i in 0..pa.len().max(pb.len()) {

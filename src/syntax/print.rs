@@ -6,7 +6,10 @@ use super::ast::*;
 use std::fmt::Write;
 
 pub fn script(s: &Script) -> String {
-    let mut p = Printer { out: String::new(), indent: 0 };
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+    };
     for (i, item) in s.items.iter().enumerate() {
         if i > 0 && !matches!((item, &s.items[i - 1]), (Item::Global(_), Item::Global(_))) {
             p.out.push('\n');
@@ -25,6 +28,9 @@ pub fn quote(s: &str) -> String {
             '\n' => o.push_str("\\n"),
             '\t' => o.push_str("\\t"),
             '\r' => o.push_str("\\r"),
+            c if super::lexer::raw_byte(c).is_some() => {
+                let _ = write!(o, "\\{:03o}", super::lexer::raw_byte(c).unwrap_or(0));
+            }
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 let _ = write!(o, "\\{:03o}", c as u32);
             }
@@ -56,8 +62,18 @@ pub fn probe_point(pp: &ProbePoint) -> String {
             s.push('.');
         }
         s.push_str(&c.name.name);
-        if let Some(a) = &c.arg {
-            let _ = write!(s, "({})", literal(&a.value));
+        match &c.arg {
+            // Addresses read best in hex, as /proc/kallsyms shows them.
+            Some(Literal {
+                value: LitValue::Int(v),
+                ..
+            }) if c.name.name == "data" && *v > 0 => {
+                let _ = write!(s, "({v:#x})");
+            }
+            Some(a) => {
+                let _ = write!(s, "({})", literal(&a.value));
+            }
+            None => {}
         }
     }
     if pp.optional {
@@ -101,7 +117,10 @@ impl Printer {
                         None => p.name.name.clone(),
                     })
                     .collect();
-                let ret = f.ret.map(|t| format!(":{}", type_name(t))).unwrap_or_default();
+                let ret = f
+                    .ret
+                    .map(|t| format!(":{}", type_name(t)))
+                    .unwrap_or_default();
                 let head = format!("function {}{} ({})", f.name.name, ret, params.join(", "));
                 match &f.body {
                     FunctionBody::Script(b) => self.block_after(&head, b),
@@ -154,22 +173,44 @@ impl Printer {
                 }
             }
             StmtKind::While { cond, body } => self.body(format!("while ({})", expr(cond, 0)), body),
-            StmtKind::For { init, cond, step, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 let o = |e: &Option<Expr>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
                 self.body(format!("for ({}; {}; {})", o(init), o(cond), o(step)), body)
             }
-            StmtKind::Foreach { value, keys, array, sort, limit, body } => {
+            StmtKind::Foreach {
+                value,
+                keys,
+                array,
+                sort,
+                limit,
+                body,
+            } => {
                 let mark = |by: SortBy| match sort {
                     Some((b, SortDir::Asc)) if *b == by => "+",
                     Some((b, SortDir::Desc)) if *b == by => "-",
                     _ => "",
                 };
-                let ks: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{}{}", k.name, mark(SortBy::Key(i)))).collect();
+                let ks: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{}{}", k.name, mark(SortBy::Key(i))))
+                    .collect();
                 let mut h = String::from("foreach (");
                 if let Some(v) = value {
                     let _ = write!(h, "{} = ", v.name);
                 }
-                let _ = write!(h, "[{}] in {}{}", ks.join(", "), array.name, mark(SortBy::Value));
+                let _ = write!(
+                    h,
+                    "[{}] in {}{}",
+                    ks.join(", "),
+                    array.name,
+                    mark(SortBy::Value)
+                );
                 if let Some(l) = limit {
                     let _ = write!(h, " limit {}", expr(l, 0));
                 }
@@ -210,24 +251,59 @@ pub fn expr(e: &Expr, min: u8) -> String {
             };
             // `- -x` must not print as `--x`.
             let inner = expr(e, PREC_UNARY);
-            let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) { " " } else { "" };
+            let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
+                " "
+            } else {
+                ""
+            };
             (format!("{o}{sep}{inner}"), PREC_UNARY)
         }
-        ExprKind::Binary { op, l, r } => (format!("{} {} {}", expr(l, op.prec()), op.text(), expr(r, op.prec() + 1)), op.prec()),
-        ExprKind::Ternary { cond, then, els } => {
-            (format!("{} ? {} : {}", expr(cond, PREC_TERNARY + 1), expr(then, 0), expr(els, PREC_TERNARY)), PREC_TERNARY)
-        }
+        ExprKind::Binary { op, l, r } => (
+            format!(
+                "{} {} {}",
+                expr(l, op.prec()),
+                op.text(),
+                expr(r, op.prec() + 1)
+            ),
+            op.prec(),
+        ),
+        ExprKind::Ternary { cond, then, els } => (
+            format!(
+                "{} ? {} : {}",
+                expr(cond, PREC_TERNARY + 1),
+                expr(then, 0),
+                expr(els, PREC_TERNARY)
+            ),
+            PREC_TERNARY,
+        ),
         ExprKind::Assign { op, target, value } => {
-            let o = op.map(|b| format!("{}=", b.text())).unwrap_or_else(|| "=".into());
-            (format!("{} {} {}", expr(target, PREC_TERNARY), o, expr(value, PREC_ASSIGN)), PREC_ASSIGN)
+            let o = op
+                .map(|b| format!("{}=", b.text()))
+                .unwrap_or_else(|| "=".into());
+            (
+                format!(
+                    "{} {} {}",
+                    expr(target, PREC_TERNARY),
+                    o,
+                    expr(value, PREC_ASSIGN)
+                ),
+                PREC_ASSIGN,
+            )
         }
         ExprKind::IncDec { target, inc, pre } => {
             let o = if *inc { "++" } else { "--" };
-            if *pre { (format!("{o}{}", expr(target, PREC_UNARY)), PREC_UNARY) } else { (format!("{}{o}", expr(target, 100)), PREC_UNARY + 1) }
+            if *pre {
+                (format!("{o}{}", expr(target, PREC_UNARY)), PREC_UNARY)
+            } else {
+                (format!("{}{o}", expr(target, 100)), PREC_UNARY + 1)
+            }
         }
         ExprKind::In { keys, array } => {
             if keys.len() == 1 {
-                (format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name), PREC_IN)
+                (
+                    format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name),
+                    PREC_IN,
+                )
             } else {
                 (format!("[{}] in {}", list(keys), array.name), PREC_IN)
             }

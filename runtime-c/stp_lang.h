@@ -1,0 +1,163 @@
+/* stp_lang.h - the script language's operations that C does not define the way scripts need
+ * them: checked division, defined shifts, backtraces, the watched value. Included by the
+ * generated module after stp_runtime.h. Every function here may run in any context (NMI,
+ * IRQ, process): none sleeps, allocates or takes a lock. */
+#ifndef STP_LANG_H
+#define STP_LANG_H
+
+#include <linux/stacktrace.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/timekeeping.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
+
+/* SystemTap's names for embedded C in tapsets and guru-mode scripts. */
+#define MAXSTRINGLEN STP_MAXSTRINGLEN
+#define CONTEXT c
+
+/* target(): the -c child's or -x process id, set by the loader. */
+static long stp_target;
+
+/* Any context. a / b, or a run-time error for b == 0 (never undefined behaviour:
+ * INT64_MIN / -1 wraps, as the kernel's -fno-strict-overflow makes negation wrap). */
+static inline int64_t stp_div(struct stp_context *c, int64_t a, int64_t b, const char *where)
+{
+	if (unlikely(b == 0)) {
+		stp_error(c, "division by zero near %s", where);
+		return 0;
+	}
+	if (unlikely(b == -1))
+		return (int64_t)(0 - (uint64_t)a);
+	return a / b;
+}
+
+/* Any context. a % b, or a run-time error for b == 0. */
+static inline int64_t stp_mod(struct stp_context *c, int64_t a, int64_t b, const char *where)
+{
+	if (unlikely(b == 0)) {
+		stp_error(c, "division by zero near %s", where);
+		return 0;
+	}
+	if (unlikely(b == -1))
+		return 0;
+	return a % b;
+}
+
+/* Any context. Shifts by a negative count or by 64 or more give 0 (or the sign, for >>)
+ * instead of C's undefined behaviour. */
+static inline int64_t stp_shl(int64_t a, int64_t b)
+{
+	return (b < 0 || b > 63) ? 0 : (int64_t)((uint64_t)a << b);
+}
+
+static inline int64_t stp_shr(int64_t a, int64_t b)
+{
+	if (b < 0)
+		return 0;
+	if (b > 63)
+		return a < 0 ? -1 : 0;
+	return a >> b;
+}
+
+/* Any context. Copies a string into a MAXSTRINGLEN buffer, truncating. */
+static inline void stp_strcpy(char *dst, const char *src)
+{
+	if (dst != src)
+		strscpy(dst, src, STP_MAXSTRINGLEN);
+}
+
+/* Any context. Appends to a MAXSTRINGLEN buffer, truncating. */
+static inline void stp_strcat(char *dst, const char *src)
+{
+	size_t n = strnlen(dst, STP_MAXSTRINGLEN - 1);
+
+	strscpy(dst + n, src, STP_MAXSTRINGLEN - n);
+}
+
+/* Any context. The bytes of the watched range after the access, zero-extended. */
+static inline int64_t stp_read_watched(struct stp_context *c)
+{
+	switch (c->data_len) {
+	case 1: case 2: case 4: case 8:
+		return stp_read_kernel_int(c, c->data_addr, c->data_len, false);
+	default:
+		return 0;
+	}
+}
+
+#ifndef STP_MAXBACKTRACE
+#define STP_MAXBACKTRACE 32
+#endif
+
+/* Any context. Prints the kernel stack at the probe, innermost first, one symbolized frame
+ * per line. In a hit handler the trace is taken from the handler itself and the frames of
+ * the #DB/perf machinery above the interrupted instruction are skipped. */
+static inline void stp_print_backtrace(struct stp_context *c)
+{
+	unsigned long entries[STP_MAXBACKTRACE];
+	unsigned int n, i, first = 0;
+
+	n = stack_trace_save(entries, STP_MAXBACKTRACE, 0);
+	if (c->regs) {
+		for (i = 0; i < n; i++) {
+			if (entries[i] == instruction_pointer(c->regs)) {
+				first = i;
+				break;
+			}
+		}
+		if (i == n) {
+			/* The interrupted frame is not in the trace: print it first. */
+			stp_printf(c, " 0x%lx : %pS\n", instruction_pointer(c->regs),
+				   (void *)instruction_pointer(c->regs));
+		}
+	}
+	for (i = first; i < n; i++)
+		stp_printf(c, " 0x%lx : %pS\n", entries[i], (void *)entries[i]);
+}
+
+/* Any context. Reports a full array; returns 1 so that generated code reads
+ * `if (stp_map_set_long(...) && stp_map_full(c, "arr", "f.stp:3:5")) goto stp_out;`. */
+static inline int stp_map_full(struct stp_context *c, const char *array, const char *where)
+{
+	stp_error(c, "array %s is full (MAXMAPENTRIES) near %s", array, where);
+	return 1;
+}
+
+/* Process context (begin and end probes, from the session workqueue). Runs one probe body
+ * with interrupts off, as hit handlers and timers run theirs. */
+static inline void stp_run_in_process(void (*body)(struct stp_context *), const char *pp,
+				      const char *where)
+{
+	unsigned long flags;
+	struct stp_context *c;
+
+	local_irq_save(flags);
+	c = stp_context_enter(pp, where);
+	if (c) {
+		body(c);
+		stp_context_exit(c);
+	}
+	local_irq_restore(flags);
+}
+
+/* NMI (hit handlers) or IRQ (timers). Runs one probe body if the session is running. */
+static inline void stp_run_probe(void (*body)(struct stp_context *), const char *pp,
+				 const char *where, struct pt_regs *regs, unsigned long addr,
+				 unsigned int len)
+{
+	struct stp_context *c;
+
+	if (!stp_session_running())
+		return;
+	c = stp_context_enter(pp, where);
+	if (!c)
+		return;
+	c->regs = regs;
+	c->data_addr = addr;
+	c->data_len = len;
+	body(c);
+	stp_context_exit(c);
+}
+
+#endif /* STP_LANG_H */

@@ -1,0 +1,872 @@
+//! Statements and expressions of one probe or function body, written as C.
+//!
+//! Every local and every temporary lives in the body's frame struct (`f->...`), not on the C
+//! stack: hit handlers run on the small #DB exception stack. Long-valued expressions become C
+//! expressions; anything that can fail or needs a buffer (calls, division, array access,
+//! strings) is first written as statements into temporaries, in left-to-right order, each
+//! failure leaving the body through `goto stp_out`.
+
+use super::names;
+use super::writer::{CWriter, c_string};
+use crate::diag::{SourceMap, Span};
+use crate::ir::*;
+use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
+
+pub struct BodyGen<'a> {
+    pub m: &'a Module,
+    pub sm: &'a SourceMap,
+    pub locals: &'a Arena<Local>,
+    pub w: CWriter,
+    /// Frame members beyond the locals: (C type, name, array suffix).
+    pub temps: Vec<(String, String)>,
+    /// The function being written, for `return`.
+    pub func: Option<Id<Function>>,
+    counter: usize,
+    /// Labels of the enclosing loops' `continue` targets (None: plain `continue` works).
+    loops: Vec<Option<String>>,
+    /// `continue` labels that some `continue` jumps to (only those are written).
+    used_labels: Vec<String>,
+}
+
+impl<'a> BodyGen<'a> {
+    pub fn new(
+        m: &'a Module,
+        sm: &'a SourceMap,
+        locals: &'a Arena<Local>,
+        func: Option<Id<Function>>,
+    ) -> Self {
+        BodyGen {
+            m,
+            sm,
+            locals,
+            w: CWriter::new(1),
+            temps: vec![],
+            func,
+            counter: 0,
+            loops: vec![],
+            used_labels: vec![],
+        }
+    }
+
+    fn where_(&self, s: Span) -> String {
+        c_string(&self.sm.describe(s))
+    }
+
+    fn temp_long(&mut self) -> String {
+        self.counter += 1;
+        let n = format!("t{}", self.counter);
+        self.temps.push(("int64_t".into(), n.clone()));
+        format!("f->{n}")
+    }
+    fn temp_str(&mut self) -> String {
+        self.counter += 1;
+        let n = format!("s{}[STP_MAXSTRINGLEN]", self.counter);
+        self.temps.push(("char".into(), n));
+        format!("f->s{}", self.counter)
+    }
+    fn temp_key(&mut self) -> String {
+        self.counter += 1;
+        let n = format!("k{}", self.counter);
+        self.temps.push(("struct stp_key".into(), n.clone()));
+        format!("f->{n}")
+    }
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", self.counter)
+    }
+
+    fn fail_check(&mut self) {
+        self.w.line("if (unlikely(c->last_error))");
+        self.w.line("\tgoto stp_out;");
+    }
+
+    pub fn local(&self, l: Id<Local>) -> String {
+        format!("f->{}", names::local(&self.locals[l].name))
+    }
+
+    // ---- statements ----
+
+    pub fn block(&mut self, b: &Block) {
+        for s in &b.stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
+            self.w.line("STP_STMT();");
+        }
+        match &s.kind {
+            StmtKind::Expr(e) => self.effect(e),
+            StmtKind::Block(b) => {
+                self.w.open("");
+                self.block(b);
+                self.w.close();
+            }
+            StmtKind::If { cond, then, els } => {
+                let c = self.cond(cond);
+                self.w.open(format!("if ({c})"));
+                self.stmt(then);
+                if let Some(e) = els {
+                    self.w.reopen("else");
+                    self.stmt(e);
+                }
+                self.w.close();
+            }
+            StmtKind::While { cond, body } => self.lp(None, Some(cond), None, body),
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                if let Some(i) = init {
+                    self.effect(i);
+                }
+                self.lp(None, cond.as_ref(), step.as_ref(), body)
+            }
+            StmtKind::Foreach {
+                value,
+                keys,
+                array,
+                sort,
+                limit,
+                body,
+            } => self.foreach(*value, keys, *array, *sort, limit.as_ref(), body),
+            StmtKind::Break => self.w.line("break;"),
+            StmtKind::Continue => match self.loops.last().cloned().flatten() {
+                Some(l) => {
+                    self.w.line(format!("goto {l};"));
+                    self.used_labels.push(l);
+                }
+                None => self.w.line("continue;"),
+            },
+            StmtKind::Next => self.w.line("goto stp_out;"),
+            StmtKind::Return(e) => {
+                let f = self.func.map(|f| self.m.functions[f].ret);
+                match (e, f) {
+                    (Some(e), Some(Ty::Str)) => {
+                        let v = self.str(e);
+                        self.w.line(format!("stp_strcpy(rv, {v});"));
+                    }
+                    (Some(e), Some(_)) => {
+                        let v = self.long(e);
+                        self.w.line(format!("rv = {v};"));
+                    }
+                    (None, _) | (_, None) => {}
+                }
+                self.w.line("goto stp_out;");
+            }
+            StmtKind::Delete(lv) => match lv {
+                LValue::Array(g) => self.w.line(format!(
+                    "stp_map_clear({});",
+                    names::global(&self.m.globals[*g].name)
+                )),
+                LValue::Index { array, keys } => {
+                    let k = self.key(*array, keys);
+                    self.w.line(format!(
+                        "stp_map_delete({}, &{k});",
+                        names::global(&self.m.globals[*array].name)
+                    ));
+                }
+                LValue::Local(_) | LValue::Global(_) => {
+                    let (target, ty) = self.scalar(lv);
+                    if ty == Ty::Str {
+                        self.w.line(format!("{target}[0] = '\\0';"));
+                    } else {
+                        self.w.line(format!("{target} = 0;"));
+                    }
+                }
+            },
+            StmtKind::Empty => {}
+        }
+    }
+
+    /// Loops are written `for (;;)` with the condition inside, so that a condition needing
+    /// statements is evaluated afresh each time; each iteration counts as an action, so an
+    /// empty infinite loop still ends at MAXACTION.
+    fn lp(
+        &mut self,
+        _label: Option<String>,
+        cond: Option<&Expr>,
+        step: Option<&Expr>,
+        body: &Stmt,
+    ) {
+        let cont = step.map(|_| self.fresh("stp_cont"));
+        self.w.open("for (;;)");
+        self.w.line("STP_STMT();");
+        if let Some(c) = cond {
+            let c = self.cond(c);
+            self.w.line(format!("if (!({c}))"));
+            self.w.line("\tbreak;");
+        }
+        self.loops.push(cont.clone());
+        self.stmt(body);
+        self.loops.pop();
+        if let (Some(l), Some(s)) = (cont, step) {
+            if self.used_labels.contains(&l) {
+                self.w.label(&l);
+            }
+            self.effect(s);
+        }
+        self.w.close();
+    }
+
+    fn foreach(
+        &mut self,
+        value: Option<Id<Local>>,
+        keys: &[Id<Local>],
+        array: Id<Global>,
+        sort: Option<(SortBy, SortDir)>,
+        limit: Option<&Expr>,
+        body: &Stmt,
+    ) {
+        let g = &self.m.globals[array];
+        let map = names::global(&g.name);
+        let (col, dir) = match sort {
+            None => (0, 0),
+            Some((by, d)) => (
+                match by {
+                    SortBy::Value => 0,
+                    SortBy::Key(k) => k + 1,
+                },
+                if d == SortDir::Asc { 1 } else { -1 },
+            ),
+        };
+        let n = self.temp_long();
+        let i = self.temp_long();
+        let lim = limit.map(|l| {
+            let v = self.long(l);
+            let t = self.temp_long();
+            self.w.line(format!("{t} = {v};"));
+            t
+        });
+        self.w
+            .line(format!("{n} = stp_map_sort({map}, {col}, {dir});"));
+        let bound = match &lim {
+            Some(l) => format!("{i} < {n} && {i} < {l}"),
+            None => format!("{i} < {n}"),
+        };
+        self.w.open(format!("for ({i} = 0; {bound}; {i}++)"));
+        self.w.line(format!(
+            "const struct stp_map_entry *e = stp_map_entry({map}, {i});"
+        ));
+        self.w.line("if (!e)");
+        self.w.line("\tcontinue;");
+        self.w.line("STP_STMT();");
+        let key_tys = g.array.as_ref().map(|a| a.keys.clone()).unwrap_or_default();
+        for (k, l) in keys.iter().enumerate() {
+            let dst = self.local(*l);
+            if key_tys.get(k) == Some(&Ty::Str) {
+                self.w.line(format!(
+                    "stp_strcpy({dst}, stp_entry_key_str(e, {}));",
+                    k + 1
+                ));
+            } else {
+                self.w
+                    .line(format!("{dst} = stp_entry_key_long(e, {});", k + 1));
+            }
+        }
+        if let Some(v) = value {
+            let dst = self.local(v);
+            if g.ty == Ty::Str {
+                self.w
+                    .line(format!("stp_strcpy({dst}, stp_entry_val_str(e));"));
+            } else {
+                self.w.line(format!("{dst} = stp_entry_val_long(e);"));
+            }
+        }
+        self.loops.push(None);
+        self.stmt(body);
+        self.loops.pop();
+        self.w.close();
+    }
+
+    /// An expression evaluated for its effect.
+    pub fn effect(&mut self, e: &Expr) {
+        match e.ty {
+            Ty::Str => {
+                let _ = self.str(e);
+            }
+            Ty::Void => self.void(e),
+            _ => {
+                let v = self.long(e);
+                if !is_simple(&v) {
+                    self.w.line(format!("(void)({v});"));
+                }
+            }
+        }
+    }
+
+    fn cond(&mut self, e: &Expr) -> String {
+        self.long(e)
+    }
+
+    fn void(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Builtin {
+                which,
+                format,
+                args,
+            } => self.print(*which, format, args, None),
+            ExprKind::Call { func, args } => {
+                let a = self.args(*func, args);
+                self.w.line(format!(
+                    "{}(c{a});",
+                    names::function(&self.m.functions[*func].name)
+                ));
+                self.fail_check();
+            }
+            _ => {
+                let _ = self.long(e);
+            }
+        }
+    }
+
+    // ---- expressions ----
+
+    /// Arguments of a call, evaluated left to right into values (", a, b").
+    fn args(&mut self, f: Id<Function>, args: &[Expr]) -> String {
+        let mut out = String::new();
+        let params = &self.m.functions[f].params;
+        for (i, a) in args.iter().enumerate() {
+            let ty = params
+                .get(i)
+                .map(|p| self.m.functions[f].locals[*p].ty)
+                .unwrap_or(a.ty);
+            let v = if ty == Ty::Str {
+                self.str_stable(a)
+            } else {
+                let v = self.long(a);
+                if args[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
+                    let t = self.temp_long();
+                    self.w.line(format!("{t} = {v};"));
+                    t
+                } else {
+                    v
+                }
+            };
+            out.push_str(", ");
+            out.push_str(&v);
+        }
+        out
+    }
+
+    /// A string value that stays valid while later arguments are evaluated.
+    fn str_stable(&mut self, e: &Expr) -> String {
+        let v = self.str(e);
+        if v.starts_with('"') || v.starts_with("f->s") {
+            v
+        } else {
+            let t = self.temp_str();
+            self.w.line(format!("stp_strcpy({t}, {v});"));
+            t
+        }
+    }
+
+    /// Builds the key of an array access into a frame temporary.
+    fn key(&mut self, array: Id<Global>, keys: &[Expr]) -> String {
+        let key_tys = self.m.globals[array]
+            .array
+            .as_ref()
+            .map(|a| a.keys.clone())
+            .unwrap_or_default();
+        let mut vals = vec![];
+        for (i, k) in keys.iter().enumerate() {
+            if key_tys.get(i) == Some(&Ty::Str) {
+                vals.push((true, self.str_stable(k)));
+            } else {
+                let v = self.long(k);
+                let v = if keys[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
+                    let t = self.temp_long();
+                    self.w.line(format!("{t} = {v};"));
+                    t
+                } else {
+                    v
+                };
+                vals.push((false, v));
+            }
+        }
+        let kt = self.temp_key();
+        self.w.line(format!("stp_key_init(&{kt});"));
+        for (is_str, v) in vals {
+            if is_str {
+                self.w.line(format!("stp_key_str(&{kt}, {v});"));
+            } else {
+                self.w.line(format!("stp_key_long(&{kt}, {v});"));
+            }
+        }
+        kt
+    }
+
+    /// A scalar variable as a C lvalue, with its type.
+    fn scalar(&self, lv: &LValue) -> (String, Ty) {
+        match lv {
+            LValue::Local(l) => (self.local(*l), self.locals[*l].ty),
+            LValue::Global(g) => (
+                names::global(&self.m.globals[*g].name),
+                self.m.globals[*g].ty,
+            ),
+            _ => (String::new(), Ty::Unknown),
+        }
+    }
+
+    /// A long-valued expression as a C expression.
+    pub fn long(&mut self, e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Long(v) => {
+                if *v == i64::MIN {
+                    "(-9223372036854775807LL - 1)".into()
+                } else {
+                    format!("{v}LL")
+                }
+            }
+            ExprKind::Str(_) => "0".into(),
+            ExprKind::Var(lv) => match lv {
+                LValue::Index { array, keys } => {
+                    let k = self.key(*array, keys);
+                    let t = self.temp_long();
+                    self.w.line(format!(
+                        "{t} = stp_map_get_long({}, &{k});",
+                        names::global(&self.m.globals[*array].name)
+                    ));
+                    t
+                }
+                _ => self.scalar(lv).0,
+            },
+            ExprKind::Call { func, args } => {
+                let a = self.args(*func, args);
+                let t = self.temp_long();
+                self.w.line(format!(
+                    "{t} = {}(c{a});",
+                    names::function(&self.m.functions[*func].name)
+                ));
+                self.fail_check();
+                t
+            }
+            ExprKind::Builtin { .. } => {
+                self.void(e);
+                "0".into()
+            }
+            ExprKind::Unary { op, e: inner } => {
+                let v = self.long(inner);
+                match op {
+                    UnOp::Neg => format!("(int64_t)(0 - (uint64_t)({v}))"),
+                    UnOp::Plus => v,
+                    UnOp::Not => format!("!({v})"),
+                    UnOp::BitNot => format!("~({v})"),
+                }
+            }
+            ExprKind::Binary { op, l, r } => self.binary(*op, l, r, e.span),
+            ExprKind::Ternary { cond, then, els } => {
+                if !needs_statements(then) && !needs_statements(els) {
+                    let c = self.long(cond);
+                    let a = self.long(then);
+                    let b = self.long(els);
+                    return format!("(({c}) ? ({a}) : ({b}))");
+                }
+                let c = self.long(cond);
+                let t = self.temp_long();
+                self.w.open(format!("if ({c})"));
+                let a = self.long(then);
+                self.w.line(format!("{t} = {a};"));
+                self.w.reopen("else");
+                let b = self.long(els);
+                self.w.line(format!("{t} = {b};"));
+                self.w.close();
+                t
+            }
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
+            ExprKind::IncDec { target, inc, pre } => {
+                let delta = if *inc { 1 } else { -1 };
+                match target {
+                    LValue::Index { array, keys } => {
+                        let k = self.key(*array, keys);
+                        let t = self.temp_long();
+                        let name = &self.m.globals[*array].name;
+                        self.w.line(format!(
+                            "if (stp_map_add_long({}, &{k}, {delta}, &{t}) && stp_map_full(c, {}, {}))",
+                            names::global(name),
+                            c_string(name),
+                            self.where_(e.span)
+                        ));
+                        self.w.line("\tgoto stp_out;");
+                        if *pre {
+                            t
+                        } else {
+                            format!("({t} - ({delta}))")
+                        }
+                    }
+                    _ => {
+                        let (v, _) = self.scalar(target);
+                        let op = if *inc { "++" } else { "--" };
+                        if *pre {
+                            format!("{op}{v}")
+                        } else {
+                            format!("{v}{op}")
+                        }
+                    }
+                }
+            }
+            ExprKind::In { array, keys } => {
+                let k = self.key(*array, keys);
+                format!(
+                    "(int64_t)stp_map_exists({}, &{k})",
+                    names::global(&self.m.globals[*array].name)
+                )
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span) -> String {
+        if op.is_comparison() && l.ty == Ty::Str {
+            let a = self.str_stable(l);
+            let b = self.str(r);
+            return format!("(strcmp({a}, {b}) {} 0)", op.text());
+        }
+        if matches!(op, BinOp::And | BinOp::Or) {
+            let a = self.long(l);
+            if !needs_statements(r) {
+                let b = self.long(r);
+                return format!("(({a}) {} ({b}))", op.text());
+            }
+            // The right side runs only when the left does not decide, as in C.
+            let t = self.temp_long();
+            self.w.line(format!("{t} = !!({a});"));
+            self.w.open(if op == BinOp::And {
+                format!("if ({t})")
+            } else {
+                format!("if (!{t})")
+            });
+            let b = self.long(r);
+            self.w.line(format!("{t} = !!({b});"));
+            self.w.close();
+            return t;
+        }
+        let mut a = self.long(l);
+        if needs_statements(r) && !is_simple(&a) {
+            let t = self.temp_long();
+            self.w.line(format!("{t} = {a};"));
+            a = t;
+        }
+        let b = self.long(r);
+        match op {
+            BinOp::Div | BinOp::Mod => {
+                let t = self.temp_long();
+                let f = if op == BinOp::Div {
+                    "stp_div"
+                } else {
+                    "stp_mod"
+                };
+                self.w
+                    .line(format!("{t} = {f}(c, {a}, {b}, {});", self.where_(span)));
+                self.fail_check();
+                t
+            }
+            BinOp::Shl => format!("stp_shl({a}, {b})"),
+            BinOp::Shr => format!("stp_shr({a}, {b})"),
+            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+                // Through unsigned arithmetic: wraps like SystemTap, never undefined.
+                format!("(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))", op.text())
+            }
+            _ => format!("(int64_t)(({a}) {} ({b}))", op.text()),
+        }
+    }
+
+    fn assign(&mut self, op: Option<BinOp>, target: &LValue, value: &Expr, span: Span) -> String {
+        let ty = match target {
+            LValue::Local(l) => self.locals[*l].ty,
+            LValue::Global(g) | LValue::Index { array: g, .. } | LValue::Array(g) => {
+                self.m.globals[*g].ty
+            }
+        };
+        if let LValue::Index { array, keys } = target {
+            let name = self.m.globals[*array].name.clone();
+            let map = names::global(&name);
+            let full = format!(
+                "stp_map_full(c, {}, {})",
+                c_string(&name),
+                self.where_(span)
+            );
+            let k = self.key(*array, keys);
+            if ty == Ty::Str {
+                let v = self.str_stable(value);
+                let res = match op {
+                    None => v,
+                    Some(_) => {
+                        let t = self.temp_str();
+                        self.w
+                            .line(format!("stp_strcpy({t}, stp_map_get_str({map}, &{k}));"));
+                        self.w.line(format!("stp_strcat({t}, {v});"));
+                        t
+                    }
+                };
+                self.w.line(format!(
+                    "if (stp_map_set_str({map}, &{k}, {res}) && {full})"
+                ));
+                self.w.line("\tgoto stp_out;");
+                return res;
+            }
+            let v = self.long(value);
+            let t = self.temp_long();
+            match op {
+                None => {
+                    self.w.line(format!("{t} = {v};"));
+                    self.w
+                        .line(format!("if (stp_map_set_long({map}, &{k}, {t}) && {full})"));
+                }
+                Some(BinOp::Add) => self.w.line(format!(
+                    "if (stp_map_add_long({map}, &{k}, {v}, &{t}) && {full})"
+                )),
+                Some(o) => {
+                    let cur = self.temp_long();
+                    self.w
+                        .line(format!("{cur} = stp_map_get_long({map}, &{k});"));
+                    let e = self.apply(o, &cur, &v, span);
+                    self.w.line(format!("{t} = {e};"));
+                    self.fail_check();
+                    self.w
+                        .line(format!("if (stp_map_set_long({map}, &{k}, {t}) && {full})"));
+                }
+            }
+            self.w.line("\tgoto stp_out;");
+            return t;
+        }
+        let (dst, _) = self.scalar(target);
+        if ty == Ty::Str {
+            let v = self.str(value);
+            if op.is_some() {
+                self.w.line(format!("stp_strcat({dst}, {v});"));
+            } else {
+                self.w.line(format!("stp_strcpy({dst}, {v});"));
+            }
+            return dst;
+        }
+        let v = self.long(value);
+        match op {
+            None => self.w.line(format!("{dst} = {v};")),
+            Some(o) => {
+                let e = self.apply(o, &dst, &v, span);
+                self.w.line(format!("{dst} = {e};"));
+                if matches!(o, BinOp::Div | BinOp::Mod) {
+                    self.fail_check();
+                }
+            }
+        }
+        dst
+    }
+
+    fn apply(&self, op: BinOp, a: &str, b: &str, span: Span) -> String {
+        match op {
+            BinOp::Div => format!("stp_div(c, {a}, {b}, {})", self.where_(span)),
+            BinOp::Mod => format!("stp_mod(c, {a}, {b}, {})", self.where_(span)),
+            BinOp::Shl => format!("stp_shl({a}, {b})"),
+            BinOp::Shr => format!("stp_shr({a}, {b})"),
+            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+                format!("(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))", op.text())
+            }
+            _ => format!("(({a}) {} ({b}))", op.text()),
+        }
+    }
+
+    /// A string-valued expression as a `const char *` C expression.
+    pub fn str(&mut self, e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Str(s) => c_string(s),
+            ExprKind::Var(lv) => match lv {
+                LValue::Index { array, keys } => {
+                    let k = self.key(*array, keys);
+                    let t = self.temp_str();
+                    self.w.line(format!(
+                        "stp_strcpy({t}, stp_map_get_str({}, &{k}));",
+                        names::global(&self.m.globals[*array].name)
+                    ));
+                    t
+                }
+                _ => self.scalar(lv).0,
+            },
+            ExprKind::Call { func, args } => {
+                let t = self.temp_str();
+                let a = self.args(*func, args);
+                self.w.line(format!(
+                    "{}(c, {t}{a});",
+                    names::function(&self.m.functions[*func].name)
+                ));
+                self.fail_check();
+                t
+            }
+            ExprKind::Builtin {
+                which,
+                format,
+                args,
+            } => {
+                let t = self.temp_str();
+                self.print(*which, format, args, Some(&t));
+                t
+            }
+            ExprKind::Binary {
+                op: BinOp::Concat,
+                l,
+                r,
+            } => {
+                let t = self.temp_str();
+                let a = self.str(l);
+                self.w.line(format!("stp_strcpy({t}, {a});"));
+                let b = self.str(r);
+                self.w.line(format!("stp_strcat({t}, {b});"));
+                t
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let c = self.long(cond);
+                let t = self.temp_str();
+                self.w.open(format!("if ({c})"));
+                let a = self.str(then);
+                self.w.line(format!("stp_strcpy({t}, {a});"));
+                self.w.reopen("else");
+                let b = self.str(els);
+                self.w.line(format!("stp_strcpy({t}, {b});"));
+                self.w.close();
+                t
+            }
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
+            _ => "\"\"".into(),
+        }
+    }
+
+    /// printf/sprintf/print/println: the format is rewritten for the kernel's vsnprintf with
+    /// 64-bit conversions, so no script text is ever used as a format.
+    fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
+        let mut fmt = String::new();
+        let mut vals = vec![];
+        match which {
+            Builtin::Printf | Builtin::Sprintf => {
+                let mut ai = 0;
+                for p in format {
+                    match p {
+                        FmtPiece::Text(t) => fmt.push_str(&t.replace('%', "%%")),
+                        FmtPiece::Conv {
+                            flags,
+                            width,
+                            precision,
+                            conv,
+                        } => {
+                            let Some(a) = args.get(ai) else { continue };
+                            ai += 1;
+                            let w = width.map(|w| w.to_string()).unwrap_or_default();
+                            let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
+                            match conv {
+                                's' => {
+                                    let v = self.str_stable(a);
+                                    fmt.push_str(&format!("%{flags}{w}{pr}s"));
+                                    vals.push(v);
+                                }
+                                'c' => {
+                                    let v = self.stable_long(a, args, ai);
+                                    fmt.push_str(&format!("%{flags}{w}c"));
+                                    vals.push(format!("(int)({v})"));
+                                }
+                                'p' => {
+                                    let v = self.stable_long(a, args, ai);
+                                    fmt.push_str("0x%llx");
+                                    vals.push(format!("(unsigned long long)({v})"));
+                                }
+                                'd' | 'i' => {
+                                    let v = self.stable_long(a, args, ai);
+                                    fmt.push_str(&format!("%{flags}{w}{pr}lld"));
+                                    vals.push(format!("(long long)({v})"));
+                                }
+                                c => {
+                                    let v = self.stable_long(a, args, ai);
+                                    fmt.push_str(&format!("%{flags}{w}{pr}ll{c}"));
+                                    vals.push(format!("(unsigned long long)({v})"));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Builtin::Print | Builtin::Println => {
+                for (i, a) in args.iter().enumerate() {
+                    if a.ty == Ty::Str {
+                        let v = self.str_stable(a);
+                        fmt.push_str("%s");
+                        vals.push(v);
+                    } else {
+                        let v = self.stable_long(a, args, i + 1);
+                        fmt.push_str("%lld");
+                        vals.push(format!("(long long)({v})"));
+                    }
+                }
+                if which == Builtin::Println {
+                    fmt.push('\n');
+                }
+            }
+        }
+        let fmt_lit = c_string(&fmt);
+        let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
+        match into {
+            Some(t) => self
+                .w
+                .line(format!("snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});")),
+            None => {
+                if vals.is_empty() && !fmt.contains('%') {
+                    let plain = &fmt_lit;
+                    self.w
+                        .line(format!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
+                } else {
+                    self.w.line(format!("stp_printf(c, {fmt_lit}{rest});"));
+                }
+            }
+        }
+    }
+
+    fn stable_long(&mut self, a: &Expr, args: &[Expr], next: usize) -> String {
+        let v = self.long(a);
+        if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&v) {
+            let t = self.temp_long();
+            self.w.line(format!("{t} = {v};"));
+            t
+        } else {
+            v
+        }
+    }
+}
+
+/// Whether writing an expression emits statements (so its evaluation must be ordered).
+pub fn needs_statements(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Long(_) | ExprKind::Str(_) => false,
+        ExprKind::Var(LValue::Index { .. }) => true,
+        ExprKind::Var(_) => false,
+        ExprKind::Call { .. }
+        | ExprKind::Builtin { .. }
+        | ExprKind::Assign { .. }
+        | ExprKind::In { .. } => true,
+        ExprKind::IncDec { target, .. } => matches!(target, LValue::Index { .. }),
+        ExprKind::Unary { e, .. } => needs_statements(e),
+        ExprKind::Binary { op, l, r } => {
+            matches!(op, BinOp::Div | BinOp::Mod | BinOp::Concat)
+                || l.ty == Ty::Str
+                || needs_statements(l)
+                || needs_statements(r)
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            needs_statements(cond)
+                || needs_statements(then)
+                || needs_statements(els)
+                || e.ty == Ty::Str
+        }
+    }
+}
+
+/// A C expression with no side effects whose value cannot change under later statements
+/// written for the same script expression (temporaries and literals).
+fn is_simple(v: &str) -> bool {
+    v.starts_with("f->t") && v[4..].chars().all(|c| c.is_ascii_digit())
+        || v.ends_with("LL")
+            && v.trim_start_matches('-')
+                .trim_end_matches("LL")
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        || v == "0"
+}

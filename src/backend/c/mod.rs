@@ -1,0 +1,750 @@
+//! Pass 3: the elaborated program as C for one kernel module. The fixed skeleton comes from
+//! `templates/module.c.tera`; everything that follows the program (globals, frames, functions,
+//! probe bodies, handlers, start and shutdown) is written here through `CWriter`. The
+//! hand-written runtime (`runtime-c/`) is included, never inlined.
+
+mod body;
+pub mod names;
+pub mod writer;
+
+use crate::diag::SourceMap;
+use crate::ir::*;
+use body::BodyGen;
+use std::collections::BTreeMap;
+use writer::{CWriter, c_comment, c_string};
+
+pub struct Opts {
+    pub module_name: String,
+    pub script_name: String,
+}
+
+const TEMPLATE: &str = include_str!("../../../templates/module.c.tera");
+
+/// Which globals a probe or function reads and writes, transitively through calls.
+#[derive(Default, Clone)]
+struct Uses {
+    /// Global -> written?
+    globals: BTreeMap<usize, bool>,
+    calls: Vec<usize>,
+}
+
+fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
+    fn lv(u: &mut Uses, l: &LValue, write: bool) {
+        match l {
+            LValue::Global(g) | LValue::Array(g) => {
+                *u.globals.entry(g.index()).or_default() |= write;
+            }
+            LValue::Index { array, keys } => {
+                *u.globals.entry(array.index()).or_default() |= write;
+                keys.iter().for_each(|k| expr(u, k));
+            }
+            LValue::Local(_) => {}
+        }
+    }
+    fn expr(u: &mut Uses, e: &Expr) {
+        match &e.kind {
+            ExprKind::Long(_) | ExprKind::Str(_) => {}
+            ExprKind::Var(l) => lv(u, l, false),
+            ExprKind::Call { func, args } => {
+                u.calls.push(func.index());
+                args.iter().for_each(|a| expr(u, a));
+            }
+            ExprKind::Builtin { args, .. } => args.iter().for_each(|a| expr(u, a)),
+            ExprKind::Unary { e, .. } => expr(u, e),
+            ExprKind::Binary { l, r, .. } => {
+                expr(u, l);
+                expr(u, r)
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                expr(u, cond);
+                expr(u, then);
+                expr(u, els)
+            }
+            ExprKind::Assign { target, value, .. } => {
+                lv(u, target, true);
+                expr(u, value)
+            }
+            ExprKind::IncDec { target, .. } => lv(u, target, true),
+            ExprKind::In { array, keys } => {
+                u.globals.entry(array.index()).or_default();
+                keys.iter().for_each(|k| expr(u, k));
+            }
+        }
+    }
+    fn stmt(u: &mut Uses, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Expr(e) | StmtKind::Return(Some(e)) => expr(u, e),
+            StmtKind::Block(b) => b.stmts.iter().for_each(|s| stmt(u, s)),
+            StmtKind::If { cond, then, els } => {
+                expr(u, cond);
+                stmt(u, then);
+                if let Some(e) = els {
+                    stmt(u, e)
+                }
+            }
+            StmtKind::While { cond, body } => {
+                expr(u, cond);
+                stmt(u, body)
+            }
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                [init, cond, step]
+                    .into_iter()
+                    .flatten()
+                    .for_each(|e| expr(u, e));
+                stmt(u, body)
+            }
+            StmtKind::Foreach {
+                array, limit, body, ..
+            } => {
+                // Sorting writes the map's index array: iteration takes the write lock.
+                *u.globals.entry(array.index()).or_default() = true;
+                if let Some(l) = limit {
+                    expr(u, l)
+                }
+                stmt(u, body)
+            }
+            StmtKind::Delete(l) => lv(u, l, true),
+            StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Next
+            | StmtKind::Return(None)
+            | StmtKind::Empty => {}
+        }
+    }
+    let mut fns: Vec<Uses> = m
+        .functions
+        .iter()
+        .map(|(_, f)| {
+            let mut u = Uses::default();
+            if let Body::Script(b) = &f.body {
+                b.stmts.iter().for_each(|s| stmt(&mut u, s));
+            }
+            u
+        })
+        .collect();
+    // Close over calls until nothing changes (recursion included).
+    loop {
+        let mut changed = false;
+        for i in 0..fns.len() {
+            for c in fns[i].calls.clone() {
+                for (g, w) in fns[c].globals.clone() {
+                    match fns[i].globals.get(&g).copied() {
+                        None => {
+                            fns[i].globals.insert(g, w);
+                            changed = true;
+                        }
+                        Some(false) if w => {
+                            fns[i].globals.insert(g, true);
+                            changed = true;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let probes = m
+        .probes
+        .iter()
+        .map(|(_, p)| {
+            let mut u = Uses::default();
+            if let Some(c) = &p.cond {
+                expr(&mut u, c);
+            }
+            p.body.stmts.iter().for_each(|s| stmt(&mut u, s));
+            for c in u.calls.clone() {
+                for (g, w) in fns[c].globals.clone() {
+                    *u.globals.entry(g).or_default() |= w;
+                }
+            }
+            u
+        })
+        .collect();
+    (fns, probes)
+}
+
+fn c_type(t: Ty) -> &'static str {
+    match t {
+        Ty::Str => "char",
+        _ => "int64_t",
+    }
+}
+
+fn member(t: Ty, name: &str) -> String {
+    match t {
+        Ty::Str => format!("char {name}[STP_MAXSTRINGLEN];"),
+        _ => format!("{} {name};", c_type(t)),
+    }
+}
+
+fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[(String, String)]) {
+    out.open(format!("struct {name}"));
+    for (_, l) in locals.iter() {
+        out.line(member(l.ty, &names::local(&l.name)));
+    }
+    for (t, n) in temps {
+        out.line(format!("{t} {n};"));
+    }
+    out.line("char stp_pad;");
+    out.indent_close_semi();
+}
+
+impl CWriter {
+    fn indent_close_semi(&mut self) {
+        self.close();
+        let s = std::mem::take(self).finish();
+        let s = s
+            .strip_suffix("}\n")
+            .map(|p| format!("{p}}};\n"))
+            .unwrap_or(s);
+        self.raw(&s);
+    }
+}
+
+fn signature(f: &Function) -> String {
+    let mut params = vec!["struct stp_context *c".to_string()];
+    if f.ret == Ty::Str {
+        params.push("char *rv".into());
+    }
+    for &p in &f.params {
+        let l = &f.locals[p];
+        params.push(match l.ty {
+            Ty::Str => format!("const char *a_{}", l.name),
+            _ => format!("int64_t a_{}", l.name),
+        });
+    }
+    let ret = if f.ret == Ty::Long { "int64_t" } else { "void" };
+    format!(
+        "static {ret} {}({})",
+        names::function(&f.name),
+        params.join(", ")
+    )
+}
+
+fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
+    let mut taken: Vec<String> = vec![];
+    for (&g, &write) in &u.globals {
+        let gl = &m.globals.iter().nth(g).expect("global index").1;
+        let lock = names::global_lock(&gl.name);
+        let (take, release) = if write {
+            ("stp_write_trylock", "stp_write_unlock")
+        } else {
+            ("stp_read_trylock", "stp_read_unlock")
+        };
+        w.open(format!("if (!{take}(&{lock}))"));
+        for t in taken.iter().rev() {
+            w.line(t.clone());
+        }
+        w.line("stp_count_skipped();");
+        w.line("return;");
+        w.close();
+        taken.push(format!("{release}(&{lock});"));
+    }
+    taken
+}
+
+pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
+    let (fn_uses, probe_uses) = uses_of(m);
+    let _ = fn_uses;
+    let mut frames = CWriter::new(0);
+    let mut union_members = vec![];
+    let mut protos = CWriter::new(0);
+    let mut bodies = CWriter::new(0);
+
+    // Functions.
+    for (id, f) in m.functions.iter() {
+        protos.line(format!("{};", signature(f)));
+        match &f.body {
+            Body::Script(b) => {
+                let mut g = BodyGen::new(m, sm, &f.locals, Some(id));
+                g.block(b);
+                let fname = names::frame("f", id.index());
+                frame_struct(&mut frames, &fname, &f.locals, &g.temps);
+                union_members.push(format!("struct {fname} f{};", id.index()));
+                bodies.line(format!("/* {} */", c_comment(&sm.describe(f.span))));
+                bodies.open(signature(f));
+                bodies.line(format!("struct {fname} *f;"));
+                match f.ret {
+                    Ty::Long => bodies.line("int64_t rv = 0;"),
+                    Ty::Str => bodies.line("rv[0] = '\\0';"),
+                    _ => {}
+                }
+                bodies.open("if (unlikely(c->nesting >= STP_MAXNESTING))");
+                bodies.line(format!(
+                    "stp_error(c, \"MAXNESTING exceeded calling {}\");",
+                    f.name
+                ));
+                bodies.line(if f.ret == Ty::Long {
+                    "return 0;"
+                } else {
+                    "return;"
+                });
+                bodies.close();
+                bodies.line("c->nesting++;");
+                bodies.line("f = stp_frame(c);");
+                bodies.line("memset(f, 0, sizeof(*f));");
+                for &p in &f.params {
+                    let l = &f.locals[p];
+                    if l.ty == Ty::Str {
+                        bodies.line(format!(
+                            "stp_strcpy(f->{}, a_{});",
+                            names::local(&l.name),
+                            l.name
+                        ));
+                    } else {
+                        bodies.line(format!("f->{} = a_{};", names::local(&l.name), l.name));
+                    }
+                }
+                bodies.raw(&g.w.finish());
+                bodies.line("goto stp_out;");
+                bodies.label("stp_out");
+                bodies.line("c->nesting--;");
+                if f.ret == Ty::Long {
+                    bodies.line("return rv;");
+                }
+                bodies.close();
+                bodies.line("");
+            }
+            Body::Embedded(code, span) => {
+                bodies.line(format!("/* {} */", c_comment(&sm.describe(*span))));
+                bodies.open(signature(f));
+                if f.ret == Ty::Long {
+                    bodies.line("int64_t rv = 0;");
+                } else if f.ret == Ty::Str {
+                    bodies.line("rv[0] = '\\0';");
+                }
+                for &p in &f.params {
+                    let n = &f.locals[p].name;
+                    bodies.line(format!("#define STAP_ARG_{n} a_{n}"));
+                }
+                bodies.line("#define STAP_RETVALUE rv");
+                if f.ret == Ty::Str {
+                    bodies.line("#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)");
+                } else {
+                    bodies.line("#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)");
+                }
+                bodies.line("#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)");
+                bodies.open("");
+                // The C is the script's or tapset's own text; #line maps build errors back.
+                let (line, _) = sm.line_col(span.file, span.start);
+                bodies.raw(&format!("#line {line} {}\n", c_string(sm.name(span.file))));
+                bodies.raw(code.trim_matches('\n'));
+                bodies.raw("\n");
+                bodies.raw(LINE_RESET);
+                bodies.close();
+                bodies.line("goto stp_out;");
+                bodies.label("stp_out");
+                for &p in &f.params {
+                    bodies.line(format!("#undef STAP_ARG_{}", f.locals[p].name));
+                }
+                bodies.line("#undef STAP_RETVALUE");
+                bodies.line("#undef STAP_RETURN");
+                bodies.line("#undef STAP_ERROR");
+                if f.ret == Ty::Long {
+                    bodies.line("return rv;");
+                }
+                bodies.close();
+                bodies.line("");
+            }
+        }
+    }
+
+    // Probe bodies.
+    for (id, p) in m.probes.iter() {
+        let mut g = BodyGen::new(m, sm, &p.locals, None);
+        if let Some(c) = &p.cond {
+            let v = g.long(c);
+            g.w.line(format!("if (!({v}))"));
+            g.w.line("\tgoto stp_out;");
+        }
+        g.block(&p.body);
+        let fname = names::frame("p", id.index());
+        frame_struct(&mut frames, &fname, &p.locals, &g.temps);
+        union_members.push(format!("struct {fname} p{};", id.index()));
+        let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
+        bodies.line(format!(
+            "/* probe {} at {} */",
+            c_comment(&pts.join(", ")),
+            c_comment(&sm.describe(p.span))
+        ));
+        protos.line(format!(
+            "static void {}(struct stp_context *c);",
+            names::probe(id.index())
+        ));
+        bodies.open(format!(
+            "static void {}(struct stp_context *c)",
+            names::probe(id.index())
+        ));
+        bodies.line(format!("struct {fname} *f = stp_frame(c);"));
+        bodies.line("");
+        let release = locks(m, &probe_uses[id.index()], &mut bodies);
+        bodies.line("memset(f, 0, sizeof(*f));");
+        bodies.raw(&g.w.finish());
+        bodies.line("goto stp_out;");
+        bodies.label("stp_out");
+        for r in release.iter().rev() {
+            bodies.line(r.clone());
+        }
+        bodies.close();
+        bodies.line("");
+    }
+
+    let mut out = String::new();
+    let mut ctx = tera::Context::new();
+    ctx.insert("script", &c_comment(&opts.script_name));
+    ctx.insert("module", &opts.module_name);
+    let syms: Vec<String> = m
+        .watches
+        .iter()
+        .filter_map(|(id, w)| match &w.addr {
+            WatchAddr::Symbol { name, .. } => Some(c_string(&format!("{}:{name}", id.index()))),
+            WatchAddr::Literal(_) => None,
+        })
+        .collect();
+    ctx.insert("symbols", &syms);
+    let gl: Vec<String> = m
+        .globals
+        .iter()
+        .filter(|(_, g)| g.array.is_none())
+        .map(|(_, g)| {
+            c_string(&format!(
+                "{}:{}",
+                g.name,
+                if g.ty == Ty::Str { "string" } else { "long" }
+            ))
+        })
+        .collect();
+    ctx.insert("settable", &gl);
+    out.push_str(&tera::Tera::one_off(TEMPLATE, &ctx, false).expect("the module template renders"));
+
+    let mut w = CWriter::new(0);
+    // Globals, their locks and load-time parameters.
+    if !m.globals.is_empty() {
+        w.line("/* Globals, each with its lock. */");
+    }
+    for (_, g) in m.globals.iter() {
+        let n = names::global(&g.name);
+        match &g.array {
+            Some(_) => w.line(format!("static struct stp_map *{n};")),
+            None => w.line(format!("static {}", member(g.ty, &n))),
+        }
+        w.line(format!(
+            "static stp_rwlock_t {} = STP_RWLOCK_INIT;",
+            names::global_lock(&g.name)
+        ));
+        if g.array.is_none() {
+            let p = names::global_param(&g.name);
+            if g.ty == Ty::Str {
+                w.line(format!("static char *{p};"));
+                w.line(format!("module_param({p}, charp, 0400);"));
+            } else {
+                let init = match g.init {
+                    Some(Const::Long(v)) => format!("{v}"),
+                    _ => "0".into(),
+                };
+                w.line(format!("static long {p} = {init};"));
+                w.line(format!("module_param({p}, long, 0400);"));
+            }
+        }
+    }
+    w.line("");
+    w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
+    w.raw(&frames.finish());
+    w.open("union stp_frame");
+    for u in &union_members {
+        w.line(u.clone());
+    }
+    w.line("char stp_none;");
+    w.indent_close_semi();
+    w.line("");
+    w.raw(&protos.finish());
+    w.line("");
+
+    // Watches.
+    if !m.watches.is_empty() {
+        for (id, _) in m.watches.iter() {
+            w.line(format!("static void stp_hit_{}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);", id.index()));
+        }
+        w.open("static struct stp_watch stp_watches[] =");
+        for (id, wt) in m.watches.iter() {
+            let (p0, i0) = wt.users[0];
+            let pt = &m.probes[p0].points[i0];
+            let addr = match &wt.addr {
+                WatchAddr::Literal(a) => format!("{a:#x}UL"),
+                WatchAddr::Symbol { .. } => "0".into(),
+            };
+            let ty = if wt.access == Access::Write {
+                "HW_BREAKPOINT_W"
+            } else {
+                "HW_BREAKPOINT_RW"
+            };
+            w.line(format!(
+                "{{ .pp = {}, .addr = {addr}, .len = {}, .type = {ty}, .handler = stp_hit_{} }},",
+                c_string(&pt.text),
+                wt.len,
+                id.index()
+            ));
+        }
+        w.indent_close_semi();
+        for (id, wt) in m.watches.iter() {
+            if let WatchAddr::Symbol { .. } = wt.addr {
+                w.line(format!("static unsigned long stp_sym_addr_{};", id.index()));
+                w.line(format!(
+                    "module_param(stp_sym_addr_{}, ulong, 0400);",
+                    id.index()
+                ));
+            }
+        }
+        w.line("");
+    }
+    for (c, sp) in &m.embedded {
+        let (line, _) = sm.line_col(sp.file, sp.start);
+        w.raw(&format!(
+            "#line {line} {}\n{}\n",
+            c_string(sm.name(sp.file)),
+            c.trim_matches('\n')
+        ));
+    }
+    if !m.embedded.is_empty() {
+        // Back to the generated file's own numbering for compiler messages.
+        w.raw(LINE_RESET);
+    }
+    w.raw(&bodies.finish());
+
+    // Handlers: hits, timers.
+    let pp_where = |pid: Id<Probe>, pt: usize| -> (String, String) {
+        let p = &m.probes[pid];
+        let pt = &p.points[pt];
+        (
+            c_string(&pt.text),
+            c_string(&format!("probe {} ({})", pt.text, sm.describe(p.span))),
+        )
+    };
+    for (id, wt) in m.watches.iter() {
+        w.line("/* NMI context: runs from the #DB exception after the access. */");
+        w.open(format!("static void stp_hit_{}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)", id.index()));
+        for &(p, i) in &wt.users {
+            let (pp, wh) = pp_where(p, i);
+            w.line(format!(
+                "stp_run_probe({}, {pp}, {wh}, regs, stp_watches[{}].addr, {});",
+                names::probe(p.index()),
+                id.index(),
+                wt.len
+            ));
+        }
+        w.close();
+        w.line("");
+    }
+    let mut timers = vec![];
+    let mut begins = vec![];
+    let mut ends = vec![];
+    for (pid, p) in m.probes.iter() {
+        for (i, pt) in p.points.iter().enumerate() {
+            match &pt.kind {
+                PointKind::Timer(ns) => timers.push((pid, i, format!("{ns}ULL"))),
+                PointKind::Jiffies(n) => timers.push((pid, i, format!("{n}ULL * TICK_NSEC"))),
+                PointKind::Begin(s) => begins.push((*s, pid, i)),
+                PointKind::End(s) => ends.push((*s, pid, i)),
+                PointKind::Never | PointKind::Data(_) => {}
+            }
+        }
+    }
+    for (n, (pid, i, period)) in timers.iter().enumerate() {
+        let (pp, wh) = pp_where(*pid, *i);
+        w.line(format!("static struct hrtimer stp_timer_{n};"));
+        w.line("/* Hard-IRQ context (hrtimer callback). */");
+        w.open(format!(
+            "static enum hrtimer_restart stp_timer_fn_{n}(struct hrtimer *t)"
+        ));
+        w.line(format!(
+            "stp_run_probe({}, {pp}, {wh}, NULL, 0, 0);",
+            names::probe(pid.index())
+        ));
+        w.line("if (!stp_session_running())");
+        w.line("\treturn HRTIMER_NORESTART;");
+        w.line(format!("hrtimer_forward_now(t, ns_to_ktime({period}));"));
+        w.line("return HRTIMER_RESTART;");
+        w.close();
+        w.line("");
+    }
+    if !timers.is_empty() {
+        w.line("static bool stp_timers_started;");
+        w.line("");
+    }
+    begins.sort_by_key(|b| b.0);
+    ends.sort_by_key(|e| e.0);
+
+    w.line(
+        "/* Process context, on the session workqueue: the first reader has attached. Watches are",
+    );
+    w.line(" * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */");
+    w.open("static void stp_start(void)");
+    for (_, pid, i) in &begins {
+        let (pp, wh) = pp_where(*pid, *i);
+        w.line(format!(
+            "stp_run_in_process({}, {pp}, {wh});",
+            names::probe(pid.index())
+        ));
+    }
+    for n in 0..timers.len() {
+        w.line(format!(
+            "hrtimer_init(&stp_timer_{n}, CLOCK_MONOTONIC, HRTIMER_MODE_REL);"
+        ));
+        w.line(format!("stp_timer_{n}.function = stp_timer_fn_{n};"));
+    }
+    if !timers.is_empty() {
+        w.line("stp_timers_started = true;");
+    }
+    w.line("if (!stp_session_set_running())");
+    w.line("\treturn;");
+    for (n, (_, _, period)) in timers.iter().enumerate() {
+        w.line(format!(
+            "hrtimer_start(&stp_timer_{n}, ns_to_ktime({period}), HRTIMER_MODE_REL);"
+        ));
+    }
+    w.close();
+    w.line("");
+    w.line("/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */");
+    w.open("static void stp_shutdown(struct work_struct *work)");
+    if !timers.is_empty() {
+        w.open("if (stp_timers_started)");
+        for n in 0..timers.len() {
+            w.line(format!("hrtimer_cancel(&stp_timer_{n});"));
+        }
+        w.close();
+    }
+    if !m.watches.is_empty() {
+        w.line("stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));");
+    }
+    w.line("if (!stp_session_was_started())");
+    w.line("\treturn;");
+    for (_, pid, i) in &ends {
+        let (pp, wh) = pp_where(*pid, *i);
+        w.line(format!(
+            "stp_run_in_process({}, {pp}, {wh});",
+            names::probe(pid.index())
+        ));
+    }
+    w.close();
+    w.line("");
+
+    // Init and exit.
+    let arrays: Vec<&Global> = m
+        .globals
+        .iter()
+        .filter(|(_, g)| g.array.is_some())
+        .map(|(_, g)| g)
+        .collect();
+    w.open("static void stp_free_maps(void)");
+    for g in &arrays {
+        let n = names::global(&g.name);
+        w.line(format!("stp_map_free({n});"));
+        w.line(format!("{n} = NULL;"));
+    }
+    w.close();
+    w.line("");
+    w.line("/* Process context (module load). */");
+    w.open("static int __init stp_init(void)");
+    w.line("int rc = -ENOMEM;");
+    w.line("");
+    for (_, g) in m.globals.iter() {
+        let n = names::global(&g.name);
+        match &g.array {
+            Some(a) => {
+                let keys: String = a
+                    .keys
+                    .iter()
+                    .map(|k| if *k == Ty::Str { 's' } else { 'l' })
+                    .collect();
+                let val = if g.ty == Ty::Str { 's' } else { 'l' };
+                let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
+                w.line(format!("{n} = stp_map_new(\"{keys}\", '{val}', {max});"));
+                w.line(format!("if (!{n})"));
+                w.line("\tgoto fail_maps;");
+            }
+            None if g.ty == Ty::Str => {
+                let p = names::global_param(&g.name);
+                let init = match &g.init {
+                    Some(Const::Str(s)) => c_string(s),
+                    _ => "\"\"".into(),
+                };
+                w.line(format!("stp_strcpy({n}, {p} ? {p} : {init});"));
+            }
+            None => w.line(format!("{n} = {};", names::global_param(&g.name))),
+        }
+    }
+    w.line(
+        "rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);",
+    );
+    w.line("if (rc)");
+    w.line("\tgoto fail_maps;");
+    if !m.watches.is_empty() {
+        for (id, wt) in m.watches.iter() {
+            if let WatchAddr::Symbol { name, offset } = &wt.addr {
+                let i = id.index();
+                w.line(format!("if (!stp_sym_addr_{i})"));
+                w.line(format!(
+                    "\tstp_sym_addr_{i} = stp_symbol_lookup({});",
+                    c_string(name)
+                ));
+                w.open(format!("if (!stp_sym_addr_{i})"));
+                w.line(format!("stp_out_diag(\"ERROR: cannot arm %s: symbol %s not found\\n\", stp_watches[{i}].pp, {});", c_string(name)));
+                w.line(format!("pr_err(\"%s: cannot arm %s: symbol %s not found\\n\", KBUILD_MODNAME, stp_watches[{i}].pp, {});", c_string(name)));
+                w.line("rc = -ENOENT;");
+                w.line("goto fail_runtime;");
+                w.close();
+                w.line(format!(
+                    "stp_watches[{i}].addr = stp_sym_addr_{i} + {offset:#x}UL;"
+                ));
+            }
+        }
+        w.line("rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));");
+        w.line("if (rc)");
+        w.line("\tgoto fail_runtime;");
+    }
+    w.line("return 0;");
+    if !m.watches.is_empty() {
+        w.label("fail_runtime");
+        w.line("stp_runtime_exit();");
+    }
+    w.label("fail_maps");
+    w.line("stp_free_maps();");
+    w.line("return rc;");
+    w.close();
+    w.line("");
+    w.line("/* Process context (module unload): ends the session if it still runs. */");
+    w.open("static void __exit stp_exit(void)");
+    w.line("stp_runtime_exit();");
+    w.line("stp_free_maps();");
+    w.close();
+    w.line("");
+    w.line("module_init(stp_init);");
+    w.line("module_exit(stp_exit);");
+    out.push_str(&w.finish());
+    reset_lines(&out, &format!("{}.c", opts.module_name))
+}
+
+/// Placeholder written after embedded C (which carries its own `#line`), replaced at the end
+/// by a `#line` giving the generated file's true numbering back to compiler messages.
+const LINE_RESET: &str = "#line STP_RESET\n";
+
+fn reset_lines(text: &str, file: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in text.lines().enumerate() {
+        if l == "#line STP_RESET" {
+            out.push_str(&format!("#line {} {}\n", i + 2, c_string(file)));
+        } else {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}

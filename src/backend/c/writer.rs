@@ -1,0 +1,118 @@
+//! A small C writer: lines at an indent level, braces that open and close it, and the escaping
+//! of script strings into C literals. Every generated line goes through it.
+
+use std::fmt::Write;
+
+#[derive(Default)]
+pub struct CWriter {
+    out: String,
+    indent: usize,
+}
+
+impl CWriter {
+    pub fn new(indent: usize) -> CWriter {
+        CWriter {
+            out: String::new(),
+            indent,
+        }
+    }
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        let s = s.as_ref();
+        if s.is_empty() {
+            self.out.push('\n');
+            return;
+        }
+        for _ in 0..self.indent {
+            self.out.push('\t');
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+    /// `head {` and one level deeper.
+    pub fn open(&mut self, head: impl AsRef<str>) {
+        let h = head.as_ref();
+        self.line(if h.is_empty() {
+            "{".to_string()
+        } else {
+            format!("{h} {{")
+        });
+        self.indent += 1;
+    }
+    pub fn close(&mut self) {
+        self.indent -= 1;
+        self.line("}");
+    }
+    /// `} else {` between two branches.
+    pub fn reopen(&mut self, mid: &str) {
+        self.indent -= 1;
+        self.line(format!("}} {mid} {{"));
+        self.indent += 1;
+    }
+    /// A label, one level out, as kernel style writes them.
+    pub fn label(&mut self, l: &str) {
+        let ind = self.indent.saturating_sub(1);
+        for _ in 0..ind {
+            self.out.push('\t');
+        }
+        let _ = writeln!(self.out, "{l}:");
+    }
+    pub fn raw(&mut self, s: &str) {
+        self.out.push_str(s);
+    }
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// A script string as a C string literal. Non-ASCII text is written as UTF-8 octal escapes,
+/// `?` is escaped against trigraphs, and nothing a script contains can end the literal early.
+pub fn c_string(s: &str) -> String {
+    let mut o = String::from("\"");
+    let mut buf = [0u8; 4];
+    for ch in s.chars() {
+        match ch {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            '\r' => o.push_str("\\r"),
+            '?' => o.push_str("\\?"),
+            c if c.is_ascii() && !c.is_ascii_control() => o.push(c),
+            c => {
+                // Bytes escaped in the script (`\377`) arrive as private-use chars.
+                let bytes: &[u8] = if let Some(b) = crate::syntax::lexer::raw_byte(c) {
+                    buf[0] = b;
+                    &buf[..1]
+                } else {
+                    c.encode_utf8(&mut buf).as_bytes()
+                };
+                for b in bytes {
+                    let _ = write!(o, "\\{b:03o}");
+                }
+            }
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Text safe inside a C block comment.
+pub fn c_comment(s: &str) -> String {
+    s.replace("*/", "* /").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn strings() {
+        assert_eq!(c_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(c_string("??="), "\"\\?\\?=\"");
+        assert_eq!(c_string("é"), "\"\\303\\251\"");
+        assert_eq!(
+            c_string(&crate::syntax::lexer::byte_char(0xff).to_string()),
+            "\"\\377\""
+        );
+        assert_eq!(c_string("\x01"), "\"\\001\"");
+    }
+}
