@@ -81,6 +81,12 @@ pub struct Cli {
     /// Accepted for SystemTap compatibility; has no effect
     #[arg(long = "all-modules", hide = true)]
     pub all_modules: bool,
+    /// With --vm: copy a host file into the guest (HOST:GUEST), for tests
+    #[arg(long = "vm-file", value_name = "HOST:GUEST", hide = true)]
+    pub vm_files: Vec<String>,
+    /// With --vm: a shell command run in the guest before the script starts, for tests
+    #[arg(long = "vm-setup", value_name = "CMD", hide = true)]
+    pub vm_setup: Option<String>,
     /// Run an already built module (as staprun does): MODULE.ko
     #[arg(long = "run-module", value_name = "MODULE.ko", hide = true)]
     pub run_module: Option<String>,

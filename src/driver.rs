@@ -25,6 +25,20 @@ pub struct Config {
     pub warnings_are_errors: bool,
     pub module_name: Option<String>,
     pub keep_build_dir: bool,
+    pub run: RunCfg,
+}
+
+/// Pass 5's options.
+#[derive(Debug, Clone, Default)]
+pub struct RunCfg {
+    pub command: Option<String>,
+    pub target_pid: Option<i64>,
+    pub output: Option<String>,
+    pub timeout: Option<f64>,
+    pub globals: Vec<(String, String)>,
+    pub vm: bool,
+    pub vm_files: Vec<String>,
+    pub vm_setup: Option<String>,
 }
 
 /// Exit codes: 0 success, 1 errors in the script, 2 usage, 3 the environment (files, kernel
@@ -321,7 +335,7 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
     let (script_file, args) = match (&cli.script, cli.rest.split_first()) {
         (Some(_), _) => (None, cli.rest.clone()),
         (None, Some((f, rest))) => (Some(f.clone()), rest.to_vec()),
-        (None, None) if cli.dump_functions => (None, vec![]),
+        (None, None) if cli.dump_functions || cli.run_module.is_some() => (None, vec![]),
         (None, None) => {
             eprintln!(
                 "stp-hwbp: no script given\n\nUsage: stp-hwbp [OPTIONS] SCRIPT [ARGS]... or stp-hwbp -e 'SCRIPT' [ARGS]...\nFor more information, try '--help'."
@@ -343,7 +357,32 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         warnings_are_errors: cli.warnings_are_errors,
         module_name: cli.module.clone(),
         keep_build_dir: cli.keep,
+        run: RunCfg {
+            command: cli.command.clone(),
+            target_pid: cli.target_pid,
+            output: cli.output.clone(),
+            timeout: cli.timeout,
+            globals: cli.set_globals.iter().map(|d| parse_define(d)).collect(),
+            vm: cli.vm,
+            vm_files: cli.vm_files.clone(),
+            vm_setup: cli.vm_setup.clone(),
+        },
     };
+    if let Some(ko) = &cli.run_module {
+        return match run_module(&cfg, std::path::Path::new(ko)) {
+            Ok(c) => c,
+            Err(Stop::Env(m)) => {
+                eprintln!("stp-hwbp: {m}");
+                EXIT_ENV
+            }
+            Err(Stop::Script) => EXIT_SCRIPT,
+        };
+    }
+    let mut cfg = cfg;
+    if cfg.run.vm && cfg.kernel.is_none() {
+        // A guest boots an installed Debian kernel, never the host's: pick the newest.
+        cfg.kernel = crate::kbuild::tree::installed().pop();
+    }
     let mut s = Session::new(cfg);
     if cli.dump_functions {
         return dump_functions(&mut s);
@@ -393,10 +432,89 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         s.keep(built);
         return Ok(0);
     }
+    let r = if s.cfg.run.vm { run_vm(s, &built.ko) } else { run_module(&s.cfg, &built.ko) };
     s.keep(built);
-    Err(Stop::Env(
-        "pass 5 (running the module) is not there yet: use -p4 to build the module".into(),
-    ))
+    r
+}
+
+fn loader_options(cfg: &Config, ko: &std::path::Path) -> crate::run::loader::RunOptions {
+    crate::run::loader::RunOptions {
+        module: ko.to_path_buf(),
+        command: cfg.run.command.clone(),
+        target_pid: cfg.run.target_pid,
+        output: cfg.run.output.as_ref().map(std::path::PathBuf::from),
+        timeout: cfg.run.timeout.map(std::time::Duration::from_secs_f64),
+        globals: cfg.run.globals.clone(),
+        verbose: cfg.verbose,
+    }
+}
+
+/// Pass 5 on this machine's kernel.
+fn run_module(cfg: &Config, ko: &std::path::Path) -> Result<i32, Stop> {
+    crate::run::loader::run(&loader_options(cfg, ko)).map_err(Stop::Env)
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Pass 5 inside a QEMU guest booting the target kernel, with this very binary as the loader.
+fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
+    use crate::run::vm;
+    let tree = s.kernel.tree().map_err(Stop::Env)?.clone();
+    let image = std::path::PathBuf::from(format!("/boot/vmlinuz-{}", tree.release));
+    if !image.exists() {
+        return Err(Stop::Env(format!("--vm needs the kernel image {} (install linux-image-{})", image.display(), tree.release)));
+    }
+    let exe = std::env::current_exe().map_err(|e| Stop::Env(format!("cannot find this program: {e}")))?;
+    let guest_ko = format!("/root/{}", ko.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
+    let mut files = vec![(exe, "/bin/stp-hwbp".to_string()), (ko.to_path_buf(), guest_ko.clone())];
+    for f in &s.cfg.run.vm_files {
+        let (h, g) = f.split_once(':').ok_or_else(|| Stop::Env(format!("--vm-file {f}: expected HOST:GUEST")))?;
+        files.push((h.into(), g.to_string()));
+    }
+    let mut argv = vec!["/bin/stp-hwbp".to_string(), "--run-module".into(), guest_ko];
+    if let Some(c) = &s.cfg.run.command {
+        argv.extend(["-c".into(), c.clone()]);
+    }
+    if let Some(t) = s.cfg.run.timeout {
+        argv.extend(["-T".into(), t.to_string()]);
+    }
+    if let Some(x) = s.cfg.run.target_pid {
+        argv.extend(["-x".into(), x.to_string()]);
+    }
+    for (k, v) in &s.cfg.run.globals {
+        argv.extend(["-G".into(), format!("{k}={v}")]);
+    }
+    for _ in 0..s.cfg.verbose {
+        argv.push("-v".into());
+    }
+    let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+    let script = format!("{}\nexec {}\n", s.cfg.run.vm_setup.clone().unwrap_or_default(), cmd.join(" "));
+    let mut spec = vm::GuestSpec::new(image, ["/bin/sh"]);
+    spec.files = files;
+    spec.shell = Some(script);
+    spec.timeout = std::time::Duration::from_secs_f64(s.cfg.run.timeout.unwrap_or(0.0) + 120.0);
+    let mut out: Box<dyn std::io::Write> = match &s.cfg.run.output {
+        Some(f) => Box::new(std::fs::File::create(f).map_err(|e| Stop::Env(format!("cannot write {f}: {e}")))?),
+        None => Box::new(std::io::stdout()),
+    };
+    let t = std::time::Instant::now();
+    let outcome = vm::run_guest(&spec, &mut out, &mut std::io::stderr()).map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
+    if s.cfg.verbose > 0 {
+        eprintln!("Pass 5: ran in a {} guest in {} ms (boot {} ms)", tree.release, t.elapsed().as_millis(), outcome.boot_ms);
+    }
+    if !outcome.kernel_problems.is_empty() {
+        eprintln!("stp-hwbp: the guest kernel reported problems:");
+        for p in &outcome.kernel_problems {
+            eprintln!("  {p}");
+        }
+        return Ok(EXIT_SCRIPT);
+    }
+    match outcome.status {
+        Some(st) => Ok(st),
+        None => Err(Stop::Env(format!("the guest did not finish{}", if outcome.timed_out { " in time" } else { "" }))),
+    }
 }
 
 fn dump_functions(s: &mut Session) -> i32 {

@@ -121,7 +121,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err(format!(
-            "loading kernel module {name} needs root (run as root, e.g. with sudo; or use -p4 to stop after building it)"
+            "loading kernel module {name} needs root (run as root, e.g. with sudo; or use --vm to run it in a QEMU guest)"
         ));
     }
 
@@ -151,7 +151,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         Some(cmd) => Some(HeldChild::spawn(cmd)?),
         None => None,
     };
-    let target = held.as_ref().map(|h| h.child.id() as i64).or(opts.target_pid);
+    let target = held.as_ref().map(|h| h.pid() as i64).or(opts.target_pid);
     if let Some(t) = target {
         if info.param_type("stp_target").is_some() {
             params.push(format!("stp_target={t}"));
@@ -606,8 +606,10 @@ impl Splitter {
 // ---------------------------------------------------------------------------------------------
 // The -c child
 
+/// The `-c` child, spawned and blocked in its wrapper until released. Dropped unreleased, it
+/// is killed and reaped (it never ran the command).
 struct HeldChild {
-    child: Child,
+    child: Option<Child>,
     go: Option<OwnedFd>,
 }
 
@@ -638,7 +640,7 @@ impl HeldChild {
         }
         let child = c.spawn().map_err(|e| format!("cannot start /bin/sh for -c: {e}"))?;
         drop(rd);
-        Ok(HeldChild { child, go: Some(wr) })
+        Ok(HeldChild { child: Some(child), go: Some(wr) })
     }
 
     /// Lets the command run.
@@ -647,14 +649,26 @@ impl HeldChild {
         let mut f = File::from(wr);
         f.write_all(b"go\n").map_err(|e| format!("cannot start the -c command: {e}"))?;
         drop(f);
-        Ok(self.child)
+        Ok(self.child.take().unwrap())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Kills the held (never released) child and reaps it.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        drop(self.go.take());
-        let _ = self.child.wait();
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for HeldChild {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            drop(self.go.take());
+            let _ = c.wait();
+        }
     }
 }
 

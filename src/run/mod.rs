@@ -1,0 +1,7 @@
+//! Pass 5: running a built module. `loader` loads it on the running kernel and streams its
+//! output (needs root); `vm` boots a kernel in QEMU so that `--vm` and the tests run the same
+//! loader inside a guest; `modinfo` reads what the loader needs from the `.ko`.
+
+pub mod loader;
+pub mod modinfo;
+pub mod vm;
