@@ -86,6 +86,16 @@ static inline int64_t stp_read_watched(struct stp_context *c)
 	}
 }
 
+/* Any context. symbol_address(): kallsyms_lookup_name through the pointer that module init
+ * found (stp_symbol_lookup, process context, registers a kprobe the first time: never from
+ * a probe). 0 when the symbol or the lookup function is unknown. */
+static inline unsigned long stp_symbol_address(const char *name)
+{
+	if (!stp_kallsyms_lookup_name_fn)
+		return 0;
+	return stp_kallsyms_lookup_name_fn(name);
+}
+
 #ifndef STP_MAXBACKTRACE
 #define STP_MAXBACKTRACE 32
 #endif

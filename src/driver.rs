@@ -432,7 +432,11 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         s.keep(built);
         return Ok(0);
     }
-    let r = if s.cfg.run.vm { run_vm(s, &built.ko) } else { run_module(&s.cfg, &built.ko) };
+    let r = if s.cfg.run.vm {
+        run_vm(s, &built.ko)
+    } else {
+        run_module(&s.cfg, &built.ko)
+    };
     s.keep(built);
     r
 }
@@ -464,13 +468,28 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     let tree = s.kernel.tree().map_err(Stop::Env)?.clone();
     let image = std::path::PathBuf::from(format!("/boot/vmlinuz-{}", tree.release));
     if !image.exists() {
-        return Err(Stop::Env(format!("--vm needs the kernel image {} (install linux-image-{})", image.display(), tree.release)));
+        return Err(Stop::Env(format!(
+            "--vm needs the kernel image {} (install linux-image-{})",
+            image.display(),
+            tree.release
+        )));
     }
-    let exe = std::env::current_exe().map_err(|e| Stop::Env(format!("cannot find this program: {e}")))?;
-    let guest_ko = format!("/root/{}", ko.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
-    let mut files = vec![(exe, "/bin/stp-hwbp".to_string()), (ko.to_path_buf(), guest_ko.clone())];
+    let exe =
+        std::env::current_exe().map_err(|e| Stop::Env(format!("cannot find this program: {e}")))?;
+    let guest_ko = format!(
+        "/root/{}",
+        ko.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let mut files = vec![
+        (exe, "/bin/stp-hwbp".to_string()),
+        (ko.to_path_buf(), guest_ko.clone()),
+    ];
     for f in &s.cfg.run.vm_files {
-        let (h, g) = f.split_once(':').ok_or_else(|| Stop::Env(format!("--vm-file {f}: expected HOST:GUEST")))?;
+        let (h, g) = f
+            .split_once(':')
+            .ok_or_else(|| Stop::Env(format!("--vm-file {f}: expected HOST:GUEST")))?;
         files.push((h.into(), g.to_string()));
     }
     let mut argv = vec!["/bin/stp-hwbp".to_string(), "--run-module".into(), guest_ko];
@@ -490,19 +509,31 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
         argv.push("-v".into());
     }
     let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
-    let script = format!("{}\nexec {}\n", s.cfg.run.vm_setup.clone().unwrap_or_default(), cmd.join(" "));
+    let script = format!(
+        "{}\nexec {}\n",
+        s.cfg.run.vm_setup.clone().unwrap_or_default(),
+        cmd.join(" ")
+    );
     let mut spec = vm::GuestSpec::new(image, ["/bin/sh"]);
     spec.files = files;
     spec.shell = Some(script);
     spec.timeout = std::time::Duration::from_secs_f64(s.cfg.run.timeout.unwrap_or(0.0) + 120.0);
     let mut out: Box<dyn std::io::Write> = match &s.cfg.run.output {
-        Some(f) => Box::new(std::fs::File::create(f).map_err(|e| Stop::Env(format!("cannot write {f}: {e}")))?),
+        Some(f) => Box::new(
+            std::fs::File::create(f).map_err(|e| Stop::Env(format!("cannot write {f}: {e}")))?,
+        ),
         None => Box::new(std::io::stdout()),
     };
     let t = std::time::Instant::now();
-    let outcome = vm::run_guest(&spec, &mut out, &mut std::io::stderr()).map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
+    let outcome = vm::run_guest(&spec, &mut out, &mut std::io::stderr())
+        .map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
     if s.cfg.verbose > 0 {
-        eprintln!("Pass 5: ran in a {} guest in {} ms (boot {} ms)", tree.release, t.elapsed().as_millis(), outcome.boot_ms);
+        eprintln!(
+            "Pass 5: ran in a {} guest in {} ms (boot {} ms)",
+            tree.release,
+            t.elapsed().as_millis(),
+            outcome.boot_ms
+        );
     }
     if !outcome.kernel_problems.is_empty() {
         eprintln!("stp-hwbp: the guest kernel reported problems:");
@@ -513,7 +544,10 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     }
     match outcome.status {
         Some(st) => Ok(st),
-        None => Err(Stop::Env(format!("the guest did not finish{}", if outcome.timed_out { " in time" } else { "" }))),
+        None => Err(Stop::Env(format!(
+            "the guest did not finish{}",
+            if outcome.timed_out { " in time" } else { "" }
+        ))),
     }
 }
 

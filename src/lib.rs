@@ -8,7 +8,7 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod ir;
-pub mod run;
 pub mod kbuild;
+pub mod run;
 pub mod sema;
 pub mod syntax;

@@ -95,7 +95,8 @@ pub struct RunOptions {
 /// Root of the runtime's proc files.
 const PROC_ROOT: &str = "/proc/stp_hwbp";
 /// The wrapper the `-c` child runs: wait for the go-ahead on fd 3, then become the command.
-const WRAPPER: &str = "IFS= read -r stp_go <&3; exec 3<&-; [ \"$stp_go\" = go ] || exit 126; exec /bin/sh -c \"$1\"";
+const WRAPPER: &str =
+    "IFS= read -r stp_go <&3; exec 3<&-; [ \"$stp_go\" = go ] || exit 126; exec /bin/sh -c \"$1\"";
 
 /// Loads the module, runs the session, unloads. See the module documentation.
 pub fn run(opts: &RunOptions) -> Result<i32, String> {
@@ -142,7 +143,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
     }
 
     let mut out = Output::new(opts.output.as_deref())?;
-    let module_file = File::open(&opts.module).map_err(|e| format!("cannot open {}: {e}", opts.module.display()))?;
+    let module_file = File::open(&opts.module)
+        .map_err(|e| format!("cannot open {}: {e}", opts.module.display()))?;
 
     let signals = SignalGuard::install();
 
@@ -161,16 +163,25 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
     }
     let param_str = params.join(" ");
     if opts.verbose > 1 {
-        eprintln!("Pass 5: loading {} with parameters: {param_str}", opts.module.display());
+        eprintln!(
+            "Pass 5: loading {} with parameters: {param_str}",
+            opts.module.display()
+        );
     }
 
     // Load.
     let t_load = Instant::now();
     let kmsg = Kmsg::open();
-    let cparams = CString::new(param_str.clone()).map_err(|_| "module parameters contain a NUL byte".to_string())?;
+    let cparams = CString::new(param_str.clone())
+        .map_err(|_| "module parameters contain a NUL byte".to_string())?;
     // SAFETY: a valid fd and a NUL-terminated string that outlive the call.
     let rc = unsafe {
-        libc::syscall(libc::SYS_finit_module, module_file.as_raw_fd(), cparams.as_ptr(), 0 as libc::c_int)
+        libc::syscall(
+            libc::SYS_finit_module,
+            module_file.as_raw_fd(),
+            cparams.as_ptr(),
+            0 as libc::c_int,
+        )
     };
     if rc != 0 {
         let err = io::Error::last_os_error();
@@ -182,7 +193,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         keys.push(&name);
         let lines = kmsg.map(|k| k.lines_mentioning(&keys)).unwrap_or_default();
         if err.raw_os_error() == Some(libc::EEXIST) {
-            eprintln!("ERROR: cannot load {name}: a module named {name} is already loaded (remove it with `rmmod {name}`)");
+            eprintln!(
+                "ERROR: cannot load {name}: a module named {name} is already loaded (remove it with `rmmod {name}`)"
+            );
         } else if lines.is_empty() {
             eprintln!("ERROR: cannot load {name}: {}", strerror(&err));
         } else {
@@ -195,7 +208,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
     drop(kmsg);
     drop(module_file);
     if opts.verbose > 0 {
-        eprintln!("Pass 5: loaded {name} in {} ms", t_load.elapsed().as_millis());
+        eprintln!(
+            "Pass 5: loaded {name} in {} ms",
+            t_load.elapsed().as_millis()
+        );
     }
 
     // Session; whatever happens, unload afterwards.
@@ -205,12 +221,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         h.kill();
     }
     if opts.verbose > 0 {
-        eprintln!("Pass 5: session of {name} ran {} ms", t_sess.elapsed().as_millis());
+        eprintln!(
+            "Pass 5: session of {name} ran {} ms",
+            t_sess.elapsed().as_millis()
+        );
     }
     let t_unload = Instant::now();
     let unloaded = unload(&name);
     if opts.verbose > 0 {
-        eprintln!("Pass 5: unloaded {name} in {} ms", t_unload.elapsed().as_millis());
+        eprintln!(
+            "Pass 5: unloaded {name} in {} ms",
+            t_unload.elapsed().as_millis()
+        );
     }
     drop(signals);
     let saw_error = sess?;
@@ -231,17 +253,24 @@ fn global_params(info: &ModInfo, globals: &[(String, String)]) -> Result<Vec<Str
             return Err(if list.is_empty() {
                 format!("-G {k}={v}: the script has no global '{k}' that can be set (it has none)")
             } else {
-                format!("-G {k}={v}: the script has no global '{k}' that can be set (settable: {})", list.join(", "))
+                format!(
+                    "-G {k}={v}: the script has no global '{k}' that can be set (settable: {})",
+                    list.join(", ")
+                )
             });
         };
         match ty {
             GlobalType::Long => {
-                let n = parse_long(v).ok_or_else(|| format!("-G {k}={v}: global '{k}' is a number, and '{v}' is not one"))?;
+                let n = parse_long(v).ok_or_else(|| {
+                    format!("-G {k}={v}: global '{k}' is a number, and '{v}' is not one")
+                })?;
                 out.push(format!("g_{k}={n}"));
             }
             GlobalType::String => {
                 if v.contains('"') || v.contains('\0') {
-                    return Err(format!("-G {k}={v}: a value for global '{k}' cannot contain '\"' (the kernel's parameter parser cannot pass it)"));
+                    return Err(format!(
+                        "-G {k}={v}: a value for global '{k}' cannot contain '\"' (the kernel's parameter parser cannot pass it)"
+                    ));
                 }
                 out.push(format!("g_{k}=\"{v}\""));
             }
@@ -276,12 +305,17 @@ fn parse_long(s: &str) -> Option<i64> {
 }
 
 /// Addresses of `names` from /proc/kallsyms (first exact match in the 3rd column).
-fn kallsyms_lookup<'a>(names: &[&'a str]) -> Result<std::collections::HashMap<&'a str, u64>, String> {
-    let text = std::fs::read_to_string("/proc/kallsyms").map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
+fn kallsyms_lookup<'a>(
+    names: &[&'a str],
+) -> Result<std::collections::HashMap<&'a str, u64>, String> {
+    let text = std::fs::read_to_string("/proc/kallsyms")
+        .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
     let mut found = std::collections::HashMap::new();
     for line in text.lines() {
         let mut it = line.split_ascii_whitespace();
-        let (Some(addr), Some(_), Some(sym)) = (it.next(), it.next(), it.next()) else { continue };
+        let (Some(addr), Some(_), Some(sym)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
         if let Some(n) = names.iter().find(|n| **n == sym)
             && !found.contains_key(n)
         {
@@ -350,7 +384,11 @@ fn session(
         if opts.verbose > 1 {
             eprintln!("Pass 5: ending the session ({why})");
         }
-        if let Err(e) = OpenOptions::new().write(true).open(&ctl_path).and_then(|mut f| f.write_all(b"exit\n")) {
+        if let Err(e) = OpenOptions::new()
+            .write(true)
+            .open(&ctl_path)
+            .and_then(|mut f| f.write_all(b"exit\n"))
+        {
             eprintln!("WARNING: cannot write exit to {}: {e}", ctl_path.display());
         }
     };
@@ -410,7 +448,11 @@ fn session(
         }
 
         // Read what is there.
-        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         let wait_ms = if started.is_none() { 5 } else { 100 };
         // SAFETY: one valid pollfd.
         let pr = unsafe { libc::poll(&mut pfd, 1, wait_ms) };
@@ -434,7 +476,11 @@ fn session(
                     out_failed = true;
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(format!("reading {}: {e}", out_path.display())),
         }
     }
@@ -454,7 +500,8 @@ fn unload(name: &str) -> Result<(), String> {
     let t0 = Instant::now();
     loop {
         // SAFETY: a NUL-terminated string that outlives the call.
-        let rc = unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
+        let rc =
+            unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
         if rc == 0 {
             return Ok(());
         }
@@ -481,10 +528,15 @@ struct Output {
 impl Output {
     fn new(path: Option<&Path>) -> Result<Output, String> {
         let out: Box<dyn Write> = match path {
-            Some(p) => Box::new(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?),
+            Some(p) => Box::new(
+                File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+            ),
             None => Box::new(io::stdout()),
         };
-        Ok(Output { out, err: io::stderr() })
+        Ok(Output {
+            out,
+            err: io::stderr(),
+        })
     }
 }
 
@@ -524,7 +576,15 @@ impl Splitter {
                 }
                 let Some(d) = self.dest else { break };
                 let p = std::mem::take(&mut self.pending);
-                Self::put(d, &p, o, &mut res_out, &mut res_err, &mut wrote_out, &mut wrote_err);
+                Self::put(
+                    d,
+                    &p,
+                    o,
+                    &mut res_out,
+                    &mut res_err,
+                    &mut wrote_out,
+                    &mut wrote_err,
+                );
                 if p.last() == Some(&b'\n') {
                     self.dest = None;
                 }
@@ -535,7 +595,15 @@ impl Splitter {
                 Some(i) => (&data[..=i], &data[i + 1..], true),
                 None => (data, &data[data.len()..], false),
             };
-            Self::put(d, chunk, o, &mut res_out, &mut res_err, &mut wrote_out, &mut wrote_err);
+            Self::put(
+                d,
+                chunk,
+                o,
+                &mut res_out,
+                &mut res_err,
+                &mut wrote_out,
+                &mut wrote_err,
+            );
             data = rest;
             if eol {
                 self.dest = None;
@@ -638,16 +706,22 @@ impl HeldChild {
                 Ok(())
             });
         }
-        let child = c.spawn().map_err(|e| format!("cannot start /bin/sh for -c: {e}"))?;
+        let child = c
+            .spawn()
+            .map_err(|e| format!("cannot start /bin/sh for -c: {e}"))?;
         drop(rd);
-        Ok(HeldChild { child: Some(child), go: Some(wr) })
+        Ok(HeldChild {
+            child: Some(child),
+            go: Some(wr),
+        })
     }
 
     /// Lets the command run.
     fn release(mut self) -> Result<Child, String> {
         let wr = self.go.take().unwrap();
         let mut f = File::from(wr);
-        f.write_all(b"go\n").map_err(|e| format!("cannot start the -c command: {e}"))?;
+        f.write_all(b"go\n")
+            .map_err(|e| format!("cannot start the -c command: {e}"))?;
         drop(f);
         Ok(self.child.take().unwrap())
     }
@@ -733,7 +807,11 @@ struct Kmsg {
 impl Kmsg {
     /// /dev/kmsg positioned at its end, non-blocking; None if it cannot be opened.
     fn open() -> Option<Kmsg> {
-        let f = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open("/dev/kmsg").ok()?;
+        let f = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/kmsg")
+            .ok()?;
         // SAFETY: lseek on a descriptor we own.
         unsafe {
             libc::lseek(f.as_raw_fd(), 0, libc::SEEK_END);
@@ -750,7 +828,9 @@ impl Kmsg {
                 Ok(0) => break,
                 Ok(n) => {
                     let rec = String::from_utf8_lossy(&buf[..n]);
-                    let Some((_, text)) = rec.split_once(';') else { continue };
+                    let Some((_, text)) = rec.split_once(';') else {
+                        continue;
+                    };
                     let text = text.lines().next().unwrap_or("").trim_end();
                     if text.contains("taints kernel") || text.contains("tainting kernel") {
                         continue;
@@ -787,7 +867,10 @@ mod tests {
     fn split(chunks: &[&[u8]]) -> (String, Vec<String>, bool) {
         // Stderr cannot be captured here: check routing via what did NOT go to stdout.
         let buf = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let mut o = Output { out: Box::new(Cap(buf.clone())), err: io::stderr() };
+        let mut o = Output {
+            out: Box::new(Cap(buf.clone())),
+            err: io::stderr(),
+        };
         let mut s = Splitter::default();
         let mut after_each = Vec::new();
         for c in chunks {
@@ -827,17 +910,36 @@ mod tests {
 
     #[test]
     fn globals_to_params() {
-        let info = ModInfo::from_section(b"stphwbp_global=n:long\0stphwbp_global=s:string\0name=m\0");
-        let p = global_params(&info, &[("n".into(), "0x10".into()), ("s".into(), "a b".into())]).unwrap();
+        let info =
+            ModInfo::from_section(b"stphwbp_global=n:long\0stphwbp_global=s:string\0name=m\0");
+        let p = global_params(
+            &info,
+            &[("n".into(), "0x10".into()), ("s".into(), "a b".into())],
+        )
+        .unwrap();
         assert_eq!(p, vec!["g_n=16".to_string(), "g_s=\"a b\"".to_string()]);
-        assert!(global_params(&info, &[("zz".into(), "1".into())]).unwrap_err().contains("zz"));
-        assert!(global_params(&info, &[("n".into(), "one".into())]).unwrap_err().contains("'n'"));
+        assert!(
+            global_params(&info, &[("zz".into(), "1".into())])
+                .unwrap_err()
+                .contains("zz")
+        );
+        assert!(
+            global_params(&info, &[("n".into(), "one".into())])
+                .unwrap_err()
+                .contains("'n'")
+        );
         assert!(global_params(&info, &[("s".into(), "a\"b".into())]).is_err());
     }
 
     #[test]
     fn prefixes_stripped() {
-        assert_eq!(strip_prefixes("stp_hwbp: cannot arm x", "m"), "cannot arm x");
-        assert_eq!(strip_prefixes("m: Unknown parameter", "m"), "Unknown parameter");
+        assert_eq!(
+            strip_prefixes("stp_hwbp: cannot arm x", "m"),
+            "cannot arm x"
+        );
+        assert_eq!(
+            strip_prefixes("m: Unknown parameter", "m"),
+            "Unknown parameter"
+        );
     }
 }

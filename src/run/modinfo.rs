@@ -31,7 +31,8 @@ pub enum GlobalType {
 impl ModInfo {
     /// Reads and parses the `.modinfo` section of the ELF file at `path`.
     pub fn from_file(path: &Path) -> Result<ModInfo, String> {
-        let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let data =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         ModInfo::from_elf(&data).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -61,12 +62,18 @@ impl ModInfo {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All values of `key`, in file order.
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.entries.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The module name (`name=`).
@@ -203,7 +210,11 @@ pub fn find_section<'a>(data: &'a [u8], want: &str) -> Result<Option<&'a [u8]>, 
     if shnum == 0 {
         shnum = sh0.size;
     }
-    let shstrndx = if shstrndx_raw == SHN_XINDEX { sh0.link as u64 } else { shstrndx_raw as u64 };
+    let shstrndx = if shstrndx_raw == SHN_XINDEX {
+        sh0.link as u64
+    } else {
+        shstrndx_raw as u64
+    };
     if shnum > 1 << 20 || shstrndx >= shnum {
         return Err("bad ELF section header table".into());
     }
@@ -212,7 +223,9 @@ pub fn find_section<'a>(data: &'a [u8], want: &str) -> Result<Option<&'a [u8]>, 
     for i in 1..shnum {
         let h = shdr(i)?;
         let name_off = h.name as usize;
-        let Some(rest) = strtab.get(name_off..) else { continue };
+        let Some(rest) = strtab.get(name_off..) else {
+            continue;
+        };
         let name = rest.split(|&b| b == 0).next().unwrap_or(&[]);
         if name == want.as_bytes() {
             if h.kind == SHT_NOBITS {
@@ -237,17 +250,28 @@ mod tests {
         assert_eq!(m.syms().unwrap(), vec![(0, "pid_max".to_string())]);
         assert_eq!(
             m.globals().unwrap(),
-            vec![("n".to_string(), GlobalType::Long), ("s".to_string(), GlobalType::String)]
+            vec![
+                ("n".to_string(), GlobalType::Long),
+                ("s".to_string(), GlobalType::String)
+            ]
         );
         assert_eq!(m.get("flag"), Some(""));
         assert!(ModInfo::from_section(b"stphwbp_sym=x:y\0").syms().is_err());
-        assert!(ModInfo::from_section(b"stphwbp_global=x:float\0").globals().is_err());
+        assert!(
+            ModInfo::from_section(b"stphwbp_global=x:float\0")
+                .globals()
+                .is_err()
+        );
     }
 
     #[test]
     fn not_elf() {
         assert!(ModInfo::from_elf(b"hello").is_err());
-        assert!(ModInfo::from_elf(&[0xfd, b'7', b'z', b'X', b'Z', 0, 0, 0]).unwrap_err().contains("xz"));
+        assert!(
+            ModInfo::from_elf(&[0xfd, b'7', b'z', b'X', b'Z', 0, 0, 0])
+                .unwrap_err()
+                .contains("xz")
+        );
         let mut bad = vec![0u8; 64];
         bad[..4].copy_from_slice(b"\x7fELF");
         bad[4] = 2;

@@ -67,8 +67,8 @@ pub fn probe_point(pp: &ProbePoint) -> String {
             Some(Literal {
                 value: LitValue::Int(v),
                 ..
-            }) if c.name.name == "data" && *v > 0 => {
-                let _ = write!(s, "({v:#x})");
+            }) if c.name.name == "data" && *v != 0 => {
+                let _ = write!(s, "({:#x})", *v as u64);
             }
             Some(a) => {
                 let _ = write!(s, "({})", literal(&a.value));

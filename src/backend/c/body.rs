@@ -500,11 +500,14 @@ impl<'a> BodyGen<'a> {
                     _ => {
                         let (v, _) = self.scalar(target);
                         let op = if *inc { "++" } else { "--" };
-                        if *pre {
-                            format!("{op}{v}")
+                        // A statement of its own, so that `x++ + ++x` has a defined order.
+                        let t = self.temp_long();
+                        self.w.line(if *pre {
+                            format!("{t} = {op}{v};")
                         } else {
-                            format!("{v}{op}")
-                        }
+                            format!("{t} = {v}{op};")
+                        });
+                        t
                     }
                 }
             }
@@ -842,7 +845,7 @@ pub fn needs_statements(e: &Expr) -> bool {
         | ExprKind::Builtin { .. }
         | ExprKind::Assign { .. }
         | ExprKind::In { .. } => true,
-        ExprKind::IncDec { target, .. } => matches!(target, LValue::Index { .. }),
+        ExprKind::IncDec { .. } => true,
         ExprKind::Unary { e, .. } => needs_statements(e),
         ExprKind::Binary { op, l, r } => {
             matches!(op, BinOp::Div | BinOp::Mod | BinOp::Concat)

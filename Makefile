@@ -1,0 +1,62 @@
+# Entry points for a fresh Debian machine (run as root, or with sudo available):
+#   make setup   install what the build and the tests need (idempotent)
+#   make test    everything CI runs: build, clippy, fmt, runtime unit tests, golden/kbuild trials
+#   make demo    a short demonstration on examples/pid_max_writes.stp
+#   make bless   rewrite the golden expected files from the current translator (review: git diff)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/debug/stp-hwbp
+
+APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
+	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-static \
+	systemtap-doc cpio kmod
+
+# Root runs apt directly; anyone else goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all setup setup-apt setup-nextest build test demo bless clean
+
+all: build
+
+setup: setup-apt setup-nextest
+
+# dpkg -s first, so that a machine with everything installed never touches the network.
+setup-apt:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else \
+		echo "apt packages: all present"; \
+	fi
+
+setup-nextest:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "cargo-nextest: present"; \
+	else \
+		$(CARGO) install cargo-nextest --locked; \
+	fi
+
+build:
+	$(CARGO) build
+
+# CI=true: a missing kernel tree is a failure, never a skip.
+test: setup build
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --check
+	bash tests/runtime-unit/run.sh
+	CI=true $(CARGO) nextest run --no-fail-fast
+
+demo: setup build
+	$(BIN) -p2 examples/pid_max_writes.stp
+
+bless: build
+	BLESS=1 $(CARGO) nextest run --no-fail-fast -E 'binary(golden)'
+
+clean:
+	$(CARGO) clean

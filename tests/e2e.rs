@@ -1,0 +1,180 @@
+//! End-to-end tests: every `tests/e2e/cases/NAME.stp` runs with `stp-hwbp --vm` in a QEMU guest
+//! of every installed kernel (with CI set, fewer than two kernels, or no QEMU, fails). A case is
+//! a small file set next to the script:
+//! - `NAME.cmd`: the `-c` command that causes the accesses; `NAME.flags`: more options;
+//!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
+//! - `NAME.out`: the exact stdout; `NAME.contains`: lines stdout must contain;
+//!   `NAME.contains_err`: lines stderr must contain; `NAME.status`: exit status (default 0).
+//!
+//! The test module `tests/e2e/testmod` (a variable it writes and reads on request) is built for
+//! each kernel and loaded in the guest before the script starts.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kernels() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.retain(|k| {
+        Path::new(&format!("/lib/modules/{k}/build/Makefile")).exists()
+            && Path::new(&format!("/boot/vmlinuz-{k}")).exists()
+    });
+    v.sort();
+    v
+}
+
+/// Builds the test module for one kernel once; concurrent test processes race benignly
+/// (each builds in its own directory and renames the result into place).
+fn testmod(kver: &str) -> Result<PathBuf, String> {
+    let dest = root()
+        .join("target/e2e-testmod")
+        .join(kver)
+        .join("stphwbp_testmod.ko");
+    if dest.exists() {
+        return Ok(dest);
+    }
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for f in ["stphwbp_testmod.c", "Kbuild"] {
+        std::fs::copy(root().join("tests/e2e/testmod").join(f), tmp.path().join(f))
+            .map_err(|e| e.to_string())?;
+    }
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(format!("/lib/modules/{kver}/build"))
+        .arg(format!("M={}", tmp.path().display()))
+        .arg("modules")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "building the test module for {kver} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::create_dir_all(dest.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+    let staged = dest.with_extension(format!("ko.{}", std::process::id()));
+    std::fs::copy(tmp.path().join("stphwbp_testmod.ko"), &staged).map_err(|e| e.to_string())?;
+    std::fs::rename(&staged, &dest).map_err(|e| e.to_string())?;
+    Ok(dest)
+}
+
+fn read(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
+    let dir = script.parent().unwrap_or(Path::new("."));
+    let stem = script
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    let ko = testmod(kver)?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
+    cmd.current_dir(dir).arg("--vm").arg("-r").arg(kver);
+    cmd.arg("--vm-file")
+        .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
+    cmd.arg("--vm-setup").arg("insmod /root/stphwbp_testmod.ko");
+    if let Some(c) = read(&side("cmd")) {
+        cmd.arg("-c").arg(c.trim_end());
+    }
+    if let Some(f) = read(&side("flags")) {
+        cmd.args(f.split_whitespace());
+    }
+    match read(&side("source")) {
+        Some(src) => cmd.arg(src.trim()),
+        None => cmd.arg(format!("{stem}.stp")),
+    };
+    if let Some(a) = read(&side("args")) {
+        cmd.args(a.lines());
+    }
+    let t = std::time::Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want_status: i32 = read(&side("status"))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let ctx = || format!("\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+    if out.status.code() != Some(want_status) {
+        return Err(format!(
+            "exit status {:?}, expected {want_status}{}",
+            out.status.code(),
+            ctx()
+        )
+        .into());
+    }
+    if let Some(want) = read(&side("out")) {
+        if stdout != want {
+            return Err(format!(
+                "stdout differs from {stem}.out:\n--- expected ---\n{want}{}",
+                ctx()
+            )
+            .into());
+        }
+    }
+    for (ext, text) in [("contains", &stdout), ("contains_err", &stderr)] {
+        if let Some(want) = read(&side(ext)) {
+            for l in want.lines().filter(|l| !l.is_empty()) {
+                if !text.contains(l) {
+                    return Err(format!("missing `{l}` (from {stem}.{ext}){}", ctx()).into());
+                }
+            }
+        }
+    }
+    eprintln!("e2e {kver} {stem}: {} ms", t.elapsed().as_millis());
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let ci = std::env::var_os("CI").is_some();
+    let mut trials = vec![];
+    let ks = kernels();
+    let qemu = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ci && (ks.len() < 2 || !qemu) {
+        let why = format!(
+            "CI needs QEMU and two kernels with headers and images; found QEMU: {qemu}, kernels: {ks:?}"
+        );
+        trials.push(Trial::test("e2e::environment", move || {
+            Err(why.clone().into())
+        }));
+    }
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(root().join("tests/e2e/cases"))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    cases.retain(|p| {
+        p.extension().is_some_and(|x| x == "stp") || p.extension().is_some_and(|x| x == "source")
+    });
+    cases.sort();
+    for k in &ks {
+        for c in &cases {
+            let name = c
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let (k2, script) = (k.clone(), c.with_extension("stp"));
+            trials.push(Trial::test(format!("e2e::{k}::{name}"), move || {
+                run_case(&k2, &script)
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,518 @@
+//! Golden tests: one trial per (pass, script), compared byte for byte with files checked in next
+//! to the script. `BLESS=1 cargo nextest run` (or `cargo test`) rewrites the expected files;
+//! review is `git diff tests/golden`.
+//!
+//! For every `tests/golden/NAME.stp`:
+//! - `p1::NAME`, `p2::NAME`, `p3::NAME`: stdout of `-p1`/`-p2`/`-p3` against `NAME.p1`, `NAME.p2`,
+//!   `NAME.c`; the run must exit 0 with nothing on stderr (unless a `NAME.stderr` says what).
+//!   `p3::` trials are listed as ignored while pass 3 does not exist and no `.c` is checked in.
+//! - `err_*.stp`: one trial `stderr::NAME` instead, comparing stderr with `NAME.stderr` and
+//!   requiring exit status 1 (or the one in `NAME.status`).
+//! - `warn_*.stp` (or any script with a `NAME.stderr`): the p1/p2/p3 trials plus `stderr::NAME`
+//!   comparing `-p2` stderr with exit status 0 (or `NAME.status`).
+//! - `NAME.args`: script arguments, one per line. `NAME.flags`: extra options (whitespace
+//!   separated), e.g. `-g`; a `-pN` there sets the pass of the `stderr::` trial (default 2).
+//! - `kbuild::KVER::NAME` for every `NAME.c` and every kernel tree `/lib/modules/KVER/build`:
+//!   the C plus `runtime-c/` built with kbuild and `-Werror`.
+//! - `examples::NAME`: every `examples/NAME.stp` must pass `-p2` (arguments from `NAME.args`).
+//! - `generated::*`: inputs too big or too odd to check in (deep nesting), written to a
+//!   temporary directory at run time; their stderr is compared with `tests/golden/gen_*.stderr`.
+//!
+//! Scripts run with the working directory `tests/golden` and a bare file name, so the paths in
+//! diagnostics do not depend on where the repository is checked out.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Condvar, Mutex};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stp-hwbp");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// How many kbuild runs one test process starts at once (nextest runs every trial in its own
+/// process; its `kbuild` test group in .config/nextest.toml bounds those the same way).
+const KBUILD_JOBS: usize = 2;
+
+fn golden_dir() -> PathBuf {
+    Path::new(ROOT).join("tests/golden")
+}
+
+fn bless() -> bool {
+    std::env::var_os("BLESS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn read_opt(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+/// One script with its side files.
+#[derive(Clone)]
+struct Script {
+    dir: PathBuf,
+    name: String,
+    args: Vec<String>,
+    flags: Vec<String>,
+}
+
+impl Script {
+    fn load(dir: &Path, name: &str) -> Script {
+        let args = read_opt(&dir.join(format!("{name}.args")))
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        let flags = read_opt(&dir.join(format!("{name}.flags")))
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        Script {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            args,
+            flags,
+        }
+    }
+
+    fn side(&self, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", self.name))
+    }
+
+    /// `stp-hwbp FLAGS [-pN] NAME.stp ARGS`, run in the script's directory.
+    fn run(&self, pass: Option<u8>) -> Output {
+        let mut c = Command::new(BIN);
+        c.current_dir(&self.dir).args(&self.flags);
+        if let Some(p) = pass {
+            c.arg(format!("-p{p}"));
+        }
+        c.arg(format!("{}.stp", self.name)).args(&self.args);
+        c.env_remove("CLICOLOR_FORCE").env("NO_COLOR", "1");
+        c.output()
+            .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"))
+    }
+
+    /// The pass for the stderr trial: a `-pN` in the flags wins, else 2.
+    fn stderr_pass(&self) -> Option<u8> {
+        if self.flags.iter().any(|f| f.starts_with("-p")) {
+            None
+        } else {
+            Some(2)
+        }
+    }
+
+    fn expected_status(&self, default: i32) -> i32 {
+        read_opt(&self.side("status"))
+            .map(|s| s.trim().parse().expect("NAME.status holds an exit status"))
+            .unwrap_or(default)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn status_of(o: &Output) -> String {
+    match o.status.code() {
+        Some(c) => format!("exit status {c}"),
+        None => format!("{}", o.status),
+    }
+}
+
+/// Compares `actual` with the file `expected`; with BLESS, (re)writes it instead.
+fn compare(expected: &Path, actual: &str) -> Result<(), Failed> {
+    let old = read_opt(expected);
+    if old.as_deref() == Some(actual) {
+        return Ok(());
+    }
+    if bless() {
+        std::fs::write(expected, actual)
+            .map_err(|e| format!("cannot write {}: {e}", expected.display()))?;
+        return Ok(());
+    }
+    let shown = expected
+        .strip_prefix(ROOT)
+        .unwrap_or(expected)
+        .display()
+        .to_string();
+    match old {
+        None => Err(format!(
+            "{shown} is missing; run with BLESS=1 to create it. Actual output:\n{actual}"
+        )
+        .into()),
+        Some(old) => Err(format!(
+            "{shown} differs (BLESS=1 rewrites it)\n{}",
+            diff(&old, actual)
+        )
+        .into()),
+    }
+}
+
+/// A small line diff: the first differing line with some context, enough to see what changed.
+fn diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let first = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let mut out = format!(
+        "first difference at line {} ({} lines expected, {} actual)\n",
+        first + 1,
+        a.len(),
+        b.len()
+    );
+    let from = first.saturating_sub(3);
+    for (i, l) in a.iter().enumerate().take(first).skip(from) {
+        out += &format!("  {:>5}  {l}\n", i + 1);
+    }
+    for l in a.iter().skip(first).take(8) {
+        out += &format!("- {l}\n");
+    }
+    for l in b.iter().skip(first).take(8) {
+        out += &format!("+ {l}\n");
+    }
+    if old.ends_with('\n') != new.ends_with('\n') {
+        out += "(the final newline differs)\n";
+    }
+    out
+}
+
+/// A pass trial: exit 0, stdout compared, stderr empty unless the script expects stderr.
+fn pass_trial(s: &Script, pass: u8, ext: &str, stderr_expected: bool) -> Result<(), Failed> {
+    let o = s.run(Some(pass));
+    let want = s.expected_status(0);
+    if o.status.code() != Some(want) {
+        return Err(format!(
+            "-p{pass} {}.stp: {} (expected {want})\nstderr:\n{}",
+            s.name,
+            status_of(&o),
+            text(&o.stderr)
+        )
+        .into());
+    }
+    if !stderr_expected && !o.stderr.is_empty() {
+        return Err(format!(
+            "-p{pass} {}.stp wrote to stderr (name it warn_*.stp or add a .stderr):\n{}",
+            s.name,
+            text(&o.stderr)
+        )
+        .into());
+    }
+    compare(&s.side(ext), &text(&o.stdout))
+}
+
+/// A diagnostics trial: stderr compared, exit status checked even when blessing.
+fn stderr_trial(s: &Script, default_status: i32) -> Result<(), Failed> {
+    let o = s.run(s.stderr_pass());
+    let want = s.expected_status(default_status);
+    if o.status.code() != Some(want) {
+        return Err(format!(
+            "{}.stp: {} (expected {want})\nstderr:\n{}",
+            s.name,
+            status_of(&o),
+            text(&o.stderr)
+        )
+        .into());
+    }
+    compare(&s.side("stderr"), &text(&o.stderr))
+}
+
+/// Whether this build has pass 3: `-p3` on a trivial script succeeds.
+fn have_pass3() -> bool {
+    Command::new(BIN)
+        .args(["-p3", "-e", "probe begin { exit() }"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Every installed kernel build tree, by release name.
+fn kernel_trees() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.retain(|k| {
+        Path::new("/lib/modules")
+            .join(k)
+            .join("build/Makefile")
+            .exists()
+    });
+    v.sort();
+    v
+}
+
+/// A counting semaphore bounding concurrent kbuild runs inside this process.
+struct Slots {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+static KBUILD_SLOTS: Slots = Slots {
+    free: Mutex::new(KBUILD_JOBS),
+    cv: Condvar::new(),
+};
+
+struct Slot;
+
+impl Slots {
+    fn take(&'static self) -> Slot {
+        let mut n = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *n == 0 {
+            n = self.cv.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n -= 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *KBUILD_SLOTS.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        KBUILD_SLOTS.cv.notify_one();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds tests/golden/NAME.c against one kernel tree in the layout pass 4 (src/kbuild/mod.rs,
+/// templates/Kbuild.tera) writes: `DIR/stphwbp_NAME.c`, `DIR/runtime/` (a copy of runtime-c/),
+/// and a Kbuild with `-I$(src)/runtime -Werror`. Keep the two in step.
+fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
+    let c = golden_dir().join(format!("{name}.c"));
+    let tmp = tempfile::Builder::new()
+        .prefix("stp-hwbp-kbuild-")
+        .tempdir()
+        .map_err(|e| format!("tempdir: {e}"))?;
+    let dir = tmp.path();
+    // Named as pass 4 names a module built from NAME.stp (src/kbuild/mod.rs).
+    let base: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let module = format!("stphwbp_{base}");
+    std::fs::copy(&c, dir.join(format!("{module}.c")))
+        .map_err(|e| format!("copy {}: {e}", c.display()))?;
+    copy_dir(&Path::new(ROOT).join("runtime-c"), &dir.join("runtime"))
+        .map_err(|e| format!("copy runtime-c: {e}"))?;
+    std::fs::write(
+        dir.join("Kbuild"),
+        format!("obj-m := {module}.o\nccflags-y := -I$(src)/runtime -Werror\n"),
+    )
+    .map_err(|e| format!("write Kbuild: {e}"))?;
+    let _slot = KBUILD_SLOTS.take();
+    let o = Command::new("make")
+        .arg("-C")
+        .arg(format!("/lib/modules/{kver}/build"))
+        .arg(format!("M={}", dir.display()))
+        .arg("modules")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .output()
+        .map_err(|e| format!("cannot run make: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "kbuild of {name}.c against {kver} failed ({})\n{}{}",
+            status_of(&o),
+            text(&o.stdout),
+            text(&o.stderr)
+        )
+        .into());
+    }
+    if !dir.join(format!("{module}.ko")).exists() {
+        return Err(format!("kbuild of {name}.c against {kver} made no {module}.ko").into());
+    }
+    Ok(())
+}
+
+/// Deeply nested scripts, generated rather than checked in: each `(`/`{` on its own line so that
+/// the diagnostic's source snippet stays one short line.
+fn generated() -> Vec<(&'static str, String)> {
+    const N: usize = 5000;
+    vec![
+        (
+            "deep_parens",
+            format!(
+                "probe begin {{\n  x = {}1{}\n  println(x)\n}}\n",
+                "(\n".repeat(N),
+                ")".repeat(N)
+            ),
+        ),
+        (
+            "deep_blocks",
+            format!(
+                "probe begin {}\n  exit()\n{}\n",
+                "{\n".repeat(N + 1),
+                "}".repeat(N + 1)
+            ),
+        ),
+        (
+            "deep_unary",
+            format!(
+                "probe begin {{\n  x = {}1\n  println(x)\n}}\n",
+                "-\n".repeat(N)
+            ),
+        ),
+        (
+            "deep_ifs",
+            format!("probe begin {{\n{}  exit()\n}}\n", "if (1)\n".repeat(N)),
+        ),
+        // One byte over the 8 MiB limit, mostly one comment.
+        (
+            "too_large",
+            format!(
+                "probe begin {{ exit() }}\n/*{}*/\n",
+                " ".repeat((8 << 20) - 27)
+            ),
+        ),
+    ]
+}
+
+fn generated_trial(name: &str, script: &str) -> Result<(), Failed> {
+    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    std::fs::write(tmp.path().join(format!("{name}.stp")), script)
+        .map_err(|e| format!("write: {e}"))?;
+    let s = Script {
+        dir: tmp.path().to_path_buf(),
+        name: name.to_string(),
+        args: vec![],
+        flags: vec![],
+    };
+    let o = s.run(Some(2));
+    if o.status.code() != Some(1) {
+        return Err(format!(
+            "{name}.stp: {} (expected 1)\nstderr:\n{}",
+            status_of(&o),
+            text(&o.stderr)
+        )
+        .into());
+    }
+    compare(
+        &golden_dir().join(format!("gen_{name}.stderr")),
+        &text(&o.stderr),
+    )
+}
+
+fn stems(dir: &Path, ext: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(&format!(".{ext}")).map(str::to_string))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let gdir = golden_dir();
+    let scripts = stems(&gdir, "stp");
+    let cfiles = stems(&gdir, "c");
+    let pass3 = have_pass3();
+    // Without pass 3 and with no C checked in yet, the p3 trials are shown as ignored; once any
+    // NAME.c exists they always run, so a pass 3 that breaks fails rather than vanishes.
+    let skip_p3 = !pass3 && cfiles.is_empty();
+    let mut trials = vec![];
+
+    for name in &scripts {
+        let s = Script::load(&gdir, name);
+        if name.starts_with("err_") {
+            trials.push(Trial::test(format!("stderr::{name}"), move || {
+                stderr_trial(&s, 1)
+            }));
+            continue;
+        }
+        let warns = name.starts_with("warn_") || s.side("stderr").exists();
+        for (pass, ext) in [(1u8, "p1"), (2, "p2"), (3, "c")] {
+            let s = s.clone();
+            let t = Trial::test(format!("p{pass}::{name}"), move || {
+                pass_trial(&s, pass, ext, warns)
+            });
+            trials.push(if pass == 3 {
+                t.with_ignored_flag(skip_p3)
+            } else {
+                t
+            });
+        }
+        if warns {
+            trials.push(Trial::test(format!("stderr::{name}"), move || {
+                stderr_trial(&s, 0)
+            }));
+        }
+    }
+
+    for (name, script) in generated() {
+        trials.push(Trial::test(format!("generated::{name}"), move || {
+            generated_trial(name, &script)
+        }));
+    }
+
+    let trees = kernel_trees();
+    let ci = in_ci();
+    {
+        let few = trees.len() < 2;
+        let trees = trees.clone();
+        // Always listed, so a machine without trees says so; in CI it fails.
+        let t = Trial::test("kbuild::trees", move || {
+            if trees.len() < 2 {
+                return Err(format!("kernel build trees found: {trees:?}; at least 2 are needed (install linux-headers-amd64 and linux-headers-6.12-amd64, or run `make setup`)").into());
+            }
+            Ok(())
+        });
+        trials.push(t.with_ignored_flag(!ci && few));
+    }
+    for kver in &trees {
+        for name in &cfiles {
+            let (k, n) = (kver.clone(), name.clone());
+            trials.push(Trial::test(format!("kbuild::{kver}::{name}"), move || {
+                kbuild_trial(&k, &n)
+            }));
+        }
+    }
+
+    let edir = Path::new(ROOT).join("examples");
+    for name in stems(&edir, "stp") {
+        let s = Script::load(&edir, &name);
+        trials.push(Trial::test(format!("examples::{name}"), move || {
+            let o = s.run(Some(2));
+            if !o.status.success() {
+                return Err(format!(
+                    "-p2 examples/{name}.stp: {}\n{}",
+                    status_of(&o),
+                    text(&o.stderr)
+                )
+                .into());
+            }
+            Ok(())
+        }));
+    }
+
+    libtest_mimic::run(&args, trials).exit();
+}
