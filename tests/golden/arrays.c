@@ -14,13 +14,13 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_one;
-static stp_rwlock_t stp_lock_one = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_one = STP_RWLOCK_INIT;
 static struct stp_map *stp_g_two;
-static stp_rwlock_t stp_lock_two = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_two = STP_RWLOCK_INIT;
 static struct stp_map *stp_g_names;
-static stp_rwlock_t stp_lock_names = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_names = STP_RWLOCK_INIT;
 static int64_t stp_g_s;
-static stp_rwlock_t stp_lock_s = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_s = STP_RWLOCK_INIT;
 static long g_s = 0;
 module_param(g_s, long, 0400);
 
@@ -54,7 +54,7 @@ union stp_frame {
 
 static void stp_fn_execname(struct stp_context *c, char *rv);
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/context.stp:19:28 */
 static void stp_fn_execname(struct stp_context *c, char *rv) {

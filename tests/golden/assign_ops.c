@@ -14,11 +14,11 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static int64_t stp_g_g;
-static stp_rwlock_t stp_lock_g = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_g = STP_RWLOCK_INIT;
 static long g_g = 0;
 module_param(g_g, long, 0400);
 static struct stp_map *stp_g_arr;
-static stp_rwlock_t stp_lock_arr = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_arr = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
@@ -60,7 +60,7 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

@@ -24,7 +24,7 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

@@ -14,7 +14,7 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static int64_t stp_g_n;
-static stp_rwlock_t stp_lock_n = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_n = STP_RWLOCK_INIT;
 static long g_n = 0;
 module_param(g_n, long, 0400);
 
@@ -37,7 +37,7 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

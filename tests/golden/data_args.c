@@ -33,8 +33,8 @@ union stp_frame {
 static int64_t stp_fn_data_addr(struct stp_context *c);
 static int64_t stp_fn_data_value(struct stp_context *c);
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr);
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
 
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);

@@ -13,7 +13,7 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_hits;
-static stp_rwlock_t stp_lock_hits = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_hits = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
@@ -43,9 +43,9 @@ union stp_frame {
 	char stp_none;
 };
 
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
 
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static struct stp_watch stp_watches[] = {

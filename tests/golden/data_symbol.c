@@ -42,9 +42,9 @@ static void stp_fn_execname(struct stp_context *c, char *rv);
 static int64_t stp_fn_pid(struct stp_context *c);
 static void stp_fn_pp(struct stp_context *c, char *rv);
 static int64_t stp_fn_data_addr(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
 
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);

@@ -13,9 +13,9 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_a;
-static stp_rwlock_t stp_lock_a = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_a = STP_RWLOCK_INIT;
 static struct stp_map *stp_g_m;
-static stp_rwlock_t stp_lock_m = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_m = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
@@ -86,7 +86,7 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

@@ -94,7 +94,7 @@ static void stp_fn_nothing(struct stp_context *c);
 static int64_t stp_fn_early(struct stp_context *c, int64_t a_x);
 static void stp_fn_exit(struct stp_context *c);
 static int64_t stp_fn_is_odd(struct stp_context *c, int64_t a_n);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* functions.stp:3:10 */
 static int64_t stp_fn_fact(struct stp_context *c, int64_t a_n) {

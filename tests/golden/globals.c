@@ -18,27 +18,27 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static int64_t stp_g_counter;
-static stp_rwlock_t stp_lock_counter = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_counter = STP_RWLOCK_INIT;
 static long g_counter = 0;
 module_param(g_counter, long, 0400);
 static int64_t stp_g_limit;
-static stp_rwlock_t stp_lock_limit = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_limit = STP_RWLOCK_INIT;
 static long g_limit = 10;
 module_param(g_limit, long, 0400);
 static int64_t stp_g_neg;
-static stp_rwlock_t stp_lock_neg = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_neg = STP_RWLOCK_INIT;
 static long g_neg = -5;
 module_param(g_neg, long, 0400);
 static char stp_g_greeting[STP_MAXSTRINGLEN];
-static stp_rwlock_t stp_lock_greeting = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_greeting = STP_RWLOCK_INIT;
 static char *g_greeting;
 module_param(g_greeting, charp, 0400);
 static int64_t stp_g_total;
-static stp_rwlock_t stp_lock_total = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_total = STP_RWLOCK_INIT;
 static long g_total = 0;
 module_param(g_total, long, 0400);
 static struct stp_map *stp_g_table;
-static stp_rwlock_t stp_lock_table = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_table = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
@@ -57,7 +57,7 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

@@ -26,7 +26,7 @@ union stp_frame {
 static int64_t stp_fn_task_prio(struct stp_context *c);
 static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x);
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 #line 2 "guru_embedded.stp"
 #include <linux/sched.h>

@@ -14,7 +14,7 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static char stp_g_greeting[STP_MAXSTRINGLEN];
-static stp_rwlock_t stp_lock_greeting = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_greeting = STP_RWLOCK_INIT;
 static char *g_greeting;
 module_param(g_greeting, charp, 0400);
 
@@ -38,9 +38,9 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

@@ -31,9 +31,9 @@ union stp_frame {
 };
 
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
 
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static struct stp_watch stp_watches[] = {

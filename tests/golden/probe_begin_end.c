@@ -14,7 +14,7 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static int64_t stp_g_started;
-static stp_rwlock_t stp_lock_started = STP_RWLOCK_INIT;
+static stp_rwlock_t __maybe_unused stp_lock_started = STP_RWLOCK_INIT;
 static long g_started = 0;
 module_param(g_started, long, 0400);
 
@@ -62,15 +62,15 @@ union stp_frame {
 
 static void stp_fn_pp(struct stp_context *c, char *rv);
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
-static void stp_probe_3(struct stp_context *c);
-static void stp_probe_4(struct stp_context *c);
-static void stp_probe_5(struct stp_context *c);
-static void stp_probe_6(struct stp_context *c);
-static void stp_probe_7(struct stp_context *c);
-static void stp_probe_8(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_3(struct stp_context *c);
+static void __maybe_unused stp_probe_4(struct stp_context *c);
+static void __maybe_unused stp_probe_5(struct stp_context *c);
+static void __maybe_unused stp_probe_6(struct stp_context *c);
+static void __maybe_unused stp_probe_7(struct stp_context *c);
+static void __maybe_unused stp_probe_8(struct stp_context *c);
 
 /* <tapset>/context.stp:3:22 */
 static void stp_fn_pp(struct stp_context *c, char *rv) {

@@ -87,7 +87,7 @@ static void stp_fn_kernel_string(struct stp_context *c, char *rv, int64_t a_addr
 static void stp_fn_print_backtrace(struct stp_context *c);
 static void stp_fn_error(struct stp_context *c, const char *a_msg);
 static void stp_fn_exit(struct stp_context *c);
-static void stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/context.stp:7:21 */
 static int64_t stp_fn_cpu(struct stp_context *c) {

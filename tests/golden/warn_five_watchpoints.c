@@ -37,11 +37,11 @@ union stp_frame {
 	char stp_none;
 };
 
-static void stp_probe_0(struct stp_context *c);
-static void stp_probe_1(struct stp_context *c);
-static void stp_probe_2(struct stp_context *c);
-static void stp_probe_3(struct stp_context *c);
-static void stp_probe_4(struct stp_context *c);
+static void __maybe_unused stp_probe_0(struct stp_context *c);
+static void __maybe_unused stp_probe_1(struct stp_context *c);
+static void __maybe_unused stp_probe_2(struct stp_context *c);
+static void __maybe_unused stp_probe_3(struct stp_context *c);
+static void __maybe_unused stp_probe_4(struct stp_context *c);
 
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);

@@ -376,7 +376,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
             c_comment(&sm.describe(p.span))
         ));
         protos.line(format!(
-            "static void {}(struct stp_context *c);",
+            "static void __maybe_unused {}(struct stp_context *c);",
             names::probe(id.index())
         ));
         bodies.open(format!(
@@ -437,7 +437,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
             None => w.line(format!("static {}", member(g.ty, &n))),
         }
         w.line(format!(
-            "static stp_rwlock_t {} = STP_RWLOCK_INIT;",
+            "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
             names::global_lock(&g.name)
         ));
         if g.array.is_none() {
