@@ -3,6 +3,8 @@
 //! a small file set next to the script:
 //! - `NAME.cmd`: the `-c` command that causes the accesses; `NAME.flags`: more options;
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
+//! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
+//!   its exit status printed as `first run exit N`;
 //! - `NAME.out`: the exact stdout; `NAME.contains`: lines stdout must contain;
 //!   `NAME.contains_err`: lines stderr must contain; `NAME.status`: exit status (default 0).
 //!
@@ -85,7 +87,28 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     cmd.current_dir(dir).arg("--vm").arg("-r").arg(kver);
     cmd.arg("--vm-file")
         .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
-    cmd.arg("--vm-setup").arg("insmod /root/stphwbp_testmod.ko");
+    let mut setup = String::from("insmod /root/stphwbp_testmod.ko");
+    // `NAME.first`: another script, built here and run first in the same guest.
+    let first_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    if let Some(first) = read(&side("first")) {
+        let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .current_dir(first_dir.path())
+            .args(["-p4", "-r", kver, "-m", "stphwbp_first"])
+            .arg(dir.join(first.trim()))
+            .output()
+            .map_err(|e| e.to_string())?;
+        let ko1 = first_dir.path().join("stphwbp_first.ko");
+        if !b.status.success() || !ko1.exists() {
+            let err = String::from_utf8_lossy(&b.stderr);
+            return Err(format!("building {} failed: {err}", first.trim()).into());
+        }
+        cmd.arg("--vm-file")
+            .arg(format!("{}:/root/stphwbp_first.ko", ko1.display()));
+        setup.push_str(
+            "\n/bin/stp-hwbp --run-module /root/stphwbp_first.ko; echo \"first run exit $?\"",
+        );
+    }
+    cmd.arg("--vm-setup").arg(setup);
     if let Some(c) = read(&side("cmd")) {
         cmd.arg("-c").arg(c.trim_end());
     }

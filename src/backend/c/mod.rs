@@ -681,6 +681,14 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
             None => w.line(format!("{n} = {};", names::global_param(&g.name))),
         }
     }
+    if m.functions
+        .iter()
+        .any(|(_, f)| f.name == "symbol_address" && f.origin == FnOrigin::Tapset)
+    {
+        // stp_symbol_lookup registers a kprobe the first time: do it here, in process
+        // context, so that symbol_address() in a probe only calls the pointer it found.
+        w.line("stp_symbol_lookup(\"kallsyms_lookup_name\");");
+    }
     w.line(
         "rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);",
     );
