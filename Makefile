@@ -15,7 +15,7 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-nextest build test demo bless clean
+.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs
 
 all: build
 
@@ -59,6 +59,11 @@ demo: setup build
 
 bless: build
 	BLESS=1 $(CARGO) nextest run --no-fail-fast -E 'binary(golden)'
+
+# The man page and completions come from the clap definitions (tests/cli.rs checks them).
+docs: build
+	$(BIN) --print-man > docs/stp-hwbp.1
+	for sh in bash zsh fish; do $(BIN) --print-completions $$sh > completions/stp-hwbp.$$sh; done
 
 clean:
 	$(CARGO) clean

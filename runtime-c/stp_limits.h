@@ -20,7 +20,10 @@
 #define STP_MAXNESTING 10	/* function call depth */
 #endif
 #ifndef STP_MAXTRYLOCK
-#define STP_MAXTRYLOCK 1000	/* attempts of a trylock before the probe is skipped */
+#define STP_MAXTRYLOCK 100	/* attempts of a trylock before the probe is skipped */
+#endif
+#ifndef STP_TRYLOCKDELAY
+#define STP_TRYLOCKDELAY 10	/* microseconds between two attempts */
 #endif
 #ifndef STP_MAXSKIPPED
 #define STP_MAXSKIPPED 100	/* more skipped probe runs end the session */

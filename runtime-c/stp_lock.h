@@ -2,8 +2,12 @@
  *
  * A hit handler runs as NMI and may interrupt code on its own CPU that holds the
  * lock, so nothing here ever waits without a bound: each trylock makes at most
- * STP_MAXTRYLOCK attempts and then reports failure; the caller skips the probe run
- * (stp_count_skipped()). No lockdep, no irq state changes, usable in any context.
+ * STP_MAXTRYLOCK attempts, STP_TRYLOCKDELAY microseconds apart (a busy wait, allowed in
+ * NMI), as SystemTap does, and then reports failure; the caller skips the probe run
+ * (stp_count_skipped()). The delay matters when the holder is another CPU running a
+ * probe body: a bare cpu_relax() loop gives up long before such a body ends, more so
+ * in a guest whose vCPUs the host may deschedule. No lockdep, no irq state changes,
+ * usable in any context.
  *
  * The value is the number of readers (> 0), 0 when free, or -1 while a writer holds it.
  * Writers may starve under constant reading; the bound turns that into skipped runs.
@@ -24,7 +28,7 @@ static inline bool stp_read_trylock(stp_rwlock_t *l)
 		v = atomic_read(&l->v);
 		if (v >= 0 && atomic_cmpxchg(&l->v, v, v + 1) == v)
 			return true;	/* atomic_cmpxchg is fully ordered */
-		cpu_relax();
+		udelay(STP_TRYLOCKDELAY);
 	}
 	return false;
 }
@@ -37,7 +41,7 @@ static inline bool stp_write_trylock(stp_rwlock_t *l)
 	for (i = 0; i < STP_MAXTRYLOCK; i++) {
 		if (atomic_read(&l->v) == 0 && atomic_cmpxchg(&l->v, 0, -1) == 0)
 			return true;
-		cpu_relax();
+		udelay(STP_TRYLOCKDELAY);
 	}
 	return false;
 }

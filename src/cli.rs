@@ -1,7 +1,21 @@
 //! The command line, as SystemTap spells it where SystemTap has the option. Kept apart from
 //! `main` so that the man page and shell completions are generated from the same definition.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+
+/// The man page, from the same definitions as `--help`.
+pub fn man_page() -> String {
+    let mut out = Vec::new();
+    let _ = clap_mangen::Man::new(Cli::command()).render(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A completion script for one shell.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "stp-hwbp", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -87,6 +101,12 @@ pub struct Cli {
     /// With --vm: a shell command run in the guest before the script starts, for tests
     #[arg(long = "vm-setup", value_name = "CMD", hide = true)]
     pub vm_setup: Option<String>,
+    /// Print the man page (roff), generated from these definitions
+    #[arg(long = "print-man", hide = true)]
+    pub print_man: bool,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[arg(long = "print-completions", value_name = "SHELL", hide = true)]
+    pub print_completions: Option<clap_complete::Shell>,
     /// Run an already built module (as staprun does): MODULE.ko
     #[arg(long = "run-module", value_name = "MODULE.ko", hide = true)]
     pub run_module: Option<String>,

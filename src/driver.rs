@@ -216,10 +216,8 @@ impl Session {
             syntax::parse_file(&s.sm, file, &mut env, &mut s.diags)
         });
         if script.items.is_empty() && !self.diags.has_errors() {
-            self.diags.push(
-                crate::diag::Diag::error(crate::diag::codes::INPUT, Loc::CommandLine(self.sm.name(file).to_string()), "the script has no probes")
-                    .help("a script needs at least one probe, e.g. probe begin { println(\"hello\") exit() }"),
-            );
+            let at = Loc::CommandLine(self.sm.name(file).to_string());
+            self.diags.push(syntax::no_probes(at));
         }
         self.check()?;
         Ok(script)
@@ -248,11 +246,12 @@ impl Session {
             .any(|i| matches!(i, ast::Item::Probe(_)))
             && !self.diags.has_errors()
         {
-            self.diags.push(crate::diag::Diag::error(
-                crate::diag::codes::INPUT,
-                Loc::Synthesized,
-                "the script has no probes",
-            ));
+            let name = script
+                .items
+                .first()
+                .map(|i| self.sm.name(i.span().file).to_string())
+                .unwrap_or_default();
+            self.diags.push(syntax::no_probes(Loc::CommandLine(name)));
         }
         self.check()?;
         Ok(m)
@@ -301,6 +300,10 @@ impl Session {
         let tree = self.kernel.tree().map_err(Stop::Env)?.clone();
         let name = self.module_name();
         self.time("Pass 4: compiled the module", |_| {
+            let _spin = crate::spinner::Spinner::start(&format!(
+                "Pass 4: building {name}.ko for {}",
+                tree.release
+            ));
             crate::kbuild::build(c, &name, &tree, &defines)
         })
         .map_err(Stop::Env)
@@ -328,6 +331,14 @@ fn parse_define(s: &str) -> (String, String) {
 
 /// Runs one invocation; returns the exit code.
 pub fn main(cli: crate::cli::Cli) -> i32 {
+    if cli.print_man {
+        print!("{}", crate::cli::man_page());
+        return 0;
+    }
+    if let Some(sh) = cli.print_completions {
+        print!("{}", crate::cli::completions(sh));
+        return 0;
+    }
     if let Some(p) = cli.list.as_deref().or(cli.list_context.as_deref()) {
         print!("{}", sema::probes::list(p, cli.list_context.is_some()));
         return 0;
@@ -518,15 +529,30 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     spec.files = files;
     spec.shell = Some(script);
     spec.timeout = std::time::Duration::from_secs_f64(s.cfg.run.timeout.unwrap_or(0.0) + 120.0);
-    let mut out: Box<dyn std::io::Write> = match &s.cfg.run.output {
+    let out: Box<dyn std::io::Write> = match &s.cfg.run.output {
         Some(f) => Box::new(
             std::fs::File::create(f).map_err(|e| Stop::Env(format!("cannot write {f}: {e}")))?,
         ),
         None => Box::new(std::io::stdout()),
     };
     let t = std::time::Instant::now();
-    let outcome = vm::run_guest(&spec, &mut out, &mut std::io::stderr())
-        .map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
+    let spin = std::sync::Mutex::new(crate::spinner::Spinner::start(&format!(
+        "Pass 5: booting {} in QEMU",
+        tree.release
+    )));
+    let mut out = crate::spinner::StopOnWrite {
+        inner: out,
+        spinner: &spin,
+    };
+    let mut err = crate::spinner::StopOnWrite {
+        inner: std::io::stderr(),
+        spinner: &spin,
+    };
+    let outcome = vm::run_guest(&spec, &mut out, &mut err);
+    if let Ok(mut sp) = spin.lock() {
+        sp.stop();
+    }
+    let outcome = outcome.map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
     if s.cfg.verbose > 0 {
         eprintln!(
             "Pass 5: ran in a {} guest in {} ms (boot {} ms)",
@@ -544,10 +570,17 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     }
     match outcome.status {
         Some(st) => Ok(st),
-        None => Err(Stop::Env(format!(
-            "the guest did not finish{}",
-            if outcome.timed_out { " in time" } else { "" }
-        ))),
+        None => {
+            // Show what the guest kernel said last: the only clue to a hang.
+            let tail: Vec<&str> = outcome.kernel_log.lines().rev().take(25).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            Err(Stop::Env(format!(
+                "the guest did not finish{} (boot took {} ms); the end of its kernel log:\n{}",
+                if outcome.timed_out { " in time" } else { "" },
+                outcome.boot_ms,
+                tail.join("\n")
+            )))
+        }
     }
 }
 

@@ -11,4 +11,5 @@ pub mod ir;
 pub mod kbuild;
 pub mod run;
 pub mod sema;
+pub mod spinner;
 pub mod syntax;

@@ -5,6 +5,8 @@
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
 //! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
 //!   its exit status printed as `first run exit N`;
+//! - `NAME.first_args`: options for that first run;
+//! - `NAME.whole_lines`: `PREFIX LEN COUNT`, every stdout line whole and of that shape;
 //! - `NAME.out`: the exact stdout; `NAME.contains`: lines stdout must contain;
 //!   `NAME.contains_err`: lines stderr must contain; `NAME.status`: exit status (default 0).
 //!
@@ -104,8 +106,15 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         }
         cmd.arg("--vm-file")
             .arg(format!("{}:/root/stphwbp_first.ko", ko1.display()));
+        let extra = read(&side("first_args")).unwrap_or_default();
+        setup.push_str(&format!(
+            "\n/bin/stp-hwbp --run-module /root/stphwbp_first.ko {}; echo \"first run exit $?\"",
+            extra.trim()
+        ));
+        // A module left loaded (its loader died) must have stopped by itself within a second.
         setup.push_str(
-            "\n/bin/stp-hwbp --run-module /root/stphwbp_first.ko; echo \"first run exit $?\"",
+            "\nsleep 1; if [ -e /proc/stp_hwbp/stphwbp_first/ctl ]; then \
+             echo \"first module $(cut -d' ' -f1 /proc/stp_hwbp/stphwbp_first/ctl)\"; fi",
         );
     }
     cmd.arg("--vm-setup").arg(setup);
@@ -147,6 +156,25 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
                 ctx()
             )
             .into());
+        }
+    }
+    if let Some(spec) = read(&side("whole_lines")) {
+        // "PREFIX LEN COUNT": COUNT lines, each LEN bytes long and starting with PREFIX.
+        let mut f = spec.trim_end().rsplitn(3, ' ');
+        let (count, len, prefix) = (f.next(), f.next(), f.next().unwrap_or(""));
+        let count: usize = count
+            .and_then(|c| c.parse().ok())
+            .ok_or("bad .whole_lines")?;
+        let len: usize = len.and_then(|c| c.parse().ok()).ok_or("bad .whole_lines")?;
+        let lines: Vec<&str> = stdout.lines().collect();
+        if let Some(bad) = lines
+            .iter()
+            .find(|l| l.len() != len || !l.starts_with(prefix))
+        {
+            return Err(format!("torn or interleaved line: {bad:?}{}", ctx()).into());
+        }
+        if lines.len() != count {
+            return Err(format!("{} lines, expected {count}{}", lines.len(), ctx()).into());
         }
     }
     for (ext, text) in [("contains", &stdout), ("contains_err", &stderr)] {

@@ -9,6 +9,17 @@ use std::fmt::Write;
 
 pub fn module(m: &Module) -> String {
     let mut o = String::new();
+    if !m.embedded.is_empty() {
+        o.push_str("# embedded C\n");
+        for (c, _) in &m.embedded {
+            let n = c.trim().lines().count();
+            let _ = writeln!(
+                o,
+                "%{{ embedded C ({n} line{}) %}}",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
     if !m.globals.is_empty() {
         o.push_str("# globals\n");
         for (_, g) in m.globals.iter() {
@@ -60,10 +71,15 @@ pub fn module(m: &Module) -> String {
             locals: &p.locals,
         };
         pr.locals(&mut o, &p.locals);
-        if let Some(c) = &p.cond {
-            let _ = writeln!(o, "  if ({})", pr.expr(c, 0));
-        }
-        pr.block(&mut o, &p.body, 1);
+        // A condition guards the whole body: print the body under it, one level deeper.
+        let ind = match &p.cond {
+            Some(c) => {
+                let _ = writeln!(o, "  if ({})", pr.expr(c, 0));
+                2
+            }
+            None => 1,
+        };
+        pr.block(&mut o, &p.body, ind);
     }
     for origin in [FnOrigin::Script, FnOrigin::Tapset] {
         let fs: Vec<_> = m

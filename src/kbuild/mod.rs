@@ -45,6 +45,7 @@ const LIMITS: &[&str] = &[
     "MAXMAPENTRIES",
     "MAXNESTING",
     "MAXTRYLOCK",
+    "TRYLOCKDELAY",
     "MAXSKIPPED",
     "MAXERRORS",
     "BUFSIZE",

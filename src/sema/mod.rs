@@ -284,49 +284,65 @@ impl<'a> Elab<'a> {
         self.shapes.push(shape);
     }
 
-    /// Decides which globals are arrays, and with how many keys, from every use in the script,
-    /// so that the order of uses does not matter.
+    /// Decides which globals are arrays, and with how many keys, and which are scalars, from
+    /// every use in the script. The first use in source order decides; a later use that does not
+    /// fit is reported there, pointing back at the first.
     fn scan_shapes(&mut self, script: &ast::Script) {
+        // (name, keys, span): `Some(n)` for an array use with n keys, `None` for a scalar use.
         let mut uses: Vec<(String, Option<usize>, Span)> = vec![];
-        let mut fe = |e: &ast::Expr| match &e.kind {
-            ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
-                uses.push((array.name.clone(), Some(keys.len()), array.span))
-            }
-            _ => {}
-        };
-        let mut foreach_uses: Vec<(String, usize, Span)> = vec![];
-        let mut fs = |s: &ast::Stmt| {
-            if let ast::StmtKind::Foreach { array, keys, .. } = &s.kind {
-                foreach_uses.push((array.name.clone(), keys.len(), array.span));
-            }
-        };
+        // `delete a` fits either shape; those names decide nothing.
+        let mut deleted: Vec<Span> = vec![];
         for it in &script.items {
-            match it {
-                Item::Probe(p) => {
-                    if let Some(c) = &p.cond {
-                        walk_expr(c, &mut fe);
-                    }
-                    p.body
-                        .stmts
-                        .iter()
-                        .for_each(|s| walk_stmt(s, &mut fe, &mut fs));
-                }
+            let (params, stmts): (Vec<&str>, Vec<&ast::Stmt>) = match it {
+                Item::Probe(p) => (vec![], p.body.stmts.iter().collect()),
                 Item::Function(ast::FunctionDecl {
+                    params,
                     body: FunctionBody::Script(b),
                     ..
-                }) => b.stmts.iter().for_each(|s| walk_stmt(s, &mut fe, &mut fs)),
+                }) => (
+                    params.iter().map(|p| p.name.name.as_str()).collect(),
+                    b.stmts.iter().collect(),
+                ),
+                _ => continue,
+            };
+            let mut fe = |e: &ast::Expr| match &e.kind {
+                ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
+                    uses.push((array.name.clone(), Some(keys.len()), array.span))
+                }
+                ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
+                    uses.push((v.name.clone(), None, v.span))
+                }
                 _ => {}
+            };
+            let mut foreach_uses: Vec<(String, Option<usize>, Span)> = vec![];
+            let mut fs = |s: &ast::Stmt| match &s.kind {
+                ast::StmtKind::Foreach { array, keys, .. } => {
+                    foreach_uses.push((array.name.clone(), Some(keys.len()), array.span))
+                }
+                ast::StmtKind::Delete(ast::Expr {
+                    kind: ast::ExprKind::Var(v),
+                    ..
+                }) => deleted.push(v.span),
+                _ => {}
+            };
+            if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
+                walk_expr(c, &mut fe);
             }
+            for s in stmts {
+                walk_stmt(s, &mut fe, &mut fs);
+            }
+            uses.extend(foreach_uses);
         }
-        uses.extend(foreach_uses.into_iter().map(|(n, k, s)| (n, Some(k), s)));
+        uses.retain(|u| !deleted.contains(&u.2));
         uses.sort_by_key(|u| (u.2.file, u.2.start));
         for (name, arity, span) in uses {
             let Some(&id) = self.globals.get(&name) else {
                 continue;
             };
-            let Some(arity) = arity else { continue };
-            match self.shapes[id.index()] {
-                Shape::Unknown | Shape::Array(0, _) => {
+            let decl = self.m.globals[id].span;
+            match (self.shapes[id.index()], arity) {
+                (Shape::Unknown, None) => self.shapes[id.index()] = Shape::Scalar(span),
+                (Shape::Unknown | Shape::Array(0, _), Some(arity)) => {
                     self.shapes[id.index()] = Shape::Array(arity, span);
                     let g = &mut self.m.globals[id];
                     let max = g.array.as_ref().and_then(|a| a.max);
@@ -335,7 +351,7 @@ impl<'a> Elab<'a> {
                         max,
                     });
                 }
-                Shape::Array(n, first) if n != arity => self.diags.push(
+                (Shape::Array(n, first), Some(arity)) if n != arity => self.diags.push(
                     Diag::error(
                         codes::ARRAY_ARITY,
                         span,
@@ -345,15 +361,39 @@ impl<'a> Elab<'a> {
                     )
                     .secondary(first, format!("used with {n} key(s) here")),
                 ),
-                Shape::Scalar(first) => self.diags.push(
+                (Shape::Scalar(first), Some(_)) => self.diags.push(
                     Diag::error(
                         codes::NOT_ARRAY,
                         span,
                         format!("`{name}` is a scalar global but is used as an array"),
                     )
-                    .secondary(first, "it gets a scalar value here"),
+                    .label("used with keys here")
+                    .secondary(
+                        first,
+                        if first == decl {
+                            "it gets a scalar value here"
+                        } else {
+                            "first used as a scalar here"
+                        },
+                    ),
                 ),
-                Shape::Array(..) => {}
+                (Shape::Array(n, first), None) => self.diags.push(
+                    Diag::error(
+                        codes::NOT_ARRAY,
+                        span,
+                        format!("`{name}` is an array and needs keys here"),
+                    )
+                    .label("used without keys here")
+                    .secondary(
+                        first,
+                        if n == 0 {
+                            "declared as an array here"
+                        } else {
+                            "first used as an array here"
+                        },
+                    ),
+                ),
+                (Shape::Scalar(_), None) | (Shape::Array(..), Some(_)) => {}
             }
         }
     }
@@ -488,15 +528,21 @@ impl<'a> Elab<'a> {
     }
 
     /// Functions that read the data-probe context may only be reached from probes whose every
-    /// point is a data watchpoint.
+    /// point is a data watchpoint. Each function remembers the data-only function it reaches
+    /// (itself, for `data_addr()` and `data_value()`), so the error can name it.
     fn check_data_context(&mut self) {
-        let mut needs: Vec<bool> = self.m.functions.iter().map(|(_, f)| f.needs_data).collect();
+        let mut reaches: Vec<Option<Id<Function>>> = self
+            .m
+            .functions
+            .iter()
+            .map(|(id, f)| f.needs_data.then_some(id))
+            .collect();
         loop {
             let mut changed = false;
             for (owner, callee, _) in &self.calls {
                 if let Owner::Function(f) = owner {
-                    if needs[callee.index()] && !needs[f.index()] {
-                        needs[f.index()] = true;
+                    if let (Some(d), None) = (reaches[callee.index()], reaches[f.index()]) {
+                        reaches[f.index()] = Some(d);
                         changed = true;
                     }
                 }
@@ -507,33 +553,31 @@ impl<'a> Elab<'a> {
         }
         for (owner, callee, span) in &self.calls {
             let Owner::Probe(p) = owner else { continue };
-            if !needs[callee.index()] {
+            let Some(data_fn) = reaches[callee.index()] else {
                 continue;
-            }
+            };
             let probe = &self.m.probes[*p];
             if let Some(pt) = probe
                 .points
                 .iter()
                 .find(|pt| !matches!(pt.kind, ir::PointKind::Data(_)))
             {
-                let f = &self.m.functions[*callee];
-                let via = if f.needs_data {
+                let via = if data_fn == *callee {
                     String::new()
                 } else {
-                    format!(" (through `{}`)", f.name)
+                    format!(" (through `{}`)", self.m.functions[*callee].name)
                 };
+                let name = &self.m.functions[data_fn].name;
                 self.diags.push(
-                    Diag::error(codes::CONTEXT_FN, *span, format!("`{}` needs a data watchpoint probe{via}", f.name))
+                    Diag::error(codes::CONTEXT_FN, *span, format!("`{name}` needs a data watchpoint probe{via}"))
                         .label("called here")
                         .secondary(pt.span, format!("but this probe point is `{}`", pt.text))
                         .help("data_addr() and data_value() are only available in kernel.data(...) probes"),
                 );
             }
         }
-        for (i, n) in needs.into_iter().enumerate() {
-            if let Some(f) = self.m.functions.values_mut().nth(i) {
-                f.needs_data = n;
-            }
+        for (f, r) in self.m.functions.values_mut().zip(reaches) {
+            f.needs_data = r.is_some();
         }
     }
 
@@ -735,24 +779,19 @@ impl<'a> Elab<'a> {
 
     // ---- expressions ----
 
-    fn var(&mut self, v: &ast::Ident, sc: &mut Scope) -> LValue {
+    /// A name without keys: a local, or a scalar global. `None` for an array global used
+    /// without keys, which `scan_shapes` has reported.
+    fn var(&mut self, v: &ast::Ident, sc: &mut Scope) -> Option<LValue> {
         if let Some(&l) = sc.names.get(&v.name) {
-            return LValue::Local(l);
+            return Some(LValue::Local(l));
         }
         if let Some(&g) = self.globals.get(&v.name) {
-            if let Shape::Array(_, first) = self.shapes[g.index()] {
-                self.diags.push(
-                    Diag::error(
-                        codes::NOT_ARRAY,
-                        v.span,
-                        format!("`{}` is an array and needs keys here", v.name),
-                    )
-                    .secondary(first, "used as an array here"),
-                );
-            } else if self.shapes[g.index()] == Shape::Unknown {
-                self.shapes[g.index()] = Shape::Scalar(v.span);
+            match self.shapes[g.index()] {
+                Shape::Array(..) => return None,
+                Shape::Unknown => self.shapes[g.index()] = Shape::Scalar(v.span),
+                Shape::Scalar(_) => {}
             }
-            return LValue::Global(g);
+            return Some(LValue::Global(g));
         }
         let l = sc.locals.alloc(Local {
             name: v.name.clone(),
@@ -760,12 +799,12 @@ impl<'a> Elab<'a> {
             span: v.span,
         });
         sc.names.insert(v.name.clone(), l);
-        LValue::Local(l)
+        Some(LValue::Local(l))
     }
 
     fn lvalue(&mut self, e: &ast::Expr, sc: &mut Scope) -> Option<LValue> {
         match &e.kind {
-            ast::ExprKind::Var(v) => Some(self.var(v, sc)),
+            ast::ExprKind::Var(v) => self.var(v, sc),
             ast::ExprKind::Index { array, keys } => {
                 let g = self.array_global(array, keys.len());
                 let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
@@ -845,14 +884,41 @@ impl<'a> Elab<'a> {
                     None => err(),
                 }
             }
-            A::IncDec { target, inc, pre } => match self.lvalue(target, sc) {
-                Some(target) => mk(ExprKind::IncDec {
-                    target,
-                    inc: *inc,
-                    pre: *pre,
-                }),
-                None => err(),
-            },
+            A::IncDec {
+                target,
+                inc,
+                pre,
+                op_on_next_line,
+            } => {
+                if !matches!(target.kind, A::Var(_) | A::Index { .. }) {
+                    let op = if *inc { "++" } else { "--" };
+                    let what = if *inc { "increment" } else { "decrement" };
+                    let mut d = Diag::error(
+                        codes::NOT_LVALUE,
+                        target.span,
+                        format!("cannot {what} this expression"),
+                    )
+                    .label(format!("`{op}` needs a variable or array element"));
+                    if *op_on_next_line {
+                        d = d.note(format!(
+                            "the `{op}` at the start of the next line continues this expression, as in SystemTap"
+                        ))
+                        .help(format!(
+                            "end the previous line with `;` if the `{op}` belongs to the next statement"
+                        ));
+                    }
+                    self.diags.push(d);
+                    return err();
+                }
+                match self.lvalue(target, sc) {
+                    Some(target) => mk(ExprKind::IncDec {
+                        target,
+                        inc: *inc,
+                        pre: *pre,
+                    }),
+                    None => err(),
+                }
+            }
             A::In { keys, array } => {
                 let g = self.array_global(array, keys.len());
                 let keys = keys.iter().map(|k| self.expr(k, sc)).collect();

@@ -90,6 +90,11 @@ pub const FAMILIES: &[Family] = &[
     },
 ];
 
+/// The lowest address that can be a kernel address on x86_64: the kernel half starts at
+/// 0xffff800000000000 with 4-level paging and at 0xff00000000000000 with 5-level paging, so
+/// the lower bound is used; anything below is user space (or not canonical).
+pub const KERNEL_SPACE_START: u64 = 0xff00_0000_0000_0000;
+
 /// Shortest timer period accepted, as SystemTap: 100 microseconds.
 pub const MIN_TIMER_NS: u64 = 100_000;
 
@@ -380,14 +385,31 @@ fn data_point(
                     Diag::error(codes::PROBE_ARG, arg.span, "address 0 cannot be watched")
                         .label("a null address"),
                 );
-            } else if *v < 0 && (*v as u64) < 0xffff_8000_0000_0000 {
+            } else if (*v as u64) < KERNEL_SPACE_START {
+                let (shown, label) = if *v < 0 {
+                    (
+                        v.to_string(),
+                        format!("a negative number: {:#x}", *v as u64),
+                    )
+                } else {
+                    (
+                        format!("{:#x}", *v as u64),
+                        "a user-space address".to_string(),
+                    )
+                };
                 d = Some(
                     Diag::error(
                         codes::PROBE_ARG,
                         arg.span,
-                        format!("{v} is not a kernel address"),
+                        format!("{shown} is not a kernel address"),
                     )
-                    .label("a negative number"),
+                    .label(label)
+                    .note(format!(
+                        "x86_64 kernel addresses start at {KERNEL_SPACE_START:#x}; below that, \
+                         an address means something different in every process, so a watch \
+                         there would fire for whichever process touches it"
+                    ))
+                    .help("watch a kernel variable: kernel.data(\"symbol\"), or an address from /proc/kallsyms"),
                 );
             } else if (*v as u64) % u64::from(len) != 0 {
                 let mut e = Diag::error(codes::PROBE_ALIGN, arg.span, format!("address {:#x} is not aligned to the watch length {len}", *v as u64))

@@ -11,7 +11,7 @@ use crate::ir::{
 };
 use crate::syntax::ast::BinOp;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Slot {
     Local(Owner, Id<Local>),
     Global(Id<Global>),
@@ -24,6 +24,12 @@ struct Infer<'d> {
     changed: bool,
     diags: &'d mut Diags,
     global_used: Vec<bool>,
+    /// Arrays stored into or read with keys (`a[k]`), as opposed to only `foreach`, `in` or
+    /// `delete`, which can never give them a type.
+    global_indexed: Vec<bool>,
+    /// Slots that were given a value of no type (`x = exit()`), already reported: they are
+    /// not reported again as unresolved.
+    poisoned: Vec<Slot>,
 }
 
 pub fn infer(m: &mut Module, diags: &mut Diags) {
@@ -32,17 +38,24 @@ pub fn infer(m: &mut Module, diags: &mut Diags) {
         changed: false,
         diags,
         global_used: vec![false; m.globals.len()],
+        global_indexed: vec![false; m.globals.len()],
+        poisoned: vec![],
     };
-    for _ in 0..200 {
-        inf.changed = false;
-        inf.module(m);
-        if !inf.changed {
-            break;
-        }
+    inf.fixed_point(m);
+    if inf.never_indexed(m) {
+        inf.fixed_point(m);
     }
     inf.report = true;
     inf.module(m);
     inf.unresolved(m);
+}
+
+/// The slot whose type an lvalue has: for an array element, the array's value type.
+fn slot_of(o: Owner, lv: &LValue) -> Slot {
+    match lv {
+        LValue::Local(l) => Slot::Local(o, *l),
+        LValue::Global(g) | LValue::Index { array: g, .. } | LValue::Array(g) => Slot::Global(*g),
+    }
 }
 
 fn locals_of(m: &mut Module, o: Owner) -> &mut crate::ir::Arena<Local> {
@@ -53,6 +66,104 @@ fn locals_of(m: &mut Module, o: Owner) -> &mut crate::ir::Arena<Local> {
 }
 
 impl Infer<'_> {
+    fn fixed_point(&mut self, m: &mut Module) {
+        for _ in 0..200 {
+            self.changed = false;
+            self.module(m);
+            if !self.changed {
+                break;
+            }
+        }
+    }
+
+    /// Arrays that are used but never indexed have nothing that could type them. One error
+    /// says so; their unknown types then default to `long` so that the foreach variables
+    /// reading them are not reported as well. Returns whether anything was defaulted.
+    fn never_indexed(&mut self, m: &mut Module) -> bool {
+        let mut any = false;
+        for gid in m.globals.ids() {
+            let g = &mut m.globals[gid];
+            let Some(a) = &mut g.array else { continue };
+            let i = gid.index();
+            let keys_unknown = a.keys.contains(&Ty::Unknown);
+            if !self.global_used[i]
+                || self.global_indexed[i]
+                || a.keys.is_empty()
+                || !(keys_unknown || g.ty == Ty::Unknown)
+            {
+                continue;
+            }
+            let what = if keys_unknown {
+                "its keys are unknown"
+            } else {
+                "the type of its values is unknown"
+            };
+            self.diags.push(
+                Diag::error(
+                    codes::TYPE_UNRESOLVED,
+                    g.span,
+                    format!("array `{}` is never indexed, so {what}", g.name),
+                )
+                .label("never stored into or read with keys")
+                .note("`foreach`, `in` and `delete` only look at what an array holds")
+                .help("use it with keys somewhere (`arr[k] = v`), or remove it"),
+            );
+            a.keys
+                .iter_mut()
+                .filter(|k| **k == Ty::Unknown)
+                .for_each(|k| *k = Ty::Long);
+            if g.ty == Ty::Unknown {
+                g.ty = Ty::Long;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// `e` has no value (a call to a function that returns nothing) but is used as one where
+    /// the type is not known yet: report it, and keep `into`, the slot it was meant to give a
+    /// type, out of later reports.
+    fn void_value(&mut self, m: &Module, e: &Expr, into: Slot, what: String) {
+        if !self.poisoned.contains(&into) {
+            self.poisoned.push(into);
+        }
+        self.no_value(m, e, what);
+    }
+
+    /// `e`, of unknown type, flows into `into`: if `e` is a slot that was given no value,
+    /// `into` is left unreported too (`a = exit(); b = a` reports only the first).
+    fn pass_poison(&mut self, o: Owner, e: &Expr, into: Slot) {
+        if let ExprKind::Var(lv) = &e.kind {
+            if self.poisoned.contains(&slot_of(o, lv)) && !self.poisoned.contains(&into) {
+                self.poisoned.push(into);
+            }
+        }
+    }
+
+    /// Reports a use of `e`, which has no value, as a value.
+    fn no_value(&mut self, m: &Module, e: &Expr, what: String) {
+        if !self.report {
+            return;
+        }
+        let name = match &e.kind {
+            ExprKind::Call { func, .. } => Some(m.functions[*func].name.as_str()),
+            ExprKind::Builtin { which, .. } => Some(which.name()),
+            _ => None,
+        };
+        let (msg, label) = match name {
+            Some(n) => (
+                format!("`{n}()` returns no value"),
+                "this call returns no value",
+            ),
+            None => ("this expression has no value".to_string(), "no value here"),
+        };
+        self.diags.push(
+            Diag::error(codes::TYPE_MISMATCH, e.span, msg)
+                .label(label)
+                .note(what),
+        );
+    }
+
     fn module(&mut self, m: &mut Module) {
         for p in m.probes.ids() {
             let o = Owner::Probe(p);
@@ -127,16 +238,16 @@ impl Infer<'_> {
         if let Some(w) = what {
             d = d.note(w);
         }
-        if got == Ty::Void {
-            d = d.label("this call returns no value");
-        }
         self.diags.push(d);
     }
 
     fn check(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
         let t = self.expr(m, o, e, want);
         e.ty = t;
-        if want != Ty::Unknown && t != Ty::Unknown && t != want {
+        let known = !matches!(want, Ty::Unknown | Ty::Void);
+        if known && t == Ty::Void {
+            self.no_value(m, e, format!("a {want} is needed here"));
+        } else if known && t != Ty::Unknown && t != want {
             let what = match &e.kind {
                 ExprKind::Var(lv) => Some(self.describe(m, o, lv)),
                 _ => None,
@@ -144,6 +255,14 @@ impl Infer<'_> {
             self.mismatch(e.span, want, t, what);
         }
         t
+    }
+
+    fn name_of(&self, m: &mut Module, o: Owner, lv: &LValue) -> String {
+        match lv {
+            LValue::Local(l) => locals_of(m, o)[*l].name.clone(),
+            LValue::Global(g) | LValue::Array(g) => m.globals[*g].name.clone(),
+            LValue::Index { array, .. } => format!("{}[...]", m.globals[*array].name),
+        }
     }
 
     fn describe(&self, m: &mut Module, o: Owner, lv: &LValue) -> String {
@@ -172,6 +291,7 @@ impl Infer<'_> {
             LValue::Index { array, keys } => {
                 let g = *array;
                 self.global_used[g.index()] = true;
+                self.global_indexed[g.index()] = true;
                 self.keys(m, o, g, keys);
                 self.unify(m, Slot::Global(g), want)
             }
@@ -204,7 +324,17 @@ impl Infer<'_> {
                     };
                     let pt = m.functions[f].locals[p].ty;
                     let t = self.check(m, o, a, pt);
-                    self.unify(m, Slot::Local(Owner::Function(f), p), t);
+                    let slot = Slot::Local(Owner::Function(f), p);
+                    if t == Ty::Void && pt == Ty::Unknown {
+                        let what = format!(
+                            "so it cannot be passed as `{}` to `{}`",
+                            m.functions[f].locals[p].name, m.functions[f].name
+                        );
+                        self.void_value(m, a, slot, what);
+                    } else if t == Ty::Unknown {
+                        self.pass_poison(o, a, slot);
+                    }
+                    self.unify(m, slot, t);
                 }
                 self.unify(m, Slot::Ret(f), want)
             }
@@ -223,13 +353,8 @@ impl Infer<'_> {
                         _ => Ty::Unknown,
                     };
                     let t = self.check(m, o, a, want);
-                    if self.report && t == Ty::Void {
-                        self.mismatch(
-                            a.span,
-                            Ty::Long,
-                            Ty::Void,
-                            Some(format!("{} prints values", which.name())),
-                        );
+                    if t == Ty::Void && want == Ty::Unknown {
+                        self.no_value(m, a, format!("{} prints values", which.name()));
                     }
                 }
                 if *which == Builtin::Sprintf {
@@ -254,8 +379,8 @@ impl Infer<'_> {
                     if lt == Ty::Unknown && rt != Ty::Unknown {
                         lt = self.check(m, o, l, rt);
                     }
-                    if self.report && lt == Ty::Void {
-                        self.mismatch(l.span, Ty::Long, Ty::Void, None);
+                    if lt == Ty::Void {
+                        self.no_value(m, l, "a comparison needs a value on each side".into());
                     }
                     Ty::Long
                 } else {
@@ -284,8 +409,24 @@ impl Infer<'_> {
                 };
                 let tt = self.lvalue(m, o, target, fixed.unwrap_or(want));
                 let vt = self.check(m, o, value, fixed.unwrap_or(tt));
+                if vt == Ty::Void {
+                    if tt != Ty::Unknown || fixed.is_some() {
+                        // `check` has reported it against the known type.
+                        return tt;
+                    }
+                    let slot = slot_of(o, target);
+                    let what = format!(
+                        "so it cannot be assigned to `{}`",
+                        self.name_of(m, o, target)
+                    );
+                    self.void_value(m, value, slot, what);
+                    return tt;
+                }
                 if tt == Ty::Unknown && vt != Ty::Unknown {
                     return self.lvalue(m, o, target, vt);
+                }
+                if tt == Ty::Unknown {
+                    self.pass_poison(o, value, slot_of(o, target));
                 }
                 if let (Some(f), true) = (fixed, tt != Ty::Unknown) {
                     if tt != f {
@@ -384,6 +525,12 @@ impl Infer<'_> {
                 let Owner::Function(f) = o else { return };
                 let rt = m.functions[f].ret;
                 let t = self.check(m, o, e, rt);
+                if t == Ty::Void && rt == Ty::Unknown {
+                    let what = format!("so `{}` cannot return it", m.functions[f].name);
+                    self.void_value(m, e, Slot::Ret(f), what);
+                } else if t == Ty::Unknown {
+                    self.pass_poison(o, e, Slot::Ret(f));
+                }
                 self.unify(m, Slot::Ret(f), t);
             }
             StmtKind::Delete(lv) => {
@@ -401,7 +548,7 @@ impl Infer<'_> {
         let help = "give it a value of the type you mean (`x = 0` or `x = \"\"`), or declare a function parameter as `name:long`";
         for (gid, g) in m.globals.iter() {
             let used = self.global_used[gid.index()];
-            if g.ty == Ty::Unknown && used {
+            if g.ty == Ty::Unknown && used && !self.poisoned.contains(&Slot::Global(gid)) {
                 self.diags.push(
                     Diag::error(
                         codes::TYPE_UNRESOLVED,
@@ -450,8 +597,8 @@ impl Infer<'_> {
             }
         }
         let mut errs = vec![];
-        for (_, f) in m.functions.iter() {
-            if f.ret == Ty::Unknown {
+        for (fid, f) in m.functions.iter() {
+            if f.ret == Ty::Unknown && !self.poisoned.contains(&Slot::Ret(fid)) {
                 errs.push(
                     Diag::error(
                         codes::TYPE_UNRESOLVED,
@@ -461,8 +608,12 @@ impl Infer<'_> {
                     .help("declare it, as in `function name:long (...)`"),
                 );
             }
-            for (_, l) in f.locals.iter() {
-                if l.ty == Ty::Unknown {
+            for (lid, l) in f.locals.iter() {
+                if l.ty == Ty::Unknown
+                    && !self
+                        .poisoned
+                        .contains(&Slot::Local(Owner::Function(fid), lid))
+                {
                     errs.push(
                         Diag::error(
                             codes::TYPE_UNRESOLVED,
@@ -477,9 +628,11 @@ impl Infer<'_> {
                 }
             }
         }
-        for (_, p) in m.probes.iter() {
-            for (_, l) in p.locals.iter() {
-                if l.ty == Ty::Unknown {
+        for (pid, p) in m.probes.iter() {
+            for (lid, l) in p.locals.iter() {
+                if l.ty == Ty::Unknown
+                    && !self.poisoned.contains(&Slot::Local(Owner::Probe(pid), lid))
+                {
                     errs.push(
                         Diag::error(
                             codes::TYPE_UNRESOLVED,

@@ -29,6 +29,17 @@ pub enum Item {
     Embedded(String, Span),
 }
 
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Global(g) => g.name.span,
+            Item::Function(f) => f.span,
+            Item::Probe(p) => p.span,
+            Item::Embedded(_, sp) => *sp,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct GlobalDecl {
     pub name: Ident,
@@ -286,6 +297,9 @@ pub enum ExprKind {
         target: Box<Expr>,
         inc: bool,
         pre: bool,
+        /// A postfix `++`/`--` that starts a line: SystemTap joins it to the expression before
+        /// (`x = 1` newline `++y` is `x = 1++; y`), which is worth a hint when that fails.
+        op_on_next_line: bool,
     },
     In {
         keys: Vec<Expr>,

@@ -122,6 +122,9 @@ pub enum T {
     PpElse,
     PpClose,
     Op(&'static str),
+    /// Stands in for something already reported (an unsupported `@cast`, a target variable),
+    /// so that the parser can step over it without follow-on errors.
+    Reported,
     Eof,
 }
 
@@ -131,6 +134,9 @@ pub struct Tok {
     pub span: Span,
     /// Set on tokens that were substituted from a command-line argument.
     pub from_arg: Option<String>,
+    /// The token starts a line (only blanks and comments before it on its line), for hints
+    /// about statements that run together without `;`.
+    pub line_start: bool,
 }
 
 /// Every operator token, for turning a matched slice into a `&'static str`.
@@ -144,7 +150,7 @@ const OPS: &[&str] = &[
 pub const MAX_SOURCE_BYTES: usize = 8 << 20;
 
 pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
-    let mut out = Vec::new();
+    let mut out: Vec<Tok> = Vec::new();
     let mut lexer = Raw::lexer(text);
     let sp = |r: std::ops::Range<usize>| Span::new(file, r);
     while let Some(res) = lexer.next() {
@@ -250,7 +256,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                         "read kernel memory with kernel_long(), kernel_int(), ... or data_value()",
                     ),
                 );
-                T::Int(0)
+                T::Reported
             }
             Raw::AtMacro => {
                 diags.push(
@@ -261,7 +267,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                     )
                     .label("unknown @-operator"),
                 );
-                T::Int(0)
+                T::Reported
             }
             Raw::Embedded => {
                 if !slice.ends_with("%}") || slice.len() < 4 {
@@ -286,10 +292,15 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                 None => continue,
             },
         };
+        let line_start = match out.last() {
+            None => true,
+            Some(prev) => text[prev.span.end as usize..range.start].contains('\n'),
+        };
         out.push(Tok {
             t,
             span,
             from_arg: None,
+            line_start,
         });
     }
     let end = text.len();
@@ -297,6 +308,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
         t: T::Eof,
         span: sp(end..end),
         from_arg: None,
+        line_start: true,
     });
     out
 }
@@ -370,6 +382,7 @@ fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
                         Span::new(file, base + i..base + i + 2),
                         "`\\x` without hex digits",
                     ));
+                    continue;
                 }
                 push_byte(&mut out, v, file, base + i, diags);
             }

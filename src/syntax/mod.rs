@@ -37,6 +37,14 @@ pub fn parse_file(
     parser::parse(&toks, sm.origin(file), guru, diags)
 }
 
+/// The error for a script without probes, the same whether pass 1 finds nothing at all or
+/// pass 2 finds only globals and functions.
+/// `at` names the script, as in `Loc::CommandLine("x.stp")`.
+pub fn no_probes(at: Loc) -> Diag {
+    Diag::error(codes::INPUT, at, "the script has no probes")
+        .help("a script needs at least one probe, e.g. probe begin { println(\"hello\") exit() }")
+}
+
 /// The pass-1 entry point for a text that is not in a source map yet, as fuzzers call it.
 pub fn parse_text(text: &str, args: &[String]) -> (ast::Script, Diags, SourceMap) {
     let mut sm = SourceMap::default();

@@ -67,6 +67,7 @@ fn describe(t: &T) -> String {
         T::Eof => "end of file".into(),
         T::PpOpen | T::PpThen | T::PpElse | T::PpClose => "a preprocessor token".into(),
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
+        T::Reported => "an unsupported operator".into(),
     }
 }
 
@@ -414,9 +415,13 @@ impl<'a> Parser<'a> {
                 let value = match &t.t {
                     T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
                     T::Str(s) if !neg => LitValue::Str(s.clone()),
+                    T::Reported => LitValue::Int(0),
                     _ => return self.error("a number or string literal"),
                 };
-                self.bump();
+                self.skip_reported();
+                if !matches!(t.t, T::Reported) {
+                    self.bump();
+                }
                 self.expect_op(")")?;
                 Some(Literal {
                     value,
@@ -489,7 +494,9 @@ impl<'a> Parser<'a> {
                 )
                 .help("put the C in a function with an embedded-C body (guru mode) and call it");
                 self.diags.push(d);
-                return Err(Fatal::Syntax);
+                // The rest of the block is still well formed: carry on after the C.
+                self.bump();
+                StmtKind::Empty
             }
             T::Ident(k) => match k.as_str() {
                 "if" => {
@@ -601,7 +608,7 @@ impl<'a> Parser<'a> {
 
     fn starts_expr(&self) -> bool {
         match &self.peek().t {
-            T::Int(_) | T::Str(_) => true,
+            T::Int(_) | T::Str(_) | T::Reported => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
             T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
             _ => false,
@@ -857,6 +864,7 @@ impl<'a> Parser<'a> {
                         target: Box::new(e),
                         inc: t.t == T::Op("++"),
                         pre: true,
+                        op_on_next_line: false,
                     },
                     span,
                 });
@@ -904,6 +912,7 @@ impl<'a> Parser<'a> {
                     target: Box::new(e),
                     inc: t.t == T::Op("++"),
                     pre: false,
+                    op_on_next_line: t.line_start,
                 },
                 span,
             });
@@ -988,7 +997,53 @@ impl<'a> Parser<'a> {
                     })
                 }
             }
+            T::Reported => {
+                self.skip_reported();
+                Ok(Expr {
+                    kind: ExprKind::Lit(Literal {
+                        value: LitValue::Int(0),
+                        span: t.span,
+                        from_arg: None,
+                    }),
+                    span: t.span.to(self.prev_span()),
+                })
+            }
             _ => self.error("an expression"),
+        }
+    }
+
+    /// Steps over a token the lexer already reported (`@cast`, `$var`) together with what
+    /// belongs to it: a parenthesised argument list and `->member` chains.
+    fn skip_reported(&mut self) {
+        if !matches!(self.peek().t, T::Reported) {
+            return;
+        }
+        self.bump();
+        loop {
+            if self.is_op("(") {
+                let mut depth = 0usize;
+                while !self.at_eof() {
+                    match self.bump().t {
+                        T::Op("(") => depth += 1,
+                        T::Op(")") => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            } else if self.is_op("-")
+                && *self.peek_at(1) == T::Op(">")
+                && matches!(self.peek_at(2), T::Ident(_))
+            {
+                self.bump();
+                self.bump();
+                self.bump();
+            } else {
+                return;
+            }
         }
     }
 

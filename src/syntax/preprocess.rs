@@ -26,6 +26,7 @@ pub fn preprocess(toks: Vec<Tok>, env: &mut dyn PpEnv, diags: &mut Diags) -> Vec
         env,
         diags,
         out: Vec::new(),
+        cond_failed: false,
     };
     p.run();
     p.out
@@ -37,6 +38,9 @@ struct Pp<'a> {
     env: &'a mut dyn PpEnv,
     diags: &'a mut Diags,
     out: Vec<Tok>,
+    /// The condition being read has had an error: say nothing more about it, and keep both of
+    /// its branches out (neither is known to be the live one).
+    cond_failed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +85,16 @@ impl Pp<'_> {
                     let value = if live {
                         self.condition()
                     } else {
-                        self.skip_condition()
+                        self.skip_condition();
+                        Some(false)
                     };
-                    stack.push((tok.span, live && value, false, value));
+                    // A condition with an error keeps both branches out: `true` for "was the
+                    // condition true" makes the `%:` branch dead as well.
+                    let (emit, value) = match value {
+                        Some(v) => (live && v, v),
+                        None => (false, true),
+                    };
+                    stack.push((tok.span, emit, false, value));
                 }
                 T::PpElse => match stack.last_mut() {
                     Some(top) if !top.2 => {
@@ -127,28 +138,36 @@ impl Pp<'_> {
                                     t: T::Int(v),
                                     span: tok.span,
                                     from_arg: Some(format!("${n} = {a}")),
+                                    line_start: tok.line_start,
                                 })
                             }
-                            None => self.diags.push(
-                                Diag::error(
-                                    codes::PP_ARG_NOT_NUMBER,
-                                    tok.span,
-                                    format!("argument ${n} is not a number: `{a}`"),
-                                )
-                                .label(format!("`${n}` takes a number"))
-                                .help(format!("use `@{n}` to take it as a string")),
-                            ),
+                            None => {
+                                self.diags.push(
+                                    Diag::error(
+                                        codes::PP_ARG_NOT_NUMBER,
+                                        tok.span,
+                                        format!("argument ${n} is not a number: `{a}`"),
+                                    )
+                                    .label(format!("`${n}` takes a number"))
+                                    .help(format!("use `@{n}` to take it as a string")),
+                                );
+                                self.placeholder(T::Int(0), &tok);
+                            }
                         }
+                    } else {
+                        self.placeholder(T::Int(0), &tok);
                     }
                 }
                 T::ArgStr(n) => {
                     let n = *n;
-                    if let Some(a) = self.arg(n, tok.span, '@') {
-                        self.out.push(Tok {
+                    match self.arg(n, tok.span, '@') {
+                        Some(a) => self.out.push(Tok {
                             t: T::Str(a.clone()),
                             span: tok.span,
                             from_arg: Some(format!("@{n} = \"{a}\"")),
-                        });
+                            line_start: tok.line_start,
+                        }),
+                        None => self.placeholder(T::Str(String::new()), &tok),
                     }
                 }
                 T::ArgCount => {
@@ -157,11 +176,23 @@ impl Pp<'_> {
                         t: T::Int(n),
                         span: tok.span,
                         from_arg: Some(format!("$# = {n}")),
+                        line_start: tok.line_start,
                     });
                 }
                 _ => self.out.push(tok),
             }
         }
+    }
+
+    /// Stands in for an argument that was reported as missing or unusable: a literal of the
+    /// right kind parses wherever the argument would have, so nothing else is reported.
+    fn placeholder(&mut self, t: T, instead_of: &Tok) {
+        self.out.push(Tok {
+            t,
+            span: instead_of.span,
+            from_arg: None,
+            line_start: instead_of.line_start,
+        });
     }
 
     fn arg(&mut self, n: u32, span: Span, sigil: char) -> Option<String> {
@@ -193,15 +224,16 @@ impl Pp<'_> {
         }
     }
 
-    /// Skips to `%?` in a dead branch, balancing nested tokens.
-    fn skip_condition(&mut self) -> bool {
+    /// Skips the rest of a condition that is not evaluated: to and past its `%?`, or up to (not
+    /// past) a `%:`, `%)` or the end, so that a missing `%?` does not swallow the conditional.
+    fn skip_condition(&mut self) {
         loop {
             match self.peek().t {
                 T::PpThen => {
                     self.bump();
-                    return false;
+                    return;
                 }
-                T::Eof => return false,
+                T::PpElse | T::PpClose | T::Eof => return,
                 _ => {
                     self.bump();
                 }
@@ -209,22 +241,29 @@ impl Pp<'_> {
         }
     }
 
-    fn condition(&mut self) -> bool {
-        let v = self.cond_or();
-        match self.peek().t {
-            T::PpThen => {
-                self.bump();
-            }
-            _ => {
-                let t = self.peek().span;
-                self.diags.push(
-                    Diag::error(codes::PP_BAD_COND, t, "expected `%?` after the condition")
-                        .label("the condition should end here"),
-                );
-                self.skip_condition();
-            }
+    /// Reports an error in the condition being read, unless it already has one.
+    fn cond_error(&mut self, d: Diag) {
+        if !self.cond_failed {
+            self.diags.push(d);
         }
-        v
+        self.cond_failed = true;
+    }
+
+    /// The value of a live condition, or `None` if it has an error (reported).
+    fn condition(&mut self) -> Option<bool> {
+        self.cond_failed = false;
+        let v = self.cond_or();
+        if self.peek().t == T::PpThen {
+            self.bump();
+        } else {
+            let t = self.peek().span;
+            self.cond_error(
+                Diag::error(codes::PP_BAD_COND, t, "expected `%?` after the condition")
+                    .label("the condition should end here"),
+            );
+            self.skip_condition();
+        }
+        (!self.cond_failed).then_some(v)
     }
 
     fn cond_or(&mut self) -> bool {
@@ -255,7 +294,7 @@ impl Pp<'_> {
                 self.bump();
             } else {
                 let sp = self.peek().span;
-                self.diags.push(Diag::error(
+                self.cond_error(Diag::error(
                     codes::PP_BAD_COND,
                     sp,
                     "expected `)` in the condition",
@@ -269,7 +308,7 @@ impl Pp<'_> {
         let op = match op_tok.t {
             T::Op(o @ ("==" | "!=" | "<" | "<=" | ">" | ">=")) => o,
             _ => {
-                self.diags.push(
+                self.cond_error(
                     Diag::error(
                         codes::PP_BAD_COND,
                         op_tok.span,
@@ -288,7 +327,7 @@ impl Pp<'_> {
         match compare(&l, op, &r) {
             Some(b) => b,
             None => {
-                self.diags.push(
+                self.cond_error(
                     Diag::error(
                         codes::PP_BAD_COND,
                         lhs_tok.span.to(rhs_tok.span),
@@ -302,6 +341,15 @@ impl Pp<'_> {
     }
 
     fn operand(&mut self, tok: &Tok) -> Option<Val> {
+        let before = self.diags.list.len();
+        let v = self.operand_value(tok);
+        if self.diags.list.len() > before {
+            self.cond_failed = true;
+        }
+        v
+    }
+
+    fn operand_value(&mut self, tok: &Tok) -> Option<Val> {
         let kernel_err = |diags: &mut Diags, why: String| {
             diags.push(
                 Diag::error(

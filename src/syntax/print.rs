@@ -142,11 +142,40 @@ impl Printer {
     fn block_after(&mut self, head: &str, b: &Block) {
         self.line(&format!("{head} {{"));
         self.indent += 1;
+        let mut prev: Option<&Stmt> = None;
         for s in &b.stmts {
+            let start = self.out.len();
             self.stmt(s);
+            if let Some(p) = prev {
+                self.separate(start, matches!(p.kind, StmtKind::Empty));
+            }
+            prev = Some(s);
         }
         self.indent -= 1;
         self.line("}");
+    }
+
+    /// Statements need no `;`, so when read back a statement that starts like the rest of an
+    /// expression (`-1`, `+x`, `++y`, `(y)`, `[k] in a`) would join the one before it, and a `;`
+    /// after a statement ends it rather than being an empty statement. In those cases, end
+    /// the line before the statement printed from `start` with `;`.
+    fn separate(&mut self, start: usize, prev_empty: bool) {
+        let next = self.out[start..].trim_start();
+        let before = self.out[..start - 1].trim_end();
+        let needed = match next.chars().next() {
+            Some(';') => !prev_empty,
+            // A postfix `++` cannot be followed by another.
+            Some('+' | '-') if next.starts_with("++") || next.starts_with("--") => {
+                !before.ends_with(['{', '}', ';'])
+                    && !before.ends_with("++")
+                    && !before.ends_with("--")
+            }
+            Some('+' | '-' | '(' | '[') => !before.ends_with(['{', '}', ';']),
+            _ => false,
+        };
+        if needed {
+            self.out.insert(start - 1, ';');
+        }
     }
 
     /// A statement used as the body of `if`/`while`/...: blocks open on the same line.
@@ -290,7 +319,9 @@ pub fn expr(e: &Expr, min: u8) -> String {
                 PREC_ASSIGN,
             )
         }
-        ExprKind::IncDec { target, inc, pre } => {
+        ExprKind::IncDec {
+            target, inc, pre, ..
+        } => {
             let o = if *inc { "++" } else { "--" };
             if *pre {
                 (format!("{o}{}", expr(target, PREC_UNARY)), PREC_UNARY)

@@ -773,6 +773,7 @@ static void stp_free_maps(void) {
 static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
+	stp_symbol_lookup("kallsyms_lookup_name");
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)
 		goto fail_maps;

@@ -44,6 +44,7 @@ static inline long long atomic64_inc_return(atomic64_t *v) { return __atomic_add
 #define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define cpu_relax() do { } while (0)
+#define udelay(us) do { (void)(us); } while (0)
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define local_irq_save(f) do { (f) = 0; } while (0)

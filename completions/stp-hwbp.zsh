@@ -1,0 +1,62 @@
+#compdef stp-hwbp
+
+autoload -U is-at-least
+
+_stp-hwbp() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-e+[Run the script given as text; all positional words are its arguments]:SCRIPT:_default' \
+'-p+[Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result]:N:_default' \
+'-r+[Target kernel\: a release under /lib/modules, or a build-tree directory]:KVER|DIR:_default' \
+'*-D+[Define a C macro for the module (MAXACTION=..., MAXSTRINGLEN=..., ...)]:NAME=VALUE:_default' \
+'*-I+[Add a directory of tapsets (*.stp)]:DIR:_default' \
+'-l+[List the probe points matching PATTERN]:PATTERN:_default' \
+'-L+[List the probe points matching PATTERN with the context functions they offer]:PATTERN:_default' \
+'-m+[Module name]:NAME:_default' \
+'-c+[Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits]:CMD:_default' \
+'-x+[Set target() to PID]:PID:_default' \
+'-o+[Write the script'\''s output to FILE]:FILE:_default' \
+'-T+[End the session after SECONDS]:SECONDS:_default' \
+'*-G+[Set a global variable when the module loads]:VAR=VALUE:_default' \
+'*--vm-file=[With --vm\: copy a host file into the guest (HOST\:GUEST), for tests]:HOST:GUEST:_default' \
+'--vm-setup=[With --vm\: a shell command run in the guest before the script starts, for tests]:CMD:_default' \
+'--print-completions=[Print a shell completion script (bash, zsh, fish, elvish, powershell)]:SHELL:(bash elvish fish powershell zsh)' \
+'--run-module=[Run an already built module (as staprun does)\: MODULE.ko]:MODULE.ko:_default' \
+'-g[Guru mode\: allow embedded C in the script]' \
+'*-v[More output\: pass timings (repeat for more)]' \
+'-w[Suppress warnings]' \
+'-W[Treat warnings as errors]' \
+'--dump-functions[List the tapset functions with their signatures]' \
+'-k[Keep the build directory and print its path]' \
+'--vm[Run inside a QEMU guest booting the target kernel (safe\: the host kernel is untouched)]' \
+'--all-modules[Accepted for SystemTap compatibility; has no effect]' \
+'--print-man[Print the man page (roff), generated from these definitions]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::rest -- The script file ("-" for stdin), then its arguments ($1/@1, ...):_default' \
+&& ret=0
+}
+
+(( $+functions[_stp-hwbp_commands] )) ||
+_stp-hwbp_commands() {
+    local commands; commands=()
+    _describe -t commands 'stp-hwbp commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_stp-hwbp" ]; then
+    _stp-hwbp "$@"
+else
+    compdef _stp-hwbp stp-hwbp
+fi

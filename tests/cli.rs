@@ -1,0 +1,84 @@
+//! The command line's generated documents stay in step with its definition: the committed man
+//! page and completions are what the binary prints now (regenerate with `make docs`), and every
+//! option `--help` shows is in the man page.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{args:?} failed");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn committed(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_default()
+}
+
+#[test]
+fn man_page_is_current() {
+    assert_eq!(
+        committed("docs/stp-hwbp.1"),
+        run(&["--print-man"]),
+        "docs/stp-hwbp.1 is stale: run `make docs`"
+    );
+}
+
+#[test]
+fn completions_are_current() {
+    for sh in ["bash", "zsh", "fish"] {
+        let file = format!("completions/stp-hwbp.{sh}");
+        assert_eq!(
+            committed(&file),
+            run(&["--print-completions", sh]),
+            "{file} is stale: run `make docs`"
+        );
+    }
+}
+
+#[test]
+fn help_and_man_page_agree() {
+    let help = run(&["--help"]);
+    let man = run(&["--print-man"]).replace("\\-", "-");
+    for word in help.split_whitespace() {
+        let opt = word.trim_end_matches(',').trim_end_matches("...");
+        if opt.starts_with('-')
+            && opt.len() > 1
+            && opt
+                .chars()
+                .nth(1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '-')
+        {
+            assert!(
+                man.contains(opt),
+                "`{opt}` is in --help but not in the man page"
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .args(["-p", "9", "x.stp"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_script_file_is_an_environment_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .args(["-p1", "/nonexistent/x.stp"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/x.stp"));
+}
