@@ -115,6 +115,9 @@ pub enum Stop {
     Script,
     /// An environment problem, with its message.
     Env(String),
+    /// The module did not build: the script's embedded C (or the translator) is at fault,
+    /// so this exits as a script error.
+    Build(String),
 }
 
 impl Session {
@@ -306,7 +309,10 @@ impl Session {
             ));
             crate::kbuild::build(c, &name, &tree, &defines)
         })
-        .map_err(Stop::Env)
+        .map_err(|e| match e {
+            crate::kbuild::BuildError::Env(m) => Stop::Env(m),
+            crate::kbuild::BuildError::Compile(m) => Stop::Build(m),
+        })
     }
 
     /// `-k`: keeps the build directory and says where it is.
@@ -387,6 +393,10 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
                 EXIT_ENV
             }
             Err(Stop::Script) => EXIT_SCRIPT,
+            Err(Stop::Build(m)) => {
+                eprintln!("stp-hwbp: {m}");
+                EXIT_SCRIPT
+            }
         };
     }
     let mut cfg = cfg;
@@ -414,6 +424,10 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         Err(Stop::Env(msg)) => {
             eprintln!("stp-hwbp: {msg}");
             EXIT_ENV
+        }
+        Err(Stop::Build(msg)) => {
+            eprintln!("stp-hwbp: {msg}");
+            EXIT_SCRIPT
         }
     }
 }

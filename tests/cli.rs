@@ -82,3 +82,37 @@ fn missing_script_file_is_an_environment_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/x.stp"));
 }
+
+/// A kernel build tree to build with: the newest installed (CI installs two).
+fn some_tree() -> String {
+    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.retain(|k| std::path::Path::new(&format!("/lib/modules/{k}/build/Makefile")).exists());
+    v.sort();
+    v.pop()
+        .expect("a kernel build tree in /lib/modules (run `make setup`)")
+}
+
+#[test]
+fn build_errors_in_embedded_c_point_at_the_script() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("bad_c.stp");
+    std::fs::write(&script, "function f:long(x:long) %{\n\tSTAP_RETVALUE = STAP_ARG_x + undefined_thing;\n%}\nprobe begin { println(f(1)) exit() }\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(dir.path())
+        .args(["-g", "-p4", "-r", &some_tree(), "bad_c.stp"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad_c.stp:2:"),
+        "the error should name line 2 of the script:\n{err}"
+    );
+    assert!(err.contains("undefined_thing"), "{err}");
+}

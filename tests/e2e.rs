@@ -121,8 +121,12 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     if let Some(c) = read(&side("cmd")) {
         cmd.arg("-c").arg(c.trim_end());
     }
-    if let Some(f) = read(&side("flags")) {
-        cmd.args(f.split_whitespace());
+    let flags = read(&side("flags")).unwrap_or_default();
+    cmd.args(flags.split_whitespace());
+    if !flags.contains("-T") {
+        // A case that never ends (a lost `.cmd`, a script without exit) fails in a minute
+        // with its output, rather than hitting the guest's timeout with none.
+        cmd.args(["-T", "60"]);
     }
     match read(&side("source")) {
         Some(src) => cmd.arg(src.trim()),

@@ -15,6 +15,8 @@
 //! - `kbuild::KVER::NAME` for every `NAME.c` and every kernel tree `/lib/modules/KVER/build`:
 //!   the C plus `runtime-c/` built with kbuild and `-Werror`.
 //! - `examples::NAME`: every `examples/NAME.stp` must pass `-p2` (arguments from `NAME.args`).
+//! - `kbuild::KVER::example_NAME`, `kbuild::KVER::stap_hw_watch_*`: every example, and
+//!   SystemTap's `hw_watch_addr.stp`/`hw_watch_sym.stp` unchanged, build with `-p4` on each tree.
 //! - `generated::*`: inputs too big or too odd to check in (deep nesting), written to a
 //!   temporary directory at run time; their stderr is compared with `tests/golden/gen_*.stderr`.
 //!
@@ -512,6 +514,62 @@ fn main() {
             }
             Ok(())
         }));
+    }
+
+    // Every example, and SystemTap's own hardware-watchpoint examples unchanged, build with
+    // -p4 on every tree (named kbuild:: so they share the kbuild test group).
+    let stap_examples = Path::new("/usr/share/systemtap/examples/memory");
+    let mut builds: Vec<(String, PathBuf, Vec<String>)> = stems(&edir, "stp")
+        .into_iter()
+        .map(|n| {
+            let args = std::fs::read_to_string(edir.join(format!("{n}.args")))
+                .map(|a| a.lines().map(str::to_string).collect())
+                .unwrap_or_default();
+            (format!("example_{n}"), edir.join(format!("{n}.stp")), args)
+        })
+        .collect();
+    builds.push((
+        "stap_hw_watch_addr".into(),
+        stap_examples.join("hw_watch_addr.stp"),
+        vec!["0xffffffff82000000".into()],
+    ));
+    builds.push((
+        "stap_hw_watch_sym".into(),
+        stap_examples.join("hw_watch_sym.stp"),
+        vec!["pid_max".into()],
+    ));
+    for kver in &trees {
+        for (name, script, args) in &builds {
+            let (k, script, args) = (kver.clone(), script.clone(), args.clone());
+            trials.push(Trial::test(format!("kbuild::{kver}::{name}"), move || {
+                if !script.exists() {
+                    return Err(format!(
+                        "{} is missing (install systemtap-doc, or run `make setup`)",
+                        script.display()
+                    )
+                    .into());
+                }
+                let _slot = KBUILD_SLOTS.take();
+                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let o = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+                    .current_dir(dir.path())
+                    .args(["-p4", "-r", &k, "-m", "stphwbp_example"])
+                    .arg(&script)
+                    .args(&args)
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                if !o.status.success() || !dir.path().join("stphwbp_example.ko").exists() {
+                    return Err(format!(
+                        "-p4 {}: {}\n{}",
+                        script.display(),
+                        status_of(&o),
+                        text(&o.stderr)
+                    )
+                    .into());
+                }
+                Ok(())
+            }));
+        }
     }
 
     libtest_mimic::run(&args, trials).exit();

@@ -116,6 +116,22 @@ pub fn valid_module_name(n: &str) -> bool {
     !n.is_empty() && n.len() <= 55 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Why pass 4 failed: the machine (no make, no space), or the module's C (a script's embedded C,
+/// or a translator bug) that kbuild refused, with its messages.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Env(String),
+    #[error("{0}")]
+    Compile(String),
+}
+
+impl From<std::io::Error> for BuildError {
+    fn from(e: std::io::Error) -> Self {
+        BuildError::Env(format!("cannot write the build directory: {e}"))
+    }
+}
+
 pub struct Built {
     pub ko: PathBuf,
     /// Kept alive so the directory exists until the caller is done (`-k` keeps it for good).
@@ -129,31 +145,31 @@ pub fn build(
     module: &str,
     tree: &KernelTree,
     defines: &[String],
-) -> Result<Built, String> {
+) -> Result<Built, BuildError> {
     let dir = tempfile::Builder::new()
         .prefix("stp-hwbp-")
         .tempdir()
-        .map_err(|e| format!("cannot create a build directory: {e}"))?;
+        .map_err(|e| BuildError::Env(format!("cannot create a build directory: {e}")))?;
     let p = dir.path();
     let rt = p.join("runtime");
-    std::fs::create_dir(&rt).map_err(|e| e.to_string())?;
+    std::fs::create_dir(&rt)?;
     for (name, text) in RUNTIME {
-        std::fs::write(rt.join(name), text).map_err(|e| e.to_string())?;
+        std::fs::write(rt.join(name), text)?;
     }
-    std::fs::write(p.join(format!("{module}.c")), c_source).map_err(|e| e.to_string())?;
+    std::fs::write(p.join(format!("{module}.c")), c_source)?;
     let mut ctx = tera::Context::new();
     ctx.insert("module", module);
     ctx.insert("defines", defines);
     let kbuild = tera::Tera::one_off(KBUILD_TEMPLATE, &ctx, false)
-        .map_err(|e| format!("Kbuild template: {e}"))?;
-    std::fs::write(p.join("Kbuild"), kbuild).map_err(|e| e.to_string())?;
+        .map_err(|e| BuildError::Env(format!("Kbuild template: {e}")))?;
+    std::fs::write(p.join("Kbuild"), kbuild)?;
     let out = Command::new("make")
         .arg("-C")
         .arg(&tree.dir)
         .arg(format!("M={}", p.display()))
         .arg("modules")
         .output()
-        .map_err(|e| format!("cannot run make: {e} (install make and gcc)"))?;
+        .map_err(|e| BuildError::Env(format!("cannot run make: {e} (install make and gcc)")))?;
     let ko = p.join(format!("{module}.ko"));
     if !out.status.success() || !ko.exists() {
         let text = format!(
@@ -175,11 +191,11 @@ pub fn build(
         } else {
             relevant.join("\n")
         };
-        return Err(format!(
+        return Err(BuildError::Compile(format!(
             "kbuild failed for kernel {} ({}):\n{shown}",
             tree.release,
             tree.dir.display()
-        ));
+        )));
     }
     Ok(Built { ko, dir })
 }

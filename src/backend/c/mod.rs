@@ -334,7 +334,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 bodies.line("#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)");
                 bodies.open("");
                 // The C is the script's or tapset's own text; #line maps build errors back.
-                let (line, _) = sm.line_col(span.file, span.start);
+                let line = first_code_line(sm, *span, code);
                 bodies.raw(&format!("#line {line} {}\n", c_string(sm.name(span.file))));
                 bodies.raw(code.trim_matches('\n'));
                 bodies.raw("\n");
@@ -506,7 +506,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         w.line("");
     }
     for (c, sp) in &m.embedded {
-        let (line, _) = sm.line_col(sp.file, sp.start);
+        let line = first_code_line(sm, *sp, c);
         w.raw(&format!(
             "#line {line} {}\n{}\n",
             c_string(sm.name(sp.file)),
@@ -738,6 +738,13 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("module_exit(stp_exit);");
     out.push_str(&w.finish());
     reset_lines(&out, &format!("{}.c", opts.module_name))
+}
+
+/// The script line on which embedded C's first written line stands: the `%{` line, plus the
+/// blank lines the writer trims from the front of the code.
+fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize {
+    let (line, _) = sm.line_col(span.file, span.start);
+    line + (code.len() - code.trim_start_matches('\n').len())
 }
 
 /// Placeholder written after embedded C (which carries its own `#line`), replaced at the end

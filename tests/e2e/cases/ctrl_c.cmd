@@ -1,0 +1,1 @@
+kill -INT $PPID; sleep 10
