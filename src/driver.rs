@@ -226,23 +226,29 @@ impl Session {
         Ok(script)
     }
 
-    /// Pass 2.
-    pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
+    /// The tapsets (embedded, then `-I` directories), parsed as scripts with embedded C allowed.
+    fn parse_tapsets(&mut self) -> Result<Vec<ast::Script>, Stop> {
         let sources = sema::tapsets::sources(&self.cfg.include_dirs)
             .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
+        let mut tapsets = vec![];
+        for (name, text) in sources {
+            let f = self.sm.add(name, text, Origin::Tapset);
+            let mut env = Env {
+                args: &[],
+                guru: true,
+                kernel: &mut self.kernel,
+            };
+            tapsets.push(syntax::parse_file(&self.sm, f, &mut env, &mut self.diags));
+        }
+        Ok(tapsets)
+    }
+
+    /// Pass 2.
+    pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
         let m = self.time("Pass 2: elaborated the script", |s| {
-            let mut tapsets = vec![];
-            for (name, text) in sources {
-                let f = s.sm.add(name, text, Origin::Tapset);
-                let mut env = Env {
-                    args: &[],
-                    guru: true,
-                    kernel: &mut s.kernel,
-                };
-                tapsets.push(syntax::parse_file(&s.sm, f, &mut env, &mut s.diags));
-            }
-            sema::elaborate(script, &tapsets, &mut s.diags)
-        });
+            let tapsets = s.parse_tapsets()?;
+            Ok(sema::elaborate(script, &tapsets, &mut s.diags))
+        })?;
         if !script
             .items
             .iter()
@@ -599,22 +605,16 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
 }
 
 fn dump_functions(s: &mut Session) -> i32 {
-    let sources = match sema::tapsets::sources(&s.cfg.include_dirs) {
-        Ok(x) => x,
-        Err(e) => {
+    let tapsets = match s.parse_tapsets() {
+        Ok(t) => t,
+        Err(Stop::Env(e)) => {
             eprintln!("stp-hwbp: {e}");
             return EXIT_ENV;
         }
+        Err(_) => return EXIT_SCRIPT,
     };
     let mut lines = vec![];
-    for (name, text) in sources {
-        let f = s.sm.add(name, text, Origin::Tapset);
-        let mut env = Env {
-            args: &[],
-            guru: true,
-            kernel: &mut s.kernel,
-        };
-        let script = syntax::parse_file(&s.sm, f, &mut env, &mut s.diags);
+    for script in tapsets {
         for it in script.items {
             if let ast::Item::Function(f) = it {
                 let params: Vec<String> = f
@@ -628,17 +628,22 @@ fn dump_functions(s: &mut Session) -> i32 {
                         )
                     })
                     .collect();
-                let ret = f.ret.map(syntax::print::type_name).unwrap_or("unknown");
+                let untyped = if matches!(f.body, ast::FunctionBody::Embedded(..)) {
+                    "void"
+                } else {
+                    "unknown"
+                };
+                let ret = f.ret.map(syntax::print::type_name).unwrap_or(untyped);
                 lines.push(format!("{}:{} ({})", f.name.name, ret, params.join(", ")));
             }
         }
     }
     lines.extend(
         [
-            "printf:unknown (format:string, ...)",
+            "printf:void (format:string, ...)",
             "sprintf:string (format:string, ...)",
-            "print:unknown (...)",
-            "println:unknown (...)",
+            "print:void (...)",
+            "println:void (...)",
         ]
         .map(String::from),
     );

@@ -85,16 +85,8 @@ fn missing_script_file_is_an_environment_error() {
 
 /// A kernel build tree to build with: the newest installed (CI installs two).
 fn some_tree() -> String {
-    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.retain(|k| std::path::Path::new(&format!("/lib/modules/{k}/build/Makefile")).exists());
-    v.sort();
-    v.pop()
+    stp_hwbp::kbuild::tree::installed()
+        .pop()
         .expect("a kernel build tree in /lib/modules (run `make setup`)")
 }
 

@@ -22,18 +22,8 @@ fn root() -> PathBuf {
 }
 
 fn kernels() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.retain(|k| {
-        Path::new(&format!("/lib/modules/{k}/build/Makefile")).exists()
-            && Path::new(&format!("/boot/vmlinuz-{k}")).exists()
-    });
-    v.sort();
+    let mut v = stp_hwbp::kbuild::tree::installed();
+    v.retain(|k| Path::new(&format!("/boot/vmlinuz-{k}")).exists());
     v
 }
 
@@ -53,6 +43,9 @@ fn testmod(kver: &str) -> Result<PathBuf, String> {
             .map_err(|e| e.to_string())?;
     }
     let out = Command::new("make")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
         .arg("-C")
         .arg(format!("/lib/modules/{kver}/build"))
         .arg(format!("M={}", tmp.path().display()))

@@ -228,23 +228,9 @@ fn have_pass3() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Every installed kernel build tree, by release name.
+/// Every installed kernel build tree, by release name (the same discovery `-r` uses).
 fn kernel_trees() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.retain(|k| {
-        Path::new("/lib/modules")
-            .join(k)
-            .join("build/Makefile")
-            .exists()
-    });
-    v.sort();
-    v
+    stp_hwbp::kbuild::tree::installed()
 }
 
 /// A counting semaphore bounding concurrent kbuild runs inside this process.
@@ -278,78 +264,23 @@ impl Drop for Slot {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Builds tests/golden/NAME.c against one kernel tree in the layout pass 4 (src/kbuild/mod.rs,
-/// templates/Kbuild.tera) writes: `DIR/stphwbp_NAME.c`, `DIR/runtime/` (a copy of runtime-c/),
-/// and a Kbuild with `-I$(src)/runtime -Werror`. Keep the two in step.
+/// Builds tests/golden/NAME.c against one kernel tree with pass 4 itself
+/// (`stp_hwbp::kbuild::build`: the same build directory, Kbuild file and runtime headers),
+/// named as pass 4 names a module built from NAME.stp.
 fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
-    let c = golden_dir().join(format!("{name}.c"));
-    let tmp = tempfile::Builder::new()
-        .prefix("stp-hwbp-kbuild-")
-        .tempdir()
-        .map_err(|e| format!("tempdir: {e}"))?;
-    let dir = tmp.path();
-    // Named as pass 4 names a module built from NAME.stp (src/kbuild/mod.rs).
-    let base: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    let module = format!("stphwbp_{base}");
-    std::fs::copy(&c, dir.join(format!("{module}.c")))
-        .map_err(|e| format!("copy {}: {e}", c.display()))?;
-    copy_dir(&Path::new(ROOT).join("runtime-c"), &dir.join("runtime"))
-        .map_err(|e| format!("copy runtime-c: {e}"))?;
-    std::fs::write(
-        dir.join("Kbuild"),
-        format!("obj-m := {module}.o\nccflags-y := -I$(src)/runtime -Werror\n"),
-    )
-    .map_err(|e| format!("write Kbuild: {e}"))?;
+    let c = std::fs::read_to_string(golden_dir().join(format!("{name}.c")))
+        .map_err(|e| format!("read {name}.c: {e}"))?;
+    let tree = stp_hwbp::kbuild::tree::find(Some(kver))?;
+    let module = stp_hwbp::kbuild::module_name(Some(&format!("{name}.stp")), "");
     let _slot = KBUILD_SLOTS.take();
-    let o = Command::new("make")
-        .arg("-C")
-        .arg(format!("/lib/modules/{kver}/build"))
-        .arg(format!("M={}", dir.display()))
-        .arg("modules")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .output()
-        .map_err(|e| format!("cannot run make: {e}"))?;
-    if !o.status.success() {
-        return Err(format!(
-            "kbuild of {name}.c against {kver} failed ({})\n{}{}",
-            status_of(&o),
-            text(&o.stdout),
-            text(&o.stderr)
-        )
-        .into());
-    }
-    if !dir.join(format!("{module}.ko")).exists() {
-        return Err(format!("kbuild of {name}.c against {kver} made no {module}.ko").into());
+    let built = stp_hwbp::kbuild::build(&c, &module, &tree, &[])
+        .map_err(|e| format!("kbuild of {name}.c against {kver} failed: {e}"))?;
+    if !built.ko.exists() {
+        return Err(format!("kbuild of {name}.c made no {module}.ko").into());
     }
     Ok(())
 }
 
-/// Deeply nested scripts, generated rather than checked in: each `(`/`{` on its own line so that
-/// the diagnostic's source snippet stays one short line.
 fn generated() -> Vec<(&'static str, String)> {
     const N: usize = 5000;
     vec![

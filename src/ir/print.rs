@@ -3,7 +3,7 @@
 //! names resolved.
 
 use super::*;
-use crate::syntax::ast::{PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY, SortBy, SortDir};
+use crate::syntax::ast::{PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY};
 use crate::syntax::print::quote;
 use std::fmt::Write;
 
@@ -251,31 +251,14 @@ impl Printer<'_> {
                 limit,
                 body,
             } => {
-                let mark = |by: SortBy| match sort {
-                    Some((b, SortDir::Asc)) if *b == by => "+",
-                    Some((b, SortDir::Desc)) if *b == by => "-",
-                    _ => "",
-                };
-                let ks: Vec<String> = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| format!("{}{}", self.locals[*k].name, mark(SortBy::Key(i))))
-                    .collect();
-                let mut h = String::from("foreach (");
-                if let Some(v) = value {
-                    let _ = write!(h, "{} = ", self.locals[*v].name);
-                }
-                let _ = write!(
-                    h,
-                    "[{}] in {}{}",
-                    ks.join(", "),
-                    self.m.globals[*array].name,
-                    mark(SortBy::Value)
+                let ks: Vec<&str> = keys.iter().map(|k| self.locals[*k].name.as_str()).collect();
+                let h = crate::syntax::print::foreach_head(
+                    value.map(|v| self.locals[v].name.as_str()),
+                    &ks,
+                    &self.m.globals[*array].name,
+                    *sort,
+                    limit.as_ref().map(|l| self.expr(l, 0)),
                 );
-                if let Some(l) = limit {
-                    let _ = write!(h, " limit {}", self.expr(l, 0));
-                }
-                h.push(')');
                 self.body(o, h, body, ind)
             }
             StmtKind::Break => Self::line(o, ind, "break"),
@@ -331,21 +314,10 @@ impl Printer<'_> {
                 all.extend(args.iter().map(|a| self.expr(a, 0)));
                 (format!("{}({})", which.name(), all.join(", ")), 100)
             }
-            ExprKind::Unary { op, e } => {
-                let o = match op {
-                    UnOp::Neg => "-",
-                    UnOp::Plus => "+",
-                    UnOp::Not => "!",
-                    UnOp::BitNot => "~",
-                };
-                let inner = self.expr(e, PREC_UNARY);
-                let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
-                    " "
-                } else {
-                    ""
-                };
-                (format!("{o}{sep}{inner}"), PREC_UNARY)
-            }
+            ExprKind::Unary { op, e } => (
+                crate::syntax::print::unary(*op, self.expr(e, PREC_UNARY)),
+                PREC_UNARY,
+            ),
             ExprKind::Binary { op, l, r } => {
                 let o = if op.is_comparison() && l.ty == Ty::Str {
                     format!("{}(string)", op.text())

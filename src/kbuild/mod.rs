@@ -168,6 +168,10 @@ pub fn build(
         .arg(&tree.dir)
         .arg(format!("M={}", p.display()))
         .arg("modules")
+        // An outer make (`make test`) must not lend this one its jobserver or flags.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
         .output()
         .map_err(|e| BuildError::Env(format!("cannot run make: {e} (install make and gcc)")))?;
     let ko = p.join(format!("{module}.ko"));

@@ -82,6 +82,53 @@ pub fn probe_point(pp: &ProbePoint) -> String {
     s
 }
 
+/// `-x`, `!x`, ...: a unary operator before its already printed operand (`- -x` keeps its
+/// space, so it does not read as `--x`). Shared by the `-p1` and `-p2` printers.
+pub fn unary(op: UnOp, inner: String) -> String {
+    let o = match op {
+        UnOp::Neg => "-",
+        UnOp::Plus => "+",
+        UnOp::Not => "!",
+        UnOp::BitNot => "~",
+    };
+    let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
+        " "
+    } else {
+        ""
+    };
+    format!("{o}{sep}{inner}")
+}
+
+/// The head of a foreach, from already printed names: `foreach (v = [k1+, k2] in arr limit 5)`.
+pub fn foreach_head(
+    value: Option<&str>,
+    keys: &[&str],
+    array: &str,
+    sort: Option<(SortBy, SortDir)>,
+    limit: Option<String>,
+) -> String {
+    let mark = |by: SortBy| match sort {
+        Some((b, SortDir::Asc)) if b == by => "+",
+        Some((b, SortDir::Desc)) if b == by => "-",
+        _ => "",
+    };
+    let ks: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k}{}", mark(SortBy::Key(i))))
+        .collect();
+    let mut h = String::from("foreach (");
+    if let Some(v) = value {
+        let _ = write!(h, "{v} = ");
+    }
+    let _ = write!(h, "[{}] in {array}{}", ks.join(", "), mark(SortBy::Value));
+    if let Some(l) = limit {
+        let _ = write!(h, " limit {l}");
+    }
+    h.push(')');
+    h
+}
+
 struct Printer {
     out: String,
     indent: usize,
@@ -219,31 +266,14 @@ impl Printer {
                 limit,
                 body,
             } => {
-                let mark = |by: SortBy| match sort {
-                    Some((b, SortDir::Asc)) if *b == by => "+",
-                    Some((b, SortDir::Desc)) if *b == by => "-",
-                    _ => "",
-                };
-                let ks: Vec<String> = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| format!("{}{}", k.name, mark(SortBy::Key(i))))
-                    .collect();
-                let mut h = String::from("foreach (");
-                if let Some(v) = value {
-                    let _ = write!(h, "{} = ", v.name);
-                }
-                let _ = write!(
-                    h,
-                    "[{}] in {}{}",
-                    ks.join(", "),
-                    array.name,
-                    mark(SortBy::Value)
+                let ks: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                let h = foreach_head(
+                    value.as_ref().map(|v| v.name.as_str()),
+                    &ks,
+                    &array.name,
+                    *sort,
+                    limit.as_ref().map(|l| expr(l, 0)),
                 );
-                if let Some(l) = limit {
-                    let _ = write!(h, " limit {}", expr(l, 0));
-                }
-                h.push(')');
                 self.body(h, body)
             }
             StmtKind::Break => self.line("break"),
@@ -271,22 +301,7 @@ pub fn expr(e: &Expr, min: u8) -> String {
         ExprKind::Var(v) => (v.name.clone(), 100),
         ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
         ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
-        ExprKind::Unary { op, e } => {
-            let o = match op {
-                UnOp::Neg => "-",
-                UnOp::Plus => "+",
-                UnOp::Not => "!",
-                UnOp::BitNot => "~",
-            };
-            // `- -x` must not print as `--x`.
-            let inner = expr(e, PREC_UNARY);
-            let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
-                " "
-            } else {
-                ""
-            };
-            (format!("{o}{sep}{inner}"), PREC_UNARY)
-        }
+        ExprKind::Unary { op, e } => (unary(*op, expr(e, PREC_UNARY)), PREC_UNARY),
         ExprKind::Binary { op, l, r } => (
             format!(
                 "{} {} {}",

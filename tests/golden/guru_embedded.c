@@ -28,7 +28,7 @@ static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x);
 static void stp_fn_exit(struct stp_context *c);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 
-#line 2 "guru_embedded.stp"
+#line 3 "guru_embedded.stp"
 #include <linux/sched.h>
 #line 34 "stphwbp_guru_embedded.c"
 /* guru_embedded.stp:6:28 */
@@ -38,7 +38,7 @@ static int64_t stp_fn_task_prio(struct stp_context *c) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 6 "guru_embedded.stp"
+#line 7 "guru_embedded.stp"
 	STAP_RETVALUE = current->prio;
 #line 44 "stphwbp_guru_embedded.c"
 	}
