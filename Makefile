@@ -15,7 +15,7 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs
+.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz
 
 all: build
 
@@ -64,6 +64,16 @@ bless: build
 docs: build
 	$(BIN) --print-man > docs/stp-hwbp.1
 	for sh in bash zsh fish; do $(BIN) --print-completions $$sh > completions/stp-hwbp.$$sh; done
+
+# Coverage-guided fuzzing of passes 1-3 (fuzz/README.md); the stable toolchain needs
+# RUSTC_BOOTSTRAP for cargo-fuzz's sanitizer flags. `make test` runs the deterministic
+# smoke fuzzer (tests/fuzz_smoke.rs) instead.
+fuzz:
+	$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	fuzz/seed-corpus.sh
+	for t in parse elaborate translate; do \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$${FUZZ_SECONDS:-120}) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

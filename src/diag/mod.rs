@@ -184,14 +184,19 @@ impl SourceMap {
     pub fn origin(&self, f: FileId) -> Origin {
         self.origins[f.0]
     }
-    /// 1-based line and column of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset. Uses the file's precomputed
+    /// line starts: the C writer asks this for every statement of every probe.
     pub fn line_col(&self, f: FileId, offset: u32) -> (usize, usize) {
+        use codespan_reporting::files::Files;
         let text = self.text(f);
-        let off = (offset as usize).min(text.len());
-        let before = &text[..off];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map(|p| off - p).unwrap_or(off + 1);
-        (line, col)
+        let mut off = (offset as usize).min(text.len());
+        while !text.is_char_boundary(off) {
+            off -= 1;
+        }
+        match self.files.location(f.0, off) {
+            Ok(l) => (l.line_number, l.column_number),
+            Err(_) => (1, 1),
+        }
     }
     /// `file:line:col` for a span, as the generated C reports run-time errors.
     pub fn describe(&self, s: Span) -> String {

@@ -228,13 +228,13 @@ pub enum PointKind {
     Data(Id<Watch>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
     Write,
     ReadWrite,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WatchAddr {
     Literal(u64),
     Symbol { name: String, offset: u64 },

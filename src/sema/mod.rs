@@ -52,6 +52,7 @@ struct Elab<'a> {
     pending: Vec<Id<Function>>,
     /// Which functions each probe or function calls, for the data-context check.
     calls: Vec<(Owner, Id<Function>, Span)>,
+    watch_index: probes::WatchIndex,
 }
 
 /// Lowering state of one body.
@@ -77,6 +78,7 @@ pub fn elaborate(
         fn_ids: IndexMap::new(),
         pending: vec![],
         calls: vec![],
+        watch_index: probes::WatchIndex::new(),
     };
     // Tapset functions first, so that script functions with the same name replace them.
     for ts in tapset_scripts {
@@ -428,7 +430,9 @@ impl<'a> Elab<'a> {
         });
         let mut points = vec![];
         for (i, pp) in p.points.iter().enumerate() {
-            if let Some(pt) = probes::resolve(pp, &mut self.m, id, i, self.diags) {
+            if let Some(pt) =
+                probes::resolve(pp, &mut self.m, &mut self.watch_index, id, i, self.diags)
+            {
                 points.push(pt);
             }
         }

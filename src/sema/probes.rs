@@ -206,9 +206,14 @@ fn no_arg(c: &ast::Component, diags: &mut Diags) -> bool {
 }
 
 /// Resolves one written probe point. Watches are created or shared in `m.watches`.
+/// Watches by what they watch, so that probes on the same bytes share one (a lookup table
+/// only: never iterated, so it cannot make output order depend on hashing).
+pub type WatchIndex = std::collections::HashMap<(WatchAddr, u8, Access), Id<Watch>>;
+
 pub fn resolve(
     pp: &ProbePoint,
     m: &mut Module,
+    index: &mut WatchIndex,
     probe: Id<Probe>,
     idx: usize,
     diags: &mut Diags,
@@ -277,7 +282,7 @@ pub fn resolve(
         }
         ["kernel", "data", rest @ ..] => {
             no_arg(&c[0], diags).then_some(())?;
-            return data_point(pp, rest, text, m, probe, idx, diags);
+            return data_point(pp, rest, text, m, index, probe, idx, diags);
         }
         _ => {
             diags.push(unknown(pp, &text));
@@ -296,6 +301,7 @@ fn data_point(
     rest: &[&str],
     text: String,
     m: &mut Module,
+    index: &mut WatchIndex,
     probe: Id<Probe>,
     idx: usize,
     diags: &mut Diags,
@@ -443,20 +449,16 @@ fn data_point(
             }
         },
     };
-    let existing = m
-        .watches
-        .iter()
-        .find(|(_, w)| w.addr == addr && w.len == len && w.access == access)
-        .map(|(id, _)| id);
-    let watch = match existing {
-        Some(id) => id,
-        None => m.watches.alloc(Watch {
+    let key = (addr.clone(), len, access);
+    let watch = match index.get(&key) {
+        Some(&id) => id,
+        None => *index.entry(key).or_insert(m.watches.alloc(Watch {
             addr,
             len,
             access,
             users: vec![],
             span: pp.span,
-        }),
+        })),
     };
     m.watches[watch].users.push((probe, idx));
     Some(Point {

@@ -333,6 +333,17 @@ fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
     let mut out = String::new();
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        if c == '\0' {
+            diags.push(
+                Diag::error(
+                    codes::LEX_BAD_ESCAPE,
+                    Span::new(file, base + i..base + i + 1),
+                    "NUL byte in a string",
+                )
+                .label("strings are NUL-terminated in the module; this would cut it short"),
+            );
+            continue;
+        }
         if c != '\\' {
             out.push(c);
             continue;

@@ -279,7 +279,8 @@ impl Printer {
             StmtKind::Break => self.line("break"),
             StmtKind::Continue => self.line("continue"),
             StmtKind::Next => self.line("next"),
-            StmtKind::Return(None) => self.line("return"),
+            // `;` so that a following statement is not read as the value returned.
+            StmtKind::Return(None) => self.line("return;"),
             StmtKind::Return(Some(e)) => self.line(&format!("return {}", expr(e, 0))),
             StmtKind::Delete(e) => self.line(&format!("delete {}", expr(e, 0))),
             StmtKind::Empty => self.line(";"),

@@ -194,19 +194,7 @@ fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[(
         out.line(format!("{t} {n};"));
     }
     out.line("char stp_pad;");
-    out.indent_close_semi();
-}
-
-impl CWriter {
-    fn indent_close_semi(&mut self) {
-        self.close();
-        let s = std::mem::take(self).finish();
-        let s = s
-            .strip_suffix("}\n")
-            .map(|p| format!("{p}}};\n"))
-            .unwrap_or(s);
-        self.raw(&s);
-    }
+    out.close_semi();
 }
 
 fn signature(f: &Function) -> String {
@@ -463,7 +451,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         w.line(u.clone());
     }
     w.line("char stp_none;");
-    w.indent_close_semi();
+    w.close_semi();
     w.line("");
     w.raw(&protos.finish());
     w.line("");
@@ -493,7 +481,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 id.index()
             ));
         }
-        w.indent_close_semi();
+        w.close_semi();
         for (id, wt) in m.watches.iter() {
             if let WatchAddr::Symbol { .. } = wt.addr {
                 w.line(format!("static unsigned long stp_sym_addr_{};", id.index()));

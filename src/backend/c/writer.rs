@@ -42,6 +42,11 @@ impl CWriter {
         self.indent -= 1;
         self.line("}");
     }
+    /// `};`: the end of a struct, union or initializer.
+    pub fn close_semi(&mut self) {
+        self.indent -= 1;
+        self.line("};");
+    }
     /// `} else {` between two branches.
     pub fn reopen(&mut self, mid: &str) {
         self.indent -= 1;

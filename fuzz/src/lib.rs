@@ -1,0 +1,3 @@
+//! Support for the fuzz targets in `fuzz_targets/`: see `pipeline.rs`.
+
+pub mod pipeline;
