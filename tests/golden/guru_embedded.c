@@ -114,7 +114,8 @@ stp_out:
 /* Process context, on the session workqueue: the first reader has attached. Watches are
  * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
 static void stp_start(void) {
-	stp_run_in_process(stp_probe_0, "begin", "probe begin (guru_embedded.stp:14:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (guru_embedded.stp:14:1)");
 	if (!stp_session_set_running())
 		return;
 }

@@ -103,8 +103,10 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 /* Process context, on the session workqueue: the first reader has attached. Watches are
  * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
 static void stp_start(void) {
-	stp_run_in_process(stp_probe_0, "begin", "probe begin (preprocessor_kernel.stp:3:1)");
-	stp_run_in_process(stp_probe_2, "begin", "probe begin (preprocessor_kernel.stp:14:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (preprocessor_kernel.stp:3:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_2, "begin", "probe begin (preprocessor_kernel.stp:14:1)");
 	if (!stp_session_set_running())
 		return;
 }

@@ -236,11 +236,16 @@ stp_out:
 /* Process context, on the session workqueue: the first reader has attached. Watches are
  * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
 static void stp_start(void) {
-	stp_run_in_process(stp_probe_1, "begin(-10)", "probe begin(-10) (probe_begin_end.stp:9:1)");
-	stp_run_in_process(stp_probe_0, "begin", "probe begin (probe_begin_end.stp:4:1)");
-	stp_run_in_process(stp_probe_6, "begin", "probe begin (probe_begin_end.stp:17:1)");
-	stp_run_in_process(stp_probe_7, "begin", "probe begin (probe_begin_end.stp:19:1)");
-	stp_run_in_process(stp_probe_2, "begin(100)", "probe begin(100) (probe_begin_end.stp:10:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_1, "begin(-10)", "probe begin(-10) (probe_begin_end.stp:9:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (probe_begin_end.stp:4:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_6, "begin", "probe begin (probe_begin_end.stp:17:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_7, "begin", "probe begin (probe_begin_end.stp:19:1)");
+	if (stp_session_get_state() == STP_STARTING)
+		stp_run_in_process(stp_probe_2, "begin(100)", "probe begin(100) (probe_begin_end.stp:10:1)");
 	if (!stp_session_set_running())
 		return;
 }

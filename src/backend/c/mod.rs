@@ -576,9 +576,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line(" * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */");
     w.open("static void stp_start(void)");
     for (_, pid, i) in &begins {
+        // As SystemTap: once exit() or too many errors ended the start, later begin probes
+        // do not run.
         let (pp, wh) = pp_where(*pid, *i);
+        w.line("if (stp_session_get_state() == STP_STARTING)");
         w.line(format!(
-            "stp_run_in_process({}, {pp}, {wh});",
+            "\tstp_run_in_process({}, {pp}, {wh});",
             names::probe(pid.index())
         ));
     }
