@@ -454,6 +454,9 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         print!("{c}");
         return Ok(0);
     }
+    if s.cfg.last_pass == 5 && !s.cfg.run.vm {
+        check_running_kernel(s)?;
+    }
     let built = s.build(&c)?;
     if s.cfg.last_pass == 4 {
         let dest = std::path::PathBuf::from(format!("{}.ko", s.module_name()));
@@ -482,6 +485,23 @@ fn loader_options(cfg: &Config, ko: &std::path::Path) -> crate::run::loader::Run
         globals: cfg.run.globals.clone(),
         verbose: cfg.verbose,
     }
+}
+
+/// A module runs only on the kernel it was built for: say so before building one that the
+/// running kernel would refuse.
+fn check_running_kernel(s: &mut Session) -> Result<(), Stop> {
+    let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let running = running.trim();
+    let tree = s.kernel.tree().map_err(Stop::Env)?;
+    if tree.release != running {
+        return Err(Stop::Env(format!(
+            "this machine runs {running}, but the kernel tree found is {}'s: a module built \
+             for it would not load here. Install linux-headers-{running} to run here, or add \
+             --vm to run in a guest booting {}",
+            tree.release, tree.release
+        )));
+    }
+    Ok(())
 }
 
 /// Pass 5 on this machine's kernel.

@@ -108,3 +108,19 @@ fn build_errors_in_embedded_c_point_at_the_script() {
     );
     assert!(err.contains("undefined_thing"), "{err}");
 }
+
+#[test]
+fn running_without_matching_headers_says_what_to_do() {
+    // The host's running kernel has no build tree here; the module would not load.
+    let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    if stp_hwbp::kbuild::tree::installed().contains(&running.trim().to_string()) {
+        return; // this machine could really run it: nothing to check
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .args(["-e", "probe begin { exit() }"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("--vm"), "{err}");
+}
