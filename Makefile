@@ -54,7 +54,7 @@ test: setup build
 
 demo: setup build
 	$(BIN) -p2 examples/pid_max_writes.stp
-	$(BIN) -p4 -r $$(ls /lib/modules | sort -V | tail -1) examples/pid_max_writes.stp && modinfo ./stphwbp_pid_max_writes.ko | head -8
+	$(BIN) -p4 examples/pid_max_writes.stp && modinfo ./stphwbp_pid_max_writes.ko | head -8
 	$(BIN) --vm -c 'for i in 1 2 3; do echo 4000$$i > /proc/sys/kernel/pid_max; done' examples/pid_max_writes.stp
 
 bless: build
