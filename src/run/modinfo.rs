@@ -299,17 +299,13 @@ mod tests {
             }
             dirs.into_iter().find_map(|d| walk(&d, depth - 1))
         }
-        ["/work/scratch-loader/mod", "/lib/modules"]
-            .iter()
-            .find_map(|d| walk(Path::new(d), 6))
+        walk(Path::new("/lib/modules"), 6)
     }
 
     #[test]
     fn real_ko() {
-        let Some(ko) = some_real_ko() else {
-            eprintln!("no uncompressed .ko found; skipping");
-            return;
-        };
+        // Debian's 6.1 image ships uncompressed modules (`make setup` installs it).
+        let ko = some_real_ko().expect("an uncompressed .ko under /lib/modules (install linux-image-amd64), or STPHWBP_TEST_KO");
         let m = ModInfo::from_file(&ko).unwrap();
         let name = m.name().expect("name= entry");
         let stem = ko.file_stem().unwrap().to_string_lossy().replace('-', "_");
