@@ -15,7 +15,7 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz
+.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz bench
 
 all: build
 
@@ -74,6 +74,11 @@ fuzz:
 	for t in parse elaborate translate; do \
 		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$${FUZZ_SECONDS:-120}) || exit 1; \
 	done
+
+# The README's figures, measured side by side (bench/figures.sh).
+bench: setup
+	$(CARGO) build --release
+	bash bench/figures.sh
 
 clean:
 	$(CARGO) clean
