@@ -5,7 +5,8 @@
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
 //! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
 //!   its exit status printed as `first run exit N`;
-//! - `NAME.first_args`: options for that first run;
+//! - `NAME.first_args`: options for that first run; `NAME.first_run`: a shell snippet that runs
+//!   /root/stphwbp_first.ko instead (by hand, with insmod);
 //! - `NAME.whole_lines`: `PREFIX LEN COUNT`: every stdout line whole and of that shape, and
 //!   COUNT of them, less the probe runs reported as skipped;
 //! - `NAME.out`: the exact stdout; `NAME.contains`: lines stdout must contain;
@@ -100,11 +101,20 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         }
         cmd.arg("--vm-file")
             .arg(format!("{}:/root/stphwbp_first.ko", ko1.display()));
-        let extra = read(&side("first_args")).unwrap_or_default();
-        setup.push_str(&format!(
-            "\n/bin/stp-hwbp --run-module /root/stphwbp_first.ko {}; echo \"first run exit $?\"",
-            extra.trim()
-        ));
+        // `NAME.first_run`: how to run it instead (a shell snippet), e.g. insmod by hand.
+        match read(&side("first_run")) {
+            Some(run) => {
+                setup.push('\n');
+                setup.push_str(run.trim_end());
+            }
+            None => {
+                let extra = read(&side("first_args")).unwrap_or_default();
+                setup.push_str(&format!(
+                    "\n/bin/stp-hwbp --run-module /root/stphwbp_first.ko {}; echo \"first run exit $?\"",
+                    extra.trim()
+                ));
+            }
+        }
         // A module left loaded (its loader died) must have stopped by itself within a second.
         setup.push_str(
             "\nsleep 1; if [ -e /proc/stp_hwbp/stphwbp_first/ctl ]; then \
