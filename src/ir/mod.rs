@@ -1,9 +1,9 @@
 //! The elaborated program: what pass 2 produces and the C back end consumes.
 //!
 //! Invariants, established by `sema::elaborate` when it returns without errors:
-//! - Top-level entities live in arenas and refer to each other by typed ids; arena order is
-//!   script order (tapset functions after script functions, in first-use order), so every
-//!   walk over the IR is deterministic.
+//! - Top-level entities live in arenas and refer to each other by typed ids. Globals, probes
+//!   and watches are in script order; functions (script and tapset alike) in the order a walk
+//!   of the probes in script order first calls them. Every walk over the IR is deterministic.
 //! - Every name is resolved: variables are `Local`/`Global` ids, calls are `Function` ids or
 //!   `Builtin`s. Every expression has a type other than `Ty::Unknown`.
 //! - Only functions reachable from a probe are present.
@@ -387,11 +387,4 @@ pub enum ExprKind {
         array: Id<Global>,
         keys: Vec<Expr>,
     },
-}
-
-impl Module {
-    /// Distinct watches armed when the module starts.
-    pub fn startup_watches(&self) -> usize {
-        self.watches.len()
-    }
 }

@@ -113,7 +113,7 @@ impl<'a> BodyGen<'a> {
                 }
                 self.w.close();
             }
-            StmtKind::While { cond, body } => self.lp(None, Some(cond), None, body),
+            StmtKind::While { cond, body } => self.lp(Some(cond), None, body),
             StmtKind::For {
                 init,
                 cond,
@@ -123,7 +123,7 @@ impl<'a> BodyGen<'a> {
                 if let Some(i) = init {
                     self.effect(i);
                 }
-                self.lp(None, cond.as_ref(), step.as_ref(), body)
+                self.lp(cond.as_ref(), step.as_ref(), body)
             }
             StmtKind::Foreach {
                 value,
@@ -187,7 +187,6 @@ impl<'a> BodyGen<'a> {
     /// empty infinite loop still ends at MAXACTION.
     fn lp(
         &mut self,
-        _label: Option<String>,
         cond: Option<&Expr>,
         step: Option<&Expr>,
         body: &Stmt,
