@@ -185,12 +185,7 @@ impl<'a> BodyGen<'a> {
     /// Loops are written `for (;;)` with the condition inside, so that a condition needing
     /// statements is evaluated afresh each time; each iteration counts as an action, so an
     /// empty infinite loop still ends at MAXACTION.
-    fn lp(
-        &mut self,
-        cond: Option<&Expr>,
-        step: Option<&Expr>,
-        body: &Stmt,
-    ) {
+    fn lp(&mut self, cond: Option<&Expr>, step: Option<&Expr>, body: &Stmt) {
         let cont = step.map(|_| self.fresh("stp_cont"));
         self.w.open("for (;;)");
         self.w.line("STP_STMT();");
