@@ -51,7 +51,6 @@ struct stp_frame_p0 {
 	int64_t t19;
 	struct stp_key k20;
 	int64_t t21;
-	char s22[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -71,7 +70,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 75 "stphwbp_assign_ops.c"
+#line 74 "stphwbp_assign_ops.c"
 	}
 	goto stp_out;
 stp_out:
@@ -190,8 +189,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k20);
 	stp_key_long(&f->k20, 1LL);
 	f->t21 = stp_map_get_long(stp_g_arr, &f->k20);
-	stp_strcpy(f->s22, f->l_s);
-	stp_printf(c, "%lld %lld %lld %lld %lld %lld %lld %s %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t21), (long long)(f->l_m), (long long)(f->l_n), f->s22, (long long)(f->l_a), (long long)(f->l_b));
+	stp_printf(c, "%lld %lld %lld %lld %lld %lld %lld %s %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t21), (long long)(f->l_m), (long long)(f->l_n), f->l_s, (long long)(f->l_a), (long long)(f->l_b));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -31,9 +31,8 @@ struct stp_frame_p2 {
 	int64_t t1;
 	int64_t t2;
 	char s3[STP_MAXSTRINGLEN];
-	char s4[STP_MAXSTRINGLEN];
-	struct stp_key k5;
-	int64_t t6;
+	struct stp_key k4;
+	int64_t t5;
 	char stp_pad;
 };
 union stp_frame {
@@ -111,11 +110,10 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_strcpy(f->l_k, stp_entry_key_str(e, 1));
 		STP_STMT();
 		stp_strcpy(f->s3, f->l_k);
-		stp_strcpy(f->s4, f->l_k);
-		stp_key_init(&f->k5);
-		stp_key_str(&f->k5, f->s4);
-		f->t6 = stp_map_get_long(stp_g_hits, &f->k5);
-		stp_printf(c, "%s %lld\n", f->s3, (long long)(f->t6));
+		stp_key_init(&f->k4);
+		stp_key_str(&f->k4, f->l_k);
+		f->t5 = stp_map_get_long(stp_g_hits, &f->k4);
+		stp_printf(c, "%s %lld\n", f->s3, (long long)(f->t5));
 	}
 	goto stp_out;
 stp_out:

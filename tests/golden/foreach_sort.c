@@ -53,31 +53,24 @@ struct stp_frame_p0 {
 	int64_t t28;
 	int64_t t29;
 	int64_t t30;
-	char s31[STP_MAXSTRINGLEN];
+	int64_t t31;
 	int64_t t32;
 	int64_t t33;
-	char s34[STP_MAXSTRINGLEN];
+	int64_t t34;
 	int64_t t35;
 	int64_t t36;
-	char s37[STP_MAXSTRINGLEN];
+	int64_t t37;
 	int64_t t38;
 	int64_t t39;
-	char s40[STP_MAXSTRINGLEN];
+	int64_t t40;
 	int64_t t41;
 	int64_t t42;
 	int64_t t43;
-	char s44[STP_MAXSTRINGLEN];
+	int64_t t44;
 	int64_t t45;
 	int64_t t46;
 	int64_t t47;
 	int64_t t48;
-	int64_t t49;
-	int64_t t50;
-	char s51[STP_MAXSTRINGLEN];
-	int64_t t52;
-	int64_t t53;
-	int64_t t54;
-	char s55[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -97,7 +90,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 101 "stphwbp_foreach_sort.c"
+#line 94 "stphwbp_foreach_sort.c"
 	}
 	goto stp_out;
 stp_out:
@@ -250,24 +243,34 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_strcpy(f->s31, f->l_s);
-		stp_printf(c, "%s%lld ", f->s31, (long long)(f->l_n));
+		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
-	f->t32 = stp_map_sort(stp_g_m, 1, 1);
-	for (f->t33 = 0; f->t33 < f->t32; f->t33++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t33);
+	f->t31 = stp_map_sort(stp_g_m, 1, 1);
+	for (f->t32 = 0; f->t32 < f->t31; f->t32++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t32);
 		if (!e)
 			continue;
 		STP_STMT();
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_strcpy(f->s34, f->l_s);
-		stp_printf(c, "%s%lld ", f->s34, (long long)(f->l_n));
+		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
-	f->t35 = stp_map_sort(stp_g_m, 2, -1);
+	f->t33 = stp_map_sort(stp_g_m, 2, -1);
+	for (f->t34 = 0; f->t34 < f->t33; f->t34++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t34);
+		if (!e)
+			continue;
+		STP_STMT();
+		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
+		f->l_n = stp_entry_key_long(e, 2);
+		STP_STMT();
+		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+	}
+	STP_STMT();
+	f->t35 = stp_map_sort(stp_g_m, 0, 1);
 	for (f->t36 = 0; f->t36 < f->t35; f->t36++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t36);
 		if (!e)
@@ -276,40 +279,25 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_strcpy(f->s37, f->l_s);
-		stp_printf(c, "%s%lld ", f->s37, (long long)(f->l_n));
+		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
-	f->t38 = stp_map_sort(stp_g_m, 0, 1);
-	for (f->t39 = 0; f->t39 < f->t38; f->t39++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t39);
+	f->t39 = 1LL;
+	f->t37 = stp_map_sort(stp_g_m, 0, -1);
+	for (f->t38 = 0; f->t38 < f->t37 && f->t38 < f->t39; f->t38++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t38);
 		if (!e)
 			continue;
 		STP_STMT();
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_strcpy(f->s40, f->l_s);
-		stp_printf(c, "%s%lld ", f->s40, (long long)(f->l_n));
+		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
-	f->t43 = 1LL;
-	f->t41 = stp_map_sort(stp_g_m, 0, -1);
-	for (f->t42 = 0; f->t42 < f->t41 && f->t42 < f->t43; f->t42++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t42);
-		if (!e)
-			continue;
-		STP_STMT();
-		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
-		f->l_n = stp_entry_key_long(e, 2);
-		STP_STMT();
-		stp_strcpy(f->s44, f->l_s);
-		stp_printf(c, "%s%lld ", f->s44, (long long)(f->l_n));
-	}
-	STP_STMT();
-	f->t45 = stp_map_sort(stp_g_a, 0, 0);
-	for (f->t46 = 0; f->t46 < f->t45; f->t46++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t46);
+	f->t40 = stp_map_sort(stp_g_a, 0, 0);
+	for (f->t41 = 0; f->t41 < f->t40; f->t41++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t41);
 		if (!e)
 			continue;
 		STP_STMT();
@@ -319,9 +307,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
-	f->t47 = stp_map_sort(stp_g_a, 0, -1);
-	for (f->t48 = 0; f->t48 < f->t47; f->t48++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t48);
+	f->t42 = stp_map_sort(stp_g_a, 0, -1);
+	for (f->t43 = 0; f->t43 < f->t42; f->t43++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t43);
 		if (!e)
 			continue;
 		STP_STMT();
@@ -331,9 +319,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
-	f->t49 = stp_map_sort(stp_g_m, 0, 0);
-	for (f->t50 = 0; f->t50 < f->t49; f->t50++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t50);
+	f->t44 = stp_map_sort(stp_g_m, 0, 0);
+	for (f->t45 = 0; f->t45 < f->t44; f->t45++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t45);
 		if (!e)
 			continue;
 		STP_STMT();
@@ -341,14 +329,13 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_strcpy(f->s51, f->l_s);
-		stp_printf(c, "%s,%lld=%lld ", f->s51, (long long)(f->l_n), (long long)(f->l_v));
+		stp_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
 	}
 	STP_STMT();
-	f->t54 = 2LL;
-	f->t52 = stp_map_sort(stp_g_m, 2, 1);
-	for (f->t53 = 0; f->t53 < f->t52 && f->t53 < f->t54; f->t53++) {
-		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t53);
+	f->t48 = 2LL;
+	f->t46 = stp_map_sort(stp_g_m, 2, 1);
+	for (f->t47 = 0; f->t47 < f->t46 && f->t47 < f->t48; f->t47++) {
+		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t47);
 		if (!e)
 			continue;
 		STP_STMT();
@@ -356,8 +343,7 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_strcpy(f->s55, f->l_s);
-		stp_printf(c, "%s,%lld=%lld ", f->s55, (long long)(f->l_n), (long long)(f->l_v));
+		stp_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
 	}
 	STP_STMT();
 	stp_printf(c, "%s\n", "");

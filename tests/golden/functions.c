@@ -22,7 +22,6 @@ struct stp_frame_f0 {
 struct stp_frame_f1 {
 	char l_what[STP_MAXSTRINGLEN];
 	int64_t l_v;
-	char s1[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 struct stp_frame_f2 {
@@ -140,8 +139,7 @@ static void stp_fn_report(struct stp_context *c, const char *a_what, int64_t a_v
 	stp_strcpy(f->l_what, a_what);
 	f->l_v = a_v;
 	STP_STMT();
-	stp_strcpy(f->s1, f->l_what);
-	stp_printf(c, "%s = %lld\n", f->s1, (long long)(f->l_v));
+	stp_printf(c, "%s = %lld\n", f->l_what, (long long)(f->l_v));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -303,7 +301,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 307 "stphwbp_functions.c"
+#line 305 "stphwbp_functions.c"
 	}
 	goto stp_out;
 stp_out:

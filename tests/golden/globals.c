@@ -43,12 +43,11 @@ static stp_rwlock_t __maybe_unused stp_lock_table = STP_RWLOCK_INIT;
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
 	struct stp_key k1;
-	char s2[STP_MAXSTRINGLEN];
+	int64_t t2;
 	int64_t t3;
-	int64_t t4;
-	char s5[STP_MAXSTRINGLEN];
-	struct stp_key k6;
-	char s7[STP_MAXSTRINGLEN];
+	char s4[STP_MAXSTRINGLEN];
+	struct stp_key k5;
+	char s6[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -68,7 +67,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 72 "stphwbp_globals.c"
+#line 71 "stphwbp_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -130,17 +129,16 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, stp_g_counter);
-	stp_strcpy(f->s2, stp_g_greeting);
-	if (stp_map_set_str(stp_g_table, &f->k1, f->s2) && stp_map_full(c, "table", "globals.stp:11:3"))
+	if (stp_map_set_str(stp_g_table, &f->k1, stp_g_greeting) && stp_map_full(c, "table", "globals.stp:11:3"))
 		goto stp_out;
 	STP_STMT();
-	f->t3 = stp_g_counter;
-	f->t4 = stp_g_total;
-	stp_strcpy(f->s5, stp_g_greeting);
-	stp_key_init(&f->k6);
-	stp_key_long(&f->k6, 5LL);
-	stp_strcpy(f->s7, stp_map_get_str(stp_g_table, &f->k6));
-	stp_printf(c, "%lld %lld %s %s\n", (long long)(f->t3), (long long)(f->t4), f->s5, f->s7);
+	f->t2 = stp_g_counter;
+	f->t3 = stp_g_total;
+	stp_strcpy(f->s4, stp_g_greeting);
+	stp_key_init(&f->k5);
+	stp_key_long(&f->k5, 5LL);
+	stp_strcpy(f->s6, stp_map_get_str(stp_g_table, &f->k5));
+	stp_printf(c, "%lld %lld %s %s\n", (long long)(f->t2), (long long)(f->t3), f->s4, f->s6);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -22,11 +22,8 @@ struct stp_frame_p0 {
 	int64_t t3;
 	char s4[STP_MAXSTRINGLEN];
 	char s5[STP_MAXSTRINGLEN];
-	char s6[STP_MAXSTRINGLEN];
+	int64_t t6;
 	int64_t t7;
-	char s8[STP_MAXSTRINGLEN];
-	int64_t t9;
-	char s10[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -46,7 +43,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 50 "stphwbp_operators.c"
+#line 47 "stphwbp_operators.c"
 	}
 	goto stp_out;
 stp_out:
@@ -101,12 +98,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_strcat(f->l_s, "ef");
 	STP_STMT();
 	stp_strcpy(f->s5, f->l_s);
-	stp_strcpy(f->s6, f->l_s);
-	f->t7 = (strcmp(f->s6, "abcdef") == 0);
-	stp_strcpy(f->s8, f->l_s);
-	f->t9 = (strcmp(f->s8, "b") < 0);
-	stp_strcpy(f->s10, f->l_s);
-	stp_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t7), (long long)(f->t9), (long long)((strcmp(f->s10, "x") != 0)));
+	f->t6 = (strcmp(f->l_s, "abcdef") == 0);
+	f->t7 = (strcmp(f->l_s, "b") < 0);
+	stp_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t6), (long long)(f->t7), (long long)((strcmp(f->l_s, "x") != 0)));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -27,7 +27,6 @@ struct stp_frame_p1 {
 };
 struct stp_frame_p2 {
 	int64_t l_x;
-	char s1[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -51,7 +50,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 55 "stphwbp_preprocessor.c"
+#line 54 "stphwbp_preprocessor.c"
 	}
 	goto stp_out;
 stp_out:
@@ -92,8 +91,7 @@ static void stp_probe_2(struct stp_context *c) {
 	}
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_strcpy(f->s1, stp_g_greeting);
-	stp_printf(c, "%s\n", f->s1);
+	stp_printf(c, "%s\n", stp_g_greeting);
 	STP_STMT();
 	f->l_x = 64LL;
 	(void)(f->l_x);

@@ -19,7 +19,6 @@ struct stp_frame_p0 {
 	char s2[STP_MAXSTRINGLEN];
 	char s3[STP_MAXSTRINGLEN];
 	char s4[STP_MAXSTRINGLEN];
-	char s5[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -39,7 +38,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 43 "stphwbp_print_family.c"
+#line 42 "stphwbp_print_family.c"
 	}
 	goto stp_out;
 stp_out:
@@ -69,14 +68,13 @@ static void stp_probe_0(struct stp_context *c) {
 	snprintf(f->s1, STP_MAXSTRINGLEN, "%lld-%s", (long long)(7LL), "z");
 	stp_strcpy(f->l_s, f->s1);
 	STP_STMT();
-	stp_strcpy(f->s2, f->l_s);
-	stp_printf(c, "%s\n", f->s2);
+	stp_printf(c, "%s\n", f->l_s);
 	STP_STMT();
-	snprintf(f->s4, STP_MAXSTRINGLEN, "%5lld|", (long long)(3LL));
-	stp_strcpy(f->s3, f->s4);
-	snprintf(f->s5, STP_MAXSTRINGLEN, "%llx", (unsigned long long)(255LL));
-	stp_strcat(f->s3, f->s5);
-	stp_printf(c, "%s\n", f->s3);
+	snprintf(f->s3, STP_MAXSTRINGLEN, "%5lld|", (long long)(3LL));
+	stp_strcpy(f->s2, f->s3);
+	snprintf(f->s4, STP_MAXSTRINGLEN, "%llx", (unsigned long long)(255LL));
+	stp_strcat(f->s2, f->s4);
+	stp_printf(c, "%s\n", f->s2);
 	STP_STMT();
 	stp_printf(c, "%s", "tab\there\nnewline \"quoted\" back\\slash AA bell\007\n");
 	STP_STMT();

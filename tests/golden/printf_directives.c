@@ -16,11 +16,6 @@ module_param(stp_target, long, 0400);
 struct stp_frame_p0 {
 	int64_t l_n;
 	char l_s[STP_MAXSTRINGLEN];
-	char s1[STP_MAXSTRINGLEN];
-	char s2[STP_MAXSTRINGLEN];
-	char s3[STP_MAXSTRINGLEN];
-	char s4[STP_MAXSTRINGLEN];
-	char s5[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -40,7 +35,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 44 "stphwbp_printf_directives.c"
+#line 39 "stphwbp_printf_directives.c"
 	}
 	goto stp_out;
 stp_out:
@@ -60,16 +55,11 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_strcpy(f->l_s, "text");
 	STP_STMT();
-	stp_strcpy(f->s1, f->l_s);
-	stp_printf(c, "%lld %lld %llu %llx %llX %llo %c %s 0x%llx %%\n", (long long)(f->l_n), (long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (int)(65LL), f->s1, (unsigned long long)(f->l_n));
+	stp_printf(c, "%lld %lld %llu %llx %llX %llo %c %s 0x%llx %%\n", (long long)(f->l_n), (long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (int)(65LL), f->l_s, (unsigned long long)(f->l_n));
 	STP_STMT();
 	stp_printf(c, "[%-6lld] [%06lld] [%+lld] [% lld] [%#llx] [%#llo] [%#llX]\n", (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n));
 	STP_STMT();
-	stp_strcpy(f->s2, f->l_s);
-	stp_strcpy(f->s3, f->l_s);
-	stp_strcpy(f->s4, f->l_s);
-	stp_strcpy(f->s5, f->l_s);
-	stp_printf(c, "[%10s] [%-10s] [%.2s] [%8.3s]\n", f->s2, f->s3, f->s4, f->s5);
+	stp_printf(c, "[%10s] [%-10s] [%.2s] [%8.3s]\n", f->l_s, f->l_s, f->l_s, f->l_s);
 	STP_STMT();
 	stp_printf(c, "[%5c] [%-3c]\n", (int)(66LL), (int)(67LL));
 	STP_STMT();

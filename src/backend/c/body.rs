@@ -163,7 +163,7 @@ impl<'a> BodyGen<'a> {
                     names::global(&self.m.globals[*g].name)
                 )),
                 LValue::Index { array, keys } => {
-                    let k = self.key(*array, keys);
+                    let k = self.key(*array, keys, None);
                     self.w.line(format!(
                         "stp_map_delete({}, &{k});",
                         names::global(&self.m.globals[*array].name)
@@ -329,7 +329,7 @@ impl<'a> BodyGen<'a> {
                 .map(|p| self.m.functions[f].locals[*p].ty)
                 .unwrap_or(a.ty);
             let v = if ty == Ty::Str {
-                self.str_stable(a)
+                self.str_stable(a, &args[i + 1..])
             } else {
                 let v = self.long(a);
                 if args[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
@@ -346,10 +346,12 @@ impl<'a> BodyGen<'a> {
         out
     }
 
-    /// A string value that stays valid while later arguments are evaluated.
-    fn str_stable(&mut self, e: &Expr) -> String {
+    /// A string value that stays valid while `later` expressions are evaluated: a variable
+    /// is used in place unless something later could change it (this runs on every hit, so
+    /// copies are made only when they are needed).
+    fn str_stable(&mut self, e: &Expr, later: &[Expr]) -> String {
         let v = self.str(e);
-        if v.starts_with('"') || v.starts_with("f->s") {
+        if v.starts_with('"') || v.starts_with("f->s") || !later.iter().any(needs_statements) {
             v
         } else {
             let t = self.temp_str();
@@ -358,8 +360,10 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    /// Builds the key of an array access into a frame temporary.
-    fn key(&mut self, array: Id<Global>, keys: &[Expr]) -> String {
+    /// Builds the key of an array access into a frame temporary. String columns point at
+    /// their strings, so `then` (what is evaluated after the key and before it is used, the
+    /// value of an assignment) decides whether a variable must be copied first.
+    fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
         let key_tys = self.m.globals[array]
             .array
             .as_ref()
@@ -368,7 +372,8 @@ impl<'a> BodyGen<'a> {
         let mut vals = vec![];
         for (i, k) in keys.iter().enumerate() {
             if key_tys.get(i) == Some(&Ty::Str) {
-                vals.push((true, self.str_stable(k)));
+                let later: Vec<Expr> = keys[i + 1..].iter().chain(then).cloned().collect();
+                vals.push((true, self.str_stable(k, &later)));
             } else {
                 let v = self.long(k);
                 let v = if keys[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
@@ -418,7 +423,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Str(_) => "0".into(),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
-                    let k = self.key(*array, keys);
+                    let k = self.key(*array, keys, None);
                     let t = self.temp_long();
                     self.w.line(format!(
                         "{t} = stp_map_get_long({}, &{k});",
@@ -475,7 +480,7 @@ impl<'a> BodyGen<'a> {
                 let delta = if *inc { 1 } else { -1 };
                 match target {
                     LValue::Index { array, keys } => {
-                        let k = self.key(*array, keys);
+                        let k = self.key(*array, keys, None);
                         let t = self.temp_long();
                         let name = &self.m.globals[*array].name;
                         self.w.line(format!(
@@ -506,7 +511,7 @@ impl<'a> BodyGen<'a> {
                 }
             }
             ExprKind::In { array, keys } => {
-                let k = self.key(*array, keys);
+                let k = self.key(*array, keys, None);
                 format!(
                     "(int64_t)stp_map_exists({}, &{k})",
                     names::global(&self.m.globals[*array].name)
@@ -517,7 +522,7 @@ impl<'a> BodyGen<'a> {
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span) -> String {
         if op.is_comparison() && l.ty == Ty::Str {
-            let a = self.str_stable(l);
+            let a = self.str_stable(l, std::slice::from_ref(r));
             let b = self.str(r);
             return format!("(strcmp({a}, {b}) {} 0)", op.text());
         }
@@ -585,9 +590,9 @@ impl<'a> BodyGen<'a> {
                 c_string(&name),
                 self.where_(span)
             );
-            let k = self.key(*array, keys);
+            let k = self.key(*array, keys, Some(value));
             if ty == Ty::Str {
-                let v = self.str_stable(value);
+                let v = self.str_stable(value, &[]);
                 let res = match op {
                     None => v,
                     Some(_) => {
@@ -672,7 +677,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Str(s) => c_string(s),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
-                    let k = self.key(*array, keys);
+                    let k = self.key(*array, keys, None);
                     let t = self.temp_str();
                     self.w.line(format!(
                         "stp_strcpy({t}, stp_map_get_str({}, &{k}));",
@@ -753,7 +758,7 @@ impl<'a> BodyGen<'a> {
                             let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
                             match conv {
                                 's' => {
-                                    let v = self.str_stable(a);
+                                    let v = self.str_stable(a, &args[ai..]);
                                     fmt.push_str(&format!("%{flags}{w}{pr}s"));
                                     vals.push(v);
                                 }
@@ -785,7 +790,7 @@ impl<'a> BodyGen<'a> {
             Builtin::Print | Builtin::Println => {
                 for (i, a) in args.iter().enumerate() {
                     if a.ty == Ty::Str {
-                        let v = self.str_stable(a);
+                        let v = self.str_stable(a, &args[i + 1..]);
                         fmt.push_str("%s");
                         vals.push(v);
                     } else {
