@@ -62,6 +62,8 @@ struct Scope {
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
+    /// Enclosing foreach loops: (array, sort, where), for the nested-iteration check.
+    iterating: Vec<(Id<Global>, Option<(ast::SortBy, ast::SortDir)>, Span)>,
 }
 
 pub fn elaborate(
@@ -442,6 +444,7 @@ impl<'a> Elab<'a> {
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
+            iterating: vec![],
         };
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
@@ -522,6 +525,7 @@ impl<'a> Elab<'a> {
                     locals,
                     loop_depth: 0,
                     returns_value: false,
+                    iterating: vec![],
                 };
                 let body = self.block(b, &mut sc);
                 let f = &mut self.m.functions[id];
@@ -651,16 +655,52 @@ impl<'a> Elab<'a> {
                         ));
                     }
                 }
+                // An array keeps one sorted order for iteration: an inner loop over the same
+                // array may only re-sort it the same way, or the outer loop's order changes
+                // under it.
+                if let Some((_, outer, at)) =
+                    sc.iterating.iter().find(|(a, o, _)| *a == g && o != sort)
+                {
+                    let describe = |s: &Option<(ast::SortBy, ast::SortDir)>| match s {
+                        None => "unsorted".to_string(),
+                        Some((ast::SortBy::Value, d)) => format!(
+                            "sorted by value {}",
+                            if *d == ast::SortDir::Asc {
+                                "ascending"
+                            } else {
+                                "descending"
+                            }
+                        ),
+                        Some((ast::SortBy::Key(k), d)) => format!(
+                            "sorted by key {} {}",
+                            k + 1,
+                            if *d == ast::SortDir::Asc {
+                                "ascending"
+                            } else {
+                                "descending"
+                            }
+                        ),
+                    };
+                    self.diags.push(
+                        Diag::error(codes::MISPLACED, array.span, format!("nested foreach over `{}` in a different order", array.name))
+                            .label(describe(sort))
+                            .secondary(*at, format!("the enclosing loop iterates it {}", describe(outer)))
+                            .help("iterate the inner loop in the same order, or copy the array into another one first"),
+                    );
+                }
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
                 let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                sc.iterating.push((g, *sort, array.span));
+                let body = Box::new(self.loop_body(body, sc));
+                sc.iterating.pop();
                 K::Foreach {
                     value,
                     keys,
                     array: g,
                     sort: *sort,
                     limit,
-                    body: Box::new(self.loop_body(body, sc)),
+                    body,
                 }
             }
             A::Break | A::Continue => {
