@@ -55,6 +55,9 @@ struct Elab<'a> {
     watch_index: probes::WatchIndex,
 }
 
+/// How a foreach orders its array, if at all.
+type Sort = Option<(ast::SortBy, ast::SortDir)>;
+
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
@@ -63,7 +66,7 @@ struct Scope {
     loop_depth: usize,
     returns_value: bool,
     /// Enclosing foreach loops: (array, sort, where), for the nested-iteration check.
-    iterating: Vec<(Id<Global>, Option<(ast::SortBy, ast::SortDir)>, Span)>,
+    iterating: Vec<(Id<Global>, Sort, Span)>,
 }
 
 pub fn elaborate(
@@ -661,7 +664,7 @@ impl<'a> Elab<'a> {
                 if let Some((_, outer, at)) =
                     sc.iterating.iter().find(|(a, o, _)| *a == g && o != sort)
                 {
-                    let describe = |s: &Option<(ast::SortBy, ast::SortDir)>| match s {
+                    let describe = |s: &Sort| match s {
                         None => "unsorted".to_string(),
                         Some((ast::SortBy::Value, d)) => format!(
                             "sorted by value {}",
