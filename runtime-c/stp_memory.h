@@ -39,16 +39,21 @@ static inline int64_t stp_read_kernel_int(struct stp_context *c, unsigned long a
 
 /* NMI, IRQ, process. Copies the NUL-terminated string at addr into dst
  * (STP_MAXSTRINGLEN bytes, truncated and terminated); on a fault dst is "" and the
- * error is set (-1), else 0. */
+ * error is set (-1), else 0. Byte by byte through copy_from_kernel_nofault:
+ * strncpy_from_kernel_nofault is not exported to modules. */
 static inline int stp_read_kernel_string(struct stp_context *c, char *dst, unsigned long addr)
 {
-	long n = strncpy_from_kernel_nofault(dst, (const void *)addr, STP_MAXSTRINGLEN);
+	int i;
 
-	if (n < 0) {
-		dst[0] = '\0';
-		return stp_error(c, "invalid kernel address 0x%lx (reading a string)", addr);
+	for (i = 0; i < STP_MAXSTRINGLEN - 1; i++) {
+		if (copy_from_kernel_nofault(&dst[i], (const void *)(addr + i), 1)) {
+			dst[0] = '\0';
+			return stp_error(c, "invalid kernel address 0x%lx (reading a string)", addr + i);
+		}
+		if (!dst[i])
+			return 0;
 	}
-	dst[STP_MAXSTRINGLEN - 1] = '\0';
+	dst[i] = '\0';
 	return 0;
 }
 

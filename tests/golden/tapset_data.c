@@ -109,7 +109,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/memory.stp:49:36 */
+/* <tapset>/memory.stp:25:36 */
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
@@ -117,7 +117,7 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 49 "<tapset>/memory.stp"
+#line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
 #line 124 "stphwbp_tapset_data.c"

@@ -408,7 +408,7 @@ stp_out:
 	#undef STAP_ERROR
 }
 
-/* <tapset>/memory.stp:53:43 */
+/* <tapset>/memory.stp:29:43 */
 static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) {
 	int64_t rv = 0;
 	#define STAP_ARG_name a_name
@@ -416,7 +416,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 53 "<tapset>/memory.stp"
+#line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
 #line 423 "stphwbp_tapset_functions.c"
@@ -430,7 +430,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/memory.stp:49:36 */
+/* <tapset>/memory.stp:25:36 */
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
@@ -438,7 +438,7 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 49 "<tapset>/memory.stp"
+#line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
 #line 445 "stphwbp_tapset_functions.c"
@@ -451,7 +451,7 @@ stp_out:
 	#undef STAP_ERROR
 }
 
-/* <tapset>/memory.stp:25:38 */
+/* <tapset>/memory.stp:16:38 */
 static int64_t stp_fn_kernel_char(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
@@ -459,13 +459,10 @@ static int64_t stp_fn_kernel_char(struct stp_context *c, int64_t a_addr) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 25 "<tapset>/memory.stp"
+#line 16 "<tapset>/memory.stp"
  /* context: any */
-	char v;
-	if (stp_read_kernel(CONTEXT, &v, (unsigned long)STAP_ARG_addr, sizeof(v)))
-		STAP_RETURN(0);
-	STAP_RETVALUE = v;
-#line 469 "stphwbp_tapset_functions.c"
+	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(char), true);
+#line 466 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -476,7 +473,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/memory.stp:18:39 */
+/* <tapset>/memory.stp:12:39 */
 static int64_t stp_fn_kernel_short(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
@@ -484,13 +481,10 @@ static int64_t stp_fn_kernel_short(struct stp_context *c, int64_t a_addr) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 18 "<tapset>/memory.stp"
+#line 12 "<tapset>/memory.stp"
  /* context: any */
-	short v;
-	if (stp_read_kernel(CONTEXT, &v, (unsigned long)STAP_ARG_addr, sizeof(v)))
-		STAP_RETURN(0);
-	STAP_RETVALUE = v;
-#line 494 "stphwbp_tapset_functions.c"
+	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(short), true);
+#line 488 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -501,7 +495,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/memory.stp:11:37 */
+/* <tapset>/memory.stp:8:37 */
 static int64_t stp_fn_kernel_int(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
@@ -509,13 +503,10 @@ static int64_t stp_fn_kernel_int(struct stp_context *c, int64_t a_addr) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 11 "<tapset>/memory.stp"
+#line 8 "<tapset>/memory.stp"
  /* context: any */
-	int v;
-	if (stp_read_kernel(CONTEXT, &v, (unsigned long)STAP_ARG_addr, sizeof(v)))
-		STAP_RETURN(0);
-	STAP_RETVALUE = v;
-#line 519 "stphwbp_tapset_functions.c"
+	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(int), true);
+#line 510 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -536,11 +527,8 @@ static int64_t stp_fn_kernel_long(struct stp_context *c, int64_t a_addr) {
 	{
 #line 4 "<tapset>/memory.stp"
  /* context: any */
-	long v;
-	if (stp_read_kernel(CONTEXT, &v, (unsigned long)STAP_ARG_addr, sizeof(v)))
-		STAP_RETURN(0);
-	STAP_RETVALUE = v;
-#line 544 "stphwbp_tapset_functions.c"
+	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(long), true);
+#line 532 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -551,7 +539,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/memory.stp:32:42 */
+/* <tapset>/memory.stp:20:42 */
 static void stp_fn_kernel_string(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
@@ -559,22 +547,10 @@ static void stp_fn_kernel_string(struct stp_context *c, char *rv, int64_t a_addr
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
-#line 32 "<tapset>/memory.stp"
+#line 20 "<tapset>/memory.stp"
  /* context: any */
-	/* Byte by byte through copy_from_kernel_nofault (strncpy_from_kernel_nofault is not
-	 * exported to modules). */
-	unsigned long a = (unsigned long)STAP_ARG_addr;
-	int i;
-	for (i = 0; i < MAXSTRINGLEN - 1; i++) {
-		if (stp_read_kernel(CONTEXT, &STAP_RETVALUE[i], a + i, 1)) {
-			STAP_RETVALUE[0] = '\0';
-			STAP_RETURN("");
-		}
-		if (!STAP_RETVALUE[i])
-			break;
-	}
-	STAP_RETVALUE[i] = '\0';
-#line 578 "stphwbp_tapset_functions.c"
+	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
+#line 554 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -593,7 +569,7 @@ static void stp_fn_print_backtrace(struct stp_context *c) {
 #line 28 "<tapset>/context.stp"
  /* context: any */
 	stp_print_backtrace(CONTEXT);
-#line 597 "stphwbp_tapset_functions.c"
+#line 573 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -612,7 +588,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 616 "stphwbp_tapset_functions.c"
+#line 592 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -631,7 +607,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 635 "stphwbp_tapset_functions.c"
+#line 611 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
