@@ -15,6 +15,10 @@
 /* SystemTap's names for embedded C in tapsets and guru-mode scripts. */
 #define MAXSTRINGLEN STP_MAXSTRINGLEN
 #define CONTEXT c
+/* Every generated function names its result `rv` and leaves through `stp_out`; only
+ * STAP_RETURN (which copies strings) and STAP_ARG_x are defined per function. */
+#define STAP_RETVALUE rv
+#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 
 /* target(): the -c child's or -x process id, set by the loader. */
 static long stp_target;

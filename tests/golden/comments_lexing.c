@@ -28,20 +28,16 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 39 "stphwbp_comments_lexing.c"
+#line 37 "stphwbp_comments_lexing.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe begin at comments_lexing.stp:5:1 */

@@ -48,40 +48,32 @@ module_param(stp_sym_addr_1, ulong, 0400);
 /* <tapset>/context.stp:33:27 */
 static int64_t stp_fn_data_addr(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 59 "stphwbp_data_args.c"
+#line 57 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:38:28 */
 static int64_t stp_fn_data_value(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 79 "stphwbp_data_args.c"
+#line 73 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -89,28 +81,24 @@ stp_out:
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 100 "stphwbp_data_args.c"
+#line 90 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe kernel.data(0xffffffff82001000).length(8).write at data_args.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
@@ -127,7 +115,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p1, s1));
 	STP_STMT();
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))

@@ -59,7 +59,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, k1));
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "a");
@@ -79,7 +79,7 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p1, k1));
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "b");
@@ -99,7 +99,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p2, t1));
 	STP_STMT();
 	f->t1 = stp_map_sort(stp_g_hits, 0, 0);
 	for (f->t2 = 0; f->t2 < f->t1; f->t2++) {

@@ -58,40 +58,32 @@ static struct stp_watch stp_watches[] = {
 /* <tapset>/context.stp:33:27 */
 static int64_t stp_fn_data_addr(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 69 "stphwbp_data_literal.c"
+#line 67 "stphwbp_data_literal.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:38:28 */
 static int64_t stp_fn_data_value(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 89 "stphwbp_data_literal.c"
+#line 83 "stphwbp_data_literal.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -99,7 +91,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
@@ -113,7 +105,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p1, t1));
 	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
@@ -127,7 +119,7 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p2, t1));
 	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
@@ -141,7 +133,7 @@ stp_out:
 static void stp_probe_3(struct stp_context *c) {
 	struct stp_frame_p3 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p3, t1));
 	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))

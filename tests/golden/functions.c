@@ -105,7 +105,7 @@ static int64_t stp_fn_fact(struct stp_context *c, int64_t a_n) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f0, t1));
 	f->l_n = a_n;
 	STP_STMT();
 	if ((int64_t)((f->l_n) <= (1LL))) {
@@ -155,7 +155,7 @@ static int64_t stp_fn_fib(struct stp_context *c, int64_t a_n) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f2, t1));
 	f->l_n = a_n;
 	STP_STMT();
 	if ((int64_t)((f->l_n) < (2LL))) {
@@ -187,7 +187,7 @@ static void stp_fn_greet(struct stp_context *c, char *rv, const char *a_who) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f3, s1));
 	stp_strcpy(f->l_who, a_who);
 	STP_STMT();
 	stp_strcpy(f->s1, "hello, ");
@@ -209,7 +209,7 @@ static void stp_fn_shout(struct stp_context *c, char *rv, const char *a_s) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f4, s1));
 	stp_strcpy(f->l_s, a_s);
 	STP_STMT();
 	stp_strcpy(f->s1, f->l_s);
@@ -231,7 +231,7 @@ static int64_t stp_fn_is_even(struct stp_context *c, int64_t a_n) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f5, t1));
 	f->l_n = a_n;
 	STP_STMT();
 	if ((int64_t)((f->l_n) == (0LL))) {
@@ -294,20 +294,16 @@ stp_out:
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 305 "stphwbp_functions.c"
+#line 303 "stphwbp_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* functions.stp:17:10 */
@@ -320,7 +316,7 @@ static int64_t stp_fn_is_odd(struct stp_context *c, int64_t a_n) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f9, t1));
 	f->l_n = a_n;
 	STP_STMT();
 	if ((int64_t)((f->l_n) == (0LL))) {
@@ -343,7 +339,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_fn_fact(c, 10LL);
 	if (unlikely(c->last_error))

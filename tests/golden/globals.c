@@ -60,20 +60,16 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 71 "stphwbp_globals.c"
+#line 69 "stphwbp_globals.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe begin at globals.stp:8:1 */
@@ -119,7 +115,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, k1));
 	STP_STMT();
 	stp_g_counter = (int64_t)((uint64_t)(stp_g_limit) + (uint64_t)(stp_g_neg));
 	(void)(stp_g_counter);

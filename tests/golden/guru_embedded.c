@@ -34,19 +34,15 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 /* guru_embedded.stp:6:28 */
 static int64_t stp_fn_task_prio(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 7 "guru_embedded.stp"
 	STAP_RETVALUE = current->prio;
-#line 44 "stphwbp_guru_embedded.c"
+#line 42 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -54,47 +50,39 @@ stp_out:
 static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x) {
 	int64_t rv = 0;
 	#define STAP_ARG_x a_x
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 10 "guru_embedded.stp"
  /* pure */
 	STAP_RETVALUE = STAP_ARG_x + 1;
-#line 65 "stphwbp_guru_embedded.c"
+#line 59 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_x
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 85 "stphwbp_guru_embedded.c"
+#line 75 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe begin at guru_embedded.stp:14:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_fn_task_prio(c);
 	if (unlikely(c->last_error))

@@ -75,38 +75,30 @@ static void __maybe_unused stp_probe_8(struct stp_context *c);
 /* <tapset>/context.stp:3:22 */
 static void stp_fn_pp(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 86 "stphwbp_probe_begin_end.c"
+#line 84 "stphwbp_probe_begin_end.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 104 "stphwbp_probe_begin_end.c"
+#line 98 "stphwbp_probe_begin_end.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe begin at probe_begin_end.stp:4:1 */
@@ -192,7 +184,7 @@ stp_out:
 static void stp_probe_6(struct stp_context *c) {
 	struct stp_frame_p6 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p6, s1));
 	STP_STMT();
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))

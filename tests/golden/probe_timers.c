@@ -92,20 +92,16 @@ static void __maybe_unused stp_probe_10(struct stp_context *c);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 103 "stphwbp_probe_timers.c"
+#line 101 "stphwbp_probe_timers.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe timer.s(1) at probe_timers.stp:4:1 */
@@ -116,7 +112,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -132,7 +128,7 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p1, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -148,7 +144,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p2, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -164,7 +160,7 @@ static void stp_probe_3(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p3, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -180,7 +176,7 @@ static void stp_probe_4(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p4, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -196,7 +192,7 @@ static void stp_probe_5(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p5, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -212,7 +208,7 @@ static void stp_probe_6(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p6, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -228,7 +224,7 @@ static void stp_probe_7(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p7, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -244,7 +240,7 @@ static void stp_probe_8(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p8, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;
@@ -260,7 +256,7 @@ static void stp_probe_9(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p9, t1));
 	STP_STMT();
 	f->t1 = stp_g_ticks++;
 	goto stp_out;

@@ -56,7 +56,7 @@ static void stp_fn_where(struct stp_context *c, char *rv) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f0, s1));
 	STP_STMT();
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
@@ -72,40 +72,32 @@ stp_out:
 /* <tapset>/context.stp:38:28 */
 static int64_t stp_fn_data_value(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 83 "stphwbp_tapset_data.c"
+#line 81 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:33:27 */
 static int64_t stp_fn_data_addr(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 103 "stphwbp_tapset_data.c"
+#line 97 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -113,46 +105,38 @@ stp_out:
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 124 "stphwbp_tapset_data.c"
+#line 114 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/context.stp:28:28 */
 static void stp_fn_print_backtrace(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 28 "<tapset>/context.stp"
  /* context: any */
 	stp_print_backtrace(CONTEXT);
-#line 143 "stphwbp_tapset_data.c"
+#line 129 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe kernel.data("pid_max").write at tapset_data.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, s1));
 	STP_STMT();
 	stp_fn_where(c, f->s1);
 	if (unlikely(c->last_error))

@@ -92,100 +92,80 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 /* <tapset>/context.stp:7:21 */
 static int64_t stp_fn_cpu(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = smp_processor_id();
-#line 103 "stphwbp_tapset_functions.c"
+#line 101 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:11:21 */
 static int64_t stp_fn_pid(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 123 "stphwbp_tapset_functions.c"
+#line 117 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:15:21 */
 static int64_t stp_fn_tid(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 15 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->pid;
-#line 143 "stphwbp_tapset_functions.c"
+#line 133 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:19:28 */
 static void stp_fn_execname(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 19 "<tapset>/context.stp"
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 164 "stphwbp_tapset_functions.c"
+#line 150 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/context.stp:3:22 */
 static void stp_fn_pp(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 183 "stphwbp_tapset_functions.c"
+#line 165 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/time.stp:16:10 */
@@ -198,7 +178,7 @@ static int64_t stp_fn_gettimeofday_s(struct stp_context *c) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f5, t1));
 	STP_STMT();
 	f->t1 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
@@ -224,7 +204,7 @@ static int64_t stp_fn_gettimeofday_ms(struct stp_context *c) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f6, t1));
 	STP_STMT();
 	f->t1 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
@@ -250,7 +230,7 @@ static int64_t stp_fn_gettimeofday_us(struct stp_context *c) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_f7, t1));
 	STP_STMT();
 	f->t1 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
@@ -269,60 +249,48 @@ stp_out:
 /* <tapset>/time.stp:4:33 */
 static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 280 "stphwbp_tapset_functions.c"
+#line 258 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/time.stp:20:25 */
 static int64_t stp_fn_jiffies(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 300 "stphwbp_tapset_functions.c"
+#line 274 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
 /* <tapset>/context.stp:24:24 */
 static int64_t stp_fn_target(struct stp_context *c) {
 	int64_t rv = 0;
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 24 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = stp_target;
-#line 320 "stphwbp_tapset_functions.c"
+#line 290 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -331,22 +299,18 @@ static int64_t stp_fn_isinstr(struct stp_context *c, const char *a_s1, const cha
 	int64_t rv = 0;
 	#define STAP_ARG_s1 a_s1
 	#define STAP_ARG_s2 a_s2
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 24 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = strstr(STAP_ARG_s1, STAP_ARG_s2) != NULL;
-#line 342 "stphwbp_tapset_functions.c"
+#line 308 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_s1
 	#undef STAP_ARG_s2
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -354,21 +318,17 @@ stp_out:
 static int64_t stp_fn_strlen(struct stp_context *c, const char *a_s) {
 	int64_t rv = 0;
 	#define STAP_ARG_s a_s
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = strnlen(STAP_ARG_s, MAXSTRINGLEN);
-#line 365 "stphwbp_tapset_functions.c"
+#line 327 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_s
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -378,9 +338,7 @@ static void stp_fn_substr(struct stp_context *c, char *rv, const char *a_str, in
 	#define STAP_ARG_str a_str
 	#define STAP_ARG_start a_start
 	#define STAP_ARG_length a_length
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 8 "<tapset>/string.stp"
  /* context: any */
@@ -396,37 +354,31 @@ static void stp_fn_substr(struct stp_context *c, char *rv, const char *a_str, in
 		memcpy(STAP_RETVALUE, STAP_ARG_str + start, len);
 		STAP_RETVALUE[len] = '\0';
 	}
-#line 400 "stphwbp_tapset_functions.c"
+#line 358 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_str
 	#undef STAP_ARG_start
 	#undef STAP_ARG_length
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/memory.stp:29:43 */
 static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) {
 	int64_t rv = 0;
 	#define STAP_ARG_name a_name
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 423 "stphwbp_tapset_functions.c"
+#line 377 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_name
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -434,42 +386,34 @@ stp_out:
 static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 445 "stphwbp_tapset_functions.c"
+#line 395 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/memory.stp:16:38 */
 static int64_t stp_fn_kernel_char(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 16 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(char), true);
-#line 466 "stphwbp_tapset_functions.c"
+#line 412 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -477,21 +421,17 @@ stp_out:
 static int64_t stp_fn_kernel_short(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 12 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(short), true);
-#line 488 "stphwbp_tapset_functions.c"
+#line 430 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -499,21 +439,17 @@ stp_out:
 static int64_t stp_fn_kernel_int(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 8 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(int), true);
-#line 510 "stphwbp_tapset_functions.c"
+#line 448 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -521,21 +457,17 @@ stp_out:
 static int64_t stp_fn_kernel_long(struct stp_context *c, int64_t a_addr) {
 	int64_t rv = 0;
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 4 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(long), true);
-#line 532 "stphwbp_tapset_functions.c"
+#line 466 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 	return rv;
 }
 
@@ -543,84 +475,68 @@ stp_out:
 static void stp_fn_kernel_string(struct stp_context *c, char *rv, int64_t a_addr) {
 	rv[0] = '\0';
 	#define STAP_ARG_addr a_addr
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 20 "<tapset>/memory.stp"
  /* context: any */
 	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
-#line 554 "stphwbp_tapset_functions.c"
+#line 484 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_addr
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/context.stp:28:28 */
 static void stp_fn_print_backtrace(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 28 "<tapset>/context.stp"
  /* context: any */
 	stp_print_backtrace(CONTEXT);
-#line 573 "stphwbp_tapset_functions.c"
+#line 499 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/control.stp:7:28 */
 static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 	#define STAP_ARG_msg a_msg
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 592 "stphwbp_tapset_functions.c"
+#line 514 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_ARG_msg
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
-	#define STAP_RETVALUE rv
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
-	#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)
 	{
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 611 "stphwbp_tapset_functions.c"
+#line 529 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
-	#undef STAP_RETVALUE
 	#undef STAP_RETURN
-	#undef STAP_ERROR
 }
 
 /* probe begin at tapset_functions.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct stp_frame_p0, t1));
 	STP_STMT();
 	f->t1 = stp_fn_cpu(c);
 	if (unlikely(c->last_error))

@@ -197,6 +197,19 @@ fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[(
     out.close_semi();
 }
 
+/// Zeroes a frame's locals (which start as 0 and "") but not its temporaries, which are
+/// always written before they are read: this runs at the start of every probe run, in NMI
+/// context for hit handlers, and string temporaries make up most of a frame.
+fn clear_locals(fname: &str, temps: &[(String, String)]) -> String {
+    match temps.first() {
+        Some((_, first)) => {
+            let member = first.split('[').next().unwrap_or(first);
+            format!("memset(f, 0, offsetof(struct {fname}, {member}));")
+        }
+        None => "memset(f, 0, sizeof(*f));".to_string(),
+    }
+}
+
 fn signature(f: &Function) -> String {
     let mut params = vec!["struct stp_context *c".to_string()];
     if f.ret == Ty::Str {
@@ -278,7 +291,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 bodies.close();
                 bodies.line("c->nesting++;");
                 bodies.line("f = stp_frame(c);");
-                bodies.line("memset(f, 0, sizeof(*f));");
+                bodies.line(clear_locals(&fname, &g.temps));
                 for &p in &f.params {
                     let l = &f.locals[p];
                     if l.ty == Ty::Str {
@@ -313,13 +326,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                     let n = &f.locals[p].name;
                     bodies.line(format!("#define STAP_ARG_{n} a_{n}"));
                 }
-                bodies.line("#define STAP_RETVALUE rv");
                 if f.ret == Ty::Str {
                     bodies.line("#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)");
                 } else {
                     bodies.line("#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)");
                 }
-                bodies.line("#define STAP_ERROR(...) do { stp_error(c, __VA_ARGS__); goto stp_out; } while (0)");
                 bodies.open("");
                 // The C is the script's or tapset's own text; #line maps build errors back.
                 let line = first_code_line(sm, *span, code);
@@ -333,9 +344,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 for &p in &f.params {
                     bodies.line(format!("#undef STAP_ARG_{}", f.locals[p].name));
                 }
-                bodies.line("#undef STAP_RETVALUE");
                 bodies.line("#undef STAP_RETURN");
-                bodies.line("#undef STAP_ERROR");
                 if f.ret == Ty::Long {
                     bodies.line("return rv;");
                 }
@@ -374,7 +383,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         bodies.line(format!("struct {fname} *f = stp_frame(c);"));
         bodies.line("");
         let release = locks(m, &probe_uses[id.index()], &mut bodies);
-        bodies.line("memset(f, 0, sizeof(*f));");
+        bodies.line(clear_locals(&fname, &g.temps));
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
