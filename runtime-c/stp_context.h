@@ -15,6 +15,10 @@ struct stp_context {
 	struct pt_regs *regs;		/* NULL outside hit handlers */
 	unsigned long data_addr;
 	unsigned int data_len;
+	/* Set only by the runners of watchpoint probes, read only where pass 2 allows: */
+	int64_t watch_arg;		/* the parameter of a parametric watchpoint */
+	int64_t data_old;		/* .change: the value before the write */
+	const char *reason;		/* unavailable_reason() / end_reason() */
 	unsigned long actions;		/* statements run in this probe run */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */

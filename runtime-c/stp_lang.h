@@ -174,4 +174,47 @@ static inline void stp_run_probe(void (*body)(struct stp_context *), const char 
 	stp_context_exit(c);
 }
 
+/* NMI (hit handlers). Runs one hit probe of watchpoint instance w if the session is
+ * running; old is data_old() for .change probes. */
+static inline void stp_run_hit(void (*body)(struct stp_context *), const char *pp,
+			       const char *where, struct pt_regs *regs, struct stp_winst *w,
+			       int64_t old)
+{
+	struct stp_context *c;
+
+	if (!stp_session_running())
+		return;
+	c = stp_context_enter(pp, where);
+	if (!c)
+		return;
+	c->regs = regs;
+	c->data_addr = w->addr;
+	c->data_len = w->decl->len;
+	c->watch_arg = (int64_t)w->addr;
+	c->data_old = old;
+	body(c);
+	stp_context_exit(c);
+}
+
+/* Process (the arbiter's worker). Runs one sub-probe (.begin, .end, .unavailable) of
+ * watchpoint instance w; reason is what end_reason()/unavailable_reason() return. */
+static inline void stp_run_sub(void (*body)(struct stp_context *), const char *pp,
+			       const char *where, struct stp_winst *w, const char *reason)
+{
+	unsigned long flags;
+	struct stp_context *c;
+
+	local_irq_save(flags);
+	c = stp_context_enter(pp, where);
+	if (c) {
+		c->data_addr = w->addr;
+		c->data_len = w->decl->len;
+		c->watch_arg = (int64_t)w->addr;
+		c->reason = reason ? reason : "";
+		body(c);
+		stp_context_exit(c);
+	}
+	local_irq_restore(flags);
+}
+
 #endif /* STP_LANG_H */

@@ -21,6 +21,7 @@
 #include "stp_output.h"
 #include "stp_memory.h"
 #include "stp_watch.h"
+#include "stp_arbiter.h"
 
 /* Process (module init). Sets up session, output (/proc/stp_hwbp/<name>/{out,ctl}) and
  * per-CPU contexts with frame_size bytes of locals per nesting level. start_fn runs on
@@ -54,6 +55,7 @@ fail_session:
 static inline void stp_runtime_exit(void)
 {
 	stp_session_stop();
+	stp_arbiter_exit();
 	stp_out_exit();
 	stp_session_exit();
 	stp_contexts_free();

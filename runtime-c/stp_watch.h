@@ -1,138 +1,97 @@
-/* stp_watch.h - arming and disarming the script's hardware watchpoints, and finding
- * the addresses of kernel symbols.
+/* stp_watch.h - one hardware watchpoint registration, what its failures mean, and the
+ * addresses of kernel symbols.
  *
- * Watchpoints are wide (every CPU) hw_breakpoint perf events. Their hit handler is the
- * generated code's, called as NMI (x86 #DB); its overflow_handler_context is the
- * struct stp_watch, so one handler may serve several watchpoints (stp_watch_of()).
+ * Watchpoints are wide (every CPU) hw_breakpoint perf events. Whether and when one is
+ * registered is the arbiter's business (stp_arbiter.h); this file only registers and
+ * unregisters, and turns an errno into the reason a script sees in unavailable_reason().
  */
 #ifndef STP_WATCH_H
 #define STP_WATCH_H
 
-struct stp_watch {
-	const char *pp;				/* probe point text, for messages */
-	unsigned long addr;
-	int len;				/* 1, 2, 4 or 8 */
-	int type;				/* HW_BREAKPOINT_W, _RW or _X */
-	perf_overflow_handler_t handler;
-	struct perf_event * __percpu *bp;	/* NULL while disarmed */
+/* Any context. Why a watchpoint could not be armed, as unavailable_reason() says it. The
+ * checks stp_watch_check() makes come first; then what register_wide_hw_breakpoint's errno
+ * means. Always a static string. */
+enum {
+	STP_WHY_NULL = 1,	/* address 0 */
+	STP_WHY_ALIGN,		/* not aligned to the length */
+	STP_WHY_USER,		/* below the kernel half */
+	STP_WHY_SYMBOL,		/* the symbol is not in kallsyms */
 };
 
-/* NMI, IRQ, process. The watchpoint a hit handler was called for. */
-static inline struct stp_watch *stp_watch_of(struct perf_event *bp)
+static inline const char *stp_watch_reason(int err, int why)
 {
-	return bp->overflow_handler_context;
-}
-
-/* Any context. What an errno from register_wide_hw_breakpoint means here. */
-static inline const char *stp_watch_reason(int err)
-{
+	switch (why) {
+	case STP_WHY_NULL:
+		return "null address (EINVAL)";
+	case STP_WHY_ALIGN:
+		return "address not aligned to the length (EINVAL)";
+	case STP_WHY_USER:
+		return "not a kernel address (EINVAL)";
+	case STP_WHY_SYMBOL:
+		return "symbol not found (ENOENT)";
+	}
 	switch (err) {
 	case -ENOSPC:
-		return "no free debug register (x86 has 4 per CPU, shared with gdb/ptrace, kgdb and other watchpoints)";
+		return "no free debug register (ENOSPC)";
 	case -EINVAL:
-		return "address or length refused (it must be aligned to the length, execute needs length 8, and some kernel ranges are protected)";
+		return "address refused (EINVAL)";
 	case -ENOMEM:
-		return "out of memory";
+		return "out of memory (ENOMEM)";
 	case -EBUSY:
-		return "debug registers busy";
-	case -ENODEV:
+		return "debug registers busy (EBUSY)";
 	case -ENOENT:
+		return "symbol not found (ENOENT)";
+	case -ENODEV:
+		return "hardware breakpoints are not supported here (ENODEV)";
 	case -EOPNOTSUPP:
-		return "hardware breakpoints are not supported here";
+		return "hardware breakpoints are not supported here (EOPNOTSUPP)";
 	case -EACCES:
+		return "not permitted (EACCES)";
 	case -EPERM:
-		return "not permitted";
+		return "not permitted (EPERM)";
 	default:
 		return "registration failed";
 	}
 }
 
-static inline const char *stp_watch_type_name(int type)
+/* The lowest kernel address on x86_64 (5-level paging); anything below is user space. */
+#define STP_KERNEL_SPACE_START 0xff00000000000000UL
+
+/* Any context. 0 if addr/len can be asked of the kernel, else an STP_WHY_* code. */
+static inline int stp_watch_check(unsigned long addr, int len)
 {
-	switch (type) {
-	case HW_BREAKPOINT_W: return "write";
-	case HW_BREAKPOINT_RW: return "read/write";
-	case HW_BREAKPOINT_X: return "execute";
-	default: return "?";
-	}
+	if (!addr)
+		return STP_WHY_NULL;
+	if (addr & (len - 1))
+		return STP_WHY_ALIGN;
+	if (addr < STP_KERNEL_SPACE_START)
+		return STP_WHY_USER;
+	return 0;
 }
 
-/* Process. Arms one watchpoint. On failure prints
- * "ERROR: cannot arm <pp>: <reason> (errno <n>, <type> of <len> bytes at 0x<addr>)\n"
- * and returns the negative errno. Arming an armed watchpoint does nothing. */
-static inline int stp_watch_arm(struct stp_watch *w)
+/* Process (registration takes mutexes). Registers a wide watchpoint on [addr, addr+len)
+ * whose hits call handler with ctx as overflow_handler_context. Returns the per-CPU events
+ * or an ERR_PTR (-EINVAL for a length that is not 1, 2, 4 or 8). */
+static inline struct perf_event * __percpu *stp_watch_register(unsigned long addr, int len,
+								int type,
+								perf_overflow_handler_t handler,
+								void *ctx)
 {
 	struct perf_event_attr attr;
-	struct perf_event * __percpu *bp;
-	const char *why = NULL;
-	int err = -EINVAL, blen = 0;
+	int blen;
 
-	if (w->bp)
-		return 0;
-	switch (w->len) {
+	switch (len) {
 	case 1: blen = HW_BREAKPOINT_LEN_1; break;
 	case 2: blen = HW_BREAKPOINT_LEN_2; break;
 	case 4: blen = HW_BREAKPOINT_LEN_4; break;
 	case 8: blen = HW_BREAKPOINT_LEN_8; break;
-	default: why = "length must be 1, 2, 4 or 8"; break;
+	default: return (struct perf_event * __percpu *)ERR_PTR(-EINVAL);
 	}
-	if (!why && !w->addr)
-		why = "address is 0 (symbol not found?)";
-	else if (!why && (w->addr & (w->len - 1)))
-		why = "address is not aligned to the length";
-	else if (!why && w->type != HW_BREAKPOINT_W && w->type != HW_BREAKPOINT_RW &&
-		 w->type != HW_BREAKPOINT_X)
-		why = "type must be write, read/write or execute (read-only does not exist on x86)";
-	if (!why) {
-		hw_breakpoint_init(&attr);
-		attr.bp_addr = w->addr;
-		attr.bp_len = blen;
-		attr.bp_type = w->type;
-		bp = register_wide_hw_breakpoint(&attr, w->handler, w);
-		if (!IS_ERR((void __force *)bp)) {
-			w->bp = bp;
-			return 0;
-		}
-		err = PTR_ERR((void __force *)bp);
-		why = stp_watch_reason(err);
-	}
-	stp_out_diag("ERROR: cannot arm %s: %s (errno %d, %s of %d bytes at 0x%lx)\n",
-		     w->pp ? w->pp : "watchpoint", why, -err, stp_watch_type_name(w->type),
-		     w->len, w->addr);
-	pr_warn("stp_hwbp: cannot arm %s: %s (errno %d)\n", w->pp ? w->pp : "watchpoint", why, -err);
-	return err;
-}
-
-/* Process. Disarms one watchpoint; when it returns, no handler of it is running.
- * Disarming a disarmed watchpoint does nothing. */
-static inline void stp_watch_disarm(struct stp_watch *w)
-{
-	if (w->bp)
-		unregister_wide_hw_breakpoint(w->bp);
-	w->bp = NULL;
-}
-
-/* Process. Disarms all n (in reverse order). */
-static inline void stp_watch_disarm_all(struct stp_watch *w, int n)
-{
-	while (n-- > 0)
-		stp_watch_disarm(&w[n]);
-}
-
-/* Process. Arms all n in order; on the first failure disarms those this call armed,
- * reports the failure (see stp_watch_arm) and returns its negative errno. */
-static inline int stp_watch_arm_all(struct stp_watch *w, int n)
-{
-	int i, err;
-
-	for (i = 0; i < n; i++) {
-		err = stp_watch_arm(&w[i]);
-		if (err) {
-			stp_watch_disarm_all(w, i);
-			return err;
-		}
-	}
-	return 0;
+	hw_breakpoint_init(&attr);
+	attr.bp_addr = addr;
+	attr.bp_len = blen;
+	attr.bp_type = type;
+	return register_wide_hw_breakpoint(&attr, handler, ctx);
 }
 
 typedef unsigned long (*stp_kallsyms_lookup_name_t)(const char *name);

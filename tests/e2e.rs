@@ -3,6 +3,8 @@
 //! a small file set next to the script:
 //! - `NAME.cmd`: the `-c` command that causes the accesses; `NAME.flags`: more options;
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
+//! - `NAME.setup`: a shell snippet run in the guest before the script (after the test module
+//!   is loaded), e.g. `echo "hold 4 2000" > /proc/stphwbp_testmod` to take every debug register;
 //! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
 //!   its exit status printed as `first run exit N`;
 //! - `NAME.first_args`: options for that first run; `NAME.first_run`: a shell snippet that runs
@@ -85,6 +87,10 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     cmd.arg("--vm-file")
         .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
     let mut setup = String::from("insmod /root/stphwbp_testmod.ko");
+    if let Some(extra) = read(&side("setup")) {
+        setup.push('\n');
+        setup.push_str(extra.trim_end());
+    }
     // `NAME.first`: another script, built here and run first in the same guest.
     let first_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     if let Some(first) = read(&side("first")) {

@@ -1,7 +1,7 @@
 //! Diagnostic codes, one block per pass, so that a code says where it was raised.
 //! E00x: reading input; E01x: lexing and preprocessing; E02x: parsing;
 //! E03x: resolution; E04x: types; E05x: probe points; E06x: calls and formats;
-//! E07x: kernel tree; E08x: build; W0xx: warnings.
+//! E07x: kernel tree; E08x: build; E09x: watchpoint lifecycle; W0xx: warnings.
 
 pub const INPUT: &str = "E001";
 pub const INPUT_TOO_LARGE: &str = "E002";
@@ -35,6 +35,12 @@ pub const CALL_ARITY: &str = "E060";
 pub const FORMAT: &str = "E061";
 pub const CONTEXT_FN: &str = "E062";
 pub const KERNEL_TREE: &str = "E070";
+pub const WATCH_UNKNOWN: &str = "E090";
+pub const WATCH_ARG: &str = "E091";
+pub const WATCH_DECL: &str = "E092";
+pub const WATCH_SUB: &str = "E093";
+pub const WATCH_PRIORITY: &str = "E094";
 pub const WARN_WATCH_COUNT: &str = "W001";
 pub const WARN_UNUSED: &str = "W002";
 pub const WARN_NEVER_ASSIGNED: &str = "W003";
+pub const WARN_NEVER_ENABLED: &str = "W010";

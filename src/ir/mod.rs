@@ -7,8 +7,12 @@
 //! - Every name is resolved: variables are `Local`/`Global` ids, calls are `Function` ids or
 //!   `Builtin`s. Every expression has a type other than `Ty::Unknown`.
 //! - Only functions reachable from a probe are present.
-//! - Watches are deduplicated: probes on the same (address, length, access) share one `Watch`,
-//!   whose `users` list is in script order.
+//! - Start-up watches are deduplicated: probes on the same (address, length, access, priority)
+//!   share one `Watch`, whose `users` list is in script order (`.change` probes share the
+//!   `.write` watch of the same bytes). A named watch (`probe NAME = kernel.data(...)`) is
+//!   its own `Watch`, shared with nothing, armed only by `enable`.
+//! - Every watch has at least one hit user; its sub-probes (`.begin`, `.end`, `.unavailable`)
+//!   are in `subs`, in script order.
 
 pub mod print;
 
@@ -191,8 +195,63 @@ pub struct Function {
     pub body: Body,
     pub origin: FnOrigin,
     pub span: Span,
-    /// Usable only in data-watchpoint probes (`data_addr()`, `data_value()`).
-    pub needs_data: bool,
+    /// Usable only in some watchpoint probes (`data_value()`, `data_old()`, `end_reason()`...),
+    /// itself or through the functions it calls.
+    pub needs: Option<CtxNeed>,
+}
+
+/// Probe contexts that some functions need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxNeed {
+    /// `data_addr()`, `data_value()`: a watch's hit or sub-probe.
+    Data,
+    /// `data_old()`: a `.change` hit.
+    Change,
+    /// `end_reason()`: a `.end`.
+    End,
+    /// `unavailable_reason()`: a `.unavailable`.
+    Unavailable,
+}
+
+impl CtxNeed {
+    pub const ALL: [CtxNeed; 4] = [
+        CtxNeed::Data,
+        CtxNeed::Change,
+        CtxNeed::End,
+        CtxNeed::Unavailable,
+    ];
+
+    /// The `pragma:` word that marks a tapset function with this need.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            CtxNeed::Data => "pragma:data",
+            CtxNeed::Change => "pragma:change",
+            CtxNeed::End => "pragma:end",
+            CtxNeed::Unavailable => "pragma:unavailable",
+        }
+    }
+
+    /// Which probes may call it, as `-p2` and errors say it.
+    pub fn probes(self) -> &'static str {
+        match self {
+            CtxNeed::Data => "data watchpoint probes",
+            CtxNeed::Change => ".change probes",
+            CtxNeed::End => ".end probes",
+            CtxNeed::Unavailable => ".unavailable probes",
+        }
+    }
+
+    pub fn allows(self, k: &PointKind) -> bool {
+        match self {
+            CtxNeed::Data => matches!(
+                k,
+                PointKind::Data(_) | PointKind::Change(_) | PointKind::WatchSub(..)
+            ),
+            CtxNeed::Change => matches!(k, PointKind::Change(_)),
+            CtxNeed::End => matches!(k, PointKind::WatchSub(_, SubKind::End)),
+            CtxNeed::Unavailable => matches!(k, PointKind::WatchSub(_, SubKind::Unavailable)),
+        }
+    }
 }
 
 pub enum Body {
@@ -202,6 +261,8 @@ pub enum Body {
 
 pub struct Probe {
     pub points: Vec<Point>,
+    /// In the probes of a parametric watchpoint: the local its parameter is bound to.
+    pub param: Option<Id<Local>>,
     pub cond: Option<Expr>,
     pub locals: Arena<Local>,
     pub body: Block,
@@ -225,7 +286,29 @@ pub enum PointKind {
     Timer(u64),
     /// Every N jiffies.
     Jiffies(u64),
+    /// A hit of a watch (`.write`, `.rw`, or a named watch's body).
     Data(Id<Watch>),
+    /// A write that changed the watched value (`.change`).
+    Change(Id<Watch>),
+    /// `.begin`, `.end` or `.unavailable` of a watch: runs in process context.
+    WatchSub(Id<Watch>, SubKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubKind {
+    Begin,
+    End,
+    Unavailable,
+}
+
+impl SubKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SubKind::Begin => "begin",
+            SubKind::End => "end",
+            SubKind::Unavailable => "unavailable",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -237,16 +320,41 @@ pub enum Access {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WatchAddr {
     Literal(u64),
-    Symbol { name: String, offset: u64 },
+    Symbol {
+        name: String,
+        offset: u64,
+    },
+    /// A parametric watchpoint's address, given to `enable NAME(EXPR)`.
+    Param(String),
 }
 
 pub struct Watch {
     pub addr: WatchAddr,
     pub len: u8,
     pub access: Access,
-    /// The probes that use this watch, and which of their points, in script order.
+    /// The probes whose hits this watch reports, and which of their points, in script order.
     pub users: Vec<(Id<Probe>, usize)>,
+    /// Its sub-probes, in script order.
+    pub subs: Vec<(Id<Probe>, usize, SubKind)>,
+    /// `probe NAME = ...`: armed by `enable NAME`; `None`: armed at start.
+    pub name: Option<String>,
+    /// `.priority(N)`: which of the script's watches preempts which.
+    pub priority: i64,
+    /// Some user is `.change`: the runtime keeps the last value.
+    pub change: bool,
+    /// The point's text without sub-probe suffix, for messages.
+    pub text: String,
     pub span: Span,
+}
+
+impl Watch {
+    /// What messages and `end_reason()` call it: its name, or its point.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.text)
+    }
+    pub fn has_sub(&self, k: SubKind) -> bool {
+        self.subs.iter().any(|s| s.2 == k)
+    }
 }
 
 pub struct Block {
@@ -290,6 +398,17 @@ pub enum StmtKind {
     Return(Option<Expr>),
     /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar).
     Delete(LValue),
+    /// `enable NAME[(addr)] [later]`.
+    Enable {
+        watch: Id<Watch>,
+        arg: Option<Expr>,
+        later: bool,
+    },
+    /// `disable NAME[(addr)]`: without an address on a parametric watch, every instance.
+    Disable {
+        watch: Id<Watch>,
+        arg: Option<Expr>,
+    },
     Empty,
 }
 

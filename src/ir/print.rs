@@ -51,14 +51,34 @@ pub fn module(m: &Module) -> String {
                 .iter()
                 .map(|(p, _)| format!("probe {}", p.index()))
                 .collect();
+            let mut users = users.join(", ");
+            for (p, _, k) in &w.subs {
+                let _ = write!(users, ", probe {} (.{})", p.index(), k.name());
+            }
+            let name = match &w.name {
+                Some(n) => format!("{n} = "),
+                None => String::new(),
+            };
+            let mut extra = String::new();
+            if w.change {
+                extra.push_str(" change");
+            }
+            if w.priority != 0 {
+                let _ = write!(extra, " priority {}", w.priority);
+            }
             let _ = writeln!(
                 o,
-                "watch {}: {} length {} {}  <- {}",
+                "watch {}: {name}{} length {} {}{extra}{}  <- {}",
                 id.index(),
                 watch_addr(&w.addr),
                 w.len,
                 access(w.access),
-                users.join(", ")
+                if w.name.is_some() {
+                    " (armed by enable)"
+                } else {
+                    ""
+                },
+                users
             );
         }
     }
@@ -101,10 +121,9 @@ pub fn module(m: &Module) -> String {
                 .iter()
                 .map(|&p| format!("{}:{}", f.locals[p].name, f.locals[p].ty))
                 .collect();
-            let ctx = if f.needs_data {
-                "  [data probes only]"
-            } else {
-                ""
+            let ctx = match f.needs {
+                Some(n) => format!("  [{} only]", n.probes()),
+                None => String::new(),
             };
             match &f.body {
                 Body::Embedded(..) => {
@@ -152,6 +171,7 @@ pub fn watch_addr(a: &WatchAddr) -> String {
         WatchAddr::Literal(v) => format!("{v:#x}"),
         WatchAddr::Symbol { name, offset: 0 } => format!("symbol {name}"),
         WatchAddr::Symbol { name, offset } => format!("symbol {name}+{offset:#x}"),
+        WatchAddr::Param(p) => format!("parameter {p}"),
     }
 }
 
@@ -165,6 +185,8 @@ pub fn access(a: Access) -> &'static str {
 fn point(p: &Point) -> String {
     match &p.kind {
         PointKind::Data(w) => format!("{} [watch {}]", p.text, w.index()),
+        PointKind::Change(w) => format!("{} [watch {}, changes only]", p.text, w.index()),
+        PointKind::WatchSub(w, k) => format!("{} [watch {} .{}]", p.text, w.index(), k.name()),
         PointKind::Timer(ns) => format!("{} [every {ns} ns]", p.text),
         PointKind::Jiffies(n) => format!("{} [every {n} jiffies]", p.text),
         PointKind::Begin(s) | PointKind::End(s) if *s != 0 => format!("{} [sequence {s}]", p.text),
@@ -267,6 +289,22 @@ impl Printer<'_> {
             StmtKind::Return(None) => Self::line(o, ind, "return"),
             StmtKind::Return(Some(e)) => Self::line(o, ind, &format!("return {}", self.expr(e, 0))),
             StmtKind::Delete(lv) => Self::line(o, ind, &format!("delete {}", self.lvalue(lv))),
+            StmtKind::Enable { watch, arg, later } => {
+                let arg = arg.as_ref().map(|a| format!("({})", self.expr(a, 0)));
+                let later = if *later { " later" } else { "" };
+                let name = self.m.watches[*watch].label();
+                let text = format!("enable {name}{}{later}", arg.unwrap_or_default());
+                Self::line(o, ind, &text)
+            }
+            StmtKind::Disable { watch, arg } => {
+                let arg = arg.as_ref().map(|a| format!("({})", self.expr(a, 0)));
+                let name = self.m.watches[*watch].label();
+                Self::line(
+                    o,
+                    ind,
+                    &format!("disable {name}{}", arg.unwrap_or_default()),
+                )
+            }
             StmtKind::Empty => {}
         }
     }

@@ -34,6 +34,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
         include_str!("../../runtime-c/stp_session.h"),
     ),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
+    (
+        "stp_arbiter.h",
+        include_str!("../../runtime-c/stp_arbiter.h"),
+    ),
 ];
 
 const KBUILD_TEMPLATE: &str = include_str!("../../templates/Kbuild.tera");
@@ -51,6 +55,9 @@ const LIMITS: &[&str] = &[
     "BUFSIZE",
     "PRINTBUF",
     "MAXBACKTRACE",
+    "MAXWATCHINSTANCES",
+    "MAXWATCHREQUESTS",
+    "WATCHRETRYMS",
 ];
 
 /// Checks and translates `-D NAME=VALUE` into compiler definitions. Names must be C

@@ -17,8 +17,8 @@
 //!
 //! * Module name: the `name=` entry of `.modinfo`.
 //! * `stphwbp_sym=N:SYMBOL` -> parameter `stp_sym_addr_N=0x<hex>` with the address of the first
-//!   line of `/proc/kallsyms` whose 3rd column is exactly SYMBOL. Missing symbol:
-//!   `ERROR: symbol SYMBOL not found in /proc/kallsyms`, status 1. Address shown as 0
+//!   line of `/proc/kallsyms` whose 3rd column is exactly SYMBOL. A missing symbol passes
+//!   nothing: the module decides (a `.unavailable`, or a failed start). Address shown as 0
 //!   (`kptr_restrict`): the parameter is not passed (the module looks the symbol up itself).
 //! * `stphwbp_global=NAME:long|string` -> `-G NAME=VALUE` becomes `g_NAME=VALUE`. A long is
 //!   checked here (decimal, or `0x` hex, optional sign) and passed in decimal; a string is passed
@@ -132,11 +132,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         let found = kallsyms_lookup(&wanted)?;
         for (n, sym) in &syms {
             match found.get(sym.as_str()) {
-                None => {
-                    eprintln!("ERROR: symbol {sym} not found in /proc/kallsyms");
-                    return Ok(1);
-                }
-                Some(0) => {} // kptr_restrict: the module resolves it itself
+                // Not in /proc/kallsyms, or hidden by kptr_restrict: the module looks it up
+                // itself and, if it is missing there too, reports it as the watchpoint's
+                // `.unavailable` reason or fails the start naming the point.
+                None | Some(0) => {}
                 Some(addr) => params.push(format!("stp_sym_addr_{n}={addr:#x}")),
             }
         }

@@ -6,6 +6,7 @@ pub mod format;
 pub mod probes;
 pub mod tapsets;
 pub mod types;
+mod watches;
 
 use crate::diag::{Diag, Diags, Span, codes};
 use crate::ir::{
@@ -53,6 +54,13 @@ struct Elab<'a> {
     /// Which functions each probe or function calls, for the data-context check.
     calls: Vec<(Owner, Id<Function>, Span)>,
     watch_index: probes::WatchIndex,
+    /// Named watchpoints, and the watch each `probe NAME = ...` declares (by the probe's span).
+    named: probes::NamedWatches,
+    declared: std::collections::HashMap<Span, Id<ir::Watch>>,
+    /// Named watches some `enable` names.
+    enabled: std::collections::HashSet<Id<ir::Watch>>,
+    /// Names whose watchpoint declaration was refused (no follow-on errors for their uses).
+    bad_watches: std::collections::HashSet<String>,
 }
 
 /// How a foreach orders its array, if at all.
@@ -84,6 +92,10 @@ pub fn elaborate(
         pending: vec![],
         calls: vec![],
         watch_index: probes::WatchIndex::new(),
+        named: probes::NamedWatches::new(),
+        declared: std::collections::HashMap::new(),
+        enabled: std::collections::HashSet::new(),
+        bad_watches: std::collections::HashSet::new(),
     };
     // Tapset functions first, so that script functions with the same name replace them.
     for ts in tapset_scripts {
@@ -140,11 +152,13 @@ pub fn elaborate(
         }
     }
     e.scan_shapes(script);
+    e.declare_watches(script);
     for it in &script.items {
         if let Item::Probe(p) = it {
             e.probe(p);
         }
     }
+    e.check_watches();
     while let Some(f) = e.pending.pop() {
         e.function_body(f);
     }
@@ -153,9 +167,15 @@ pub fn elaborate(
     let mut m = e.m;
     types::infer(&mut m, e.diags);
     if !e.diags.has_errors() {
-        let n = m.watches.len();
+        let startup: Vec<&ir::Watch> = m
+            .watches
+            .iter()
+            .map(|(_, w)| w)
+            .filter(|w| w.name.is_none())
+            .collect();
+        let n = startup.len();
         if n > 4 {
-            let (_, w) = m.watches.iter().nth(4).expect("more than four watches");
+            let w = startup[4];
             e.diags.push(
                 Diag::warning(
                     codes::WARN_WATCH_COUNT,
@@ -243,6 +263,11 @@ fn walk_stmt<'e>(
                 walk_expr(l, fe)
             }
             walk_stmt(body, fe, fs)
+        }
+        Enable { arg, .. } | Disable { arg, .. } => {
+            if let Some(e) = arg {
+                walk_expr(e, fe)
+            }
         }
         Break | Continue | Next | Return(None) | Empty => {}
     }
@@ -428,17 +453,42 @@ impl<'a> Elab<'a> {
     fn probe(&mut self, p: &ast::ProbeDecl) {
         let id = self.m.probes.alloc(Probe {
             points: vec![],
+            param: None,
             cond: None,
             locals: ir::Arena::default(),
             body: ir::Block { stmts: vec![] },
             span: p.span,
         });
         let mut points = vec![];
-        for (i, pp) in p.points.iter().enumerate() {
-            if let Some(pt) =
-                probes::resolve(pp, &mut self.m, &mut self.watch_index, id, i, self.diags)
-            {
-                points.push(pt);
+        if p.watch.is_some() {
+            // `probe NAME = POINT { hit handler }`: declared before any probe was resolved.
+            let Some(&w) = self.declared.get(&p.span) else {
+                return;
+            };
+            let wt = &mut self.m.watches[w];
+            wt.users.push((id, 0));
+            points.push(ir::Point {
+                text: probes_text(&p.points[0]),
+                kind: if wt.change {
+                    ir::PointKind::Change(w)
+                } else {
+                    ir::PointKind::Data(w)
+                },
+                span: p.points[0].span,
+            });
+        } else {
+            for (i, pp) in p.points.iter().enumerate() {
+                if let Some(pt) = probes::resolve(
+                    pp,
+                    &mut self.m,
+                    &mut self.watch_index,
+                    &self.named,
+                    id,
+                    i,
+                    self.diags,
+                ) {
+                    points.push(pt);
+                }
             }
         }
         let mut sc = Scope {
@@ -449,9 +499,20 @@ impl<'a> Elab<'a> {
             returns_value: false,
             iterating: vec![],
         };
+        // A parametric watchpoint's parameter is bound, as a long, in all its probes.
+        let param = self.watch_param(&points).map(|name| {
+            let l = sc.locals.alloc(Local {
+                name: name.clone(),
+                ty: Ty::Long,
+                span: p.span,
+            });
+            sc.names.insert(name, l);
+            l
+        });
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
         let probe = &mut self.m.probes[id];
+        probe.param = param;
         probe.points = points;
         probe.cond = cond;
         probe.body = body;
@@ -477,8 +538,12 @@ impl<'a> Elab<'a> {
                 })
             })
             .collect();
-        let needs_data =
-            matches!(&d.body, FunctionBody::Embedded(c, _) if c.contains("pragma:data"));
+        let needs = match &d.body {
+            FunctionBody::Embedded(c, _) => ir::CtxNeed::ALL
+                .into_iter()
+                .find(|n| c.contains(n.pragma())),
+            FunctionBody::Script(_) => None,
+        };
         let ret = match (d.ret, &d.body) {
             (Some(t), _) => ty_of(t),
             (None, FunctionBody::Embedded(..)) => Ty::Void,
@@ -500,7 +565,7 @@ impl<'a> Elab<'a> {
             body: Body::Script(ir::Block { stmts: vec![] }),
             origin: fd.origin,
             span: d.name.span,
-            needs_data,
+            needs,
         });
         self.fn_ids.insert(name.to_string(), id);
         self.pending.push(id);
@@ -538,57 +603,80 @@ impl<'a> Elab<'a> {
         }
     }
 
-    /// Functions that read the data-probe context may only be reached from probes whose every
-    /// point is a data watchpoint. Each function remembers the data-only function it reaches
-    /// (itself, for `data_addr()` and `data_value()`), so the error can name it.
+    /// Functions that read a watchpoint probe's context (`data_value()`, `data_old()`,
+    /// `end_reason()`, `unavailable_reason()`) may only be reached from probes whose every point
+    /// offers it. Each function remembers the context function it reaches (itself, for those),
+    /// so the error can name it.
     fn check_data_context(&mut self) {
-        let mut reaches: Vec<Option<Id<Function>>> = self
-            .m
-            .functions
-            .iter()
-            .map(|(id, f)| f.needs_data.then_some(id))
-            .collect();
-        loop {
-            let mut changed = false;
-            for (owner, callee, _) in &self.calls {
-                if let Owner::Function(f) = owner {
-                    if let (Some(d), None) = (reaches[callee.index()], reaches[f.index()]) {
-                        reaches[f.index()] = Some(d);
-                        changed = true;
+        let mut needs: Vec<Option<ir::CtxNeed>> = vec![None; self.m.functions.len()];
+        for need in ir::CtxNeed::ALL {
+            let mut reaches: Vec<Option<Id<Function>>> = self
+                .m
+                .functions
+                .iter()
+                .map(|(id, f)| (f.needs == Some(need)).then_some(id))
+                .collect();
+            loop {
+                let mut changed = false;
+                for (owner, callee, _) in &self.calls {
+                    if let Owner::Function(f) = owner {
+                        if let (Some(d), None) = (reaches[callee.index()], reaches[f.index()]) {
+                            reaches[f.index()] = Some(d);
+                            changed = true;
+                        }
                     }
                 }
+                if !changed {
+                    break;
+                }
             }
-            if !changed {
-                break;
-            }
-        }
-        for (owner, callee, span) in &self.calls {
-            let Owner::Probe(p) = owner else { continue };
-            let Some(data_fn) = reaches[callee.index()] else {
-                continue;
-            };
-            let probe = &self.m.probes[*p];
-            if let Some(pt) = probe
-                .points
-                .iter()
-                .find(|pt| !matches!(pt.kind, ir::PointKind::Data(_)))
-            {
-                let via = if data_fn == *callee {
-                    String::new()
-                } else {
-                    format!(" (through `{}`)", self.m.functions[*callee].name)
+            for (owner, callee, span) in &self.calls {
+                let Owner::Probe(p) = owner else { continue };
+                let Some(data_fn) = reaches[callee.index()] else {
+                    continue;
                 };
-                let name = &self.m.functions[data_fn].name;
-                self.diags.push(
-                    Diag::error(codes::CONTEXT_FN, *span, format!("`{name}` needs a data watchpoint probe{via}"))
+                let probe = &self.m.probes[*p];
+                if let Some(pt) = probe.points.iter().find(|pt| !need.allows(&pt.kind)) {
+                    let via = if data_fn == *callee {
+                        String::new()
+                    } else {
+                        format!(" (through `{}`)", self.m.functions[*callee].name)
+                    };
+                    let name = &self.m.functions[data_fn].name;
+                    let help = match need {
+                        ir::CtxNeed::Data => {
+                            "data_addr() and data_value() are only available in kernel.data(...) probes and their sub-probes"
+                        }
+                        ir::CtxNeed::Change => {
+                            "data_old() is only available in kernel.data(...).change probes"
+                        }
+                        ir::CtxNeed::End => {
+                            "end_reason() is only available in the .end sub-probe of a watchpoint"
+                        }
+                        ir::CtxNeed::Unavailable => {
+                            "unavailable_reason() is only available in the .unavailable sub-probe of a watchpoint"
+                        }
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            codes::CONTEXT_FN,
+                            *span,
+                            format!("`{name}` is only available in {}{via}", need.probes()),
+                        )
                         .label("called here")
                         .secondary(pt.span, format!("but this probe point is `{}`", pt.text))
-                        .help("data_addr() and data_value() are only available in kernel.data(...) probes"),
-                );
+                        .help(help),
+                    );
+                }
+            }
+            for (n, r) in needs.iter_mut().zip(reaches) {
+                if n.is_none() && r.is_some() {
+                    *n = Some(need);
+                }
             }
         }
-        for (f, r) in self.m.functions.values_mut().zip(reaches) {
-            f.needs_data = r.is_some();
+        for (f, n) in self.m.functions.values_mut().zip(needs) {
+            f.needs = n;
         }
     }
 
@@ -769,6 +857,7 @@ impl<'a> Elab<'a> {
                     K::Empty
                 }
             },
+            A::Enable { .. } | A::Disable { .. } => self.lower_enable(&s.kind, sc),
             A::Empty => K::Empty,
         };
         ir::Stmt { kind, span }
@@ -1097,4 +1186,11 @@ pub fn ty_of(t: ast::TypeName) -> Ty {
         ast::TypeName::Long => Ty::Long,
         ast::TypeName::String => Ty::Str,
     }
+}
+
+/// A probe point's canonical text, as `pp()` returns it.
+fn probes_text(pp: &ast::ProbePoint) -> String {
+    crate::syntax::print::probe_point(pp)
+        .trim_end_matches('?')
+        .to_string()
 }

@@ -1,8 +1,9 @@
 //! Probe points: what a script may attach to, how each written point resolves to a `PointKind`,
 //! and the catalogue behind `-l`/`-L` and the "did you mean" suggestions.
 
+use crate::diag::Span;
 use crate::diag::{Diag, Diags, codes, nearest};
-use crate::ir::{Access, Id, Module, Point, PointKind, Probe, Watch, WatchAddr};
+use crate::ir::{Access, Id, Module, Point, PointKind, Probe, SubKind, Watch, WatchAddr};
 use crate::syntax::ast::{self, LitValue, ProbePoint};
 
 /// One family of probe points, as `-L` lists them.
@@ -205,15 +206,47 @@ fn no_arg(c: &ast::Component, diags: &mut Diags) -> bool {
     true
 }
 
-/// Resolves one written probe point. Watches are created or shared in `m.watches`.
 /// Watches by what they watch, so that probes on the same bytes share one (a lookup table
 /// only: never iterated, so it cannot make output order depend on hashing).
-pub type WatchIndex = std::collections::HashMap<(WatchAddr, u8, Access), Id<Watch>>;
+pub type WatchIndex = std::collections::HashMap<(WatchAddr, u8, Access, i64), Id<Watch>>;
 
+/// Named watchpoints (`probe NAME = kernel.data(...)`), by name, in script order.
+pub type NamedWatches = indexmap::IndexMap<String, Id<Watch>>;
+
+const SUB_SUFFIXES: [(&str, SubKind); 3] = [
+    ("begin", SubKind::Begin),
+    ("end", SubKind::End),
+    ("unavailable", SubKind::Unavailable),
+];
+
+fn sub_kind(name: &str) -> Option<SubKind> {
+    SUB_SUFFIXES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, k)| *k)
+}
+
+/// The first components of every probe point family: a watchpoint may not be named so.
+pub fn family_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = FAMILIES
+        .iter()
+        .filter_map(|f| name_at(f.pattern, 0))
+        .collect();
+    v.extend([
+        "kprobe", "process", "module", "syscall", "perf", "procfs", "oneshot", "error",
+    ]);
+    v.dedup();
+    v
+}
+
+/// Resolves one written probe point of probe `probe` (its point number `idx`). Start-up
+/// watches are created or shared in `m.watches`; `named` holds the declared watchpoints.
+#[allow(clippy::too_many_arguments)]
 pub fn resolve(
     pp: &ProbePoint,
     m: &mut Module,
     index: &mut WatchIndex,
+    named: &NamedWatches,
     probe: Id<Probe>,
     idx: usize,
     diags: &mut Diags,
@@ -223,6 +256,9 @@ pub fn resolve(
         .to_string();
     let c = &pp.components;
     let names: Vec<&str> = c.iter().map(|c| c.name.name.as_str()).collect();
+    if let Some(&w) = named.get(names[0]) {
+        return named_point(pp, w, text, m, probe, idx, diags);
+    }
     let kind = match names.as_slice() {
         ["begin"] | ["end"] => {
             let seq = match &c[0].arg {
@@ -282,10 +318,56 @@ pub fn resolve(
         }
         ["kernel", "data", rest @ ..] => {
             no_arg(&c[0], diags).then_some(())?;
-            return data_point(pp, rest, text, m, index, probe, idx, diags);
+            let spec = data_spec(pp, rest, &text, None, diags)?;
+            let sub = spec.sub;
+            let change = spec.change;
+            let w = startup_watch(spec, m, index, pp.span);
+            return Some(Point {
+                text,
+                kind: match sub {
+                    Some(k) => {
+                        m.watches[w].subs.push((probe, idx, k));
+                        PointKind::WatchSub(w, k)
+                    }
+                    None => {
+                        m.watches[w].users.push((probe, idx));
+                        m.watches[w].change |= change;
+                        if change {
+                            PointKind::Change(w)
+                        } else {
+                            PointKind::Data(w)
+                        }
+                    }
+                },
+                span: pp.span,
+            });
+        }
+        [.., last] if sub_kind(last).is_some() && c.len() > 1 => {
+            let what = crate::syntax::print::probe_point(&ProbePoint {
+                components: c[..c.len() - 1].to_vec(),
+                optional: false,
+                span: pp.span,
+            });
+            let mut d = Diag::error(
+                codes::WATCH_SUB,
+                c[c.len() - 1].name.span,
+                format!("`.{last}` is a sub-probe of watchpoints, and `{what}` is not one"),
+            )
+            .label("only kernel.data(...) points and named watchpoints have it");
+            if let Some(n) = nearest(names[0], named.keys().map(|k| k.as_str())) {
+                d = d.help(format!("did you mean the watchpoint `{n}`?"));
+            }
+            diags.push(d);
+            return None;
         }
         _ => {
-            diags.push(unknown(pp, &text));
+            let mut d = unknown(pp, &text);
+            if names.len() <= 2 && !named.is_empty() {
+                if let Some(n) = nearest(names[0], named.keys().map(|k| k.as_str())) {
+                    d = d.help(format!("did you mean the watchpoint `{n}`?"));
+                }
+            }
+            diags.push(d);
             return None;
         }
     };
@@ -296,31 +378,186 @@ pub fn resolve(
     })
 }
 
-fn data_point(
+/// `NAME` (another hit handler) or `NAME.begin`/`.end`/`.unavailable` of a named watchpoint.
+fn named_point(
     pp: &ProbePoint,
-    rest: &[&str],
+    w: Id<Watch>,
     text: String,
     m: &mut Module,
-    index: &mut WatchIndex,
     probe: Id<Probe>,
     idx: usize,
     diags: &mut Diags,
 ) -> Option<Point> {
     let c = &pp.components;
-    let data = &c[1];
-    let Some(arg) = &data.arg else {
+    if let Some(a) = c[0]
+        .arg
+        .as_ref()
+        .map(|a| a.span)
+        .or(c[0].param.as_ref().map(|p| p.span))
+    {
         diags.push(
-            Diag::error(codes::PROBE_ARG, data.name.span, "kernel.data needs an address or a symbol")
-                .help("write kernel.data(0xADDRESS), kernel.data(\"symbol\"), kernel.data($1) or kernel.data(@1)"),
+            Diag::error(
+                codes::WATCH_SUB,
+                a,
+                format!("`{}` is a watchpoint: its probes take no argument", c[0].name.name),
+            )
+            .help("a parametric watchpoint's parameter is bound in all its probes by the name its declaration gives"),
+        );
+        return None;
+    }
+    let kind = match c.len() {
+        1 => {
+            m.watches[w].users.push((probe, idx));
+            if m.watches[w].change {
+                PointKind::Change(w)
+            } else {
+                PointKind::Data(w)
+            }
+        }
+        2 if sub_kind(&c[1].name.name).is_some() => {
+            no_arg(&c[1], diags).then_some(())?;
+            let k = sub_kind(&c[1].name.name)?;
+            m.watches[w].subs.push((probe, idx, k));
+            PointKind::WatchSub(w, k)
+        }
+        _ => {
+            let at = &c[1].name;
+            let mut d = Diag::error(
+                codes::WATCH_SUB,
+                at.span,
+                format!(
+                    "`{}` is not a sub-probe of watchpoint `{}`",
+                    at.name, c[0].name.name
+                ),
+            )
+            .label("expected begin, end or unavailable");
+            if let Some(s) = nearest(&at.name, SUB_SUFFIXES.iter().map(|s| s.0)) {
+                d = d.help(format!("did you mean `{}.{s}`?", c[0].name.name));
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    Some(Point {
+        text,
+        kind,
+        span: pp.span,
+    })
+}
+
+/// What a `kernel.data(...)` point says, before it is attached to a watch.
+pub struct DataSpec {
+    addr: WatchAddr,
+    len: u8,
+    access: Access,
+    change: bool,
+    priority: i64,
+    sub: Option<SubKind>,
+    /// The point's text without a sub-probe suffix.
+    text: String,
+}
+
+fn startup_watch(spec: DataSpec, m: &mut Module, index: &mut WatchIndex, span: Span) -> Id<Watch> {
+    let key = (spec.addr.clone(), spec.len, spec.access, spec.priority);
+    if let Some(&id) = index.get(&key) {
+        return id;
+    }
+    let id = new_watch(spec, None, m, span);
+    index.insert(key, id);
+    id
+}
+
+fn new_watch(spec: DataSpec, name: Option<String>, m: &mut Module, span: Span) -> Id<Watch> {
+    m.watches.alloc(Watch {
+        addr: spec.addr,
+        len: spec.len,
+        access: spec.access,
+        users: vec![],
+        subs: vec![],
+        name,
+        priority: spec.priority,
+        change: spec.change,
+        text: spec.text,
+        span,
+    })
+}
+
+/// Declares the named watchpoint of `probe NAME[(PARAM)] = POINT`: the point must be one
+/// `kernel.data(...)` point without a sub-probe suffix. Its probe attaches to it later.
+pub fn declare_named(
+    decl: &ast::WatchName,
+    points: &[ProbePoint],
+    m: &mut Module,
+    diags: &mut Diags,
+) -> Option<Id<Watch>> {
+    let name = &decl.name;
+    if points.len() != 1 {
+        diags.push(
+            Diag::error(
+                codes::WATCH_DECL,
+                points[1].span,
+                format!("watchpoint `{}` names more than one probe point", name.name),
+            )
+            .label("a second point")
+            .help("declare one watchpoint per kernel.data point"),
+        );
+        return None;
+    }
+    let pp = &points[0];
+    let c = &pp.components;
+    let text = crate::syntax::print::probe_point(pp);
+    let comps: Vec<&str> = c.iter().map(|c| c.name.name.as_str()).collect();
+    let ["kernel", "data", rest @ ..] = comps.as_slice() else {
+        diags.push(
+            Diag::error(codes::WATCH_DECL, name.span, "probe aliases are not supported")
+                .label(format!("`{}` would be an alias of `{text}`", name.name))
+                .help("`probe NAME = kernel.data(...)` names a watchpoint; other points cannot be named yet"),
         );
         return None;
     };
+    let rest: Vec<&str> = rest.to_vec();
+    let spec = data_spec(pp, &rest, &text, decl.param.as_ref(), diags)?;
+    if let Some(k) = spec.sub {
+        diags.push(
+            Diag::error(
+                codes::WATCH_DECL,
+                c[c.len() - 1].name.span,
+                format!("a watchpoint declaration cannot be its `.{}`", k.name()),
+            )
+            .help(format!(
+                "declare it without the suffix, then write `probe {}.{} {{ }}`",
+                name.name,
+                k.name()
+            )),
+        );
+        return None;
+    }
+    Some(new_watch(spec, Some(name.name.clone()), m, name.span))
+}
+
+fn data_spec(
+    pp: &ProbePoint,
+    rest: &[&str],
+    text: &str,
+    param: Option<&ast::Ident>,
+    diags: &mut Diags,
+) -> Option<DataSpec> {
+    let c = &pp.components;
+    let data = &c[1];
     let mut len: u8 = 1;
     let mut len_span = None;
     let mut access = None;
+    let mut change = false;
+    let mut priority = 0;
+    let mut sub = None;
+    let mut base_len = c.len();
     for (i, name) in rest.iter().enumerate() {
         let comp = &c[2 + i];
         match (*name, i) {
+            _ if sub.is_some() => {
+                diags.push(unknown(pp, text));
+                return None;
+            }
             ("length", 0) => {
                 let n = int_arg(comp, "a length in bytes", diags)?;
                 let sp = comp.arg.as_ref().map(|a| a.span).unwrap_or(comp.name.span);
@@ -339,13 +576,62 @@ fn data_point(
                 len = n as u8;
                 len_span = Some(sp);
             }
-            ("write", _) | ("rw", _) if access.is_none() && i + 1 == rest.len() => {
+            ("write" | "rw" | "change", _) if access.is_none() => {
                 no_arg(comp, diags).then_some(())?;
-                access = Some(if *name == "write" {
-                    Access::Write
-                } else {
+                change = *name == "change";
+                access = Some(if *name == "rw" {
                     Access::ReadWrite
+                } else {
+                    Access::Write
                 });
+            }
+            ("priority", _) if access.is_some() => match &comp.arg {
+                Some(ast::Literal {
+                    value: LitValue::Int(v),
+                    ..
+                }) if i32::try_from(*v).is_ok() => priority = *v,
+                Some(ast::Literal {
+                    value: LitValue::Int(v),
+                    span,
+                    ..
+                }) => {
+                    diags.push(
+                        Diag::error(
+                            codes::WATCH_PRIORITY,
+                            *span,
+                            format!("priority {v} is out of range"),
+                        )
+                        .label(format!(
+                            "priorities go from {} to {}",
+                            i32::MIN,
+                            i32::MAX
+                        )),
+                    );
+                    return None;
+                }
+                _ => {
+                    let sp = comp
+                        .arg
+                        .as_ref()
+                        .map(|a| a.span)
+                        .or(comp.param.as_ref().map(|p| p.span))
+                        .unwrap_or(comp.name.span);
+                    diags.push(
+                        Diag::error(
+                            codes::WATCH_PRIORITY,
+                            sp,
+                            "`.priority` takes a literal integer",
+                        )
+                        .label("not an integer literal")
+                        .help("write .priority(N), where a higher N preempts a lower one"),
+                    );
+                    return None;
+                }
+            },
+            (s, _) if access.is_some() && sub_kind(s).is_some() => {
+                no_arg(comp, diags).then_some(())?;
+                sub = sub_kind(s);
+                base_len = 2 + i;
             }
             ("read", _) => {
                 diags.push(
@@ -363,7 +649,7 @@ fn data_point(
                 return None;
             }
             _ => {
-                diags.push(unknown(pp, &text));
+                diags.push(unknown(pp, text));
                 return None;
             }
         }
@@ -378,12 +664,83 @@ fn data_point(
             )
             .label("the access type is missing")
             .help(format!(
-                "add `.write` (writes) or `.rw` (reads and writes): {text}.write"
+                "add `.write` (writes), `.change` (writes that change the value) or `.rw` (reads and writes): {text}.write"
             )),
         );
         return None;
     };
-    let addr = match &arg.value {
+    let base_text = crate::syntax::print::probe_point(&ProbePoint {
+        components: c[..base_len].to_vec(),
+        optional: false,
+        span: pp.span,
+    });
+    let addr = match (&data.arg, &data.param) {
+        (None, Some(p)) => match param {
+            Some(q) if q.name == p.name => WatchAddr::Param(p.name.clone()),
+            _ => {
+                let mut d = Diag::error(
+                    codes::WATCH_ARG,
+                    p.span,
+                    format!("`{}` is not a parameter of this probe", p.name),
+                )
+                .label("an address must be a number, a symbol string, $N or @N");
+                d = match param {
+                    Some(q) => d.secondary(q.span, format!("the watchpoint's parameter is `{}`", q.name)),
+                    None => d.help(format!(
+                        "to watch an address known only at run time, declare `probe NAME({}) = {text} {{ ... }}` and `enable NAME(ADDRESS)`",
+                        p.name
+                    )),
+                };
+                diags.push(d);
+                return None;
+            }
+        },
+        (None, None) => {
+            diags.push(
+                Diag::error(codes::PROBE_ARG, data.name.span, "kernel.data needs an address or a symbol")
+                    .help("write kernel.data(0xADDRESS), kernel.data(\"symbol\"), kernel.data($1) or kernel.data(@1)"),
+            );
+            return None;
+        }
+        (Some(arg), _) => match literal_addr(arg, len, len_span, diags)? {
+            a if param.is_some() => {
+                let q = param?;
+                diags.push(
+                    Diag::error(
+                        codes::WATCH_ARG,
+                        arg.span,
+                        format!(
+                            "watchpoint parameter `{}` is not used as the address",
+                            q.name
+                        ),
+                    )
+                    .secondary(q.span, "declared here")
+                    .help(format!("write kernel.data({})", q.name)),
+                );
+                let _ = a;
+                return None;
+            }
+            a => a,
+        },
+    };
+    Some(DataSpec {
+        addr,
+        len,
+        access,
+        change,
+        priority,
+        sub,
+        text: base_text,
+    })
+}
+
+fn literal_addr(
+    arg: &ast::Literal,
+    len: u8,
+    len_span: Option<Span>,
+    diags: &mut Diags,
+) -> Option<WatchAddr> {
+    Some(match &arg.value {
         LitValue::Int(v) => {
             let mut d = None;
             if *v == 0 {
@@ -448,23 +805,6 @@ fn data_point(
                 return None;
             }
         },
-    };
-    let key = (addr.clone(), len, access);
-    let watch = match index.get(&key) {
-        Some(&id) => id,
-        None => *index.entry(key).or_insert(m.watches.alloc(Watch {
-            addr,
-            len,
-            access,
-            users: vec![],
-            span: pp.span,
-        })),
-    };
-    m.watches[watch].users.push((probe, idx));
-    Some(Point {
-        text,
-        kind: PointKind::Data(watch),
-        span: pp.span,
     })
 }
 

@@ -536,6 +536,11 @@ impl Infer<'_> {
             StmtKind::Delete(lv) => {
                 self.lvalue(m, o, lv, Ty::Unknown);
             }
+            StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
+                if let Some(e) = arg {
+                    self.check(m, o, e, Ty::Long);
+                }
+            }
             StmtKind::Return(None)
             | StmtKind::Break
             | StmtKind::Continue

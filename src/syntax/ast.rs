@@ -72,10 +72,19 @@ pub enum FunctionBody {
 
 #[derive(Debug)]
 pub struct ProbeDecl {
+    /// `probe NAME = kernel.data(...)` / `probe NAME(param) = ...`: a named watchpoint.
+    pub watch: Option<WatchName>,
     pub points: Vec<ProbePoint>,
     pub cond: Option<Expr>,
     pub body: Block,
     pub span: Span,
+}
+
+/// The name (and parameter) a `probe NAME = POINT` declaration gives its watchpoint.
+#[derive(Debug, Clone)]
+pub struct WatchName {
+    pub name: Ident,
+    pub param: Option<Ident>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +99,8 @@ pub struct ProbePoint {
 pub struct Component {
     pub name: Ident,
     pub arg: Option<Literal>,
+    /// An identifier as the argument (`kernel.data(loc)`): a watchpoint's parameter.
+    pub param: Option<Ident>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +174,18 @@ pub enum StmtKind {
     Next,
     Return(Option<Expr>),
     Delete(Expr),
+    /// `enable NAME`, `enable NAME(EXPR)`, with `later` for now-or-later.
+    Enable {
+        name: Ident,
+        arg: Option<Expr>,
+        later: Option<Span>,
+    },
+    /// `disable NAME`, `disable NAME(EXPR)`; `later` is parsed only to be refused.
+    Disable {
+        name: Ident,
+        arg: Option<Expr>,
+        later: Option<Span>,
+    },
     Empty,
 }
 

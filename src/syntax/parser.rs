@@ -355,6 +355,7 @@ impl<'a> Parser<'a> {
     }
 
     fn probe(&mut self, kw: Span) -> PResult<ProbeDecl> {
+        let watch = self.watch_name()?;
         let mut points = vec![self.probe_point()?];
         while self.eat_op(",") {
             points.push(self.probe_point()?);
@@ -365,7 +366,8 @@ impl<'a> Parser<'a> {
                 Diag::error(codes::PARSE, sp, "probe aliases are not supported")
                     .label("an alias definition starts here")
                     .help(
-                        "write the probe point out in full, or use a function for the shared body",
+                        "write the probe point out in full, or use a function for the shared body; \
+                         `probe NAME = kernel.data(...)` names a watchpoint",
                     ),
             );
             return Err(Fatal::Syntax);
@@ -380,11 +382,45 @@ impl<'a> Parser<'a> {
         };
         let body = self.block()?;
         Ok(ProbeDecl {
+            watch,
             points,
             cond,
             body,
             span: kw.to(self.prev_span()),
         })
+    }
+
+    /// `NAME =` or `NAME(PARAM) =` before a probe point: a named watchpoint (pass 2 checks
+    /// that the point is a `kernel.data` one; other aliases are refused there).
+    fn watch_name(&mut self) -> PResult<Option<WatchName>> {
+        let T::Ident(name) = &self.peek().t else {
+            return Ok(None);
+        };
+        let param = match (
+            self.peek_at(1),
+            self.peek_at(2),
+            self.peek_at(3),
+            self.peek_at(4),
+        ) {
+            (T::Op("="), ..) => None,
+            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) => Some(p.clone()),
+            _ => return Ok(None),
+        };
+        let name = Ident {
+            name: name.clone(),
+            span: self.bump().span,
+        };
+        let param = match param {
+            Some(p) => {
+                self.bump();
+                let sp = self.bump().span;
+                self.bump();
+                Some(Ident { name: p, span: sp })
+            }
+            None => None,
+        };
+        self.expect_op("=")?;
+        Ok(Some(WatchName { name, param }))
     }
 
     fn probe_point(&mut self) -> PResult<ProbePoint> {
@@ -409,29 +445,43 @@ impl<'a> Parser<'a> {
                 }
                 _ => return self.error("a probe point component"),
             };
+            let mut param = None;
             let arg = if self.eat_op("(") {
-                let neg = self.eat_op("-");
-                let t = self.peek();
-                let value = match &t.t {
-                    T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-                    T::Str(s) if !neg => LitValue::Str(s.clone()),
-                    T::Reported => LitValue::Int(0),
-                    _ => return self.error("a number or string literal"),
-                };
-                self.skip_reported();
-                if !matches!(t.t, T::Reported) {
-                    self.bump();
+                if let T::Ident(p) = &self.peek().t {
+                    if matches!(self.peek_at(1), T::Op(")")) {
+                        param = Some(Ident {
+                            name: p.clone(),
+                            span: self.bump().span,
+                        });
+                        self.bump();
+                    }
                 }
-                self.expect_op(")")?;
-                Some(Literal {
-                    value,
-                    span: t.span,
-                    from_arg: t.from_arg.clone(),
-                })
+                if param.is_some() {
+                    None
+                } else {
+                    let neg = self.eat_op("-");
+                    let t = self.peek();
+                    let value = match &t.t {
+                        T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
+                        T::Str(s) if !neg => LitValue::Str(s.clone()),
+                        T::Reported => LitValue::Int(0),
+                        _ => return self.error("a number or string literal"),
+                    };
+                    self.skip_reported();
+                    if !matches!(t.t, T::Reported) {
+                        self.bump();
+                    }
+                    self.expect_op(")")?;
+                    Some(Literal {
+                        value,
+                        span: t.span,
+                        from_arg: t.from_arg.clone(),
+                    })
+                }
             } else {
                 None
             };
-            components.push(Component { name, arg });
+            components.push(Component { name, arg, param });
             if !self.eat_op(".") {
                 break;
             }
@@ -577,6 +627,24 @@ impl<'a> Parser<'a> {
                 "delete" => {
                     self.bump();
                     StmtKind::Delete(self.expr()?)
+                }
+                "enable" | "disable" if matches!(self.peek_at(1), T::Ident(_)) => {
+                    let enable = k == "enable";
+                    self.bump();
+                    let name = self.ident("a watchpoint name")?;
+                    let arg = if self.eat_op("(") {
+                        let e = self.expr()?;
+                        self.expect_op(")")?;
+                        Some(e)
+                    } else {
+                        None
+                    };
+                    let later = self.eat_kw("later").then(|| self.prev_span());
+                    if enable {
+                        StmtKind::Enable { name, arg, later }
+                    } else {
+                        StmtKind::Disable { name, arg, later }
+                    }
                 }
                 "else" => return self.error("a statement (this `else` has no `if`)"),
                 "try" | "catch" => {

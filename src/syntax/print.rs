@@ -73,7 +73,11 @@ pub fn probe_point(pp: &ProbePoint) -> String {
             Some(a) => {
                 let _ = write!(s, "({})", literal(&a.value));
             }
-            None => {}
+            None => {
+                if let Some(p) = &c.param {
+                    let _ = write!(s, "({})", p.name);
+                }
+            }
         }
     }
     if pp.optional {
@@ -176,7 +180,15 @@ impl Printer {
             }
             Item::Probe(p) => {
                 let pts: Vec<String> = p.points.iter().map(probe_point).collect();
-                let mut head = format!("probe {}", pts.join(", "));
+                let mut head = String::from("probe ");
+                if let Some(w) = &p.watch {
+                    head.push_str(&w.name.name);
+                    if let Some(a) = &w.param {
+                        let _ = write!(head, "({})", a.name);
+                    }
+                    head.push_str(" = ");
+                }
+                head.push_str(&pts.join(", "));
                 if let Some(c) = &p.cond {
                     let _ = write!(head, " if ({})", expr(c, 0));
                 }
@@ -283,6 +295,19 @@ impl Printer {
             StmtKind::Return(None) => self.line("return;"),
             StmtKind::Return(Some(e)) => self.line(&format!("return {}", expr(e, 0))),
             StmtKind::Delete(e) => self.line(&format!("delete {}", expr(e, 0))),
+            StmtKind::Enable { name, arg, later } | StmtKind::Disable { name, arg, later } => {
+                let verb = if matches!(s.kind, StmtKind::Enable { .. }) {
+                    "enable"
+                } else {
+                    "disable"
+                };
+                let arg = arg
+                    .as_ref()
+                    .map(|a| format!("({})", expr(a, 0)))
+                    .unwrap_or_default();
+                let later = if later.is_some() { " later" } else { "" };
+                self.line(&format!("{verb} {}{arg}{later}", name.name))
+            }
             StmtKind::Empty => self.line(";"),
         }
     }

@@ -36,11 +36,12 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 static void __maybe_unused stp_probe_1(struct stp_context *c);
 
+/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
-static struct stp_watch stp_watches[] = {
-	{ .pp = "kernel.data(0xffffffff82001000).length(8).write", .addr = 0xffffffff82001000UL, .len = 8, .type = HW_BREAKPOINT_W, .handler = stp_hit_0 },
-	{ .pp = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_1 },
+static struct stp_wdecl stp_wdecl_table[] = {
+	{ .name = "kernel.data(0xffffffff82001000).length(8).write", .addr = 0xffffffff82001000UL, .len = 8, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
+	{ .name = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_1, .sub = NULL },
 };
 static unsigned long stp_sym_addr_1;
 module_param(stp_sym_addr_1, ulong, 0400);
@@ -53,7 +54,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 57 "stphwbp_data_args.c"
+#line 58 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
@@ -69,7 +70,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 73 "stphwbp_data_args.c"
+#line 74 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
@@ -86,7 +87,7 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 90 "stphwbp_data_args.c"
+#line 91 "stphwbp_data_args.c"
 	}
 	goto stp_out;
 stp_out:
@@ -130,24 +131,36 @@ stp_out:
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_0, "kernel.data(0xffffffff82001000).length(8).write", "probe kernel.data(0xffffffff82001000).length(8).write (data_args.stp:2:1)", regs, stp_watches[0].addr, 8);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82001000).length(8).write", "probe kernel.data(0xffffffff82001000).length(8).write (data_args.stp:2:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_args.stp:5:1)", regs, stp_watches[1].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_args.stp:5:1)", regs, w, 0);
 }
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
+	stp_arbiter_start();
+	stp_arbiter_drain();
 	if (!stp_session_set_running())
 		return;
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
-	stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
 }
@@ -164,14 +177,11 @@ static int __init stp_init(void) {
 		goto fail_maps;
 	if (!stp_sym_addr_1)
 		stp_sym_addr_1 = stp_symbol_lookup("pid_max");
-	if (!stp_sym_addr_1) {
-		stp_out_diag("ERROR: cannot arm %s: symbol %s not found\n", stp_watches[1].pp, "pid_max");
-		pr_err("%s: cannot arm %s: symbol %s not found\n", KBUILD_MODNAME, stp_watches[1].pp, "pid_max");
-		rc = -ENOENT;
-		goto fail_runtime;
-	}
-	stp_watches[1].addr = stp_sym_addr_1 + 0x0UL;
-	rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	if (stp_sym_addr_1)
+		stp_wdecl_table[1].addr = stp_sym_addr_1 + 0x0UL;
+	else
+		stp_wdecl_table[1].symbol_missing = true;
+	rc = stp_arbiter_init(stp_wdecl_table, ARRAY_SIZE(stp_wdecl_table));
 	if (rc)
 		goto fail_runtime;
 	return 0;

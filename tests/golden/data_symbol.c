@@ -46,13 +46,14 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 static void __maybe_unused stp_probe_1(struct stp_context *c);
 static void __maybe_unused stp_probe_2(struct stp_context *c);
 
+/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
-static struct stp_watch stp_watches[] = {
-	{ .pp = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_0 },
-	{ .pp = "kernel.data(\"jiffies_64+4\").length(4).rw", .addr = 0, .len = 4, .type = HW_BREAKPOINT_RW, .handler = stp_hit_1 },
-	{ .pp = "kernel.data(\"loops_per_jiffy\").length(8).rw", .addr = 0, .len = 8, .type = HW_BREAKPOINT_RW, .handler = stp_hit_2 },
+static struct stp_wdecl stp_wdecl_table[] = {
+	{ .name = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
+	{ .name = "kernel.data(\"jiffies_64+4\").length(4).rw", .addr = 0, .len = 4, .type = HW_BREAKPOINT_RW, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_1, .sub = NULL },
+	{ .name = "kernel.data(\"loops_per_jiffy\").length(8).rw", .addr = 0, .len = 8, .type = HW_BREAKPOINT_RW, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_2, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
 module_param(stp_sym_addr_0, ulong, 0400);
@@ -69,7 +70,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 73 "stphwbp_data_symbol.c"
+#line 74 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -86,7 +87,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 90 "stphwbp_data_symbol.c"
+#line 91 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -101,7 +102,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 105 "stphwbp_data_symbol.c"
+#line 106 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -117,7 +118,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 121 "stphwbp_data_symbol.c"
+#line 122 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -132,7 +133,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 136 "stphwbp_data_symbol.c"
+#line 137 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -190,29 +191,45 @@ stp_out:
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_symbol.stp:2:1)", regs, stp_watches[0].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_symbol.stp:2:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_1, "kernel.data(\"jiffies_64+4\").length(4).rw", "probe kernel.data(\"jiffies_64+4\").length(4).rw (data_symbol.stp:5:1)", regs, stp_watches[1].addr, 4);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_1, "kernel.data(\"jiffies_64+4\").length(4).rw", "probe kernel.data(\"jiffies_64+4\").length(4).rw (data_symbol.stp:5:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_2, "kernel.data(\"loops_per_jiffy\").length(8).rw", "probe kernel.data(\"loops_per_jiffy\").length(8).rw (data_symbol.stp:6:1)", regs, stp_watches[2].addr, 8);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_2, "kernel.data(\"loops_per_jiffy\").length(8).rw", "probe kernel.data(\"loops_per_jiffy\").length(8).rw (data_symbol.stp:6:1)", regs, w, 0);
 }
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
+	stp_arbiter_start();
+	stp_arbiter_drain();
 	if (!stp_session_set_running())
 		return;
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
-	stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
 }
@@ -229,32 +246,23 @@ static int __init stp_init(void) {
 		goto fail_maps;
 	if (!stp_sym_addr_0)
 		stp_sym_addr_0 = stp_symbol_lookup("pid_max");
-	if (!stp_sym_addr_0) {
-		stp_out_diag("ERROR: cannot arm %s: symbol %s not found\n", stp_watches[0].pp, "pid_max");
-		pr_err("%s: cannot arm %s: symbol %s not found\n", KBUILD_MODNAME, stp_watches[0].pp, "pid_max");
-		rc = -ENOENT;
-		goto fail_runtime;
-	}
-	stp_watches[0].addr = stp_sym_addr_0 + 0x0UL;
+	if (stp_sym_addr_0)
+		stp_wdecl_table[0].addr = stp_sym_addr_0 + 0x0UL;
+	else
+		stp_wdecl_table[0].symbol_missing = true;
 	if (!stp_sym_addr_1)
 		stp_sym_addr_1 = stp_symbol_lookup("jiffies_64");
-	if (!stp_sym_addr_1) {
-		stp_out_diag("ERROR: cannot arm %s: symbol %s not found\n", stp_watches[1].pp, "jiffies_64");
-		pr_err("%s: cannot arm %s: symbol %s not found\n", KBUILD_MODNAME, stp_watches[1].pp, "jiffies_64");
-		rc = -ENOENT;
-		goto fail_runtime;
-	}
-	stp_watches[1].addr = stp_sym_addr_1 + 0x4UL;
+	if (stp_sym_addr_1)
+		stp_wdecl_table[1].addr = stp_sym_addr_1 + 0x4UL;
+	else
+		stp_wdecl_table[1].symbol_missing = true;
 	if (!stp_sym_addr_2)
 		stp_sym_addr_2 = stp_symbol_lookup("loops_per_jiffy");
-	if (!stp_sym_addr_2) {
-		stp_out_diag("ERROR: cannot arm %s: symbol %s not found\n", stp_watches[2].pp, "loops_per_jiffy");
-		pr_err("%s: cannot arm %s: symbol %s not found\n", KBUILD_MODNAME, stp_watches[2].pp, "loops_per_jiffy");
-		rc = -ENOENT;
-		goto fail_runtime;
-	}
-	stp_watches[2].addr = stp_sym_addr_2 + 0x0UL;
-	rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	if (stp_sym_addr_2)
+		stp_wdecl_table[2].addr = stp_sym_addr_2 + 0x0UL;
+	else
+		stp_wdecl_table[2].symbol_missing = true;
+	rc = stp_arbiter_init(stp_wdecl_table, ARRAY_SIZE(stp_wdecl_table));
 	if (rc)
 		goto fail_runtime;
 	return 0;

@@ -388,8 +388,9 @@ static void stp_probe_0(struct stp_context *c) {
 stp_out:
 }
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
 		stp_run_in_process(stp_probe_0, "begin", "probe begin (functions.stp:30:1)");
@@ -397,7 +398,8 @@ static void stp_start(void) {
 		return;
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
 	if (!stp_session_was_started())
 		return;

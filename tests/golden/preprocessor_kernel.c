@@ -35,9 +35,10 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 static void __maybe_unused stp_probe_1(struct stp_context *c);
 static void __maybe_unused stp_probe_2(struct stp_context *c);
 
+/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
-static struct stp_watch stp_watches[] = {
-	{ .pp = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_0 },
+static struct stp_wdecl stp_wdecl_table[] = {
+	{ .name = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
 module_param(stp_sym_addr_0, ulong, 0400);
@@ -49,7 +50,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 53 "stphwbp_preprocessor_kernel.c"
+#line 54 "stphwbp_preprocessor_kernel.c"
 	}
 	goto stp_out;
 stp_out:
@@ -93,23 +94,31 @@ stp_out:
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (preprocessor_kernel.stp:9:1)", regs, stp_watches[0].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (preprocessor_kernel.stp:9:1)", regs, w, 0);
 }
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
+	stp_arbiter_start();
 	if (stp_session_get_state() == STP_STARTING)
 		stp_run_in_process(stp_probe_0, "begin", "probe begin (preprocessor_kernel.stp:3:1)");
 	if (stp_session_get_state() == STP_STARTING)
 		stp_run_in_process(stp_probe_2, "begin", "probe begin (preprocessor_kernel.stp:14:1)");
+	stp_arbiter_drain();
 	if (!stp_session_set_running())
 		return;
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
-	stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
 }
@@ -126,14 +135,11 @@ static int __init stp_init(void) {
 		goto fail_maps;
 	if (!stp_sym_addr_0)
 		stp_sym_addr_0 = stp_symbol_lookup("pid_max");
-	if (!stp_sym_addr_0) {
-		stp_out_diag("ERROR: cannot arm %s: symbol %s not found\n", stp_watches[0].pp, "pid_max");
-		pr_err("%s: cannot arm %s: symbol %s not found\n", KBUILD_MODNAME, stp_watches[0].pp, "pid_max");
-		rc = -ENOENT;
-		goto fail_runtime;
-	}
-	stp_watches[0].addr = stp_sym_addr_0 + 0x0UL;
-	rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	if (stp_sym_addr_0)
+		stp_wdecl_table[0].addr = stp_sym_addr_0 + 0x0UL;
+	else
+		stp_wdecl_table[0].symbol_missing = true;
+	rc = stp_arbiter_init(stp_wdecl_table, ARRAY_SIZE(stp_wdecl_table));
 	if (rc)
 		goto fail_runtime;
 	return 0;

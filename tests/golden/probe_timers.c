@@ -396,8 +396,9 @@ static enum hrtimer_restart stp_timer_fn_10(struct hrtimer *t) {
 
 static bool stp_timers_started;
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
 	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	stp_timer_0.function = stp_timer_fn_0;
@@ -437,7 +438,8 @@ static void stp_start(void) {
 	hrtimer_start(&stp_timer_10, ns_to_ktime(10000000000ULL), HRTIMER_MODE_REL);
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
 	if (stp_timers_started) {
 		hrtimer_cancel(&stp_timer_0);

@@ -43,17 +43,18 @@ static void __maybe_unused stp_probe_2(struct stp_context *c);
 static void __maybe_unused stp_probe_3(struct stp_context *c);
 static void __maybe_unused stp_probe_4(struct stp_context *c);
 
+/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
 static void stp_hit_4(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);
-static struct stp_watch stp_watches[] = {
-	{ .pp = "kernel.data(0xffffffff82000000).write", .addr = 0xffffffff82000000UL, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_0 },
-	{ .pp = "kernel.data(0xffffffff82000008).write", .addr = 0xffffffff82000008UL, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_1 },
-	{ .pp = "kernel.data(0xffffffff82000010).write", .addr = 0xffffffff82000010UL, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_2 },
-	{ .pp = "kernel.data(0xffffffff82000018).write", .addr = 0xffffffff82000018UL, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_3 },
-	{ .pp = "kernel.data(0xffffffff82000020).write", .addr = 0xffffffff82000020UL, .len = 1, .type = HW_BREAKPOINT_W, .handler = stp_hit_4 },
+static struct stp_wdecl stp_wdecl_table[] = {
+	{ .name = "kernel.data(0xffffffff82000000).write", .addr = 0xffffffff82000000UL, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
+	{ .name = "kernel.data(0xffffffff82000008).write", .addr = 0xffffffff82000008UL, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_1, .sub = NULL },
+	{ .name = "kernel.data(0xffffffff82000010).write", .addr = 0xffffffff82000010UL, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_2, .sub = NULL },
+	{ .name = "kernel.data(0xffffffff82000018).write", .addr = 0xffffffff82000018UL, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_3, .sub = NULL },
+	{ .name = "kernel.data(0xffffffff82000020).write", .addr = 0xffffffff82000020UL, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_4, .sub = NULL },
 };
 
 /* probe kernel.data(0xffffffff82000000).write at warn_five_watchpoints.stp:2:1 */
@@ -113,39 +114,63 @@ stp_out:
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (warn_five_watchpoints.stp:2:1)", regs, stp_watches[0].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (warn_five_watchpoints.stp:2:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_1, "kernel.data(0xffffffff82000008).write", "probe kernel.data(0xffffffff82000008).write (warn_five_watchpoints.stp:3:1)", regs, stp_watches[1].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000008).write", "probe kernel.data(0xffffffff82000008).write (warn_five_watchpoints.stp:3:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_2, "kernel.data(0xffffffff82000010).write", "probe kernel.data(0xffffffff82000010).write (warn_five_watchpoints.stp:4:1)", regs, stp_watches[2].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000010).write", "probe kernel.data(0xffffffff82000010).write (warn_five_watchpoints.stp:4:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_3, "kernel.data(0xffffffff82000018).write", "probe kernel.data(0xffffffff82000018).write (warn_five_watchpoints.stp:5:1)", regs, stp_watches[3].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000018).write", "probe kernel.data(0xffffffff82000018).write (warn_five_watchpoints.stp:5:1)", regs, w, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
 static void stp_hit_4(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
-	stp_run_probe(stp_probe_4, "kernel.data(0xffffffff82000020).write", "probe kernel.data(0xffffffff82000020).write (warn_five_watchpoints.stp:6:1)", regs, stp_watches[4].addr, 1);
+	struct stp_winst *w = stp_winst_of(bp);
+
+	if (!stp_winst_live(w))
+		return;
+	stp_run_hit(stp_probe_4, "kernel.data(0xffffffff82000020).write", "probe kernel.data(0xffffffff82000020).write (warn_five_watchpoints.stp:6:1)", regs, w, 0);
 }
 
-/* Process context, on the session workqueue: the first reader has attached. Watches are
- * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */
+/* Process context, on the session workqueue: the first reader has attached. Start-up
+ * watches are armed already (at load): their .begin/.unavailable run first, then the
+ * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
+	stp_arbiter_start();
+	stp_arbiter_drain();
 	if (!stp_session_set_running())
 		return;
 }
 
-/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */
+/* Process context, once, on the session workqueue: stop timers, drop waiting watches,
+ * disarm the armed ones (their .end run), then run end probes. */
 static void stp_shutdown(struct work_struct *work) {
-	stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
 }
@@ -160,7 +185,7 @@ static int __init stp_init(void) {
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)
 		goto fail_maps;
-	rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));
+	rc = stp_arbiter_init(stp_wdecl_table, ARRAY_SIZE(stp_wdecl_table));
 	if (rc)
 		goto fail_runtime;
 	return 0;

@@ -80,6 +80,22 @@ impl<'a> BodyGen<'a> {
         self.w.line("\tgoto stp_out;");
     }
 
+    /// `enable`/`disable`: a request to the arbiter (stp_arbiter.h), done later in process
+    /// context; only a full queue or instance pool fails here.
+    fn watch_request(&mut self, w: Id<Watch>, op: &str, arg: Option<&Expr>, span: Span) {
+        let a = match arg {
+            Some(e) => self.long(e),
+            None => "0".into(),
+        };
+        let wh = self.where_(span);
+        self.w.line(format!(
+            "if (stp_watch_request(c, &{}[{}], {op}, {a}, {wh}))",
+            names::WDECLS,
+            w.index()
+        ));
+        self.w.line("	goto stp_out;");
+    }
+
     pub fn local(&self, l: Id<Local>) -> String {
         format!("f->{}", names::local(&self.locals[l].name))
     }
@@ -142,6 +158,22 @@ impl<'a> BodyGen<'a> {
                 None => self.w.line("continue;"),
             },
             StmtKind::Next => self.w.line("goto stp_out;"),
+            StmtKind::Enable { watch, arg, later } => {
+                let op = if *later {
+                    "STP_REQ_ENABLE_LATER"
+                } else {
+                    "STP_REQ_ENABLE"
+                };
+                self.watch_request(*watch, op, arg.as_ref(), s.span)
+            }
+            StmtKind::Disable { watch, arg } => {
+                let op = if arg.is_some() {
+                    "STP_REQ_DISABLE"
+                } else {
+                    "STP_REQ_DISABLE_ALL"
+                };
+                self.watch_request(*watch, op, arg.as_ref(), s.span)
+            }
             StmtKind::Return(e) => {
                 let f = self.func.map(|f| self.m.functions[f].ret);
                 match (e, f) {

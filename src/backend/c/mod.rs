@@ -5,6 +5,7 @@
 
 mod body;
 pub mod names;
+mod watches;
 pub mod writer;
 
 use crate::diag::SourceMap;
@@ -109,6 +110,11 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 stmt(u, body)
             }
             StmtKind::Delete(l) => lv(u, l, true),
+            StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
+                if let Some(e) = arg {
+                    expr(u, e)
+                }
+            }
             StmtKind::Break
             | StmtKind::Continue
             | StmtKind::Next
@@ -384,6 +390,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         bodies.line("");
         let release = locks(m, &probe_uses[id.index()], &mut bodies);
         bodies.line(clear_locals(&fname, &g.temps));
+        if let Some(l) = p.param {
+            bodies.line(format!(
+                "f->{} = c->watch_arg;",
+                names::local(&p.locals[l].name)
+            ));
+        }
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
@@ -403,7 +415,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         .iter()
         .filter_map(|(id, w)| match &w.addr {
             WatchAddr::Symbol { name, .. } => Some(c_string(&format!("{}:{name}", id.index()))),
-            WatchAddr::Literal(_) => None,
+            WatchAddr::Literal(_) | WatchAddr::Param(_) => None,
         })
         .collect();
     ctx.insert("symbols", &syms);
@@ -465,43 +477,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.raw(&protos.finish());
     w.line("");
 
-    // Watches.
-    if !m.watches.is_empty() {
-        for (id, _) in m.watches.iter() {
-            w.line(format!("static void stp_hit_{}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);", id.index()));
-        }
-        w.open("static struct stp_watch stp_watches[] =");
-        for (id, wt) in m.watches.iter() {
-            let (p0, i0) = wt.users[0];
-            let pt = &m.probes[p0].points[i0];
-            let addr = match &wt.addr {
-                WatchAddr::Literal(a) => format!("{a:#x}UL"),
-                WatchAddr::Symbol { .. } => "0".into(),
-            };
-            let ty = if wt.access == Access::Write {
-                "HW_BREAKPOINT_W"
-            } else {
-                "HW_BREAKPOINT_RW"
-            };
-            w.line(format!(
-                "{{ .pp = {}, .addr = {addr}, .len = {}, .type = {ty}, .handler = stp_hit_{} }},",
-                c_string(&pt.text),
-                wt.len,
-                id.index()
-            ));
-        }
-        w.close_semi();
-        for (id, wt) in m.watches.iter() {
-            if let WatchAddr::Symbol { .. } = wt.addr {
-                w.line(format!("static unsigned long stp_sym_addr_{};", id.index()));
-                w.line(format!(
-                    "module_param(stp_sym_addr_{}, ulong, 0400);",
-                    id.index()
-                ));
-            }
-        }
-        w.line("");
-    }
+    watches::table(m, &mut w);
     for (c, sp) in &m.embedded {
         let line = first_code_line(sm, *sp, c);
         w.raw(&format!(
@@ -517,29 +493,8 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.raw(&bodies.finish());
 
     // Handlers: hits, timers.
-    let pp_where = |pid: Id<Probe>, pt: usize| -> (String, String) {
-        let p = &m.probes[pid];
-        let pt = &p.points[pt];
-        (
-            c_string(&pt.text),
-            c_string(&format!("probe {} ({})", pt.text, sm.describe(p.span))),
-        )
-    };
-    for (id, wt) in m.watches.iter() {
-        w.line("/* NMI context: runs from the #DB exception after the access. */");
-        w.open(format!("static void stp_hit_{}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)", id.index()));
-        for &(p, i) in &wt.users {
-            let (pp, wh) = pp_where(p, i);
-            w.line(format!(
-                "stp_run_probe({}, {pp}, {wh}, regs, stp_watches[{}].addr, {});",
-                names::probe(p.index()),
-                id.index(),
-                wt.len
-            ));
-        }
-        w.close();
-        w.line("");
-    }
+    let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
+    watches::handlers(m, sm, &mut w);
     let mut timers = vec![];
     let mut begins = vec![];
     let mut ends = vec![];
@@ -550,7 +505,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 PointKind::Jiffies(n) => timers.push((pid, i, format!("{n}ULL * TICK_NSEC"))),
                 PointKind::Begin(s) => begins.push((*s, pid, i)),
                 PointKind::End(s) => ends.push((*s, pid, i)),
-                PointKind::Never | PointKind::Data(_) => {}
+                PointKind::Never
+                | PointKind::Data(_)
+                | PointKind::Change(_)
+                | PointKind::WatchSub(..) => {}
             }
         }
     }
@@ -579,11 +537,13 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     begins.sort_by_key(|b| b.0);
     ends.sort_by_key(|e| e.0);
 
-    w.line(
-        "/* Process context, on the session workqueue: the first reader has attached. Watches are",
-    );
-    w.line(" * armed already (at load), so begin probes run after arming; hits count from RUNNING on. */");
+    w.line("/* Process context, on the session workqueue: the first reader has attached. Start-up");
+    w.line(" * watches are armed already (at load): their .begin/.unavailable run first, then the");
+    w.line(" * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */");
     w.open("static void stp_start(void)");
+    if !m.watches.is_empty() {
+        w.line("stp_arbiter_start();");
+    }
     for (_, pid, i) in &begins {
         // As SystemTap: once exit() or too many errors ended the start, later begin probes
         // do not run.
@@ -593,6 +553,9 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
             "\tstp_run_in_process({}, {pp}, {wh});",
             names::probe(pid.index())
         ));
+    }
+    if !m.watches.is_empty() {
+        w.line("stp_arbiter_drain();");
     }
     for n in 0..timers.len() {
         w.line(format!(
@@ -612,7 +575,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     }
     w.close();
     w.line("");
-    w.line("/* Process context, once, on the session workqueue: disarm, stop timers, run end probes. */");
+    w.line(
+        "/* Process context, once, on the session workqueue: stop timers, drop waiting watches,",
+    );
+    w.line(" * disarm the armed ones (their .end run), then run end probes. */");
     w.open("static void stp_shutdown(struct work_struct *work)");
     if !timers.is_empty() {
         w.open("if (stp_timers_started)");
@@ -622,7 +588,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         w.close();
     }
     if !m.watches.is_empty() {
-        w.line("stp_watch_disarm_all(stp_watches, ARRAY_SIZE(stp_watches));");
+        w.line("stp_arbiter_shutdown();");
     }
     w.line("if (!stp_session_was_started())");
     w.line("\treturn;");
@@ -694,30 +660,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     );
     w.line("if (rc)");
     w.line("\tgoto fail_maps;");
-    if !m.watches.is_empty() {
-        for (id, wt) in m.watches.iter() {
-            if let WatchAddr::Symbol { name, offset } = &wt.addr {
-                let i = id.index();
-                w.line(format!("if (!stp_sym_addr_{i})"));
-                w.line(format!(
-                    "\tstp_sym_addr_{i} = stp_symbol_lookup({});",
-                    c_string(name)
-                ));
-                w.open(format!("if (!stp_sym_addr_{i})"));
-                w.line(format!("stp_out_diag(\"ERROR: cannot arm %s: symbol %s not found\\n\", stp_watches[{i}].pp, {});", c_string(name)));
-                w.line(format!("pr_err(\"%s: cannot arm %s: symbol %s not found\\n\", KBUILD_MODNAME, stp_watches[{i}].pp, {});", c_string(name)));
-                w.line("rc = -ENOENT;");
-                w.line("goto fail_runtime;");
-                w.close();
-                w.line(format!(
-                    "stp_watches[{i}].addr = stp_sym_addr_{i} + {offset:#x}UL;"
-                ));
-            }
-        }
-        w.line("rc = stp_watch_arm_all(stp_watches, ARRAY_SIZE(stp_watches));");
-        w.line("if (rc)");
-        w.line("\tgoto fail_runtime;");
-    }
+    watches::init(m, &mut w);
     w.line("return 0;");
     if !m.watches.is_empty() {
         w.label("fail_runtime");

@@ -23,3 +23,14 @@ pub fn probe(i: usize) -> String {
 pub fn frame(kind: &str, i: usize) -> String {
     format!("stp_frame_{kind}{i}")
 }
+/// The table of watchpoint declarations (`struct stp_wdecl`), indexed like `Module::watches`.
+pub const WDECLS: &str = "stp_wdecl_table";
+pub fn hit(i: usize) -> String {
+    format!("stp_hit_{i}")
+}
+pub fn sub(i: usize) -> String {
+    format!("stp_sub_{i}")
+}
+pub fn sym_addr(i: usize) -> String {
+    format!("stp_sym_addr_{i}")
+}

@@ -14,11 +14,18 @@
  *   echo "r OFFSET LEN" > /proc/stphwbp_testmod
  *        reads LEN bytes at OFFSET the same way (READ_ONCE); the value is
  *        remembered and logged with pr_info.
+ *   echo "hold N MS" > /proc/stphwbp_testmod
+ *        takes N debug registers (wide write watchpoints on a spare array of
+ *        its own, as another user of them would), and gives them back MS
+ *        milliseconds later (MS = 0: only on "free" or unload).
+ *   echo "free" > /proc/stphwbp_testmod
+ *        gives back the registers "hold" took, now.
  *   cat /proc/stphwbp_testmod
  *        prints, without touching the target:
  *            target 0x<address>
  *            size 32
  *            last 0x<value of the last "r">
+ *            held <registers held now>
  *
  * OFFSET must be a multiple of LEN and OFFSET + LEN <= 32, otherwise the write
  * fails with EINVAL. Numbers accept 0x (hex), 0 (octal) or decimal.
@@ -31,6 +38,10 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/types.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
 
 #define STPHWBP_TESTMOD_NAME "stphwbp_testmod"
 
@@ -38,6 +49,61 @@ u64 stphwbp_testmod_target[4] __aligned(8);
 EXPORT_SYMBOL_GPL(stphwbp_testmod_target);
 
 static u64 stphwbp_testmod_last;
+
+/* "hold": registers taken from everyone else, on a spare array nobody writes. */
+#define STPHWBP_TESTMOD_MAXHOLD 8
+static u64 stphwbp_testmod_spare[STPHWBP_TESTMOD_MAXHOLD] __aligned(8);
+static struct perf_event * __percpu *stphwbp_testmod_held[STPHWBP_TESTMOD_MAXHOLD];
+static unsigned int stphwbp_testmod_nheld;
+static DEFINE_MUTEX(stphwbp_testmod_hold_lock);
+
+static void stphwbp_testmod_nop(struct perf_event *bp, struct perf_sample_data *d,
+				struct pt_regs *regs)
+{
+}
+
+/* Process context. Gives back every register "hold" took. */
+static void stphwbp_testmod_free(void)
+{
+	mutex_lock(&stphwbp_testmod_hold_lock);
+	while (stphwbp_testmod_nheld > 0)
+		unregister_wide_hw_breakpoint(stphwbp_testmod_held[--stphwbp_testmod_nheld]);
+	mutex_unlock(&stphwbp_testmod_hold_lock);
+	pr_info(STPHWBP_TESTMOD_NAME ": registers freed\n");
+}
+
+static void stphwbp_testmod_free_fn(struct work_struct *w)
+{
+	stphwbp_testmod_free();
+}
+static DECLARE_DELAYED_WORK(stphwbp_testmod_free_work, stphwbp_testmod_free_fn);
+
+/* Process context. Takes n registers; frees them after ms milliseconds (0: never). */
+static int stphwbp_testmod_hold(unsigned int n, unsigned int ms)
+{
+	struct perf_event_attr attr;
+	struct perf_event * __percpu *bp;
+	int ret = 0;
+
+	mutex_lock(&stphwbp_testmod_hold_lock);
+	while (stphwbp_testmod_nheld < n && stphwbp_testmod_nheld < STPHWBP_TESTMOD_MAXHOLD) {
+		hw_breakpoint_init(&attr);
+		attr.bp_addr = (unsigned long)&stphwbp_testmod_spare[stphwbp_testmod_nheld];
+		attr.bp_len = HW_BREAKPOINT_LEN_8;
+		attr.bp_type = HW_BREAKPOINT_W;
+		bp = register_wide_hw_breakpoint(&attr, stphwbp_testmod_nop, NULL);
+		if (IS_ERR((void __force *)bp)) {
+			ret = PTR_ERR((void __force *)bp);
+			break;
+		}
+		stphwbp_testmod_held[stphwbp_testmod_nheld++] = bp;
+	}
+	pr_info(STPHWBP_TESTMOD_NAME ": holding %u registers\n", stphwbp_testmod_nheld);
+	mutex_unlock(&stphwbp_testmod_hold_lock);
+	if (ms)
+		mod_delayed_work(system_wq, &stphwbp_testmod_free_work, msecs_to_jiffies(ms));
+	return ret;
+}
 static struct proc_dir_entry *stphwbp_testmod_entry;
 
 static int stphwbp_testmod_access(char op, unsigned int off, unsigned int len,
@@ -105,6 +171,19 @@ static ssize_t stphwbp_testmod_write(struct file *file, const char __user *ubuf,
 	buf[count] = '\0';
 
 	tok = strsep(&p, " \t\n");
+	if (tok && strcmp(tok, "free") == 0) {
+		cancel_delayed_work_sync(&stphwbp_testmod_free_work);
+		stphwbp_testmod_free();
+		return count;
+	}
+	if (tok && strcmp(tok, "hold") == 0) {
+		unsigned int n, ms;
+
+		if (sscanf(p ? p : "", "%u %u", &n, &ms) != 2)
+			return -EINVAL;
+		ret = stphwbp_testmod_hold(n, ms);
+		return ret ? ret : count;
+	}
 	if (!tok || (strcmp(tok, "w") != 0 && strcmp(tok, "r") != 0))
 		return -EINVAL;
 	op = tok[0];
@@ -140,6 +219,7 @@ static int stphwbp_testmod_show(struct seq_file *m, void *v)
 	seq_printf(m, "target 0x%lx\n", (unsigned long)stphwbp_testmod_target);
 	seq_printf(m, "size %zu\n", sizeof(stphwbp_testmod_target));
 	seq_printf(m, "last 0x%llx\n", (unsigned long long)stphwbp_testmod_last);
+	seq_printf(m, "held %u\n", stphwbp_testmod_nheld);
 	return 0;
 }
 
@@ -170,6 +250,8 @@ static int __init stphwbp_testmod_init(void)
 static void __exit stphwbp_testmod_exit(void)
 {
 	proc_remove(stphwbp_testmod_entry);
+	cancel_delayed_work_sync(&stphwbp_testmod_free_work);
+	stphwbp_testmod_free();
 }
 
 module_init(stphwbp_testmod_init);

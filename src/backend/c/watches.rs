@@ -1,0 +1,172 @@
+//! The watchpoint part of the generated module: the table of declarations the arbiter
+//! (`runtime-c/stp_arbiter.h`) works on, each watch's hit handler (NMI) and sub-probe
+//! dispatcher (process context), and the symbol resolution and arming at module load.
+
+use super::names;
+use super::writer::{CWriter, c_string};
+use crate::diag::SourceMap;
+use crate::ir::*;
+
+/// `pp()` text and "probe PP (file:line:col)" of one probe point, as C strings.
+pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (String, String) {
+    let p = &m.probes[pid];
+    let pt = &p.points[pt];
+    (
+        c_string(&pt.text),
+        c_string(&format!("probe {} ({})", pt.text, sm.describe(p.span))),
+    )
+}
+
+/// Prototypes, the declaration table and the symbol-address parameters: before the probe
+/// bodies, which name the table in `enable`/`disable`.
+pub fn table(m: &Module, w: &mut CWriter) {
+    if m.watches.is_empty() {
+        return;
+    }
+    w.line("/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */");
+    for (id, _) in m.watches.iter() {
+        let i = id.index();
+        w.line(format!(
+            "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);",
+            names::hit(i)
+        ));
+        if !m.watches[id].subs.is_empty() {
+            w.line(format!(
+                "static void {}(struct stp_winst *w, int kind, const char *reason);",
+                names::sub(i)
+            ));
+        }
+    }
+    w.open(format!("static struct stp_wdecl {}[] =", names::WDECLS));
+    for (id, wt) in m.watches.iter() {
+        let addr = match &wt.addr {
+            WatchAddr::Literal(a) => format!("{a:#x}UL"),
+            WatchAddr::Symbol { .. } | WatchAddr::Param(_) => "0".into(),
+        };
+        let ty = if wt.access == Access::Write {
+            "HW_BREAKPOINT_W"
+        } else {
+            "HW_BREAKPOINT_RW"
+        };
+        let flag = |b: bool| if b { "true" } else { "false" };
+        w.line(format!(
+            "{{ .name = {}, .addr = {addr}, .len = {}, .type = {ty}, .priority = {}, .parametric = {}, .startup = {}, .has_unavailable = {}, .change = {}, .handler = {}, .sub = {} }},",
+            c_string(wt.label()),
+            wt.len,
+            wt.priority,
+            flag(matches!(wt.addr, WatchAddr::Param(_))),
+            flag(wt.name.is_none()),
+            flag(wt.has_sub(SubKind::Unavailable)),
+            flag(wt.change),
+            names::hit(id.index()),
+            if wt.subs.is_empty() {
+                "NULL".to_string()
+            } else {
+                names::sub(id.index())
+            },
+        ));
+    }
+    w.close_semi();
+    for (id, wt) in m.watches.iter() {
+        if let WatchAddr::Symbol { .. } = wt.addr {
+            let p = names::sym_addr(id.index());
+            w.line(format!("static unsigned long {p};"));
+            w.line(format!("module_param({p}, ulong, 0400);"));
+        }
+    }
+    w.line("");
+}
+
+/// Each watch's hit handler and sub-probe dispatcher: after the probe bodies they call.
+pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
+    for (id, wt) in m.watches.iter() {
+        let i = id.index();
+        w.line("/* NMI context: runs from the #DB exception after the access. */");
+        w.open(format!(
+            "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)",
+            names::hit(i)
+        ));
+        w.line("struct stp_winst *w = stp_winst_of(bp);");
+        if wt.change {
+            w.line("int64_t old = 0;");
+            w.line("bool changed;");
+        }
+        w.line("");
+        w.line("if (!stp_winst_live(w))");
+        w.line("\treturn;");
+        if wt.change {
+            w.line("changed = stp_winst_changed(w, &old);");
+        }
+        for &(p, pt) in &wt.users {
+            let (pp, wh) = pp_where(m, sm, p, pt);
+            let run = format!(
+                "stp_run_hit({}, {pp}, {wh}, regs, w, {});",
+                names::probe(p.index()),
+                if wt.change { "old" } else { "0" }
+            );
+            if matches!(m.probes[p].points[pt].kind, PointKind::Change(_)) {
+                w.line("if (changed)");
+                w.line(format!("\t{run}"));
+            } else {
+                w.line(run);
+            }
+        }
+        w.close();
+        w.line("");
+        if wt.subs.is_empty() {
+            continue;
+        }
+        w.line("/* Process context (the arbiter's worker): the sub-probes, in script order. */");
+        w.open(format!(
+            "static void {}(struct stp_winst *w, int kind, const char *reason)",
+            names::sub(i)
+        ));
+        w.open("switch (kind)");
+        for k in [SubKind::Begin, SubKind::End, SubKind::Unavailable] {
+            let subs: Vec<_> = wt.subs.iter().filter(|s| s.2 == k).collect();
+            if subs.is_empty() {
+                continue;
+            }
+            w.line(format!("case STP_SUB_{}:", k.name().to_uppercase()));
+            for &&(p, pt, _) in &subs {
+                let (pp, wh) = pp_where(m, sm, p, pt);
+                w.line(format!(
+                    "\tstp_run_sub({}, {pp}, {wh}, w, reason);",
+                    names::probe(p.index())
+                ));
+            }
+            w.line("\tbreak;");
+        }
+        w.close();
+        w.close();
+        w.line("");
+    }
+}
+
+/// Module init: resolves symbol addresses (the loader's parameter, else kallsyms), then arms
+/// the start-up watches; a failure that no `.unavailable` takes fails the load.
+pub fn init(m: &Module, w: &mut CWriter) {
+    if m.watches.is_empty() {
+        return;
+    }
+    for (id, wt) in m.watches.iter() {
+        if let WatchAddr::Symbol { name, offset } = &wt.addr {
+            let (i, p) = (id.index(), names::sym_addr(id.index()));
+            w.line(format!("if (!{p})"));
+            w.line(format!("\t{p} = stp_symbol_lookup({});", c_string(name)));
+            w.line(format!("if ({p})"));
+            w.line(format!(
+                "\t{}[{i}].addr = {p} + {offset:#x}UL;",
+                names::WDECLS
+            ));
+            w.line("else");
+            w.line(format!("\t{}[{i}].symbol_missing = true;", names::WDECLS));
+        }
+    }
+    w.line(format!(
+        "rc = stp_arbiter_init({0}, ARRAY_SIZE({0}));",
+        names::WDECLS
+    ));
+    w.line("if (rc)");
+    w.line("\tgoto fail_runtime;");
+}
