@@ -310,9 +310,7 @@ static inline void stp_arb_gc(void)
 static inline void stp_arb_unregister(struct stp_winst *w)
 {
 	atomic_andnot(1, &w->gate);
-	if (w->bp)
-		unregister_wide_hw_breakpoint(w->bp);
-	w->bp = NULL;
+	stp_watch_unregister(&w->bp);
 }
 
 /* Process (worker). The armed instance to preempt for one of priority prio: the lowest
@@ -374,7 +372,6 @@ static inline void stp_arb_preempt(struct stp_winst *v, const char *by)
 static inline int stp_arb_try_arm(struct stp_winst *w, int *why)
 {
 	struct stp_wdecl *d = w->decl;
-	struct perf_event * __percpu *bp;
 	struct stp_winst *v;
 	int err;
 
@@ -382,16 +379,14 @@ static inline int stp_arb_try_arm(struct stp_winst *w, int *why)
 	if (*why)
 		return *why == STP_WHY_SYMBOL ? -ENOENT : -EINVAL;
 	for (;;) {
-		bp = stp_watch_register(w->addr, d->len, d->type, d->handler, w);
-		if (!IS_ERR((void __force *)bp))
+		err = stp_watch_register(w->addr, d->len, d->type, d->handler, w, &w->bp);
+		if (!err)
 			break;
-		err = PTR_ERR((void __force *)bp);
 		v = err == -ENOSPC ? stp_arb_victim(d->priority) : NULL;
 		if (!v)
 			return err;
 		stp_arb_preempt(v, d->name);
 	}
-	w->bp = bp;
 	w->state = STP_W_ARMED;
 	w->seq = ++stp_arb_seq;
 	if (d->change)
@@ -535,12 +530,68 @@ static void stp_arb_retry_fn(struct work_struct *work)
 	stp_arb_fill();
 }
 
+static int stp_arb_cpuhp = -1;		/* our dynamic CPU hotplug state */
+
+/* Every instance that may hold a registration (NULL entries skipped by the callers). */
+static inline struct stp_winst *stp_arb_nth(int i)
+{
+	if (i < stp_nwdecls)
+		return &stp_wdecls[i].fixed;
+	return &stp_winst_pool[i - stp_nwdecls];
+}
+
+/* Process (the CPU hotplug thread, with the hotplug lock held for writing, so no
+ * registration is published or withdrawn meanwhile). A CPU came online: give it every
+ * armed watchpoint. One that cannot be armed there is reported, never dropped in silence. */
+static int stp_arb_cpu_online(unsigned int cpu)
+{
+	struct perf_event_attr attr;
+	struct perf_event *ev;
+	struct stp_winst *w;
+	int i;
+
+	for (i = 0; i < stp_nwdecls + STP_MAXWATCHINSTANCES; i++) {
+		w = stp_arb_nth(i);
+		if (!w->bp || per_cpu(*w->bp, cpu))
+			continue;
+		if (stp_watch_attr(&attr, w->addr, w->decl->len, w->decl->type))
+			continue;
+		ev = perf_event_create_kernel_counter(&attr, cpu, NULL, w->decl->handler, w);
+		if (IS_ERR(ev)) {
+			stp_out_diag("WARNING: %s is not armed on CPU %u, which came online: %s; accesses on that CPU are not reported\n",
+				     w->decl->name, cpu, stp_watch_reason(PTR_ERR(ev), 0));
+			continue;
+		}
+		per_cpu(*w->bp, cpu) = ev;
+	}
+	return 0;
+}
+
+/* Process (the CPU hotplug thread, hotplug lock held for writing). A CPU goes offline: its
+ * events are released, so no debug register stays taken for a CPU that is gone. */
+static int stp_arb_cpu_offline(unsigned int cpu)
+{
+	struct perf_event *ev;
+	struct stp_winst *w;
+	int i;
+
+	for (i = 0; i < stp_nwdecls + STP_MAXWATCHINSTANCES; i++) {
+		w = stp_arb_nth(i);
+		if (!w->bp)
+			continue;
+		ev = per_cpu(*w->bp, cpu);
+		per_cpu(*w->bp, cpu) = NULL;
+		if (ev)
+			unregister_hw_breakpoint(ev);
+	}
+	return 0;
+}
+
 /* Process (module init). Links the declarations and arms the start-up watchpoints in
  * order. One that cannot be armed and has no .unavailable fails the load: every one armed
  * here is disarmed again, the error is printed and its negative errno returned. */
 static inline int stp_arbiter_init(struct stp_wdecl *decls, int n)
 {
-	struct perf_event * __percpu *bp;
 	struct stp_wdecl *d;
 	int i, j, err, why;
 
@@ -550,6 +601,14 @@ static inline int stp_arbiter_init(struct stp_wdecl *decls, int n)
 		decls[i].fixed.decl = &decls[i];
 		decls[i].fixed.addr = decls[i].addr;
 	}
+	err = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "stp_hwbp:watch",
+					stp_arb_cpu_online, stp_arb_cpu_offline);
+	if (err < 0) {
+		stp_out_diag("ERROR: cannot follow CPU hotplug (errno %d)\n", -err);
+		pr_err("%s: cannot register CPU hotplug callbacks (errno %d)\n", KBUILD_MODNAME, -err);
+		return err;
+	}
+	stp_arb_cpuhp = err;
 	for (i = 0; i < n; i++) {
 		d = &decls[i];
 		if (!d->startup)
@@ -557,16 +616,15 @@ static inline int stp_arbiter_init(struct stp_wdecl *decls, int n)
 		why = d->symbol_missing ? STP_WHY_SYMBOL : stp_watch_check(d->addr, d->len);
 		err = why == STP_WHY_SYMBOL ? -ENOENT : -EINVAL;
 		if (!why) {
-			bp = stp_watch_register(d->addr, d->len, d->type, d->handler, &d->fixed);
-			if (!IS_ERR((void __force *)bp)) {
-				d->fixed.bp = bp;
+			err = stp_watch_register(d->addr, d->len, d->type, d->handler, &d->fixed,
+						 &d->fixed.bp);
+			if (!err) {
 				d->fixed.state = STP_W_ARMED;
 				d->fixed.seq = ++stp_arb_seq;
 				if (d->change)
 					atomic64_set(&d->fixed.last, stp_winst_read(&d->fixed));
 				continue;
 			}
-			err = PTR_ERR((void __force *)bp);
 		}
 		d->startup_err = err;
 		d->startup_why = why;
@@ -661,6 +719,9 @@ static inline void stp_arbiter_exit(void)
 	irq_work_sync(&stp_arb_iw);
 	cancel_work_sync(&stp_arb_work);
 	cancel_delayed_work_sync(&stp_arb_retry);
+	if (stp_arb_cpuhp >= 0)
+		cpuhp_remove_state_nocalls(stp_arb_cpuhp);
+	stp_arb_cpuhp = -1;
 	stp_arb_for_each(w, i)
 		stp_arb_unregister(w);
 }

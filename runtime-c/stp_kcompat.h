@@ -38,6 +38,8 @@
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
 #include <linux/hw_breakpoint.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <asm/processor.h>
 
 /* Process context only: may sleep. */

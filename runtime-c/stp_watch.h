@@ -1,7 +1,8 @@
 /* stp_watch.h - one hardware watchpoint registration, what its failures mean, and the
  * addresses of kernel symbols.
  *
- * Watchpoints are wide (every CPU) hw_breakpoint perf events. Whether and when one is
+ * Watchpoints are wide: one hw_breakpoint perf event per online CPU, kept whole across CPU
+ * hotplug by the arbiter's callbacks. Whether and when one is
  * registered is the arbiter's business (stp_arbiter.h); this file only registers and
  * unregisters, and turns an errno into the reason a script sees in unavailable_reason().
  */
@@ -69,15 +70,11 @@ static inline int stp_watch_check(unsigned long addr, int len)
 	return 0;
 }
 
-/* Process (registration takes mutexes). Registers a wide watchpoint on [addr, addr+len)
- * whose hits call handler with ctx as overflow_handler_context. Returns the per-CPU events
- * or an ERR_PTR (-EINVAL for a length that is not 1, 2, 4 or 8). */
-static inline struct perf_event * __percpu *stp_watch_register(unsigned long addr, int len,
-								int type,
-								perf_overflow_handler_t handler,
-								void *ctx)
+/* Any context. The perf attributes of a watchpoint on [addr, addr+len); -EINVAL for a
+ * length that is not 1, 2, 4 or 8. */
+static inline int stp_watch_attr(struct perf_event_attr *attr, unsigned long addr, int len,
+				 int type)
 {
-	struct perf_event_attr attr;
 	int blen;
 
 	switch (len) {
@@ -85,13 +82,65 @@ static inline struct perf_event * __percpu *stp_watch_register(unsigned long add
 	case 2: blen = HW_BREAKPOINT_LEN_2; break;
 	case 4: blen = HW_BREAKPOINT_LEN_4; break;
 	case 8: blen = HW_BREAKPOINT_LEN_8; break;
-	default: return (struct perf_event * __percpu *)ERR_PTR(-EINVAL);
+	default: return -EINVAL;
 	}
-	hw_breakpoint_init(&attr);
-	attr.bp_addr = addr;
-	attr.bp_len = blen;
-	attr.bp_type = type;
-	return register_wide_hw_breakpoint(&attr, handler, ctx);
+	hw_breakpoint_init(attr);
+	attr->bp_addr = addr;
+	attr->bp_len = blen;
+	attr->bp_type = type;
+	return 0;
+}
+
+/* Process (takes the CPU hotplug lock and perf's mutexes). Registers a wide watchpoint on
+ * [addr, addr+len): one event per online CPU, whose hits call handler with ctx as
+ * overflow_handler_context, and publishes the per-CPU events in *slot before the hotplug
+ * lock is released, so that CPU hotplug callbacks (stp_arbiter.h) always see every
+ * registration whole. This is register_wide_hw_breakpoint with the publication inside the
+ * lock. Returns 0 or a negative errno, with nothing left registered. */
+static inline int stp_watch_register(unsigned long addr, int len, int type,
+				     perf_overflow_handler_t handler, void *ctx,
+				     struct perf_event * __percpu **slot)
+{
+	struct perf_event_attr attr;
+	struct perf_event * __percpu *events;
+	struct perf_event *bp;
+	int cpu, err;
+
+	err = stp_watch_attr(&attr, addr, len, type);
+	if (err)
+		return err;
+	events = alloc_percpu(typeof(*events));
+	if (!events)
+		return -ENOMEM;
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		bp = perf_event_create_kernel_counter(&attr, cpu, NULL, handler, ctx);
+		if (IS_ERR(bp)) {
+			err = PTR_ERR(bp);
+			break;
+		}
+		per_cpu(*events, cpu) = bp;
+	}
+	if (!err)
+		*slot = events;
+	cpus_read_unlock();
+	if (err)
+		unregister_wide_hw_breakpoint(events);	/* skips the CPUs left NULL */
+	return err;
+}
+
+/* Process. Unpublishes *slot under the hotplug lock, then unregisters every CPU's event;
+ * when it returns no handler of it runs. Nothing to do if *slot is NULL. */
+static inline void stp_watch_unregister(struct perf_event * __percpu **slot)
+{
+	struct perf_event * __percpu *events;
+
+	cpus_read_lock();
+	events = *slot;
+	*slot = NULL;
+	cpus_read_unlock();
+	if (events)
+		unregister_wide_hw_breakpoint(events);
 }
 
 typedef unsigned long (*stp_kallsyms_lookup_name_t)(const char *name);

@@ -89,6 +89,51 @@ pub const FAMILIES: &[Family] = &[
         pattern: "kernel.data(ADDRESS).length(LENGTH).rw",
         context: "data_addr():long data_value():long",
     },
+    Family {
+        pattern: "kernel.data(ADDRESS).change",
+        context: "data_addr():long data_value():long data_old():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).change",
+        context: "data_addr():long data_value():long data_old():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).ACCESS.priority(N)",
+        context: "as ACCESS",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).ACCESS.begin",
+        context: "data_addr():long data_value():long",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).ACCESS.end",
+        context: "data_addr():long data_value():long end_reason():string",
+    },
+    Family {
+        pattern: "kernel.data(ADDRESS).length(LENGTH).ACCESS.unavailable",
+        context: "data_addr():long unavailable_reason():string",
+    },
+];
+
+/// What `-l`/`-L` also list: the points a named watchpoint (`probe NAME[(PARAM)] =
+/// kernel.data(...)`) adds. Not in `FAMILIES`, whose first components are fixed names.
+pub const WATCHPOINT_FAMILIES: &[Family] = &[
+    Family {
+        pattern: "WATCHPOINT",
+        context: "as its kernel.data point; PARAM:long",
+    },
+    Family {
+        pattern: "WATCHPOINT.begin",
+        context: "data_addr():long data_value():long PARAM:long",
+    },
+    Family {
+        pattern: "WATCHPOINT.end",
+        context: "data_addr():long data_value():long end_reason():string PARAM:long",
+    },
+    Family {
+        pattern: "WATCHPOINT.unavailable",
+        context: "data_addr():long unavailable_reason():string PARAM:long",
+    },
 ];
 
 /// The lowest address that can be a kernel address on x86_64: the kernel half starts at
@@ -842,7 +887,7 @@ pub fn parse_symbol(s: &str) -> Option<(String, u64)> {
 /// `-l`/`-L`: the families whose pattern matches a glob.
 pub fn list(pattern: &str, with_context: bool) -> String {
     let mut out = String::new();
-    for f in FAMILIES {
+    for f in FAMILIES.iter().chain(WATCHPOINT_FAMILIES) {
         if crate::syntax::preprocess::glob(pattern, f.pattern)
             || crate::syntax::preprocess::glob(pattern, f.pattern.split('(').next().unwrap_or(""))
         {
