@@ -7,7 +7,7 @@
 //! failure leaving the body through `goto stp_out`.
 
 use super::names;
-use super::writer::{CWriter, c_string};
+use super::writer::{CWriter, c_long, c_string};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
@@ -413,13 +413,7 @@ impl<'a> BodyGen<'a> {
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
         match &e.kind {
-            ExprKind::Long(v) => {
-                if *v == i64::MIN {
-                    "(-9223372036854775807LL - 1)".into()
-                } else {
-                    format!("{v}LL")
-                }
-            }
+            ExprKind::Long(v) => c_long(*v),
             ExprKind::Str(_) => "0".into(),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {

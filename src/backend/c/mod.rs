@@ -11,7 +11,7 @@ use crate::diag::SourceMap;
 use crate::ir::*;
 use body::BodyGen;
 use std::collections::BTreeMap;
-use writer::{CWriter, c_comment, c_string};
+use writer::{CWriter, c_comment, c_long, c_string};
 
 pub struct Opts {
     pub module_name: String,
@@ -444,7 +444,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 w.line(format!("module_param({p}, charp, 0400);"));
             } else {
                 let init = match g.init {
-                    Some(Const::Long(v)) => format!("{v}"),
+                    Some(Const::Long(v)) => c_long(v),
                     _ => "0".into(),
                 };
                 w.line(format!("static long {p} = {init};"));

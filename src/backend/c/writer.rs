@@ -106,6 +106,18 @@ pub fn c_comment(s: &str) -> String {
     s.replace("*/", "* /").replace(['\n', '\r'], " ")
 }
 
+/// A script integer as a C constant of type `long long` (`int64_t` on every kernel target).
+/// INT64_MIN has no literal: `-9223372036854775808` is minus a constant too large for
+/// `long long`, which gcc warns about (an error under -Werror), so it is written as an
+/// expression.
+pub fn c_long(v: i64) -> String {
+    if v == i64::MIN {
+        "(-9223372036854775807LL - 1)".into()
+    } else {
+        format!("{v}LL")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +131,12 @@ mod tests {
             "\"\\377\""
         );
         assert_eq!(c_string("\x01"), "\"\\001\"");
+    }
+    #[test]
+    fn longs() {
+        assert_eq!(c_long(0), "0LL");
+        assert_eq!(c_long(-5), "-5LL");
+        assert_eq!(c_long(i64::MAX), "9223372036854775807LL");
+        assert_eq!(c_long(i64::MIN), "(-9223372036854775807LL - 1)");
     }
 }
