@@ -9,7 +9,7 @@ complete -c stp-hwbp -s m -d 'Module name' -r
 complete -c stp-hwbp -s c -d 'Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits' -r
 complete -c stp-hwbp -s x -d 'Set target() to PID' -r
 complete -c stp-hwbp -s o -d 'Write the script\'s output to FILE' -r
-complete -c stp-hwbp -s T -d 'End the session after SECONDS' -r
+complete -c stp-hwbp -s T -d 'End the session after SECONDS (a positive number, fractions allowed, at most a year)' -r
 complete -c stp-hwbp -s G -d 'Set a global variable when the module loads' -r
 complete -c stp-hwbp -l vm-file -d 'With --vm: copy a host file into the guest (HOST:GUEST), for tests' -r
 complete -c stp-hwbp -l vm-setup -d 'With --vm: a shell command run in the guest before the script starts, for tests' -r

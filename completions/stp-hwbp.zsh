@@ -26,7 +26,7 @@ _stp-hwbp() {
 '-c+[Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits]:CMD:_default' \
 '-x+[Set target() to PID]:PID:_default' \
 '-o+[Write the script'\''s output to FILE]:FILE:_default' \
-'-T+[End the session after SECONDS]:SECONDS:_default' \
+'-T+[End the session after SECONDS (a positive number, fractions allowed, at most a year)]:SECONDS:_default' \
 '*-G+[Set a global variable when the module loads]:VAR=VALUE:_default' \
 '*--vm-file=[With --vm\: copy a host file into the guest (HOST\:GUEST), for tests]:HOST:GUEST:_default' \
 '--vm-setup=[With --vm\: a shell command run in the guest before the script starts, for tests]:CMD:_default' \

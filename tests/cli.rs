@@ -124,3 +124,27 @@ fn running_without_matching_headers_says_what_to_do() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("--vm"), "{err}");
 }
+
+#[test]
+fn timeouts_that_are_not_a_sane_number_of_seconds_are_usage_errors() {
+    // Each of these used to reach Duration::from_secs_f64 and panic the binary.
+    for t in ["-1", "1e300", "nan", "inf", "0", "-0", "31536001", "ten"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(["-p1", "-T", t, "-e", "probe begin { exit() }"])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "-T {t}: {err}");
+        assert!(
+            err.contains("expected a number of seconds above 0 and at most 31536000"),
+            "-T {t} should say what is accepted: {err}"
+        );
+    }
+    for t in ["0.5", "10", "31536000"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(["-p1", "-T", t, "-e", "probe begin { exit() }"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "-T {t} is fine");
+    }
+}
