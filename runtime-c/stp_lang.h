@@ -100,10 +100,6 @@ static inline unsigned long stp_symbol_address(const char *name)
 	return stp_kallsyms_lookup_name_fn(name);
 }
 
-#ifndef STP_MAXBACKTRACE
-#define STP_MAXBACKTRACE 32
-#endif
-
 /* Any context. Prints the kernel stack at the probe, innermost first, one symbolized frame
  * per line. In a hit handler the trace is taken from the handler itself and the frames of
  * the #DB/perf machinery above the interrupted instruction are skipped. */

@@ -125,26 +125,64 @@ fn running_without_matching_headers_says_what_to_do() {
     assert!(err.contains("--vm"), "{err}");
 }
 
+/// `stp-hwbp ARGS` in `dir`, without colours.
+fn stp_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+fn stp(args: &[&str]) -> std::process::Output {
+    stp_in(std::path::Path::new("."), args)
+}
+
+/// Runs `args`, checks the exit status, and returns stderr.
+fn stp_status(args: &[&str], status: i32) -> String {
+    let out = stp(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(status), "{args:?}: {err}");
+    err
+}
+
 #[test]
 fn timeouts_that_are_not_a_sane_number_of_seconds_are_usage_errors() {
     // Each of these used to reach Duration::from_secs_f64 and panic the binary.
     for t in ["-1", "1e300", "nan", "inf", "0", "-0", "31536001", "ten"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
-            .args(["-p1", "-T", t, "-e", "probe begin { exit() }"])
-            .output()
-            .expect("runs");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "-T {t}: {err}");
+        let err = stp_status(&["-p1", "-T", t, "-e", "probe begin { exit() }"], 2);
         assert!(
             err.contains("expected a number of seconds above 0 and at most 31536000"),
             "-T {t} should say what is accepted: {err}"
         );
     }
     for t in ["0.5", "10", "31536000"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
-            .args(["-p1", "-T", t, "-e", "probe begin { exit() }"])
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(0), "-T {t} is fine");
+        stp_status(&["-p1", "-T", t, "-e", "probe begin { exit() }"], 0);
     }
+}
+
+#[test]
+fn limits_out_of_range_are_refused_with_their_range() {
+    let script = "probe begin { exit() }";
+    // MAXMAPENTRIES=0 panicked a guest; MAXACTION=-1 meant no limit at all.
+    for (d, range) in [
+        ("MAXMAPENTRIES=0", "from 1 to 1048576"),
+        ("MAXACTION=-1", "from 1 to 1000000"),
+        ("MAXACTION=1000001", "from 1 to 1000000"),
+        ("MAXNESTING=0", "from 1 to 32"),
+        ("MAXBACKTRACE=1000", "from 1 to 64"),
+        ("TRYLOCKDELAY=1000000", "from 0 to 100"),
+        ("MAXACTION", "needs a value from 1 to 1000000"),
+    ] {
+        let err = stp_status(&["-p2", "-D", d, "-e", script], 3);
+        assert!(err.contains(range), "-D {d} should give the range: {err}");
+    }
+    let err = stp_status(&["-p2", "-D", "BUFSIZE=5000", "-e", script], 3);
+    assert!(err.contains("power of two"), "{err}");
+    // Any other macro could change what the kernel's headers mean: guru mode only.
+    let err = stp_status(&["-p2", "-D", "CONFIG_SMP=0", "-e", script], 3);
+    assert!(err.contains("guru mode"), "{err}");
+    stp_status(&["-p3", "-g", "-D", "MY_SETTING=1", "-e", script], 0);
+    stp_status(&["-p3", "-D", "MAXACTION=1000000", "-e", script], 0);
 }
