@@ -186,3 +186,90 @@ fn limits_out_of_range_are_refused_with_their_range() {
     stp_status(&["-p3", "-g", "-D", "MY_SETTING=1", "-e", script], 0);
     stp_status(&["-p3", "-D", "MAXACTION=1000000", "-e", script], 0);
 }
+
+/// Every text the user controls that reaches C goes through one escaping function per C
+/// context (string literal, comment, identifier), or is refused. The script's file name ends
+/// up in a comment, `MODULE_DESCRIPTION`, `#line`-less error locations and probe-point
+/// strings; its strings and probe points in literals and comments. Each hostile name below
+/// once put C at file scope or broke the build; now the module builds with -Werror on every
+/// installed tree and its description is the name, byte for byte.
+#[test]
+fn hostile_text_stays_text_in_the_generated_c() {
+    use std::os::unix::ffi::OsStrExt;
+    let trees = stp_hwbp::kbuild::tree::installed();
+    assert!(
+        !trees.is_empty(),
+        "no kernel build tree in /lib/modules (run `make setup`)"
+    );
+    let script = r#"# Strings that would end a C literal or comment if written as they are.
+global s = "\"); int y = 1; (\" */ /* ??/ %n \\"
+function f:string (x:string) { return x . "\\" }
+probe begin {
+  printf("%s|%s|%s\n", s, f("??="), "tab\there é \377 */ /*")
+  exit()
+}
+probe kernel.data("pid_max").length(4).write { print("*/ hit\n") }
+"#;
+    let names: [&[u8]; 3] = [
+        // The issue's example: C at file scope, without -g.
+        br#"a"); int x = 42; MODULE_INFO(k, ".stp"#,
+        // A trailing backslash escaped the description's closing quote.
+        b"trailing\\",
+        // A path (it is quoted in comments) with comment enders and openers, a trigraph, a
+        // format, a newline and text that is not ASCII (names that are not UTF-8 are refused
+        // with the other arguments).
+        "c */ int z; /* ??/ %n%s \n \u{e9} \\.stp".as_bytes(),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in names {
+        let file = std::ffi::OsStr::from_bytes(name);
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&path, script).expect("write the script");
+        let base = path.file_name().expect("a file name").as_bytes();
+        let shown = String::from_utf8_lossy(name);
+        for kver in &trees {
+            let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+                .current_dir(dir.path())
+                .args(["-p4", "-r", kver, "-m", "stphwbp_hostile"])
+                .arg(file)
+                .output()
+                .expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "a script named {shown:?} does not build for {kver}:\n{err}"
+            );
+            let ko = dir.path().join("stphwbp_hostile.ko");
+            let info = stp_hwbp::run::modinfo::ModInfo::from_file(&ko).expect("modinfo");
+            assert_eq!(
+                info.get("description"),
+                Some(format!("stp-hwbp script {}", String::from_utf8_lossy(base)).as_str()),
+                "the description of a script named {shown:?} ({kver})"
+            );
+            assert_eq!(
+                info.get("k"),
+                None,
+                "a script named {shown:?} added a modinfo entry of its own ({kver})"
+            );
+            std::fs::remove_file(&ko).expect("remove the module");
+        }
+    }
+}
+
+#[test]
+fn module_names_and_defines_that_are_not_identifiers_are_refused() {
+    let script = "probe begin { exit() }";
+    for m in [r#"a"b"#, "9lives", "a-b", "a b", "x\\", ""] {
+        let err = stp_status(&["-p3", "-m", m, "-e", script], 3);
+        assert!(err.contains("a C identifier"), "-m {m:?}: {err}");
+    }
+    for d in [
+        r#"MAXACTION=1"x"#,
+        "MAXACTION=1 -DFOO",
+        "MAXACTION=$(shell id)",
+        "A-B=1",
+    ] {
+        stp_status(&["-p3", "-g", "-D", d, "-e", script], 3);
+    }
+}

@@ -38,7 +38,7 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 static void stp_fn_d(struct stp_context *c) {
 	struct stp_frame_f0 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling d");
+		stp_error(c, "MAXNESTING exceeded calling %s", "d");
 		return;
 	}
 	c->nesting++;

@@ -218,8 +218,8 @@ fn signature(f: &Function) -> String {
     for &p in &f.params {
         let l = &f.locals[p];
         params.push(match l.ty {
-            Ty::Str => format!("const char *a_{}", l.name),
-            _ => format!("int64_t a_{}", l.name),
+            Ty::Str => format!("const char *{}", names::param(&l.name)),
+            _ => format!("int64_t {}", names::param(&l.name)),
         });
     }
     let ret = if f.ret == Ty::Long { "int64_t" } else { "void" };
@@ -280,8 +280,8 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 }
                 bodies.open("if (unlikely(c->nesting >= STP_MAXNESTING))");
                 bodies.line(format!(
-                    "stp_error(c, \"MAXNESTING exceeded calling {}\");",
-                    f.name
+                    "stp_error(c, \"MAXNESTING exceeded calling %s\", {});",
+                    c_string(&f.name)
                 ));
                 bodies.line(if f.ret == Ty::Long {
                     "return 0;"
@@ -296,12 +296,16 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                     let l = &f.locals[p];
                     if l.ty == Ty::Str {
                         bodies.line(format!(
-                            "stp_strcpy(f->{}, a_{});",
+                            "stp_strcpy(f->{}, {});",
                             names::local(&l.name),
-                            l.name
+                            names::param(&l.name)
                         ));
                     } else {
-                        bodies.line(format!("f->{} = a_{};", names::local(&l.name), l.name));
+                        bodies.line(format!(
+                            "f->{} = {};",
+                            names::local(&l.name),
+                            names::param(&l.name)
+                        ));
                     }
                 }
                 bodies.raw(&g.w.finish());
@@ -324,7 +328,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 }
                 for &p in &f.params {
                     let n = &f.locals[p].name;
-                    bodies.line(format!("#define STAP_ARG_{n} a_{n}"));
+                    bodies.line(format!(
+                        "#define {} {}",
+                        names::stap_arg(n),
+                        names::param(n)
+                    ));
                 }
                 if f.ret == Ty::Str {
                     bodies.line("#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)");
@@ -342,7 +350,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
                 for &p in &f.params {
-                    bodies.line(format!("#undef STAP_ARG_{}", f.locals[p].name));
+                    bodies.line(format!("#undef {}", names::stap_arg(&f.locals[p].name)));
                 }
                 bodies.line("#undef STAP_RETURN");
                 if f.ret == Ty::Long {
@@ -396,7 +404,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
 
     let mut out = String::new();
     let mut ctx = tera::Context::new();
-    ctx.insert("script", &c_comment(&opts.script_name));
+    ctx.insert("script_comment", &c_comment(&opts.script_name));
+    ctx.insert(
+        "description",
+        &c_string(&format!("stp-hwbp script {}", opts.script_name)),
+    );
     ctx.insert("module", &opts.module_name);
     let syms: Vec<String> = m
         .watches
@@ -666,7 +678,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                     .collect();
                 let val = if g.ty == Ty::Str { 's' } else { 'l' };
                 let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
-                w.line(format!("{n} = stp_map_new(\"{keys}\", '{val}', {max});"));
+                w.line(format!(
+                    "{n} = stp_map_new({}, '{val}', {max});",
+                    c_string(&keys)
+                ));
                 w.line(format!("if (!{n})"));
                 w.line("\tgoto fail_maps;");
             }
