@@ -11,6 +11,7 @@
 #include <linux/timekeeping.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
+#include "stp_string.h"
 
 /* SystemTap's names for embedded C in tapsets and guru-mode scripts. */
 #define MAXSTRINGLEN STP_MAXSTRINGLEN
@@ -62,21 +63,6 @@ static inline int64_t stp_shr(int64_t a, int64_t b)
 	if (b > 63)
 		return a < 0 ? -1 : 0;
 	return a >> b;
-}
-
-/* Any context. Copies a string into a MAXSTRINGLEN buffer, truncating. */
-static inline void stp_strcpy(char *dst, const char *src)
-{
-	if (dst != src)
-		strscpy(dst, src, STP_MAXSTRINGLEN);
-}
-
-/* Any context. Appends to a MAXSTRINGLEN buffer, truncating. */
-static inline void stp_strcat(char *dst, const char *src)
-{
-	size_t n = strnlen(dst, STP_MAXSTRINGLEN - 1);
-
-	strscpy(dst + n, src, STP_MAXSTRINGLEN - n);
 }
 
 /* Any context. The bytes of the watched range after the access, zero-extended. */

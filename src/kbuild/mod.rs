@@ -33,6 +33,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_session.h",
         include_str!("../../runtime-c/stp_session.h"),
     ),
+    ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
 ];
 

@@ -1,5 +1,5 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
- * (stp_ring.h) and the bounded rwlock (stp_lock.h). Built by run.sh with gcc -Wall
+ * (stp_ring.h), the bounded rwlock (stp_lock.h) and string buffers (stp_string.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
@@ -7,6 +7,7 @@
 #include "stp_lock.h"
 #include "stp_ring.h"
 #include "stp_map.h"
+#include "stp_string.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -550,6 +551,93 @@ static void test_lock(void)
 	CHECK(atomic_read(&l.v) == 0);
 }
 
+/* ---- strings ---- */
+
+/* A MAXSTRINGLEN buffer with a guard after it, so that writing past the end shows. */
+struct guarded {
+	char s[STP_MAXSTRINGLEN];
+	char guard[16];
+};
+
+static void guarded_init(struct guarded *g, const char *text)
+{
+	memset(g->guard, 0x5a, sizeof(g->guard));
+	memset(g->s, 0, sizeof(g->s));
+	strcpy(g->s, text);
+}
+
+static bool guard_intact(const struct guarded *g)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(g->guard); i++)
+		if (g->guard[i] != 0x5a)
+			return false;
+	return true;
+}
+
+static void test_string_overlap(void)
+{
+	struct guarded g;
+	char want[STP_MAXSTRINGLEN];
+	size_t i, half = STP_MAXSTRINGLEN * 3 / 4;
+
+	/* s .= s: the source is the destination. */
+	guarded_init(&g, "abc");
+	stp_strcat(g.s, g.s);
+	CHECK(strcmp(g.s, "abcabc") == 0);
+	stp_strcat(g.s, g.s);
+	CHECK(strcmp(g.s, "abcabcabcabc") == 0);
+
+	/* The source inside the destination, at its start and in the middle. */
+	guarded_init(&g, "hello");
+	stp_strcat(g.s, g.s + 3);
+	CHECK(strcmp(g.s, "hellolo") == 0);
+	stp_strcpy(g.s, g.s + 2);
+	CHECK(strcmp(g.s, "llolo") == 0);
+	stp_strcpy(g.s, g.s);
+	CHECK(strcmp(g.s, "llolo") == 0);
+	CHECK(guard_intact(&g));
+
+	/* s .= s on a string longer than half the buffer: truncated, terminated, in bounds. */
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < half; i++)
+		want[i] = 'a' + i % 26;
+	guarded_init(&g, want);
+	for (i = half; i < STP_MAXSTRINGLEN - 1; i++)
+		want[i] = want[i - half];
+	stp_strcat(g.s, g.s);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1);
+	CHECK(strcmp(g.s, want) == 0);
+	CHECK(guard_intact(&g));
+
+	/* A full buffer takes nothing more, from itself or elsewhere. */
+	stp_strcat(g.s, g.s);
+	stp_strcat(g.s, "more");
+	CHECK(strcmp(g.s, want) == 0);
+	CHECK(guard_intact(&g));
+}
+
+static void test_string_truncation(void)
+{
+	struct guarded g;
+	char big[STP_MAXSTRINGLEN * 2];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	guarded_init(&g, "");
+	stp_strcpy(g.s, big);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1);
+	CHECK(guard_intact(&g));
+	guarded_init(&g, "ab");
+	stp_strcat(g.s, big);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1 && g.s[0] == 'a' && g.s[2] == 'x');
+	CHECK(guard_intact(&g));
+	guarded_init(&g, "ab");
+	stp_strcat(g.s, "");
+	CHECK(strcmp(g.s, "ab") == 0);
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -563,6 +651,8 @@ int main(void)
 	test_ring_lost();
 	test_ring_threads();
 	test_lock();
+	test_string_overlap();
+	test_string_truncation();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;
