@@ -12,6 +12,7 @@
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include "stp_string.h"
+#include "stp_time.h"
 
 /* SystemTap's names for embedded C in tapsets and guru-mode scripts. */
 #define MAXSTRINGLEN STP_MAXSTRINGLEN

@@ -1,5 +1,6 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
- * (stp_ring.h), the bounded rwlock (stp_lock.h) and string buffers (stp_string.h). Built by run.sh with gcc -Wall
+ * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h) and timer
+ * periods (stp_time.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
@@ -8,6 +9,7 @@
 #include "stp_ring.h"
 #include "stp_map.h"
 #include "stp_string.h"
+#include "stp_time.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -638,6 +640,27 @@ static void test_string_truncation(void)
 	CHECK(strcmp(g.s, "ab") == 0);
 }
 
+/* ---- timer periods ---- */
+
+static void test_timer_period(void)
+{
+	const uint64_t max = (uint64_t)INT64_MAX;
+
+	CHECK(stp_timer_period_ns(5, 4000000) == 20000000);	/* 5 jiffies at HZ=250 */
+	CHECK(stp_timer_period_ns(1000000000, 1) == 1000000000);
+	/* Never below 100 us, however short the unit. */
+	CHECK(stp_timer_period_ns(1, 1000) == 100000);
+	CHECK(stp_timer_period_ns(0, 4000000) == 100000);
+	CHECK(stp_timer_period_ns(7, 0) == 100000);
+	/* A product that would wrap (it once made a huge N fire 45,000 times a second) is
+	 * the longest period instead; so is anything ktime_t cannot hold. */
+	CHECK(stp_timer_period_ns(4611686018427387905ULL, 4) == max);
+	CHECK(stp_timer_period_ns(UINT64_MAX, 10000000) == max);
+	CHECK(stp_timer_period_ns(max / 10000000 + 1, 10000000) == max);
+	CHECK(stp_timer_period_ns(max / 10000000, 10000000) == max / 10000000 * 10000000);
+	CHECK(stp_timer_period_ns(UINT64_MAX, 1) == max);
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -653,6 +676,7 @@ int main(void)
 	test_lock();
 	test_string_overlap();
 	test_string_truncation();
+	test_timer_period();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

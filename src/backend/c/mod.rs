@@ -558,8 +558,9 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     for (pid, p) in m.probes.iter() {
         for (i, pt) in p.points.iter().enumerate() {
             match &pt.kind {
-                PointKind::Timer(ns) => timers.push((pid, i, format!("{ns}ULL"))),
-                PointKind::Jiffies(n) => timers.push((pid, i, format!("{n}ULL * TICK_NSEC"))),
+                // Through the runtime's clamp: N * TICK_NSEC must not wrap to a tiny period.
+                PointKind::Timer(ns) => timers.push((pid, i, timer_period(*ns, "1"))),
+                PointKind::Jiffies(n) => timers.push((pid, i, timer_period(*n, "TICK_NSEC"))),
                 PointKind::Begin(s) => begins.push((*s, pid, i)),
                 PointKind::End(s) => ends.push((*s, pid, i)),
                 PointKind::Never | PointKind::Data(_) => {}
@@ -753,6 +754,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("module_exit(stp_exit);");
     out.push_str(&w.finish());
     reset_lines(&out, &format!("{}.c", opts.module_name))
+}
+
+/// A timer probe's period in nanoseconds as C: `n` units of `unit` nanoseconds, bounded by
+/// the runtime to at least 100 microseconds and at most what ktime_t holds.
+fn timer_period(n: u64, unit: &str) -> String {
+    format!("stp_timer_period_ns({n}ULL, {unit})")
 }
 
 /// The script line on which embedded C's first written line stands: the `%{` line, plus the
