@@ -24,6 +24,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
     ("stp_map.h", include_str!("../../runtime-c/stp_map.h")),
     ("stp_memory.h", include_str!("../../runtime-c/stp_memory.h")),
     ("stp_output.h", include_str!("../../runtime-c/stp_output.h")),
+    (
+        "stp_procdir.h",
+        include_str!("../../runtime-c/stp_procdir.h"),
+    ),
     ("stp_ring.h", include_str!("../../runtime-c/stp_ring.h")),
     (
         "stp_runtime.h",

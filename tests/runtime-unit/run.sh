@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and runs the user-space unit tests of runtime-c's pure logic (maps, rings,
-# locks), once with small rings (every test wraps) and once with the default limits;
-# then checks that stp_limits.h refuses out-of-range limits.
+# locks, strings, timer periods), once with small rings (every test wraps) and once with
+# the default limits; then the shared /proc directory's locking (test_procdir.c), and
+# that stp_limits.h refuses out-of-range limits.
 # Exits non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +30,22 @@ for cfg in "-DSTP_BUFSIZE=4096 -DSTP_PRINTBUF=1024" ""; do
 	total_f=$((total_f + ${f:-1}))
 	[ "$rc" -eq 0 ] || status=1
 done
+# /proc/stp_hwbp shared by modules loading and unloading at once (stp_procdir.h, with the
+# kernel APIs it uses modelled in the test itself).
+if gcc -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
+	-I"$rt" -o "$out/procdir" "$here/test_procdir.c"; then
+	line=$("$out/procdir")
+	rc=$?
+	echo "$line"
+	total_p=$((total_p + $(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')))
+	total_f=$((total_f + $(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')))
+	[ "$rc" -eq 0 ] || status=1
+else
+	echo "runtime-unit: build of test_procdir.c failed"
+	total_f=$((total_f + 1))
+	status=1
+fi
+
 # stp_limits.h refuses every limit outside its range (defence in depth behind the
 # translator's own -D check): each of these must fail to compile, the bounds themselves
 # must not.
