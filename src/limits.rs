@@ -27,7 +27,7 @@ pub const LIMITS: &[Limit] = &[
         default: 1000,
         min: 1,
         max: 1_000_000,
-        what: "statements (and loop iterations) in one probe run",
+        what: "statements and loop iterations in one probe run (sorting or clearing an array: 16 steps an action)",
     },
     Limit {
         name: "MAXSTRINGLEN",

@@ -4,6 +4,8 @@
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
+static unsigned long comparisons;
+#define STP_MAP_COUNT_CMP() (comparisons++)
 #include "stp_limits.h"
 #include "stp_lock.h"
 #include "stp_ring.h"
@@ -99,6 +101,70 @@ static void test_map_full(void)
 		key_l(&k, i);
 		CHECK(stp_map_get_long(m, &k) == (i == 2 ? 0 : i * 10));
 	}
+	stp_map_free(m);
+}
+
+/* Sorting and clearing charge their work before they run (stp_map_sort_work,
+ * stp_map_clear_work): the charge must bound what they really do, and a clear must cost
+ * what the map used, not its capacity. */
+static void test_map_work(void)
+{
+	struct stp_map *m = stp_map_new("l", 'l', 2048);
+	struct stp_key k;
+	unsigned long bound, scanned;
+	int n, i, dir, bad = 0;
+
+	for (n = 0; n <= 2048; n = n ? n * 2 : 1) {
+		stp_map_clear(m);
+		for (i = 0; i < n; i++) {
+			key_l(&k, (i * 7919) % 4099);
+			stp_map_set_long(m, &k, (i * 31) % 97);
+		}
+		for (i = 0; i < n; i += 3) {	/* holes below the high-water mark */
+			key_l(&k, (i * 7919) % 4099);
+			stp_map_delete(m, &k);
+		}
+		for (dir = -1; dir <= 1; dir++) {
+			bound = stp_map_sort_work(m, dir);
+			comparisons = 0;
+			stp_map_sort(m, 0, dir);
+			scanned = m->high;
+			if (comparisons + scanned > bound) {
+				bad++;
+				fprintf(stderr, "sort of %u entries: %lu steps, charged %lu\n",
+					stp_map_size(m), comparisons + scanned, bound);
+			}
+		}
+	}
+	CHECK(bad == 0);
+
+	/* Clearing a large map that holds little costs what it holds. */
+	stp_map_clear(m);
+	for (i = 0; i < 100; i++) {
+		key_l(&k, i);
+		stp_map_set_long(m, &k, i);
+	}
+	for (i = 0; i < 100; i += 2) {
+		key_l(&k, i);
+		stp_map_delete(m, &k);
+	}
+	CHECK(stp_map_clear_work(m) == 100);
+	stp_map_clear(m);
+	CHECK(stp_map_clear_work(m) == 0 && stp_map_size(m) == 0);
+	key_l(&k, 1);
+	CHECK(!stp_map_exists(m, &k));
+	/* Every slot is free again, in order: the map fills to capacity, and unsorted
+	 * iteration is in insertion order, as in a new map. */
+	for (i = 0; i < 2048; i++) {
+		key_l(&k, 5000 + i);
+		if (stp_map_set_long(m, &k, i) != 0)
+			break;
+	}
+	CHECK(i == 2048 && stp_map_size(m) == 2048);
+	CHECK(stp_map_sort(m, 0, 0) == 2048);
+	for (i = 0, bad = 0; i < 2048; i++)
+		bad += stp_entry_key_long(stp_map_entry(m, i), 1) != 5000 + i;
+	CHECK(bad == 0);
 	stp_map_free(m);
 }
 
@@ -665,6 +731,7 @@ int main(void)
 {
 	test_map_basic();
 	test_map_full();
+	test_map_work();
 	test_map_strings();
 	test_map_multikey_sort();
 	test_map_stress();

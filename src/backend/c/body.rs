@@ -75,6 +75,16 @@ impl<'a> BodyGen<'a> {
         format!("{prefix}{}", self.counter)
     }
 
+    /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
+    /// before the loop runs when it would go past it (`what` names it in the error).
+    fn charge_work(&mut self, steps: &str, what: &str) {
+        self.w.line(format!(
+            "if (unlikely(stp_count_work(c, {steps}, {})))",
+            c_string(what)
+        ));
+        self.w.line("\tgoto stp_out;");
+    }
+
     fn fail_check(&mut self) {
         self.w.line("if (unlikely(c->last_error))");
         self.w.line("\tgoto stp_out;");
@@ -158,10 +168,15 @@ impl<'a> BodyGen<'a> {
                 self.w.line("goto stp_out;");
             }
             StmtKind::Delete(lv) => match lv {
-                LValue::Array(g) => self.w.line(format!(
-                    "stp_map_clear({});",
-                    names::global(&self.m.globals[*g].name)
-                )),
+                LValue::Array(g) => {
+                    let name = &self.m.globals[*g].name;
+                    let map = names::global(name);
+                    self.charge_work(
+                        &format!("stp_map_clear_work({map})"),
+                        &format!("delete {name}"),
+                    );
+                    self.w.line(format!("stp_map_clear({map});"));
+                }
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     self.w.line(format!(
@@ -235,6 +250,10 @@ impl<'a> BodyGen<'a> {
             self.w.line(format!("{t} = {v};"));
             t
         });
+        self.charge_work(
+            &format!("stp_map_sort_work({map}, {dir})"),
+            &format!("foreach over {}", g.name),
+        );
         self.w
             .line(format!("{n} = stp_map_sort({map}, {col}, {dir});"));
         let bound = match &lim {
