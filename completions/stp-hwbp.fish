@@ -1,7 +1,7 @@
 complete -c stp-hwbp -s e -d 'Run the script given as text; all positional words are its arguments' -r
 complete -c stp-hwbp -s p -d 'Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result' -r
 complete -c stp-hwbp -s r -d 'Target kernel: a release under /lib/modules, or a build-tree directory' -r
-complete -c stp-hwbp -s D -d 'Define a C macro for the module (MAXACTION=..., MAXSTRINGLEN=..., ...)' -r
+complete -c stp-hwbp -s D -d 'Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...: each has a range); other macros need -g' -r
 complete -c stp-hwbp -s I -d 'Add a directory of tapsets (*.stp)' -r
 complete -c stp-hwbp -s l -d 'List the probe points matching PATTERN' -r
 complete -c stp-hwbp -s L -d 'List the probe points matching PATTERN with the context functions they offer' -r
@@ -9,7 +9,7 @@ complete -c stp-hwbp -s m -d 'Module name' -r
 complete -c stp-hwbp -s c -d 'Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits' -r
 complete -c stp-hwbp -s x -d 'Set target() to PID' -r
 complete -c stp-hwbp -s o -d 'Write the script\'s output to FILE' -r
-complete -c stp-hwbp -s T -d 'End the session after SECONDS' -r
+complete -c stp-hwbp -s T -d 'End the session after SECONDS (a positive number, fractions allowed, at most a year)' -r
 complete -c stp-hwbp -s G -d 'Set a global variable when the module loads' -r
 complete -c stp-hwbp -l vm-file -d 'With --vm: copy a host file into the guest (HOST:GUEST), for tests' -r
 complete -c stp-hwbp -l vm-setup -d 'With --vm: a shell command run in the guest before the script starts, for tests' -r

@@ -18,7 +18,7 @@ _stp-hwbp() {
 '-e+[Run the script given as text; all positional words are its arguments]:SCRIPT:_default' \
 '-p+[Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result]:N:_default' \
 '-r+[Target kernel\: a release under /lib/modules, or a build-tree directory]:KVER|DIR:_default' \
-'*-D+[Define a C macro for the module (MAXACTION=..., MAXSTRINGLEN=..., ...)]:NAME=VALUE:_default' \
+'*-D+[Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...\: each has a range); other macros need -g]:NAME=VALUE:_default' \
 '*-I+[Add a directory of tapsets (*.stp)]:DIR:_default' \
 '-l+[List the probe points matching PATTERN]:PATTERN:_default' \
 '-L+[List the probe points matching PATTERN with the context functions they offer]:PATTERN:_default' \
@@ -26,7 +26,7 @@ _stp-hwbp() {
 '-c+[Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits]:CMD:_default' \
 '-x+[Set target() to PID]:PID:_default' \
 '-o+[Write the script'\''s output to FILE]:FILE:_default' \
-'-T+[End the session after SECONDS]:SECONDS:_default' \
+'-T+[End the session after SECONDS (a positive number, fractions allowed, at most a year)]:SECONDS:_default' \
 '*-G+[Set a global variable when the module loads]:VAR=VALUE:_default' \
 '*--vm-file=[With --vm\: copy a host file into the guest (HOST\:GUEST), for tests]:HOST:GUEST:_default' \
 '--vm-setup=[With --vm\: a shell command run in the guest before the script starts, for tests]:CMD:_default' \

@@ -28,16 +28,6 @@
 #ifndef STP_ARBITER_H
 #define STP_ARBITER_H
 
-#ifndef STP_MAXWATCHINSTANCES
-#define STP_MAXWATCHINSTANCES 16	/* instances of parametric watchpoints at once */
-#endif
-#ifndef STP_MAXWATCHREQUESTS
-#define STP_MAXWATCHREQUESTS 64		/* enable/disable requests not yet done */
-#endif
-#ifndef STP_WATCHRETRYMS
-#define STP_WATCHRETRYMS 100		/* ms between tries of waiting watchpoints */
-#endif
-
 enum { STP_W_IDLE = 0, STP_W_WAITING, STP_W_ARMED };
 enum { STP_SUB_BEGIN = 0, STP_SUB_END, STP_SUB_UNAVAILABLE };
 enum { STP_REQ_ENABLE = 0, STP_REQ_ENABLE_LATER, STP_REQ_DISABLE, STP_REQ_DISABLE_ALL };

@@ -157,4 +157,23 @@ static inline int stp_count_actions(struct stp_context *c, unsigned long n)
 	return 0;
 }
 
+/* What one action stands for in the runtime's own loops (sorting, clearing an array):
+ * this many steps (slots visited, comparisons), about the time of a statement. */
+#define STP_WORK_PER_ACTION 16
+
+/* NMI, IRQ, process. Charges the work a runtime loop is about to do (steps, an upper
+ * bound), one action per STP_WORK_PER_ACTION steps; past STP_MAXACTION it sets the error
+ * (naming what, a C string) and returns -1, and the caller leaves before the loop runs:
+ * so a probe's time stays bounded by MAXACTION however large its arrays. */
+static inline int stp_count_work(struct stp_context *c, unsigned long steps, const char *what)
+{
+	unsigned long n = steps / STP_WORK_PER_ACTION + (steps % STP_WORK_PER_ACTION != 0);
+
+	c->actions += n;
+	if (unlikely(c->actions > STP_MAXACTION))
+		return stp_error(c, "MAXACTION exceeded (%s: %lu steps, more than the %d actions of one probe run allow)",
+				 what, steps, STP_MAXACTION);
+	return 0;
+}
+
 #endif /* STP_CONTEXT_H */

@@ -11,6 +11,8 @@
 #include <linux/timekeeping.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
+#include "stp_string.h"
+#include "stp_time.h"
 
 /* SystemTap's names for embedded C in tapsets and guru-mode scripts. */
 #define MAXSTRINGLEN STP_MAXSTRINGLEN
@@ -64,21 +66,6 @@ static inline int64_t stp_shr(int64_t a, int64_t b)
 	return a >> b;
 }
 
-/* Any context. Copies a string into a MAXSTRINGLEN buffer, truncating. */
-static inline void stp_strcpy(char *dst, const char *src)
-{
-	if (dst != src)
-		strscpy(dst, src, STP_MAXSTRINGLEN);
-}
-
-/* Any context. Appends to a MAXSTRINGLEN buffer, truncating. */
-static inline void stp_strcat(char *dst, const char *src)
-{
-	size_t n = strnlen(dst, STP_MAXSTRINGLEN - 1);
-
-	strscpy(dst + n, src, STP_MAXSTRINGLEN - n);
-}
-
 /* Any context. The bytes of the watched range after the access, zero-extended. */
 static inline int64_t stp_read_watched(struct stp_context *c)
 {
@@ -99,10 +86,6 @@ static inline unsigned long stp_symbol_address(const char *name)
 		return 0;
 	return stp_kallsyms_lookup_name_fn(name);
 }
-
-#ifndef STP_MAXBACKTRACE
-#define STP_MAXBACKTRACE 32
-#endif
 
 /* Any context. Prints the kernel stack at the probe, innermost first, one symbolized frame
  * per line. In a hit handler the trace is taken from the handler itself and the frames of

@@ -10,6 +10,8 @@
 #ifndef STP_OUTPUT_H
 #define STP_OUTPUT_H
 
+#include "stp_procdir.h"
+
 static struct stp_rings stp_out_rings;
 static DECLARE_WAIT_QUEUE_HEAD(stp_out_wq);
 static DEFINE_MUTEX(stp_out_mutex);		/* serialises readers of `out` */
@@ -319,23 +321,6 @@ static const struct proc_ops stp_ctl_ops = {
 	.proc_lseek = default_llseek,
 };
 
-/* Process. /proc/stp_hwbp is shared by all stp-hwbp modules and never removed (removing
- * a directory another module still uses would take its files with it); only our own
- * subdirectory goes away at exit. */
-static inline struct proc_dir_entry *stp_out_mkdir(const char *name)
-{
-	char path[96];
-	struct path p;
-
-	snprintf(path, sizeof(path), "stp_hwbp/%s", name);
-	/* proc_mkdir warns both on a missing parent and on an existing one: look first. */
-	if (kern_path("/proc/stp_hwbp", LOOKUP_DIRECTORY, &p) == 0)
-		path_put(&p);
-	else if (!proc_mkdir("stp_hwbp", NULL))
-		return NULL;
-	return proc_mkdir(path, NULL);
-}
-
 /* Process (module init). Rings for every possible CPU and the proc files. 0 or -errno. */
 static inline void stp_out_exit(void);
 static inline int stp_out_init(const char *name)
@@ -347,7 +332,7 @@ static inline int stp_out_init(const char *name)
 	stp_out_stage = kmalloc(STP_RECMAX + 1, GFP_KERNEL);
 	if (!stp_out_stage)
 		goto nomem;
-	stp_out_dir = stp_out_mkdir(name);
+	stp_out_dir = stp_procdir_create(name);
 	if (!stp_out_dir) {
 		pr_err("%s: cannot create /proc/stp_hwbp/%s\n", name, name);
 		stp_out_exit();
@@ -363,11 +348,11 @@ nomem:
 }
 
 /* Process (module exit, after stp_session_stop). Removes the proc files (waiting for
- * readers inside read() and releasing open files), then frees the rings. */
+ * readers inside read() and releasing open files) and, if no other module uses it,
+ * /proc/stp_hwbp; then frees the rings. */
 static inline void stp_out_exit(void)
 {
-	if (stp_out_dir)
-		proc_remove(stp_out_dir);
+	stp_procdir_remove(stp_out_dir);
 	stp_out_dir = NULL;
 	irq_work_sync(&stp_out_iw);
 	stp_rings_free(&stp_out_rings);

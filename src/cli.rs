@@ -17,6 +17,22 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The longest `-T`: a year. Anything longer is surely a typo, and every duration the run
+/// derives from it (the guest's own deadline adds to it) stays far from overflowing.
+pub const MAX_TIMEOUT_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// `-T`: a positive, finite number of seconds up to a year (turning it into a `Duration`
+/// panics on a negative, NaN or huge value, so nothing else may reach the run).
+fn seconds(s: &str) -> Result<f64, String> {
+    let accepted = format!(
+        "expected a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}, such as 10 or 0.5"
+    );
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT_SECONDS => Ok(v),
+        _ => Err(accepted),
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     allow_negative_numbers = true,
@@ -44,7 +60,7 @@ pub struct Cli {
     /// Guru mode: allow embedded C in the script
     #[arg(short = 'g')]
     pub guru: bool,
-    /// Define a C macro for the module (MAXACTION=..., MAXSTRINGLEN=..., ...)
+    /// Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...: each has a range); other macros need -g
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub defines: Vec<String>,
     /// Add a directory of tapsets (*.stp)
@@ -83,8 +99,8 @@ pub struct Cli {
     /// Write the script's output to FILE
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<String>,
-    /// End the session after SECONDS
-    #[arg(short = 'T', value_name = "SECONDS")]
+    /// End the session after SECONDS (a positive number, fractions allowed, at most a year)
+    #[arg(short = 'T', value_name = "SECONDS", value_parser = seconds)]
     pub timeout: Option<f64>,
     /// Set a global variable when the module loads
     #[arg(short = 'G', value_name = "VAR=VALUE")]

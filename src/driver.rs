@@ -266,6 +266,11 @@ impl Session {
         Ok(m)
     }
 
+    /// `-D` as compiler definitions, or why they are refused (out of range, not a limit).
+    pub fn defines(&self) -> Result<Vec<String>, Stop> {
+        crate::limits::defines(&self.cfg.defines, self.cfg.guru).map_err(Stop::Env)
+    }
+
     /// The module's name: `-m`, or one derived from the script.
     pub fn module_name(&self) -> String {
         match &self.cfg.module_name {
@@ -277,14 +282,21 @@ impl Session {
         }
     }
 
-    /// Pass 3.
-    pub fn translate(&mut self, m: &Module) -> Result<String, Stop> {
+    /// The module's name, or why `-m` is refused.
+    pub fn checked_module_name(&self) -> Result<String, Stop> {
         let name = self.module_name();
         if !crate::kbuild::valid_module_name(&name) {
             return Err(Stop::Env(format!(
-                "-m {name}: a module name is at most 55 letters, digits and underscores"
+                "-m {name}: a module name is a C identifier (letters, digits and underscores, \
+                 not starting with a digit) of at most 55 characters"
             )));
         }
+        Ok(name)
+    }
+
+    /// Pass 3.
+    pub fn translate(&mut self, m: &Module) -> Result<String, Stop> {
+        let name = self.checked_module_name()?;
         let script_name = match (&self.cfg.script_file, &self.cfg.script_text) {
             (_, Some(_)) => "<command line>".to_string(),
             (Some(f), None) => std::path::Path::new(f)
@@ -305,7 +317,7 @@ impl Session {
 
     /// Pass 4.
     pub fn build(&mut self, c: &str) -> Result<crate::kbuild::Built, Stop> {
-        let defines = crate::kbuild::defines(&self.cfg.defines).map_err(Stop::Env)?;
+        let defines = self.defines()?;
         let tree = self.kernel.tree().map_err(Stop::Env)?.clone();
         let name = self.module_name();
         self.time("Pass 4: compiled the module", |_| {
@@ -439,6 +451,9 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
 }
 
 fn run(s: &mut Session) -> Result<i32, Stop> {
+    // Settings that can only be wrong are refused before any pass runs.
+    s.defines()?;
+    s.checked_module_name()?;
     let script = s.parse()?;
     if s.cfg.last_pass == 1 {
         print!("{}", syntax::print::script(&script));

@@ -9,6 +9,7 @@ pub mod diag;
 pub mod driver;
 pub mod ir;
 pub mod kbuild;
+pub mod limits;
 pub mod run;
 pub mod sema;
 pub mod spinner;

@@ -124,3 +124,152 @@ fn running_without_matching_headers_says_what_to_do() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("--vm"), "{err}");
 }
+
+/// `stp-hwbp ARGS` in `dir`, without colours.
+fn stp_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+fn stp(args: &[&str]) -> std::process::Output {
+    stp_in(std::path::Path::new("."), args)
+}
+
+/// Runs `args`, checks the exit status, and returns stderr.
+fn stp_status(args: &[&str], status: i32) -> String {
+    let out = stp(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(status), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn timeouts_that_are_not_a_sane_number_of_seconds_are_usage_errors() {
+    // Each of these used to reach Duration::from_secs_f64 and panic the binary.
+    for t in ["-1", "1e300", "nan", "inf", "0", "-0", "31536001", "ten"] {
+        let err = stp_status(&["-p1", "-T", t, "-e", "probe begin { exit() }"], 2);
+        assert!(
+            err.contains("expected a number of seconds above 0 and at most 31536000"),
+            "-T {t} should say what is accepted: {err}"
+        );
+    }
+    for t in ["0.5", "10", "31536000"] {
+        stp_status(&["-p1", "-T", t, "-e", "probe begin { exit() }"], 0);
+    }
+}
+
+#[test]
+fn limits_out_of_range_are_refused_with_their_range() {
+    let script = "probe begin { exit() }";
+    // MAXMAPENTRIES=0 panicked a guest; MAXACTION=-1 meant no limit at all.
+    for (d, range) in [
+        ("MAXMAPENTRIES=0", "from 1 to 1048576"),
+        ("MAXACTION=-1", "from 1 to 1000000"),
+        ("MAXACTION=1000001", "from 1 to 1000000"),
+        ("MAXNESTING=0", "from 1 to 32"),
+        ("MAXBACKTRACE=1000", "from 1 to 64"),
+        ("TRYLOCKDELAY=1000000", "from 0 to 100"),
+        ("MAXACTION", "needs a value from 1 to 1000000"),
+    ] {
+        let err = stp_status(&["-p2", "-D", d, "-e", script], 3);
+        assert!(err.contains(range), "-D {d} should give the range: {err}");
+    }
+    let err = stp_status(&["-p2", "-D", "BUFSIZE=5000", "-e", script], 3);
+    assert!(err.contains("power of two"), "{err}");
+    // Any other macro could change what the kernel's headers mean: guru mode only.
+    let err = stp_status(&["-p2", "-D", "CONFIG_SMP=0", "-e", script], 3);
+    assert!(err.contains("guru mode"), "{err}");
+    stp_status(&["-p3", "-g", "-D", "MY_SETTING=1", "-e", script], 0);
+    stp_status(&["-p3", "-D", "MAXACTION=1000000", "-e", script], 0);
+}
+
+/// Every text the user controls that reaches C goes through one escaping function per C
+/// context (string literal, comment, identifier), or is refused. The script's file name ends
+/// up in a comment, `MODULE_DESCRIPTION`, `#line`-less error locations and probe-point
+/// strings; its strings and probe points in literals and comments. Each hostile name below
+/// once put C at file scope or broke the build; now the module builds with -Werror on every
+/// installed tree and its description is the name, byte for byte.
+#[test]
+fn hostile_text_stays_text_in_the_generated_c() {
+    use std::os::unix::ffi::OsStrExt;
+    let trees = stp_hwbp::kbuild::tree::installed();
+    assert!(
+        !trees.is_empty(),
+        "no kernel build tree in /lib/modules (run `make setup`)"
+    );
+    let script = r#"# Strings that would end a C literal or comment if written as they are.
+global s = "\"); int y = 1; (\" */ /* ??/ %n \\"
+function f:string (x:string) { return x . "\\" }
+probe begin {
+  printf("%s|%s|%s\n", s, f("??="), "tab\there é \377 */ /*")
+  exit()
+}
+probe kernel.data("pid_max").length(4).write { print("*/ hit\n") }
+"#;
+    let names: [&[u8]; 3] = [
+        // The issue's example: C at file scope, without -g.
+        br#"a"); int x = 42; MODULE_INFO(k, ".stp"#,
+        // A trailing backslash escaped the description's closing quote.
+        b"trailing\\",
+        // A path (it is quoted in comments) with comment enders and openers, a trigraph, a
+        // format, a newline and text that is not ASCII (names that are not UTF-8 are refused
+        // with the other arguments).
+        "c */ int z; /* ??/ %n%s \n \u{e9} \\.stp".as_bytes(),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in names {
+        let file = std::ffi::OsStr::from_bytes(name);
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&path, script).expect("write the script");
+        let base = path.file_name().expect("a file name").as_bytes();
+        let shown = String::from_utf8_lossy(name);
+        for kver in &trees {
+            let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+                .current_dir(dir.path())
+                .args(["-p4", "-r", kver, "-m", "stphwbp_hostile"])
+                .arg(file)
+                .output()
+                .expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "a script named {shown:?} does not build for {kver}:\n{err}"
+            );
+            let ko = dir.path().join("stphwbp_hostile.ko");
+            let info = stp_hwbp::run::modinfo::ModInfo::from_file(&ko).expect("modinfo");
+            assert_eq!(
+                info.get("description"),
+                Some(format!("stp-hwbp script {}", String::from_utf8_lossy(base)).as_str()),
+                "the description of a script named {shown:?} ({kver})"
+            );
+            assert_eq!(
+                info.get("k"),
+                None,
+                "a script named {shown:?} added a modinfo entry of its own ({kver})"
+            );
+            std::fs::remove_file(&ko).expect("remove the module");
+        }
+    }
+}
+
+#[test]
+fn module_names_and_defines_that_are_not_identifiers_are_refused() {
+    let script = "probe begin { exit() }";
+    for m in [r#"a"b"#, "9lives", "a-b", "a b", "x\\", ""] {
+        let err = stp_status(&["-p3", "-m", m, "-e", script], 3);
+        assert!(err.contains("a C identifier"), "-m {m:?}: {err}");
+    }
+    for d in [
+        r#"MAXACTION=1"x"#,
+        "MAXACTION=1 -DFOO",
+        "MAXACTION=$(shell id)",
+        "A-B=1",
+    ] {
+        stp_status(&["-p3", "-g", "-D", d, "-e", script], 3);
+    }
+}

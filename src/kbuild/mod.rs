@@ -24,6 +24,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
     ("stp_map.h", include_str!("../../runtime-c/stp_map.h")),
     ("stp_memory.h", include_str!("../../runtime-c/stp_memory.h")),
     ("stp_output.h", include_str!("../../runtime-c/stp_output.h")),
+    (
+        "stp_procdir.h",
+        include_str!("../../runtime-c/stp_procdir.h"),
+    ),
     ("stp_ring.h", include_str!("../../runtime-c/stp_ring.h")),
     (
         "stp_runtime.h",
@@ -33,6 +37,8 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_session.h",
         include_str!("../../runtime-c/stp_session.h"),
     ),
+    ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
+    ("stp_time.h", include_str!("../../runtime-c/stp_time.h")),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
     (
         "stp_arbiter.h",
@@ -41,55 +47,6 @@ pub const RUNTIME: &[(&str, &str)] = &[
 ];
 
 const KBUILD_TEMPLATE: &str = include_str!("../../templates/Kbuild.tera");
-
-/// SystemTap's limit names, accepted by `-D` and passed on with the runtime's prefix.
-const LIMITS: &[&str] = &[
-    "MAXACTION",
-    "MAXSTRINGLEN",
-    "MAXMAPENTRIES",
-    "MAXNESTING",
-    "MAXTRYLOCK",
-    "TRYLOCKDELAY",
-    "MAXSKIPPED",
-    "MAXERRORS",
-    "BUFSIZE",
-    "PRINTBUF",
-    "MAXBACKTRACE",
-    "MAXWATCHINSTANCES",
-    "MAXWATCHREQUESTS",
-    "WATCHRETRYMS",
-];
-
-/// Checks and translates `-D NAME=VALUE` into compiler definitions. Names must be C
-/// identifiers and values plain words, so nothing reaches make or the shell unescaped.
-pub fn defines(ds: &[(String, String)]) -> Result<Vec<String>, String> {
-    let ident = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    let word = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    };
-    ds.iter()
-        .map(|(k, v)| {
-            if !ident(k) || !word(v) {
-                return Err(format!(
-                    "-D {k}={v}: expected NAME=VALUE with a C identifier and a number or word"
-                ));
-            }
-            let k = if LIMITS.contains(&k.as_str()) {
-                format!("STP_{k}")
-            } else {
-                k.clone()
-            };
-            Ok(if v.is_empty() { k } else { format!("{k}={v}") })
-        })
-        .collect()
-}
 
 /// A module name the kernel accepts, derived from the script (stable across runs).
 pub fn module_name(script_file: Option<&str>, script_text: &str) -> String {
@@ -119,8 +76,10 @@ pub fn module_name(script_file: Option<&str>, script_text: &str) -> String {
     format!("stphwbp_{base}")
 }
 
+/// `-m`: the name becomes `KBUILD_MODNAME`, a file name and a make target, so it must be a C
+/// identifier, and short enough for the kernel's `MODULE_NAME_LEN`.
 pub fn valid_module_name(n: &str) -> bool {
-    !n.is_empty() && n.len() <= 55 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    n.len() <= 55 && crate::limits::is_c_ident(n)
 }
 
 /// Why pass 4 failed: the machine (no make, no space), or the module's C (a script's embedded C,

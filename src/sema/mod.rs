@@ -2,6 +2,7 @@
 //! tapsets), probe points and printf formats, pulls in the tapset functions the script reaches,
 //! infers types (`types`), and produces the `ir::Module` the back end consumes.
 
+mod foreach;
 pub mod format;
 pub mod probes;
 pub mod tapsets;
@@ -164,6 +165,7 @@ pub fn elaborate(
     }
     e.finish_globals();
     e.check_data_context();
+    foreach::check(&e.m, e.diags);
     let mut m = e.m;
     types::infer(&mut m, e.diags);
     if !e.diags.has_errors() {

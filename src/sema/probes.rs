@@ -144,6 +144,15 @@ pub const KERNEL_SPACE_START: u64 = 0xff00_0000_0000_0000;
 /// Shortest timer period accepted, as SystemTap: 100 microseconds.
 pub const MIN_TIMER_NS: u64 = 100_000;
 
+/// Longest timer period: the kernel's ktime_t is a signed 64-bit count of nanoseconds.
+pub const MAX_TIMER_NS: u64 = i64::MAX as u64;
+
+/// The longest jiffy there is on the supported architectures (x86_64 and arm64 offer HZ from
+/// 100 to 1000): `timer.jiffies(N)` is accepted when N of these fit in MAX_TIMER_NS, whatever
+/// HZ the target kernel has. No HZ makes a jiffy shorter than MIN_TIMER_NS. The module clamps
+/// the period again with its real TICK_NSEC (stp_timer_period_ns).
+pub const MAX_JIFFY_NS: u64 = 10_000_000;
+
 fn name_at(pattern: &str, i: usize) -> Option<&str> {
     pattern
         .split('.')
@@ -350,8 +359,21 @@ pub fn resolve(
                 _ => Some(0),
             };
             match ns {
-                _ if *unit == "jiffies" => PointKind::Jiffies(n),
-                Some(ns) if ns >= MIN_TIMER_NS => PointKind::Timer(ns),
+                _ if *unit == "jiffies" && n <= MAX_TIMER_NS / MAX_JIFFY_NS => {
+                    PointKind::Jiffies(n)
+                }
+                _ if *unit == "jiffies" => {
+                    diags.push(
+                        Diag::error(codes::PROBE_ARG, arg_span, "timer period out of range").label(
+                            format!(
+                                "at most {} jiffies fit in 64 bits of nanoseconds at HZ=100",
+                                MAX_TIMER_NS / MAX_JIFFY_NS
+                            ),
+                        ),
+                    );
+                    return None;
+                }
+                Some(ns) if (MIN_TIMER_NS..=MAX_TIMER_NS).contains(&ns) => PointKind::Timer(ns),
                 Some(_) | None => {
                     diags.push(
                         Diag::error(codes::PROBE_ARG, arg_span, "timer period out of range")

@@ -253,11 +253,15 @@ impl<'a> Parser<'a> {
             if self.eat_op("[") {
                 let t = self.peek();
                 match t.t {
-                    T::Int(n) if n > 0 => {
+                    T::Int(n) if n > 0 && n <= crate::limits::MAX_MAP_ENTRIES => {
                         self.bump();
                         array_size = Some((n, t.span));
                     }
-                    _ => return self.error("a positive array size"),
+                    // The runtime allocates every entry when the module loads.
+                    _ => {
+                        let max = crate::limits::MAX_MAP_ENTRIES;
+                        return self.error(&format!("an array size from 1 to {max}"));
+                    }
                 }
                 self.expect_op("]")?;
             } else if self.eat_op("=") {

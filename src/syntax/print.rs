@@ -206,7 +206,7 @@ impl Printer {
             let start = self.out.len();
             self.stmt(s);
             if let Some(p) = prev {
-                self.separate(start, matches!(p.kind, StmtKind::Empty));
+                self.separate(start, semicolons_owed(p));
             }
             prev = Some(s);
         }
@@ -217,24 +217,23 @@ impl Printer {
     /// Statements need no `;`, so when read back a statement that starts like the rest of an
     /// expression (`-1`, `+x`, `++y`, `(y)`, `[k] in a`) would join the one before it, and a `;`
     /// after a statement ends it rather than being an empty statement. In those cases, end
-    /// the line before the statement printed from `start` with `;`.
-    fn separate(&mut self, start: usize, prev_empty: bool) {
+    /// the line before the statement printed from `start` with `;`: as many as the statements
+    /// that end there would eat (`owed`, for an empty statement that follows).
+    fn separate(&mut self, start: usize, owed: usize) {
         let next = self.out[start..].trim_start();
         let before = self.out[..start - 1].trim_end();
         let needed = match next.chars().next() {
-            Some(';') => !prev_empty,
+            Some(';') => owed,
             // A postfix `++` cannot be followed by another.
-            Some('+' | '-') if next.starts_with("++") || next.starts_with("--") => {
+            Some('+' | '-') if next.starts_with("++") || next.starts_with("--") => usize::from(
                 !before.ends_with(['{', '}', ';'])
                     && !before.ends_with("++")
-                    && !before.ends_with("--")
-            }
-            Some('+' | '-' | '(' | '[') => !before.ends_with(['{', '}', ';']),
-            _ => false,
+                    && !before.ends_with("--"),
+            ),
+            Some('+' | '-' | '(' | '[') => usize::from(!before.ends_with(['{', '}', ';'])),
+            _ => 0,
         };
-        if needed {
-            self.out.insert(start - 1, ';');
-        }
+        self.out.insert_str(start - 1, &";".repeat(needed));
     }
 
     /// A statement used as the body of `if`/`while`/...: blocks open on the same line.
@@ -252,6 +251,12 @@ impl Printer {
 
     fn stmt(&mut self, s: &Stmt) {
         match &s.kind {
+            // A bare `enable`/`disable` variable needs its `;`: followed by a name on the next
+            // line it would read back as an enable/disable statement.
+            StmtKind::Expr(Expr {
+                kind: ExprKind::Var(v),
+                ..
+            }) if v.name == "enable" || v.name == "disable" => self.line(&format!("{};", v.name)),
             StmtKind::Expr(e) => self.line(&expr(e, 0)),
             StmtKind::Block(b) => self.block_after("", b),
             StmtKind::If { cond, then, els } => {
@@ -310,6 +315,21 @@ impl Printer {
             }
             StmtKind::Empty => self.line(";"),
         }
+    }
+}
+
+/// How many `;` the parser takes after a statement as printed before a following `;` reads as
+/// an empty statement: each statement ending there takes one as its optional terminator (an
+/// `if` whose body is a simple statement ends with it), except `;` itself and `return;`,
+/// which are printed with theirs.
+fn semicolons_owed(s: &Stmt) -> usize {
+    match &s.kind {
+        StmtKind::Empty | StmtKind::Return(None) => 0,
+        StmtKind::If { then, els, .. } => 1 + semicolons_owed(els.as_deref().unwrap_or(then)),
+        StmtKind::While { body, .. }
+        | StmtKind::For { body, .. }
+        | StmtKind::Foreach { body, .. } => 1 + semicolons_owed(body),
+        _ => 1,
     }
 }
 

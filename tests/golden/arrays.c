@@ -182,6 +182,8 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k15, 1LL);
 	stp_map_delete(stp_g_two, &f->k15);
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_names), "delete names")))
+		goto stp_out;
 	stp_map_clear(stp_g_names);
 	STP_STMT();
 	stp_g_s = 0;

@@ -102,6 +102,8 @@ static void stp_probe_2(struct stp_context *c) {
 	}
 	memset(f, 0, offsetof(struct stp_frame_p2, t1));
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_hits, 0), "foreach over hits")))
+		goto stp_out;
 	f->t1 = stp_map_sort(stp_g_hits, 0, 0);
 	for (f->t2 = 0; f->t2 < f->t1; f->t2++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_hits, f->t2);

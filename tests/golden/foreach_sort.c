@@ -149,6 +149,8 @@ static void stp_probe_0(struct stp_context *c) {
 	if (stp_map_set_long(stp_g_m, &f->k11, f->t12) && stp_map_full(c, "m", "foreach_sort.stp:7:33"))
 		goto stp_out;
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 0), "foreach over a")))
+		goto stp_out;
 	f->t13 = stp_map_sort(stp_g_a, 0, 0);
 	for (f->t14 = 0; f->t14 < f->t13; f->t14++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t14);
@@ -162,6 +164,8 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_printf(c, "%s\n", "");
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
+		goto stp_out;
 	f->t15 = stp_map_sort(stp_g_a, 0, 1);
 	for (f->t16 = 0; f->t16 < f->t15; f->t16++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t16);
@@ -173,6 +177,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
+		goto stp_out;
 	f->t17 = stp_map_sort(stp_g_a, 0, -1);
 	for (f->t18 = 0; f->t18 < f->t17; f->t18++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t18);
@@ -184,6 +190,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
+		goto stp_out;
 	f->t19 = stp_map_sort(stp_g_a, 1, 1);
 	for (f->t20 = 0; f->t20 < f->t19; f->t20++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t20);
@@ -195,6 +203,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
+		goto stp_out;
 	f->t21 = stp_map_sort(stp_g_a, 1, -1);
 	for (f->t22 = 0; f->t22 < f->t21; f->t22++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t22);
@@ -207,6 +217,8 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	STP_STMT();
 	f->t25 = 2LL;
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
+		goto stp_out;
 	f->t23 = stp_map_sort(stp_g_a, 0, -1);
 	for (f->t24 = 0; f->t24 < f->t23 && f->t24 < f->t25; f->t24++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t24);
@@ -219,6 +231,8 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	STP_STMT();
 	f->t28 = (int64_t)((uint64_t)(1LL) + (uint64_t)(1LL));
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
+		goto stp_out;
 	f->t26 = stp_map_sort(stp_g_a, 1, 1);
 	for (f->t27 = 0; f->t27 < f->t26 && f->t27 < f->t28; f->t27++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t27);
@@ -230,6 +244,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
+		goto stp_out;
 	f->t29 = stp_map_sort(stp_g_m, 0, 0);
 	for (f->t30 = 0; f->t30 < f->t29; f->t30++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t30);
@@ -242,6 +258,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
+		goto stp_out;
 	f->t31 = stp_map_sort(stp_g_m, 1, 1);
 	for (f->t32 = 0; f->t32 < f->t31; f->t32++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t32);
@@ -254,6 +272,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, -1), "foreach over m")))
+		goto stp_out;
 	f->t33 = stp_map_sort(stp_g_m, 2, -1);
 	for (f->t34 = 0; f->t34 < f->t33; f->t34++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t34);
@@ -266,6 +286,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
+		goto stp_out;
 	f->t35 = stp_map_sort(stp_g_m, 0, 1);
 	for (f->t36 = 0; f->t36 < f->t35; f->t36++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t36);
@@ -279,6 +301,8 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	STP_STMT();
 	f->t39 = 1LL;
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, -1), "foreach over m")))
+		goto stp_out;
 	f->t37 = stp_map_sort(stp_g_m, 0, -1);
 	for (f->t38 = 0; f->t38 < f->t37 && f->t38 < f->t39; f->t38++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t38);
@@ -291,6 +315,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 0), "foreach over a")))
+		goto stp_out;
 	f->t40 = stp_map_sort(stp_g_a, 0, 0);
 	for (f->t41 = 0; f->t41 < f->t40; f->t41++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t41);
@@ -303,6 +329,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
+		goto stp_out;
 	f->t42 = stp_map_sort(stp_g_a, 0, -1);
 	for (f->t43 = 0; f->t43 < f->t42; f->t43++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_a, f->t43);
@@ -315,6 +343,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
+		goto stp_out;
 	f->t44 = stp_map_sort(stp_g_m, 0, 0);
 	for (f->t45 = 0; f->t45 < f->t44; f->t45++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t45);
@@ -329,6 +359,8 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	STP_STMT();
 	f->t48 = 2LL;
+	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
+		goto stp_out;
 	f->t46 = stp_map_sort(stp_g_m, 2, 1);
 	for (f->t47 = 0; f->t47 < f->t46 && f->t47 < f->t48; f->t47++) {
 		const struct stp_map_entry *e = stp_map_entry(stp_g_m, f->t47);

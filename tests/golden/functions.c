@@ -100,7 +100,7 @@ static int64_t stp_fn_fact(struct stp_context *c, int64_t a_n) {
 	struct stp_frame_f0 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling fact");
+		stp_error(c, "MAXNESTING exceeded calling %s", "fact");
 		return 0;
 	}
 	c->nesting++;
@@ -130,7 +130,7 @@ stp_out:
 static void stp_fn_report(struct stp_context *c, const char *a_what, int64_t a_v) {
 	struct stp_frame_f1 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling report");
+		stp_error(c, "MAXNESTING exceeded calling %s", "report");
 		return;
 	}
 	c->nesting++;
@@ -150,7 +150,7 @@ static int64_t stp_fn_fib(struct stp_context *c, int64_t a_n) {
 	struct stp_frame_f2 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling fib");
+		stp_error(c, "MAXNESTING exceeded calling %s", "fib");
 		return 0;
 	}
 	c->nesting++;
@@ -182,7 +182,7 @@ static void stp_fn_greet(struct stp_context *c, char *rv, const char *a_who) {
 	struct stp_frame_f3 *f;
 	rv[0] = '\0';
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling greet");
+		stp_error(c, "MAXNESTING exceeded calling %s", "greet");
 		return;
 	}
 	c->nesting++;
@@ -204,7 +204,7 @@ static void stp_fn_shout(struct stp_context *c, char *rv, const char *a_s) {
 	struct stp_frame_f4 *f;
 	rv[0] = '\0';
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling shout");
+		stp_error(c, "MAXNESTING exceeded calling %s", "shout");
 		return;
 	}
 	c->nesting++;
@@ -226,7 +226,7 @@ static int64_t stp_fn_is_even(struct stp_context *c, int64_t a_n) {
 	struct stp_frame_f5 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling is_even");
+		stp_error(c, "MAXNESTING exceeded calling %s", "is_even");
 		return 0;
 	}
 	c->nesting++;
@@ -254,7 +254,7 @@ stp_out:
 static void stp_fn_nothing(struct stp_context *c) {
 	struct stp_frame_f6 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling nothing");
+		stp_error(c, "MAXNESTING exceeded calling %s", "nothing");
 		return;
 	}
 	c->nesting++;
@@ -270,7 +270,7 @@ static int64_t stp_fn_early(struct stp_context *c, int64_t a_x) {
 	struct stp_frame_f7 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling early");
+		stp_error(c, "MAXNESTING exceeded calling %s", "early");
 		return 0;
 	}
 	c->nesting++;
@@ -311,7 +311,7 @@ static int64_t stp_fn_is_odd(struct stp_context *c, int64_t a_n) {
 	struct stp_frame_f9 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling is_odd");
+		stp_error(c, "MAXNESTING exceeded calling %s", "is_odd");
 		return 0;
 	}
 	c->nesting++;

@@ -290,7 +290,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_0, "timer.s(1)", "probe timer.s(1) (probe_timers.stp:4:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(1000000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -300,7 +300,7 @@ static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 	stp_run_probe(stp_probe_1, "timer.sec(2)", "probe timer.sec(2) (probe_timers.stp:5:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(2000000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -310,7 +310,7 @@ static enum hrtimer_restart stp_timer_fn_2(struct hrtimer *t) {
 	stp_run_probe(stp_probe_2, "timer.ms(100)", "probe timer.ms(100) (probe_timers.stp:6:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(100000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -320,7 +320,7 @@ static enum hrtimer_restart stp_timer_fn_3(struct hrtimer *t) {
 	stp_run_probe(stp_probe_3, "timer.msec(250)", "probe timer.msec(250) (probe_timers.stp:7:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(250000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(250000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -330,7 +330,7 @@ static enum hrtimer_restart stp_timer_fn_4(struct hrtimer *t) {
 	stp_run_probe(stp_probe_4, "timer.us(500)", "probe timer.us(500) (probe_timers.stp:8:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(500000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(500000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -340,7 +340,7 @@ static enum hrtimer_restart stp_timer_fn_5(struct hrtimer *t) {
 	stp_run_probe(stp_probe_5, "timer.usec(1000)", "probe timer.usec(1000) (probe_timers.stp:9:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(1000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -350,7 +350,7 @@ static enum hrtimer_restart stp_timer_fn_6(struct hrtimer *t) {
 	stp_run_probe(stp_probe_6, "timer.ns(100000)", "probe timer.ns(100000) (probe_timers.stp:10:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(100000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -360,7 +360,7 @@ static enum hrtimer_restart stp_timer_fn_7(struct hrtimer *t) {
 	stp_run_probe(stp_probe_7, "timer.nsec(2000000)", "probe timer.nsec(2000000) (probe_timers.stp:11:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(2000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -370,7 +370,7 @@ static enum hrtimer_restart stp_timer_fn_8(struct hrtimer *t) {
 	stp_run_probe(stp_probe_8, "timer.hz(10)", "probe timer.hz(10) (probe_timers.stp:12:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(100000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -380,7 +380,7 @@ static enum hrtimer_restart stp_timer_fn_9(struct hrtimer *t) {
 	stp_run_probe(stp_probe_9, "timer.jiffies(5)", "probe timer.jiffies(5) (probe_timers.stp:13:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(5ULL * TICK_NSEC));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(5ULL, TICK_NSEC)));
 	return HRTIMER_RESTART;
 }
 
@@ -390,7 +390,7 @@ static enum hrtimer_restart stp_timer_fn_10(struct hrtimer *t) {
 	stp_run_probe(stp_probe_10, "timer.s(10)", "probe timer.s(10) (probe_timers.stp:15:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(10000000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(10000000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -425,17 +425,17 @@ static void stp_start(void) {
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(1000000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_1, ns_to_ktime(2000000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_2, ns_to_ktime(100000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_3, ns_to_ktime(250000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_4, ns_to_ktime(500000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_5, ns_to_ktime(1000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_6, ns_to_ktime(100000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_7, ns_to_ktime(2000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_8, ns_to_ktime(100000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_9, ns_to_ktime(5ULL * TICK_NSEC), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_10, ns_to_ktime(10000000000ULL), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_2, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_3, ns_to_ktime(stp_timer_period_ns(250000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_4, ns_to_ktime(stp_timer_period_ns(500000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_5, ns_to_ktime(stp_timer_period_ns(1000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_6, ns_to_ktime(stp_timer_period_ns(100000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_7, ns_to_ktime(stp_timer_period_ns(2000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_8, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_9, ns_to_ktime(stp_timer_period_ns(5ULL, TICK_NSEC)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_10, ns_to_ktime(stp_timer_period_ns(10000000000ULL, 1)), HRTIMER_MODE_REL);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

@@ -16,16 +16,21 @@ module_param(stp_target, long, 0400);
 struct stp_frame_f0 {
 	char stp_pad;
 };
+struct stp_frame_f1 {
+	char stp_pad;
+};
 struct stp_frame_p0 {
 	char stp_pad;
 };
 union stp_frame {
 	struct stp_frame_f0 f0;
+	struct stp_frame_f1 f1;
 	struct stp_frame_p0 p0;
 	char stp_none;
 };
 
 static void stp_fn_d(struct stp_context *c);
+static void stp_fn_e(struct stp_context *c);
 static void stp_fn_exit(struct stp_context *c);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 
@@ -33,7 +38,7 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 static void stp_fn_d(struct stp_context *c) {
 	struct stp_frame_f0 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling d");
+		stp_error(c, "MAXNESTING exceeded calling %s", "d");
 		return;
 	}
 	c->nesting++;
@@ -47,6 +52,28 @@ stp_out:
 	c->nesting--;
 }
 
+/* return_then_statement.stp:3:10 */
+static void stp_fn_e(struct stp_context *c) {
+	struct stp_frame_f1 *f;
+	if (unlikely(c->nesting >= STP_MAXNESTING)) {
+		stp_error(c, "MAXNESTING exceeded calling %s", "e");
+		return;
+	}
+	c->nesting++;
+	f = stp_frame(c);
+	memset(f, 0, sizeof(*f));
+	STP_STMT();
+	if (1LL) {
+		STP_STMT();
+		goto stp_out;
+	}
+	STP_STMT();
+	goto stp_out;
+	goto stp_out;
+stp_out:
+	c->nesting--;
+}
+
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
@@ -54,20 +81,24 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 58 "stphwbp_return_then_statement.c"
+#line 85 "stphwbp_return_then_statement.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_RETURN
 }
 
-/* probe begin at return_then_statement.stp:2:1 */
+/* probe begin at return_then_statement.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
 	stp_fn_d(c);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	STP_STMT();
+	stp_fn_e(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
 	STP_STMT();
@@ -83,7 +114,7 @@ stp_out:
  * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
-		stp_run_in_process(stp_probe_0, "begin", "probe begin (return_then_statement.stp:2:1)");
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (return_then_statement.stp:4:1)");
 	if (!stp_session_set_running())
 		return;
 }

@@ -52,7 +52,7 @@ static void stp_fn_where(struct stp_context *c, char *rv) {
 	struct stp_frame_f0 *f;
 	rv[0] = '\0';
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling where");
+		stp_error(c, "MAXNESTING exceeded calling %s", "where");
 		return;
 	}
 	c->nesting++;

@@ -173,7 +173,7 @@ static int64_t stp_fn_gettimeofday_s(struct stp_context *c) {
 	struct stp_frame_f5 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling gettimeofday_s");
+		stp_error(c, "MAXNESTING exceeded calling %s", "gettimeofday_s");
 		return 0;
 	}
 	c->nesting++;
@@ -199,7 +199,7 @@ static int64_t stp_fn_gettimeofday_ms(struct stp_context *c) {
 	struct stp_frame_f6 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling gettimeofday_ms");
+		stp_error(c, "MAXNESTING exceeded calling %s", "gettimeofday_ms");
 		return 0;
 	}
 	c->nesting++;
@@ -225,7 +225,7 @@ static int64_t stp_fn_gettimeofday_us(struct stp_context *c) {
 	struct stp_frame_f7 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling gettimeofday_us");
+		stp_error(c, "MAXNESTING exceeded calling %s", "gettimeofday_us");
 		return 0;
 	}
 	c->nesting++;

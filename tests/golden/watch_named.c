@@ -225,7 +225,7 @@ stp_out:
 static void stp_fn_rearm(struct stp_context *c, int64_t a_a) {
 	struct stp_frame_f7 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling rearm");
+		stp_error(c, "MAXNESTING exceeded calling %s", "rearm");
 		return;
 	}
 	c->nesting++;
@@ -461,7 +461,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_7, "timer.ms(500)", "probe timer.ms(500) (watch_named.stp:20:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(500000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(500000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -471,7 +471,7 @@ static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 	stp_run_probe(stp_probe_9, "timer.s(2)", "probe timer.s(2) (watch_named.stp:23:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(2000000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -492,8 +492,8 @@ static void stp_start(void) {
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(500000000ULL), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_1, ns_to_ktime(2000000000ULL), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(500000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

@@ -361,7 +361,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_5, "timer.s(1)", "probe timer.s(1) (watch_subprobes.stp:8:1)", NULL, 0, 0);
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(1000000000ULL));
+	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)));
 	return HRTIMER_RESTART;
 }
 
@@ -378,7 +378,7 @@ static void stp_start(void) {
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(1000000000ULL), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

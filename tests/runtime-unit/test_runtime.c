@@ -1,12 +1,17 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
- * (stp_ring.h) and the bounded rwlock (stp_lock.h). Built by run.sh with gcc -Wall
+ * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h) and timer
+ * periods (stp_time.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
+static unsigned long comparisons;
+#define STP_MAP_COUNT_CMP() (comparisons++)
 #include "stp_limits.h"
 #include "stp_lock.h"
 #include "stp_ring.h"
 #include "stp_map.h"
+#include "stp_string.h"
+#include "stp_time.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -96,6 +101,70 @@ static void test_map_full(void)
 		key_l(&k, i);
 		CHECK(stp_map_get_long(m, &k) == (i == 2 ? 0 : i * 10));
 	}
+	stp_map_free(m);
+}
+
+/* Sorting and clearing charge their work before they run (stp_map_sort_work,
+ * stp_map_clear_work): the charge must bound what they really do, and a clear must cost
+ * what the map used, not its capacity. */
+static void test_map_work(void)
+{
+	struct stp_map *m = stp_map_new("l", 'l', 2048);
+	struct stp_key k;
+	unsigned long bound, scanned;
+	int n, i, dir, bad = 0;
+
+	for (n = 0; n <= 2048; n = n ? n * 2 : 1) {
+		stp_map_clear(m);
+		for (i = 0; i < n; i++) {
+			key_l(&k, (i * 7919) % 4099);
+			stp_map_set_long(m, &k, (i * 31) % 97);
+		}
+		for (i = 0; i < n; i += 3) {	/* holes below the high-water mark */
+			key_l(&k, (i * 7919) % 4099);
+			stp_map_delete(m, &k);
+		}
+		for (dir = -1; dir <= 1; dir++) {
+			bound = stp_map_sort_work(m, dir);
+			comparisons = 0;
+			stp_map_sort(m, 0, dir);
+			scanned = m->high;
+			if (comparisons + scanned > bound) {
+				bad++;
+				fprintf(stderr, "sort of %u entries: %lu steps, charged %lu\n",
+					stp_map_size(m), comparisons + scanned, bound);
+			}
+		}
+	}
+	CHECK(bad == 0);
+
+	/* Clearing a large map that holds little costs what it holds. */
+	stp_map_clear(m);
+	for (i = 0; i < 100; i++) {
+		key_l(&k, i);
+		stp_map_set_long(m, &k, i);
+	}
+	for (i = 0; i < 100; i += 2) {
+		key_l(&k, i);
+		stp_map_delete(m, &k);
+	}
+	CHECK(stp_map_clear_work(m) == 100);
+	stp_map_clear(m);
+	CHECK(stp_map_clear_work(m) == 0 && stp_map_size(m) == 0);
+	key_l(&k, 1);
+	CHECK(!stp_map_exists(m, &k));
+	/* Every slot is free again, in order: the map fills to capacity, and unsorted
+	 * iteration is in insertion order, as in a new map. */
+	for (i = 0; i < 2048; i++) {
+		key_l(&k, 5000 + i);
+		if (stp_map_set_long(m, &k, i) != 0)
+			break;
+	}
+	CHECK(i == 2048 && stp_map_size(m) == 2048);
+	CHECK(stp_map_sort(m, 0, 0) == 2048);
+	for (i = 0, bad = 0; i < 2048; i++)
+		bad += stp_entry_key_long(stp_map_entry(m, i), 1) != 5000 + i;
+	CHECK(bad == 0);
 	stp_map_free(m);
 }
 
@@ -550,10 +619,119 @@ static void test_lock(void)
 	CHECK(atomic_read(&l.v) == 0);
 }
 
+/* ---- strings ---- */
+
+/* A MAXSTRINGLEN buffer with a guard after it, so that writing past the end shows. */
+struct guarded {
+	char s[STP_MAXSTRINGLEN];
+	char guard[16];
+};
+
+static void guarded_init(struct guarded *g, const char *text)
+{
+	memset(g->guard, 0x5a, sizeof(g->guard));
+	memset(g->s, 0, sizeof(g->s));
+	strcpy(g->s, text);
+}
+
+static bool guard_intact(const struct guarded *g)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(g->guard); i++)
+		if (g->guard[i] != 0x5a)
+			return false;
+	return true;
+}
+
+static void test_string_overlap(void)
+{
+	struct guarded g;
+	char want[STP_MAXSTRINGLEN];
+	size_t i, half = STP_MAXSTRINGLEN * 3 / 4;
+
+	/* s .= s: the source is the destination. */
+	guarded_init(&g, "abc");
+	stp_strcat(g.s, g.s);
+	CHECK(strcmp(g.s, "abcabc") == 0);
+	stp_strcat(g.s, g.s);
+	CHECK(strcmp(g.s, "abcabcabcabc") == 0);
+
+	/* The source inside the destination, at its start and in the middle. */
+	guarded_init(&g, "hello");
+	stp_strcat(g.s, g.s + 3);
+	CHECK(strcmp(g.s, "hellolo") == 0);
+	stp_strcpy(g.s, g.s + 2);
+	CHECK(strcmp(g.s, "llolo") == 0);
+	stp_strcpy(g.s, g.s);
+	CHECK(strcmp(g.s, "llolo") == 0);
+	CHECK(guard_intact(&g));
+
+	/* s .= s on a string longer than half the buffer: truncated, terminated, in bounds. */
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < half; i++)
+		want[i] = 'a' + i % 26;
+	guarded_init(&g, want);
+	for (i = half; i < STP_MAXSTRINGLEN - 1; i++)
+		want[i] = want[i - half];
+	stp_strcat(g.s, g.s);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1);
+	CHECK(strcmp(g.s, want) == 0);
+	CHECK(guard_intact(&g));
+
+	/* A full buffer takes nothing more, from itself or elsewhere. */
+	stp_strcat(g.s, g.s);
+	stp_strcat(g.s, "more");
+	CHECK(strcmp(g.s, want) == 0);
+	CHECK(guard_intact(&g));
+}
+
+static void test_string_truncation(void)
+{
+	struct guarded g;
+	char big[STP_MAXSTRINGLEN * 2];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	guarded_init(&g, "");
+	stp_strcpy(g.s, big);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1);
+	CHECK(guard_intact(&g));
+	guarded_init(&g, "ab");
+	stp_strcat(g.s, big);
+	CHECK(strlen(g.s) == STP_MAXSTRINGLEN - 1 && g.s[0] == 'a' && g.s[2] == 'x');
+	CHECK(guard_intact(&g));
+	guarded_init(&g, "ab");
+	stp_strcat(g.s, "");
+	CHECK(strcmp(g.s, "ab") == 0);
+}
+
+/* ---- timer periods ---- */
+
+static void test_timer_period(void)
+{
+	const uint64_t max = (uint64_t)INT64_MAX;
+
+	CHECK(stp_timer_period_ns(5, 4000000) == 20000000);	/* 5 jiffies at HZ=250 */
+	CHECK(stp_timer_period_ns(1000000000, 1) == 1000000000);
+	/* Never below 100 us, however short the unit. */
+	CHECK(stp_timer_period_ns(1, 1000) == 100000);
+	CHECK(stp_timer_period_ns(0, 4000000) == 100000);
+	CHECK(stp_timer_period_ns(7, 0) == 100000);
+	/* A product that would wrap (it once made a huge N fire 45,000 times a second) is
+	 * the longest period instead; so is anything ktime_t cannot hold. */
+	CHECK(stp_timer_period_ns(4611686018427387905ULL, 4) == max);
+	CHECK(stp_timer_period_ns(UINT64_MAX, 10000000) == max);
+	CHECK(stp_timer_period_ns(max / 10000000 + 1, 10000000) == max);
+	CHECK(stp_timer_period_ns(max / 10000000, 10000000) == max / 10000000 * 10000000);
+	CHECK(stp_timer_period_ns(UINT64_MAX, 1) == max);
+}
+
 int main(void)
 {
 	test_map_basic();
 	test_map_full();
+	test_map_work();
 	test_map_strings();
 	test_map_multikey_sort();
 	test_map_stress();
@@ -563,6 +741,9 @@ int main(void)
 	test_ring_lost();
 	test_ring_threads();
 	test_lock();
+	test_string_overlap();
+	test_string_truncation();
+	test_timer_period();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

@@ -7,7 +7,7 @@
 //! failure leaving the body through `goto stp_out`.
 
 use super::names;
-use super::writer::{CWriter, c_string};
+use super::writer::{CWriter, c_long, c_string};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
@@ -73,6 +73,16 @@ impl<'a> BodyGen<'a> {
     fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
         format!("{prefix}{}", self.counter)
+    }
+
+    /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
+    /// before the loop runs when it would go past it (`what` names it in the error).
+    fn charge_work(&mut self, steps: &str, what: &str) {
+        self.w.line(format!(
+            "if (unlikely(stp_count_work(c, {steps}, {})))",
+            c_string(what)
+        ));
+        self.w.line("\tgoto stp_out;");
     }
 
     fn fail_check(&mut self) {
@@ -190,10 +200,15 @@ impl<'a> BodyGen<'a> {
                 self.w.line("goto stp_out;");
             }
             StmtKind::Delete(lv) => match lv {
-                LValue::Array(g) => self.w.line(format!(
-                    "stp_map_clear({});",
-                    names::global(&self.m.globals[*g].name)
-                )),
+                LValue::Array(g) => {
+                    let name = &self.m.globals[*g].name;
+                    let map = names::global(name);
+                    self.charge_work(
+                        &format!("stp_map_clear_work({map})"),
+                        &format!("delete {name}"),
+                    );
+                    self.w.line(format!("stp_map_clear({map});"));
+                }
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     self.w.line(format!(
@@ -267,6 +282,10 @@ impl<'a> BodyGen<'a> {
             self.w.line(format!("{t} = {v};"));
             t
         });
+        self.charge_work(
+            &format!("stp_map_sort_work({map}, {dir})"),
+            &format!("foreach over {}", g.name),
+        );
         self.w
             .line(format!("{n} = stp_map_sort({map}, {col}, {dir});"));
         let bound = match &lim {
@@ -445,13 +464,7 @@ impl<'a> BodyGen<'a> {
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
         match &e.kind {
-            ExprKind::Long(v) => {
-                if *v == i64::MIN {
-                    "(-9223372036854775807LL - 1)".into()
-                } else {
-                    format!("{v}LL")
-                }
-            }
+            ExprKind::Long(v) => c_long(*v),
             ExprKind::Str(_) => "0".into(),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {

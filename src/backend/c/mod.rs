@@ -12,7 +12,7 @@ use crate::diag::SourceMap;
 use crate::ir::*;
 use body::BodyGen;
 use std::collections::BTreeMap;
-use writer::{CWriter, c_comment, c_string};
+use writer::{CWriter, c_comment, c_long, c_string};
 
 pub struct Opts {
     pub module_name: String,
@@ -224,8 +224,8 @@ fn signature(f: &Function) -> String {
     for &p in &f.params {
         let l = &f.locals[p];
         params.push(match l.ty {
-            Ty::Str => format!("const char *a_{}", l.name),
-            _ => format!("int64_t a_{}", l.name),
+            Ty::Str => format!("const char *{}", names::param(&l.name)),
+            _ => format!("int64_t {}", names::param(&l.name)),
         });
     }
     let ret = if f.ret == Ty::Long { "int64_t" } else { "void" };
@@ -286,8 +286,8 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 }
                 bodies.open("if (unlikely(c->nesting >= STP_MAXNESTING))");
                 bodies.line(format!(
-                    "stp_error(c, \"MAXNESTING exceeded calling {}\");",
-                    f.name
+                    "stp_error(c, \"MAXNESTING exceeded calling %s\", {});",
+                    c_string(&f.name)
                 ));
                 bodies.line(if f.ret == Ty::Long {
                     "return 0;"
@@ -302,12 +302,16 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                     let l = &f.locals[p];
                     if l.ty == Ty::Str {
                         bodies.line(format!(
-                            "stp_strcpy(f->{}, a_{});",
+                            "stp_strcpy(f->{}, {});",
                             names::local(&l.name),
-                            l.name
+                            names::param(&l.name)
                         ));
                     } else {
-                        bodies.line(format!("f->{} = a_{};", names::local(&l.name), l.name));
+                        bodies.line(format!(
+                            "f->{} = {};",
+                            names::local(&l.name),
+                            names::param(&l.name)
+                        ));
                     }
                 }
                 bodies.raw(&g.w.finish());
@@ -330,7 +334,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 }
                 for &p in &f.params {
                     let n = &f.locals[p].name;
-                    bodies.line(format!("#define STAP_ARG_{n} a_{n}"));
+                    bodies.line(format!(
+                        "#define {} {}",
+                        names::stap_arg(n),
+                        names::param(n)
+                    ));
                 }
                 if f.ret == Ty::Str {
                     bodies.line("#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)");
@@ -348,7 +356,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
                 for &p in &f.params {
-                    bodies.line(format!("#undef STAP_ARG_{}", f.locals[p].name));
+                    bodies.line(format!("#undef {}", names::stap_arg(&f.locals[p].name)));
                 }
                 bodies.line("#undef STAP_RETURN");
                 if f.ret == Ty::Long {
@@ -408,7 +416,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
 
     let mut out = String::new();
     let mut ctx = tera::Context::new();
-    ctx.insert("script", &c_comment(&opts.script_name));
+    ctx.insert("script_comment", &c_comment(&opts.script_name));
+    ctx.insert(
+        "description",
+        &c_string(&format!("stp-hwbp script {}", opts.script_name)),
+    );
     ctx.insert("module", &opts.module_name);
     let syms: Vec<String> = m
         .watches
@@ -456,7 +468,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 w.line(format!("module_param({p}, charp, 0400);"));
             } else {
                 let init = match g.init {
-                    Some(Const::Long(v)) => format!("{v}"),
+                    Some(Const::Long(v)) => c_long(v),
                     _ => "0".into(),
                 };
                 w.line(format!("static long {p} = {init};"));
@@ -501,8 +513,9 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     for (pid, p) in m.probes.iter() {
         for (i, pt) in p.points.iter().enumerate() {
             match &pt.kind {
-                PointKind::Timer(ns) => timers.push((pid, i, format!("{ns}ULL"))),
-                PointKind::Jiffies(n) => timers.push((pid, i, format!("{n}ULL * TICK_NSEC"))),
+                // Through the runtime's clamp: N * TICK_NSEC must not wrap to a tiny period.
+                PointKind::Timer(ns) => timers.push((pid, i, timer_period(*ns, "1"))),
+                PointKind::Jiffies(n) => timers.push((pid, i, timer_period(*n, "TICK_NSEC"))),
                 PointKind::Begin(s) => begins.push((*s, pid, i)),
                 PointKind::End(s) => ends.push((*s, pid, i)),
                 PointKind::Never
@@ -632,7 +645,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                     .collect();
                 let val = if g.ty == Ty::Str { 's' } else { 'l' };
                 let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
-                w.line(format!("{n} = stp_map_new(\"{keys}\", '{val}', {max});"));
+                w.line(format!(
+                    "{n} = stp_map_new({}, '{val}', {max});",
+                    c_string(&keys)
+                ));
                 w.line(format!("if (!{n})"));
                 w.line("\tgoto fail_maps;");
             }
@@ -681,6 +697,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("module_exit(stp_exit);");
     out.push_str(&w.finish());
     reset_lines(&out, &format!("{}.c", opts.module_name))
+}
+
+/// A timer probe's period in nanoseconds as C: `n` units of `unit` nanoseconds, bounded by
+/// the runtime to at least 100 microseconds and at most what ktime_t holds.
+fn timer_period(n: u64, unit: &str) -> String {
+    format!("stp_timer_period_ns({n}ULL, {unit})")
 }
 
 /// The script line on which embedded C's first written line stands: the `%{` line, plus the

@@ -1,21 +1,32 @@
 //! The names generated C uses. Every identifier derived from the script carries a prefix, so
-//! no script name can collide with a C keyword, a kernel symbol or the runtime's own names
-//! (script identifiers are `[A-Za-z_][A-Za-z0-9_]*`, already valid C).
+//! no script name can collide with a C keyword, a kernel symbol or the runtime's own names,
+//! and goes through `c_ident` (script identifiers are `[A-Za-z_][A-Za-z0-9_]*`, already valid
+//! C, so it changes nothing they can spell).
+
+use super::writer::c_ident;
 
 pub fn global(name: &str) -> String {
-    format!("stp_g_{name}")
+    format!("stp_g_{}", c_ident(name))
 }
 pub fn global_lock(name: &str) -> String {
-    format!("stp_lock_{name}")
+    format!("stp_lock_{}", c_ident(name))
 }
 pub fn global_param(name: &str) -> String {
-    format!("g_{name}")
+    format!("g_{}", c_ident(name))
 }
 pub fn function(name: &str) -> String {
-    format!("stp_fn_{name}")
+    format!("stp_fn_{}", c_ident(name))
 }
 pub fn local(name: &str) -> String {
-    format!("l_{name}")
+    format!("l_{}", c_ident(name))
+}
+/// A function parameter as the C function receives it (`STAP_ARG_x` in embedded C).
+pub fn param(name: &str) -> String {
+    format!("a_{}", c_ident(name))
+}
+/// `STAP_ARG_x`, SystemTap's name for a parameter in embedded C.
+pub fn stap_arg(name: &str) -> String {
+    format!("STAP_ARG_{}", c_ident(name))
 }
 pub fn probe(i: usize) -> String {
     format!("stp_probe_{i}")

@@ -101,9 +101,49 @@ pub fn c_string(s: &str) -> String {
     o
 }
 
-/// Text safe inside a C block comment.
+/// Text safe inside a C block comment, on one line: nothing can end the comment (`*/`),
+/// open a nested one (`/*`, which gcc's -Wcomment turns into a build error under -Werror)
+/// or continue it onto the next line; control characters become spaces.
 pub fn c_comment(s: &str) -> String {
-    s.replace("*/", "* /").replace(['\n', '\r'], " ")
+    let mut o = String::with_capacity(s.len());
+    let mut prev = ' ';
+    for ch in s.chars() {
+        let ch = if ch.is_control() { ' ' } else { ch };
+        if matches!((prev, ch), ('*', '/') | ('/', '*')) {
+            o.push(' ');
+        }
+        o.push(ch);
+        prev = ch;
+    }
+    o
+}
+
+/// A name from the script as (part of) a C identifier. Script identifiers are already
+/// `[A-Za-z_][A-Za-z0-9_]*`, and the namer prefixes them, so this is the identity on every
+/// name a front end accepts; anything else is spelled out (`_xHH_` per byte) rather than
+/// trusted, so that no text can ever reach C as code through a name.
+pub fn c_ident(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "_x{b:02x}_");
+        }
+    }
+    o
+}
+
+/// A script integer as a C constant of type `long long` (`int64_t` on every kernel target).
+/// INT64_MIN has no literal: `-9223372036854775808` is minus a constant too large for
+/// `long long`, which gcc warns about (an error under -Werror), so it is written as an
+/// expression.
+pub fn c_long(v: i64) -> String {
+    if v == i64::MIN {
+        "(-9223372036854775807LL - 1)".into()
+    } else {
+        format!("{v}LL")
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +159,26 @@ mod tests {
             "\"\\377\""
         );
         assert_eq!(c_string("\x01"), "\"\\001\"");
+    }
+    #[test]
+    fn comments() {
+        assert_eq!(c_comment("a */ b"), "a * / b");
+        assert_eq!(c_comment("a /* b"), "a / * b");
+        assert_eq!(c_comment("/*/"), "/ * /");
+        assert_eq!(c_comment("*//*"), "* // *");
+        assert_eq!(c_comment("x\ny\r\0z\\"), "x y  z\\");
+    }
+    #[test]
+    fn identifiers() {
+        assert_eq!(c_ident("count_2"), "count_2");
+        assert_eq!(c_ident("a-b"), "a_x2d_b");
+        assert_eq!(c_ident("x; y"), "x_x3b__x20_y");
+    }
+    #[test]
+    fn longs() {
+        assert_eq!(c_long(0), "0LL");
+        assert_eq!(c_long(-5), "-5LL");
+        assert_eq!(c_long(i64::MAX), "9223372036854775807LL");
+        assert_eq!(c_long(i64::MIN), "(-9223372036854775807LL - 1)");
     }
 }
