@@ -19,6 +19,8 @@ struct stp_context {
 	int64_t watch_arg;		/* the parameter of a parametric watchpoint */
 	int64_t data_old;		/* .change: the value before the write */
 	const char *reason;		/* unavailable_reason() / end_reason() */
+	const char *func;		/* probefunc() of a function probe, else NULL */
+	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
 	unsigned long actions;		/* statements run in this probe run */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */
@@ -100,6 +102,8 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	c->regs = NULL;
 	c->data_addr = 0;
 	c->data_len = 0;
+	c->func = NULL;
+	c->probe_addr = 0;
 	c->actions = 0;
 	c->nesting = 0;
 	c->last_error = NULL;

@@ -179,6 +179,134 @@ static inline void stp_run_hit(void (*body)(struct stp_context *), const char *p
 	stp_context_exit(c);
 }
 
+/* NMI-like (kprobe and kretprobe handlers, preemption disabled). Runs one function probe
+ * if the session is running; func and addr are what probefunc() and addr() return. */
+static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char *pp,
+				  const char *where, struct pt_regs *regs, const char *func,
+				  unsigned long addr)
+{
+	struct stp_context *c;
+
+	if (!stp_session_running())
+		return;
+	c = stp_context_enter(pp, where);
+	if (!c)
+		return;
+	c->regs = regs;
+	c->func = func;
+	c->probe_addr = addr;
+	body(c);
+	stp_context_exit(c);
+}
+
+/* Any context. Function argument n (1-based) at a function's entry, by the x86_64 calling
+ * convention: rdi, rsi, rdx, rcx, r8, r9, then the stack above the return address (read
+ * fault-safe). 0 without registers. */
+static inline int64_t stp_arg(struct stp_context *c, int64_t n)
+{
+	struct pt_regs *r = c->regs;
+	unsigned long v = 0;
+
+	if (!r || n < 1) {
+		if (n < 1)
+			stp_error(c, "argument %lld does not exist (arguments count from 1)", (long long)n);
+		return 0;
+	}
+	switch (n) {
+	case 1: return (int64_t)r->di;
+	case 2: return (int64_t)r->si;
+	case 3: return (int64_t)r->dx;
+	case 4: return (int64_t)r->cx;
+	case 5: return (int64_t)r->r8;
+	case 6: return (int64_t)r->r9;
+	}
+	if (n > 64 || copy_from_kernel_nofault(&v, (void *)(r->sp + 8 * (n - 6)), sizeof(v)))
+		stp_error(c, "cannot read argument %lld from the stack", (long long)n);
+	return (int64_t)v;
+}
+
+/* Any context. A register of the probed code by its name ("rdi", "eax", "ip", ...), as
+ * SystemTap's register() (signed) and u_register() (unsigned) read it; 32-bit names give
+ * the low half. An unknown name is an error. */
+static inline int64_t stp_register(struct stp_context *c, const char *name, bool is_signed)
+{
+	static const struct { const char *n64, *n32; size_t off; } regs[] = {
+		{ "rax", "eax", offsetof(struct pt_regs, ax) },
+		{ "rbx", "ebx", offsetof(struct pt_regs, bx) },
+		{ "rcx", "ecx", offsetof(struct pt_regs, cx) },
+		{ "rdx", "edx", offsetof(struct pt_regs, dx) },
+		{ "rsi", "esi", offsetof(struct pt_regs, si) },
+		{ "rdi", "edi", offsetof(struct pt_regs, di) },
+		{ "rbp", "ebp", offsetof(struct pt_regs, bp) },
+		{ "rsp", "esp", offsetof(struct pt_regs, sp) },
+		{ "rip", "eip", offsetof(struct pt_regs, ip) },
+		{ "r8", "r8d", offsetof(struct pt_regs, r8) },
+		{ "r9", "r9d", offsetof(struct pt_regs, r9) },
+		{ "r10", "r10d", offsetof(struct pt_regs, r10) },
+		{ "r11", "r11d", offsetof(struct pt_regs, r11) },
+		{ "r12", "r12d", offsetof(struct pt_regs, r12) },
+		{ "r13", "r13d", offsetof(struct pt_regs, r13) },
+		{ "r14", "r14d", offsetof(struct pt_regs, r14) },
+		{ "r15", "r15d", offsetof(struct pt_regs, r15) },
+		{ "flags", "eflags", offsetof(struct pt_regs, flags) },
+		{ "ax", NULL, offsetof(struct pt_regs, ax) },
+		{ "bx", NULL, offsetof(struct pt_regs, bx) },
+		{ "cx", NULL, offsetof(struct pt_regs, cx) },
+		{ "dx", NULL, offsetof(struct pt_regs, dx) },
+		{ "si", NULL, offsetof(struct pt_regs, si) },
+		{ "di", NULL, offsetof(struct pt_regs, di) },
+		{ "bp", NULL, offsetof(struct pt_regs, bp) },
+		{ "sp", NULL, offsetof(struct pt_regs, sp) },
+		{ "ip", NULL, offsetof(struct pt_regs, ip) },
+	};
+	unsigned long v;
+	size_t i;
+
+	if (!c->regs) {
+		stp_error(c, "no registers here");
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		v = *(unsigned long *)((char *)c->regs + regs[i].off);
+		if (strcmp(name, regs[i].n64) == 0)
+			return (int64_t)v;
+		if (regs[i].n32 && strcmp(name, regs[i].n32) == 0)
+			return is_signed ? (int64_t)(int32_t)v : (int64_t)(uint32_t)v;
+	}
+	stp_error(c, "unknown register %s", name);
+	return 0;
+}
+
+/* Any context. print_regs(): the probed code's registers, as SystemTap prints them. */
+static inline void stp_print_regs(struct stp_context *c)
+{
+	struct pt_regs *r = c->regs;
+
+	if (!r)
+		return;
+	stp_printf(c, "RIP: %016lx\nRSP: %016lx  EFLAGS: %08lx\n", r->ip, r->sp, r->flags);
+	stp_printf(c, "RAX: %016lx RBX: %016lx RCX: %016lx\n", r->ax, r->bx, r->cx);
+	stp_printf(c, "RDX: %016lx RSI: %016lx RDI: %016lx\n", r->dx, r->si, r->di);
+	stp_printf(c, "RBP: %016lx R08: %016lx R09: %016lx\n", r->bp, r->r8, r->r9);
+	stp_printf(c, "R10: %016lx R11: %016lx R12: %016lx\n", r->r10, r->r11, r->r12);
+	stp_printf(c, "R13: %016lx R14: %016lx R15: %016lx\n", r->r13, r->r14, r->r15);
+}
+
+/* Any context. backtrace(): the kernel stack as hex addresses separated by spaces,
+ * innermost first, cut to fit MAXSTRINGLEN. */
+static inline void stp_backtrace_str(struct stp_context *c, char *out)
+{
+	unsigned long entries[STP_MAXBACKTRACE];
+	unsigned int n, i;
+	size_t len = 0;
+
+	out[0] = '\0';
+	n = stack_trace_save(entries, STP_MAXBACKTRACE, 0);
+	for (i = 0; i < n && len < STP_MAXSTRINGLEN - 1; i++)
+		len += scnprintf(out + len, STP_MAXSTRINGLEN - len, "%s0x%lx", i ? " " : "",
+				 entries[i]);
+}
+
 /* Process (the arbiter's worker). Runs one sub-probe (.begin, .end, .unavailable) of
  * watchpoint instance w; reason is what end_reason()/unavailable_reason() return. */
 static inline void stp_run_sub(void (*body)(struct stp_context *), const char *pp,

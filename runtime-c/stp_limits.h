@@ -54,6 +54,9 @@
 #ifndef STP_WATCHRETRYMS
 #define STP_WATCHRETRYMS 100	/* ms between tries of waiting watchpoints */
 #endif
+#ifndef STP_MAXKPROBES
+#define STP_MAXKPROBES 512	/* functions one function probe point may match */
+#endif
 #ifndef STP_MAXKEYS
 #define STP_MAXKEYS 9		/* key columns of a map */
 #endif
@@ -108,6 +111,9 @@
 #endif
 #if STP_WATCHRETRYMS < 1 || STP_WATCHRETRYMS > 60000
 #error "STP_WATCHRETRYMS must be between 1 and 60000"
+#endif
+#if STP_MAXKPROBES < 1 || STP_MAXKPROBES > 8192
+#error "STP_MAXKPROBES must be between 1 and 8192"
 #endif
 #if STP_MAXKEYS < 1 || STP_MAXKEYS > 9
 #error "STP_MAXKEYS must be between 1 and 9"

@@ -22,6 +22,7 @@
 #include "stp_memory.h"
 #include "stp_watch.h"
 #include "stp_arbiter.h"
+#include "stp_kprobe.h"
 
 /* Process (module init). Sets up session, output (/proc/stp_hwbp/<name>/{out,ctl}) and
  * per-CPU contexts with frame_size bytes of locals per nesting level. start_fn runs on

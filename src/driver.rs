@@ -364,6 +364,11 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         return 0;
     }
     if let Some(p) = cli.list.as_deref().or(cli.list_context.as_deref()) {
+        // `kprobe.function("PATTERN")`: the running kernel's functions that match.
+        if let Some(out) = list_functions(p) {
+            print!("{out}");
+            return 0;
+        }
         print!("{}", sema::probes::list(p, cli.list_context.is_some()));
         return 0;
     }
@@ -687,4 +692,31 @@ fn dump_functions(s: &mut Session) -> i32 {
         println!("{l}");
     }
     0
+}
+
+/// `-l 'kprobe.function("vfs_*")'` (also `kernel.function`, `.return`, `kprobe.module("m")`):
+/// one point per function of the running kernel that matches and may be probed. None when the
+/// pattern is not a function probe with a literal name.
+fn list_functions(pattern: &str) -> Option<String> {
+    let (body, ret) = match pattern.strip_suffix(".return") {
+        Some(b) => (b, ".return"),
+        None => (pattern, ""),
+    };
+    let (head, rest) = body.split_once(".function(\"")?;
+    let name = rest.strip_suffix("\")")?;
+    let module = match head {
+        "kprobe" | "kernel" => None,
+        _ => Some(
+            head.strip_prefix("kprobe.module(\"")?
+                .strip_suffix("\")")?
+                .to_string(),
+        ),
+    };
+    let ks = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    let ok = crate::run::functions::Probeable::read();
+    let mut out = String::new();
+    for f in crate::run::functions::expand(&ks, name, module.as_deref(), &ok) {
+        out.push_str(&format!("{head}.function(\"{f}\"){ret}\n"));
+    }
+    Some(out)
 }

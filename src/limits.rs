@@ -120,6 +120,13 @@ pub const LIMITS: &[Limit] = &[
         max: 60000,
         what: "milliseconds between tries of waiting watchpoints",
     },
+    Limit {
+        name: "MAXKPROBES",
+        default: 512,
+        min: 1,
+        max: 8192,
+        what: "functions one function probe point (a wildcard) may match",
+    },
 ];
 
 /// The largest array: `global a[N]` and `-D MAXMAPENTRIES` alike.

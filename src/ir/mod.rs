@@ -150,6 +150,8 @@ pub struct Module {
     pub functions: Arena<Function>,
     pub probes: Arena<Probe>,
     pub watches: Arena<Watch>,
+    /// Function probes, in script order (one per written point).
+    pub kprobes: Arena<Kprobe>,
     /// Top-level `%{ %}` blocks, script's and used tapsets', in order.
     pub embedded: Vec<(String, Span)>,
 }
@@ -211,14 +213,23 @@ pub enum CtxNeed {
     End,
     /// `unavailable_reason()`: a `.unavailable`.
     Unavailable,
+    /// `long_arg(N)` and friends: a function entry.
+    Args,
+    /// `returnval()`: a function return.
+    Return,
+    /// `register()`, `u_register()`, `print_regs()`: a probe that interrupted code.
+    Regs,
 }
 
 impl CtxNeed {
-    pub const ALL: [CtxNeed; 4] = [
+    pub const ALL: [CtxNeed; 7] = [
         CtxNeed::Data,
         CtxNeed::Change,
         CtxNeed::End,
         CtxNeed::Unavailable,
+        CtxNeed::Args,
+        CtxNeed::Return,
+        CtxNeed::Regs,
     ];
 
     /// The `pragma:` word that marks a tapset function with this need.
@@ -228,6 +239,9 @@ impl CtxNeed {
             CtxNeed::Change => "pragma:change",
             CtxNeed::End => "pragma:end",
             CtxNeed::Unavailable => "pragma:unavailable",
+            CtxNeed::Args => "pragma:args",
+            CtxNeed::Return => "pragma:return",
+            CtxNeed::Regs => "pragma:regs",
         }
     }
 
@@ -238,11 +252,20 @@ impl CtxNeed {
             CtxNeed::Change => ".change probes",
             CtxNeed::End => ".end probes",
             CtxNeed::Unavailable => ".unavailable probes",
+            CtxNeed::Args => "function entry probes",
+            CtxNeed::Return => ".return probes",
+            CtxNeed::Regs => "function and data watchpoint probes",
         }
     }
 
-    pub fn allows(self, k: &PointKind) -> bool {
+    pub fn allows(self, k: &PointKind, m: &Module) -> bool {
+        let kp = |ret: bool| matches!(k, PointKind::Kprobe(p) if m.kprobes[*p].ret == ret);
         match self {
+            CtxNeed::Args => kp(false),
+            CtxNeed::Return => kp(true),
+            CtxNeed::Regs => {
+                kp(false) || kp(true) || matches!(k, PointKind::Data(_) | PointKind::Change(_))
+            }
             CtxNeed::Data => matches!(
                 k,
                 PointKind::Data(_) | PointKind::Change(_) | PointKind::WatchSub(..)
@@ -292,6 +315,32 @@ pub enum PointKind {
     Change(Id<Watch>),
     /// `.begin`, `.end` or `.unavailable` of a watch: runs in process context.
     WatchSub(Id<Watch>, SubKind),
+    /// A function entry or return (`kprobe.function`, `kernel.function`).
+    Kprobe(Id<Kprobe>),
+}
+
+/// One function probe point: a kprobe, or a kretprobe for `.return`.
+pub struct Kprobe {
+    /// The function, possibly a wildcard (expanded at load against /proc/kallsyms).
+    pub symbol: String,
+    /// `kprobe.module("m").function(...)`: the loaded module it lives in.
+    pub module: Option<String>,
+    pub ret: bool,
+    /// `.return.maxactive(N)`.
+    pub maxactive: Option<i64>,
+    /// `?`: skipped (with a -v note) if it cannot be registered.
+    pub optional: bool,
+    /// `!`: optional, and once it registers the rest of its probe's points are not tried.
+    pub sufficient: bool,
+    pub probe: Id<Probe>,
+    pub text: String,
+    pub span: Span,
+}
+
+impl Kprobe {
+    pub fn wildcard(&self) -> bool {
+        self.symbol.contains(['*', '?', '['])
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

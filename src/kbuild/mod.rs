@@ -44,6 +44,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_arbiter.h",
         include_str!("../../runtime-c/stp_arbiter.h"),
     ),
+    ("stp_kprobe.h", include_str!("../../runtime-c/stp_kprobe.h")),
 ];
 
 const KBUILD_TEMPLATE: &str = include_str!("../../templates/Kbuild.tera");

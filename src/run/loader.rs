@@ -141,6 +141,24 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         }
     }
 
+    // Function probe wildcards: the matching functions the kernel lets us probe. None
+    // matching passes nothing, and the module says so (or leaves an optional point out).
+    let globs = info.kpglobs()?;
+    if !globs.is_empty() {
+        let ks = std::fs::read_to_string("/proc/kallsyms")
+            .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
+        let ok = super::functions::Probeable::read();
+        for (n, module, pat) in &globs {
+            let fns = super::functions::expand(&ks, pat, module.as_deref(), &ok);
+            if opts.verbose > 0 {
+                eprintln!("Pass 5: {pat} matches {} functions", fns.len());
+            }
+            if !fns.is_empty() {
+                params.push(format!("stp_kp_list_{n}={}", fns.join(",")));
+            }
+        }
+    }
+
     let mut out = Output::new(opts.output.as_deref())?;
     let module_file = File::open(&opts.module)
         .map_err(|e| format!("cannot open {}: {e}", opts.module.display()))?;

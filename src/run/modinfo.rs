@@ -105,6 +105,25 @@ impl ModInfo {
             .collect()
     }
 
+    /// `stphwbp_kpglob=N:MODULE:PATTERN` entries (MODULE empty for the kernel) as
+    /// `(N, module, pattern)`: function probe wildcards the loader expands.
+    pub fn kpglobs(&self) -> Result<Vec<(u32, Option<String>, String)>, String> {
+        self.get_all("stphwbp_kpglob")
+            .map(|v| {
+                let bad = || {
+                    format!("malformed .modinfo entry stphwbp_kpglob={v} (want N:MODULE:PATTERN)")
+                };
+                let (n, rest) = v.split_once(':').ok_or_else(bad)?;
+                let (md, pat) = rest.split_once(':').ok_or_else(bad)?;
+                let n: u32 = n.parse().map_err(|_| bad())?;
+                if pat.is_empty() || pat.contains([',', ' ', '"']) {
+                    return Err(bad());
+                }
+                Ok((n, (!md.is_empty()).then(|| md.to_string()), pat.to_string()))
+            })
+            .collect()
+    }
+
     /// `stphwbp_global=NAME:TYPE` entries as `(NAME, TYPE)`, in file order.
     pub fn globals(&self) -> Result<Vec<(String, GlobalType)>, String> {
         self.get_all("stphwbp_global")

@@ -638,7 +638,11 @@ impl<'a> Elab<'a> {
                     continue;
                 };
                 let probe = &self.m.probes[*p];
-                if let Some(pt) = probe.points.iter().find(|pt| !need.allows(&pt.kind)) {
+                if let Some(pt) = probe
+                    .points
+                    .iter()
+                    .find(|pt| !need.allows(&pt.kind, &self.m))
+                {
                     let via = if data_fn == *callee {
                         String::new()
                     } else {
@@ -657,6 +661,15 @@ impl<'a> Elab<'a> {
                         }
                         ir::CtxNeed::Unavailable => {
                             "unavailable_reason() is only available in the .unavailable sub-probe of a watchpoint"
+                        }
+                        ir::CtxNeed::Args => {
+                            "function arguments are only available in kprobe.function(...) and kernel.function(...) entry probes"
+                        }
+                        ir::CtxNeed::Return => {
+                            "returnval() is only available in kprobe.function(...).return probes"
+                        }
+                        ir::CtxNeed::Regs => {
+                            "registers are only available in probes that interrupt kernel code: function probes and data watchpoint hits"
                         }
                     };
                     self.diags.push(
@@ -1193,6 +1206,6 @@ pub fn ty_of(t: ast::TypeName) -> Ty {
 /// A probe point's canonical text, as `pp()` returns it.
 fn probes_text(pp: &ast::ProbePoint) -> String {
     crate::syntax::print::probe_point(pp)
-        .trim_end_matches('?')
+        .trim_end_matches(['?', '!'])
         .to_string()
 }

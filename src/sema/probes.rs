@@ -3,7 +3,7 @@
 
 use crate::diag::Span;
 use crate::diag::{Diag, Diags, codes, nearest};
-use crate::ir::{Access, Id, Module, Point, PointKind, Probe, SubKind, Watch, WatchAddr};
+use crate::ir::{Access, Id, Kprobe, Module, Point, PointKind, Probe, SubKind, Watch, WatchAddr};
 use crate::syntax::ast::{self, LitValue, ProbePoint};
 
 /// One family of probe points, as `-L` lists them.
@@ -72,6 +72,34 @@ pub const FAMILIES: &[Family] = &[
     Family {
         pattern: "timer.jiffies(N)",
         context: "",
+    },
+    Family {
+        pattern: "kprobe.function(FUNCTION)",
+        context: "probefunc():string addr():long long_arg(N):long ... pointer_arg(N):long register(NAME):long",
+    },
+    Family {
+        pattern: "kprobe.function(FUNCTION).return",
+        context: "probefunc():string addr():long returnval():long register(NAME):long",
+    },
+    Family {
+        pattern: "kprobe.function(FUNCTION).return.maxactive(N)",
+        context: "probefunc():string addr():long returnval():long register(NAME):long",
+    },
+    Family {
+        pattern: "kprobe.module(MODULE).function(FUNCTION)",
+        context: "probefunc():string addr():long long_arg(N):long ... pointer_arg(N):long register(NAME):long",
+    },
+    Family {
+        pattern: "kprobe.module(MODULE).function(FUNCTION).return",
+        context: "probefunc():string addr():long returnval():long register(NAME):long",
+    },
+    Family {
+        pattern: "kernel.function(FUNCTION)",
+        context: "probefunc():string addr():long long_arg(N):long ... pointer_arg(N):long register(NAME):long",
+    },
+    Family {
+        pattern: "kernel.function(FUNCTION).return",
+        context: "probefunc():string addr():long returnval():long register(NAME):long",
     },
     Family {
         pattern: "kernel.data(ADDRESS).write",
@@ -199,7 +227,7 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
                 crate::syntax::print::probe_point(&fixed)
             ));
         } else if comps[0] == "kernel" || comps[0] == "process" || comps[0] == "module" {
-            d = d.help("stp-hwbp supports kernel.data(...) watchpoints, begin, end, never and timer.* probes; see `stp-hwbp -l '*'`");
+            d = d.help("stp-hwbp supports kernel.data(...) watchpoints, kprobe.function(...)/kernel.function(...), begin, end, never and timer.* probes; see `stp-hwbp -l '*'`");
         } else if !candidates.is_empty() {
             d = d.help(format!("expected one of: {}", candidates.join(", ")));
         }
@@ -306,7 +334,7 @@ pub fn resolve(
     diags: &mut Diags,
 ) -> Option<Point> {
     let text = crate::syntax::print::probe_point(pp)
-        .trim_end_matches('?')
+        .trim_end_matches(['?', '!'])
         .to_string();
     let c = &pp.components;
     let names: Vec<&str> = c.iter().map(|c| c.name.name.as_str()).collect();
@@ -324,6 +352,9 @@ pub fn resolve(
             } else {
                 PointKind::End(seq)
             }
+        }
+        ["kprobe" | "kernel", "function", ..] | ["kprobe", "module", "function", ..] => {
+            return kprobe_point(pp, text, m, probe, diags);
         }
         ["never"] => {
             no_arg(&c[0], diags).then_some(())?;
@@ -413,6 +444,7 @@ pub fn resolve(
             let what = crate::syntax::print::probe_point(&ProbePoint {
                 components: c[..c.len() - 1].to_vec(),
                 optional: false,
+                sufficient: false,
                 span: pp.span,
             });
             let mut d = Diag::error(
@@ -443,6 +475,138 @@ pub fn resolve(
         kind,
         span: pp.span,
     })
+}
+
+/// `kprobe.function("f")`, `kernel.function("f")`, `kprobe.module("m").function("f")`, each
+/// optionally `.return` and `.return.maxactive(N)`.
+fn kprobe_point(
+    pp: &ProbePoint,
+    text: String,
+    m: &mut Module,
+    probe: Id<Probe>,
+    diags: &mut Diags,
+) -> Option<Point> {
+    let c = &pp.components;
+    no_arg(&c[0], diags).then_some(())?;
+    let (module, fi) = if c[1].name.name == "module" {
+        (Some(str_arg(&c[1], "a module name", diags)?), 2)
+    } else {
+        (None, 1)
+    };
+    if let Some(md) = &module {
+        if md.is_empty()
+            || !md
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            let sp = c[1].arg.as_ref().map(|a| a.span).unwrap_or(c[1].name.span);
+            diags.push(
+                Diag::error(codes::PROBE_ARG, sp, format!("`{md}` is not a module name"))
+                    .label("module names are letters, digits, `_` and `-`"),
+            );
+            return None;
+        }
+    }
+    let symbol = str_arg(&c[fi], "a function name", diags)?;
+    let sym_span = c[fi]
+        .arg
+        .as_ref()
+        .map(|a| a.span)
+        .unwrap_or(c[fi].name.span);
+    let ok_char = |ch: char| {
+        ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '*' | '?' | '[' | ']' | '-' | '!')
+    };
+    if symbol.is_empty() || symbol.len() > 200 || !symbol.chars().all(ok_char) {
+        diags.push(
+            Diag::error(
+                codes::PROBE_SYMBOL,
+                sym_span,
+                format!("`{symbol}` is not a function name"),
+            )
+            .label("expected a kernel function, optionally with wildcards * ? [...]"),
+        );
+        return None;
+    }
+    let rest: Vec<&str> = c[fi + 1..].iter().map(|c| c.name.name.as_str()).collect();
+    let (ret, maxactive) = match rest.as_slice() {
+        [] => (false, None),
+        ["return"] => {
+            no_arg(&c[fi + 1], diags).then_some(())?;
+            (true, None)
+        }
+        ["return", "maxactive"] => {
+            no_arg(&c[fi + 1], diags).then_some(())?;
+            let n = int_arg(&c[fi + 2], "the number of calls tracked at once", diags)?;
+            if !(1..=4096).contains(&n) {
+                let sp = c[fi + 2]
+                    .arg
+                    .as_ref()
+                    .map(|a| a.span)
+                    .unwrap_or(c[fi + 2].name.span);
+                diags.push(
+                    Diag::error(
+                        codes::PROBE_ARG,
+                        sp,
+                        format!("maxactive {n} is out of range"),
+                    )
+                    .label("from 1 to 4096"),
+                );
+                return None;
+            }
+            (true, Some(n))
+        }
+        _ => {
+            diags.push(unknown(pp, &text));
+            return None;
+        }
+    };
+    let id = m.kprobes.alloc(Kprobe {
+        symbol,
+        module,
+        ret,
+        maxactive,
+        optional: pp.optional,
+        sufficient: pp.sufficient,
+        probe,
+        text: text.clone(),
+        span: pp.span,
+    });
+    Some(Point {
+        text,
+        kind: PointKind::Kprobe(id),
+        span: pp.span,
+    })
+}
+
+fn str_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<String> {
+    match &c.arg {
+        Some(ast::Literal {
+            value: LitValue::Str(s),
+            ..
+        }) => Some(s.clone()),
+        Some(l) => {
+            diags.push(
+                Diag::error(
+                    codes::PROBE_ARG,
+                    l.span,
+                    format!("`{}` takes a string ({what})", c.name.name),
+                )
+                .label("a number here"),
+            );
+            None
+        }
+        None => {
+            diags.push(
+                Diag::error(
+                    codes::PROBE_ARG,
+                    c.name.span,
+                    format!("`{}` needs an argument ({what})", c.name.name),
+                )
+                .help(format!("write it as {}(\"...\")", c.name.name)),
+            );
+            None
+        }
+    }
 }
 
 /// `NAME` (another hit handler) or `NAME.begin`/`.end`/`.unavailable` of a named watchpoint.
@@ -739,6 +903,7 @@ fn data_spec(
     let base_text = crate::syntax::print::probe_point(&ProbePoint {
         components: c[..base_len].to_vec(),
         optional: false,
+        sufficient: false,
         span: pp.span,
     });
     let addr = match (&data.arg, &data.param) {

@@ -22,6 +22,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../tapsets/string.stp"),
     ),
     ("<tapset>/time.stp", include_str!("../../tapsets/time.stp")),
+    (
+        "<tapset>/functions.stp",
+        include_str!("../../tapsets/functions.stp"),
+    ),
 ];
 
 /// Every tapset source: the embedded ones, then each `-I` directory's `*.stp` files sorted by

@@ -90,8 +90,11 @@ pub struct WatchName {
 #[derive(Debug, Clone)]
 pub struct ProbePoint {
     pub components: Vec<Component>,
-    /// `?` after the point: optional.
+    /// `?` or `!` after the point: optional.
     pub optional: bool,
+    /// `!` after the point: optional and sufficient (once it registers, the rest of the
+    /// probe's comma list is not tried).
+    pub sufficient: bool,
     pub span: Span,
 }
 

@@ -490,10 +490,12 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        let optional = self.eat_op("?") || self.eat_op("!");
+        let sufficient = self.eat_op("!");
+        let optional = sufficient || self.eat_op("?");
         Ok(ProbePoint {
             components,
             optional,
+            sufficient,
             span: start.to(self.prev_span()),
         })
     }

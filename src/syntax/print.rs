@@ -80,7 +80,9 @@ pub fn probe_point(pp: &ProbePoint) -> String {
             }
         }
     }
-    if pp.optional {
+    if pp.sufficient {
+        s.push('!');
+    } else if pp.optional {
         s.push('?');
     }
     s

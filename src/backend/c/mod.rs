@@ -4,6 +4,7 @@
 //! hand-written runtime (`runtime-c/`) is included, never inlined.
 
 mod body;
+mod kprobes;
 pub mod names;
 mod watches;
 pub mod writer;
@@ -490,6 +491,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("");
 
     watches::table(m, &mut w);
+    kprobes::table(m, &mut w);
     for (c, sp) in &m.embedded {
         let line = first_code_line(sm, *sp, c);
         w.raw(&format!(
@@ -507,6 +509,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     // Handlers: hits, timers.
     let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
     watches::handlers(m, sm, &mut w);
+    kprobes::handlers(m, sm, &mut w);
     let mut timers = vec![];
     let mut begins = vec![];
     let mut ends = vec![];
@@ -519,6 +522,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 PointKind::Begin(s) => begins.push((*s, pid, i)),
                 PointKind::End(s) => ends.push((*s, pid, i)),
                 PointKind::Never
+                | PointKind::Kprobe(_)
                 | PointKind::Data(_)
                 | PointKind::Change(_)
                 | PointKind::WatchSub(..) => {}
@@ -600,6 +604,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         }
         w.close();
     }
+    kprobes::shutdown(m, &mut w);
     if !m.watches.is_empty() {
         w.line("stp_arbiter_shutdown();");
     }
@@ -677,8 +682,9 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("if (rc)");
     w.line("\tgoto fail_maps;");
     watches::init(m, &mut w);
+    kprobes::init(m, &mut w);
     w.line("return 0;");
-    if !m.watches.is_empty() {
+    if !m.watches.is_empty() || !m.kprobes.is_empty() {
         w.label("fail_runtime");
         w.line("stp_runtime_exit();");
     }

@@ -45,3 +45,11 @@ pub fn sub(i: usize) -> String {
 pub fn sym_addr(i: usize) -> String {
     format!("stp_sym_addr_{i}")
 }
+/// The table of function probe points (`struct stp_kp`), indexed like `Module::kprobes`.
+pub const KPROBES: &str = "stp_kp_table";
+pub fn kp_handler(i: usize) -> String {
+    format!("stp_kp_handler_{i}")
+}
+pub fn kp_list(i: usize) -> String {
+    format!("stp_kp_list_{i}")
+}

@@ -1,0 +1,144 @@
+//! The function-probe part of the generated module: the table of `struct stp_kp` that
+//! `runtime-c/stp_kprobe.h` registers at load, one entry or return handler per point, and the
+//! parameters through which the loader passes a wildcard's matching functions.
+
+use super::names;
+use super::watches::pp_where;
+use super::writer::{CWriter, c_string};
+use crate::diag::SourceMap;
+use crate::ir::*;
+
+/// The table and, for wildcards, their `.modinfo` pattern and list parameter: before the
+/// handlers, which the table names.
+pub fn table(m: &Module, w: &mut CWriter) {
+    if m.kprobes.is_empty() {
+        return;
+    }
+    w.line("/* Function probes (stp_kprobe.h), registered at load in script order. */");
+    for (id, k) in m.kprobes.iter() {
+        let i = id.index();
+        if k.ret {
+            w.line(format!(
+                "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs);",
+                names::kp_handler(i)
+            ));
+        } else {
+            w.line(format!(
+                "static int {}(struct kprobe *p, struct pt_regs *regs);",
+                names::kp_handler(i)
+            ));
+        }
+        if k.wildcard() {
+            // The loader expands the pattern against /proc/kallsyms (less what the kernel
+            // will not probe) and passes the matches in this parameter.
+            w.line(format!(
+                "MODULE_INFO(stphwbp_kpglob, {});",
+                c_string(&format!(
+                    "{i}:{}:{}",
+                    k.module.as_deref().unwrap_or(""),
+                    k.symbol
+                ))
+            ));
+            w.line(format!("static char *{};", names::kp_list(i)));
+            w.line(format!("module_param({}, charp, 0400);", names::kp_list(i)));
+        }
+    }
+    w.open(format!("static struct stp_kp {}[] =", names::KPROBES));
+    for (id, k) in m.kprobes.iter() {
+        let flag = |b: bool| if b { "true" } else { "false" };
+        let module = match &k.module {
+            Some(md) => c_string(md),
+            None => "NULL".into(),
+        };
+        let handler = if k.ret { ".exit" } else { ".entry" };
+        w.line(format!(
+            "{{ .pp = {}, .module = {module}, .symbol = {}, .ret = {}, .optional = {}, .sufficient = {}, .wildcard = {}, .group = {}, .maxactive = {}, {handler} = {} }},",
+            c_string(&k.text),
+            c_string(&k.symbol),
+            flag(k.ret),
+            flag(k.optional),
+            flag(k.sufficient),
+            flag(k.wildcard()),
+            k.probe.index(),
+            k.maxactive.unwrap_or(0),
+            names::kp_handler(id.index()),
+        ));
+    }
+    w.close_semi();
+    w.line("");
+}
+
+/// One handler per point: it runs the point's probe body with the instance's function.
+pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
+    for (id, k) in m.kprobes.iter() {
+        let i = id.index();
+        let pt = m.probes[k.probe]
+            .points
+            .iter()
+            .position(|p| p.kind == PointKind::Kprobe(id))
+            .unwrap_or(0);
+        let (pp, wh) = pp_where(m, sm, k.probe, pt);
+        w.line("/* NMI-like context: a kprobe handler, preemption disabled. */");
+        if k.ret {
+            w.open(format!(
+                "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs)",
+                names::kp_handler(i)
+            ));
+            w.line("struct stp_kp_inst *in = stp_kp_of_ret(ri);");
+            w.line("");
+            w.line(format!(
+                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)in->rp.kp.addr);",
+                names::probe(k.probe.index())
+            ));
+        } else {
+            w.open(format!(
+                "static int {}(struct kprobe *p, struct pt_regs *regs)",
+                names::kp_handler(i)
+            ));
+            w.line("struct stp_kp_inst *in = stp_kp_of(p);");
+            w.line("");
+            w.line(format!(
+                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)p->addr);",
+                names::probe(k.probe.index())
+            ));
+        }
+        w.line("return 0;");
+        w.close();
+        w.line("");
+    }
+}
+
+/// Module init, after the start-up watches are armed: registers every function probe; a
+/// failure (not optional) fails the load, and the caller's `fail_runtime` rolls back the
+/// watches.
+pub fn init(m: &Module, w: &mut CWriter) {
+    if m.kprobes.is_empty() {
+        return;
+    }
+    for (id, k) in m.kprobes.iter() {
+        if k.wildcard() {
+            w.line(format!(
+                "{}[{}].list = {};",
+                names::KPROBES,
+                id.index(),
+                names::kp_list(id.index())
+            ));
+        }
+    }
+    w.line(format!(
+        "rc = stp_kprobes_init({0}, ARRAY_SIZE({0}), NULL);",
+        names::KPROBES
+    ));
+    w.line("if (rc)");
+    w.line("\tgoto fail_runtime;");
+}
+
+/// Session end, before the watches: no function probe fires during the end probes.
+pub fn shutdown(m: &Module, w: &mut CWriter) {
+    if !m.kprobes.is_empty() {
+        w.line(format!(
+            "stp_kprobes_exit({0}, ARRAY_SIZE({0}));",
+            names::KPROBES
+        ));
+    }
+}
