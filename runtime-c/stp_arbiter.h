@@ -61,6 +61,7 @@ struct stp_wdecl {
 	void (*sub)(struct stp_winst *w, int kind, const char *reason);
 	struct stp_winst fixed;		/* the instance of a watchpoint without parameter */
 	int startup_err, startup_why;	/* start-up: why arming at load failed */
+	bool held_off;			/* start-up, conditional: its condition was false at load */
 };
 
 struct stp_wreq {
@@ -80,6 +81,8 @@ static unsigned int stp_wreq_head, stp_wreq_count;
 static bool stp_arb_closed;		/* the session is ending: requests are dropped */
 static bool stp_arb_started;		/* start-up sub-probes ran: sub-probes may run */
 static u64 stp_arb_seq;
+static atomic_t stp_cond_dirty = ATOMIC_INIT(0);	/* a condition may have changed */
+static void (*stp_arb_conds_fn)(void);	/* generated: re-evaluates and applies them */
 
 static void stp_arb_irq_fn(struct irq_work *iw);
 static void stp_arb_work_fn(struct work_struct *work);
@@ -224,6 +227,14 @@ out:
 	if (kick)
 		irq_work_queue(&stp_arb_iw);
 	return err;
+}
+
+/* NMI, IRQ, process. A probe wrote a global that an on-the-fly condition reads: the worker
+ * re-evaluates the conditions and arms or disarms what they guard. */
+static inline void stp_cond_kick(void)
+{
+	if (!atomic_read(&stp_cond_dirty) && !atomic_xchg(&stp_cond_dirty, 1))
+		irq_work_queue(&stp_arb_iw);
 }
 
 /* IRQ (irq_work). */
@@ -482,6 +493,34 @@ static inline void stp_arb_do(struct stp_wreq *r)
 		stp_arb_fill();
 }
 
+/* Process (worker). A conditional start-up watchpoint's condition says whether it should
+ * be armed: when it turns true it is armed as if enabled `later` (its .begin runs when it
+ * is), when it turns false it is disarmed (its .end runs, "disabled") or stops waiting, and
+ * its debug register is free for others meanwhile. */
+static inline void stp_arb_want(struct stp_wdecl *d, bool on)
+{
+	struct stp_winst *w = &d->fixed;
+	int err, why;
+
+	if (!stp_arb_open())
+		return;
+	if (on && w->state == STP_W_IDLE) {
+		w->want_gen = (unsigned int)atomic_read(&w->gate) >> 1;
+		err = stp_arb_try_arm(w, &why);
+		if (err == -ENOSPC) {
+			w->state = STP_W_WAITING;
+			w->seq = ++stp_arb_seq;
+			stp_arb_kick_retry();
+		} else if (err) {
+			stp_arb_unavailable(w, err, why, NULL);
+		}
+	} else if (!on && w->state != STP_W_IDLE) {
+		stp_winst_kill(w);
+		if (stp_arb_release(w, "disabled"))
+			stp_arb_fill();
+	}
+}
+
 /* Process (worker). Does every queued request, in order; requests made meanwhile (by the
  * sub-probes it runs, or by probes elsewhere) are done in the same call. */
 static inline void stp_arbiter_drain(void)
@@ -490,6 +529,10 @@ static inline void stp_arbiter_drain(void)
 	unsigned long flags;
 
 	for (;;) {
+		if (atomic_read(&stp_cond_dirty) && stp_arb_conds_fn && stp_arb_open()) {
+			atomic_set(&stp_cond_dirty, 0);
+			stp_arb_conds_fn();
+		}
 		flags = stp_arb_lock_irqsave();
 		if (!stp_wreq_count || !stp_arb_open()) {
 			stp_arb_unlock_irqrestore(flags);
@@ -601,7 +644,7 @@ static inline int stp_arbiter_init(struct stp_wdecl *decls, int n)
 	stp_arb_cpuhp = err;
 	for (i = 0; i < n; i++) {
 		d = &decls[i];
-		if (!d->startup)
+		if (!d->startup || d->held_off)
 			continue;
 		why = d->symbol_missing ? STP_WHY_SYMBOL : stp_watch_check(d->addr, d->len);
 		err = why == STP_WHY_SYMBOL ? -ENOENT : -EINVAL;

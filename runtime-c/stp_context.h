@@ -21,6 +21,7 @@ struct stp_context {
 	const char *reason;		/* unavailable_reason() / end_reason() */
 	const char *func;		/* probefunc() of a function probe, else NULL */
 	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
+	int64_t cond_result;		/* what a probe condition evaluated to (stp_cond_eval) */
 	unsigned long actions;		/* statements run in this probe run */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */

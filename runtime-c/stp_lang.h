@@ -307,6 +307,29 @@ static inline void stp_backtrace_str(struct stp_context *c, char *out)
 				 entries[i]);
 }
 
+/* Process (module init, the arbiter's worker). Evaluates one probe condition (a generated
+ * function that reads globals under their read locks and sets c->cond_result). A condition
+ * that cannot be evaluated (a busy context, a lock not taken, an error) counts as true: the
+ * probe stays armed and its body still checks the condition on every run. */
+static inline bool stp_cond_eval(void (*fn)(struct stp_context *), const char *pp,
+				 const char *where)
+{
+	unsigned long flags;
+	struct stp_context *c;
+	bool v = true;
+
+	local_irq_save(flags);
+	c = stp_context_enter(pp, where);
+	if (c) {
+		c->cond_result = 1;
+		fn(c);
+		v = c->cond_result != 0 || c->last_error;
+		stp_context_exit(c);
+	}
+	local_irq_restore(flags);
+	return v;
+}
+
 /* Process (the arbiter's worker). Runs one sub-probe (.begin, .end, .unavailable) of
  * watchpoint instance w; reason is what end_reason()/unavailable_reason() return. */
 static inline void stp_run_sub(void (*body)(struct stp_context *), const char *pp,

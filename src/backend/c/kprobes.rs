@@ -111,7 +111,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
 /// Module init, after the start-up watches are armed: registers every function probe; a
 /// failure (not optional) fails the load, and the caller's `fail_runtime` rolls back the
 /// watches.
-pub fn init(m: &Module, w: &mut CWriter) {
+pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     if m.kprobes.is_empty() {
         return;
     }
@@ -125,8 +125,14 @@ pub fn init(m: &Module, w: &mut CWriter) {
             ));
         }
     }
+    // Conditional probes whose condition is false start disabled.
+    let initially = if otf.kprobes.is_empty() {
+        "NULL"
+    } else {
+        "stp_kp_initially"
+    };
     w.line(format!(
-        "rc = stp_kprobes_init({0}, ARRAY_SIZE({0}), NULL);",
+        "rc = stp_kprobes_init({0}, ARRAY_SIZE({0}), {initially});",
         names::KPROBES
     ));
     w.line("if (rc)");

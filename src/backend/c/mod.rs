@@ -4,6 +4,7 @@
 //! hand-written runtime (`runtime-c/`) is included, never inlined.
 
 mod body;
+mod conds;
 mod kprobes;
 pub mod names;
 mod watches;
@@ -261,6 +262,7 @@ fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
 
 pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     let (fn_uses, probe_uses) = uses_of(m);
+    let otf = conds::analyze(m);
     let _ = fn_uses;
     let mut frames = CWriter::new(0);
     let mut union_members = vec![];
@@ -411,9 +413,13 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         for r in release.iter().rev() {
             bodies.line(r.clone());
         }
+        if conds::kicks(&otf, &probe_uses[id.index()]) {
+            bodies.line("stp_cond_kick();");
+        }
         bodies.close();
         bodies.line("");
     }
+    conds::emit(m, sm, &otf, &mut frames, &mut union_members, &mut bodies);
 
     let mut out = String::new();
     let mut ctx = tera::Context::new();
@@ -681,8 +687,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     );
     w.line("if (rc)");
     w.line("\tgoto fail_maps;");
+    conds::init_before_arming(&otf, &mut w);
     watches::init(m, &mut w);
-    kprobes::init(m, &mut w);
+    kprobes::init(m, &otf, &mut w);
+    conds::init_after_arming(&otf, &mut w);
     w.line("return 0;");
     if !m.watches.is_empty() || !m.kprobes.is_empty() {
         w.label("fail_runtime");

@@ -53,3 +53,6 @@ pub fn kp_handler(i: usize) -> String {
 pub fn kp_list(i: usize) -> String {
     format!("stp_kp_list_{i}")
 }
+pub fn cond(i: usize) -> String {
+    format!("stp_cond_{i}")
+}
