@@ -132,7 +132,10 @@ pub fn emit(
             "/* Process context: the condition of the probe at {}. */",
             c_comment(&sm.describe(p.span))
         ));
-        bodies.open(format!("static void {}(struct stp_context *c)", names::cond(n)));
+        bodies.open(format!(
+            "static void {}(struct stp_context *c)",
+            names::cond(n)
+        ));
         bodies.line(format!("struct {fname} *f __maybe_unused = stp_frame(c);"));
         bodies.line("");
         let release = locks(m, &u, bodies);
@@ -159,7 +162,8 @@ pub fn emit(
     bodies.close();
     bodies.line("");
     if !o.kprobes.is_empty() {
-        bodies.line("/* Process context (module init): whether function probe i starts enabled. */");
+        bodies
+            .line("/* Process context (module init): whether function probe i starts enabled. */");
         bodies.open("static bool stp_kp_initially(int i)");
         bodies.open("switch (i)");
         for (k, n) in &o.kprobes {
@@ -170,7 +174,9 @@ pub fn emit(
         bodies.close();
         bodies.line("");
     }
-    bodies.line("/* Process context (the arbiter's worker): arm and disarm what the conditions say. */");
+    bodies.line(
+        "/* Process context (the arbiter's worker): arm and disarm what the conditions say. */",
+    );
     bodies.open("static void stp_conds_apply(void)");
     bodies.line("stp_conds_eval();");
     for (k, n) in &o.kprobes {

@@ -18,6 +18,9 @@
  *        takes N debug registers (wide write watchpoints on a spare array of
  *        its own, as another user of them would), and gives them back MS
  *        milliseconds later (MS = 0: only on "free" or unload).
+ *   echo "t OFFSET" > /proc/stphwbp_testmod
+ *        calls stphwbp_testmod_touch(&target[OFFSET / 8]), a function that does
+ *        nothing but exists for function probes to see its pointer argument.
  *   echo "free" > /proc/stphwbp_testmod
  *        gives back the registers "hold" took, now.
  *   cat /proc/stphwbp_testmod
@@ -61,6 +64,15 @@ static void stphwbp_testmod_nop(struct perf_event *bp, struct perf_sample_data *
 				struct pt_regs *regs)
 {
 }
+
+/* A function for function probes: its first argument points into the target. */
+void stphwbp_testmod_touch(u64 *p);
+noinline void stphwbp_testmod_touch(u64 *p)
+{
+	pr_info(STPHWBP_TESTMOD_NAME ": touch %px\n", p);
+	barrier();
+}
+EXPORT_SYMBOL_GPL(stphwbp_testmod_touch);
 
 /* Process context. Gives back every register "hold" took. */
 static void stphwbp_testmod_free(void)
@@ -174,6 +186,14 @@ static ssize_t stphwbp_testmod_write(struct file *file, const char __user *ubuf,
 	if (tok && strcmp(tok, "free") == 0) {
 		cancel_delayed_work_sync(&stphwbp_testmod_free_work);
 		stphwbp_testmod_free();
+		return count;
+	}
+	if (tok && strcmp(tok, "t") == 0) {
+		unsigned int o;
+
+		if (sscanf(p ? p : "", "%u", &o) != 1 || o % 8 || o >= sizeof(stphwbp_testmod_target))
+			return -EINVAL;
+		stphwbp_testmod_touch(&stphwbp_testmod_target[o / 8]);
 		return count;
 	}
 	if (tok && strcmp(tok, "hold") == 0) {
