@@ -171,7 +171,7 @@ static inline void stp_kprobes_exit(struct stp_kp *k, int n)
  * point i starts armed (a conditional probe whose condition is false does not). A point
  * that cannot be registered fails the load, after unregistering what this call registered
  * (the caller rolls back the rest), unless it is optional (`?`): then it is left out, with
- * a note in the kernel log. Once a sufficient point (`!`) registers, the rest of its
+ * a NOTE line the loader shows with -v. Once a sufficient point (`!`) registers, the rest of its
  * probe's points are not tried. For a wildcard, functions the kernel refuses are left out;
  * it fails only if none registers. */
 static inline int stp_kprobes_init(struct stp_kp *k, int n, bool (*enabled)(int))
@@ -191,8 +191,8 @@ static inline int stp_kprobes_init(struct stp_kp *k, int n, bool (*enabled)(int)
 			else if (!k[i].wildcard)
 				err = e;
 			else
-				pr_info("%s: %s: left out %s: %s\n", KBUILD_MODNAME, k[i].pp,
-					k[i].insts[j].name, stp_kp_reason(e));
+				stp_out_diag("NOTE: %s: left out %s: %s\n", k[i].pp,
+					     k[i].insts[j].name, stp_kp_reason(e));
 		}
 		if (!err && !ok)
 			err = -ENOEXEC;
@@ -202,8 +202,8 @@ static inline int stp_kprobes_init(struct stp_kp *k, int n, bool (*enabled)(int)
 			continue;
 		}
 		if (k[i].optional) {
-			pr_info("%s: optional probe %s left out: %s\n", KBUILD_MODNAME, k[i].pp,
-				stp_kp_reason(err));
+			stp_out_diag("NOTE: optional probe %s left out: %s\n", k[i].pp,
+				     stp_kp_reason(err));
 			continue;
 		}
 		stp_out_diag("ERROR: cannot probe %s: %s\n", k[i].pp, stp_kp_reason(err));

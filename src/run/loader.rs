@@ -46,7 +46,7 @@
 //!    any other state (begin called exit(), arming failed) kills the held child instead: the
 //!    command never runs.
 //! 5. `out` is read (non-blocking + `poll`, 100 ms) until EOF. Lines starting with `ERROR: ` or
-//!    `WARNING: ` go to stderr, the rest to stdout or the `-o` file; bytes are written through at
+//!    `WARNING: ` go to stderr (`NOTE: ` too, with `-v`), the rest to stdout or the `-o` file; bytes are written through at
 //!    once unless they could still be the start of such a prefix. An `ERROR: ` line makes the
 //!    exit status 1.
 //! 6. Ending: SIGINT, SIGTERM or SIGHUP (handlers set a flag; `poll` wakes every 100 ms), `-T`
@@ -390,7 +390,10 @@ fn session(
         .map_err(|e| format!("cannot open {}: {e}", out_path.display()))?;
     let fd = out_file.as_raw_fd();
 
-    let mut splitter = Splitter::default();
+    let mut splitter = Splitter {
+        verbose: opts.verbose > 0,
+        ..Splitter::default()
+    };
     let mut buf = vec![0u8; 65536];
     let mut started: Option<Instant> = None; // the state left `starting`
     let mut running_child: Option<Child> = None;
@@ -557,17 +560,21 @@ impl Output {
     }
 }
 
-const PREFIXES: [&[u8]; 2] = [b"ERROR: ", b"WARNING: "];
+const PREFIXES: [&[u8]; 3] = [b"ERROR: ", b"WARNING: ", b"NOTE: "];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Dest {
     Out,
     Err,
+    /// A `NOTE: ` line without `-v`.
+    Drop,
 }
 
-/// Splits the stream into lines: `ERROR: `/`WARNING: ` lines to stderr, the rest to stdout.
+/// Splits the stream into lines: `ERROR: `/`WARNING: ` lines to stderr, `NOTE: ` lines to
+/// stderr with `-v` (dropped otherwise), the rest to stdout.
 #[derive(Default)]
 struct Splitter {
+    verbose: bool,
     /// The start of the current line while its destination is undecided (a prefix of one of
     /// `PREFIXES`).
     pending: Vec<u8>,
@@ -644,6 +651,9 @@ impl Splitter {
                 if pre == b"ERROR: " {
                     self.saw_error = true;
                 }
+                if pre == b"NOTE: " && !self.verbose {
+                    return Some(Dest::Drop);
+                }
                 return Some(Dest::Err);
             }
         }
@@ -675,6 +685,7 @@ impl Splitter {
                     *wrote_err = true;
                 }
             }
+            Dest::Drop => {}
         }
     }
 
