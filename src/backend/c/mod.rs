@@ -261,15 +261,69 @@ fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
 }
 
 pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
-    let (fn_uses, probe_uses) = uses_of(m);
+    let (_, probe_uses) = uses_of(m);
     let otf = conds::analyze(m);
-    let _ = fn_uses;
-    let mut frames = CWriter::new(0);
-    let mut union_members = vec![];
-    let mut protos = CWriter::new(0);
-    let mut bodies = CWriter::new(0);
+    let mut g = Parts::default();
+    function_bodies(m, sm, &mut g);
+    probe_bodies(m, sm, &probe_uses, &otf, &mut g);
+    conds::emit(
+        m,
+        sm,
+        &otf,
+        &mut g.frames,
+        &mut g.union_members,
+        &mut g.bodies,
+    );
 
-    // Functions.
+    let mut out = header(m, opts);
+    let mut w = CWriter::new(0);
+    globals(m, &mut w);
+    w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
+    w.raw(&g.frames.finish());
+    w.open("union stp_frame");
+    for u in &g.union_members {
+        w.line(u.clone());
+    }
+    w.line("char stp_none;");
+    w.close_semi();
+    w.line("");
+    w.raw(&g.protos.finish());
+    w.line("");
+    watches::table(m, &mut w);
+    kprobes::table(m, &mut w);
+    embedded(m, sm, &mut w);
+    w.raw(&g.bodies.finish());
+    watches::handlers(m, sm, &mut w);
+    kprobes::handlers(m, sm, &mut w);
+    let t = Triggers::of(m);
+    timer_handlers(m, sm, &t, &mut w);
+    start(m, sm, &t, &mut w);
+    shutdown(m, sm, &t, &mut w);
+    init_and_exit(m, &otf, &mut w);
+    w.line("module_init(stp_init);");
+    w.line("module_exit(stp_exit);");
+    out.push_str(&w.finish());
+    reset_lines(&out, &format!("{}.c", opts.module_name))
+}
+
+/// What the bodies of functions, probes and conditions add to the module, written before
+/// the parts that declare their frames and prototypes.
+#[derive(Default)]
+struct Parts {
+    frames: CWriter,
+    union_members: Vec<String>,
+    protos: CWriter,
+    bodies: CWriter,
+}
+
+/// Script and tapset functions: one C function each, with its frame.
+fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
+    let (frames, union_members, protos, bodies) = (
+        &mut g.frames,
+        &mut g.union_members,
+        &mut g.protos,
+        &mut g.bodies,
+    );
     for (id, f) in m.functions.iter() {
         protos.line(format!("{};", signature(f)));
         match &f.body {
@@ -277,7 +331,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
                 let mut g = BodyGen::new(m, sm, &f.locals, Some(id));
                 g.block(b);
                 let fname = names::frame("f", id.index());
-                frame_struct(&mut frames, &fname, &f.locals, &g.temps);
+                frame_struct(frames, &fname, &f.locals, &g.temps);
                 union_members.push(format!("struct {fname} f{};", id.index()));
                 bodies.line(format!("/* {} */", c_comment(&sm.describe(f.span))));
                 bodies.open(signature(f));
@@ -370,18 +424,33 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
             }
         }
     }
+}
 
-    // Probe bodies.
+/// Probe bodies (`stp_probe_N`): take the locks the body needs, bind a watchpoint's
+/// parameter, run the statements, and kick on-the-fly conditions the body may have changed.
+fn probe_bodies(
+    m: &Module,
+    sm: &SourceMap,
+    probe_uses: &[Uses],
+    otf: &conds::OnTheFly,
+    g: &mut Parts,
+) {
+    let (frames, union_members, protos, bodies) = (
+        &mut g.frames,
+        &mut g.union_members,
+        &mut g.protos,
+        &mut g.bodies,
+    );
     for (id, p) in m.probes.iter() {
-        let mut g = BodyGen::new(m, sm, &p.locals, None);
+        let mut bg = BodyGen::new(m, sm, &p.locals, None);
         if let Some(c) = &p.cond {
-            let v = g.long(c);
-            g.w.line(format!("if (!({v}))"));
-            g.w.line("\tgoto stp_out;");
+            let v = bg.long(c);
+            bg.w.line(format!("if (!({v}))"));
+            bg.w.line("\tgoto stp_out;");
         }
-        g.block(&p.body);
+        bg.block(&p.body);
         let fname = names::frame("p", id.index());
-        frame_struct(&mut frames, &fname, &p.locals, &g.temps);
+        frame_struct(frames, &fname, &p.locals, &bg.temps);
         union_members.push(format!("struct {fname} p{};", id.index()));
         let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
         bodies.line(format!(
@@ -399,28 +468,30 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         ));
         bodies.line(format!("struct {fname} *f = stp_frame(c);"));
         bodies.line("");
-        let release = locks(m, &probe_uses[id.index()], &mut bodies);
-        bodies.line(clear_locals(&fname, &g.temps));
+        let release = locks(m, &probe_uses[id.index()], bodies);
+        bodies.line(clear_locals(&fname, &bg.temps));
         if let Some(l) = p.param {
             bodies.line(format!(
                 "f->{} = c->watch_arg;",
                 names::local(&p.locals[l].name)
             ));
         }
-        bodies.raw(&g.w.finish());
+        bodies.raw(&bg.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
         for r in release.iter().rev() {
             bodies.line(r.clone());
         }
-        if conds::kicks(&otf, &probe_uses[id.index()]) {
+        if conds::kicks(otf, &probe_uses[id.index()]) {
             bodies.line("stp_cond_kick();");
         }
         bodies.close();
         bodies.line("");
     }
-    conds::emit(m, sm, &otf, &mut frames, &mut union_members, &mut bodies);
+}
 
+/// The fixed top of the file (includes, license, `.modinfo` for the loader) from the template.
+fn header(m: &Module, opts: &Opts) -> String {
     let mut out = String::new();
     let mut ctx = tera::Context::new();
     ctx.insert("script_comment", &c_comment(&opts.script_name));
@@ -453,8 +524,11 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     ctx.insert("settable", &gl);
     out.push_str(&tera::Tera::one_off(TEMPLATE, &ctx, false).expect("the module template renders"));
 
-    let mut w = CWriter::new(0);
-    // Globals, their locks and load-time parameters.
+    out
+}
+
+/// Globals, each with its lock and, for scalars, the load-time parameter that sets it.
+fn globals(m: &Module, w: &mut CWriter) {
     if !m.globals.is_empty() {
         w.line("/* Globals, each with its lock. */");
     }
@@ -484,20 +558,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         }
     }
     w.line("");
-    w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
-    w.raw(&frames.finish());
-    w.open("union stp_frame");
-    for u in &union_members {
-        w.line(u.clone());
-    }
-    w.line("char stp_none;");
-    w.close_semi();
-    w.line("");
-    w.raw(&protos.finish());
-    w.line("");
+}
 
-    watches::table(m, &mut w);
-    kprobes::table(m, &mut w);
+/// Top-level `%{ %}` blocks, with `#line` pointing at the script.
+fn embedded(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     for (c, sp) in &m.embedded {
         let line = first_code_line(sm, *sp, c);
         w.raw(&format!(
@@ -510,31 +574,52 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         // Back to the generated file's own numbering for compiler messages.
         w.raw(LINE_RESET);
     }
-    w.raw(&bodies.finish());
+}
 
-    // Handlers: hits, timers.
-    let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
-    watches::handlers(m, sm, &mut w);
-    kprobes::handlers(m, sm, &mut w);
-    let mut timers = vec![];
-    let mut begins = vec![];
-    let mut ends = vec![];
-    for (pid, p) in m.probes.iter() {
-        for (i, pt) in p.points.iter().enumerate() {
-            match &pt.kind {
-                // Through the runtime's clamp: N * TICK_NSEC must not wrap to a tiny period.
-                PointKind::Timer(ns) => timers.push((pid, i, timer_period(*ns, "1"))),
-                PointKind::Jiffies(n) => timers.push((pid, i, timer_period(*n, "TICK_NSEC"))),
-                PointKind::Begin(s) => begins.push((*s, pid, i)),
-                PointKind::End(s) => ends.push((*s, pid, i)),
-                PointKind::Never
-                | PointKind::Kprobe(_)
-                | PointKind::Data(_)
-                | PointKind::Change(_)
-                | PointKind::WatchSub(..) => {}
+/// The probes that run on a timer, at start and at end, with the point of each.
+struct Triggers {
+    /// (probe, point, C expression of the period in ns)
+    timers: Vec<(Id<Probe>, usize, String)>,
+    /// (sequence, probe, point), in run order.
+    begins: Vec<(i64, Id<Probe>, usize)>,
+    ends: Vec<(i64, Id<Probe>, usize)>,
+}
+
+impl Triggers {
+    fn of(m: &Module) -> Triggers {
+        let mut timers = vec![];
+        let mut begins = vec![];
+        let mut ends = vec![];
+        for (pid, p) in m.probes.iter() {
+            for (i, pt) in p.points.iter().enumerate() {
+                match &pt.kind {
+                    // Through the runtime's clamp: N * TICK_NSEC must not wrap to a tiny period.
+                    PointKind::Timer(ns) => timers.push((pid, i, timer_period(*ns, "1"))),
+                    PointKind::Jiffies(n) => timers.push((pid, i, timer_period(*n, "TICK_NSEC"))),
+                    PointKind::Begin(s) => begins.push((*s, pid, i)),
+                    PointKind::End(s) => ends.push((*s, pid, i)),
+                    PointKind::Never
+                    | PointKind::Kprobe(_)
+                    | PointKind::Data(_)
+                    | PointKind::Change(_)
+                    | PointKind::WatchSub(..) => {}
+                }
             }
         }
+        begins.sort_by_key(|b| b.0);
+        ends.sort_by_key(|e| e.0);
+        Triggers {
+            timers,
+            begins,
+            ends,
+        }
     }
+}
+
+/// One hrtimer callback (hard-IRQ context) per timer probe.
+fn timer_handlers(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
+    let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
+    let timers = &t.timers;
     for (n, (pid, i, period)) in timers.iter().enumerate() {
         let (pp, wh) = pp_where(*pid, *i);
         w.line(format!("static struct hrtimer stp_timer_{n};"));
@@ -557,9 +642,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         w.line("static bool stp_timers_started;");
         w.line("");
     }
-    begins.sort_by_key(|b| b.0);
-    ends.sort_by_key(|e| e.0);
+}
 
+/// `stp_start`: the start callback.
+fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
+    let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
+    let (timers, begins) = (&t.timers, &t.begins);
     w.line("/* Process context, on the session workqueue: the first reader has attached. Start-up");
     w.line(" * watches are armed already (at load): their .begin/.unavailable run first, then the");
     w.line(" * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */");
@@ -567,7 +655,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     if !m.watches.is_empty() {
         w.line("stp_arbiter_start();");
     }
-    for (_, pid, i) in &begins {
+    for (_, pid, i) in begins {
         // As SystemTap: once exit() or too many errors ended the start, later begin probes
         // do not run.
         let (pp, wh) = pp_where(*pid, *i);
@@ -598,6 +686,12 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     }
     w.close();
     w.line("");
+}
+
+/// `stp_shutdown`: the session's end, once.
+fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
+    let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
+    let (timers, ends) = (&t.timers, &t.ends);
     w.line(
         "/* Process context, once, on the session workqueue: stop timers, drop waiting watches,",
     );
@@ -610,13 +704,13 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         }
         w.close();
     }
-    kprobes::shutdown(m, &mut w);
+    kprobes::shutdown(m, w);
     if !m.watches.is_empty() {
         w.line("stp_arbiter_shutdown();");
     }
     w.line("if (!stp_session_was_started())");
     w.line("\treturn;");
-    for (_, pid, i) in &ends {
+    for (_, pid, i) in ends {
         let (pp, wh) = pp_where(*pid, *i);
         w.line(format!(
             "stp_run_in_process({}, {pp}, {wh});",
@@ -625,8 +719,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     }
     w.close();
     w.line("");
+}
 
-    // Init and exit.
+/// Module init (maps, globals, runtime, arming) and exit.
+fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     let arrays: Vec<&Global> = m
         .globals
         .iter()
@@ -687,10 +783,10 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     );
     w.line("if (rc)");
     w.line("\tgoto fail_maps;");
-    conds::init_before_arming(&otf, &mut w);
-    watches::init(m, &mut w);
-    kprobes::init(m, &otf, &mut w);
-    conds::init_after_arming(&otf, &mut w);
+    conds::init_before_arming(otf, w);
+    watches::init(m, w);
+    kprobes::init(m, otf, w);
+    conds::init_after_arming(otf, w);
     w.line("return 0;");
     if !m.watches.is_empty() || !m.kprobes.is_empty() {
         w.label("fail_runtime");
@@ -707,10 +803,6 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("stp_free_maps();");
     w.close();
     w.line("");
-    w.line("module_init(stp_init);");
-    w.line("module_exit(stp_exit);");
-    out.push_str(&w.finish());
-    reset_lines(&out, &format!("{}.c", opts.module_name))
 }
 
 /// A timer probe's period in nanoseconds as C: `n` units of `unit` nanoseconds, bounded by
