@@ -138,21 +138,30 @@ static inline void stp_run_in_process(void (*body)(struct stp_context *), const 
 	local_irq_restore(flags);
 }
 
-/* NMI (hit handlers) or IRQ (timers). Runs one probe body if the session is running. */
-static inline void stp_run_probe(void (*body)(struct stp_context *), const char *pp,
-				 const char *where, struct pt_regs *regs, unsigned long addr,
-				 unsigned int len)
+/* NMI, IRQ. The context of one probe run that interrupted regs (NULL for timers), if the
+ * session is running and this CPU's context is free (else the run is skipped, counted when
+ * the context was busy); the caller runs the body and calls stp_context_exit. */
+static inline struct stp_context *stp_probe_enter(const char *pp, const char *where,
+						  struct pt_regs *regs)
 {
 	struct stp_context *c;
 
 	if (!stp_session_running())
-		return;
+		return NULL;
 	c = stp_context_enter(pp, where);
+	if (c)
+		c->regs = regs;
+	return c;
+}
+
+/* IRQ (timers). Runs one probe body if the session is running. */
+static inline void stp_run_probe(void (*body)(struct stp_context *), const char *pp,
+				 const char *where)
+{
+	struct stp_context *c = stp_probe_enter(pp, where, NULL);
+
 	if (!c)
 		return;
-	c->regs = regs;
-	c->data_addr = addr;
-	c->data_len = len;
 	body(c);
 	stp_context_exit(c);
 }
@@ -163,14 +172,10 @@ static inline void stp_run_hit(void (*body)(struct stp_context *), const char *p
 			       const char *where, struct pt_regs *regs, struct stp_winst *w,
 			       int64_t old)
 {
-	struct stp_context *c;
+	struct stp_context *c = stp_probe_enter(pp, where, regs);
 
-	if (!stp_session_running())
-		return;
-	c = stp_context_enter(pp, where);
 	if (!c)
 		return;
-	c->regs = regs;
 	c->data_addr = w->addr;
 	c->data_len = w->decl->len;
 	c->watch_arg = (int64_t)w->addr;
@@ -185,14 +190,10 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 				  const char *where, struct pt_regs *regs, const char *func,
 				  unsigned long addr)
 {
-	struct stp_context *c;
+	struct stp_context *c = stp_probe_enter(pp, where, regs);
 
-	if (!stp_session_running())
-		return;
-	c = stp_context_enter(pp, where);
 	if (!c)
 		return;
-	c->regs = regs;
 	c->func = func;
 	c->probe_addr = addr;
 	body(c);

@@ -401,7 +401,7 @@ static int stp_kp_handler_2(struct kprobe *p, struct pt_regs *regs) {
 static struct hrtimer stp_timer_0;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
-	stp_run_probe(stp_probe_6, "timer.s(1)", "probe timer.s(1) (kprobe_onthefly.stp:10:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_6, "timer.s(1)", "probe timer.s(1) (kprobe_onthefly.stp:10:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)));

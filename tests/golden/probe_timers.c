@@ -287,7 +287,7 @@ stp_out:
 static struct hrtimer stp_timer_0;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
-	stp_run_probe(stp_probe_0, "timer.s(1)", "probe timer.s(1) (probe_timers.stp:4:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_0, "timer.s(1)", "probe timer.s(1) (probe_timers.stp:4:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)));
@@ -297,7 +297,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 static struct hrtimer stp_timer_1;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
-	stp_run_probe(stp_probe_1, "timer.sec(2)", "probe timer.sec(2) (probe_timers.stp:5:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_1, "timer.sec(2)", "probe timer.sec(2) (probe_timers.stp:5:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)));
@@ -307,7 +307,7 @@ static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 static struct hrtimer stp_timer_2;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_2(struct hrtimer *t) {
-	stp_run_probe(stp_probe_2, "timer.ms(100)", "probe timer.ms(100) (probe_timers.stp:6:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_2, "timer.ms(100)", "probe timer.ms(100) (probe_timers.stp:6:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)));
@@ -317,7 +317,7 @@ static enum hrtimer_restart stp_timer_fn_2(struct hrtimer *t) {
 static struct hrtimer stp_timer_3;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_3(struct hrtimer *t) {
-	stp_run_probe(stp_probe_3, "timer.msec(250)", "probe timer.msec(250) (probe_timers.stp:7:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_3, "timer.msec(250)", "probe timer.msec(250) (probe_timers.stp:7:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(250000000ULL, 1)));
@@ -327,7 +327,7 @@ static enum hrtimer_restart stp_timer_fn_3(struct hrtimer *t) {
 static struct hrtimer stp_timer_4;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_4(struct hrtimer *t) {
-	stp_run_probe(stp_probe_4, "timer.us(500)", "probe timer.us(500) (probe_timers.stp:8:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_4, "timer.us(500)", "probe timer.us(500) (probe_timers.stp:8:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(500000ULL, 1)));
@@ -337,7 +337,7 @@ static enum hrtimer_restart stp_timer_fn_4(struct hrtimer *t) {
 static struct hrtimer stp_timer_5;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_5(struct hrtimer *t) {
-	stp_run_probe(stp_probe_5, "timer.usec(1000)", "probe timer.usec(1000) (probe_timers.stp:9:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_5, "timer.usec(1000)", "probe timer.usec(1000) (probe_timers.stp:9:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000ULL, 1)));
@@ -347,7 +347,7 @@ static enum hrtimer_restart stp_timer_fn_5(struct hrtimer *t) {
 static struct hrtimer stp_timer_6;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_6(struct hrtimer *t) {
-	stp_run_probe(stp_probe_6, "timer.ns(100000)", "probe timer.ns(100000) (probe_timers.stp:10:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_6, "timer.ns(100000)", "probe timer.ns(100000) (probe_timers.stp:10:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000ULL, 1)));
@@ -357,7 +357,7 @@ static enum hrtimer_restart stp_timer_fn_6(struct hrtimer *t) {
 static struct hrtimer stp_timer_7;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_7(struct hrtimer *t) {
-	stp_run_probe(stp_probe_7, "timer.nsec(2000000)", "probe timer.nsec(2000000) (probe_timers.stp:11:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_7, "timer.nsec(2000000)", "probe timer.nsec(2000000) (probe_timers.stp:11:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000ULL, 1)));
@@ -367,7 +367,7 @@ static enum hrtimer_restart stp_timer_fn_7(struct hrtimer *t) {
 static struct hrtimer stp_timer_8;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_8(struct hrtimer *t) {
-	stp_run_probe(stp_probe_8, "timer.hz(10)", "probe timer.hz(10) (probe_timers.stp:12:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_8, "timer.hz(10)", "probe timer.hz(10) (probe_timers.stp:12:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)));
@@ -377,7 +377,7 @@ static enum hrtimer_restart stp_timer_fn_8(struct hrtimer *t) {
 static struct hrtimer stp_timer_9;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_9(struct hrtimer *t) {
-	stp_run_probe(stp_probe_9, "timer.jiffies(5)", "probe timer.jiffies(5) (probe_timers.stp:13:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_9, "timer.jiffies(5)", "probe timer.jiffies(5) (probe_timers.stp:13:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(5ULL, TICK_NSEC)));
@@ -387,7 +387,7 @@ static enum hrtimer_restart stp_timer_fn_9(struct hrtimer *t) {
 static struct hrtimer stp_timer_10;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_10(struct hrtimer *t) {
-	stp_run_probe(stp_probe_10, "timer.s(10)", "probe timer.s(10) (probe_timers.stp:15:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_10, "timer.s(10)", "probe timer.s(10) (probe_timers.stp:15:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(10000000000ULL, 1)));

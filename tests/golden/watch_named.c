@@ -458,7 +458,7 @@ static void stp_sub_1(struct stp_winst *w, int kind, const char *reason) {
 static struct hrtimer stp_timer_0;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
-	stp_run_probe(stp_probe_7, "timer.ms(500)", "probe timer.ms(500) (watch_named.stp:20:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_7, "timer.ms(500)", "probe timer.ms(500) (watch_named.stp:20:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(500000000ULL, 1)));
@@ -468,7 +468,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 static struct hrtimer stp_timer_1;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
-	stp_run_probe(stp_probe_9, "timer.s(2)", "probe timer.s(2) (watch_named.stp:23:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_9, "timer.s(2)", "probe timer.s(2) (watch_named.stp:23:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)));

@@ -358,7 +358,7 @@ static void stp_sub_0(struct stp_winst *w, int kind, const char *reason) {
 static struct hrtimer stp_timer_0;
 /* Hard-IRQ context (hrtimer callback). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
-	stp_run_probe(stp_probe_5, "timer.s(1)", "probe timer.s(1) (watch_subprobes.stp:8:1)", NULL, 0, 0);
+	stp_run_probe(stp_probe_5, "timer.s(1)", "probe timer.s(1) (watch_subprobes.stp:8:1)");
 	if (!stp_session_running())
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)));

@@ -628,7 +628,7 @@ fn timer_handlers(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
             "static enum hrtimer_restart stp_timer_fn_{n}(struct hrtimer *t)"
         ));
         w.line(format!(
-            "stp_run_probe({}, {pp}, {wh}, NULL, 0, 0);",
+            "stp_run_probe({}, {pp}, {wh});",
             names::probe(pid.index())
         ));
         w.line("if (!stp_session_running())");
