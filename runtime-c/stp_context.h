@@ -27,6 +27,9 @@ struct stp_context {
 	size_t frame_size;
 	char printbuf[STP_PRINTBUF];
 	size_t printlen;
+	/* This CPU's overload window (stp_overload.h): kept across runs, never reset by enter. */
+	u64 overload_base;		/* cycle count the window opened at */
+	u64 overload_sum;		/* cycles probe runs took in it */
 };
 
 static struct stp_context **stp_contexts;	/* [nr_cpu_ids] */

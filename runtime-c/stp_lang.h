@@ -122,7 +122,8 @@ static inline int stp_map_full(struct stp_context *c, const char *array, const c
 }
 
 /* Process context (begin and end probes, from the session workqueue). Runs one probe body
- * with interrupts off, as hit handlers and timers run theirs. */
+ * with interrupts off, as hit handlers and timers run theirs. Not counted by the overload
+ * check (stp_overload.h): each runs once, as in SystemTap. */
 static inline void stp_run_in_process(void (*body)(struct stp_context *), const char *pp,
 				      const char *where)
 {
@@ -138,15 +139,18 @@ static inline void stp_run_in_process(void (*body)(struct stp_context *), const 
 	local_irq_restore(flags);
 }
 
-/* NMI (hit handlers) or IRQ (timers). Runs one probe body if the session is running. */
+/* NMI (hit handlers) or IRQ (timers). Runs one probe body if the session is running, its
+ * cycles counted by the overload check. */
 static inline void stp_run_probe(void (*body)(struct stp_context *), const char *pp,
 				 const char *where, struct pt_regs *regs, unsigned long addr,
 				 unsigned int len)
 {
 	struct stp_context *c;
+	u64 start;
 
 	if (!stp_session_running())
 		return;
+	start = stp_overload_now();
 	c = stp_context_enter(pp, where);
 	if (!c)
 		return;
@@ -154,19 +158,22 @@ static inline void stp_run_probe(void (*body)(struct stp_context *), const char 
 	c->data_addr = addr;
 	c->data_len = len;
 	body(c);
+	stp_overload_account(c, start);
 	stp_context_exit(c);
 }
 
 /* NMI (hit handlers). Runs one hit probe of watchpoint instance w if the session is
- * running; old is data_old() for .change probes. */
+ * running, its cycles counted by the overload check; old is data_old() for .change probes. */
 static inline void stp_run_hit(void (*body)(struct stp_context *), const char *pp,
 			       const char *where, struct pt_regs *regs, struct stp_winst *w,
 			       int64_t old)
 {
 	struct stp_context *c;
+	u64 start;
 
 	if (!stp_session_running())
 		return;
+	start = stp_overload_now();
 	c = stp_context_enter(pp, where);
 	if (!c)
 		return;
@@ -176,18 +183,23 @@ static inline void stp_run_hit(void (*body)(struct stp_context *), const char *p
 	c->watch_arg = (int64_t)w->addr;
 	c->data_old = old;
 	body(c);
+	stp_overload_account(c, start);
 	stp_context_exit(c);
 }
 
 /* Process (the arbiter's worker). Runs one sub-probe (.begin, .end, .unavailable) of
- * watchpoint instance w; reason is what end_reason()/unavailable_reason() return. */
+ * watchpoint instance w with interrupts off, its cycles counted by the overload check
+ * (enable/disable from a timer can make them frequent); reason is what
+ * end_reason()/unavailable_reason() return. */
 static inline void stp_run_sub(void (*body)(struct stp_context *), const char *pp,
 			       const char *where, struct stp_winst *w, const char *reason)
 {
 	unsigned long flags;
 	struct stp_context *c;
+	u64 start;
 
 	local_irq_save(flags);
+	start = stp_overload_now();
 	c = stp_context_enter(pp, where);
 	if (c) {
 		c->data_addr = w->addr;
@@ -195,6 +207,7 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 		c->watch_arg = (int64_t)w->addr;
 		c->reason = reason ? reason : "";
 		body(c);
+		stp_overload_account(c, start);
 		stp_context_exit(c);
 	}
 	local_irq_restore(flags);

@@ -54,6 +54,12 @@
 #ifndef STP_WATCHRETRYMS
 #define STP_WATCHRETRYMS 100	/* ms between tries of waiting watchpoints */
 #endif
+#ifndef STP_OVERLOAD_THRESHOLD
+#define STP_OVERLOAD_THRESHOLD 500000000ULL	/* cycles probes may take per interval, per CPU */
+#endif
+#ifndef STP_OVERLOAD_INTERVAL
+#define STP_OVERLOAD_INTERVAL 1000000000ULL	/* cycles of one overload window */
+#endif
 #ifndef STP_MAXKEYS
 #define STP_MAXKEYS 9		/* key columns of a map */
 #endif
@@ -108,6 +114,15 @@
 #endif
 #if STP_WATCHRETRYMS < 1 || STP_WATCHRETRYMS > 60000
 #error "STP_WATCHRETRYMS must be between 1 and 60000"
+#endif
+#if STP_OVERLOAD_THRESHOLD < 1 || STP_OVERLOAD_THRESHOLD > 10000000000
+#error "STP_OVERLOAD_THRESHOLD must be between 1 and 10000000000"
+#endif
+#if STP_OVERLOAD_INTERVAL < 1000000 || STP_OVERLOAD_INTERVAL > 10000000000
+#error "STP_OVERLOAD_INTERVAL must be between 1000000 and 10000000000"
+#endif
+#if STP_OVERLOAD_THRESHOLD > STP_OVERLOAD_INTERVAL
+#error "STP_OVERLOAD_THRESHOLD must be at most STP_OVERLOAD_INTERVAL"
 #endif
 #if STP_MAXKEYS < 1 || STP_MAXKEYS > 9
 #error "STP_MAXKEYS must be between 1 and 9"
