@@ -22,6 +22,7 @@ struct stp_context {
 	const char *func;		/* probefunc() of a function probe, else NULL */
 	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
 	int64_t cond_result;		/* what a probe condition evaluated to (stp_cond_eval) */
+	u64 run_start;			/* cycle count at stp_probe_enter, for the overload check */
 	unsigned long actions;		/* statements run in this probe run */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */
@@ -30,6 +31,9 @@ struct stp_context {
 	size_t frame_size;
 	char printbuf[STP_PRINTBUF];
 	size_t printlen;
+	/* This CPU's overload window (stp_overload.h): kept across runs, never reset by enter. */
+	u64 overload_base;		/* cycle count the window opened at */
+	u64 overload_sum;		/* cycles probe runs took in it */
 };
 
 static struct stp_context **stp_contexts;	/* [nr_cpu_ids] */

@@ -122,7 +122,8 @@ static inline int stp_map_full(struct stp_context *c, const char *array, const c
 }
 
 /* Process context (begin and end probes, from the session workqueue). Runs one probe body
- * with interrupts off, as hit handlers and timers run theirs. */
+ * with interrupts off, as hit handlers and timers run theirs. Not counted by the overload
+ * check (stp_overload.h): each runs once, as in SystemTap. */
 static inline void stp_run_in_process(void (*body)(struct stp_context *), const char *pp,
 				      const char *where)
 {
@@ -140,18 +141,30 @@ static inline void stp_run_in_process(void (*body)(struct stp_context *), const 
 
 /* NMI, IRQ. The context of one probe run that interrupted regs (NULL for timers), if the
  * session is running and this CPU's context is free (else the run is skipped, counted when
- * the context was busy); the caller runs the body and calls stp_context_exit. */
+ * the context was busy); the caller runs the body and calls stp_probe_exit. The run's
+ * cycles count for the overload check from here. */
 static inline struct stp_context *stp_probe_enter(const char *pp, const char *where,
 						  struct pt_regs *regs)
 {
 	struct stp_context *c;
+	u64 start;
 
 	if (!stp_session_running())
 		return NULL;
+	start = stp_overload_now();
 	c = stp_context_enter(pp, where);
-	if (c)
+	if (c) {
 		c->regs = regs;
+		c->run_start = start;
+	}
 	return c;
+}
+
+/* NMI, IRQ. Ends a run stp_probe_enter began: its cycles go to the overload check. */
+static inline void stp_probe_exit(struct stp_context *c)
+{
+	stp_overload_account(c, c->run_start);
+	stp_context_exit(c);
 }
 
 /* IRQ (timers). Runs one probe body if the session is running. */
@@ -163,11 +176,11 @@ static inline void stp_run_probe(void (*body)(struct stp_context *), const char 
 	if (!c)
 		return;
 	body(c);
-	stp_context_exit(c);
+	stp_probe_exit(c);
 }
 
 /* NMI (hit handlers). Runs one hit probe of watchpoint instance w if the session is
- * running; old is data_old() for .change probes. */
+ * running, its cycles counted by the overload check; old is data_old() for .change probes. */
 static inline void stp_run_hit(void (*body)(struct stp_context *), const char *pp,
 			       const char *where, struct pt_regs *regs, struct stp_winst *w,
 			       int64_t old)
@@ -181,7 +194,7 @@ static inline void stp_run_hit(void (*body)(struct stp_context *), const char *p
 	c->watch_arg = (int64_t)w->addr;
 	c->data_old = old;
 	body(c);
-	stp_context_exit(c);
+	stp_probe_exit(c);
 }
 
 /* NMI-like (kprobe and kretprobe handlers, preemption disabled). Runs one function probe
@@ -197,7 +210,7 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 	c->func = func;
 	c->probe_addr = addr;
 	body(c);
-	stp_context_exit(c);
+	stp_probe_exit(c);
 }
 
 /* Any context. Function argument n (1-based) at a function's entry, by the x86_64 calling
@@ -332,14 +345,18 @@ static inline bool stp_cond_eval(void (*fn)(struct stp_context *), const char *p
 }
 
 /* Process (the arbiter's worker). Runs one sub-probe (.begin, .end, .unavailable) of
- * watchpoint instance w; reason is what end_reason()/unavailable_reason() return. */
+ * watchpoint instance w with interrupts off, its cycles counted by the overload check
+ * (enable/disable from a timer can make them frequent); reason is what
+ * end_reason()/unavailable_reason() return. */
 static inline void stp_run_sub(void (*body)(struct stp_context *), const char *pp,
 			       const char *where, struct stp_winst *w, const char *reason)
 {
 	unsigned long flags;
 	struct stp_context *c;
+	u64 start;
 
 	local_irq_save(flags);
+	start = stp_overload_now();
 	c = stp_context_enter(pp, where);
 	if (c) {
 		c->data_addr = w->addr;
@@ -347,6 +364,7 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 		c->watch_arg = (int64_t)w->addr;
 		c->reason = reason ? reason : "";
 		body(c);
+		stp_overload_account(c, start);
 		stp_context_exit(c);
 	}
 	local_irq_restore(flags);

@@ -57,6 +57,12 @@
 #ifndef STP_MAXKPROBES
 #define STP_MAXKPROBES 512	/* functions one function probe point may match */
 #endif
+#ifndef STP_OVERLOAD_THRESHOLD
+#define STP_OVERLOAD_THRESHOLD 500000000ULL	/* cycles probes may take per interval, per CPU */
+#endif
+#ifndef STP_OVERLOAD_INTERVAL
+#define STP_OVERLOAD_INTERVAL 1000000000ULL	/* cycles of one overload window */
+#endif
 #ifndef STP_MAXKEYS
 #define STP_MAXKEYS 9		/* key columns of a map */
 #endif
@@ -114,6 +120,15 @@
 #endif
 #if STP_MAXKPROBES < 1 || STP_MAXKPROBES > 8192
 #error "STP_MAXKPROBES must be between 1 and 8192"
+#endif
+#if STP_OVERLOAD_THRESHOLD < 1 || STP_OVERLOAD_THRESHOLD > 10000000000
+#error "STP_OVERLOAD_THRESHOLD must be between 1 and 10000000000"
+#endif
+#if STP_OVERLOAD_INTERVAL < 1000000 || STP_OVERLOAD_INTERVAL > 10000000000
+#error "STP_OVERLOAD_INTERVAL must be between 1000000 and 10000000000"
+#endif
+#if STP_OVERLOAD_THRESHOLD > STP_OVERLOAD_INTERVAL
+#error "STP_OVERLOAD_THRESHOLD must be at most STP_OVERLOAD_INTERVAL"
 #endif
 #if STP_MAXKEYS < 1 || STP_MAXKEYS > 9
 #error "STP_MAXKEYS must be between 1 and 9"

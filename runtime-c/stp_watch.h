@@ -58,6 +58,36 @@ static inline const char *stp_watch_reason(int err, int why)
 /* The lowest kernel address on x86_64 (5-level paging); anything below is user space. */
 #define STP_KERNEL_SPACE_START 0xff00000000000000UL
 
+/* Process (module load: the kernel sets parameters before module init runs). The setter of
+ * an address parameter (stp_sym_addr_N: where the loader found a watched symbol): 0 (not
+ * given: init looks the symbol up itself) or a kernel address. Anything else fails the
+ * load with -EINVAL and says why in the kernel log (the kernel adds "`VALUE' invalid for
+ * parameter `NAME'"), so no hand-given value can point a watchpoint at user memory. */
+static int stp_param_set_kaddr(const char *val, const struct kernel_param *kp)
+{
+	unsigned long v;
+	int err = kstrtoul(val, 0, &v);
+
+	if (err) {
+		pr_err("%s: %s=%s is not an address\n", KBUILD_MODNAME, kp->name, val);
+		return err;
+	}
+	if (v && v < STP_KERNEL_SPACE_START) {
+		pr_err("%s: %s=0x%lx is not a kernel address (below 0x%lx): refused\n",
+		       KBUILD_MODNAME, kp->name, v, STP_KERNEL_SPACE_START);
+		return -EINVAL;
+	}
+	*(unsigned long *)kp->arg = v;
+	return 0;
+}
+
+/* `module_param(NAME, stp_kaddr, 0400)`: an unsigned long that only takes a kernel address. */
+static const struct kernel_param_ops param_ops_stp_kaddr = {
+	.set = stp_param_set_kaddr,
+	.get = param_get_ulong,
+};
+#define param_check_stp_kaddr(name, p) __param_check(name, p, unsigned long)
+
 /* Any context. 0 if addr/len can be asked of the kernel, else an STP_WHY_* code. */
 static inline int stp_watch_check(unsigned long addr, int len)
 {

@@ -60,7 +60,7 @@ pub struct Cli {
     /// Guru mode: allow embedded C in the script
     #[arg(short = 'g')]
     pub guru: bool,
-    /// Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...: each has a range); other macros need -g
+    /// Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...: each has a range), or STP_NO_OVERLOAD; other macros need -g
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub defines: Vec<String>,
     /// Add a directory of tapsets (*.stp)

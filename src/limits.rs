@@ -6,7 +6,8 @@
 //! module built by hand with `-D` cannot get around them (a unit test keeps both in step, and
 //! another the README's table).
 
-/// One limit: SystemTap's name (passed to the compiler with the runtime's `STP_` prefix).
+/// One limit: SystemTap's name (passed to the compiler with the runtime's `STP_` prefix, unless
+/// SystemTap's name already has it).
 pub struct Limit {
     pub name: &'static str,
     pub default: i64,
@@ -127,7 +128,50 @@ pub const LIMITS: &[Limit] = &[
         max: 8192,
         what: "functions one function probe point (a wildcard) may match",
     },
+    // SystemTap's overload check, with its names and defaults. The upper bound stops a session
+    // that takes a whole CPU within 10 s even at 1 GHz, before the kernel's soft-lockup
+    // detector (20 s) would complain.
+    Limit {
+        name: "STP_OVERLOAD_THRESHOLD",
+        default: 500_000_000,
+        min: 1,
+        max: 10_000_000_000,
+        what: "cycles probe runs may take on one CPU per interval before the session stops (at most the interval)",
+    },
+    Limit {
+        name: "STP_OVERLOAD_INTERVAL",
+        default: 1_000_000_000,
+        min: 1_000_000,
+        max: 10_000_000_000,
+        what: "cycles of one overload window, counted by get_cycles() (the TSC on x86)",
+    },
 ];
+
+impl Limit {
+    /// The macro the runtime reads: `STP_` and the name, or SystemTap's name as it is when it
+    /// already starts with `STP_`.
+    pub fn macro_name(&self) -> String {
+        if self.name.starts_with("STP_") {
+            self.name.to_string()
+        } else {
+            format!("STP_{}", self.name)
+        }
+    }
+}
+
+/// A macro `-D NAME` accepts without a value and without `-g`: it switches a protection off.
+pub struct Switch {
+    pub name: &'static str,
+    pub what: &'static str,
+}
+
+/// SystemTap's own switch, allowed without guru mode as SystemTap allows it: with the overload
+/// check off, each probe run is still bounded by MAXACTION (and timers by their 100 µs
+/// minimum period), so what it gives up is the bound on their sum, not on any one run.
+pub const SWITCHES: &[Switch] = &[Switch {
+    name: "STP_NO_OVERLOAD",
+    what: "switches the overload check off (STP_OVERLOAD_THRESHOLD, STP_OVERLOAD_INTERVAL)",
+}];
 
 /// The largest array: `global a[N]` and `-D MAXMAPENTRIES` alike.
 pub const MAX_MAP_ENTRIES: i64 = 1 << 20;
@@ -189,6 +233,17 @@ pub fn defines(ds: &[(String, String)], guru: bool) -> Result<Vec<String>, Strin
                 format!("-D {k}={v}: the value must be an integer (decimal or 0x hexadecimal)")
             })?)
         };
+        if let Some(sw) = SWITCHES.iter().find(|sw| sw.name == k) {
+            if value.is_some() {
+                return Err(format!(
+                    "-D {k}={v}: {k} takes no value: `-D {k}` {}",
+                    sw.what
+                ));
+            }
+            out.retain(|(n, _)| n != k);
+            out.push((k.clone(), String::new()));
+            continue;
+        }
         let (name, value) = match (limit(k), value) {
             (Some(l), Some(n)) if n < l.min || n > l.max => {
                 return Err(format!(
@@ -197,7 +252,7 @@ pub fn defines(ds: &[(String, String)], guru: bool) -> Result<Vec<String>, Strin
                     l.what
                 ));
             }
-            (Some(l), Some(n)) => (format!("STP_{}", l.name), n.to_string()),
+            (Some(l), Some(n)) => (l.macro_name(), n.to_string()),
             (Some(l), None) => {
                 return Err(format!(
                     "-D {k}: {k} needs a value {} ({})",
@@ -207,9 +262,11 @@ pub fn defines(ds: &[(String, String)], guru: bool) -> Result<Vec<String>, Strin
             }
             (None, _) if !guru => {
                 let known: Vec<&str> = LIMITS.iter().map(|l| l.name).collect();
+                let switches: Vec<&str> = SWITCHES.iter().map(|s| s.name).collect();
                 return Err(format!(
-                    "-D {k}: not a limit (they are {}); other macros need guru mode (-g)",
-                    known.join(", ")
+                    "-D {k}: not a limit (they are {}) nor {}; other macros need guru mode (-g)",
+                    known.join(", "),
+                    switches.join(", ")
                 ));
             }
             (None, n) => (k.clone(), n.map(|n| n.to_string()).unwrap_or_default()),
@@ -218,11 +275,12 @@ pub fn defines(ds: &[(String, String)], guru: bool) -> Result<Vec<String>, Strin
         out.push((name, value));
     }
     let value_of = |name: &str| -> i64 {
-        let stp = format!("STP_{name}");
+        let l = limit(name);
+        let stp = l.map(|l| l.macro_name()).unwrap_or_default();
         out.iter()
             .find(|(n, _)| *n == stp)
             .and_then(|(_, v)| v.parse().ok())
-            .or_else(|| limit(name).map(|l| l.default))
+            .or_else(|| l.map(|l| l.default))
             .unwrap_or(0)
     };
     let (bufsize, printbuf) = (value_of("BUFSIZE"), value_of("PRINTBUF"));
@@ -236,6 +294,17 @@ pub fn defines(ds: &[(String, String)], guru: bool) -> Result<Vec<String>, Strin
             "PRINTBUF ({printbuf}) must be at most BUFSIZE / 4 ({}): with a smaller -D BUFSIZE, \
              give a smaller -D PRINTBUF too",
             bufsize / 4
+        ));
+    }
+    let (threshold, interval) = (
+        value_of("STP_OVERLOAD_THRESHOLD"),
+        value_of("STP_OVERLOAD_INTERVAL"),
+    );
+    if threshold > interval {
+        return Err(format!(
+            "STP_OVERLOAD_THRESHOLD ({threshold}) must be at most STP_OVERLOAD_INTERVAL \
+             ({interval}): probes cannot take more cycles than the window has (to switch the \
+             check off, use -D STP_NO_OVERLOAD)"
         ));
     }
     Ok(out
@@ -299,11 +368,56 @@ mod tests {
     }
 
     #[test]
+    fn overload_thresholds_and_the_switch() {
+        assert_eq!(
+            defines(
+                &[
+                    d("STP_OVERLOAD_THRESHOLD", "900000000"),
+                    d("STP_NO_OVERLOAD", ""),
+                    d("STP_NO_OVERLOAD", "")
+                ],
+                false
+            ),
+            Ok(vec![
+                "STP_OVERLOAD_THRESHOLD=900000000".to_string(),
+                "STP_NO_OVERLOAD".to_string()
+            ])
+        );
+        // A value would read as "off" for 0 too (the runtime tests #ifdef): refused.
+        let e = defines(&[d("STP_NO_OVERLOAD", "0")], false).unwrap_err();
+        assert!(e.contains("takes no value"), "{e}");
+        let e = defines(&[d("STP_OVERLOAD_THRESHOLD", "2000000000")], false).unwrap_err();
+        assert!(e.contains("at most STP_OVERLOAD_INTERVAL"), "{e}");
+        assert!(
+            defines(
+                &[
+                    d("STP_OVERLOAD_THRESHOLD", "2000000000"),
+                    d("STP_OVERLOAD_INTERVAL", "4000000000")
+                ],
+                false
+            )
+            .is_ok()
+        );
+        let e = defines(&[d("STP_OVERLOAD_INTERVAL", "1000")], false).unwrap_err();
+        assert!(e.contains("from 1000000 to 10000000000"), "{e}");
+        // The runtime's names are not limits of their own.
+        assert!(defines(&[d("STP_MAXACTION", "5")], false).is_err());
+        assert!(defines(&[d("OVERLOAD_THRESHOLD", "5")], false).is_err());
+    }
+
+    #[test]
     fn the_runtime_checks_the_same_ranges() {
         let h = include_str!("../runtime-c/stp_limits.h");
         for l in LIMITS {
-            let want = format!("#if STP_{n} < {} || STP_{n} > {}", l.min, l.max, n = l.name);
+            let want = format!("#if {n} < {} || {n} > {}", l.min, l.max, n = l.macro_name());
             assert!(h.contains(&want), "stp_limits.h should have `{want}`");
+            let default = format!("#define {} {}", l.macro_name(), l.default);
+            assert!(h.contains(&default), "stp_limits.h should have `{default}`");
+        }
+        assert!(h.contains("#if STP_OVERLOAD_THRESHOLD > STP_OVERLOAD_INTERVAL"));
+        for sw in SWITCHES {
+            let o = include_str!("../runtime-c/stp_overload.h");
+            assert!(o.contains(&format!("#ifndef {}", sw.name)), "{}", sw.name);
         }
     }
 
@@ -312,6 +426,13 @@ mod tests {
         let readme = include_str!("../README.md");
         for l in LIMITS {
             let row = format!("| `{}` | {} | {} to {} |", l.name, l.default, l.min, l.max);
+            assert!(
+                readme.contains(&row),
+                "README.md should have the row `{row}`"
+            );
+        }
+        for sw in SWITCHES {
+            let row = format!("| `{}` | off | no value | {} |", sw.name, sw.what);
             assert!(
                 readme.contains(&row),
                 "README.md should have the row `{row}`"

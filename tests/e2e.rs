@@ -7,7 +7,8 @@
 //!   is loaded), e.g. `echo "hold 4 2000" > /proc/stphwbp_testmod` to take every debug register;
 //! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
 //!   its exit status printed as `first run exit N`;
-//! - `NAME.first_args`: options for that first run; `NAME.first_run`: a shell snippet that runs
+//! - `NAME.first_flags`: options for building that first script (e.g. `-D`);
+//!   `NAME.first_args`: options for running it; `NAME.first_run`: a shell snippet that runs
 //!   /root/stphwbp_first.ko instead (by hand, with insmod);
 //! - `NAME.whole_lines`: `PREFIX LEN COUNT`: every stdout line whole and of that shape, and
 //!   COUNT of them, less the probe runs reported as skipped;
@@ -97,6 +98,11 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
             .current_dir(first_dir.path())
             .args(["-p4", "-r", kver, "-m", "stphwbp_first"])
+            .args(
+                read(&side("first_flags"))
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .arg(dir.join(first.trim()))
             .output()
             .map_err(|e| e.to_string())?;

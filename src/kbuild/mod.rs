@@ -25,6 +25,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
     ("stp_memory.h", include_str!("../../runtime-c/stp_memory.h")),
     ("stp_output.h", include_str!("../../runtime-c/stp_output.h")),
     (
+        "stp_overload.h",
+        include_str!("../../runtime-c/stp_overload.h"),
+    ),
+    (
         "stp_procdir.h",
         include_str!("../../runtime-c/stp_procdir.h"),
     ),

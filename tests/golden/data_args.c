@@ -44,7 +44,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_1, .sub = NULL },
 };
 static unsigned long stp_sym_addr_1;
-module_param(stp_sym_addr_1, ulong, 0400);
+module_param(stp_sym_addr_1, stp_kaddr, 0400);
 
 /* <tapset>/context.stp:33:27 */
 static int64_t stp_fn_data_addr(struct stp_context *c) {

@@ -56,11 +56,11 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"loops_per_jiffy\").length(8).rw", .addr = 0, .len = 8, .type = HW_BREAKPOINT_RW, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_2, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 static unsigned long stp_sym_addr_1;
-module_param(stp_sym_addr_1, ulong, 0400);
+module_param(stp_sym_addr_1, stp_kaddr, 0400);
 static unsigned long stp_sym_addr_2;
-module_param(stp_sym_addr_2, ulong, 0400);
+module_param(stp_sym_addr_2, stp_kaddr, 0400);
 
 /* <tapset>/context.stp:38:28 */
 static int64_t stp_fn_data_value(struct stp_context *c) {

@@ -95,9 +95,9 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"vm_dirty_ratio\").length(4).write", .addr = 0, .len = 4, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = true, .change = false, .handler = stp_hit_1, .sub = stp_sub_1 },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 static unsigned long stp_sym_addr_1;
-module_param(stp_sym_addr_1, ulong, 0400);
+module_param(stp_sym_addr_1, stp_kaddr, 0400);
 
 /* Function probes (stp_kprobe.h), registered at load in script order. */
 static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs);

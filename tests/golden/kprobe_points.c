@@ -113,7 +113,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"pid_max\").length(4).write", .addr = 0, .len = 4, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* Function probes (stp_kprobe.h), registered at load in script order. */
 static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs);

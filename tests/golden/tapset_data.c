@@ -45,7 +45,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"pid_max\").write", .addr = 0, .len = 1, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = false, .change = false, .handler = stp_hit_0, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* tapset_data.stp:2:10 */
 static void stp_fn_where(struct stp_context *c, char *rv) {

@@ -44,7 +44,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "p", .addr = 0, .len = 8, .type = HW_BREAKPOINT_RW, .priority = 0, .parametric = true, .startup = false, .has_unavailable = false, .change = false, .handler = stp_hit_1, .sub = NULL },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {

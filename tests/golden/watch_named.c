@@ -108,7 +108,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "watch_slot", .addr = 0, .len = 8, .type = HW_BREAKPOINT_W, .priority = 1, .parametric = true, .startup = false, .has_unavailable = false, .change = true, .handler = stp_hit_1, .sub = stp_sub_1 },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* <tapset>/context.stp:19:28 */
 static void stp_fn_execname(struct stp_context *c, char *rv) {

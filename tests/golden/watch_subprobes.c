@@ -87,7 +87,7 @@ static struct stp_wdecl stp_wdecl_table[] = {
 	{ .name = "kernel.data(\"pid_max\").length(4).write", .addr = 0, .len = 4, .type = HW_BREAKPOINT_W, .priority = 0, .parametric = false, .startup = true, .has_unavailable = true, .change = true, .handler = stp_hit_0, .sub = stp_sub_0 },
 };
 static unsigned long stp_sym_addr_0;
-module_param(stp_sym_addr_0, ulong, 0400);
+module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* <tapset>/context.stp:43:26 */
 static int64_t stp_fn_data_old(struct stp_context *c) {

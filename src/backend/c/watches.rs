@@ -71,7 +71,8 @@ pub fn table(m: &Module, w: &mut CWriter) {
         if let WatchAddr::Symbol { .. } = wt.addr {
             let p = names::sym_addr(id.index());
             w.line(format!("static unsigned long {p};"));
-            w.line(format!("module_param({p}, ulong, 0400);"));
+            // stp_kaddr (stp_watch.h): a value that is not a kernel address fails the load.
+            w.line(format!("module_param({p}, stp_kaddr, 0400);"));
         }
     }
     w.line("");
