@@ -13,8 +13,12 @@
 #[path = "../fuzz/src/pipeline.rs"]
 #[allow(dead_code)]
 mod pipeline;
+#[path = "../fuzz/src/rng.rs"]
+#[allow(dead_code)]
+mod rng;
 
 use pipeline::Input;
+use rng::{Rng, Source};
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -33,27 +37,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 /// At most this many distinct failures are reduced and reported.
 const MAX_REPORTED: usize = 8;
-
-/// xorshift64*: small, fast, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform enough in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// Tokens worth inserting: the language's keywords, operators and odd literals.
 const DICT: &[&str] = &[
