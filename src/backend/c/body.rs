@@ -801,6 +801,7 @@ impl<'a> BodyGen<'a> {
                             ai += 1;
                             let w = width.map(|w| w.to_string()).unwrap_or_default();
                             let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
+                            let flags = c_flags(flags, *conv, precision.is_some());
                             match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
@@ -916,4 +917,24 @@ fn is_simple(v: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_digit())
         || v == "0"
+}
+
+/// The flags of a conversion that C gives a meaning: `+` and space for signed conversions
+/// (`+` wins), `#` for `o`, `x` and `X`, `0` for numbers without `-` or a precision, `-` for
+/// all. The others change nothing (C, and the kernel's vsnprintf, ignore them) but fail
+/// gcc's -Wformat, which the -Werror build turns into an error.
+fn c_flags(flags: &str, conv: char, precision: bool) -> String {
+    let signed = matches!(conv, 'd' | 'i');
+    let number = !matches!(conv, 's' | 'c');
+    flags
+        .chars()
+        .filter(|&f| match f {
+            '-' => true,
+            '+' => signed,
+            ' ' => signed && !flags.contains('+'),
+            '#' => matches!(conv, 'o' | 'x' | 'X'),
+            '0' => number && !flags.contains('-') && !precision,
+            _ => false,
+        })
+        .collect()
 }
