@@ -343,8 +343,16 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn cond(&mut self, e: &Expr) -> String {
-        self.long(e)
+    /// A long used as a truth value (`if`, loops, `!`, `&&`, `||`, a `?:` or probe
+    /// condition). gcc takes some values there for mistakes (`c ? 2 : 3`, a product:
+    /// -Wint-in-bool-context, an error under -Werror), so those are compared with 0.
+    pub fn cond(&mut self, e: &Expr) -> String {
+        let v = self.long(e);
+        if warns_as_truth(e) {
+            format!("(({v}) != 0)")
+        } else {
+            v
+        }
     }
 
     fn void(&mut self, e: &Expr) {
@@ -492,24 +500,30 @@ impl<'a> BodyGen<'a> {
                 self.void(e);
                 "0".into()
             }
+            ExprKind::Unary {
+                op: UnOp::Not,
+                e: inner,
+            } => {
+                let v = self.cond(inner);
+                format!("!({v})")
+            }
             ExprKind::Unary { op, e: inner } => {
                 let v = self.long(inner);
                 match op {
                     UnOp::Neg => format!("(int64_t)(0 - (uint64_t)({v}))"),
-                    UnOp::Plus => v,
-                    UnOp::Not => format!("!({v})"),
+                    UnOp::Not | UnOp::Plus => v,
                     UnOp::BitNot => format!("~({v})"),
                 }
             }
             ExprKind::Binary { op, l, r } => self.binary(*op, l, r, e.span),
             ExprKind::Ternary { cond, then, els } => {
                 if !needs_statements(then) && !needs_statements(els) {
-                    let c = self.long(cond);
+                    let c = self.cond(cond);
                     let a = self.long(then);
                     let b = self.long(els);
                     return format!("(({c}) ? ({a}) : ({b}))");
                 }
-                let c = self.long(cond);
+                let c = self.cond(cond);
                 let t = self.temp_long();
                 self.w.open(format!("if ({c})"));
                 let a = self.long(then);
@@ -572,9 +586,9 @@ impl<'a> BodyGen<'a> {
             return format!("(strcmp({a}, {b}) {} 0)", op.text());
         }
         if matches!(op, BinOp::And | BinOp::Or) {
-            let a = self.long(l);
+            let a = self.cond(l);
             if !needs_statements(r) {
-                let b = self.long(r);
+                let b = self.cond(r);
                 return format!("(({a}) {} ({b}))", op.text());
             }
             // The right side runs only when the left does not decide, as in C.
@@ -585,7 +599,7 @@ impl<'a> BodyGen<'a> {
             } else {
                 format!("if (!{t})")
             });
-            let b = self.long(r);
+            let b = self.cond(r);
             self.w.line(format!("{t} = !!({b});"));
             self.w.close();
             return t;
@@ -764,7 +778,7 @@ impl<'a> BodyGen<'a> {
                 t
             }
             ExprKind::Ternary { cond, then, els } => {
-                let c = self.long(cond);
+                let c = self.cond(cond);
                 let t = self.temp_str();
                 self.w.open(format!("if ({c})"));
                 let a = self.str(then);
@@ -917,6 +931,20 @@ fn is_simple(v: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_digit())
         || v == "0"
+}
+
+/// Whether gcc warns about `e`'s C as a truth value: a `?:` (of constants, but that is not
+/// known here), a product.
+fn warns_as_truth(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Ternary { .. } => e.ty == Ty::Long,
+        ExprKind::Binary { op: BinOp::Mul, .. } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => warns_as_truth(inner),
+        _ => false,
+    }
 }
 
 /// The flags of a conversion that C gives a meaning: `+` and space for signed conversions

@@ -372,7 +372,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     for (id, p) in m.probes.iter() {
         let mut g = BodyGen::new(m, sm, &p.locals, None);
         if let Some(c) = &p.cond {
-            let v = g.long(c);
+            let v = g.cond(c);
             g.w.line(format!("if (!({v}))"));
             g.w.line("\tgoto stp_out;");
         }
