@@ -867,6 +867,8 @@ impl<'a> BodyGen<'a> {
         let fmt_lit = c_string(&fmt);
         let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
         match into {
+            // gcc refuses an empty format (-Wformat-zero-length).
+            Some(t) if fmt.is_empty() => self.w.line(format!("{t}[0] = '\\0';")),
             Some(t) => self
                 .w
                 .line(format!("snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});")),
