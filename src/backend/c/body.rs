@@ -610,7 +610,20 @@ impl<'a> BodyGen<'a> {
             self.w.line(format!("{t} = {a};"));
             a = t;
         }
-        let b = self.long(r);
+        let mut b = self.long(r);
+        if op.is_comparison() {
+            // gcc decides `x != x` and `(x & 2) == 1` from the C alone and says so
+            // (-Wtautological-compare, an error under -Werror); a temporary hides them.
+            if a == b || bitwise(l) {
+                let t = self.temp_long();
+                self.w.line(format!("{t} = {a};"));
+                a = t;
+            } else if bitwise(r) {
+                let t = self.temp_long();
+                self.w.line(format!("{t} = {b};"));
+                b = t;
+            }
+        }
         match op {
             BinOp::Div | BinOp::Mod => {
                 let t = self.temp_long();
@@ -933,6 +946,22 @@ fn is_simple(v: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_digit())
         || v == "0"
+}
+
+/// Whether `e`'s C is a `&` or `|` (unary `+` writes nothing), which gcc compares with a
+/// constant at translation time.
+fn bitwise(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinOp::BitAnd | BinOp::BitOr,
+            ..
+        } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => bitwise(inner),
+        _ => false,
+    }
 }
 
 /// Whether gcc warns about `e`'s C as a truth value: a `?:` (of constants, but that is not
