@@ -512,6 +512,8 @@ impl<'a> BodyGen<'a> {
                 match op {
                     UnOp::Neg => format!("(int64_t)(0 - (uint64_t)({v}))"),
                     UnOp::Not | UnOp::Plus => v,
+                    // gcc refuses `~` on a comparison's 0 or 1 (-Wbool-operation).
+                    UnOp::BitNot if truth_valued(inner) => format!("(({v}) ^ -1LL)"),
                     UnOp::BitNot => format!("~({v})"),
                 }
             }
@@ -960,6 +962,19 @@ fn bitwise(e: &Expr) -> bool {
             op: UnOp::Plus,
             e: inner,
         } => bitwise(inner),
+        _ => false,
+    }
+}
+
+/// Whether `e`'s C is a truth value to gcc: a comparison, `!`, `&&` or `||`.
+fn truth_valued(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Binary { op, .. } => op.is_comparison() || matches!(op, BinOp::And | BinOp::Or),
+        ExprKind::Unary { op: UnOp::Not, .. } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => truth_valued(inner),
         _ => false,
     }
 }
