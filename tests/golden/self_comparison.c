@@ -38,6 +38,12 @@ struct stp_frame_p0 {
 	int64_t t11;
 	int64_t t12;
 	int64_t t13;
+	int64_t t14;
+	int64_t t15;
+	int64_t t16;
+	int64_t t17;
+	int64_t t18;
+	int64_t t19;
 	char stp_pad;
 };
 union stp_frame {
@@ -55,14 +61,14 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 59 "stphwbp_self_comparison.c"
+#line 65 "stphwbp_self_comparison.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_RETURN
 }
 
-/* probe begin at self_comparison.stp:4:1 */
+/* probe begin at self_comparison.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f = stp_frame(c);
 
@@ -94,6 +100,14 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_g_x;
 	stp_printf(c, "%lld%lld\n", (long long)((int64_t)((f->t12) == (1LL))), (long long)((int64_t)((f->t13) >= (stp_g_x))));
 	STP_STMT();
+	f->t14 = (int64_t)((stp_g_x) <= (2LL));
+	f->t15 = (int64_t)((5LL) > (f->t14));
+	f->t16 = (strcmp(stp_g_s, "b") < 0);
+	f->t17 = !(stp_g_x);
+	f->t18 = ((stp_g_x) && (1LL));
+	f->t19 = (int64_t)((stp_g_x) < (1LL));
+	stp_printf(c, "%lld%lld%lld%lld%lld\n", (long long)(f->t15), (long long)((int64_t)((f->t16) == (2LL))), (long long)((int64_t)((-7LL) != (f->t17))), (long long)((int64_t)((f->t18) < (9LL))), (long long)((int64_t)((f->t19) == ((int64_t)((stp_g_x) > (1LL))))));
+	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -108,7 +122,7 @@ stp_out:
  * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
-		stp_run_in_process(stp_probe_0, "begin", "probe begin (self_comparison.stp:4:1)");
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (self_comparison.stp:5:1)");
 	if (!stp_session_set_running())
 		return;
 }

@@ -614,13 +614,17 @@ impl<'a> BodyGen<'a> {
         }
         let mut b = self.long(r);
         if op.is_comparison() {
-            // gcc decides `x != x` and `(x & 2) == 1` from the C alone and says so
-            // (-Wtautological-compare, an error under -Werror); a temporary hides them.
-            if a == b || bitwise(l) {
+            // gcc decides `x != x`, `(x & 2) == 1` and `(x < y) > 5` from the C alone and
+            // says so (-Wtautological-compare, -Wbool-compare: errors under -Werror); a
+            // temporary hides them.
+            let bool_vs = |t: &Expr, other: &Expr| {
+                truth_valued(t) && !matches!(other.kind, ExprKind::Long(0 | 1))
+            };
+            if a == b || bitwise(l) || bool_vs(l, r) {
                 let t = self.temp_long();
                 self.w.line(format!("{t} = {a};"));
                 a = t;
-            } else if bitwise(r) {
+            } else if bitwise(r) || bool_vs(r, l) {
                 let t = self.temp_long();
                 self.w.line(format!("{t} = {b};"));
                 b = t;
