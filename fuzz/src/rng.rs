@@ -26,7 +26,7 @@ impl Rng {
         Rng((z ^ (z >> 31)).max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -39,7 +39,7 @@ impl Rng {
 impl Source for Rng {
     /// Uniform enough in `0..n` (n > 0).
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 }
 

@@ -127,13 +127,21 @@ pub fn build(
 
 /// Several modules built by one kbuild run in one directory, which costs little more than
 /// building one (make, the kernel's Makefiles and modpost run once): how the generated-script
-/// fuzzer builds many scripts. `make -k` goes on past a module that fails.
+/// fuzzer builds many scripts. `make -k` compiles every module past one that fails, but
+/// modpost then links none, so each module says whether its C compiled.
 pub struct Batch {
-    /// Each module's `.ko`, or `None` if it did not build.
-    pub modules: Vec<(String, Option<PathBuf>)>,
+    pub modules: Vec<BatchModule>,
     /// kbuild's error and warning lines, for the modules that failed.
     pub messages: String,
     pub dir: tempfile::TempDir,
+}
+
+pub struct BatchModule {
+    pub name: String,
+    /// Its C compiled (the `.o` exists).
+    pub compiled: bool,
+    /// The module, if modpost made it.
+    pub ko: Option<PathBuf>,
 }
 
 pub fn build_batch(
@@ -146,7 +154,11 @@ pub fn build_batch(
         .iter()
         .map(|(m, _)| {
             let ko = dir.path().join(format!("{m}.ko"));
-            (m.to_string(), ko.exists().then_some(ko))
+            BatchModule {
+                name: m.to_string(),
+                compiled: dir.path().join(format!("{m}.o")).exists(),
+                ko: ko.exists().then_some(ko),
+            }
         })
         .collect();
     Ok(Batch {
