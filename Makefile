@@ -15,7 +15,8 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz bench
+.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz fuzz-generated \
+	fuzz-coverage bench
 
 all: build
 
@@ -65,14 +66,31 @@ docs: build
 	$(BIN) --print-man > docs/stp-hwbp.1
 	for sh in bash zsh fish; do $(BIN) --print-completions $$sh > completions/stp-hwbp.$$sh; done
 
-# Coverage-guided fuzzing of passes 1-3 (fuzz/README.md); the stable toolchain needs
-# RUSTC_BOOTSTRAP for cargo-fuzz's sanitizer flags. `make test` runs the deterministic
-# smoke fuzzer (tests/fuzz_smoke.rs) instead.
-fuzz:
+# Fuzzing beyond what `make test` runs (fuzz/README.md):
+# - fuzz-generated: FUZZ_SCRIPTS generated valid scripts (default 300) from a random first
+#   seed, each through passes 1-3, the -p1 round trip and a -Werror kbuild on every installed
+#   tree, plus ten times as many through passes 1-3 alone (tests/genfuzz.rs; `make test` runs
+#   8 from a fixed seed);
+# - fuzz-coverage: the cargo-fuzz targets for FUZZ_SECONDS each (default 120); the stable
+#   toolchain needs RUSTC_BOOTSTRAP for cargo-fuzz's sanitizer flags. `make test` runs the
+#   deterministic smoke fuzzer (tests/fuzz_smoke.rs) instead.
+# `make -k fuzz` runs the second even when the first finds something.
+FUZZ_SCRIPTS ?= 300
+FUZZ_SECONDS ?= 120
+
+fuzz: fuzz-generated fuzz-coverage
+
+fuzz-generated: build
+	@seed=0x$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
+	echo "generated-script fuzzer: $(FUZZ_SCRIPTS) scripts from seed $$seed (STP_GENFUZZ_SEED=$$seed to replay)"; \
+	STP_GENFUZZ_SEED=$$seed STP_GENFUZZ_SCRIPTS=$(FUZZ_SCRIPTS) \
+		STP_GENFUZZ_FRONT=$$(( $(FUZZ_SCRIPTS) * 10 )) $(CARGO) test --test genfuzz
+
+fuzz-coverage:
 	$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	fuzz/seed-corpus.sh
-	for t in parse elaborate translate; do \
-		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$${FUZZ_SECONDS:-120}) || exit 1; \
+	for t in parse elaborate translate generate; do \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
 
 # The README's figures, measured side by side (bench/figures.sh).

@@ -10,15 +10,22 @@
 //! Failures are reduced (greedy line and byte deletion) and printed as Rust string literals,
 //! ready for a golden file or a unit test. The real fuzzing is `fuzz/` (see fuzz/README.md).
 
+#[path = "common/fuzzing.rs"]
+mod fuzzing;
 #[path = "../fuzz/src/pipeline.rs"]
 #[allow(dead_code)]
 mod pipeline;
+#[path = "../fuzz/src/rng.rs"]
+#[allow(dead_code)]
+mod rng;
+#[path = "../fuzz/src/text.rs"]
+#[allow(dead_code)]
+mod text;
 
 use pipeline::Input;
-use std::cell::RefCell;
-use std::panic::{self, AssertUnwindSafe};
+use rng::{Rng, Source};
 use std::path::Path;
-use std::sync::Once;
+use text::first_difference;
 
 /// Mutants tried per run: a few seconds in a debug build. `STP_FUZZ_ITERATIONS` and
 /// `STP_FUZZ_SEED` override these for a longer or different run by hand.
@@ -33,27 +40,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 /// At most this many distinct failures are reduced and reported.
 const MAX_REPORTED: usize = 8;
-
-/// xorshift64*: small, fast, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform enough in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// Tokens worth inserting: the language's keywords, operators and odd literals.
 const DICT: &[&str] = &[
@@ -261,7 +247,7 @@ fn mutate_once(rng: &mut Rng, s: &mut Vec<u8>, seeds: &[Seed]) {
         0 => {
             let i = rng.below(s.len());
             s[i] = if rng.chance(30) {
-                rng.next() as u8
+                rng.next_u64() as u8
             } else {
                 NEAR[rng.below(NEAR.len())]
             };
@@ -317,37 +303,6 @@ fn mutate_once(rng: &mut Rng, s: &mut Vec<u8>, seeds: &[Seed]) {
     }
 }
 
-thread_local! {
-    /// Where and why the last panic on this thread happened, filled by the panic hook.
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// Whether this thread is fuzzing (its panics are recorded, not printed).
-    static QUIET: RefCell<bool> = const { RefCell::new(false) };
-}
-
-fn install_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if QUIET.with(|q| *q.borrow()) {
-                let msg = info
-                    .payload()
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "(non-string panic)".into());
-                let at = info
-                    .location()
-                    .map(|l| format!("{}:{}", l.file(), l.line()))
-                    .unwrap_or_default();
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg} at {at}")));
-            } else {
-                default(info);
-            }
-        }));
-    });
-}
-
 /// A failure: what it is (`kind`: the panic's location or the property's name, kept while
 /// reducing), a finer key to tell distinct failures of one kind apart, and the details.
 struct Failure {
@@ -367,57 +322,14 @@ enum Props {
 
 /// Checks one input.
 fn check(input: &Input, props: Props) -> Result<(), Failure> {
-    QUIET.with(|q| *q.borrow_mut() = true);
-    let r = panic::catch_unwind(AssertUnwindSafe(|| check_inner(input, props)));
-    QUIET.with(|q| *q.borrow_mut() = false);
-    match r {
+    match fuzzing::quietly(|| check_inner(input, props)) {
         Ok(r) => r,
-        Err(_) => {
-            let p = LAST_PANIC
-                .with(|p| p.borrow_mut().take())
-                .unwrap_or_else(|| "(unknown)".into());
-            let at = p.rsplit(" at ").next().unwrap_or(&p).to_string();
-            Err(Failure {
-                kind: format!("panic at {at}"),
-                fine: at,
-                text: format!("panic: {p}"),
-            })
-        }
+        Err(p) => Err(Failure {
+            kind: format!("panic at {}", p.at),
+            fine: p.at,
+            text: format!("panic: {}", p.message),
+        }),
     }
-}
-
-/// A line with every run of letters, digits and underscores folded to `x`: the shape of a
-/// construct, so that one printer bug seen through many scripts is reported once.
-fn shape(line: &str) -> String {
-    let mut o = String::new();
-    let mut in_word = false;
-    for c in line.trim().chars() {
-        if c.is_alphanumeric() || c == '_' {
-            if !in_word {
-                o.push('x');
-            }
-            in_word = true;
-        } else {
-            in_word = false;
-            o.push(c);
-        }
-    }
-    o
-}
-
-/// The first line where two dumps differ, folded to its shape.
-fn first_difference(a: &str, b: &str) -> String {
-    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
-    let i = la
-        .iter()
-        .zip(&lb)
-        .position(|(x, y)| x != y)
-        .unwrap_or(la.len().min(lb.len()));
-    format!(
-        "{} / {}",
-        shape(la.get(i).copied().unwrap_or("")),
-        shape(lb.get(i).copied().unwrap_or(""))
-    )
 }
 
 fn property(name: &str, fine: String, text: String) -> Result<(), Failure> {
@@ -566,7 +478,6 @@ fn inputs() -> Vec<(String, Input)> {
 }
 
 fn fuzz(props: Props) {
-    install_hook();
     let inputs = inputs();
     let mut failures: Vec<(&str, &Input, Failure)> = vec![];
     let mut seen = std::collections::BTreeSet::new();

@@ -23,17 +23,15 @@
 //! Scripts run with the working directory `tests/golden` and a bare file name, so the paths in
 //! diagnostics do not depend on where the repository is checked out.
 
+mod common;
+
+use common::{KBUILD_SLOTS, in_ci, kernel_trees};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Condvar, Mutex};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stp-hwbp");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// How many kbuild runs one test process starts at once (nextest runs every trial in its own
-/// process; its `kbuild` test group in .config/nextest.toml bounds those the same way).
-const KBUILD_JOBS: usize = 2;
 
 fn golden_dir() -> PathBuf {
     Path::new(ROOT).join("tests/golden")
@@ -41,10 +39,6 @@ fn golden_dir() -> PathBuf {
 
 fn bless() -> bool {
     std::env::var_os("BLESS").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 fn read_opt(p: &Path) -> Option<String> {
@@ -226,42 +220,6 @@ fn have_pass3() -> bool {
         .args(["-p3", "-e", "probe begin { exit() }"])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Every installed kernel build tree, by release name (the same discovery `-r` uses).
-fn kernel_trees() -> Vec<String> {
-    stp_hwbp::kbuild::tree::installed()
-}
-
-/// A counting semaphore bounding concurrent kbuild runs inside this process.
-struct Slots {
-    free: Mutex<usize>,
-    cv: Condvar,
-}
-
-static KBUILD_SLOTS: Slots = Slots {
-    free: Mutex::new(KBUILD_JOBS),
-    cv: Condvar::new(),
-};
-
-struct Slot;
-
-impl Slots {
-    fn take(&'static self) -> Slot {
-        let mut n = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *n == 0 {
-            n = self.cv.wait(n).unwrap_or_else(|e| e.into_inner());
-        }
-        *n -= 1;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        *KBUILD_SLOTS.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        KBUILD_SLOTS.cv.notify_one();
-    }
 }
 
 /// Builds tests/golden/NAME.c against one kernel tree with pass 4 itself

@@ -117,6 +117,69 @@ pub fn build(
     tree: &KernelTree,
     defines: &[String],
 ) -> Result<Built, BuildError> {
+    let (dir, out) = run(&[(module, c_source)], tree, defines)?;
+    let ko = dir.path().join(format!("{module}.ko"));
+    if !out.status.success() || !ko.exists() {
+        return Err(BuildError::Compile(format!(
+            "kbuild failed for kernel {} ({}):\n{}",
+            tree.release,
+            tree.dir.display(),
+            relevant(&out)
+        )));
+    }
+    Ok(Built { ko, dir })
+}
+
+/// Several modules built by one kbuild run in one directory, which costs little more than
+/// building one (make, the kernel's Makefiles and modpost run once): how the generated-script
+/// fuzzer builds many scripts. `make -k` compiles every module past one that fails, but
+/// modpost then links none, so each module says whether its C compiled.
+pub struct Batch {
+    pub modules: Vec<BatchModule>,
+    /// kbuild's error and warning lines, for the modules that failed.
+    pub messages: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct BatchModule {
+    pub name: String,
+    /// Its C compiled (the `.o` exists).
+    pub compiled: bool,
+    /// The module, if modpost made it.
+    pub ko: Option<PathBuf>,
+}
+
+pub fn build_batch(
+    sources: &[(&str, &str)],
+    tree: &KernelTree,
+    defines: &[String],
+) -> Result<Batch, BuildError> {
+    let (dir, out) = run(sources, tree, defines)?;
+    let modules = sources
+        .iter()
+        .map(|(m, _)| {
+            let ko = dir.path().join(format!("{m}.ko"));
+            BatchModule {
+                name: m.to_string(),
+                compiled: dir.path().join(format!("{m}.o")).exists(),
+                ko: ko.exists().then_some(ko),
+            }
+        })
+        .collect();
+    Ok(Batch {
+        modules,
+        messages: relevant(&out),
+        dir,
+    })
+}
+
+/// Writes the C files, a Kbuild file naming every module and the runtime headers into a new
+/// directory, and runs kbuild there.
+fn run(
+    sources: &[(&str, &str)],
+    tree: &KernelTree,
+    defines: &[String],
+) -> Result<(tempfile::TempDir, std::process::Output), BuildError> {
     let dir = tempfile::Builder::new()
         .prefix("stp-hwbp-")
         .tempdir()
@@ -127,14 +190,16 @@ pub fn build(
     for (name, text) in RUNTIME {
         std::fs::write(rt.join(name), text)?;
     }
-    std::fs::write(p.join(format!("{module}.c")), c_source)?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("module", module);
-    ctx.insert("defines", defines);
-    let kbuild = tera::Tera::one_off(KBUILD_TEMPLATE, &ctx, false)
-        .map_err(|e| BuildError::Env(format!("Kbuild template: {e}")))?;
-    std::fs::write(p.join("Kbuild"), kbuild)?;
-    let out = Command::new("make")
+    for (module, c) in sources {
+        std::fs::write(p.join(format!("{module}.c")), c)?;
+    }
+    let modules: Vec<&str> = sources.iter().map(|(m, _)| *m).collect();
+    std::fs::write(p.join("Kbuild"), kbuild_file(&modules, defines)?)?;
+    let mut make = Command::new("make");
+    if sources.len() > 1 {
+        make.arg("-k");
+    }
+    let out = make
         .arg("-C")
         .arg(&tree.dir)
         .arg(format!("M={}", p.display()))
@@ -145,32 +210,50 @@ pub fn build(
         .env_remove("MAKELEVEL")
         .output()
         .map_err(|e| BuildError::Env(format!("cannot run make: {e} (install make and gcc)")))?;
-    let ko = p.join(format!("{module}.ko"));
-    if !out.status.success() || !ko.exists() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let relevant: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                l.contains("error")
-                    || l.contains("warning")
-                    || l.contains(".stp:")
-                    || l.contains("note:")
-            })
-            .collect();
-        let shown = if relevant.is_empty() {
-            text.clone()
-        } else {
-            relevant.join("\n")
-        };
-        return Err(BuildError::Compile(format!(
-            "kbuild failed for kernel {} ({}):\n{shown}",
-            tree.release,
-            tree.dir.display()
-        )));
+    Ok((dir, out))
+}
+
+fn kbuild_file(modules: &[&str], defines: &[String]) -> Result<String, BuildError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("modules", modules);
+    ctx.insert("defines", defines);
+    tera::Tera::one_off(KBUILD_TEMPLATE, &ctx, false)
+        .map_err(|e| BuildError::Env(format!("Kbuild template: {e}")))
+}
+
+/// The lines of kbuild's output that say what went wrong (all of it if none stands out).
+fn relevant(out: &std::process::Output) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("error")
+                || l.contains("warning")
+                || l.contains(".stp:")
+                || l.contains("note:")
+        })
+        .collect();
+    if lines.is_empty() {
+        text.clone()
+    } else {
+        lines.join("\n")
     }
-    Ok(Built { ko, dir })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kbuild_file_names_every_module() {
+        let one = kbuild_file(&["stphwbp_a"], &["MAXACTION=5".into()]).unwrap();
+        assert!(one.contains("obj-m := stphwbp_a.o\n"), "{one}");
+        assert!(one.contains("-Werror -DMAXACTION=5"), "{one}");
+        let two = kbuild_file(&["stphwbp_a", "stphwbp_b"], &[]).unwrap();
+        assert!(two.contains("obj-m := stphwbp_a.o stphwbp_b.o\n"), "{two}");
+    }
 }

@@ -159,10 +159,11 @@ pub fn elaborate(
             e.probe(p);
         }
     }
-    e.check_watches();
     while let Some(f) = e.pending.pop() {
         e.function_body(f);
     }
+    // After the functions: an `enable` in one counts too.
+    e.check_watches();
     e.finish_globals();
     e.check_data_context();
     foreach::check(&e.m, e.diags);

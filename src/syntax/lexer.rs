@@ -363,14 +363,34 @@ fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
             '?' => out.push('?'),
             '0'..='7' => {
                 let mut v = e.to_digit(8).unwrap_or(0);
+                let mut len = 2;
                 for _ in 0..2 {
                     match chars.peek() {
                         Some((_, d)) if d.is_digit(8) => {
                             v = v * 8 + d.to_digit(8).unwrap_or(0);
+                            len += 1;
                             chars.next();
                         }
                         _ => break,
                     }
+                }
+                // Three octal digits reach 0777; a byte ends at 0377, as in C.
+                if v > 0o377 {
+                    let at = Span::new(file, base + i..base + i + len);
+                    diags.push(
+                        Diag::error(
+                            codes::LEX_BAD_ESCAPE,
+                            at,
+                            format!("octal escape `\\{v:o}` is out of range"),
+                        )
+                        .label("an escape is one byte: at most \\377")
+                        .help(format!(
+                            "write `\\{:03o}{}` if you meant a byte followed by a digit",
+                            v >> 3,
+                            v & 7
+                        )),
+                    );
+                    continue;
                 }
                 push_byte(&mut out, v, file, base + i, diags);
             }

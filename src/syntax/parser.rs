@@ -634,7 +634,9 @@ impl<'a> Parser<'a> {
                     self.bump();
                     StmtKind::Delete(self.expr()?)
                 }
-                "enable" | "disable" if matches!(self.peek_at(1), T::Ident(_)) => {
+                // Not reserved words: before a reserved word (`enable in a`) they are names.
+                "enable" | "disable" if matches!(self.peek_at(1), T::Ident(n) if !KEYWORDS.contains(&n.as_str())) =>
+                {
                     let enable = k == "enable";
                     self.bump();
                     let name = self.ident("a watchpoint name")?;

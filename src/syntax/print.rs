@@ -208,7 +208,7 @@ impl Printer {
             let start = self.out.len();
             self.stmt(s);
             if let Some(p) = prev {
-                self.separate(start, semicolons_owed(p));
+                self.separate(start, semicolons_owed(p), ends_with_watch_stmt(p));
             }
             prev = Some(s);
         }
@@ -220,12 +220,18 @@ impl Printer {
     /// expression (`-1`, `+x`, `++y`, `(y)`, `[k] in a`) would join the one before it, and a `;`
     /// after a statement ends it rather than being an empty statement. In those cases, end
     /// the line before the statement printed from `start` with `;`: as many as the statements
-    /// that end there would eat (`owed`, for an empty statement that follows).
-    fn separate(&mut self, start: usize, owed: usize) {
+    /// that end there would eat (`owed`, for an empty statement that follows). After
+    /// `enable NAME` or `disable NAME` (`watch`), a statement starting with the word `later`
+    /// would be read as part of it.
+    fn separate(&mut self, start: usize, owed: usize, watch: bool) {
         let next = self.out[start..].trim_start();
         let before = self.out[..start - 1].trim_end();
+        let later = next
+            .strip_prefix("later")
+            .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'));
         let needed = match next.chars().next() {
             Some(';') => owed,
+            _ if later && watch => 1,
             // A postfix `++` cannot be followed by another.
             Some('+' | '-') if next.starts_with("++") || next.starts_with("--") => usize::from(
                 !before.ends_with(['{', '}', ';'])
@@ -332,6 +338,19 @@ fn semicolons_owed(s: &Stmt) -> usize {
         | StmtKind::For { body, .. }
         | StmtKind::Foreach { body, .. } => 1 + semicolons_owed(body),
         _ => 1,
+    }
+}
+
+/// Whether the last simple statement printed for `s` is `enable NAME` (without `later`) or
+/// `disable NAME`, which a following `later` would continue.
+fn ends_with_watch_stmt(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::Enable { later: None, .. } | StmtKind::Disable { .. } => true,
+        StmtKind::If { then, els, .. } => ends_with_watch_stmt(els.as_deref().unwrap_or(then)),
+        StmtKind::While { body, .. }
+        | StmtKind::For { body, .. }
+        | StmtKind::Foreach { body, .. } => ends_with_watch_stmt(body),
+        _ => false,
     }
 }
 

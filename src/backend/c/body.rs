@@ -343,8 +343,16 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn cond(&mut self, e: &Expr) -> String {
-        self.long(e)
+    /// A long used as a truth value (`if`, loops, `!`, `&&`, `||`, a `?:` or probe
+    /// condition). gcc takes some values there for mistakes (`c ? 2 : 3`, a product:
+    /// -Wint-in-bool-context, an error under -Werror), so those are compared with 0.
+    pub fn cond(&mut self, e: &Expr) -> String {
+        let v = self.long(e);
+        if warns_as_truth(e) {
+            format!("(({v}) != 0)")
+        } else {
+            v
+        }
     }
 
     fn void(&mut self, e: &Expr) {
@@ -492,24 +500,32 @@ impl<'a> BodyGen<'a> {
                 self.void(e);
                 "0".into()
             }
+            ExprKind::Unary {
+                op: UnOp::Not,
+                e: inner,
+            } => {
+                let v = self.cond(inner);
+                format!("!({v})")
+            }
             ExprKind::Unary { op, e: inner } => {
                 let v = self.long(inner);
                 match op {
                     UnOp::Neg => format!("(int64_t)(0 - (uint64_t)({v}))"),
-                    UnOp::Plus => v,
-                    UnOp::Not => format!("!({v})"),
+                    UnOp::Not | UnOp::Plus => v,
+                    // gcc refuses `~` on a comparison's 0 or 1 (-Wbool-operation).
+                    UnOp::BitNot if truth_valued(inner) => format!("(({v}) ^ -1LL)"),
                     UnOp::BitNot => format!("~({v})"),
                 }
             }
             ExprKind::Binary { op, l, r } => self.binary(*op, l, r, e.span),
             ExprKind::Ternary { cond, then, els } => {
                 if !needs_statements(then) && !needs_statements(els) {
-                    let c = self.long(cond);
+                    let c = self.cond(cond);
                     let a = self.long(then);
                     let b = self.long(els);
                     return format!("(({c}) ? ({a}) : ({b}))");
                 }
-                let c = self.long(cond);
+                let c = self.cond(cond);
                 let t = self.temp_long();
                 self.w.open(format!("if ({c})"));
                 let a = self.long(then);
@@ -572,9 +588,9 @@ impl<'a> BodyGen<'a> {
             return format!("(strcmp({a}, {b}) {} 0)", op.text());
         }
         if matches!(op, BinOp::And | BinOp::Or) {
-            let a = self.long(l);
+            let a = self.cond(l);
             if !needs_statements(r) {
-                let b = self.long(r);
+                let b = self.cond(r);
                 return format!("(({a}) {} ({b}))", op.text());
             }
             // The right side runs only when the left does not decide, as in C.
@@ -585,7 +601,7 @@ impl<'a> BodyGen<'a> {
             } else {
                 format!("if (!{t})")
             });
-            let b = self.long(r);
+            let b = self.cond(r);
             self.w.line(format!("{t} = !!({b});"));
             self.w.close();
             return t;
@@ -596,7 +612,24 @@ impl<'a> BodyGen<'a> {
             self.w.line(format!("{t} = {a};"));
             a = t;
         }
-        let b = self.long(r);
+        let mut b = self.long(r);
+        if op.is_comparison() {
+            // gcc decides `x != x`, `(x & 2) == 1` and `(x < y) > 5` from the C alone and
+            // says so (-Wtautological-compare, -Wbool-compare: errors under -Werror); a
+            // temporary hides them.
+            let bool_vs = |t: &Expr, other: &Expr| {
+                truth_valued(t) && !matches!(other.kind, ExprKind::Long(0 | 1))
+            };
+            if a == b || bitwise(l) || bool_vs(l, r) {
+                let t = self.temp_long();
+                self.w.line(format!("{t} = {a};"));
+                a = t;
+            } else if bitwise(r) || bool_vs(r, l) {
+                let t = self.temp_long();
+                self.w.line(format!("{t} = {b};"));
+                b = t;
+            }
+        }
         match op {
             BinOp::Div | BinOp::Mod => {
                 let t = self.temp_long();
@@ -764,7 +797,7 @@ impl<'a> BodyGen<'a> {
                 t
             }
             ExprKind::Ternary { cond, then, els } => {
-                let c = self.long(cond);
+                let c = self.cond(cond);
                 let t = self.temp_str();
                 self.w.open(format!("if ({c})"));
                 let a = self.str(then);
@@ -801,6 +834,7 @@ impl<'a> BodyGen<'a> {
                             ai += 1;
                             let w = width.map(|w| w.to_string()).unwrap_or_default();
                             let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
+                            let flags = c_flags(flags, *conv, precision.is_some());
                             match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
@@ -852,6 +886,8 @@ impl<'a> BodyGen<'a> {
         let fmt_lit = c_string(&fmt);
         let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
         match into {
+            // gcc refuses an empty format (-Wformat-zero-length).
+            Some(t) if fmt.is_empty() => self.w.line(format!("{t}[0] = '\\0';")),
             Some(t) => self
                 .w
                 .line(format!("snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});")),
@@ -916,4 +952,67 @@ fn is_simple(v: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_digit())
         || v == "0"
+}
+
+/// Whether `e`'s C is a `&` or `|` (unary `+` writes nothing), which gcc compares with a
+/// constant at translation time.
+fn bitwise(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinOp::BitAnd | BinOp::BitOr,
+            ..
+        } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => bitwise(inner),
+        _ => false,
+    }
+}
+
+/// Whether `e`'s C is a truth value to gcc: a comparison, `!`, `&&` or `||`.
+fn truth_valued(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Binary { op, .. } => op.is_comparison() || matches!(op, BinOp::And | BinOp::Or),
+        ExprKind::Unary { op: UnOp::Not, .. } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => truth_valued(inner),
+        _ => false,
+    }
+}
+
+/// Whether gcc warns about `e`'s C as a truth value: a `?:` (of constants, but that is not
+/// known here), a product.
+fn warns_as_truth(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Ternary { .. } => e.ty == Ty::Long,
+        ExprKind::Binary { op: BinOp::Mul, .. } => true,
+        ExprKind::Unary {
+            op: UnOp::Plus,
+            e: inner,
+        } => warns_as_truth(inner),
+        _ => false,
+    }
+}
+
+/// The flags of a conversion that C gives a meaning: `+` and space for signed conversions
+/// (`+` wins), `#` for `o`, `x` and `X`, `0` for numbers without `-` or a precision, `-` for
+/// all. The others change nothing (C, and the kernel's vsnprintf, ignore them) but fail
+/// gcc's -Wformat, which the -Werror build turns into an error.
+fn c_flags(flags: &str, conv: char, precision: bool) -> String {
+    let signed = matches!(conv, 'd' | 'i');
+    let number = !matches!(conv, 's' | 'c');
+    flags
+        .chars()
+        .filter(|&f| match f {
+            '-' => true,
+            '+' => signed,
+            ' ' => signed && !flags.contains('+'),
+            '#' => matches!(conv, 'o' | 'x' | 'X'),
+            '0' => number && !flags.contains('-') && !precision,
+            _ => false,
+        })
+        .collect()
 }

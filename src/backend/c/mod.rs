@@ -444,7 +444,7 @@ fn probe_bodies(
     for (id, p) in m.probes.iter() {
         let mut bg = BodyGen::new(m, sm, &p.locals, None);
         if let Some(c) = &p.cond {
-            let v = bg.long(c);
+            let v = bg.cond(c);
             bg.w.line(format!("if (!({v}))"));
             bg.w.line("\tgoto stp_out;");
         }

@@ -1,0 +1,49 @@
+//! What the test binaries that run kbuild share: the installed kernel trees, whether this is
+//! CI, and the bound on concurrent kbuild runs in one process.
+
+use std::sync::{Condvar, Mutex};
+
+/// How many kbuild runs one test process starts at once (nextest runs every trial in its own
+/// process; the `heavy` test group in .config/nextest.toml bounds those to one at a time).
+pub const KBUILD_JOBS: usize = 2;
+
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Every installed kernel build tree, by release name (the same discovery `-r` uses).
+pub fn kernel_trees() -> Vec<String> {
+    stp_hwbp::kbuild::tree::installed()
+}
+
+/// A counting semaphore bounding concurrent kbuild runs inside this process.
+pub struct Slots {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+pub static KBUILD_SLOTS: Slots = Slots {
+    free: Mutex::new(KBUILD_JOBS),
+    cv: Condvar::new(),
+};
+
+/// A taken slot, given back when dropped.
+pub struct Slot;
+
+impl Slots {
+    pub fn take(&'static self) -> Slot {
+        let mut n = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *n == 0 {
+            n = self.cv.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n -= 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *KBUILD_SLOTS.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        KBUILD_SLOTS.cv.notify_one();
+    }
+}
