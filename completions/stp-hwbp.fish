@@ -13,6 +13,7 @@ complete -c stp-hwbp -s T -d 'End the session after SECONDS (a positive number, 
 complete -c stp-hwbp -s G -d 'Set a global variable when the module loads' -r
 complete -c stp-hwbp -l vm-file -d 'With --vm: copy a host file into the guest (HOST:GUEST), for tests' -r
 complete -c stp-hwbp -l vm-setup -d 'With --vm: a shell command run in the guest before the script starts, for tests' -r
+complete -c stp-hwbp -l vm-kernel-arg -d 'With --vm: add ARG to the guest kernel\'s command line (e.g. no5lvl), for tests' -r
 complete -c stp-hwbp -l print-completions -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)' -r -f -a "bash\t''
 elvish\t''
 fish\t''

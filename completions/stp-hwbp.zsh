@@ -30,6 +30,7 @@ _stp-hwbp() {
 '*-G+[Set a global variable when the module loads]:VAR=VALUE:_default' \
 '*--vm-file=[With --vm\: copy a host file into the guest (HOST\:GUEST), for tests]:HOST:GUEST:_default' \
 '--vm-setup=[With --vm\: a shell command run in the guest before the script starts, for tests]:CMD:_default' \
+'*--vm-kernel-arg=[With --vm\: add ARG to the guest kernel'\''s command line (e.g. no5lvl), for tests]:ARG:_default' \
 '--print-completions=[Print a shell completion script (bash, zsh, fish, elvish, powershell)]:SHELL:(bash elvish fish powershell zsh)' \
 '--run-module=[Run an already built module (as staprun does)\: MODULE.ko]:MODULE.ko:_default' \
 '-g[Guru mode\: allow embedded C in the script]' \

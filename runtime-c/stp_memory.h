@@ -6,11 +6,36 @@
 #ifndef STP_MEMORY_H
 #define STP_MEMORY_H
 
-/* NMI, IRQ, process. Copies n bytes at addr to dst; on a fault sets the run's error
- * ("invalid kernel address 0x...") and returns -1, else 0. */
+/* The lowest kernel address with 5-level page tables: the most any x86_64 kernel allows. */
+#define STP_KERNEL_SPACE_START 0xff00000000000000UL
+
+/* NMI, IRQ, process. The lowest kernel address under the paging this kernel runs with:
+ * 0xffff800000000000 with 4-level page tables, 0xff00000000000000 with 5-level ones. Below
+ * it lie user space and then the non-canonical hole, where a read raises #GP instead of a
+ * page fault. A CPU able to do 5-level paging may run a 4-level kernel (no5lvl): 6.1's
+ * copy_from_kernel_nofault then judges canonical addresses by the CPU's 57 bits, lets the
+ * read fault, and the kernel WARNs (seen in a guest). So the runtime checks first. */
+static inline unsigned long stp_kernel_space_start(void)
+{
+#ifdef CONFIG_X86_64
+	return ~((1UL << __VIRTUAL_MASK_SHIFT) - 1);
+#else
+	return STP_KERNEL_SPACE_START;
+#endif
+}
+
+/* NMI, IRQ, process. Whether [addr, addr + n) lies in the kernel half (n >= 1). */
+static inline bool stp_kernel_range(unsigned long addr, size_t n)
+{
+	return addr >= stp_kernel_space_start() && addr + n - 1 >= addr;
+}
+
+/* NMI, IRQ, process. Copies n bytes at addr to dst; when addr is not a kernel address or
+ * the read faults, sets the run's error ("invalid kernel address 0x...") and returns -1,
+ * else 0. */
 static inline int stp_read_kernel(struct stp_context *c, void *dst, unsigned long addr, size_t n)
 {
-	if (copy_from_kernel_nofault(dst, (const void *)addr, n))
+	if (!stp_kernel_range(addr, n) || copy_from_kernel_nofault(dst, (const void *)addr, n))
 		return stp_error(c, "invalid kernel address 0x%lx (reading %zu bytes)", addr, n);
 	return 0;
 }
@@ -46,7 +71,8 @@ static inline int stp_read_kernel_string(struct stp_context *c, char *dst, unsig
 	int i;
 
 	for (i = 0; i < STP_MAXSTRINGLEN - 1; i++) {
-		if (copy_from_kernel_nofault(&dst[i], (const void *)(addr + i), 1)) {
+		if (!stp_kernel_range(addr + i, 1) ||
+		    copy_from_kernel_nofault(&dst[i], (const void *)(addr + i), 1)) {
 			dst[0] = '\0';
 			return stp_error(c, "invalid kernel address 0x%lx (reading a string)", addr + i);
 		}

@@ -55,9 +55,6 @@ static inline const char *stp_watch_reason(int err, int why)
 	}
 }
 
-/* The lowest kernel address on x86_64 (5-level paging); anything below is user space. */
-#define STP_KERNEL_SPACE_START 0xff00000000000000UL
-
 /* Process (module load: the kernel sets parameters before module init runs). The setter of
  * an address parameter (stp_sym_addr_N: where the loader found a watched symbol): 0 (not
  * given: init looks the symbol up itself) or a kernel address. Anything else fails the
@@ -72,9 +69,9 @@ static int stp_param_set_kaddr(const char *val, const struct kernel_param *kp)
 		pr_err("%s: %s=%s is not an address\n", KBUILD_MODNAME, kp->name, val);
 		return err;
 	}
-	if (v && v < STP_KERNEL_SPACE_START) {
+	if (v && v < stp_kernel_space_start()) {
 		pr_err("%s: %s=0x%lx is not a kernel address (below 0x%lx): refused\n",
-		       KBUILD_MODNAME, kp->name, v, STP_KERNEL_SPACE_START);
+		       KBUILD_MODNAME, kp->name, v, stp_kernel_space_start());
 		return -EINVAL;
 	}
 	*(unsigned long *)kp->arg = v;
@@ -95,7 +92,7 @@ static inline int stp_watch_check(unsigned long addr, int len)
 		return STP_WHY_NULL;
 	if (addr & (len - 1))
 		return STP_WHY_ALIGN;
-	if (addr < STP_KERNEL_SPACE_START)
+	if (addr < stp_kernel_space_start())
 		return STP_WHY_USER;
 	return 0;
 }

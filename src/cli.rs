@@ -117,6 +117,9 @@ pub struct Cli {
     /// With --vm: a shell command run in the guest before the script starts, for tests
     #[arg(long = "vm-setup", value_name = "CMD", hide = true)]
     pub vm_setup: Option<String>,
+    /// With --vm: add ARG to the guest kernel's command line (e.g. no5lvl), for tests
+    #[arg(long = "vm-kernel-arg", value_name = "ARG", hide = true)]
+    pub vm_kernel_args: Vec<String>,
     /// Print the man page (roff), generated from these definitions
     #[arg(long = "print-man", hide = true)]
     pub print_man: bool,

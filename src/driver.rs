@@ -39,6 +39,7 @@ pub struct RunCfg {
     pub vm: bool,
     pub vm_files: Vec<String>,
     pub vm_setup: Option<String>,
+    pub vm_kernel_args: Vec<String>,
 }
 
 /// Exit codes: 0 success, 1 errors in the script, 2 usage, 3 the environment (files, kernel
@@ -406,6 +407,7 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
             vm: cli.vm,
             vm_files: cli.vm_files.clone(),
             vm_setup: cli.vm_setup.clone(),
+            vm_kernel_args: cli.vm_kernel_args.clone(),
         },
     };
     if let Some(ko) = &cli.run_module {
@@ -588,6 +590,7 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     let mut spec = vm::GuestSpec::new(image, ["/bin/sh"]);
     spec.files = files;
     spec.shell = Some(script);
+    spec.kernel_args = s.cfg.run.vm_kernel_args.clone();
     spec.timeout = std::time::Duration::from_secs_f64(s.cfg.run.timeout.unwrap_or(0.0) + 120.0);
     let out: Box<dyn std::io::Write> = match &s.cfg.run.output {
         Some(f) => Box::new(

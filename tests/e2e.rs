@@ -5,6 +5,7 @@
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
 //! - `NAME.setup`: a shell snippet run in the guest before the script (after the test module
 //!   is loaded), e.g. `echo "hold 4 2000" > /proc/stphwbp_testmod` to take every debug register;
+//! - `NAME.kernel_args`: words added to the guest kernel's command line (e.g. `no5lvl`);
 //! - `NAME.first`: a script (path relative to the case) built and run first in the same guest,
 //!   its exit status printed as `first run exit N`;
 //! - `NAME.first_flags`: options for building that first script (e.g. `-D`);
@@ -134,6 +135,12 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         );
     }
     cmd.arg("--vm-setup").arg(setup);
+    for a in read(&side("kernel_args"))
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        cmd.arg("--vm-kernel-arg").arg(a);
+    }
     if let Some(c) = read(&side("cmd")) {
         cmd.arg("-c").arg(c.trim_end());
     }
