@@ -139,7 +139,7 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         pattern: "kernel.data(ADDRESS).length(LENGTH).ACCESS.unavailable",
-        context: "data_addr():long unavailable_reason():string",
+        context: "data_addr():long data_value():long unavailable_reason():string",
     },
 ];
 
@@ -160,7 +160,7 @@ pub const WATCHPOINT_FAMILIES: &[Family] = &[
     },
     Family {
         pattern: "WATCHPOINT.unavailable",
-        context: "data_addr():long unavailable_reason():string PARAM:long",
+        context: "data_addr():long data_value():long unavailable_reason():string PARAM:long",
     },
 ];
 
