@@ -585,7 +585,10 @@ impl<'a> BodyGen<'a> {
         if op.is_comparison() && l.ty == Ty::Str {
             let a = self.str_stable(l, std::slice::from_ref(r));
             let b = self.str(r);
-            return format!("(strcmp({a}, {b}) {} 0)", op.text());
+            // A string holds at most MAXSTRINGLEN-1 bytes, so only those compare: a longer
+            // literal compares as a variable would hold it, and gcc cannot decide the result
+            // from an array's size (-Wstring-compare, an error under -Werror).
+            return format!("(strncmp({a}, {b}, STP_MAXSTRINGLEN - 1) {} 0)", op.text());
         }
         if matches!(op, BinOp::And | BinOp::Or) {
             let a = self.cond(l);
