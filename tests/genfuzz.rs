@@ -16,11 +16,13 @@
 //! `kbuild::KVER::gen_FIRST+N` checks (c) on a batch (named `kbuild::` so nextest runs it in
 //! the heavy group). Knobs, all optional: `STP_GENFUZZ_SEED` (the first seed; scripts take the
 //! seeds after it), `STP_GENFUZZ_SCRIPTS` (scripts given `gen::` trials and built, default 8),
-//! `STP_GENFUZZ_FRONT` (further scripts checked in `front::`, default 300),
+//! `STP_GENFUZZ_FRONT` (further scripts checked in `front::`, default 1000),
 //! `STP_GENFUZZ_BATCH` (modules per kbuild run, default 8), `STP_GENFUZZ_REDUCE_SECS` (time
-//! spent reducing one kbuild failure, default 60), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials
-//! write each script, its arguments and its C there). A failure prints the seed, the command that
-//! replays it, and the script reduced as far as the time allows, in its canonical layout.
+//! spent reducing one kbuild failure, default 60), `STP_GENFUZZ_DEFINES` (`NAME=VALUE ...`: the
+//! -D limits of every batch; by default one batch in three gets some at the ends of their
+//! ranges), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials write each script, its arguments and its C
+//! there). A failure prints the seed, the command that replays it, and the script reduced as
+//! far as the time allows, in its canonical layout.
 
 #[path = "../fuzz/src/check.rs"]
 mod check;
@@ -44,13 +46,13 @@ use check::{Failure, fail};
 use common::{KBUILD_SLOTS, kernel_trees};
 use generate::{layout, model::Script, reduce};
 use libtest_mimic::{Arguments, Failed, Trial};
-use rng::Rng;
+use rng::{Rng, Source};
 use std::time::{Duration, Instant};
 use text::shape;
 
 const SEED: u64 = 0x5747_2d66_757a_7a00;
 const SCRIPTS: u64 = 8;
-const FRONT: u64 = 300;
+const FRONT: u64 = 1000;
 const BATCH: u64 = 8;
 const REDUCE_SECS: u64 = 60;
 /// Distinct front-end failures reduced and reported by one `front::` trial.
@@ -110,9 +112,49 @@ fn kbuild_kind(messages: &str) -> String {
     format!("kbuild: {}", shape(msg))
 }
 
-fn replay(seed: u64) -> String {
+/// The `-D` limits of the batch that starts at seed `first`: `STP_GENFUZZ_DEFINES` if set
+/// (`NAME=VALUE ...`), else none for two batches in three and, for the third, some limits at
+/// one end of their ranges, where the C's buffers and bounds are smallest or largest.
+fn limits(first: u64) -> Vec<(String, String)> {
+    if let Ok(v) = std::env::var("STP_GENFUZZ_DEFINES") {
+        return v
+            .split_whitespace()
+            .map(|d| {
+                let (k, v) = d.split_once('=').unwrap_or((d, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+    }
+    let mut r = Rng::seeded(first ^ 0x0d3f_16e5);
+    if r.below(3) != 0 {
+        return vec![];
+    }
+    let mut v = vec![];
+    for l in stp_hwbp::limits::LIMITS {
+        if r.chance(40) {
+            v.push((l.name.to_string(), [l.min, l.max][r.below(2)].to_string()));
+        }
+    }
+    // BUFSIZE and PRINTBUF must agree (a power of two, at most a quarter): drop them if not.
+    if stp_hwbp::limits::defines(&v, false).is_err() {
+        v.retain(|(k, _)| k != "BUFSIZE" && k != "PRINTBUF");
+    }
+    v
+}
+
+fn replay(seed: u64, limits: &[(String, String)]) -> String {
+    let defines = match limits {
+        [] => String::new(),
+        ds => format!(
+            "STP_GENFUZZ_DEFINES='{}' ",
+            ds.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
     format!(
-        "STP_GENFUZZ_SEED={seed:#x} STP_GENFUZZ_SCRIPTS=1 STP_GENFUZZ_FRONT=0 cargo test --test genfuzz"
+        "{defines}STP_GENFUZZ_SEED={seed:#x} STP_GENFUZZ_SCRIPTS=1 STP_GENFUZZ_FRONT=0 cargo test --test genfuzz"
     )
 }
 
@@ -135,17 +177,23 @@ fn keep(seed: u64, s: &Script) -> String {
     }
 }
 
-fn report(seed: u64, f: &Failure, whole: &Script, reduced: &Script) -> String {
+fn report(
+    seed: u64,
+    f: &Failure,
+    whole: &Script,
+    reduced: &Script,
+    limits: &[(String, String)],
+) -> String {
     let args = if reduced.args.is_empty() {
         String::new()
     } else {
-        format!("arguments: {:?}\n", reduced.args)
+        format!("; arguments {:?}", reduced.args)
     };
     format!(
-        "seed {seed:#x}: {}\n{}\nreplay: {}\n{}script (reduced; {args}canonical layout):\n{}",
+        "seed {seed:#x}: {}\n{}\nreplay: {}\n{}script (reduced, canonical layout{args}):\n{}",
         f.kind,
         f.detail,
-        replay(seed),
+        replay(seed, limits),
         keep(seed, whole),
         layout::canonical(reduced)
     )
@@ -170,7 +218,7 @@ fn gen_trial(seed: u64) -> Result<(), Failed> {
         front(c, seed).is_err_and(|g| g.kind == f.kind)
     });
     let detail = front(&small, seed).err().unwrap_or(f);
-    Err(report(seed, &detail, &s, &small).into())
+    Err(report(seed, &detail, &s, &small, &[]).into())
 }
 
 fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
@@ -208,7 +256,7 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
             front(c, seed).is_err_and(|g| g.kind == f.kind)
         });
         let detail = front(&small, seed).err().unwrap_or(f);
-        out += &format!("\n== {}\n", report(seed, &detail, &s, &small));
+        out += &format!("\n== {}\n", report(seed, &detail, &s, &small, &[]));
     }
     Err(out.into())
 }
@@ -218,6 +266,11 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
 /// failed, the others are built again without it, since modpost then linked none of them.
 fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
     let tree = stp_hwbp::kbuild::tree::find(Some(kver))?;
+    let limits = limits(first);
+    let defines = stp_hwbp::limits::defines(&limits, false)?;
+    if !defines.is_empty() {
+        eprintln!("genfuzz: built with -D {}", defines.join(" -D "));
+    }
     let mut cases = vec![];
     let mut refused = vec![];
     for seed in seeds(first, n) {
@@ -243,7 +296,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
             .collect();
         let _slot = KBUILD_SLOTS.take();
         let t0 = Instant::now();
-        let b = stp_hwbp::kbuild::build_batch(&sources, &tree, &[]);
+        let b = stp_hwbp::kbuild::build_batch(&sources, &tree, &defines);
         eprintln!(
             "genfuzz: {} modules against {kver} in one kbuild run: {:.1} s",
             sources.len(),
@@ -298,7 +351,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
         let (seed, s, c) = &cases[i];
         let build = |c: &str| -> Result<(), Failure> {
             let _slot = KBUILD_SLOTS.take();
-            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &[]) {
+            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &defines) {
                 Ok(_) => Ok(()),
                 Err(e) => fail(kbuild_kind(&e.to_string()), e.to_string()),
             }
@@ -318,7 +371,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
             .ok()
             .and_then(|c| build(&c).err())
             .unwrap_or(f);
-        out += &format!("\n== {}\n", report(*seed, &detail, s, &small));
+        out += &format!("\n== {}\n", report(*seed, &detail, s, &small, &limits));
     }
     Err(out.into())
 }

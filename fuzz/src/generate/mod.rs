@@ -17,7 +17,8 @@
 //! - what a dead `%( %? %: %)` branch declares is forgotten after it.
 //!
 //! `Gen` holds what the script has so far; `expr.rs` writes typed expressions, `stmt.rs`
-//! statements and bodies, `points.rs` probe points and watchpoints, `layout.rs` the text.
+//! statements and bodies, `points.rs` probe points, watchpoints and the items around them,
+//! `layout.rs` the text, and `reduce.rs` shrinks a failing script.
 
 mod expr;
 pub mod layout;
@@ -215,8 +216,7 @@ pub(crate) struct Facts {
     pub typed: BTreeSet<usize>,
     /// Globals mentioned at all.
     pub used: BTreeSet<usize>,
-    /// Functions called, named watchpoints enabled.
-    pub called: BTreeSet<usize>,
+    /// Named watchpoints enabled.
     pub enabled: BTreeSet<usize>,
 }
 
@@ -224,7 +224,6 @@ impl Facts {
     pub fn merge(&mut self, o: &Facts) {
         self.typed.extend(&o.typed);
         self.used.extend(&o.used);
-        self.called.extend(&o.called);
         self.enabled.extend(&o.enabled);
     }
 }
