@@ -142,10 +142,12 @@ fn limits(first: u64) -> Vec<(String, String)> {
     v
 }
 
-fn replay(seed: u64, limits: &[(String, String)]) -> String {
+/// The command that replays `seed`; for a kbuild failure, with the `-D` limits it was built
+/// with (none included: a lone seed might draw some).
+fn replay(seed: u64, limits: Option<&[(String, String)]>) -> String {
     let defines = match limits {
-        [] => String::new(),
-        ds => format!(
+        None => String::new(),
+        Some(ds) => format!(
             "STP_GENFUZZ_DEFINES='{}' ",
             ds.iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -182,7 +184,7 @@ fn report(
     f: &Failure,
     whole: &Script,
     reduced: &Script,
-    limits: &[(String, String)],
+    limits: Option<&[(String, String)]>,
 ) -> String {
     let args = if reduced.args.is_empty() {
         String::new()
@@ -218,7 +220,7 @@ fn gen_trial(seed: u64) -> Result<(), Failed> {
         front(c, seed).is_err_and(|g| g.kind == f.kind)
     });
     let detail = front(&small, seed).err().unwrap_or(f);
-    Err(report(seed, &detail, &s, &small, &[]).into())
+    Err(report(seed, &detail, &s, &small, None).into())
 }
 
 fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
@@ -256,7 +258,7 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
             front(c, seed).is_err_and(|g| g.kind == f.kind)
         });
         let detail = front(&small, seed).err().unwrap_or(f);
-        out += &format!("\n== {}\n", report(seed, &detail, &s, &small, &[]));
+        out += &format!("\n== {}\n", report(seed, &detail, &s, &small, None));
     }
     Err(out.into())
 }
@@ -371,7 +373,10 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
             .ok()
             .and_then(|c| build(&c).err())
             .unwrap_or(f);
-        out += &format!("\n== {}\n", report(*seed, &detail, s, &small, &limits));
+        out += &format!(
+            "\n== {}\n",
+            report(*seed, &detail, s, &small, Some(&limits))
+        );
     }
     Err(out.into())
 }
