@@ -20,8 +20,8 @@
 //! `STP_GENFUZZ_BATCH` (modules per kbuild run, default 8), `STP_GENFUZZ_REDUCE_SECS` (time
 //! spent reducing one kbuild failure, default 60), `STP_GENFUZZ_DEFINES` (`NAME=VALUE ...`: the
 //! -D limits of every batch; by default one batch in three gets some at the ends of their
-//! ranges), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials write each script, its arguments and its C
-//! there). A failure prints the seed, the command that replays it, and the script reduced as
+//! ranges), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials write each script, its arguments, its
+//! flags (`-g`) and its C there). A failure prints the seed, the command that replays it, and the script reduced as
 //! far as the time allows, in its canonical layout.
 
 #[path = "../fuzz/src/check.rs"]
@@ -160,6 +160,11 @@ fn replay(seed: u64, limits: Option<&[(String, String)]>) -> String {
     )
 }
 
+/// The options a script needs, as a golden test's NAME.flags holds them.
+fn flags(s: &Script) -> &'static str {
+    if s.guru { "-g\n" } else { "" }
+}
+
 /// Writes the whole failing script (both layouts) where the report can point to it.
 fn keep(seed: u64, s: &Script) -> String {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("genfuzz");
@@ -168,10 +173,11 @@ fn keep(seed: u64, s: &Script) -> String {
     let written = std::fs::create_dir_all(&dir).is_ok()
         && std::fs::write(base.with_extension("stp"), layout::canonical(s)).is_ok()
         && std::fs::write(base.with_extension("wild.stp"), wild).is_ok()
-        && std::fs::write(base.with_extension("args"), s.args.join("\n")).is_ok();
+        && std::fs::write(base.with_extension("args"), s.args.join("\n")).is_ok()
+        && std::fs::write(base.with_extension("flags"), flags(s)).is_ok();
     if written {
         format!(
-            "the whole script: {}.{{stp,wild.stp,args}}\n",
+            "the whole script: {}.{{stp,wild.stp,args,flags}}\n",
             base.display()
         )
     } else {
@@ -186,11 +192,14 @@ fn report(
     reduced: &Script,
     limits: Option<&[(String, String)]>,
 ) -> String {
-    let args = if reduced.args.is_empty() {
+    let mut args = if reduced.args.is_empty() {
         String::new()
     } else {
         format!("; arguments {:?}", reduced.args)
     };
+    if reduced.guru {
+        args += "; guru mode, -g";
+    }
     format!(
         "seed {seed:#x}: {}\n{}\nreplay: {}\n{}script (reduced, canonical layout{args}):\n{}",
         f.kind,
@@ -210,6 +219,7 @@ fn gen_trial(seed: u64) -> Result<(), Failed> {
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(base.with_extension("stp"), layout::canonical(&s)))
             .and_then(|()| std::fs::write(base.with_extension("args"), s.args.join("\n")))
+            .and_then(|()| std::fs::write(base.with_extension("flags"), flags(&s)))
             .and_then(|()| std::fs::write(base.with_extension("c"), c))
             .map_err(|e| format!("STP_GENFUZZ_DUMP: {e}"))?;
     }

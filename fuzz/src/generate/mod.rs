@@ -14,7 +14,8 @@
 //! - context functions only where every point of the probe offers them, also through calls
 //!   (`data_value()` not in `.unavailable`, as the README's table has it);
 //! - recursion is bounded by a depth parameter;
-//! - what a dead `%( %? %: %)` branch declares is forgotten after it.
+//! - what a dead `%( %? %: %)` branch declares is forgotten after it;
+//! - embedded C (one script in seven is in guru mode) is C that compiles, from templates.
 //!
 //! `Gen` holds what the script has so far; `expr.rs` writes typed expressions, `stmt.rs`
 //! statements and bodies, `points.rs` probe points, watchpoints and the items around them,
@@ -279,6 +280,18 @@ impl Gen<'_> {
         self.make_args();
         self.make_globals();
         let mut items = vec![];
+        // Guru mode: embedded C at the top and in function bodies.
+        let guru = self.chance(15);
+        if guru {
+            let c = self.pick(&[
+                "\n#include <linux/sched.h>\n",
+                "\nstatic int stp_gen_flag __maybe_unused;\n",
+            ]);
+            items.push(Item::Embedded(c.to_string()));
+            for _ in 0..self.range(1, 2) {
+                items.push(self.embedded_function());
+            }
+        }
         for _ in 0..self.range(0, 4) {
             items.push(self.function());
         }
@@ -294,6 +307,7 @@ impl Gen<'_> {
         Script {
             items: all,
             args: self.args.iter().map(|a| a.text.clone()).collect(),
+            guru,
         }
     }
 
