@@ -16,11 +16,13 @@
 //! `kbuild::KVER::gen_FIRST+N` checks (c) on a batch (named `kbuild::` so nextest runs it in
 //! the heavy group). Knobs, all optional: `STP_GENFUZZ_SEED` (the first seed; scripts take the
 //! seeds after it), `STP_GENFUZZ_SCRIPTS` (scripts given `gen::` trials and built, default 8),
-//! `STP_GENFUZZ_FRONT` (further scripts checked in `front::`, default 300),
+//! `STP_GENFUZZ_FRONT` (further scripts checked in `front::`, default 1000),
 //! `STP_GENFUZZ_BATCH` (modules per kbuild run, default 8), `STP_GENFUZZ_REDUCE_SECS` (time
-//! spent reducing one kbuild failure, default 60), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials
-//! write each script, its arguments and its C there). A failure prints the seed, the command that
-//! replays it, and the script reduced as far as the time allows, in its canonical layout.
+//! spent reducing one kbuild failure, default 60), `STP_GENFUZZ_DEFINES` (`NAME=VALUE ...`: the
+//! -D limits of every batch; by default one batch in three gets some at the ends of their
+//! ranges), `STP_GENFUZZ_DUMP=DIR` (`gen::` trials write each script, its arguments, its
+//! flags (`-g`) and its C there). A failure prints the seed, the command that replays it, and the script reduced as
+//! far as the time allows, in its canonical layout.
 
 #[path = "../fuzz/src/check.rs"]
 mod check;
@@ -44,13 +46,13 @@ use check::{Failure, fail};
 use common::{KBUILD_SLOTS, kernel_trees};
 use generate::{layout, model::Script, reduce};
 use libtest_mimic::{Arguments, Failed, Trial};
-use rng::Rng;
+use rng::{Rng, Source};
 use std::time::{Duration, Instant};
 use text::shape;
 
 const SEED: u64 = 0x5747_2d66_757a_7a00;
 const SCRIPTS: u64 = 8;
-const FRONT: u64 = 300;
+const FRONT: u64 = 1000;
 const BATCH: u64 = 8;
 const REDUCE_SECS: u64 = 60;
 /// Distinct front-end failures reduced and reported by one `front::` trial.
@@ -110,10 +112,57 @@ fn kbuild_kind(messages: &str) -> String {
     format!("kbuild: {}", shape(msg))
 }
 
-fn replay(seed: u64) -> String {
+/// The `-D` limits of the batch that starts at seed `first`: `STP_GENFUZZ_DEFINES` if set
+/// (`NAME=VALUE ...`), else none for two batches in three and, for the third, some limits at
+/// one end of their ranges, where the C's buffers and bounds are smallest or largest.
+fn limits(first: u64) -> Vec<(String, String)> {
+    if let Ok(v) = std::env::var("STP_GENFUZZ_DEFINES") {
+        return v
+            .split_whitespace()
+            .map(|d| {
+                let (k, v) = d.split_once('=').unwrap_or((d, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+    }
+    let mut r = Rng::seeded(first ^ 0x0d3f_16e5);
+    if r.below(3) != 0 {
+        return vec![];
+    }
+    let mut v = vec![];
+    for l in stp_hwbp::limits::LIMITS {
+        if r.chance(40) {
+            v.push((l.name.to_string(), [l.min, l.max][r.below(2)].to_string()));
+        }
+    }
+    // BUFSIZE and PRINTBUF must agree (a power of two, at most a quarter): drop them if not.
+    if stp_hwbp::limits::defines(&v, false).is_err() {
+        v.retain(|(k, _)| k != "BUFSIZE" && k != "PRINTBUF");
+    }
+    v
+}
+
+/// The command that replays `seed`; for a kbuild failure, with the `-D` limits it was built
+/// with (none included: a lone seed might draw some).
+fn replay(seed: u64, limits: Option<&[(String, String)]>) -> String {
+    let defines = match limits {
+        None => String::new(),
+        Some(ds) => format!(
+            "STP_GENFUZZ_DEFINES='{}' ",
+            ds.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
     format!(
-        "STP_GENFUZZ_SEED={seed:#x} STP_GENFUZZ_SCRIPTS=1 STP_GENFUZZ_FRONT=0 cargo test --test genfuzz"
+        "{defines}STP_GENFUZZ_SEED={seed:#x} STP_GENFUZZ_SCRIPTS=1 STP_GENFUZZ_FRONT=0 cargo test --test genfuzz"
     )
+}
+
+/// The options a script needs, as a golden test's NAME.flags holds them.
+fn flags(s: &Script) -> &'static str {
+    if s.guru { "-g\n" } else { "" }
 }
 
 /// Writes the whole failing script (both layouts) where the report can point to it.
@@ -124,10 +173,11 @@ fn keep(seed: u64, s: &Script) -> String {
     let written = std::fs::create_dir_all(&dir).is_ok()
         && std::fs::write(base.with_extension("stp"), layout::canonical(s)).is_ok()
         && std::fs::write(base.with_extension("wild.stp"), wild).is_ok()
-        && std::fs::write(base.with_extension("args"), s.args.join("\n")).is_ok();
+        && std::fs::write(base.with_extension("args"), s.args.join("\n")).is_ok()
+        && std::fs::write(base.with_extension("flags"), flags(s)).is_ok();
     if written {
         format!(
-            "the whole script: {}.{{stp,wild.stp,args}}\n",
+            "the whole script: {}.{{stp,wild.stp,args,flags}}\n",
             base.display()
         )
     } else {
@@ -135,17 +185,26 @@ fn keep(seed: u64, s: &Script) -> String {
     }
 }
 
-fn report(seed: u64, f: &Failure, whole: &Script, reduced: &Script) -> String {
-    let args = if reduced.args.is_empty() {
+fn report(
+    seed: u64,
+    f: &Failure,
+    whole: &Script,
+    reduced: &Script,
+    limits: Option<&[(String, String)]>,
+) -> String {
+    let mut args = if reduced.args.is_empty() {
         String::new()
     } else {
-        format!("arguments: {:?}\n", reduced.args)
+        format!("; arguments {:?}", reduced.args)
     };
+    if reduced.guru {
+        args += "; guru mode, -g";
+    }
     format!(
-        "seed {seed:#x}: {}\n{}\nreplay: {}\n{}script (reduced; {args}canonical layout):\n{}",
+        "seed {seed:#x}: {}\n{}\nreplay: {}\n{}script (reduced, canonical layout{args}):\n{}",
         f.kind,
         f.detail,
-        replay(seed),
+        replay(seed, limits),
         keep(seed, whole),
         layout::canonical(reduced)
     )
@@ -160,6 +219,7 @@ fn gen_trial(seed: u64) -> Result<(), Failed> {
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(base.with_extension("stp"), layout::canonical(&s)))
             .and_then(|()| std::fs::write(base.with_extension("args"), s.args.join("\n")))
+            .and_then(|()| std::fs::write(base.with_extension("flags"), flags(&s)))
             .and_then(|()| std::fs::write(base.with_extension("c"), c))
             .map_err(|e| format!("STP_GENFUZZ_DUMP: {e}"))?;
     }
@@ -170,7 +230,7 @@ fn gen_trial(seed: u64) -> Result<(), Failed> {
         front(c, seed).is_err_and(|g| g.kind == f.kind)
     });
     let detail = front(&small, seed).err().unwrap_or(f);
-    Err(report(seed, &detail, &s, &small).into())
+    Err(report(seed, &detail, &s, &small, None).into())
 }
 
 fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
@@ -208,7 +268,7 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
             front(c, seed).is_err_and(|g| g.kind == f.kind)
         });
         let detail = front(&small, seed).err().unwrap_or(f);
-        out += &format!("\n== {}\n", report(seed, &detail, &s, &small));
+        out += &format!("\n== {}\n", report(seed, &detail, &s, &small, None));
     }
     Err(out.into())
 }
@@ -218,6 +278,11 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
 /// failed, the others are built again without it, since modpost then linked none of them.
 fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
     let tree = stp_hwbp::kbuild::tree::find(Some(kver))?;
+    let limits = limits(first);
+    let defines = stp_hwbp::limits::defines(&limits, false)?;
+    if !defines.is_empty() {
+        eprintln!("genfuzz: built with -D {}", defines.join(" -D "));
+    }
     let mut cases = vec![];
     let mut refused = vec![];
     for seed in seeds(first, n) {
@@ -243,7 +308,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
             .collect();
         let _slot = KBUILD_SLOTS.take();
         let t0 = Instant::now();
-        let b = stp_hwbp::kbuild::build_batch(&sources, &tree, &[]);
+        let b = stp_hwbp::kbuild::build_batch(&sources, &tree, &defines);
         eprintln!(
             "genfuzz: {} modules against {kver} in one kbuild run: {:.1} s",
             sources.len(),
@@ -298,7 +363,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
         let (seed, s, c) = &cases[i];
         let build = |c: &str| -> Result<(), Failure> {
             let _slot = KBUILD_SLOTS.take();
-            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &[]) {
+            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &defines) {
                 Ok(_) => Ok(()),
                 Err(e) => fail(kbuild_kind(&e.to_string()), e.to_string()),
             }
@@ -318,7 +383,10 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
             .ok()
             .and_then(|c| build(&c).err())
             .unwrap_or(f);
-        out += &format!("\n== {}\n", report(*seed, &detail, s, &small));
+        out += &format!(
+            "\n== {}\n",
+            report(*seed, &detail, s, &small, Some(&limits))
+        );
     }
     Err(out.into())
 }

@@ -14,7 +14,7 @@ fn input(text: String, s: &Script) -> Input {
     Input {
         text,
         args: s.args.clone(),
-        guru: false,
+        guru: s.guru,
     }
 }
 

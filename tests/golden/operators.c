@@ -94,9 +94,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_strcat(f->l_s, "ef");
 	STP_STMT();
 	stp_strcpy(f->s5, f->l_s);
-	f->t6 = (strcmp(f->l_s, "abcdef") == 0);
-	f->t7 = (strcmp(f->l_s, "b") < 0);
-	stp_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t6), (long long)(f->t7), (long long)((strcmp(f->l_s, "x") != 0)));
+	f->t6 = (strncmp(f->l_s, "abcdef", STP_MAXSTRINGLEN - 1) == 0);
+	f->t7 = (strncmp(f->l_s, "b", STP_MAXSTRINGLEN - 1) < 0);
+	stp_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t6), (long long)(f->t7), (long long)((strncmp(f->l_s, "x", STP_MAXSTRINGLEN - 1) != 0)));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

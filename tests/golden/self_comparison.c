@@ -94,7 +94,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t9 = (int64_t)((stp_g_x) | (4LL));
 	f->t10 = (int64_t)((3LL) == (f->t9));
 	f->t11 = (int64_t)((stp_g_x) & (1LL));
-	stp_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t2), (long long)(f->t4), (long long)(f->t6), (long long)(f->t8), (long long)(f->t10), (long long)((strcmp(stp_g_s, stp_g_s) == 0)), (long long)((int64_t)((f->t11) != ((int64_t)((stp_g_x) & (1LL))))));
+	stp_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t2), (long long)(f->t4), (long long)(f->t6), (long long)(f->t8), (long long)(f->t10), (long long)((strncmp(stp_g_s, stp_g_s, STP_MAXSTRINGLEN - 1) == 0)), (long long)((int64_t)((f->t11) != ((int64_t)((stp_g_x) & (1LL))))));
 	STP_STMT();
 	f->t12 = (int64_t)((stp_g_x) & (2LL));
 	f->t13 = stp_g_x;
@@ -102,7 +102,7 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	f->t14 = (int64_t)((stp_g_x) <= (2LL));
 	f->t15 = (int64_t)((5LL) > (f->t14));
-	f->t16 = (strcmp(stp_g_s, "b") < 0);
+	f->t16 = (strncmp(stp_g_s, "b", STP_MAXSTRINGLEN - 1) < 0);
 	f->t17 = !(stp_g_x);
 	f->t18 = ((stp_g_x) && (1LL));
 	f->t19 = (int64_t)((stp_g_x) < (1LL));

@@ -118,6 +118,8 @@ impl Gen<'_> {
                     .pick(&["*/", "/*", "??=", "\\\");", "\\n#include", "%{", "%}", "$1"])
                     .to_string(),
                 10 => self.pick(&["'", "`", "{", "}", ";", "#"]).to_string(),
+                // Longer than a string holds (MAXSTRINGLEN-1 bytes, 127 by default).
+                11 if self.chance(10) => "long".repeat(33),
                 _ => "word".to_string(),
             };
             s.push_str(&piece);
@@ -530,7 +532,6 @@ impl Gen<'_> {
         b.needs |= f.needs;
         b.writes.extend(f.writes.iter().copied());
         self.facts.merge(&f.gains);
-        self.facts.called.insert(i);
         Expr::Call(f.name.clone(), args)
     }
 

@@ -396,8 +396,12 @@ impl Printer {
                     self.ty(*t);
                 }
                 self.close(")");
-                self.block(&f.body);
+                match &f.embedded {
+                    Some(c) => self.tok(&format!("%{{{c}%}}")),
+                    None => self.block(&f.body),
+                }
             }
+            Item::Embedded(c) => self.tok(&format!("%{{{c}%}}")),
             Item::Probe(p) => {
                 self.tok("probe");
                 if let Some((name, param)) = &p.watch {

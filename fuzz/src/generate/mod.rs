@@ -14,10 +14,12 @@
 //! - context functions only where every point of the probe offers them, also through calls
 //!   (`data_value()` not in `.unavailable`, as the README's table has it);
 //! - recursion is bounded by a depth parameter;
-//! - what a dead `%( %? %: %)` branch declares is forgotten after it.
+//! - what a dead `%( %? %: %)` branch declares is forgotten after it;
+//! - embedded C (one script in seven is in guru mode) is C that compiles, from templates.
 //!
 //! `Gen` holds what the script has so far; `expr.rs` writes typed expressions, `stmt.rs`
-//! statements and bodies, `points.rs` probe points and watchpoints, `layout.rs` the text.
+//! statements and bodies, `points.rs` probe points, watchpoints and the items around them,
+//! `layout.rs` the text, and `reduce.rs` shrinks a failing script.
 
 mod expr;
 pub mod layout;
@@ -215,8 +217,7 @@ pub(crate) struct Facts {
     pub typed: BTreeSet<usize>,
     /// Globals mentioned at all.
     pub used: BTreeSet<usize>,
-    /// Functions called, named watchpoints enabled.
-    pub called: BTreeSet<usize>,
+    /// Named watchpoints enabled.
     pub enabled: BTreeSet<usize>,
 }
 
@@ -224,7 +225,6 @@ impl Facts {
     pub fn merge(&mut self, o: &Facts) {
         self.typed.extend(&o.typed);
         self.used.extend(&o.used);
-        self.called.extend(&o.called);
         self.enabled.extend(&o.enabled);
     }
 }
@@ -280,6 +280,18 @@ impl Gen<'_> {
         self.make_args();
         self.make_globals();
         let mut items = vec![];
+        // Guru mode: embedded C at the top and in function bodies.
+        let guru = self.chance(15);
+        if guru {
+            let c = self.pick(&[
+                "\n#include <linux/sched.h>\n",
+                "\nstatic int stp_gen_flag __maybe_unused;\n",
+            ]);
+            items.push(Item::Embedded(c.to_string()));
+            for _ in 0..self.range(1, 2) {
+                items.push(self.embedded_function());
+            }
+        }
         for _ in 0..self.range(0, 4) {
             items.push(self.function());
         }
@@ -295,6 +307,7 @@ impl Gen<'_> {
         Script {
             items: all,
             args: self.args.iter().map(|a| a.text.clone()).collect(),
+            guru,
         }
     }
 

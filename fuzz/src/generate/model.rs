@@ -135,6 +135,8 @@ pub struct FunctionDecl {
     pub ret: Option<Ty>,
     pub params: Vec<(String, Option<Ty>)>,
     pub body: Vec<Stmt>,
+    /// An embedded-C body (`%{ ... %}`, guru mode) instead of `body`.
+    pub embedded: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -152,6 +154,8 @@ pub enum Item {
     Globals(Vec<GlobalDecl>),
     Function(FunctionDecl),
     Probe(ProbeDecl),
+    /// Top-level `%{ C %}` (guru mode).
+    Embedded(String),
 }
 
 /// A whole generated script, with the command-line arguments its `$N`/`@N` refer to.
@@ -159,4 +163,6 @@ pub enum Item {
 pub struct Script {
     pub items: Vec<Item>,
     pub args: Vec<String>,
+    /// Translated with `-g` (it has embedded C).
+    pub guru: bool,
 }

@@ -119,6 +119,54 @@ impl Gen<'_> {
             ret,
             params,
             body,
+            embedded: None,
+        })
+    }
+
+    /// A function with an embedded-C body (guru mode), callable like any other: its C uses
+    /// `STAP_ARG_x`, `STAP_RETVALUE`, `STAP_RETURN`, `STAP_ERROR`, `CONTEXT` and `MAXSTRINGLEN`.
+    pub fn embedded_function(&mut self) -> Item {
+        let (ret, params, c): (Option<Ty>, &[(&str, Ty)], &str) = self.pick(&[
+            (
+                Some(Ty::Long),
+                &[("a", Ty::Long), ("b", Ty::Long)][..],
+                " /* pure */\n\tSTAP_RETVALUE = STAP_ARG_a ^ STAP_ARG_b;\n",
+            ),
+            (Some(Ty::Long), &[], "\n\tSTAP_RETURN(raw_smp_processor_id());\n"),
+            (
+                Some(Ty::Str),
+                &[("s", Ty::Str)],
+                "\n\tSTAP_RETURN(STAP_ARG_s);\n",
+            ),
+            (
+                Some(Ty::Str),
+                &[("n", Ty::Long)],
+                "\n\tsnprintf(STAP_RETVALUE, MAXSTRINGLEN, \"%lld\", (long long)STAP_ARG_n);\n",
+            ),
+            (
+                None,
+                &[("x", Ty::Long)],
+                "\n\tif (STAP_ARG_x < 0 && CONTEXT)\n\t\tSTAP_ERROR(\"negative: %lld\", (long long)STAP_ARG_x);\n",
+            ),
+        ]);
+        let name = self.fresh("e", RESERVED_FUNCTIONS);
+        let params: Vec<(String, Ty)> = params.iter().map(|(p, t)| (p.to_string(), *t)).collect();
+        self.functions.push(Func {
+            name: name.clone(),
+            params: params.clone(),
+            ret,
+            annotated: vec![true; params.len()],
+            needs: 0,
+            writes: Default::default(),
+            recursive: false,
+            gains: Facts::default(),
+        });
+        Item::Function(FunctionDecl {
+            name,
+            ret,
+            params: params.into_iter().map(|(p, t)| (p, Some(t))).collect(),
+            body: vec![],
+            embedded: Some(c.to_string()),
         })
     }
 

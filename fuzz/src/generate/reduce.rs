@@ -32,7 +32,7 @@ fn edit_items(v: &mut Vec<Item>, k: &mut usize) -> bool {
                 }
                 hit
             }
-            Item::Globals(_) => false,
+            Item::Globals(_) | Item::Embedded(_) => false,
             Item::Function(f) => edit_stmts(&mut f.body, k),
             Item::Probe(p) => edit_probe(p, k),
         };
@@ -157,23 +157,22 @@ fn chunks<T: Clone>(v: &[T], fails: &mut dyn FnMut(&[T]) -> bool, tries: &mut us
 /// single edits anywhere.
 pub fn reduce(s: &Script, budget: usize, fails: &mut dyn FnMut(&Script) -> bool) -> Script {
     let mut tries = budget;
-    let args = s.args.clone();
     let items = chunks(
         &s.items,
         &mut |items| {
             fails(&Script {
                 items: items.to_vec(),
-                args: args.clone(),
+                ..s.clone()
             })
         },
         &mut tries,
     );
-    let mut cur = Script { items, args };
+    let mut cur = Script { items, ..s.clone() };
     for i in 0..cur.items.len() {
         let body = match &cur.items[i] {
             Item::Function(f) => f.body.clone(),
             Item::Probe(p) => p.body.clone(),
-            Item::Globals(_) => continue,
+            Item::Globals(_) | Item::Embedded(_) => continue,
         };
         let base = cur.clone();
         let kept = chunks(
@@ -183,7 +182,7 @@ pub fn reduce(s: &Script, budget: usize, fails: &mut dyn FnMut(&Script) -> bool)
                 match &mut c.items[i] {
                     Item::Function(f) => f.body = stmts.to_vec(),
                     Item::Probe(p) => p.body = stmts.to_vec(),
-                    Item::Globals(_) => {}
+                    Item::Globals(_) | Item::Embedded(_) => {}
                 }
                 fails(&c)
             },
@@ -192,7 +191,7 @@ pub fn reduce(s: &Script, budget: usize, fails: &mut dyn FnMut(&Script) -> bool)
         match &mut cur.items[i] {
             Item::Function(f) => f.body = kept,
             Item::Probe(p) => p.body = kept,
-            Item::Globals(_) => {}
+            Item::Globals(_) | Item::Embedded(_) => {}
         }
     }
     loop {

@@ -585,7 +585,10 @@ impl<'a> BodyGen<'a> {
         if op.is_comparison() && l.ty == Ty::Str {
             let a = self.str_stable(l, std::slice::from_ref(r));
             let b = self.str(r);
-            return format!("(strcmp({a}, {b}) {} 0)", op.text());
+            // A string holds at most MAXSTRINGLEN-1 bytes, so only those compare: a longer
+            // literal compares as a variable would hold it, and gcc cannot decide the result
+            // from an array's size (-Wstring-compare, an error under -Werror).
+            return format!("(strncmp({a}, {b}, STP_MAXSTRINGLEN - 1) {} 0)", op.text());
         }
         if matches!(op, BinOp::And | BinOp::Or) {
             let a = self.cond(l);
@@ -954,31 +957,33 @@ fn is_simple(v: &str) -> bool {
         || v == "0"
 }
 
-/// Whether `e`'s C is a `&` or `|` (unary `+` writes nothing), which gcc compares with a
-/// constant at translation time.
-fn bitwise(e: &Expr) -> bool {
+/// The expression whose C stands for `e`: a unary `+` writes nothing.
+fn written(e: &Expr) -> &Expr {
     match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::BitAnd | BinOp::BitOr,
-            ..
-        } => true,
         ExprKind::Unary {
             op: UnOp::Plus,
             e: inner,
-        } => bitwise(inner),
-        _ => false,
+        } => written(inner),
+        _ => e,
     }
+}
+
+/// Whether `e`'s C is a `&` or `|`, which gcc compares with a constant at translation time.
+fn bitwise(e: &Expr) -> bool {
+    matches!(
+        written(e).kind,
+        ExprKind::Binary {
+            op: BinOp::BitAnd | BinOp::BitOr,
+            ..
+        }
+    )
 }
 
 /// Whether `e`'s C is a truth value to gcc: a comparison, `!`, `&&` or `||`.
 fn truth_valued(e: &Expr) -> bool {
-    match &e.kind {
+    match &written(e).kind {
         ExprKind::Binary { op, .. } => op.is_comparison() || matches!(op, BinOp::And | BinOp::Or),
-        ExprKind::Unary { op: UnOp::Not, .. } => true,
-        ExprKind::Unary {
-            op: UnOp::Plus,
-            e: inner,
-        } => truth_valued(inner),
+        ExprKind::Unary { op, .. } => *op == UnOp::Not,
         _ => false,
     }
 }
@@ -986,13 +991,10 @@ fn truth_valued(e: &Expr) -> bool {
 /// Whether gcc warns about `e`'s C as a truth value: a `?:` (of constants, but that is not
 /// known here), a product.
 fn warns_as_truth(e: &Expr) -> bool {
+    let e = written(e);
     match &e.kind {
         ExprKind::Ternary { .. } => e.ty == Ty::Long,
-        ExprKind::Binary { op: BinOp::Mul, .. } => true,
-        ExprKind::Unary {
-            op: UnOp::Plus,
-            e: inner,
-        } => warns_as_truth(inner),
+        ExprKind::Binary { op, .. } => *op == BinOp::Mul,
         _ => false,
     }
 }
