@@ -2,6 +2,9 @@
 #   make setup   install what the build and the tests need (idempotent)
 #   make test    everything CI runs: build, clippy, fmt, runtime unit tests, golden/kbuild trials
 #   make demo    a short demonstration on examples/pid_max_writes.stp
+#   make install install the release binary, man page, completions and examples
+#                (PREFIX=/usr/local, DESTDIR= for staging); make uninstall removes them
+#   make deb     build target/debian/stp-hwbp_VERSION_ARCH.deb (packaging/deb.sh)
 #   make bless   rewrite the golden expected files from the current translator (review: git diff)
 
 SHELL := /bin/bash
@@ -16,7 +19,7 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz fuzz-generated \
-	fuzz-coverage bench
+	fuzz-coverage bench release install uninstall deb test-package
 
 all: build
 
@@ -52,11 +55,44 @@ test: setup build
 	$(CARGO) fmt --check
 	bash tests/runtime-unit/run.sh
 	CI=true $(CARGO) nextest run --no-fail-fast
+	bash tests/package/run.sh
 
 demo: setup build
 	$(BIN) -p2 examples/pid_max_writes.stp
 	$(BIN) -p4 examples/pid_max_writes.stp && modinfo ./stphwbp_pid_max_writes.ko | head -8
 	$(BIN) --vm -c 'for i in 1 2 3; do echo 4000$$i > /proc/sys/kernel/pid_max; done' examples/pid_max_writes.stp
+
+# Installing: where each file goes follows the FHS and what bash-completion, zsh and fish look
+# in by default; the Debian package moves zsh's file to vendor-completions (packaging/deb.sh).
+PREFIX ?= /usr/local
+DESTDIR ?=
+ZSH_COMPLETIONS ?= $(PREFIX)/share/zsh/site-functions
+INSTALLED := $(PREFIX)/bin/stp-hwbp $(PREFIX)/share/man/man1/stp-hwbp.1 \
+	$(PREFIX)/share/bash-completion/completions/stp-hwbp $(ZSH_COMPLETIONS)/_stp-hwbp \
+	$(PREFIX)/share/fish/vendor_completions.d/stp-hwbp.fish $(PREFIX)/share/doc/stp-hwbp
+
+release:
+	$(CARGO) build --release --locked
+
+install: release
+	install -Dm755 target/release/stp-hwbp $(DESTDIR)$(PREFIX)/bin/stp-hwbp
+	install -Dm644 docs/stp-hwbp.1 $(DESTDIR)$(PREFIX)/share/man/man1/stp-hwbp.1
+	install -Dm644 completions/stp-hwbp.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/stp-hwbp
+	install -Dm644 completions/stp-hwbp.zsh $(DESTDIR)$(ZSH_COMPLETIONS)/_stp-hwbp
+	install -Dm644 completions/stp-hwbp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/stp-hwbp.fish
+	install -Dm644 README.md $(DESTDIR)$(PREFIX)/share/doc/stp-hwbp/README.md
+	install -d $(DESTDIR)$(PREFIX)/share/doc/stp-hwbp/examples
+	install -m644 examples/*.stp examples/*.args $(DESTDIR)$(PREFIX)/share/doc/stp-hwbp/examples/
+
+uninstall:
+	rm -rf $(addprefix $(DESTDIR),$(INSTALLED))
+
+deb: release
+	bash packaging/deb.sh
+
+# What `make test` runs last: the package and `make install`, tried as a user would.
+test-package:
+	bash tests/package/run.sh
 
 bless: build
 	BLESS=1 $(CARGO) nextest run --no-fail-fast -E 'binary(golden)'
