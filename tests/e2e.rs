@@ -1,6 +1,7 @@
-//! End-to-end tests: every `tests/e2e/cases/NAME.stp` runs with `stp-hwbp --vm` in a QEMU guest
-//! of every installed kernel (with CI set, fewer than two kernels, or no QEMU, fails). A case is
-//! a small file set next to the script:
+//! End-to-end tests: every `tests/e2e/cases/NAME.stp` runs in a QEMU guest of every installed
+//! kernel (with CI set, fewer than three kernels, or no QEMU, fails): alone with `stp-hwbp --vm`,
+//! or, when it needs nothing else than its script, options and command (see `shareable`), in a
+//! guest it shares with up to five other cases. A case is a small file set next to the script:
 //! - `NAME.cmd`: the `-c` command that causes the accesses; `NAME.flags`: more options;
 //!   `NAME.args`: script arguments, one per line; `NAME.source`: run this script file instead;
 //! - `NAME.setup`: a shell snippet run in the guest before the script (after the test module
@@ -13,6 +14,7 @@
 //!   /root/stphwbp_first.ko instead (by hand, with insmod);
 //! - `NAME.whole_lines`: `PREFIX LEN COUNT`: every stdout line whole and of that shape, and
 //!   COUNT of them, less the probe runs reported as skipped;
+//! - `NAME.own_guest`: the case changes the guest for good (a CPU offline...): never share;
 //! - `NAME.out`: the exact stdout; `NAME.contains`: lines stdout must contain;
 //!   `NAME.contains_err`: lines stderr must contain; `NAME.status`: exit status (default 0).
 //!
@@ -165,36 +167,51 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     let mut out = cmd
         .output()
         .map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
-    // A TCG guest on a loaded 2-core host now and then stalls in early boot, before init
-    // runs (seen once in 100 boots): nothing of the script ran, so the case is run again,
-    // once, and says so. A guest that booted and then failed is never retried.
     if String::from_utf8_lossy(&out.stderr).contains(GUEST_NEVER_BOOTED) {
         eprintln!("e2e {kver} {stem}: the guest stalled before init; running the case again");
         out = cmd
             .output()
             .map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ran = Ran {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    check(dir, &stem, &ran)?;
+    eprintln!("e2e {kver} {stem}: {} ms", t.elapsed().as_millis());
+    Ok(())
+}
+
+/// What one run of a case gave: its exit status, stdout and stderr.
+struct Ran {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Checks a case's run against its side files (`.status`, `.out`, `.whole_lines`, `.contains`,
+/// `.contains_err`).
+fn check(dir: &Path, stem: &str, ran: &Ran) -> Result<(), String> {
+    let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    let (stdout, stderr) = (&ran.stdout, &ran.stderr);
     let want_status: i32 = read(&side("status"))
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     let ctx = || format!("\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
-    if out.status.code() != Some(want_status) {
+    if ran.status != Some(want_status) {
         return Err(format!(
             "exit status {:?}, expected {want_status}{}",
-            out.status.code(),
+            ran.status,
             ctx()
-        )
-        .into());
+        ));
     }
     if let Some(want) = read(&side("out")) {
-        if stdout != want {
+        if *stdout != want {
             return Err(format!(
                 "stdout differs from {stem}.out:\n--- expected ---\n{want}{}",
                 ctx()
-            )
-            .into());
+            ));
         }
     }
     if let Some(spec) = read(&side("whole_lines")) {
@@ -210,7 +227,7 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
             .iter()
             .find(|l| l.len() != len || !l.starts_with(prefix))
         {
-            return Err(format!("torn or interleaved line: {bad:?}{}", ctx()).into());
+            return Err(format!("torn or interleaved line: {bad:?}{}", ctx()));
         }
         // Every hit is printed or counted: a probe run skipped for lock contention (a guest's
         // vCPU can be descheduled while holding the lock) is reported, never silently lost.
@@ -224,21 +241,226 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
                 "{} lines and {skipped} skipped, expected {count}{}",
                 lines.len(),
                 ctx()
-            )
-            .into());
+            ));
         }
     }
     for (ext, text) in [("contains", &stdout), ("contains_err", &stderr)] {
         if let Some(want) = read(&side(ext)) {
             for l in want.lines().filter(|l| !l.is_empty()) {
                 if !text.contains(l) {
-                    return Err(format!("missing `{l}` (from {stem}.{ext}){}", ctx()).into());
+                    return Err(format!("missing `{l}` (from {stem}.{ext}){}", ctx()));
                 }
             }
         }
     }
-    eprintln!("e2e {kver} {stem}: {} ms", t.elapsed().as_millis());
     Ok(())
+}
+
+/// A case shares a guest with others unless it needs one of its own: a `.setup` (it may leave
+/// debug registers held), a first module (`.first`), kernel arguments, another script
+/// (`.source`), options other than `-D`/`-G`/`-T`, or an `.own_guest` file (a case that changes
+/// the guest for good, such as taking a CPU offline).
+fn shareable(script: &Path) -> bool {
+    let own = ["setup", "first", "kernel_args", "source", "own_guest"];
+    if own.iter().any(|e| script.with_extension(e).exists()) {
+        return false;
+    }
+    let flags = read(&script.with_extension("flags")).unwrap_or_default();
+    let mut f = flags.split_whitespace();
+    while let Some(opt) = f.next() {
+        if !matches!(opt, "-D" | "-G" | "-T") || f.next().is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Cases in one shared guest: enough to save most boots, few enough that a failure is cheap
+/// to rerun by itself (`cargo nextest run -E 'binary(e2e)' -- NAME` runs the group).
+const SHARED_GROUP: usize = 6;
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Runs several shareable cases in one guest, one after the other, each as `--vm` would: built
+/// on the host with its `-D` options and arguments (its warnings first on stderr), run in the
+/// guest by the loader with `-T 60` unless it says otherwise, `-G` and its `-c` command, after
+/// the test module is loaded afresh. Each case is checked by itself; the trial fails with every
+/// case that failed.
+fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
+    let t = std::time::Instant::now();
+    let testko = testmod(kver)?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut files = vec![
+        (
+            PathBuf::from(env!("CARGO_BIN_EXE_stp-hwbp")),
+            "/bin/stp-hwbp".to_string(),
+        ),
+        (testko, "/root/stphwbp_testmod.ko".to_string()),
+    ];
+    let mut shell = String::new();
+    let mut built: Vec<Option<Ran>> = vec![];
+    let mut build_err: Vec<String> = vec![];
+    let mut timeout = 120.0;
+    for (i, script) in scripts.iter().enumerate() {
+        let flags = read(&script.with_extension("flags")).unwrap_or_default();
+        let words: Vec<&str> = flags.split_whitespace().collect();
+        let out_dir = work.path().join(format!("m{i}"));
+        std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+        // Built from a copy with a bare name, as run_case runs scripts, so that diagnostics
+        // and run-time errors name `NAME.stp` alone.
+        let file = script.file_name().unwrap_or_default();
+        std::fs::copy(script, out_dir.join(file)).map_err(|e| e.to_string())?;
+        let mut b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
+        b.current_dir(&out_dir).args(["-p4", "-r", kver]);
+        let mut run_opts: Vec<String> = vec![];
+        let mut case_t = 60.0;
+        for pair in words.chunks(2) {
+            match pair {
+                ["-D", v] => {
+                    b.args(["-D", v]);
+                }
+                ["-T", v] => case_t = v.parse().map_err(|_| format!("bad -T {v}"))?,
+                [o, v] => run_opts.extend([o.to_string(), v.to_string()]),
+                _ => {}
+            }
+        }
+        run_opts.extend(["-T".to_string(), case_t.to_string()]);
+        timeout += case_t + 10.0;
+        b.arg(file);
+        if let Some(a) = read(&script.with_extension("args")) {
+            b.args(a.lines());
+        }
+        let o = b
+            .output()
+            .map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let ko = std::fs::read_dir(&out_dir)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "ko"));
+        let Some(ko) = ko.filter(|_| o.status.success()) else {
+            // A script that does not build ends as `--vm` would end: before any guest.
+            built.push(Some(Ran {
+                status: o.status.code(),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: err,
+            }));
+            build_err.push(String::new());
+            continue;
+        };
+        let name = ko
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        files.push((ko, format!("/root/m{i}/{name}")));
+        let mut argv = vec![
+            "/bin/stp-hwbp".to_string(),
+            "--run-module".to_string(),
+            format!("/root/m{i}/{name}"),
+        ];
+        argv.extend(run_opts);
+        if let Some(c) = read(&script.with_extension("cmd")) {
+            argv.extend(["-c".to_string(), c.trim_end().to_string()]);
+        }
+        let argv: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+        shell.push_str(&format!(
+            "rmmod stphwbp_testmod 2>/dev/null; insmod /root/stphwbp_testmod.ko\n\
+             {} >/tmp/o{i} 2>/tmp/e{i}; s=$?\n\
+             printf '\\n@@STPHWBP-E2E-CASE {i} %s %s %s\\n' $s $(wc -c </tmp/o{i}) $(wc -c </tmp/e{i})\n\
+             cat /tmp/o{i} /tmp/e{i}\n",
+            argv.join(" ")
+        ));
+        built.push(None);
+        build_err.push(err);
+    }
+    let image = format!("/boot/vmlinuz-{kver}");
+    let mut spec = stp_hwbp::run::vm::GuestSpec::new(image, ["/bin/sh"]);
+    spec.files = files;
+    spec.shell = Some(shell);
+    spec.timeout = std::time::Duration::from_secs_f64(timeout);
+    let mut attempt = 0;
+    let (outcome, stdout) = loop {
+        let mut so: Vec<u8> = vec![];
+        let mut se: Vec<u8> = vec![];
+        let o = stp_hwbp::run::vm::run_guest(&spec, &mut so, &mut se)
+            .map_err(|e| format!("cannot run the guest: {e}"))?;
+        attempt += 1;
+        if o.status.is_none() && o.boot_ms == 0 && attempt < 2 {
+            eprintln!("e2e {kver} shared: the guest stalled before init; running it again");
+            continue;
+        }
+        break (o, so);
+    };
+    if !outcome.kernel_problems.is_empty() || outcome.status.is_none() {
+        let tail: Vec<&str> = outcome.kernel_log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "the shared guest {} (status {:?}); kernel problems: {:?}\n--- kernel log tail ---\n{}\n--- stdout ---\n{}",
+            if outcome.timed_out { "timed out" } else { "failed" },
+            outcome.status,
+            outcome.kernel_problems,
+            tail.join("\n"),
+            String::from_utf8_lossy(&stdout)
+        )
+        .into());
+    }
+    // Split the guest's stdout: per case a marker line with its status and the byte counts of
+    // its stdout and stderr, then those bytes.
+    let mut rest: &[u8] = &stdout;
+    let mut ran: Vec<Option<Ran>> = built;
+    let marker = b"\n@@STPHWBP-E2E-CASE ";
+    while let Some(at) = rest.windows(marker.len()).position(|w| w == marker) {
+        let line_end = rest[at + 1..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map(|p| at + 1 + p)
+            .ok_or("a truncated case marker")?;
+        let line = String::from_utf8_lossy(&rest[at + marker.len()..line_end]).into_owned();
+        let n: Vec<usize> = line
+            .split_whitespace()
+            .map(|x| x.parse().map_err(|_| format!("bad case marker {line:?}")))
+            .collect::<Result<_, _>>()?;
+        let [i, st, ol, el] = n[..] else {
+            return Err(format!("bad case marker {line:?}").into());
+        };
+        let body = &rest[line_end + 1..];
+        if body.len() < ol + el || i >= ran.len() {
+            return Err(format!("case marker {line:?} does not fit the output").into());
+        }
+        ran[i] = Some(Ran {
+            status: Some(st as i32),
+            stdout: String::from_utf8_lossy(&body[..ol]).into_owned(),
+            stderr: build_err[i].clone() + &String::from_utf8_lossy(&body[ol..ol + el]),
+        });
+        rest = &body[ol + el..];
+    }
+    let mut failures = vec![];
+    for (script, r) in scripts.iter().zip(&ran) {
+        let dir = script.parent().unwrap_or(Path::new("."));
+        let stem = script.file_stem().unwrap_or_default().to_string_lossy();
+        let res = match r {
+            Some(r) => check(dir, &stem, r),
+            None => Err("the shared guest never reported this case".to_string()),
+        };
+        if let Err(e) = res {
+            failures.push(format!("=== {stem} ===\n{e}"));
+        }
+    }
+    eprintln!(
+        "e2e {kver} shared ({} cases): {} ms (boot {} ms)",
+        scripts.len(),
+        t.elapsed().as_millis(),
+        outcome.boot_ms
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n").into())
+    }
 }
 
 fn main() {
@@ -250,9 +472,10 @@ fn main() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if ci && (ks.len() < 2 || !qemu) {
+    if ci && (ks.len() < 3 || !qemu) {
         let why = format!(
-            "CI needs QEMU and two kernels with headers and images; found QEMU: {qemu}, kernels: {ks:?}"
+            "CI needs QEMU and three kernels (6.1, 6.12, 6.1-rt: `make setup`) with headers and \
+             images; found QEMU: {qemu}, kernels: {ks:?}"
         );
         trials.push(Trial::test("e2e::environment", move || {
             Err(why.clone().into())
@@ -265,15 +488,33 @@ fn main() {
         p.extension().is_some_and(|x| x == "stp") || p.extension().is_some_and(|x| x == "source")
     });
     cases.sort();
+    let (shared, own): (Vec<PathBuf>, Vec<PathBuf>) = cases
+        .iter()
+        .map(|c| c.with_extension("stp"))
+        .partition(|c| shareable(c));
+    let stem = |c: &PathBuf| {
+        c.file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
     for k in &ks {
-        for c in &cases {
-            let name = c
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let (k2, script) = (k.clone(), c.with_extension("stp"));
-            trials.push(Trial::test(format!("e2e::{k}::{name}"), move || {
+        // Groups of at most SHARED_GROUP, as even as they can be.
+        let per = shared
+            .len()
+            .div_ceil(shared.len().div_ceil(SHARED_GROUP).max(1))
+            .max(1);
+        for group in shared.chunks(per) {
+            let names: Vec<String> = group.iter().map(stem).collect();
+            let (k2, group) = (k.clone(), group.to_vec());
+            trials.push(Trial::test(
+                format!("e2e::{k}::shared::{}", names.join("+")),
+                move || run_shared(&k2, &group),
+            ));
+        }
+        for c in &own {
+            let (k2, script) = (k.clone(), c.clone());
+            trials.push(Trial::test(format!("e2e::{k}::{}", stem(c)), move || {
                 run_case(&k2, &script)
             }));
         }

@@ -368,12 +368,12 @@ fn main() {
     let trees = kernel_trees();
     let ci = in_ci();
     {
-        let few = trees.len() < 2;
+        let few = trees.len() < 3;
         let trees = trees.clone();
         // Always listed, so a machine without trees says so; in CI it fails.
         let t = Trial::test("kbuild::trees", move || {
-            if trees.len() < 2 {
-                return Err(format!("kernel build trees found: {trees:?}; at least 2 are needed (install linux-headers-amd64 and linux-headers-6.12-amd64, or run `make setup`)").into());
+            if trees.len() < 3 {
+                return Err(format!("kernel build trees found: {trees:?}; at least 3 are needed (install linux-headers-amd64, linux-headers-6.12-amd64 and linux-headers-rt-amd64, or run `make setup`)").into());
             }
             Ok(())
         });

@@ -616,14 +616,19 @@ impl Triggers {
     }
 }
 
-/// One hrtimer callback (hard-IRQ context) per timer probe.
+/// One hrtimer callback per timer probe. The timers are started in a `_HARD` mode, so the
+/// callback runs in hard-IRQ context on every kernel: PREEMPT_RT moves hrtimers of the plain
+/// modes to softirq threads, where a probe run could be preempted half-way; hard IRQ keeps the
+/// same rules (raw locks, no sleeping) as the NMI-like hit handlers share.
 fn timer_handlers(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
     let timers = &t.timers;
     for (n, (pid, i, period)) in timers.iter().enumerate() {
         let (pp, wh) = pp_where(*pid, *i);
         w.line(format!("static struct hrtimer stp_timer_{n};"));
-        w.line("/* Hard-IRQ context (hrtimer callback). */");
+        w.line(
+            "/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */",
+        );
         w.open(format!(
             "static enum hrtimer_restart stp_timer_fn_{n}(struct hrtimer *t)"
         ));
@@ -670,7 +675,7 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     }
     for n in 0..timers.len() {
         w.line(format!(
-            "hrtimer_init(&stp_timer_{n}, CLOCK_MONOTONIC, HRTIMER_MODE_REL);"
+            "hrtimer_init(&stp_timer_{n}, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);"
         ));
         w.line(format!("stp_timer_{n}.function = stp_timer_fn_{n};"));
     }
@@ -681,7 +686,7 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     w.line("\treturn;");
     for (n, (_, _, period)) in timers.iter().enumerate() {
         w.line(format!(
-            "hrtimer_start(&stp_timer_{n}, ns_to_ktime({period}), HRTIMER_MODE_REL);"
+            "hrtimer_start(&stp_timer_{n}, ns_to_ktime({period}), HRTIMER_MODE_REL_HARD);"
         ));
     }
     w.close();
