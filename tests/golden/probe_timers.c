@@ -285,7 +285,7 @@ stp_out:
 }
 
 static struct hrtimer stp_timer_0;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_0, "timer.s(1)", "probe timer.s(1) (probe_timers.stp:4:1)");
 	if (!stp_session_running())
@@ -295,7 +295,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_1;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 	stp_run_probe(stp_probe_1, "timer.sec(2)", "probe timer.sec(2) (probe_timers.stp:5:1)");
 	if (!stp_session_running())
@@ -305,7 +305,7 @@ static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_2;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_2(struct hrtimer *t) {
 	stp_run_probe(stp_probe_2, "timer.ms(100)", "probe timer.ms(100) (probe_timers.stp:6:1)");
 	if (!stp_session_running())
@@ -315,7 +315,7 @@ static enum hrtimer_restart stp_timer_fn_2(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_3;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_3(struct hrtimer *t) {
 	stp_run_probe(stp_probe_3, "timer.msec(250)", "probe timer.msec(250) (probe_timers.stp:7:1)");
 	if (!stp_session_running())
@@ -325,7 +325,7 @@ static enum hrtimer_restart stp_timer_fn_3(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_4;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_4(struct hrtimer *t) {
 	stp_run_probe(stp_probe_4, "timer.us(500)", "probe timer.us(500) (probe_timers.stp:8:1)");
 	if (!stp_session_running())
@@ -335,7 +335,7 @@ static enum hrtimer_restart stp_timer_fn_4(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_5;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_5(struct hrtimer *t) {
 	stp_run_probe(stp_probe_5, "timer.usec(1000)", "probe timer.usec(1000) (probe_timers.stp:9:1)");
 	if (!stp_session_running())
@@ -345,7 +345,7 @@ static enum hrtimer_restart stp_timer_fn_5(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_6;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_6(struct hrtimer *t) {
 	stp_run_probe(stp_probe_6, "timer.ns(100000)", "probe timer.ns(100000) (probe_timers.stp:10:1)");
 	if (!stp_session_running())
@@ -355,7 +355,7 @@ static enum hrtimer_restart stp_timer_fn_6(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_7;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_7(struct hrtimer *t) {
 	stp_run_probe(stp_probe_7, "timer.nsec(2000000)", "probe timer.nsec(2000000) (probe_timers.stp:11:1)");
 	if (!stp_session_running())
@@ -365,7 +365,7 @@ static enum hrtimer_restart stp_timer_fn_7(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_8;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_8(struct hrtimer *t) {
 	stp_run_probe(stp_probe_8, "timer.hz(10)", "probe timer.hz(10) (probe_timers.stp:12:1)");
 	if (!stp_session_running())
@@ -375,7 +375,7 @@ static enum hrtimer_restart stp_timer_fn_8(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_9;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_9(struct hrtimer *t) {
 	stp_run_probe(stp_probe_9, "timer.jiffies(5)", "probe timer.jiffies(5) (probe_timers.stp:13:1)");
 	if (!stp_session_running())
@@ -385,7 +385,7 @@ static enum hrtimer_restart stp_timer_fn_9(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_10;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_10(struct hrtimer *t) {
 	stp_run_probe(stp_probe_10, "timer.s(10)", "probe timer.s(10) (probe_timers.stp:15:1)");
 	if (!stp_session_running())
@@ -400,42 +400,42 @@ static bool stp_timers_started;
  * watches are armed already (at load): their .begin/.unavailable run first, then the
  * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
-	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_0.function = stp_timer_fn_0;
-	hrtimer_init(&stp_timer_1, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_1, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_1.function = stp_timer_fn_1;
-	hrtimer_init(&stp_timer_2, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_2, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_2.function = stp_timer_fn_2;
-	hrtimer_init(&stp_timer_3, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_3, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_3.function = stp_timer_fn_3;
-	hrtimer_init(&stp_timer_4, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_4, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_4.function = stp_timer_fn_4;
-	hrtimer_init(&stp_timer_5, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_5, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_5.function = stp_timer_fn_5;
-	hrtimer_init(&stp_timer_6, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_6, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_6.function = stp_timer_fn_6;
-	hrtimer_init(&stp_timer_7, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_7, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_7.function = stp_timer_fn_7;
-	hrtimer_init(&stp_timer_8, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_8, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_8.function = stp_timer_fn_8;
-	hrtimer_init(&stp_timer_9, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_9, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_9.function = stp_timer_fn_9;
-	hrtimer_init(&stp_timer_10, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_10, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_10.function = stp_timer_fn_10;
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_2, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_3, ns_to_ktime(stp_timer_period_ns(250000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_4, ns_to_ktime(stp_timer_period_ns(500000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_5, ns_to_ktime(stp_timer_period_ns(1000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_6, ns_to_ktime(stp_timer_period_ns(100000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_7, ns_to_ktime(stp_timer_period_ns(2000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_8, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_9, ns_to_ktime(stp_timer_period_ns(5ULL, TICK_NSEC)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_10, ns_to_ktime(stp_timer_period_ns(10000000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_2, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_3, ns_to_ktime(stp_timer_period_ns(250000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_4, ns_to_ktime(stp_timer_period_ns(500000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_5, ns_to_ktime(stp_timer_period_ns(1000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_6, ns_to_ktime(stp_timer_period_ns(100000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_7, ns_to_ktime(stp_timer_period_ns(2000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_8, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_9, ns_to_ktime(stp_timer_period_ns(5ULL, TICK_NSEC)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_10, ns_to_ktime(stp_timer_period_ns(10000000000ULL, 1)), HRTIMER_MODE_REL_HARD);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

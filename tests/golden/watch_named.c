@@ -456,7 +456,7 @@ static void stp_sub_1(struct stp_winst *w, int kind, const char *reason) {
 }
 
 static struct hrtimer stp_timer_0;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_7, "timer.ms(500)", "probe timer.ms(500) (watch_named.stp:20:1)");
 	if (!stp_session_running())
@@ -466,7 +466,7 @@ static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 }
 
 static struct hrtimer stp_timer_1;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_1(struct hrtimer *t) {
 	stp_run_probe(stp_probe_9, "timer.s(2)", "probe timer.s(2) (watch_named.stp:23:1)");
 	if (!stp_session_running())
@@ -485,15 +485,15 @@ static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
 		stp_run_in_process(stp_probe_6, "begin", "probe begin (watch_named.stp:15:1)");
 	stp_arbiter_drain();
-	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_0.function = stp_timer_fn_0;
-	hrtimer_init(&stp_timer_1, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_1, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_1.function = stp_timer_fn_1;
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(500000000ULL, 1)), HRTIMER_MODE_REL);
-	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(500000000ULL, 1)), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&stp_timer_1, ns_to_ktime(stp_timer_period_ns(2000000000ULL, 1)), HRTIMER_MODE_REL_HARD);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

@@ -356,7 +356,7 @@ static void stp_sub_0(struct stp_winst *w, int kind, const char *reason) {
 }
 
 static struct hrtimer stp_timer_0;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_5, "timer.s(1)", "probe timer.s(1) (watch_subprobes.stp:8:1)");
 	if (!stp_session_running())
@@ -373,12 +373,12 @@ static bool stp_timers_started;
 static void stp_start(void) {
 	stp_arbiter_start();
 	stp_arbiter_drain();
-	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_0.function = stp_timer_fn_0;
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(1000000000ULL, 1)), HRTIMER_MODE_REL_HARD);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,
