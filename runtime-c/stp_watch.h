@@ -19,6 +19,17 @@ enum {
 	STP_WHY_SYMBOL,		/* the symbol is not in kallsyms */
 };
 
+/*
+ * A kernel built without CONFIG_KALLSYMS_ALL (Debian's arm64 6.1 kernel, for one) lists only
+ * functions in kallsyms: no data symbol can be found there, so the reason says what to do.
+ */
+#ifdef CONFIG_KALLSYMS_ALL
+#define STP_NO_SYMBOL_REASON "symbol not found (ENOENT)"
+#else
+#define STP_NO_SYMBOL_REASON \
+	"symbol not found: this kernel's kallsyms has no data symbols (CONFIG_KALLSYMS_ALL is off); watch its address instead (ENOENT)"
+#endif
+
 static inline const char *stp_watch_reason(int err, int why)
 {
 	switch (why) {
@@ -29,7 +40,7 @@ static inline const char *stp_watch_reason(int err, int why)
 	case STP_WHY_USER:
 		return "not a kernel address (EINVAL)";
 	case STP_WHY_SYMBOL:
-		return "symbol not found (ENOENT)";
+		return STP_NO_SYMBOL_REASON;
 	}
 	switch (err) {
 	case -ENOSPC:
@@ -41,7 +52,7 @@ static inline const char *stp_watch_reason(int err, int why)
 	case -EBUSY:
 		return "debug registers busy (EBUSY)";
 	case -ENOENT:
-		return "symbol not found (ENOENT)";
+		return STP_NO_SYMBOL_REASON;
 	case -ENODEV:
 		return "hardware breakpoints are not supported here (ENODEV)";
 	case -EOPNOTSUPP:
