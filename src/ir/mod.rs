@@ -17,7 +17,7 @@
 pub mod print;
 
 use crate::diag::Span;
-use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
+use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -161,7 +161,40 @@ pub struct Global {
     pub ty: Ty,
     pub array: Option<ArrayShape>,
     pub init: Option<Const>,
+    /// A statistic (some `<<<` adds to it): what it keeps. Its `ty` is `Long`, the type of
+    /// the values added; it has no value of its own.
+    pub stat: Option<Stat>,
     pub span: Span,
+}
+
+/// What a statistic keeps, decided by the extractors the program uses (as in SystemTap:
+/// a record holds only the fields they need).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stat {
+    pub sum: bool,
+    pub min: bool,
+    pub max: bool,
+    pub variance: bool,
+    pub hist: Option<Hist>,
+    /// `@variance(x, N)`: the bit shift of its fixed-point arithmetic.
+    pub shift: i64,
+}
+
+/// The one histogram kind a statistic may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hist {
+    Linear { lo: i64, hi: i64, step: i64 },
+    Log,
+}
+
+impl Hist {
+    /// Buckets, under- and overflow included for a linear one (the runtime's layout).
+    pub fn buckets(self) -> i64 {
+        match self {
+            Hist::Linear { lo, hi, step } => (hi - lo) / step + 3,
+            Hist::Log => 128,
+        }
+    }
 }
 
 pub struct ArrayShape {
@@ -445,8 +478,18 @@ pub enum StmtKind {
     Continue,
     Next,
     Return(Option<Expr>),
-    /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar).
+    /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar, empties a statistic).
     Delete(LValue),
+    /// `stat <<< value`: no lock taken (the runtime's per-CPU records).
+    StatAdd {
+        stat: Id<Global>,
+        value: Expr,
+    },
+    /// `print(@hist_*(stat))` / `println(...)`: the histogram as SystemTap draws it.
+    PrintHist {
+        stat: Id<Global>,
+        newline: bool,
+    },
     /// `enable NAME[(addr)] [later]`.
     Enable {
         watch: Id<Watch>,
@@ -554,5 +597,12 @@ pub enum ExprKind {
     In {
         array: Id<Global>,
         keys: Vec<Expr>,
+    },
+    /// `@count(stat)` and the other extractors, or a histogram's bucket
+    /// (`@hist_log(stat)[i]`, with `op` a histogram and `bucket` set). Always `long`.
+    StatGet {
+        stat: Id<Global>,
+        op: StatFn,
+        bucket: Option<Box<Expr>>,
     },
 }

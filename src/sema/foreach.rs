@@ -175,6 +175,9 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
             ev(Event::LoopEnd);
         }
         StmtKind::Delete(lv) => lvalue(lv, s.span, true, ev),
+        // Statistics are never arrays: nothing a foreach iterates changes.
+        StmtKind::StatAdd { value, .. } => expr(value, ev),
+        StmtKind::PrintHist { .. } => {}
         StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
             if let Some(e) = arg {
                 expr(e, ev)
@@ -228,5 +231,10 @@ fn expr(e: &Expr, ev: &mut dyn FnMut(Event)) {
             lvalue(target, e.span, true, ev);
         }
         ExprKind::IncDec { target, .. } => lvalue(target, e.span, true, ev),
+        ExprKind::StatGet { bucket, .. } => {
+            if let Some(b) = bucket {
+                expr(b, ev)
+            }
+        }
     }
 }

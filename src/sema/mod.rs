@@ -5,6 +5,7 @@
 mod foreach;
 pub mod format;
 pub mod probes;
+mod stats;
 pub mod tapsets;
 pub mod types;
 mod watches;
@@ -62,6 +63,8 @@ struct Elab<'a> {
     enabled: std::collections::HashSet<Id<ir::Watch>>,
     /// Names whose watchpoint declaration was refused (no follow-on errors for their uses).
     bad_watches: std::collections::HashSet<String>,
+    /// Per global: whether it is a statistic, and what it keeps so far.
+    stats: Vec<stats::StatDecl>,
 }
 
 /// How a foreach orders its array, if at all.
@@ -97,6 +100,7 @@ pub fn elaborate(
         declared: std::collections::HashMap::new(),
         enabled: std::collections::HashSet::new(),
         bad_watches: std::collections::HashSet::new(),
+        stats: vec![],
     };
     // Tapset functions first, so that script functions with the same name replace them.
     for ts in tapset_scripts {
@@ -153,6 +157,7 @@ pub fn elaborate(
         }
     }
     e.scan_shapes(script);
+    e.scan_stats(script);
     e.declare_watches(script);
     for it in &script.items {
         if let Item::Probe(p) = it {
@@ -165,6 +170,7 @@ pub fn elaborate(
     // After the functions: an `enable` in one counts too.
     e.check_watches();
     e.finish_globals();
+    e.finish_stats();
     e.check_data_context();
     foreach::check(&e.m, e.diags);
     let mut m = e.m;
@@ -226,6 +232,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
             walk_expr(value, f)
         }
         IncDec { target, .. } => walk_expr(target, f),
+        StatAdd { .. } | StatOp { .. } => stats::children(e, f),
     }
 }
 
@@ -313,6 +320,7 @@ impl<'a> Elab<'a> {
             ty,
             array,
             init,
+            stat: None,
             span: g.name.span,
         });
         self.globals.insert(g.name.name.clone(), id);
@@ -709,7 +717,14 @@ impl<'a> Elab<'a> {
         use ir::StmtKind as K;
         let span = s.span;
         let kind = match &s.kind {
-            A::Expr(e) => K::Expr(self.expr(e, sc)),
+            A::Expr(ast::Expr {
+                kind: ast::ExprKind::StatAdd { target, value },
+                ..
+            }) => self.lower_stat_add(target, value, sc),
+            A::Expr(e) => match self.lower_print_hist(e, sc) {
+                Some(k) => k,
+                None => K::Expr(self.expr(e, sc)),
+            },
             A::Block(b) => K::Block(self.block(b, sc)),
             A::If { cond, then, els } => K::If {
                 cond: self.expr(cond, sc),
@@ -855,6 +870,11 @@ impl<'a> Elab<'a> {
                     Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => {
                         K::Delete(LValue::Array(g))
                     }
+                    Some(&g)
+                        if self.m.globals[g].stat.is_some() && !sc.names.contains_key(&v.name) =>
+                    {
+                        K::Delete(LValue::Global(g))
+                    }
                     _ => match self.lvalue(e, sc) {
                         Some(lv) => K::Delete(lv),
                         None => K::Empty,
@@ -938,6 +958,10 @@ impl<'a> Elab<'a> {
             return Some(LValue::Local(l));
         }
         if let Some(&g) = self.globals.get(&v.name) {
+            if self.m.globals[g].stat.is_some() {
+                self.stat_as_value(g, v.span);
+                return None;
+            }
             match self.shapes[g.index()] {
                 Shape::Array(..) => return None,
                 Shape::Unknown => self.shapes[g.index()] = Shape::Scalar(v.span),
@@ -1079,6 +1103,16 @@ impl<'a> Elab<'a> {
                     None => err(),
                 }
             }
+            A::StatAdd { .. } => {
+                self.diags.push(stats::misplaced_add(span));
+                err()
+            }
+            A::StatOp {
+                op,
+                arg,
+                params,
+                bucket,
+            } => self.lower_stat_op(*op, arg, params, bucket.as_deref(), span, sc),
         }
     }
 

@@ -450,6 +450,13 @@ impl Infer<'_> {
                 self.keys(m, o, g, keys);
                 Ty::Long
             }
+            ExprKind::StatGet { stat, bucket, .. } => {
+                self.global_used[stat.index()] = true;
+                if let Some(b) = bucket {
+                    self.check(m, o, b, Ty::Long);
+                }
+                Ty::Long
+            }
         }
     }
 
@@ -536,6 +543,11 @@ impl Infer<'_> {
             StmtKind::Delete(lv) => {
                 self.lvalue(m, o, lv, Ty::Unknown);
             }
+            StmtKind::StatAdd { stat, value } => {
+                self.global_used[stat.index()] = true;
+                self.check(m, o, value, Ty::Long);
+            }
+            StmtKind::PrintHist { stat, .. } => self.global_used[stat.index()] = true,
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
                 if let Some(e) = arg {
                     self.check(m, o, e, Ty::Long);

@@ -68,6 +68,7 @@ fn describe(t: &T) -> String {
         T::PpOpen | T::PpThen | T::PpElse | T::PpClose => "a preprocessor token".into(),
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
         T::Reported => "an unsupported operator".into(),
+        T::AtOp(o) => format!("`@{o}`"),
     }
 }
 
@@ -684,7 +685,7 @@ impl<'a> Parser<'a> {
 
     fn starts_expr(&self) -> bool {
         match &self.peek().t {
-            T::Int(_) | T::Str(_) | T::Reported => true,
+            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
             T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
             _ => false,
@@ -786,6 +787,18 @@ impl<'a> Parser<'a> {
             T::Op("^=") => Some(BinOp::BitXor),
             T::Op("|=") => Some(BinOp::BitOr),
             T::Op(".=") => Some(BinOp::Concat),
+            T::Op("<<<") => {
+                self.bump();
+                let value = self.expr()?;
+                let span = lhs.span.to(value.span);
+                return Ok(Expr {
+                    kind: ExprKind::StatAdd {
+                        target: Box::new(lhs),
+                        value: Box::new(value),
+                    },
+                    span,
+                });
+            }
             _ => return Ok(lhs),
         };
         self.bump();
@@ -999,6 +1012,39 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         match &t.t {
+            T::AtOp(name) => {
+                let op = StatFn::from_name(name).expect("the lexer makes only known @-operators");
+                self.bump();
+                self.expect_op("(")?;
+                let mut args = self.expr_list(")")?.into_iter();
+                let Some(arg) = args.next() else {
+                    let sp = self.prev_span();
+                    self.diags.push(Diag::error(
+                        codes::PARSE,
+                        sp,
+                        format!("`@{}` needs a statistic to read", op.name()),
+                    ));
+                    return Err(Fatal::Syntax);
+                };
+                let params: Vec<Expr> = args.collect();
+                let bucket = if op.is_hist() && self.eat_op("[") {
+                    let b = self.expr()?;
+                    self.expect_op("]")?;
+                    Some(Box::new(b))
+                } else {
+                    None
+                };
+                let span = t.span.to(self.prev_span());
+                Ok(Expr {
+                    kind: ExprKind::StatOp {
+                        op,
+                        arg: Box::new(arg),
+                        params,
+                        bucket,
+                    },
+                    span,
+                })
+            }
             T::Int(v) => {
                 self.bump();
                 Ok(Expr {

@@ -421,6 +421,31 @@ pub fn expr(e: &Expr, min: u8) -> String {
                 (format!("[{}] in {}", list(keys), array.name), PREC_IN)
             }
         }
+        ExprKind::StatAdd { target, value } => (
+            format!(
+                "{} <<< {}",
+                expr(target, PREC_TERNARY),
+                expr(value, PREC_ASSIGN)
+            ),
+            PREC_ASSIGN,
+        ),
+        ExprKind::StatOp {
+            op,
+            arg,
+            params,
+            bucket,
+        } => {
+            let mut s = format!("@{}({}", op.name(), expr(arg, 0));
+            for p in params {
+                s.push_str(", ");
+                s.push_str(&expr(p, 0));
+            }
+            s.push(')');
+            if let Some(b) = bucket {
+                s.push_str(&format!("[{}]", expr(b, 0)));
+            }
+            (s, 100)
+        }
     };
     if prec < min { format!("({s})") } else { s }
 }

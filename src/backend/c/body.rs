@@ -48,11 +48,11 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn where_(&self, s: Span) -> String {
+    pub(super) fn where_(&self, s: Span) -> String {
         c_string(&self.sm.describe(s))
     }
 
-    fn temp_long(&mut self) -> String {
+    pub(super) fn temp_long(&mut self) -> String {
         self.counter += 1;
         let n = format!("t{}", self.counter);
         self.temps.push(("int64_t".into(), n.clone()));
@@ -85,7 +85,7 @@ impl<'a> BodyGen<'a> {
         self.w.line("\tgoto stp_out;");
     }
 
-    fn fail_check(&mut self) {
+    pub(super) fn fail_check(&mut self) {
         self.w.line("if (unlikely(c->last_error))");
         self.w.line("\tgoto stp_out;");
     }
@@ -216,6 +216,7 @@ impl<'a> BodyGen<'a> {
                         names::global(&self.m.globals[*array].name)
                     ));
                 }
+                LValue::Global(g) if self.m.globals[*g].stat.is_some() => self.stat_clear(*g),
                 LValue::Local(_) | LValue::Global(_) => {
                     let (target, ty) = self.scalar(lv);
                     if ty == Ty::Str {
@@ -225,6 +226,8 @@ impl<'a> BodyGen<'a> {
                     }
                 }
             },
+            StmtKind::StatAdd { stat, value } => self.stat_add(*stat, value),
+            StmtKind::PrintHist { stat, newline } => self.print_hist(*stat, *newline, s.span),
             StmtKind::Empty => {}
         }
     }
@@ -578,6 +581,9 @@ impl<'a> BodyGen<'a> {
                     names::global(&self.m.globals[*array].name)
                 )
             }
+            ExprKind::StatGet { stat, op, bucket } => {
+                self.stat_get(*stat, *op, bucket.as_deref(), e.span)
+            }
         }
     }
 
@@ -927,7 +933,8 @@ pub fn needs_statements(e: &Expr) -> bool {
         ExprKind::Call { .. }
         | ExprKind::Builtin { .. }
         | ExprKind::Assign { .. }
-        | ExprKind::In { .. } => true,
+        | ExprKind::In { .. }
+        | ExprKind::StatGet { .. } => true,
         ExprKind::IncDec { .. } => true,
         ExprKind::Unary { e, .. } => needs_statements(e),
         ExprKind::Binary { op, l, r } => {

@@ -7,6 +7,7 @@ mod body;
 mod conds;
 mod kprobes;
 pub mod names;
+mod stats;
 mod watches;
 pub mod writer;
 
@@ -72,6 +73,13 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 u.globals.entry(array.index()).or_default();
                 keys.iter().for_each(|k| expr(u, k));
             }
+            // Merging a statistic's per-CPU records reads them under the read lock.
+            ExprKind::StatGet { stat, bucket, .. } => {
+                u.globals.entry(stat.index()).or_default();
+                if let Some(b) = bucket {
+                    expr(u, b)
+                }
+            }
         }
     }
     fn stmt(u: &mut Uses, s: &Stmt) {
@@ -112,6 +120,11 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 stmt(u, body)
             }
             StmtKind::Delete(l) => lv(u, l, true),
+            // `<<<` writes this CPU's own record: no lock at all (stp_stat.h).
+            StmtKind::StatAdd { value, .. } => expr(u, value),
+            StmtKind::PrintHist { stat, .. } => {
+                u.globals.entry(stat.index()).or_default();
+            }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
                 if let Some(e) = arg {
                     expr(u, e)
@@ -534,15 +547,16 @@ fn globals(m: &Module, w: &mut CWriter) {
     }
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
-        match &g.array {
-            Some(_) => w.line(format!("static struct stp_map *{n};")),
-            None => w.line(format!("static {}", member(g.ty, &n))),
+        match (&g.array, &g.stat) {
+            (Some(_), _) => w.line(format!("static struct stp_map *{n};")),
+            (None, Some(_)) => w.line(format!("static struct stp_stat *{n};")),
+            (None, None) => w.line(format!("static {}", member(g.ty, &n))),
         }
         w.line(format!(
             "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
             names::global_lock(&g.name)
         ));
-        if g.array.is_none() {
+        if g.array.is_none() && g.stat.is_none() {
             let p = names::global_param(&g.name);
             if g.ty == Ty::Str {
                 w.line(format!("static char *{p};"));
@@ -735,6 +749,11 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
         w.line(format!("stp_map_free({n});"));
         w.line(format!("{n} = NULL;"));
     }
+    for (_, g) in m.globals.iter() {
+        if g.stat.is_some() {
+            stats::free(g, w);
+        }
+    }
     w.close();
     w.line("");
     w.line("/* Process context (module load). */");
@@ -743,6 +762,10 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.line("");
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
+        if let Some(st) = &g.stat {
+            stats::init(g, st, w);
+            continue;
+        }
         match &g.array {
             Some(a) => {
                 let keys: String = a
