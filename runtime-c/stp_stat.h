@@ -3,7 +3,8 @@
  *
  * Pure logic, compiled in the kernel and in user space (tests/runtime-unit).
  *
- * Layout: one record per possible CPU, each padded to a cache line, all in one array
+ * Layout: per possible CPU, nslots records (1 for a scalar statistic; one per map entry
+ * for an array of statistics, see below), each padded to a cache line, all in one array
  * allocated by stp_stat_new. A record holds only what the script's extractors need
  * (st->ops): the count always; the sum for @sum and @avg; min, max; Welford's running mean
  * and M2 for @variance; the buckets of the one histogram kind the script uses.
@@ -69,7 +70,8 @@ struct stp_stat {
 	unsigned int gen;	/* bumped by stp_stat_clear, under the global's write lock */
 	size_t rsize;		/* bytes of one record, a multiple of 64 */
 	size_t ssize;		/* one CPU's scratch: a record copy, an aggregate, a line */
-	char *recs;		/* nr_cpu_ids * rsize */
+	unsigned int nslots;	/* records per CPU: 1, or an array's MAXMAPENTRIES */
+	char *recs;		/* nr_cpu_ids * nslots * rsize, CPU-major */
 	char *scratch;		/* nr_cpu_ids * ssize */
 };
 
@@ -90,9 +92,11 @@ static inline int stp_hist_linear_buckets(int64_t lo, int64_t hi, int64_t step)
 	return n <= STP_HIST_MAX_BUCKETS ? (int)n : 0;
 }
 
-/* Process context (allocates). NULL on bad parameters or no memory. */
+/* Process context (allocates). nslots records per CPU (1 for a scalar statistic, the
+ * array's capacity for an array of statistics, one per map entry). NULL on bad parameters
+ * or no memory. */
 static inline struct stp_stat *stp_stat_new(unsigned int ops, int hist, int64_t lo, int64_t hi,
-					    int64_t step, int shift)
+					    int64_t step, int shift, unsigned int nslots)
 {
 	struct stp_stat *st;
 	int nb = 0;
@@ -101,7 +105,8 @@ static inline struct stp_stat *stp_stat_new(unsigned int ops, int hist, int64_t 
 		nb = stp_hist_linear_buckets(lo, hi, step);
 	else if (hist == STP_HIST_LOG)
 		nb = STP_HIST_LOG_BUCKETS;
-	if ((hist != STP_HIST_NONE && nb == 0) || shift < 0 || shift > 62)
+	if ((hist != STP_HIST_NONE && nb == 0) || shift < 0 || shift > 62 || nslots == 0 ||
+	    nslots > 0x40000000u)
 		return NULL;
 	st = STP_ZALLOC(sizeof(*st));
 	if (!st)
@@ -117,7 +122,8 @@ static inline struct stp_stat *stp_stat_new(unsigned int ops, int hist, int64_t 
 	st->rsize = stp_stat_round(sizeof(struct stp_stat_rec) + nb * sizeof(int64_t));
 	st->ssize = st->rsize + stp_stat_round(sizeof(struct stp_stat_agg) + nb * sizeof(int64_t)) +
 		    STP_HIST_LINE;
-	st->recs = STP_ZALLOC(st->rsize * nr_cpu_ids);
+	st->nslots = nslots;
+	st->recs = STP_ZALLOC(st->rsize * nslots * nr_cpu_ids);
 	st->scratch = STP_ZALLOC(st->ssize * nr_cpu_ids);
 	if (!st->recs || !st->scratch) {
 		STP_FREE(st->recs);
@@ -138,9 +144,10 @@ static inline void stp_stat_free(struct stp_stat *st)
 	STP_FREE(st);
 }
 
-static inline struct stp_stat_rec *stp_stat_rec(const struct stp_stat *st, unsigned int cpu)
+static inline struct stp_stat_rec *stp_stat_rec(const struct stp_stat *st, unsigned int cpu,
+					       unsigned int slot)
 {
-	return (struct stp_stat_rec *)(st->recs + (size_t)cpu * st->rsize);
+	return (struct stp_stat_rec *)(st->recs + ((size_t)cpu * st->nslots + slot) * st->rsize);
 }
 
 /* Any context. The log histogram bucket of v. */
@@ -181,9 +188,10 @@ static inline int stp_hist_linear_bucket(const struct stp_stat *st, int64_t v)
 
 /* NMI, IRQ, process, inside a probe run (the CPU's context held, so that no other run
  * writes this CPU's record meanwhile). Adds v on cpu (smp_processor_id()); no lock. */
-static inline void stp_stat_add(struct stp_stat *st, unsigned int cpu, int64_t v)
+static inline void stp_stat_add(struct stp_stat *st, unsigned int cpu, unsigned int slot,
+				int64_t v)
 {
-	struct stp_stat_rec *r = stp_stat_rec(st, cpu);
+	struct stp_stat_rec *r = stp_stat_rec(st, cpu, slot);
 	unsigned int seq = r->seq, gen = READ_ONCE(st->gen);
 	int64_t vs = (int64_t)((uint64_t)v << st->shift), delta;
 	int b;
@@ -226,10 +234,10 @@ static inline void stp_stat_add(struct stp_stat *st, unsigned int cpu, int64_t v
 
 /* Copies cpu's record into dst when no write was under way; false after the bounded
  * retries ran out. */
-static inline bool stp_stat_copy(const struct stp_stat *st, unsigned int cpu,
+static inline bool stp_stat_copy(const struct stp_stat *st, unsigned int cpu, unsigned int slot,
 				 struct stp_stat_rec *dst)
 {
-	const struct stp_stat_rec *r = stp_stat_rec(st, cpu);
+	const struct stp_stat_rec *r = stp_stat_rec(st, cpu, slot);
 	unsigned int s;
 	int i;
 
@@ -252,7 +260,7 @@ static inline bool stp_stat_copy(const struct stp_stat *st, unsigned int cpu,
  * returns it (valid until this CPU's next stp_stat_get), or NULL when a CPU kept its
  * record busy past the retry bound (*busy_cpu says which). */
 static inline const struct stp_stat_agg *stp_stat_get(const struct stp_stat *st, unsigned int cpu,
-						      unsigned int *busy_cpu)
+						      unsigned int slot, unsigned int *busy_cpu)
 {
 	struct stp_stat_rec *t = (struct stp_stat_rec *)(st->scratch + (size_t)cpu * st->ssize);
 	struct stp_stat_agg *a = (struct stp_stat_agg *)((char *)t + st->rsize);
@@ -264,7 +272,7 @@ static inline const struct stp_stat_agg *stp_stat_get(const struct stp_stat *st,
 
 	memset(a, 0, sizeof(*a) + st->nbuckets * sizeof(int64_t));
 	for_each_possible_cpu(c) {
-		if (!stp_stat_copy(st, c, t)) {
+		if (!stp_stat_copy(st, c, slot, t)) {
 			*busy_cpu = c;
 			return NULL;
 		}
@@ -302,7 +310,18 @@ static inline char *stp_stat_line(const struct stp_stat *st, unsigned int cpu)
 	return st->scratch + (size_t)(cpu + 1) * st->ssize - STP_HIST_LINE;
 }
 
-/* Any context, under the global's write lock. Empties the statistic (`delete x`). */
+/* Any context, with the array's write lock (no `<<<` to it runs). Empties one slot on
+ * every CPU: `delete a[k]`, before the slot's map entry is freed. */
+static inline void stp_stat_clear_slot(struct stp_stat *st, unsigned int slot)
+{
+	unsigned int c;
+
+	for_each_possible_cpu(c)
+		stp_stat_rec(st, c, slot)->count = 0;
+}
+
+/* Any context, under the global's write lock. Empties the statistic (`delete x`), or every
+ * slot of an array of statistics (`delete a`, with the map cleared too). */
 static inline void stp_stat_clear(struct stp_stat *st)
 {
 	WRITE_ONCE(st->gen, st->gen + 1 ? st->gen + 1 : 1);
@@ -452,15 +471,15 @@ enum stp_stat_op {
 	STP_STAT_GET_VARIANCE,
 };
 
-/* NMI, IRQ, process, in a probe run, with the global's read lock. The merged aggregate,
- * or NULL with the run's error set: a CPU kept its record busy, or (nonempty) it holds no
- * value, which SystemTap reports as "empty aggregate" for everything but @count. */
+/* NMI, IRQ, process, in a probe run, with the global's read lock. The merged aggregate
+ * of a slot, or NULL with the run's error set: a CPU kept its record busy, or (nonempty) it
+ * holds no value, which SystemTap reports as "empty aggregate" for all but @count. */
 static inline const struct stp_stat_agg *stp_stat_read(struct stp_context *c,
-						       const struct stp_stat *st, bool nonempty,
-						       const char *where)
+						       const struct stp_stat *st, unsigned int slot,
+						       bool nonempty, const char *where)
 {
 	unsigned int busy = 0;
-	const struct stp_stat_agg *a = stp_stat_get(st, smp_processor_id(), &busy);
+	const struct stp_stat_agg *a = stp_stat_get(st, smp_processor_id(), slot, &busy);
 
 	if (unlikely(!a)) {
 		stp_error(c, "statistic busy on CPU %u near %s", busy, where);
@@ -473,15 +492,8 @@ static inline const struct stp_stat_agg *stp_stat_read(struct stp_context *c,
 	return a;
 }
 
-/* NMI, IRQ, process, in a probe run, with the global's read lock. One extractor's value;
- * 0 with the run's error set on failure. */
-static inline int64_t stp_stat_extract(struct stp_context *c, const struct stp_stat *st,
-				       enum stp_stat_op op, const char *where)
+static inline int64_t stp_stat_value(const struct stp_stat_agg *a, enum stp_stat_op op)
 {
-	const struct stp_stat_agg *a = stp_stat_read(c, st, op != STP_STAT_GET_COUNT, where);
-
-	if (!a)
-		return 0;
 	switch (op) {
 	case STP_STAT_GET_COUNT:
 		return a->count;
@@ -499,10 +511,20 @@ static inline int64_t stp_stat_extract(struct stp_context *c, const struct stp_s
 	return 0;
 }
 
-/* NMI, IRQ, process, in a probe run, with the global's read lock. Bucket i of the
+/* NMI, IRQ, process, in a probe run, with the global's read lock. One extractor's value
+ * of a slot; 0 with the run's error set on failure. */
+static inline int64_t stp_stat_extract(struct stp_context *c, const struct stp_stat *st,
+				       unsigned int slot, enum stp_stat_op op, const char *where)
+{
+	const struct stp_stat_agg *a = stp_stat_read(c, st, slot, op != STP_STAT_GET_COUNT, where);
+
+	return a ? stp_stat_value(a, op) : 0;
+}
+
+/* NMI, IRQ, process, in a probe run, with the global's read lock. Bucket i of a slot's
  * histogram (0 when nothing was added); out of range is an error, as in SystemTap. */
-static inline int64_t stp_stat_bucket(struct stp_context *c, const struct stp_stat *st, int64_t i,
-				      const char *where)
+static inline int64_t stp_stat_bucket(struct stp_context *c, const struct stp_stat *st,
+				      unsigned int slot, int64_t i, const char *where)
 {
 	const struct stp_stat_agg *a;
 
@@ -511,7 +533,7 @@ static inline int64_t stp_stat_bucket(struct stp_context *c, const struct stp_st
 			  st->nbuckets - 1, where);
 		return 0;
 	}
-	a = stp_stat_read(c, st, false, where);
+	a = stp_stat_read(c, st, slot, false, where);
 	return a ? a->hist[i] : 0;
 }
 
@@ -522,16 +544,149 @@ static inline void stp_stat_emit(void *arg, const char *s, size_t n)
 
 /* NMI, IRQ, process, in a probe run, with the global's read lock. print(@hist_*(x)), and
  * a newline after it for println. 0, or -1 with the run's error set. */
-static inline int stp_stat_print(struct stp_context *c, const struct stp_stat *st, bool newline,
-				 const char *where)
+static inline int stp_stat_print(struct stp_context *c, const struct stp_stat *st,
+				 unsigned int slot, bool newline, const char *where)
 {
-	const struct stp_stat_agg *a = stp_stat_read(c, st, true, where);
+	const struct stp_stat_agg *a = stp_stat_read(c, st, slot, true, where);
 
 	if (!a)
 		return -1;
 	stp_stat_print_hist(st, a, stp_stat_line(st, smp_processor_id()), stp_stat_emit, c);
 	if (newline)
 		stp_print(c, "\n", 1);
+	return 0;
+}
+
+/* Arrays of statistics: a map (stp_map.h) holds the keys, and an entry's slot number
+ * indexes the per-CPU records. `a[k] <<< v` holds the array's read lock, never its write
+ * lock: it finds the key without a lock, and only a key new to the array takes the array's
+ * insert lock (bounded) to add an entry, which stp_map publishes whole; the record is then
+ * written as a scalar's is. Extractors, `in` and `delete a[k]` find the key the same way;
+ * `foreach` sorts with the write lock held, so no `<<<` runs meanwhile. */
+
+/* NMI, IRQ, process, in a probe run, with the array's read lock. The slot of key k, added
+ * if absent when add; -1 when absent (not add), -2 with the run's error set. */
+static inline int64_t stp_stat_slot(struct stp_context *c, struct stp_map *m, const struct stp_key *k,
+				    stp_rwlock_t *ins, bool add, const char *name, const char *where)
+{
+	struct stp_map_entry *e;
+	uint32_t h;
+
+	if (!stp_map_key_ok(m, k))
+		return -1;
+	e = stp_map_find(m, k, &h, NULL);
+	if (e || !add)
+		return e ? (int64_t)stp_map_index(m, e) : -1;
+	if (!stp_write_trylock(ins)) {
+		stp_error(c, "array %s: another CPU kept adding a key near %s", name, where);
+		return -2;
+	}
+	e = stp_map_lookup_or_add(m, k);
+	stp_write_unlock(ins);
+	if (!e) {
+		stp_error(c, "array %s is full (MAXMAPENTRIES) near %s", name, where);
+		return -2;
+	}
+	return stp_map_index(m, e);
+}
+
+/* `a[k] <<< v`. 0, or -1 with the run's error set. */
+static inline int stp_stat_add_key(struct stp_context *c, struct stp_map *m, struct stp_stat *st,
+				   stp_rwlock_t *ins, const struct stp_key *k, int64_t v,
+				   const char *name, const char *where)
+{
+	int64_t slot = stp_stat_slot(c, m, k, ins, true, name, where);
+
+	if (slot < 0)
+		return -1;
+	stp_stat_add(st, smp_processor_id(), slot, v);
+	return 0;
+}
+
+/* `@op(a[k])`: @count of an absent key is 0, anything else of it an error. */
+static inline int64_t stp_stat_extract_key(struct stp_context *c, struct stp_map *m,
+					   const struct stp_stat *st, const struct stp_key *k,
+					   enum stp_stat_op op, const char *where)
+{
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+
+	if (slot >= 0)
+		return stp_stat_extract(c, st, slot, op, where);
+	if (op != STP_STAT_GET_COUNT)
+		stp_error(c, "aggregate element not found near %s", where);
+	return 0;
+}
+
+/* `@hist_*(a[k])[i]`: 0 for an absent key (after the range check). */
+static inline int64_t stp_stat_bucket_key(struct stp_context *c, struct stp_map *m,
+					  const struct stp_stat *st, const struct stp_key *k,
+					  int64_t i, const char *where)
+{
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+
+	if (slot >= 0 || i < 0 || i >= st->nbuckets)
+		return stp_stat_bucket(c, st, slot >= 0 ? slot : 0, i, where);
+	return 0;
+}
+
+/* `print(@hist_*(a[k]))`: an absent key is an error. 0, or -1 with the run's error set. */
+static inline int stp_stat_print_key(struct stp_context *c, struct stp_map *m,
+				     const struct stp_stat *st, const struct stp_key *k,
+				     bool newline, const char *where)
+{
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+
+	if (slot >= 0)
+		return stp_stat_print(c, st, slot, newline, where);
+	stp_error(c, "aggregate element not found near %s", where);
+	return -1;
+}
+
+/* `delete a[k]`, with the array's write lock. */
+static inline void stp_stat_delete_key(struct stp_map *m, struct stp_stat *st,
+				       const struct stp_key *k)
+{
+	int64_t slot = stp_stat_slot(NULL, m, k, NULL, false, NULL, NULL);
+
+	if (slot < 0)
+		return;
+	stp_stat_clear_slot(st, slot);
+	stp_map_delete(m, k);
+}
+
+/* `delete a`, with the array's write lock: the caller charges stp_map_clear_work first. */
+static inline void stp_stat_delete_all(struct stp_map *m, struct stp_stat *st)
+{
+	stp_map_clear(m);
+	stp_stat_clear(st);
+}
+
+/* Steps stp_stat_sort_values takes: every CPU's record of every entry. */
+static inline unsigned long stp_stat_sort_work(const struct stp_map *m)
+{
+	return (unsigned long)m->high * nr_cpu_ids;
+}
+
+/* `foreach (k in a @op)`, with the array's write lock (no `<<<` runs): writes each entry's
+ * merged op into the map's value column, which stp_map_sort then sorts by. 0, or -1 with
+ * the run's error set. */
+static inline int stp_stat_sort_values(struct stp_context *c, struct stp_map *m,
+				       const struct stp_stat *st, enum stp_stat_op op,
+				       const char *where)
+{
+	const struct stp_stat_agg *a;
+	uint32_t i;
+
+	for (i = 0; i < m->high; i++) {
+		struct stp_map_entry *e = stp_map_slot(m, i);
+
+		if (!e->used)
+			continue;
+		a = stp_stat_read(c, st, i, false, where);
+		if (!a)
+			return -1;
+		*(int64_t *)stp_map_col(e, 0) = a->count ? stp_stat_value(a, op) : 0;
+	}
 	return 0;
 }
 #endif /* __KERNEL__ */

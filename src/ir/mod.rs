@@ -470,6 +470,9 @@ pub enum StmtKind {
         value: Option<Id<Local>>,
         keys: Vec<Id<Local>>,
         array: Id<Global>,
+        /// An array of statistics sorted by value: the extractor it sorts by (`@count` when
+        /// the script names none, as in SystemTap). `None` for other arrays.
+        agg: Option<StatFn>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -480,14 +483,17 @@ pub enum StmtKind {
     Return(Option<Expr>),
     /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar, empties a statistic).
     Delete(LValue),
-    /// `stat <<< value`: no lock taken (the runtime's per-CPU records).
+    /// `stat <<< value`, `stat[keys] <<< value`: no lock for a scalar (the runtime's
+    /// per-CPU records), the read lock for an array.
     StatAdd {
         stat: Id<Global>,
+        keys: Vec<Expr>,
         value: Expr,
     },
-    /// `print(@hist_*(stat))` / `println(...)`: the histogram as SystemTap draws it.
+    /// `print(@hist_*(stat[keys]))` / `println(...)`: the histogram as SystemTap draws it.
     PrintHist {
         stat: Id<Global>,
+        keys: Vec<Expr>,
         newline: bool,
     },
     /// `enable NAME[(addr)] [later]`.
@@ -602,6 +608,7 @@ pub enum ExprKind {
     /// (`@hist_log(stat)[i]`, with `op` a histogram and `bucket` set). Always `long`.
     StatGet {
         stat: Id<Global>,
+        keys: Vec<Expr>,
         op: StatFn,
         bucket: Option<Box<Expr>>,
     },

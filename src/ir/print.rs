@@ -276,6 +276,7 @@ impl Printer<'_> {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -285,6 +286,7 @@ impl Printer<'_> {
                     value.map(|v| self.locals[v].name.as_str()),
                     &ks,
                     &self.m.globals[*array].name,
+                    *agg,
                     *sort,
                     limit.as_ref().map(|l| self.expr(l, 0)),
                 );
@@ -296,17 +298,21 @@ impl Printer<'_> {
             StmtKind::Return(None) => Self::line(o, ind, "return"),
             StmtKind::Return(Some(e)) => Self::line(o, ind, &format!("return {}", self.expr(e, 0))),
             StmtKind::Delete(lv) => Self::line(o, ind, &format!("delete {}", self.lvalue(lv))),
-            StmtKind::StatAdd { stat, value } => {
+            StmtKind::StatAdd { stat, keys, value } => {
                 let text = format!(
                     "{} <<< {}",
-                    self.m.globals[*stat].name,
+                    self.stat_ref(*stat, keys),
                     self.expr(value, PREC_ASSIGN)
                 );
                 Self::line(o, ind, &text)
             }
-            StmtKind::PrintHist { stat, newline } => {
+            StmtKind::PrintHist {
+                stat,
+                keys,
+                newline,
+            } => {
                 let f = if *newline { "println" } else { "print" };
-                let text = format!("{f}({})", self.hist(*stat));
+                let text = format!("{f}({})", self.hist(*stat, keys));
                 Self::line(o, ind, &text)
             }
             StmtKind::Enable { watch, arg, later } => {
@@ -347,13 +353,24 @@ impl Printer<'_> {
     }
 
     /// `@hist_linear(x, lo, hi, step)` / `@hist_log(x)` of a statistic with a histogram.
-    fn hist(&self, stat: Id<Global>) -> String {
+    fn hist(&self, stat: Id<Global>, keys: &[Expr]) -> String {
         let g = &self.m.globals[stat];
+        let s = self.stat_ref(stat, keys);
         match g.stat.as_ref().and_then(|s| s.hist) {
             Some(Hist::Linear { lo, hi, step }) => {
-                format!("@hist_linear({}, {lo}, {hi}, {step})", g.name)
+                format!("@hist_linear({s}, {lo}, {hi}, {step})")
             }
-            _ => format!("@hist_log({})", g.name),
+            _ => format!("@hist_log({s})"),
+        }
+    }
+
+    /// A statistic, or an element of an array of them.
+    fn stat_ref(&self, stat: Id<Global>, keys: &[Expr]) -> String {
+        let name = &self.m.globals[stat].name;
+        if keys.is_empty() {
+            name.clone()
+        } else {
+            format!("{name}[{}]", self.list(keys))
         }
     }
 
@@ -436,15 +453,24 @@ impl Printer<'_> {
                 format!("[{}] in {}", self.list(keys), self.m.globals[*array].name),
                 PREC_IN,
             ),
-            ExprKind::StatGet { stat, op, bucket } => match bucket {
-                Some(b) => (format!("{}[{}]", self.hist(*stat), self.expr(b, 0)), 100),
+            ExprKind::StatGet {
+                stat,
+                keys,
+                op,
+                bucket,
+            } => match bucket {
+                Some(b) => (
+                    format!("{}[{}]", self.hist(*stat, keys), self.expr(b, 0)),
+                    100,
+                ),
                 None => {
                     let g = &self.m.globals[*stat];
                     let shift = match (op, &g.stat) {
                         (StatFn::Variance, Some(st)) if st.shift != 0 => format!(", {}", st.shift),
                         _ => String::new(),
                     };
-                    (format!("@{}({}{shift})", op.name(), g.name), 100)
+                    let s = self.stat_ref(*stat, keys);
+                    (format!("@{}({s}{shift})", op.name()), 100)
                 }
             },
         };

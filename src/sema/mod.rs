@@ -79,6 +79,8 @@ struct Scope {
     returns_value: bool,
     /// Enclosing foreach loops: (array, sort, where), for the nested-iteration check.
     iterating: Vec<(Id<Global>, Sort, Span)>,
+    /// The extractors enclosing loops over arrays of statistics sort by (same check).
+    iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
 }
 
 pub fn elaborate(
@@ -509,6 +511,7 @@ impl<'a> Elab<'a> {
             loop_depth: 0,
             returns_value: false,
             iterating: vec![],
+            iterating_aggs: vec![],
         };
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
@@ -605,6 +608,7 @@ impl<'a> Elab<'a> {
                     loop_depth: 0,
                     returns_value: false,
                     iterating: vec![],
+                    iterating_aggs: vec![],
                 };
                 let body = self.block(b, &mut sc);
                 let f = &mut self.m.functions[id];
@@ -758,6 +762,7 @@ impl<'a> Elab<'a> {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -768,6 +773,11 @@ impl<'a> Elab<'a> {
                         span,
                     };
                 };
+                let is_stat = self.is_stat(g);
+                let agg = self
+                    .foreach_agg(g, *agg, value.as_ref())
+                    .filter(|_| matches!(sort, Some((ast::SortBy::Value, _))));
+                let value = if is_stat { &None } else { value };
                 if let Some((ast::SortBy::Key(k), _)) = sort {
                     if *k >= keys.len() {
                         self.diags.push(Diag::error(
@@ -813,13 +823,36 @@ impl<'a> Elab<'a> {
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
                 let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                if let Some((_, outer, at)) = sc
+                    .iterating_aggs
+                    .iter()
+                    .find(|(a, o, _)| *a == g && *o != agg)
+                {
+                    let by = |f: &Option<ast::StatFn>| {
+                        f.map(|f| format!("sorted by @{}", f.name()))
+                            .unwrap_or_else(|| "not sorted by value".into())
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            codes::MISPLACED,
+                            array.span,
+                            format!("nested foreach over `{}` in a different order", array.name),
+                        )
+                        .label(by(&agg))
+                        .secondary(*at, format!("the enclosing loop iterates it {}", by(outer)))
+                        .help("sort the inner loop by the same extractor"),
+                    );
+                }
+                sc.iterating_aggs.push((g, agg, array.span));
                 sc.iterating.push((g, *sort, array.span));
                 let body = Box::new(self.loop_body(body, sc));
                 sc.iterating.pop();
+                sc.iterating_aggs.pop();
                 K::Foreach {
                     value,
                     keys,
                     array: g,
+                    agg,
                     sort: *sort,
                     limit,
                     body,
@@ -880,9 +913,15 @@ impl<'a> Elab<'a> {
                         None => K::Empty,
                     },
                 },
-                ast::ExprKind::Index { .. } => match self.lvalue(e, sc) {
-                    Some(lv) => K::Delete(lv),
-                    None => K::Empty,
+                ast::ExprKind::Index { array, keys } => match self.globals.get(&array.name) {
+                    Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
+                        array: g,
+                        keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
+                    }),
+                    _ => match self.lvalue(e, sc) {
+                        Some(lv) => K::Delete(lv),
+                        None => K::Empty,
+                    },
                 },
                 _ => {
                     self.diags.push(Diag::error(
@@ -983,6 +1022,10 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Var(v) => self.var(v, sc),
             ast::ExprKind::Index { array, keys } => {
                 let g = self.array_global(array, keys.len());
+                if let Some(g) = g.filter(|g| self.is_stat(*g)) {
+                    self.stat_as_value(g, e.span);
+                    return None;
+                }
                 let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }

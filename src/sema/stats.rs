@@ -39,10 +39,14 @@ impl<'a> Elab<'a> {
             };
             let mut fe = |e: &ast::Expr| {
                 if let ast::ExprKind::StatAdd { target, .. } = &e.kind {
-                    if let ast::ExprKind::Var(v) = &target.kind {
-                        if !params.contains(&v.name.as_str()) {
-                            adds.push((v.name.clone(), v.span));
+                    match &target.kind {
+                        ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
+                            adds.push((v.name.clone(), v.span))
                         }
+                        ast::ExprKind::Index { array, .. } => {
+                            adds.push((array.name.clone(), array.span))
+                        }
+                        _ => {}
                     }
                 }
             };
@@ -61,20 +65,17 @@ impl<'a> Elab<'a> {
             }
             d.first_add = Some(span);
             let gl = &mut self.m.globals[g];
-            if gl.init.is_some() || gl.array.is_some() {
-                let what = if gl.array.is_some() {
-                    "an array"
-                } else {
-                    "a scalar with an initial value"
-                };
+            if gl.init.is_some() {
                 self.diags.push(
                     Diag::error(
                         codes::STAT_MISUSE,
                         span,
-                        format!("`{name}` is {what}, so `<<<` cannot add to it"),
+                        format!(
+                            "`{name}` is a scalar with an initial value, so `<<<` cannot add to it"
+                        ),
                     )
                     .secondary(gl.span, "declared here")
-                    .help("a statistic is a global declared without a value or size"),
+                    .help("a statistic is a global declared without a value"),
                 );
                 continue;
             }
@@ -83,29 +84,43 @@ impl<'a> Elab<'a> {
         }
     }
 
-    /// The statistic `e` names, or an error saying why it is none.
-    fn stat_global(&mut self, e: &ast::Expr, what: &str, sc: &Scope) -> Option<Id<ir::Global>> {
-        if let ast::ExprKind::Var(v) = &e.kind {
-            if !sc.names.contains_key(&v.name) {
-                if let Some(&g) = self.globals.get(&v.name) {
-                    if self.m.globals[g].stat.is_some() {
-                        return Some(g);
-                    }
-                    if self.stats[g.index()].first_add.is_some() {
-                        return None; // refused as a statistic, reported then
-                    }
-                    self.diags.push(
-                        Diag::error(
-                            codes::STAT_MISUSE,
-                            e.span,
-                            format!("{what} needs a statistic, but `{}` is not one", v.name),
-                        )
-                        .label("no `<<<` adds to this global")
-                        .help(format!("add values with `{} <<< value`", v.name)),
-                    );
-                    return None;
-                }
+    /// Whether global `g` is an array of statistics (for `foreach`, `delete`, `[...] =`).
+    pub(super) fn is_stat(&self, g: Id<ir::Global>) -> bool {
+        self.m.globals[g].stat.is_some()
+    }
+
+    /// The statistic `e` names (a global, or an element of an array of statistics, with its
+    /// keys lowered), or an error saying why it is none.
+    fn stat_global(
+        &mut self,
+        e: &ast::Expr,
+        what: &str,
+        sc: &mut Scope,
+    ) -> Option<(Id<ir::Global>, Vec<ir::Expr>)> {
+        let (v, keys) = match &e.kind {
+            ast::ExprKind::Var(v) => (v, None),
+            ast::ExprKind::Index { array, keys } => (array, Some(keys)),
+            _ => {
+                self.diags.push(
+                    Diag::error(
+                        codes::STAT_MISUSE,
+                        e.span,
+                        format!("{what} needs a statistic (a global that `<<<` adds to)"),
+                    )
+                    .help("name the global, as in `@count(x)` or `@count(a[k])`"),
+                );
+                return None;
             }
+        };
+        let lowered: Vec<ir::Expr> = keys
+            .map(|ks| ks.iter().map(|k| self.expr(k, sc)).collect())
+            .unwrap_or_default();
+        let global = if keys.is_some() || !sc.names.contains_key(&v.name) {
+            self.globals.get(&v.name).copied()
+        } else {
+            None
+        };
+        let Some(g) = global else {
             self.diags.push(
                 Diag::error(
                     codes::STAT_MISUSE,
@@ -118,20 +133,29 @@ impl<'a> Elab<'a> {
                 )),
             );
             return None;
-        }
-        let (msg, help) = if matches!(e.kind, ast::ExprKind::Index { .. }) {
-            (
-                format!("{what} on an array element: arrays of statistics are not supported"),
-                "use one scalar statistic per key you need",
-            )
-        } else {
-            (
-                format!("{what} needs a statistic (a global that `<<<` adds to)"),
-                "name the global, as in `@count(x)`",
-            )
         };
-        self.diags
-            .push(Diag::error(codes::STAT_MISUSE, e.span, msg).help(help));
+        let is_array = matches!(self.shapes[g.index()], super::Shape::Array(..));
+        if is_array != keys.is_some() {
+            return None; // the shape mismatch is reported by scan_shapes
+        }
+        if self.is_stat(g) {
+            return Some((g, lowered));
+        }
+        if self.stats[g.index()].first_add.is_some() {
+            return None; // refused as a statistic, reported then
+        }
+        self.diags.push(
+            Diag::error(
+                codes::STAT_MISUSE,
+                e.span,
+                format!("{what} needs a statistic, but `{}` is not one", v.name),
+            )
+            .label("no `<<<` adds to this global")
+            .help(format!(
+                "add values with `{} <<< value`",
+                crate::syntax::print::expr(e, 0)
+            )),
+        );
         None
     }
 
@@ -144,7 +168,7 @@ impl<'a> Elab<'a> {
     ) -> ir::StmtKind {
         let value = self.expr(value, sc);
         match self.stat_global(target, "`<<<`", sc) {
-            Some(stat) => ir::StmtKind::StatAdd { stat, value },
+            Some((stat, keys)) => ir::StmtKind::StatAdd { stat, keys, value },
             None => ir::StmtKind::Empty,
         }
     }
@@ -182,7 +206,11 @@ impl<'a> Elab<'a> {
             return None;
         }
         Some(match self.stat_op(*op, arg, params, *span, sc) {
-            Some(stat) => ir::StmtKind::PrintHist { stat, newline },
+            Some((stat, keys)) => ir::StmtKind::PrintHist {
+                stat,
+                keys,
+                newline,
+            },
             None => ir::StmtKind::Empty,
         })
     }
@@ -211,7 +239,12 @@ impl<'a> Elab<'a> {
         }
         ir::Expr {
             kind: match stat {
-                Some(stat) => ExprKind::StatGet { stat, op, bucket },
+                Some((stat, keys)) => ExprKind::StatGet {
+                    stat,
+                    keys,
+                    op,
+                    bucket,
+                },
                 None => ExprKind::Long(0),
             },
             ty: Ty::Long,
@@ -226,8 +259,8 @@ impl<'a> Elab<'a> {
         arg: &ast::Expr,
         params: &[ast::Expr],
         span: Span,
-        sc: &Scope,
-    ) -> Option<Id<ir::Global>> {
+        sc: &mut Scope,
+    ) -> Option<(Id<ir::Global>, Vec<ir::Expr>)> {
         let what = format!("`@{}`", op.name());
         let g = self.stat_global(arg, &what, sc);
         let want = match op {
@@ -271,13 +304,11 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        let g = g?;
-        let d = &mut self.stats[g.index()];
+        let (g, keys) = g?;
         match op {
-            StatFn::Count => {}
-            StatFn::Sum | StatFn::Avg => d.stat.sum = true,
-            StatFn::Min => d.stat.min = true,
-            StatFn::Max => d.stat.max = true,
+            StatFn::Count | StatFn::Sum | StatFn::Avg | StatFn::Min | StatFn::Max => {
+                self.note_op(g, op)
+            }
             StatFn::Variance => {
                 let shift = nums.first().copied().unwrap_or(0);
                 if !(0..=62).contains(&shift) {
@@ -372,7 +403,74 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        Some(g)
+        Some((g, keys))
+    }
+
+    /// Records that an extractor reads statistic `g` (what its records must keep).
+    pub(super) fn note_op(&mut self, g: Id<ir::Global>, op: StatFn) {
+        let st = &mut self.stats[g.index()].stat;
+        match op {
+            StatFn::Sum | StatFn::Avg => st.sum = true,
+            StatFn::Min => st.min = true,
+            StatFn::Max => st.max = true,
+            _ => {}
+        }
+    }
+
+    /// The extractor a `foreach` over `g` sorts by, checked: only arrays of statistics have
+    /// one (`@count` when none is written, as in SystemTap), and only scalar extractors.
+    pub(super) fn foreach_agg(
+        &mut self,
+        g: Id<ir::Global>,
+        agg: Option<(StatFn, Span)>,
+        value: Option<&ast::Ident>,
+    ) -> Option<StatFn> {
+        let name = self.m.globals[g].name.clone();
+        if !self.is_stat(g) {
+            if let Some((f, at)) = agg {
+                self.diags.push(
+                    Diag::error(
+                        codes::STAT_MISUSE,
+                        at,
+                        format!(
+                            "`@{}` sorts an array of statistics, but `{name}` is not one",
+                            f.name()
+                        ),
+                    )
+                    .help("sort a plain array by value with `arr+` or `arr-`"),
+                );
+            }
+            return None;
+        }
+        if let Some(v) = value {
+            self.diags.push(
+                Diag::error(
+                    codes::STAT_MISUSE,
+                    v.span,
+                    format!("`{name}` holds statistics: a foreach over it binds only keys"),
+                )
+                .help(format!(
+                    "read the values with extractors, as in @count({name}[k])"
+                )),
+            );
+        }
+        let f = match agg {
+            Some((f, at)) if f.is_hist() || f == StatFn::Variance => {
+                self.diags.push(
+                    Diag::error(
+                        codes::STAT_MISUSE,
+                        at,
+                        format!("a foreach cannot sort by `@{}`", f.name()),
+                    )
+                    .help("sort by @count, @sum, @min, @max or @avg"),
+                );
+                StatFn::Count
+            }
+            Some((f, _)) => f,
+            None => StatFn::Count,
+        };
+        self.note_op(g, f);
+        Some(f)
     }
 
     /// A statistic used where a value is wanted.

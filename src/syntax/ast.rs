@@ -168,6 +168,8 @@ pub enum StmtKind {
         value: Option<Ident>,
         keys: Vec<Ident>,
         array: Ident,
+        /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
+        agg: Option<(StatFn, Span)>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,

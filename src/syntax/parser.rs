@@ -744,6 +744,13 @@ impl<'a> Parser<'a> {
             return self.error("`in`");
         }
         let array = self.ident("an array name")?;
+        let agg = match self.peek().t {
+            T::AtOp(name) => {
+                let at = self.bump().span;
+                StatFn::from_name(name).map(|f| (f, at))
+            }
+            _ => None,
+        };
         let d = self.sort_mark();
         set_sort(self, SortBy::Value, d, array.span);
         let limit = if self.eat_kw("limit") {
@@ -757,6 +764,7 @@ impl<'a> Parser<'a> {
             value,
             keys,
             array,
+            agg,
             sort,
             limit,
             body,

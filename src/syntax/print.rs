@@ -110,6 +110,7 @@ pub fn foreach_head(
     value: Option<&str>,
     keys: &[&str],
     array: &str,
+    agg: Option<StatFn>,
     sort: Option<(SortBy, SortDir)>,
     limit: Option<String>,
 ) -> String {
@@ -127,7 +128,13 @@ pub fn foreach_head(
     if let Some(v) = value {
         let _ = write!(h, "{v} = ");
     }
-    let _ = write!(h, "[{}] in {array}{}", ks.join(", "), mark(SortBy::Value));
+    let agg = agg.map(|f| format!(" @{}", f.name())).unwrap_or_default();
+    let _ = write!(
+        h,
+        "[{}] in {array}{agg}{}",
+        ks.join(", "),
+        mark(SortBy::Value)
+    );
     if let Some(l) = limit {
         let _ = write!(h, " limit {l}");
     }
@@ -287,6 +294,7 @@ impl Printer {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -296,6 +304,7 @@ impl Printer {
                     value.as_ref().map(|v| v.name.as_str()),
                     &ks,
                     &array.name,
+                    agg.map(|a| a.0),
                     *sort,
                     limit.as_ref().map(|l| expr(l, 0)),
                 );

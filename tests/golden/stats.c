@@ -137,9 +137,9 @@ static int64_t stp_fn_note(struct stp_context *c, int64_t a_v) {
 	memset(f, 0, offsetof(struct stp_frame_f2, t1));
 	f->l_v = a_v;
 	STP_STMT();
-	stp_stat_add(stp_g_lat, smp_processor_id(), f->l_v);
+	stp_stat_add(stp_g_lat, smp_processor_id(), 0, f->l_v);
 	STP_STMT();
-	f->t1 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_COUNT, "stats.stp:6:38");
+	f->t1 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_COUNT, "stats.stp:6:38");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	rv = f->t1;
@@ -159,7 +159,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_stat_add(stp_g_hits, smp_processor_id(), f->t1);
+	stp_stat_add(stp_g_hits, smp_processor_id(), 0, f->t1);
 	STP_STMT();
 	f->t2 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
@@ -167,7 +167,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_mod(c, f->t2, 100LL, "stats.stp:10:13");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_stat_add(stp_g_sizes, smp_processor_id(), f->t3);
+	stp_stat_add(stp_g_sizes, smp_processor_id(), 0, f->t3);
 	goto stp_out;
 stp_out:
 }
@@ -184,7 +184,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t2 = stp_mod(c, f->t1, 7LL, "stats.stp:13:34");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_stat_add(stp_g_delays, smp_processor_id(), f->t2);
+	stp_stat_add(stp_g_delays, smp_processor_id(), 0, f->t2);
 	goto stp_out;
 stp_out:
 }
@@ -238,63 +238,63 @@ static void stp_probe_2(struct stp_context *c) {
 		f->t3 = f->l_i++;
 	}
 	STP_STMT();
-	stp_stat_add(stp_g_spread, smp_processor_id(), -3LL);
+	stp_stat_add(stp_g_spread, smp_processor_id(), 0, -3LL);
 	STP_STMT();
-	stp_stat_add(stp_g_spread, smp_processor_id(), 0LL);
+	stp_stat_add(stp_g_spread, smp_processor_id(), 0, 0LL);
 	STP_STMT();
-	stp_stat_add(stp_g_spread, smp_processor_id(), 1000LL);
+	stp_stat_add(stp_g_spread, smp_processor_id(), 0, 1000LL);
 	STP_STMT();
-	f->t4 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_COUNT, "stats.stp:20:52");
+	f->t4 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_COUNT, "stats.stp:20:52");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t5 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_SUM, "stats.stp:20:65");
+	f->t5 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_SUM, "stats.stp:20:65");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t6 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_MIN, "stats.stp:20:76");
+	f->t6 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_MIN, "stats.stp:20:76");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t7 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_MAX, "stats.stp:21:10");
+	f->t7 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_MAX, "stats.stp:21:10");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t8 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_AVG, "stats.stp:21:21");
+	f->t8 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_AVG, "stats.stp:21:21");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_printf(c, "count %lld sum %lld min %lld max %lld avg %lld\n", (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8));
 	STP_STMT();
-	f->t9 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_VARIANCE, "stats.stp:22:11");
+	f->t9 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:11");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t10 = stp_stat_extract(c, stp_g_spread, STP_STAT_GET_VARIANCE, "stats.stp:22:32");
+	f->t10 = stp_stat_extract(c, stp_g_spread, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:32");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_printf(c, "%lld%s%lld\n", (long long)(f->t9), " ", (long long)(f->t10));
 	STP_STMT();
-	if (stp_stat_print(c, stp_g_sizes, false, "stats.stp:23:3"))
+	if (stp_stat_print(c, stp_g_sizes, 0, false, "stats.stp:23:3"))
 		goto stp_out;
 	STP_STMT();
-	if (stp_stat_print(c, stp_g_spread, true, "stats.stp:24:3"))
+	if (stp_stat_print(c, stp_g_spread, 0, true, "stats.stp:24:3"))
 		goto stp_out;
 	STP_STMT();
-	f->t11 = stp_stat_bucket(c, stp_g_spread, 64LL, "stats.stp:25:25");
+	f->t11 = stp_stat_bucket(c, stp_g_spread, 0, 64LL, "stats.stp:25:25");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t12 = stp_stat_bucket(c, stp_g_sizes, 0LL, "stats.stp:25:49");
+	f->t12 = stp_stat_bucket(c, stp_g_sizes, 0, 0LL, "stats.stp:25:49");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_printf(c, "bucket %lld\n", (long long)((int64_t)((uint64_t)(f->t11) + (uint64_t)(f->t12))));
 	STP_STMT();
-	f->t13 = stp_stat_extract(c, stp_g_delays, STP_STAT_GET_COUNT, "stats.stp:26:7");
+	f->t13 = stp_stat_extract(c, stp_g_delays, 0, STP_STAT_GET_COUNT, "stats.stp:26:7");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	if ((int64_t)((f->t13) > (0LL))) {
 		STP_STMT();
-		f->t14 = stp_stat_extract(c, stp_g_delays, STP_STAT_GET_COUNT, "stats.stp:26:53");
+		f->t14 = stp_stat_extract(c, stp_g_delays, 0, STP_STAT_GET_COUNT, "stats.stp:26:53");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		f->t15 = stp_mod(c, f->t14, 128LL, "stats.stp:26:53");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		f->t16 = stp_stat_bucket(c, stp_g_delays, f->t15, "stats.stp:26:35");
+		f->t16 = stp_stat_bucket(c, stp_g_delays, 0, f->t15, "stats.stp:26:35");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_printf(c, "%lld\n", (long long)(f->t16));
@@ -302,14 +302,14 @@ static void stp_probe_2(struct stp_context *c) {
 	STP_STMT();
 	stp_stat_clear(stp_g_lat);
 	STP_STMT();
-	f->t17 = stp_stat_extract(c, stp_g_lat, STP_STAT_GET_COUNT, "stats.stp:28:11");
+	f->t17 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_COUNT, "stats.stp:28:11");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t18 = stp_stat_extract(c, stp_g_hits, STP_STAT_GET_COUNT, "stats.stp:28:29");
+	f->t18 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_COUNT, "stats.stp:28:29");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	if (f->t18) {
-		f->t20 = stp_stat_extract(c, stp_g_hits, STP_STAT_GET_AVG, "stats.stp:28:44");
+		f->t20 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_AVG, "stats.stp:28:44");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		f->t19 = f->t20;
@@ -391,19 +391,19 @@ static void stp_free_maps(void) {
 static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
-	stp_g_lat = stp_stat_new(STP_STAT_SUM | STP_STAT_MIN | STP_STAT_MAX | STP_STAT_VARIANCE, STP_HIST_NONE, 0LL, 0LL, 0LL, 0);
+	stp_g_lat = stp_stat_new(STP_STAT_SUM | STP_STAT_MIN | STP_STAT_MAX | STP_STAT_VARIANCE, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 1);
 	if (!stp_g_lat)
 		goto fail_maps;
-	stp_g_sizes = stp_stat_new(0, STP_HIST_LINEAR, 0LL, 100LL, 10LL, 0);
+	stp_g_sizes = stp_stat_new(0, STP_HIST_LINEAR, 0LL, 100LL, 10LL, 0, 1);
 	if (!stp_g_sizes)
 		goto fail_maps;
-	stp_g_spread = stp_stat_new(STP_STAT_SUM | STP_STAT_VARIANCE, STP_HIST_LOG, 0LL, 0LL, 0LL, 2);
+	stp_g_spread = stp_stat_new(STP_STAT_SUM | STP_STAT_VARIANCE, STP_HIST_LOG, 0LL, 0LL, 0LL, 2, 1);
 	if (!stp_g_spread)
 		goto fail_maps;
-	stp_g_hits = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0);
+	stp_g_hits = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 1);
 	if (!stp_g_hits)
 		goto fail_maps;
-	stp_g_delays = stp_stat_new(0, STP_HIST_LOG, 0LL, 0LL, 0LL, 0);
+	stp_g_delays = stp_stat_new(0, STP_HIST_LOG, 0LL, 0LL, 0LL, 0, 1);
 	if (!stp_g_delays)
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

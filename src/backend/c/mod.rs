@@ -74,8 +74,11 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 keys.iter().for_each(|k| expr(u, k));
             }
             // Merging a statistic's per-CPU records reads them under the read lock.
-            ExprKind::StatGet { stat, bucket, .. } => {
+            ExprKind::StatGet {
+                stat, bucket, keys, ..
+            } => {
                 u.globals.entry(stat.index()).or_default();
+                keys.iter().for_each(|k| expr(u, k));
                 if let Some(b) = bucket {
                     expr(u, b)
                 }
@@ -120,10 +123,18 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 stmt(u, body)
             }
             StmtKind::Delete(l) => lv(u, l, true),
-            // `<<<` writes this CPU's own record: no lock at all (stp_stat.h).
-            StmtKind::StatAdd { value, .. } => expr(u, value),
-            StmtKind::PrintHist { stat, .. } => {
+            // `<<<` writes this CPU's own record: no lock at all for a scalar statistic, the
+            // read lock for an array of them (it may add a key; stp_stat.h).
+            StmtKind::StatAdd { stat, keys, value } => {
+                if !keys.is_empty() {
+                    u.globals.entry(stat.index()).or_default();
+                }
+                keys.iter().for_each(|k| expr(u, k));
+                expr(u, value)
+            }
+            StmtKind::PrintHist { stat, keys, .. } => {
                 u.globals.entry(stat.index()).or_default();
+                keys.iter().for_each(|k| expr(u, k));
             }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
                 if let Some(e) = arg {
@@ -548,7 +559,11 @@ fn globals(m: &Module, w: &mut CWriter) {
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
         match (&g.array, &g.stat) {
-            (Some(_), _) => w.line(format!("static struct stp_map *{n};")),
+            (Some(_), Some(_)) => {
+                w.line(format!("static struct stp_map *{n};"));
+                stats::decl(g, w);
+            }
+            (Some(_), None) => w.line(format!("static struct stp_map *{n};")),
             (None, Some(_)) => w.line(format!("static struct stp_stat *{n};")),
             (None, None) => w.line(format!("static {}", member(g.ty, &n))),
         }
@@ -762,7 +777,7 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.line("");
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
-        if let Some(st) = &g.stat {
+        if let (Some(st), None) = (&g.stat, &g.array) {
             stats::init(g, st, w);
             continue;
         }
@@ -781,6 +796,9 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                 ));
                 w.line(format!("if (!{n})"));
                 w.line("\tgoto fail_maps;");
+                if let Some(st) = &g.stat {
+                    stats::init(g, st, w);
+                }
             }
             None if g.ty == Ty::Str => {
                 let p = names::global_param(&g.name);
