@@ -276,6 +276,10 @@ fn walk_stmt<'e>(
             }
             walk_stmt(body, fe, fs)
         }
+        ForeachHist { hist, body, .. } => {
+            walk_expr(hist, fe);
+            walk_stmt(body, fe, fs)
+        }
         Enable { arg, .. } | Disable { arg, .. } => {
             if let Some(e) = arg {
                 walk_expr(e, fe)
@@ -758,6 +762,7 @@ impl<'a> Elab<'a> {
                     body: Box::new(self.loop_body(body, sc)),
                 }
             }
+            A::ForeachHist { key, hist, body } => self.lower_foreach_hist(key, hist, body, sc),
             A::Foreach {
                 value,
                 keys,
@@ -938,14 +943,14 @@ impl<'a> Elab<'a> {
         ir::Stmt { kind, span }
     }
 
-    fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
+    pub(super) fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
         sc.loop_depth += 1;
         let b = self.stmt(s, sc);
         sc.loop_depth -= 1;
         b
     }
 
-    fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
+    pub(super) fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
         if let Some(&g) = self.globals.get(&id.name) {
             self.diags.push(
                 Diag::error(

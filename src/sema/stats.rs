@@ -215,6 +215,82 @@ impl<'a> Elab<'a> {
         })
     }
 
+    /// `foreach (b in @hist_*(x))`: every bucket index of the histogram, in order, as
+    /// SystemTap iterates them (empty buckets included), that is a counting loop.
+    pub(super) fn lower_foreach_hist(
+        &mut self,
+        key: &ast::Ident,
+        hist: &ast::Expr,
+        body: &ast::Stmt,
+        sc: &mut Scope,
+    ) -> ir::StmtKind {
+        let ast::ExprKind::StatOp {
+            op,
+            arg,
+            params,
+            bucket: None,
+        } = &hist.kind
+        else {
+            self.diags.push(
+                Diag::error(
+                    codes::STAT_MISUSE,
+                    hist.span,
+                    "a foreach over `@` needs a histogram",
+                )
+                .help("write `foreach (b in @hist_log(x))`"),
+            );
+            return ir::StmtKind::Empty;
+        };
+        if !op.is_hist() {
+            self.diags.push(
+                Diag::error(
+                    codes::STAT_MISUSE,
+                    hist.span,
+                    format!(
+                        "`@{}` is a number: a foreach iterates a histogram's buckets",
+                        op.name()
+                    ),
+                )
+                .help("write `foreach (b in @hist_log(x))`"),
+            );
+            return ir::StmtKind::Empty;
+        }
+        let l = self.local_for(key, sc);
+        let Some((g, _)) = self.stat_op(*op, arg, params, hist.span, sc) else {
+            return ir::StmtKind::Empty;
+        };
+        let n = self.stats[g.index()]
+            .stat
+            .hist
+            .map(|h| h.buckets())
+            .unwrap_or(0);
+        let span = hist.span;
+        let e = |kind| ir::Expr {
+            kind,
+            ty: Ty::Unknown,
+            span,
+        };
+        let var = || ExprKind::Var(ir::LValue::Local(l));
+        ir::StmtKind::For {
+            init: Some(e(ExprKind::Assign {
+                op: None,
+                target: ir::LValue::Local(l),
+                value: Box::new(e(ExprKind::Long(0))),
+            })),
+            cond: Some(e(ExprKind::Binary {
+                op: ast::BinOp::Lt,
+                l: Box::new(e(var())),
+                r: Box::new(e(ExprKind::Long(n))),
+            })),
+            step: Some(e(ExprKind::IncDec {
+                target: ir::LValue::Local(l),
+                inc: true,
+                pre: false,
+            })),
+            body: Box::new(self.loop_body(body, sc)),
+        }
+    }
+
     /// `@op(arg, params)[bucket]` as an expression.
     pub(super) fn lower_stat_op(
         &mut self,

@@ -174,6 +174,12 @@ pub enum StmtKind {
         limit: Option<Expr>,
         body: Box<Stmt>,
     },
+    /// `foreach (b in @hist_log(x))`: every bucket index of a histogram.
+    ForeachHist {
+        key: Ident,
+        hist: Expr,
+        body: Box<Stmt>,
+    },
     Break,
     Continue,
     Next,

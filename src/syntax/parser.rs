@@ -743,6 +743,26 @@ impl<'a> Parser<'a> {
         if !self.eat_kw("in") {
             return self.error("`in`");
         }
+        if let T::AtOp(_) = self.peek().t {
+            let hist = self.primary()?;
+            if value.is_some() || keys.len() != 1 || sort.is_some() {
+                self.diags.push(
+                    Diag::error(
+                        codes::PARSE,
+                        hist.span,
+                        "a foreach over a histogram binds one bucket index, unsorted",
+                    )
+                    .help("write `foreach (b in @hist_log(x))`"),
+                );
+            }
+            self.expect_op(")")?;
+            let body = Box::new(self.stmt()?);
+            return Ok(StmtKind::ForeachHist {
+                key: keys.swap_remove(0),
+                hist,
+                body,
+            });
+        }
         let array = self.ident("an array name")?;
         let agg = match self.peek().t {
             T::AtOp(name) => {

@@ -290,6 +290,9 @@ impl Printer {
                 let o = |e: &Option<Expr>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
                 self.body(format!("for ({}; {}; {})", o(init), o(cond), o(step)), body)
             }
+            StmtKind::ForeachHist { key, hist, body } => {
+                self.body(format!("foreach ({} in {})", key.name, expr(hist, 0)), body)
+            }
             StmtKind::Foreach {
                 value,
                 keys,
@@ -345,6 +348,7 @@ fn semicolons_owed(s: &Stmt) -> usize {
         StmtKind::If { then, els, .. } => 1 + semicolons_owed(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
+        | StmtKind::ForeachHist { body, .. }
         | StmtKind::Foreach { body, .. } => 1 + semicolons_owed(body),
         _ => 1,
     }
@@ -358,6 +362,7 @@ fn ends_with_watch_stmt(s: &Stmt) -> bool {
         StmtKind::If { then, els, .. } => ends_with_watch_stmt(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
+        | StmtKind::ForeachHist { body, .. }
         | StmtKind::Foreach { body, .. } => ends_with_watch_stmt(body),
         _ => false,
     }

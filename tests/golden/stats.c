@@ -48,6 +48,7 @@ struct stp_frame_p1 {
 };
 struct stp_frame_p2 {
 	int64_t l_i;
+	int64_t l_b;
 	int64_t t2;
 	int64_t t3;
 	int64_t t4;
@@ -63,10 +64,12 @@ struct stp_frame_p2 {
 	int64_t t14;
 	int64_t t15;
 	int64_t t16;
-	int64_t t17;
 	int64_t t18;
 	int64_t t19;
 	int64_t t20;
+	int64_t t21;
+	int64_t t22;
+	int64_t t23;
 	char stp_pad;
 };
 union stp_frame {
@@ -100,7 +103,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 104 "stphwbp_stats.c"
+#line 107 "stphwbp_stats.c"
 	}
 	goto stp_out;
 stp_out:
@@ -116,7 +119,7 @@ static int64_t stp_fn_jiffies(struct stp_context *c) {
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 120 "stphwbp_stats.c"
+#line 123 "stphwbp_stats.c"
 	}
 	goto stp_out;
 stp_out:
@@ -300,23 +303,40 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_printf(c, "%lld\n", (long long)(f->t16));
 	}
 	STP_STMT();
-	stp_stat_clear(stp_g_lat);
-	STP_STMT();
-	f->t17 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_COUNT, "stats.stp:28:11");
-	if (unlikely(c->last_error))
-		goto stp_out;
-	f->t18 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_COUNT, "stats.stp:28:29");
-	if (unlikely(c->last_error))
-		goto stp_out;
-	if (f->t18) {
-		f->t20 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_AVG, "stats.stp:28:44");
+	f->l_b = 0LL;
+	(void)(f->l_b);
+	for (;;) {
+		STP_STMT();
+		if (!((int64_t)((f->l_b) < (13LL))))
+			break;
+		STP_STMT();
+		f->t18 = stp_stat_bucket(c, stp_g_sizes, 0, f->l_b, "stats.stp:28:9");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		f->t19 = f->t20;
-	} else {
-		f->t19 = -1LL;
+		if (f->t18) {
+			STP_STMT();
+			stp_printf(c, "%lld ", (long long)(f->l_b));
+		}
+		f->t19 = f->l_b++;
 	}
-	stp_printf(c, "%lld%s%lld\n", (long long)(f->t17), " ", (long long)(f->t19));
+	STP_STMT();
+	stp_stat_clear(stp_g_lat);
+	STP_STMT();
+	f->t20 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_COUNT, "stats.stp:30:11");
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t21 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_COUNT, "stats.stp:30:29");
+	if (unlikely(c->last_error))
+		goto stp_out;
+	if (f->t21) {
+		f->t23 = stp_stat_extract(c, stp_g_hits, 0, STP_STAT_GET_AVG, "stats.stp:30:44");
+		if (unlikely(c->last_error))
+			goto stp_out;
+		f->t22 = f->t23;
+	} else {
+		f->t22 = -1LL;
+	}
+	stp_printf(c, "%lld%s%lld\n", (long long)(f->t20), " ", (long long)(f->t22));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_delays);
