@@ -9,7 +9,10 @@
  *
  * Concurrency: none inside. The caller holds the script-level lock of the global:
  * the read lock for get/exists, the write lock for set/delete/clear/sort (sorting
- * writes the map's own index array) and while iterating a sorted map.
+ * writes the map's own index array) and while iterating a sorted map. One exception,
+ * for arrays of statistics (stp_stat.h): lookups may run while one other CPU adds an
+ * entry (stp_map_lookup_or_add, with that CPU holding the array's insert lock besides the
+ * read lock), since an entry is filled in before a release store links it into its chain.
  */
 #ifndef STP_MAP_H
 #define STP_MAP_H
@@ -178,8 +181,8 @@ static inline struct stp_map_entry *stp_map_find(const struct stp_map *m, const 
 	struct stp_map_entry *e;
 
 	*hashp = h;
-	while (*link != STP_MAP_NIL) {
-		e = stp_map_slot(m, *link);
+	while (READ_ONCE(*link) != STP_MAP_NIL) {
+		e = stp_map_slot(m, READ_ONCE(*link));
 		if (e->hash == h && stp_map_key_eq(e, k)) {
 			if (linkp)
 				*linkp = link;
@@ -285,6 +288,12 @@ static inline void stp_map_free(struct stp_map *m)
 	STP_FREE(m);
 }
 
+/* Any context. The slot number of an entry (stable while it exists). */
+static inline uint32_t stp_map_index(const struct stp_map *m, const struct stp_map_entry *e)
+{
+	return (uint32_t)(((const char *)e - m->entries) / m->esize);
+}
+
 /* Any context. Number of entries. */
 static inline unsigned int stp_map_size(const struct stp_map *m)
 {
@@ -356,7 +365,7 @@ static inline struct stp_map_entry *stp_map_lookup_or_add(struct stp_map *m, con
 	e->hash = h;
 	e->used = 1;
 	e->next = m->buckets[h & (m->nbuckets - 1)];
-	m->buckets[h & (m->nbuckets - 1)] = i;
+	smp_store_release(&m->buckets[h & (m->nbuckets - 1)], i);	/* publish it whole */
 	m->count++;
 	return e;
 }

@@ -19,6 +19,7 @@
 #include "stp_session.h"
 #include "stp_context.h"
 #include "stp_output.h"
+#include "stp_stat.h"
 #include "stp_overload.h"
 #include "stp_memory.h"
 #include "stp_watch.h"

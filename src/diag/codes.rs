@@ -26,6 +26,10 @@ pub const NOT_LVALUE: &str = "E035";
 pub const FOREACH_MODIFY: &str = "E036";
 pub const TYPE_MISMATCH: &str = "E040";
 pub const TYPE_UNRESOLVED: &str = "E041";
+/// A statistic used as a value, or an extractor applied to something else.
+pub const STAT_MISUSE: &str = "E042";
+/// Histogram or `@variance` parameters that make no sense, or conflict.
+pub const STAT_PARAM: &str = "E043";
 pub const PROBE_UNKNOWN: &str = "E050";
 pub const PROBE_ARG: &str = "E051";
 pub const PROBE_READ: &str = "E052";

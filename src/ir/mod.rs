@@ -17,7 +17,7 @@
 pub mod print;
 
 use crate::diag::Span;
-use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
+use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -161,7 +161,40 @@ pub struct Global {
     pub ty: Ty,
     pub array: Option<ArrayShape>,
     pub init: Option<Const>,
+    /// A statistic (some `<<<` adds to it): what it keeps. Its `ty` is `Long`, the type of
+    /// the values added; it has no value of its own.
+    pub stat: Option<Stat>,
     pub span: Span,
+}
+
+/// What a statistic keeps, decided by the extractors the program uses (as in SystemTap:
+/// a record holds only the fields they need).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stat {
+    pub sum: bool,
+    pub min: bool,
+    pub max: bool,
+    pub variance: bool,
+    pub hist: Option<Hist>,
+    /// `@variance(x, N)`: the bit shift of its fixed-point arithmetic.
+    pub shift: i64,
+}
+
+/// The one histogram kind a statistic may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hist {
+    Linear { lo: i64, hi: i64, step: i64 },
+    Log,
+}
+
+impl Hist {
+    /// Buckets, under- and overflow included for a linear one (the runtime's layout).
+    pub fn buckets(self) -> i64 {
+        match self {
+            Hist::Linear { lo, hi, step } => (hi - lo) / step + 3,
+            Hist::Log => 128,
+        }
+    }
 }
 
 pub struct ArrayShape {
@@ -437,6 +470,9 @@ pub enum StmtKind {
         value: Option<Id<Local>>,
         keys: Vec<Id<Local>>,
         array: Id<Global>,
+        /// An array of statistics sorted by value: the extractor it sorts by (`@count` when
+        /// the script names none, as in SystemTap). `None` for other arrays.
+        agg: Option<StatFn>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -445,8 +481,21 @@ pub enum StmtKind {
     Continue,
     Next,
     Return(Option<Expr>),
-    /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar).
+    /// `delete a[k]`, `delete a`, or `delete x` (resets a scalar, empties a statistic).
     Delete(LValue),
+    /// `stat <<< value`, `stat[keys] <<< value`: no lock for a scalar (the runtime's
+    /// per-CPU records), the read lock for an array.
+    StatAdd {
+        stat: Id<Global>,
+        keys: Vec<Expr>,
+        value: Expr,
+    },
+    /// `print(@hist_*(stat[keys]))` / `println(...)`: the histogram as SystemTap draws it.
+    PrintHist {
+        stat: Id<Global>,
+        keys: Vec<Expr>,
+        newline: bool,
+    },
     /// `enable NAME[(addr)] [later]`.
     Enable {
         watch: Id<Watch>,
@@ -554,5 +603,13 @@ pub enum ExprKind {
     In {
         array: Id<Global>,
         keys: Vec<Expr>,
+    },
+    /// `@count(stat)` and the other extractors, or a histogram's bucket
+    /// (`@hist_log(stat)[i]`, with `op` a histogram and `bucket` set). Always `long`.
+    StatGet {
+        stat: Id<Global>,
+        keys: Vec<Expr>,
+        op: StatFn,
+        bucket: Option<Box<Expr>>,
     },
 }

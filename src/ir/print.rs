@@ -23,7 +23,14 @@ pub fn module(m: &Module) -> String {
     if !m.globals.is_empty() {
         o.push_str("# globals\n");
         for (_, g) in m.globals.iter() {
-            let _ = write!(o, "{}:{}", g.name, g.ty);
+            match &g.stat {
+                Some(st) => {
+                    let _ = write!(o, "{}:stats {}", g.name, stat_fields(st));
+                }
+                None => {
+                    let _ = write!(o, "{}:{}", g.name, g.ty);
+                }
+            }
             if let Some(a) = &g.array {
                 let keys: Vec<String> = a.keys.iter().map(|k| k.to_string()).collect();
                 let _ = write!(o, "[{}]", keys.join(", "));
@@ -269,6 +276,7 @@ impl Printer<'_> {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -278,6 +286,7 @@ impl Printer<'_> {
                     value.map(|v| self.locals[v].name.as_str()),
                     &ks,
                     &self.m.globals[*array].name,
+                    *agg,
                     *sort,
                     limit.as_ref().map(|l| self.expr(l, 0)),
                 );
@@ -289,6 +298,23 @@ impl Printer<'_> {
             StmtKind::Return(None) => Self::line(o, ind, "return"),
             StmtKind::Return(Some(e)) => Self::line(o, ind, &format!("return {}", self.expr(e, 0))),
             StmtKind::Delete(lv) => Self::line(o, ind, &format!("delete {}", self.lvalue(lv))),
+            StmtKind::StatAdd { stat, keys, value } => {
+                let text = format!(
+                    "{} <<< {}",
+                    self.stat_ref(*stat, keys),
+                    self.expr(value, PREC_ASSIGN)
+                );
+                Self::line(o, ind, &text)
+            }
+            StmtKind::PrintHist {
+                stat,
+                keys,
+                newline,
+            } => {
+                let f = if *newline { "println" } else { "print" };
+                let text = format!("{f}({})", self.hist(*stat, keys));
+                Self::line(o, ind, &text)
+            }
             StmtKind::Enable { watch, arg, later } => {
                 let arg = arg.as_ref().map(|a| format!("({})", self.expr(a, 0)));
                 let later = if *later { " later" } else { "" };
@@ -323,6 +349,28 @@ impl Printer<'_> {
             LValue::Index { array, keys } => {
                 format!("{}[{}]", self.m.globals[*array].name, self.list(keys))
             }
+        }
+    }
+
+    /// `@hist_linear(x, lo, hi, step)` / `@hist_log(x)` of a statistic with a histogram.
+    fn hist(&self, stat: Id<Global>, keys: &[Expr]) -> String {
+        let g = &self.m.globals[stat];
+        let s = self.stat_ref(stat, keys);
+        match g.stat.as_ref().and_then(|s| s.hist) {
+            Some(Hist::Linear { lo, hi, step }) => {
+                format!("@hist_linear({s}, {lo}, {hi}, {step})")
+            }
+            _ => format!("@hist_log({s})"),
+        }
+    }
+
+    /// A statistic, or an element of an array of them.
+    fn stat_ref(&self, stat: Id<Global>, keys: &[Expr]) -> String {
+        let name = &self.m.globals[stat].name;
+        if keys.is_empty() {
+            name.clone()
+        } else {
+            format!("{name}[{}]", self.list(keys))
         }
     }
 
@@ -405,7 +453,46 @@ impl Printer<'_> {
                 format!("[{}] in {}", self.list(keys), self.m.globals[*array].name),
                 PREC_IN,
             ),
+            ExprKind::StatGet {
+                stat,
+                keys,
+                op,
+                bucket,
+            } => match bucket {
+                Some(b) => (
+                    format!("{}[{}]", self.hist(*stat, keys), self.expr(b, 0)),
+                    100,
+                ),
+                None => {
+                    let g = &self.m.globals[*stat];
+                    let shift = match (op, &g.stat) {
+                        (StatFn::Variance, Some(st)) if st.shift != 0 => format!(", {}", st.shift),
+                        _ => String::new(),
+                    };
+                    let s = self.stat_ref(*stat, keys);
+                    (format!("@{}({s}{shift})", op.name()), 100)
+                }
+            },
         };
         if prec < min { format!("({s})") } else { s }
     }
+}
+
+/// What a statistic keeps, for `-p2`: `(count, sum, ..., hist_log)`.
+fn stat_fields(st: &Stat) -> String {
+    let mut f = vec!["count".to_string()];
+    for (on, name) in [(st.sum, "sum"), (st.min, "min"), (st.max, "max")] {
+        if on {
+            f.push(name.into());
+        }
+    }
+    if st.variance {
+        f.push(format!("variance shift {}", st.shift));
+    }
+    match st.hist {
+        Some(Hist::Linear { lo, hi, step }) => f.push(format!("hist_linear {lo} {hi} {step}")),
+        Some(Hist::Log) => f.push("hist_log".into()),
+        None => {}
+    }
+    format!("({})", f.join(", "))
 }

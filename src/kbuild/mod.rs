@@ -41,6 +41,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_session.h",
         include_str!("../../runtime-c/stp_session.h"),
     ),
+    ("stp_stat.h", include_str!("../../runtime-c/stp_stat.h")),
     ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
     ("stp_time.h", include_str!("../../runtime-c/stp_time.h")),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),

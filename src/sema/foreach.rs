@@ -175,6 +175,15 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
             ev(Event::LoopEnd);
         }
         StmtKind::Delete(lv) => lvalue(lv, s.span, true, ev),
+        // `a[k] <<< v` may add a key to the array a foreach iterates.
+        StmtKind::StatAdd { stat, keys, value } => {
+            keys.iter().for_each(|k| expr(k, ev));
+            expr(value, ev);
+            if !keys.is_empty() {
+                ev(Event::Write(*stat, s.span));
+            }
+        }
+        StmtKind::PrintHist { keys, .. } => keys.iter().for_each(|k| expr(k, ev)),
         StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
             if let Some(e) = arg {
                 expr(e, ev)
@@ -228,5 +237,11 @@ fn expr(e: &Expr, ev: &mut dyn FnMut(Event)) {
             lvalue(target, e.span, true, ev);
         }
         ExprKind::IncDec { target, .. } => lvalue(target, e.span, true, ev),
+        ExprKind::StatGet { bucket, keys, .. } => {
+            keys.iter().for_each(|k| expr(k, ev));
+            if let Some(b) = bucket {
+                expr(b, ev)
+            }
+        }
     }
 }

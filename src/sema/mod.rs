@@ -5,6 +5,7 @@
 mod foreach;
 pub mod format;
 pub mod probes;
+mod stats;
 pub mod tapsets;
 pub mod types;
 mod watches;
@@ -62,6 +63,8 @@ struct Elab<'a> {
     enabled: std::collections::HashSet<Id<ir::Watch>>,
     /// Names whose watchpoint declaration was refused (no follow-on errors for their uses).
     bad_watches: std::collections::HashSet<String>,
+    /// Per global: whether it is a statistic, and what it keeps so far.
+    stats: Vec<stats::StatDecl>,
 }
 
 /// How a foreach orders its array, if at all.
@@ -76,6 +79,8 @@ struct Scope {
     returns_value: bool,
     /// Enclosing foreach loops: (array, sort, where), for the nested-iteration check.
     iterating: Vec<(Id<Global>, Sort, Span)>,
+    /// The extractors enclosing loops over arrays of statistics sort by (same check).
+    iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
 }
 
 pub fn elaborate(
@@ -97,6 +102,7 @@ pub fn elaborate(
         declared: std::collections::HashMap::new(),
         enabled: std::collections::HashSet::new(),
         bad_watches: std::collections::HashSet::new(),
+        stats: vec![],
     };
     // Tapset functions first, so that script functions with the same name replace them.
     for ts in tapset_scripts {
@@ -153,6 +159,7 @@ pub fn elaborate(
         }
     }
     e.scan_shapes(script);
+    e.scan_stats(script);
     e.declare_watches(script);
     for it in &script.items {
         if let Item::Probe(p) = it {
@@ -165,6 +172,7 @@ pub fn elaborate(
     // After the functions: an `enable` in one counts too.
     e.check_watches();
     e.finish_globals();
+    e.finish_stats();
     e.check_data_context();
     foreach::check(&e.m, e.diags);
     let mut m = e.m;
@@ -226,6 +234,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
             walk_expr(value, f)
         }
         IncDec { target, .. } => walk_expr(target, f),
+        StatAdd { .. } | StatOp { .. } => stats::children(e, f),
     }
 }
 
@@ -265,6 +274,10 @@ fn walk_stmt<'e>(
             if let Some(l) = limit {
                 walk_expr(l, fe)
             }
+            walk_stmt(body, fe, fs)
+        }
+        ForeachHist { hist, body, .. } => {
+            walk_expr(hist, fe);
             walk_stmt(body, fe, fs)
         }
         Enable { arg, .. } | Disable { arg, .. } => {
@@ -313,6 +326,7 @@ impl<'a> Elab<'a> {
             ty,
             array,
             init,
+            stat: None,
             span: g.name.span,
         });
         self.globals.insert(g.name.name.clone(), id);
@@ -501,6 +515,7 @@ impl<'a> Elab<'a> {
             loop_depth: 0,
             returns_value: false,
             iterating: vec![],
+            iterating_aggs: vec![],
         };
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
@@ -597,6 +612,7 @@ impl<'a> Elab<'a> {
                     loop_depth: 0,
                     returns_value: false,
                     iterating: vec![],
+                    iterating_aggs: vec![],
                 };
                 let body = self.block(b, &mut sc);
                 let f = &mut self.m.functions[id];
@@ -709,7 +725,14 @@ impl<'a> Elab<'a> {
         use ir::StmtKind as K;
         let span = s.span;
         let kind = match &s.kind {
-            A::Expr(e) => K::Expr(self.expr(e, sc)),
+            A::Expr(ast::Expr {
+                kind: ast::ExprKind::StatAdd { target, value },
+                ..
+            }) => self.lower_stat_add(target, value, sc),
+            A::Expr(e) => match self.lower_print_hist(e, sc) {
+                Some(k) => k,
+                None => K::Expr(self.expr(e, sc)),
+            },
             A::Block(b) => K::Block(self.block(b, sc)),
             A::If { cond, then, els } => K::If {
                 cond: self.expr(cond, sc),
@@ -739,10 +762,12 @@ impl<'a> Elab<'a> {
                     body: Box::new(self.loop_body(body, sc)),
                 }
             }
+            A::ForeachHist { key, hist, body } => self.lower_foreach_hist(key, hist, body, sc),
             A::Foreach {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -753,6 +778,11 @@ impl<'a> Elab<'a> {
                         span,
                     };
                 };
+                let is_stat = self.is_stat(g);
+                let agg = self
+                    .foreach_agg(g, *agg, value.as_ref())
+                    .filter(|_| matches!(sort, Some((ast::SortBy::Value, _))));
+                let value = if is_stat { &None } else { value };
                 if let Some((ast::SortBy::Key(k), _)) = sort {
                     if *k >= keys.len() {
                         self.diags.push(Diag::error(
@@ -798,13 +828,36 @@ impl<'a> Elab<'a> {
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
                 let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                if let Some((_, outer, at)) = sc
+                    .iterating_aggs
+                    .iter()
+                    .find(|(a, o, _)| *a == g && *o != agg)
+                {
+                    let by = |f: &Option<ast::StatFn>| {
+                        f.map(|f| format!("sorted by @{}", f.name()))
+                            .unwrap_or_else(|| "not sorted by value".into())
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            codes::MISPLACED,
+                            array.span,
+                            format!("nested foreach over `{}` in a different order", array.name),
+                        )
+                        .label(by(&agg))
+                        .secondary(*at, format!("the enclosing loop iterates it {}", by(outer)))
+                        .help("sort the inner loop by the same extractor"),
+                    );
+                }
+                sc.iterating_aggs.push((g, agg, array.span));
                 sc.iterating.push((g, *sort, array.span));
                 let body = Box::new(self.loop_body(body, sc));
                 sc.iterating.pop();
+                sc.iterating_aggs.pop();
                 K::Foreach {
                     value,
                     keys,
                     array: g,
+                    agg,
                     sort: *sort,
                     limit,
                     body,
@@ -855,14 +908,25 @@ impl<'a> Elab<'a> {
                     Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => {
                         K::Delete(LValue::Array(g))
                     }
+                    Some(&g)
+                        if self.m.globals[g].stat.is_some() && !sc.names.contains_key(&v.name) =>
+                    {
+                        K::Delete(LValue::Global(g))
+                    }
                     _ => match self.lvalue(e, sc) {
                         Some(lv) => K::Delete(lv),
                         None => K::Empty,
                     },
                 },
-                ast::ExprKind::Index { .. } => match self.lvalue(e, sc) {
-                    Some(lv) => K::Delete(lv),
-                    None => K::Empty,
+                ast::ExprKind::Index { array, keys } => match self.globals.get(&array.name) {
+                    Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
+                        array: g,
+                        keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
+                    }),
+                    _ => match self.lvalue(e, sc) {
+                        Some(lv) => K::Delete(lv),
+                        None => K::Empty,
+                    },
                 },
                 _ => {
                     self.diags.push(Diag::error(
@@ -879,14 +943,14 @@ impl<'a> Elab<'a> {
         ir::Stmt { kind, span }
     }
 
-    fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
+    pub(super) fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
         sc.loop_depth += 1;
         let b = self.stmt(s, sc);
         sc.loop_depth -= 1;
         b
     }
 
-    fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
+    pub(super) fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
         if let Some(&g) = self.globals.get(&id.name) {
             self.diags.push(
                 Diag::error(
@@ -938,6 +1002,10 @@ impl<'a> Elab<'a> {
             return Some(LValue::Local(l));
         }
         if let Some(&g) = self.globals.get(&v.name) {
+            if self.m.globals[g].stat.is_some() {
+                self.stat_as_value(g, v.span);
+                return None;
+            }
             match self.shapes[g.index()] {
                 Shape::Array(..) => return None,
                 Shape::Unknown => self.shapes[g.index()] = Shape::Scalar(v.span),
@@ -959,6 +1027,10 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Var(v) => self.var(v, sc),
             ast::ExprKind::Index { array, keys } => {
                 let g = self.array_global(array, keys.len());
+                if let Some(g) = g.filter(|g| self.is_stat(*g)) {
+                    self.stat_as_value(g, e.span);
+                    return None;
+                }
                 let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }
@@ -1079,6 +1151,16 @@ impl<'a> Elab<'a> {
                     None => err(),
                 }
             }
+            A::StatAdd { .. } => {
+                self.diags.push(stats::misplaced_add(span));
+                err()
+            }
+            A::StatOp {
+                op,
+                arg,
+                params,
+                bucket,
+            } => self.lower_stat_op(*op, arg, params, bucket.as_deref(), span, sc),
         }
     }
 

@@ -450,6 +450,16 @@ impl Infer<'_> {
                 self.keys(m, o, g, keys);
                 Ty::Long
             }
+            ExprKind::StatGet {
+                stat, bucket, keys, ..
+            } => {
+                self.global_used[stat.index()] = true;
+                self.keys(m, o, *stat, keys);
+                if let Some(b) = bucket {
+                    self.check(m, o, b, Ty::Long);
+                }
+                Ty::Long
+            }
         }
     }
 
@@ -535,6 +545,15 @@ impl Infer<'_> {
             }
             StmtKind::Delete(lv) => {
                 self.lvalue(m, o, lv, Ty::Unknown);
+            }
+            StmtKind::StatAdd { stat, keys, value } => {
+                self.global_used[stat.index()] = true;
+                self.keys(m, o, *stat, keys);
+                self.check(m, o, value, Ty::Long);
+            }
+            StmtKind::PrintHist { stat, keys, .. } => {
+                self.global_used[stat.index()] = true;
+                self.keys(m, o, *stat, keys);
             }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
                 if let Some(e) = arg {

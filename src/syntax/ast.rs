@@ -168,8 +168,16 @@ pub enum StmtKind {
         value: Option<Ident>,
         keys: Vec<Ident>,
         array: Ident,
+        /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
+        agg: Option<(StatFn, Span)>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    /// `foreach (b in @hist_log(x))`: every bucket index of a histogram.
+    ForeachHist {
+        key: Ident,
+        hist: Expr,
         body: Box<Stmt>,
     },
     Break,
@@ -331,4 +339,61 @@ pub enum ExprKind {
         keys: Vec<Expr>,
         array: Ident,
     },
+    /// `target <<< value`: adds a value to a statistic.
+    StatAdd {
+        target: Box<Expr>,
+        value: Box<Expr>,
+    },
+    /// `@op(stat[, params])`, and `@hist_*(...)[bucket]`.
+    StatOp {
+        op: StatFn,
+        arg: Box<Expr>,
+        params: Vec<Expr>,
+        bucket: Option<Box<Expr>>,
+    },
+}
+
+/// The statistics operators: extractors and histograms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatFn {
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    Variance,
+    HistLinear,
+    HistLog,
+}
+
+impl StatFn {
+    pub const ALL: [StatFn; 8] = [
+        StatFn::Count,
+        StatFn::Sum,
+        StatFn::Min,
+        StatFn::Max,
+        StatFn::Avg,
+        StatFn::Variance,
+        StatFn::HistLinear,
+        StatFn::HistLog,
+    ];
+    /// The name without `@`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatFn::Count => "count",
+            StatFn::Sum => "sum",
+            StatFn::Min => "min",
+            StatFn::Max => "max",
+            StatFn::Avg => "avg",
+            StatFn::Variance => "variance",
+            StatFn::HistLinear => "hist_linear",
+            StatFn::HistLog => "hist_log",
+        }
+    }
+    pub fn from_name(n: &str) -> Option<StatFn> {
+        StatFn::ALL.into_iter().find(|f| f.name() == n)
+    }
+    pub fn is_hist(self) -> bool {
+        matches!(self, StatFn::HistLinear | StatFn::HistLog)
+    }
 }

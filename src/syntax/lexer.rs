@@ -42,6 +42,7 @@ enum Raw {
     PpElse,
     #[token("%)")]
     PpClose,
+    #[token("<<<")]
     #[token("<<=")]
     #[token(">>=")]
     #[token("++")]
@@ -117,6 +118,9 @@ pub enum T {
     ArgNum(u32),
     ArgStr(u32),
     ArgCount,
+    /// A statistics operator: `@count`, `@sum`, `@min`, `@max`, `@avg`, `@variance`,
+    /// `@hist_linear`, `@hist_log` (the name without `@`).
+    AtOp(&'static str),
     PpOpen,
     PpThen,
     PpElse,
@@ -141,9 +145,9 @@ pub struct Tok {
 
 /// Every operator token, for turning a matched slice into a `&'static str`.
 const OPS: &[&str] = &[
-    "<<=", ">>=", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "<<", ">>",
-    "<=", ">=", "==", "!=", "&&", "||", "+", "-", "*", "/", "%", "<", ">", "=", "!", "~", "&", "|",
-    "^", ".", "?", ":", ";", ",", "(", ")", "{", "}", "[", "]",
+    "<<<", "<<=", ">>=", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "<<",
+    ">>", "<=", ">=", "==", "!=", "&&", "||", "+", "-", "*", "/", "%", "<", ">", "=", "!", "~",
+    "&", "|", "^", ".", "?", ":", ";", ",", "(", ")", "{", "}", "[", "]",
 ];
 
 /// Largest script the translator accepts; SystemTap scripts are small, and this bounds the work.
@@ -257,6 +261,13 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                     ),
                 );
                 T::Reported
+            }
+            Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
+                T::AtOp(
+                    crate::syntax::ast::StatFn::from_name(&slice[1..])
+                        .unwrap()
+                        .name(),
+                )
             }
             Raw::AtMacro => {
                 diags.push(

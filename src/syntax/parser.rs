@@ -68,6 +68,7 @@ fn describe(t: &T) -> String {
         T::PpOpen | T::PpThen | T::PpElse | T::PpClose => "a preprocessor token".into(),
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
         T::Reported => "an unsupported operator".into(),
+        T::AtOp(o) => format!("`@{o}`"),
     }
 }
 
@@ -684,7 +685,7 @@ impl<'a> Parser<'a> {
 
     fn starts_expr(&self) -> bool {
         match &self.peek().t {
-            T::Int(_) | T::Str(_) | T::Reported => true,
+            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
             T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
             _ => false,
@@ -742,7 +743,34 @@ impl<'a> Parser<'a> {
         if !self.eat_kw("in") {
             return self.error("`in`");
         }
+        if let T::AtOp(_) = self.peek().t {
+            let hist = self.primary()?;
+            if value.is_some() || keys.len() != 1 || sort.is_some() {
+                self.diags.push(
+                    Diag::error(
+                        codes::PARSE,
+                        hist.span,
+                        "a foreach over a histogram binds one bucket index, unsorted",
+                    )
+                    .help("write `foreach (b in @hist_log(x))`"),
+                );
+            }
+            self.expect_op(")")?;
+            let body = Box::new(self.stmt()?);
+            return Ok(StmtKind::ForeachHist {
+                key: keys.swap_remove(0),
+                hist,
+                body,
+            });
+        }
         let array = self.ident("an array name")?;
+        let agg = match self.peek().t {
+            T::AtOp(name) => {
+                let at = self.bump().span;
+                StatFn::from_name(name).map(|f| (f, at))
+            }
+            _ => None,
+        };
         let d = self.sort_mark();
         set_sort(self, SortBy::Value, d, array.span);
         let limit = if self.eat_kw("limit") {
@@ -756,6 +784,7 @@ impl<'a> Parser<'a> {
             value,
             keys,
             array,
+            agg,
             sort,
             limit,
             body,
@@ -786,6 +815,18 @@ impl<'a> Parser<'a> {
             T::Op("^=") => Some(BinOp::BitXor),
             T::Op("|=") => Some(BinOp::BitOr),
             T::Op(".=") => Some(BinOp::Concat),
+            T::Op("<<<") => {
+                self.bump();
+                let value = self.expr()?;
+                let span = lhs.span.to(value.span);
+                return Ok(Expr {
+                    kind: ExprKind::StatAdd {
+                        target: Box::new(lhs),
+                        value: Box::new(value),
+                    },
+                    span,
+                });
+            }
             _ => return Ok(lhs),
         };
         self.bump();
@@ -999,6 +1040,39 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         match &t.t {
+            T::AtOp(name) => {
+                let op = StatFn::from_name(name).expect("the lexer makes only known @-operators");
+                self.bump();
+                self.expect_op("(")?;
+                let mut args = self.expr_list(")")?.into_iter();
+                let Some(arg) = args.next() else {
+                    let sp = self.prev_span();
+                    self.diags.push(Diag::error(
+                        codes::PARSE,
+                        sp,
+                        format!("`@{}` needs a statistic to read", op.name()),
+                    ));
+                    return Err(Fatal::Syntax);
+                };
+                let params: Vec<Expr> = args.collect();
+                let bucket = if op.is_hist() && self.eat_op("[") {
+                    let b = self.expr()?;
+                    self.expect_op("]")?;
+                    Some(Box::new(b))
+                } else {
+                    None
+                };
+                let span = t.span.to(self.prev_span());
+                Ok(Expr {
+                    kind: ExprKind::StatOp {
+                        op,
+                        arg: Box::new(arg),
+                        params,
+                        bucket,
+                    },
+                    span,
+                })
+            }
             T::Int(v) => {
                 self.bump();
                 Ok(Expr {

@@ -110,6 +110,7 @@ pub fn foreach_head(
     value: Option<&str>,
     keys: &[&str],
     array: &str,
+    agg: Option<StatFn>,
     sort: Option<(SortBy, SortDir)>,
     limit: Option<String>,
 ) -> String {
@@ -127,7 +128,13 @@ pub fn foreach_head(
     if let Some(v) = value {
         let _ = write!(h, "{v} = ");
     }
-    let _ = write!(h, "[{}] in {array}{}", ks.join(", "), mark(SortBy::Value));
+    let agg = agg.map(|f| format!(" @{}", f.name())).unwrap_or_default();
+    let _ = write!(
+        h,
+        "[{}] in {array}{agg}{}",
+        ks.join(", "),
+        mark(SortBy::Value)
+    );
     if let Some(l) = limit {
         let _ = write!(h, " limit {l}");
     }
@@ -283,10 +290,14 @@ impl Printer {
                 let o = |e: &Option<Expr>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
                 self.body(format!("for ({}; {}; {})", o(init), o(cond), o(step)), body)
             }
+            StmtKind::ForeachHist { key, hist, body } => {
+                self.body(format!("foreach ({} in {})", key.name, expr(hist, 0)), body)
+            }
             StmtKind::Foreach {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
@@ -296,6 +307,7 @@ impl Printer {
                     value.as_ref().map(|v| v.name.as_str()),
                     &ks,
                     &array.name,
+                    agg.map(|a| a.0),
                     *sort,
                     limit.as_ref().map(|l| expr(l, 0)),
                 );
@@ -336,6 +348,7 @@ fn semicolons_owed(s: &Stmt) -> usize {
         StmtKind::If { then, els, .. } => 1 + semicolons_owed(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
+        | StmtKind::ForeachHist { body, .. }
         | StmtKind::Foreach { body, .. } => 1 + semicolons_owed(body),
         _ => 1,
     }
@@ -349,6 +362,7 @@ fn ends_with_watch_stmt(s: &Stmt) -> bool {
         StmtKind::If { then, els, .. } => ends_with_watch_stmt(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
+        | StmtKind::ForeachHist { body, .. }
         | StmtKind::Foreach { body, .. } => ends_with_watch_stmt(body),
         _ => false,
     }
@@ -420,6 +434,31 @@ pub fn expr(e: &Expr, min: u8) -> String {
             } else {
                 (format!("[{}] in {}", list(keys), array.name), PREC_IN)
             }
+        }
+        ExprKind::StatAdd { target, value } => (
+            format!(
+                "{} <<< {}",
+                expr(target, PREC_TERNARY),
+                expr(value, PREC_ASSIGN)
+            ),
+            PREC_ASSIGN,
+        ),
+        ExprKind::StatOp {
+            op,
+            arg,
+            params,
+            bucket,
+        } => {
+            let mut s = format!("@{}({}", op.name(), expr(arg, 0));
+            for p in params {
+                s.push_str(", ");
+                s.push_str(&expr(p, 0));
+            }
+            s.push(')');
+            if let Some(b) = bucket {
+                s.push_str(&format!("[{}]", expr(b, 0)));
+            }
+            (s, 100)
         }
     };
     if prec < min { format!("({s})") } else { s }

@@ -1,5 +1,5 @@
 /* kshim.h - the few kernel APIs that runtime-c's pure-logic headers (stp_lock.h,
- * stp_ring.h, stp_map.h) use, implemented for user space with GCC atomics, so that
+ * stp_ring.h, stp_map.h, stp_stat.h) use, implemented for user space with GCC atomics, so that
  * the same headers can be unit-tested with gcc. Include before the runtime headers.
  */
 #ifndef KSHIM_H
@@ -19,6 +19,8 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
+#define S64_MAX INT64_MAX
+#define S64_MIN INT64_MIN
 
 typedef struct { int counter; } atomic_t;
 typedef struct { long long counter; } atomic64_t;
@@ -50,6 +52,14 @@ static inline long long atomic64_inc_return(atomic64_t *v) { return __atomic_add
 #define local_irq_save(f) do { (f) = 0; } while (0)
 #define local_irq_restore(f) do { (void)(f); } while (0)
 #define __printf(a, b) __attribute__((format(printf, a, b)))
+
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+/* Per-CPU data (stp_stat.h): the tests play four CPUs, one thread each. */
+static unsigned int nr_cpu_ids = 4;
+#define for_each_possible_cpu(c) for ((c) = 0; (c) < nr_cpu_ids; (c)++)
 
 #define STP_ZALLOC(size) calloc(1, (size))
 #define STP_FREE(p) free(p)

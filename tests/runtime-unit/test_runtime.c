@@ -1,6 +1,6 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
  * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h) and timer
- * periods (stp_time.h). Built by run.sh with gcc -Wall
+ * periods (stp_time.h) and statistics (stp_stat.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
@@ -12,6 +12,7 @@ static unsigned long comparisons;
 #include "stp_map.h"
 #include "stp_string.h"
 #include "stp_time.h"
+#include "stp_stat.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -727,6 +728,241 @@ static void test_timer_period(void)
 	CHECK(stp_timer_period_ns(UINT64_MAX, 1) == max);
 }
 
+/* ---- statistics (stp_stat.h) ---- */
+
+struct sink { char buf[16384]; size_t len; };
+
+static void sink_emit(void *arg, const char *s, size_t n)
+{
+	struct sink *k = arg;
+
+	memcpy(k->buf + k->len, s, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+}
+
+static const struct stp_stat_agg *stat_get(struct stp_stat *st)
+{
+	unsigned int busy = 0;
+
+	return stp_stat_get(st, 0, 0, &busy);
+}
+
+static void stat_print(struct stp_stat *st, struct sink *k)
+{
+	k->len = 0;
+	stp_stat_print_hist(st, stat_get(st), stp_stat_line(st, 0), sink_emit, k);
+}
+
+/* The expected texts below were computed by a separate model of SystemTap's histogram
+ * printing and variance merge (written from its runtime's stat-common.c and stat.c), whose
+ * @variance of 1..5 also gives the 12 and 2 of stap(1)'s own example. */
+static void test_stat_extractors(void)
+{
+	struct stp_stat *st = stp_stat_new(STP_STAT_SUM | STP_STAT_MIN | STP_STAT_MAX |
+					   STP_STAT_VARIANCE, STP_HIST_NONE, 0, 0, 0, 0, 1);
+	struct stp_stat *s1 = stp_stat_new(STP_STAT_VARIANCE, STP_HIST_NONE, 0, 0, 0, 1, 1);
+	const struct stp_stat_agg *a;
+	int64_t v;
+
+	CHECK(stat_get(st)->count == 0);
+	for (v = 1; v <= 5; v++) {
+		stp_stat_add(st, 0, 0, v);
+		stp_stat_add(s1, 0, 0, v);
+	}
+	a = stat_get(st);
+	CHECK(a->count == 5 && a->sum == 15 && a->min == 1 && a->max == 5);
+	CHECK(stp_stat_avg(a) == 3);
+	CHECK(a->variance == 12);	/* stap(1): @variance(x) of 1..5 is 12 */
+	CHECK(stat_get(s1)->variance == 2);	/* and @variance(x, 1) is 2 */
+	/* Spread over CPUs: 1, 2 on CPU 1, 3, 4, 5 on CPU 3; the merge gives what the model
+	 * gives for the same split. */
+	stp_stat_clear(st);
+	CHECK(stat_get(st)->count == 0);
+	stp_stat_add(st, 1, 0, 1);
+	stp_stat_add(st, 1, 0, 2);
+	stp_stat_add(st, 3, 0, 3);
+	stp_stat_add(st, 3, 0, 4);
+	stp_stat_add(st, 3, 0, -50);
+	a = stat_get(st);
+	CHECK(a->count == 5 && a->sum == -40 && a->min == -50 && a->max == 4);
+	CHECK(stp_stat_avg(a) == -8);
+	CHECK(a->variance == 544);
+	stp_stat_add(st, 0, 0, 7);	/* after a clear, a CPU starts from its first value */
+	stp_stat_clear(st);
+	stp_stat_add(st, 0, 0, 9);
+	a = stat_get(st);
+	CHECK(a->count == 1 && a->sum == 9 && a->min == 9 && a->max == 9 && a->variance == 0);
+	stp_stat_free(st);
+	stp_stat_free(s1);
+}
+
+static void test_stat_hist(void)
+{
+	struct stp_stat *lg = stp_stat_new(0, STP_HIST_LOG, 0, 0, 0, 0, 1);
+	struct stp_stat *ln = stp_stat_new(0, STP_HIST_LINEAR, 0, 100, 10, 0, 1);
+	static struct sink k;
+	static const int64_t lv[] = { 0, 1, 2, 3, 8, 1000 };
+	static const int64_t nv[] = { -5, 0, 15, 15, 25, 99, 100, 101, 250 };
+	unsigned int i;
+
+	CHECK(stp_hist_linear_buckets(0, 100, 10) == 13);
+	CHECK(stp_hist_linear_buckets(0, 100, 0) == 0);
+	CHECK(stp_hist_linear_buckets(0, 1000, 1) == 0);
+	CHECK(stp_stat_new(0, STP_HIST_LINEAR, 10, 0, 1, 0, 1) == NULL);
+	CHECK(stp_hist_log_bucket(INT64_MIN) == 0 && stp_hist_log_value(0) == INT64_MIN);
+	CHECK(stp_hist_log_bucket(INT64_MAX) == 127 && stp_hist_log_value(127) == (int64_t)1 << 62);
+	CHECK(stp_hist_log_bucket(-1) == 63 && stp_hist_log_value(63) == -1);
+	for (i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+		stp_stat_add(lg, i % 2, 0, lv[i]);
+	for (i = 0; i < sizeof(nv) / sizeof(nv[0]); i++)
+		stp_stat_add(ln, i % 4, 0, nv[i]);
+	stat_print(lg, &k);
+	CHECK(strcmp(k.buf,
+		"value |-------------------------------------------------- count\n"
+		"    0 |@                                                  1\n"
+		"    1 |@                                                  1\n"
+		"    2 |@@                                                 2\n"
+		"    4 |                                                   0\n"
+		"    8 |@                                                  1\n"
+		"   16 |                                                   0\n"
+		"   32 |                                                   0\n"
+		"      ~\n"
+		"  128 |                                                   0\n"
+		"  256 |                                                   0\n"
+		"  512 |@                                                  1\n"
+		" 1024 |                                                   0\n"
+		" 2048 |                                                   0\n"
+		"\n") == 0);
+	stat_print(ln, &k);
+	CHECK(strcmp(k.buf,
+		"value |-------------------------------------------------- count\n"
+		"   <0 |@                                                  1\n"
+		"    0 |@                                                  1\n"
+		"   10 |@@                                                 2\n"
+		"   20 |@                                                  1\n"
+		"   30 |                                                   0\n"
+		"   40 |                                                   0\n"
+		"      ~\n"
+		"   70 |                                                   0\n"
+		"   80 |                                                   0\n"
+		"   90 |@                                                  1\n"
+		"  100 |@@                                                 2\n"
+		" >100 |@                                                  1\n"
+		"\n") == 0);
+	/* Bars scale down past 50, and negative values show the buckets below 0. */
+	stp_stat_clear(lg);
+	for (i = 0; i < 120; i++)
+		stp_stat_add(lg, 2, 0, 7);
+	for (i = 0; i < 5; i++)
+		stp_stat_add(lg, 1, 0, -3);
+	stat_print(lg, &k);
+	CHECK(strcmp(k.buf,
+		"value |-------------------------------------------------- count\n"
+		"   -8 |                                                     0\n"
+		"   -4 |                                                     0\n"
+		"   -2 |@                                                    5\n"
+		"   -1 |                                                     0\n"
+		"    0 |                                                     0\n"
+		"    1 |                                                     0\n"
+		"    2 |                                                     0\n"
+		"    4 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@           120\n"
+		"    8 |                                                     0\n"
+		"   16 |                                                     0\n"
+		"\n") == 0);
+	stp_stat_free(lg);
+	stp_stat_free(ln);
+}
+
+/* Writers on CPUs 1-3 add 1 over and over while CPU 0 merges: every merged view must be
+ * consistent (sum == count, since every value is 1), and the end total exact. */
+static struct stp_stat *race_st;
+static volatile int race_stop;
+
+static void *stat_writer(void *arg)
+{
+	unsigned int cpu = (unsigned int)(uintptr_t)arg;
+	int i;
+
+	for (i = 0; i < 200000; i++)
+		stp_stat_add(race_st, cpu, 1, 1);
+	return NULL;
+}
+
+static void test_stat_threads(void)
+{
+	pthread_t t[3];
+	const struct stp_stat_agg *a;
+	unsigned int i, busy;
+	int torn = 0, reads = 0;
+
+	race_st = stp_stat_new(STP_STAT_SUM, STP_HIST_LOG, 0, 0, 0, 0, 2);
+	for (i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, stat_writer, (void *)(uintptr_t)(i + 1));
+	for (reads = 0; reads < 2000; reads++) {
+		a = stp_stat_get(race_st, 0, 1, &busy);
+		if (a && (a->sum != a->count || a->hist[STP_HIST_LOG_ZERO + 1] != a->count))
+			torn++;
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(torn == 0);
+	a = stp_stat_get(race_st, 0, 1, &busy);
+	CHECK(a && a->count == 600000 && a->sum == 600000);
+	stp_stat_free(race_st);
+}
+
+/* Arrays of statistics look keys up without a lock while one CPU adds entries: a reader
+ * must find either nothing or a whole entry (its key columns and slot number right). */
+static struct stp_map *pub_map;
+
+static void *map_publisher(void *arg)
+{
+	struct stp_key k;
+	int64_t i;
+
+	(void)arg;
+	for (i = 0; i < 1000; i++) {
+		key_ls(&k, i, i % 2 ? "odd" : "even");
+		stp_map_lookup_or_add(pub_map, &k);
+	}
+	return NULL;
+}
+
+static void test_map_publish(void)
+{
+	pthread_t t;
+	struct stp_key k;
+	struct stp_map_entry *e;
+	uint32_t h;
+	int64_t i;
+	int bad = 0, found = 0, round;
+
+	pub_map = stp_map_new("ls", 'l', 1024);
+	pthread_create(&t, NULL, map_publisher, NULL);
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < 1000; i += 7) {
+			key_ls(&k, i, i % 2 ? "odd" : "even");
+			e = stp_map_find(pub_map, &k, &h, NULL);
+			if (!e)
+				continue;
+			found++;
+			if (stp_entry_key_long(e, 1) != i ||
+			    strcmp(stp_entry_key_str(e, 2), i % 2 ? "odd" : "even") != 0 ||
+			    stp_map_index(pub_map, e) >= 1000)
+				bad++;
+		}
+	}
+	pthread_join(t, NULL);
+	CHECK(bad == 0);
+	CHECK(stp_map_size(pub_map) == 1000);
+	key_ls(&k, 999, "odd");
+	e = stp_map_find(pub_map, &k, &h, NULL);
+	CHECK(e && stp_map_index(pub_map, e) == 999);
+	(void)found;
+	stp_map_free(pub_map);
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -744,6 +980,10 @@ int main(void)
 	test_string_overlap();
 	test_string_truncation();
 	test_timer_period();
+	test_stat_extractors();
+	test_stat_hist();
+	test_stat_threads();
+	test_map_publish();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

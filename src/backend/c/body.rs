@@ -10,7 +10,7 @@ use super::names;
 use super::writer::{CWriter, c_long, c_string};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
-use crate::syntax::ast::{BinOp, SortBy, SortDir, UnOp};
+use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
 
 pub struct BodyGen<'a> {
     pub m: &'a Module,
@@ -48,11 +48,11 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn where_(&self, s: Span) -> String {
+    pub(super) fn where_(&self, s: Span) -> String {
         c_string(&self.sm.describe(s))
     }
 
-    fn temp_long(&mut self) -> String {
+    pub(super) fn temp_long(&mut self) -> String {
         self.counter += 1;
         let n = format!("t{}", self.counter);
         self.temps.push(("int64_t".into(), n.clone()));
@@ -77,7 +77,7 @@ impl<'a> BodyGen<'a> {
 
     /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
     /// before the loop runs when it would go past it (`what` names it in the error).
-    fn charge_work(&mut self, steps: &str, what: &str) {
+    pub(super) fn charge_work(&mut self, steps: &str, what: &str) {
         self.w.line(format!(
             "if (unlikely(stp_count_work(c, {steps}, {})))",
             c_string(what)
@@ -85,7 +85,7 @@ impl<'a> BodyGen<'a> {
         self.w.line("\tgoto stp_out;");
     }
 
-    fn fail_check(&mut self) {
+    pub(super) fn fail_check(&mut self) {
         self.w.line("if (unlikely(c->last_error))");
         self.w.line("\tgoto stp_out;");
     }
@@ -155,10 +155,19 @@ impl<'a> BodyGen<'a> {
                 value,
                 keys,
                 array,
+                agg,
                 sort,
                 limit,
                 body,
-            } => self.foreach(*value, keys, *array, *sort, limit.as_ref(), body),
+            } => self.foreach(
+                *value,
+                keys,
+                *array,
+                (*sort, *agg),
+                limit.as_ref(),
+                body,
+                s.span,
+            ),
             StmtKind::Break => self.w.line("break;"),
             StmtKind::Continue => match self.loops.last().cloned().flatten() {
                 Some(l) => {
@@ -200,6 +209,7 @@ impl<'a> BodyGen<'a> {
                 self.w.line("goto stp_out;");
             }
             StmtKind::Delete(lv) => match lv {
+                LValue::Array(g) if self.m.globals[*g].stat.is_some() => self.stat_delete(*g, &[]),
                 LValue::Array(g) => {
                     let name = &self.m.globals[*g].name;
                     let map = names::global(name);
@@ -209,6 +219,9 @@ impl<'a> BodyGen<'a> {
                     );
                     self.w.line(format!("stp_map_clear({map});"));
                 }
+                LValue::Index { array, keys } if self.m.globals[*array].stat.is_some() => {
+                    self.stat_delete(*array, keys)
+                }
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     self.w.line(format!(
@@ -216,6 +229,7 @@ impl<'a> BodyGen<'a> {
                         names::global(&self.m.globals[*array].name)
                     ));
                 }
+                LValue::Global(g) if self.m.globals[*g].stat.is_some() => self.stat_clear(*g),
                 LValue::Local(_) | LValue::Global(_) => {
                     let (target, ty) = self.scalar(lv);
                     if ty == Ty::Str {
@@ -225,6 +239,12 @@ impl<'a> BodyGen<'a> {
                     }
                 }
             },
+            StmtKind::StatAdd { stat, keys, value } => self.stat_add(*stat, keys, value, s.span),
+            StmtKind::PrintHist {
+                stat,
+                keys,
+                newline,
+            } => self.print_hist(*stat, keys, *newline, s.span),
             StmtKind::Empty => {}
         }
     }
@@ -258,9 +278,10 @@ impl<'a> BodyGen<'a> {
         value: Option<Id<Local>>,
         keys: &[Id<Local>],
         array: Id<Global>,
-        sort: Option<(SortBy, SortDir)>,
+        (sort, agg): (Option<(SortBy, SortDir)>, Option<StatFn>),
         limit: Option<&Expr>,
         body: &Stmt,
+        span: Span,
     ) {
         let g = &self.m.globals[array];
         let map = names::global(&g.name);
@@ -282,6 +303,9 @@ impl<'a> BodyGen<'a> {
             self.w.line(format!("{t} = {v};"));
             t
         });
+        if let (Some(f), Some((SortBy::Value, _))) = (agg, sort) {
+            self.stat_sort_values(array, f, span);
+        }
         self.charge_work(
             &format!("stp_map_sort_work({map}, {dir})"),
             &format!("foreach over {}", g.name),
@@ -422,7 +446,7 @@ impl<'a> BodyGen<'a> {
     /// Builds the key of an array access into a frame temporary. String columns point at
     /// their strings, so `then` (what is evaluated after the key and before it is used, the
     /// value of an assignment) decides whether a variable must be copied first.
-    fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
+    pub(super) fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
         let key_tys = self.m.globals[array]
             .array
             .as_ref()
@@ -578,6 +602,12 @@ impl<'a> BodyGen<'a> {
                     names::global(&self.m.globals[*array].name)
                 )
             }
+            ExprKind::StatGet {
+                stat,
+                keys,
+                op,
+                bucket,
+            } => self.stat_get(*stat, keys, *op, bucket.as_deref(), e.span),
         }
     }
 
@@ -927,7 +957,8 @@ pub fn needs_statements(e: &Expr) -> bool {
         ExprKind::Call { .. }
         | ExprKind::Builtin { .. }
         | ExprKind::Assign { .. }
-        | ExprKind::In { .. } => true,
+        | ExprKind::In { .. }
+        | ExprKind::StatGet { .. } => true,
         ExprKind::IncDec { .. } => true,
         ExprKind::Unary { e, .. } => needs_statements(e),
         ExprKind::Binary { op, l, r } => {

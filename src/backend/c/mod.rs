@@ -7,6 +7,7 @@ mod body;
 mod conds;
 mod kprobes;
 pub mod names;
+mod stats;
 mod watches;
 pub mod writer;
 
@@ -72,6 +73,16 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 u.globals.entry(array.index()).or_default();
                 keys.iter().for_each(|k| expr(u, k));
             }
+            // Merging a statistic's per-CPU records reads them under the read lock.
+            ExprKind::StatGet {
+                stat, bucket, keys, ..
+            } => {
+                u.globals.entry(stat.index()).or_default();
+                keys.iter().for_each(|k| expr(u, k));
+                if let Some(b) = bucket {
+                    expr(u, b)
+                }
+            }
         }
     }
     fn stmt(u: &mut Uses, s: &Stmt) {
@@ -112,6 +123,19 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 stmt(u, body)
             }
             StmtKind::Delete(l) => lv(u, l, true),
+            // `<<<` writes this CPU's own record: no lock at all for a scalar statistic, the
+            // read lock for an array of them (it may add a key; stp_stat.h).
+            StmtKind::StatAdd { stat, keys, value } => {
+                if !keys.is_empty() {
+                    u.globals.entry(stat.index()).or_default();
+                }
+                keys.iter().for_each(|k| expr(u, k));
+                expr(u, value)
+            }
+            StmtKind::PrintHist { stat, keys, .. } => {
+                u.globals.entry(stat.index()).or_default();
+                keys.iter().for_each(|k| expr(u, k));
+            }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
                 if let Some(e) = arg {
                     expr(u, e)
@@ -534,15 +558,20 @@ fn globals(m: &Module, w: &mut CWriter) {
     }
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
-        match &g.array {
-            Some(_) => w.line(format!("static struct stp_map *{n};")),
-            None => w.line(format!("static {}", member(g.ty, &n))),
+        match (&g.array, &g.stat) {
+            (Some(_), Some(_)) => {
+                w.line(format!("static struct stp_map *{n};"));
+                stats::decl(g, w);
+            }
+            (Some(_), None) => w.line(format!("static struct stp_map *{n};")),
+            (None, Some(_)) => w.line(format!("static struct stp_stat *{n};")),
+            (None, None) => w.line(format!("static {}", member(g.ty, &n))),
         }
         w.line(format!(
             "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
             names::global_lock(&g.name)
         ));
-        if g.array.is_none() {
+        if g.array.is_none() && g.stat.is_none() {
             let p = names::global_param(&g.name);
             if g.ty == Ty::Str {
                 w.line(format!("static char *{p};"));
@@ -740,6 +769,11 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
         w.line(format!("stp_map_free({n});"));
         w.line(format!("{n} = NULL;"));
     }
+    for (_, g) in m.globals.iter() {
+        if g.stat.is_some() {
+            stats::free(g, w);
+        }
+    }
     w.close();
     w.line("");
     w.line("/* Process context (module load). */");
@@ -748,6 +782,10 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.line("");
     for (_, g) in m.globals.iter() {
         let n = names::global(&g.name);
+        if let (Some(st), None) = (&g.stat, &g.array) {
+            stats::init(g, st, w);
+            continue;
+        }
         match &g.array {
             Some(a) => {
                 let keys: String = a
@@ -763,6 +801,9 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                 ));
                 w.line(format!("if (!{n})"));
                 w.line("\tgoto fail_maps;");
+                if let Some(st) = &g.stat {
+                    stats::init(g, st, w);
+                }
             }
             None if g.ty == Ty::Str => {
                 let p = names::global_param(&g.name);
