@@ -506,10 +506,18 @@ pub enum FmtPiece {
     Text(String),
     Conv {
         flags: String,
-        width: Option<u32>,
-        precision: Option<u32>,
+        width: Option<FmtSize>,
+        precision: Option<FmtSize>,
         conv: char,
     },
+}
+
+/// A width or precision: written in the format, or `*`, taken from the next argument (a long,
+/// before the value it applies to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FmtSize {
+    Fixed(u32),
+    Star,
 }
 
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 //! tapsets), probe points and printf formats, pulls in the tapset functions the script reaches,
 //! infers types (`types`), and produces the `ir::Module` the back end consumes.
 
+mod aliases;
 mod foreach;
 pub mod format;
 pub mod probes;
@@ -83,6 +84,8 @@ pub fn elaborate(
     tapset_scripts: &[ast::Script],
     diags: &mut Diags,
 ) -> Module {
+    let expanded = aliases::expand(script, tapset_scripts, diags);
+    let script = &expanded;
     let mut e = Elab {
         m: Module::default(),
         diags,
@@ -102,8 +105,13 @@ pub fn elaborate(
     for ts in tapset_scripts {
         for it in &ts.items {
             if let Item::Function(f) = it {
+                let key = if f.private {
+                    private_key(f.name.span.file, &f.name.name)
+                } else {
+                    f.name.name.clone()
+                };
                 e.decls.insert(
-                    f.name.name.clone(),
+                    key,
                     FnDecl {
                         decl: f,
                         origin: FnOrigin::Tapset,
@@ -1106,7 +1114,7 @@ impl<'a> Elab<'a> {
                     })) => {
                         match format::parse(f, *fsp) {
                             Ok(p) => {
-                                let want = format::conversions(&p).count();
+                                let want = format::arg_types(&p).len();
                                 if want != args.len() - 1 {
                                     self.diags.push(
                                     Diag::error(codes::FORMAT, span, format!("{}: the format takes {want} argument(s) but {} given", b.name(), args.len() - 1))
@@ -1153,8 +1161,20 @@ impl<'a> Elab<'a> {
                 args,
             });
         }
-        let Some(f) = self.function_id(&name.name) else {
-            let mut cands: Vec<&str> = self.decls.keys().map(|s| s.as_str()).collect();
+        // A tapset's private function, called from that tapset, before any public one.
+        let private = private_key(name.span.file, &name.name);
+        let key = if self.decls.contains_key(&private) {
+            private
+        } else {
+            name.name.clone()
+        };
+        let Some(f) = self.function_id(&key) else {
+            let mut cands: Vec<&str> = self
+                .decls
+                .keys()
+                .map(|s| s.as_str())
+                .filter(|s| !s.starts_with(PRIVATE_PREFIX))
+                .collect();
             cands.extend(["printf", "sprintf", "print", "println"]);
             let mut d = Diag::error(
                 codes::UNDEFINED,
@@ -1164,6 +1184,17 @@ impl<'a> Elab<'a> {
             .label("not defined in the script or the tapsets");
             if let Some(s) = crate::diag::nearest(&name.name, cands) {
                 d = d.help(format!("did you mean `{s}`?"));
+            }
+            let hidden = format!("_{}", name.name);
+            if let Some((_, fd)) = self
+                .decls
+                .iter()
+                .find(|(k, _)| k.starts_with(PRIVATE_PREFIX) && k.ends_with(&hidden))
+            {
+                d = d.secondary(
+                    fd.decl.name.span,
+                    "a private function of this tapset: only its own file may call it",
+                );
             }
             self.diags.push(d);
             return ir::Expr {
@@ -1195,6 +1226,14 @@ impl<'a> Elab<'a> {
             args: lowered,
         })
     }
+}
+
+/// How a tapset's private function is named, so that only its own file finds it (as
+/// SystemTap mangles them).
+const PRIVATE_PREFIX: &str = "__private_";
+
+fn private_key(file: crate::diag::FileId, name: &str) -> String {
+    format!("{PRIVATE_PREFIX}{}_{name}", file.0)
 }
 
 pub fn ty_of(t: ast::TypeName) -> Ty {

@@ -343,13 +343,12 @@ impl Infer<'_> {
                 format,
                 args,
             } => {
-                let convs: Vec<char> = format::conversions(format).collect();
+                let types = format::arg_types(format);
                 for (i, a) in args.iter_mut().enumerate() {
                     let want = match which {
-                        Builtin::Printf | Builtin::Sprintf => convs
-                            .get(i)
-                            .map(|c| format::arg_type(*c))
-                            .unwrap_or(Ty::Unknown),
+                        Builtin::Printf | Builtin::Sprintf => {
+                            types.get(i).copied().unwrap_or(Ty::Unknown)
+                        }
                         _ => Ty::Unknown,
                     };
                     let t = self.check(m, o, a, want);

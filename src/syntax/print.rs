@@ -152,7 +152,8 @@ impl Printer {
     fn item(&mut self, item: &Item) {
         match item {
             Item::Global(g) => {
-                let mut s = format!("global {}", g.name.name);
+                let private = if g.private { "private " } else { "" };
+                let mut s = format!("{private}global {}", g.name.name);
                 if let Some((n, _)) = g.array_size {
                     let _ = write!(s, "[{n}]");
                 }
@@ -174,7 +175,13 @@ impl Printer {
                     .ret
                     .map(|t| format!(":{}", type_name(t)))
                     .unwrap_or_default();
-                let head = format!("function {}{} ({})", f.name.name, ret, params.join(", "));
+                let private = if f.private { "private " } else { "" };
+                let head = format!(
+                    "{private}function {}{} ({})",
+                    f.name.name,
+                    ret,
+                    params.join(", ")
+                );
                 match &f.body {
                     FunctionBody::Script(b) => self.block_after(&head, b),
                     FunctionBody::Embedded(c, _) => self.line(&format!("{head} %{{{c}%}}")),
@@ -185,10 +192,13 @@ impl Printer {
                 let mut head = String::from("probe ");
                 if let Some(w) = &p.watch {
                     head.push_str(&w.name.name);
+                    for r in &w.rest {
+                        let _ = write!(head, ".{}", r.name);
+                    }
                     if let Some(a) = &w.param {
                         let _ = write!(head, "({})", a.name);
                     }
-                    head.push_str(" = ");
+                    head.push_str(if w.append { " += " } else { " = " });
                 }
                 head.push_str(&pts.join(", "));
                 if let Some(c) = &p.cond {

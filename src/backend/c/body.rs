@@ -833,10 +833,30 @@ impl<'a> BodyGen<'a> {
                             precision,
                             conv,
                         } => {
+                            // A `*` takes its long argument before the value, clamped to what
+                            // the kernel's vsnprintf takes without a warning (as a literal
+                            // width is limited); a negative width left-justifies, as in C, and
+                            // a negative precision is 0.
+                            let mut size = |p: &mut Self, z: &Option<FmtSize>, lo: i64| match z {
+                                None => String::new(),
+                                Some(FmtSize::Fixed(n)) => n.to_string(),
+                                Some(FmtSize::Star) => {
+                                    let Some(a) = args.get(ai) else {
+                                        return String::new();
+                                    };
+                                    ai += 1;
+                                    let v = p.stable_long(a, args, ai);
+                                    vals.push(format!("(int)clamp_t(long long, {v}, {lo}, 1024)"));
+                                    "*".into()
+                                }
+                            };
+                            let w = size(self, width, -1024);
+                            let pr = match size(self, precision, 0) {
+                                p if precision.is_some() => format!(".{p}"),
+                                _ => String::new(),
+                            };
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
-                            let w = width.map(|w| w.to_string()).unwrap_or_default();
-                            let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
                             let flags = c_flags(flags, *conv, precision.is_some());
                             match conv {
                                 's' => {
