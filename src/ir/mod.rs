@@ -437,6 +437,9 @@ pub enum StmtKind {
         value: Option<Id<Local>>,
         keys: Vec<Id<Local>>,
         array: Id<Global>,
+        /// `in arr[k, *]`: only the entries matching these keys (`ExprKind::Wildcard` matches
+        /// any), evaluated once before the loop.
+        slice: Option<Vec<Expr>>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -522,6 +525,8 @@ pub enum FmtSize {
 
 #[derive(Clone)]
 pub enum ExprKind {
+    /// `*` as a key of `In` or of a deleted `LValue::Index`: any value of that column.
+    Wildcard,
     Long(i64),
     Str(String),
     Var(LValue),

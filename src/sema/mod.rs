@@ -216,7 +216,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
     use ast::ExprKind::*;
     f(e);
     match &e.kind {
-        Lit(_) | Var(_) => {}
+        Lit(_) | Var(_) | Wildcard => {}
         Index { keys, .. } | In { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
         Call { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
         Unary { e, .. } => walk_expr(e, f),
@@ -269,10 +269,13 @@ fn walk_stmt<'e>(
             }
             walk_stmt(body, fe, fs)
         }
-        Foreach { limit, body, .. } => {
+        Foreach {
+            limit, slice, body, ..
+        } => {
             if let Some(l) = limit {
                 walk_expr(l, fe)
             }
+            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
             walk_stmt(body, fe, fs)
         }
         Enable { arg, .. } | Disable { arg, .. } => {
@@ -751,10 +754,12 @@ impl<'a> Elab<'a> {
                 value,
                 keys,
                 array,
+                slice,
                 sort,
                 limit,
                 body,
             } => {
+                let nkeys = keys.len();
                 let Some(g) = self.array_global(array, keys.len()) else {
                     return ir::Stmt {
                         kind: K::Empty,
@@ -806,6 +811,24 @@ impl<'a> Elab<'a> {
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
                 let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                let slice = slice.as_ref().map(|ks| {
+                    if ks.len() != nkeys {
+                        self.diags.push(
+                            Diag::error(
+                                codes::ARRAY_ARITY,
+                                array.span,
+                                format!(
+                                    "the slice of `{}` has {} key(s) but the loop names {}",
+                                    array.name,
+                                    ks.len(),
+                                    nkeys
+                                ),
+                            )
+                            .help("give one key or `*` per column: foreach ([a, b] in arr[*, 2])"),
+                        );
+                    }
+                    ks.iter().map(|k| self.key_or_wildcard(k, sc)).collect()
+                });
                 sc.iterating.push((g, *sort, array.span));
                 let body = Box::new(self.loop_body(body, sc));
                 sc.iterating.pop();
@@ -813,6 +836,7 @@ impl<'a> Elab<'a> {
                     value,
                     keys,
                     array: g,
+                    slice,
                     sort: *sort,
                     limit,
                     body,
@@ -868,6 +892,18 @@ impl<'a> Elab<'a> {
                         None => K::Empty,
                     },
                 },
+                ast::ExprKind::Index { array, keys }
+                    if keys
+                        .iter()
+                        .any(|k| matches!(k.kind, ast::ExprKind::Wildcard)) =>
+                {
+                    let g = self.array_global(array, keys.len());
+                    let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
+                    match g {
+                        Some(array) => K::Delete(LValue::Index { array, keys }),
+                        None => K::Empty,
+                    }
+                }
                 ast::ExprKind::Index { .. } => match self.lvalue(e, sc) {
                     Some(lv) => K::Delete(lv),
                     None => K::Empty,
@@ -885,6 +921,18 @@ impl<'a> Elab<'a> {
             A::Empty => K::Empty,
         };
         ir::Stmt { kind, span }
+    }
+
+    /// A key of `in` or `delete`, where `*` matches any value of its column.
+    fn key_or_wildcard(&mut self, k: &ast::Expr, sc: &mut Scope) -> ir::Expr {
+        match k.kind {
+            ast::ExprKind::Wildcard => ir::Expr {
+                kind: ExprKind::Wildcard,
+                ty: Ty::Unknown,
+                span: k.span,
+            },
+            _ => self.expr(k, sc),
+        }
     }
 
     fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
@@ -1079,9 +1127,17 @@ impl<'a> Elab<'a> {
                     None => err(),
                 }
             }
+            A::Wildcard => {
+                self.diags.push(
+                    Diag::error(codes::MISPLACED, e.span, "`*` stands for any key only in `in` and `delete`")
+                        .label("not a value")
+                        .help("write `[k, *] in arr` to test for some key whose first column is k, or `delete arr[k, *]` to remove them all"),
+                );
+                err()
+            }
             A::In { keys, array } => {
                 let g = self.array_global(array, keys.len());
-                let keys = keys.iter().map(|k| self.expr(k, sc)).collect();
+                let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
                 match g {
                     Some(array) => mk(ExprKind::In { array, keys }),
                     None => err(),

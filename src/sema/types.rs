@@ -304,6 +304,9 @@ impl Infer<'_> {
 
     fn keys(&mut self, m: &mut Module, o: Owner, g: Id<Global>, keys: &mut [Expr]) {
         for (i, k) in keys.iter_mut().enumerate() {
+            if matches!(k.kind, ExprKind::Wildcard) {
+                continue;
+            }
             let kt = self.get(m, Slot::Key(g, i));
             let t = self.check(m, o, k, kt);
             self.unify(m, Slot::Key(g, i), t);
@@ -312,6 +315,8 @@ impl Infer<'_> {
 
     fn expr(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
         match &mut e.kind {
+            // Only a key of `in` or `delete`, which `keys` steps over.
+            ExprKind::Wildcard => Ty::Unknown,
             ExprKind::Long(_) => Ty::Long,
             ExprKind::Str(_) => Ty::Str,
             ExprKind::Var(lv) => self.lvalue(m, o, lv, want),
@@ -490,12 +495,16 @@ impl Infer<'_> {
                 value,
                 keys,
                 array,
+                slice,
                 limit,
                 body,
                 ..
             } => {
                 let g = *array;
                 self.global_used[g.index()] = true;
+                if let Some(s) = slice {
+                    self.keys(m, o, g, s);
+                }
                 for (i, k) in keys.iter().enumerate() {
                     let kt = self.get(m, Slot::Key(g, i));
                     let lt = self.unify(m, Slot::Local(o, *k), kt);

@@ -177,6 +177,8 @@ pub enum StmtKind {
         value: Option<Ident>,
         keys: Vec<Ident>,
         array: Ident,
+        /// `in arr[k, *]`: only the entries matching these keys (`*` matches any).
+        slice: Option<Vec<Expr>>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -340,4 +342,6 @@ pub enum ExprKind {
         keys: Vec<Expr>,
         array: Ident,
     },
+    /// `*` as a key: any value of that column (`[k, *] in arr`, `delete arr[k, *]`).
+    Wildcard,
 }

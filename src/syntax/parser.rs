@@ -789,6 +789,11 @@ impl<'a> Parser<'a> {
             return self.error("`in`");
         }
         let array = self.ident("an array name")?;
+        let slice = if self.eat_op("[") {
+            Some(self.expr_list("]")?)
+        } else {
+            None
+        };
         let d = self.sort_mark();
         set_sort(self, SortBy::Value, d, array.span);
         let limit = if self.eat_kw("limit") {
@@ -802,6 +807,7 @@ impl<'a> Parser<'a> {
             value,
             keys,
             array,
+            slice,
             sort,
             limit,
             body,
@@ -1218,7 +1224,17 @@ impl<'a> Parser<'a> {
             return Ok(v);
         }
         loop {
-            v.push(self.expr()?);
+            // `*` as a whole key (`[k, *] in arr`, `delete arr[k, *]`); pass 2 says where it
+            // may stand.
+            if close == "]" && self.is_op("*") && matches!(self.peek_at(1), T::Op("," | "]")) {
+                let sp = self.bump().span;
+                v.push(Expr {
+                    kind: ExprKind::Wildcard,
+                    span: sp,
+                });
+            } else {
+                v.push(self.expr()?);
+            }
             if self.eat_op(close) {
                 return Ok(v);
             }

@@ -297,15 +297,20 @@ impl Printer {
                 value,
                 keys,
                 array,
+                slice,
                 sort,
                 limit,
                 body,
             } => {
                 let ks: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                let arr = match slice {
+                    Some(s) => format!("{}[{}]", array.name, list(s)),
+                    None => array.name.clone(),
+                };
                 let h = foreach_head(
                     value.as_ref().map(|v| v.name.as_str()),
                     &ks,
-                    &array.name,
+                    &arr,
                     *sort,
                     limit.as_ref().map(|l| expr(l, 0)),
                 );
@@ -421,8 +426,9 @@ pub fn expr(e: &Expr, min: u8) -> String {
                 (format!("{}{o}", expr(target, 100)), PREC_UNARY + 1)
             }
         }
+        ExprKind::Wildcard => ("*".to_string(), 100),
         ExprKind::In { keys, array } => {
-            if keys.len() == 1 {
+            if keys.len() == 1 && !matches!(keys[0].kind, ExprKind::Wildcard) {
                 (
                     format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name),
                     PREC_IN,
