@@ -155,13 +155,18 @@ static inline bool stp_map_key_ok(const struct stp_map *m, const struct stp_key 
 	return true;
 }
 
-static inline bool stp_map_key_eq(const struct stp_map_entry *e, const struct stp_key *k)
+/* Any context. Whether e equals k in the key columns whose bit is set in mask (bit c for
+ * column c; the others are wildcards). */
+static inline bool stp_map_key_match(const struct stp_map_entry *e, const struct stp_key *k,
+				     unsigned int mask)
 {
 	unsigned int c;
 
 	for (c = 0; c < k->n; c++) {
 		const char *col = stp_map_col(e, c + 1);
 
+		if (!(mask & (1u << c)))
+			continue;
 		if (k->type[c] == 'l') {
 			if (*(const int64_t *)col != k->l[c])
 				return false;
@@ -170,6 +175,11 @@ static inline bool stp_map_key_eq(const struct stp_map_entry *e, const struct st
 		}
 	}
 	return true;
+}
+
+static inline bool stp_map_key_eq(const struct stp_map_entry *e, const struct stp_key *k)
+{
+	return stp_map_key_match(e, k, ~0u);
 }
 
 /* Any context. The entry for k, or NULL; *hashp gets the key's hash. */
@@ -436,6 +446,53 @@ static inline void stp_map_delete(struct stp_map *m, const struct stp_key *k)
 	e->next = m->free_head;
 	m->free_head = i;
 	m->count--;
+}
+
+/* Any context. `[k, *] in arr`: whether some entry matches k in the columns of mask (see
+ * stp_map_key_match). O(high), which the caller charges as stp_map_clear_work. */
+static inline bool stp_map_exists_match(const struct stp_map *m, const struct stp_key *k,
+					unsigned int mask)
+{
+	uint32_t i;
+
+	if (!stp_map_key_ok(m, k))
+		return false;
+	for (i = 0; i < m->high; i++) {
+		const struct stp_map_entry *e = stp_map_slot(m, i);
+
+		if (e->used && stp_map_key_match(e, k, mask))
+			return true;
+	}
+	return false;
+}
+
+/* Any context. `delete arr[k, *]`: removes every entry matching k in the columns of mask.
+ * O(high) slots, each removal walking its bucket chain (at most count entries); the caller
+ * charges stp_map_clear_work. A freed slot goes to the free list, below high, so the scan
+ * meets each slot once. */
+static inline void stp_map_delete_match(struct stp_map *m, const struct stp_key *k,
+					unsigned int mask)
+{
+	uint32_t i, *link;
+
+	if (!stp_map_key_ok(m, k))
+		return;
+	for (i = 0; i < m->high; i++) {
+		struct stp_map_entry *e = stp_map_slot(m, i);
+
+		if (!e->used || !stp_map_key_match(e, k, mask))
+			continue;
+		link = &m->buckets[e->hash & (m->nbuckets - 1)];
+		while (*link != i && *link != STP_MAP_NIL)
+			link = &stp_map_slot(m, *link)->next;
+		if (*link != i)
+			continue;	/* not chained: cannot happen for a used slot */
+		*link = e->next;
+		e->used = 0;
+		e->next = m->free_head;
+		m->free_head = i;
+		m->count--;
+	}
 }
 
 static inline int stp_map_cmp_col(const struct stp_map_entry *a, const struct stp_map_entry *b,

@@ -109,6 +109,8 @@ pub struct Session {
     pub diags: Diags,
     pub kernel: Kernel,
     timings: Vec<(String, u128)>,
+    /// The `.stpm` macro library, read once.
+    macros: Option<syntax::macros::Library>,
 }
 
 pub enum Stop {
@@ -130,6 +132,7 @@ impl Session {
             diags: Diags::default(),
             kernel,
             timings: vec![],
+            macros: None,
         }
     }
 
@@ -208,6 +211,7 @@ impl Session {
                 ));
             }
         };
+        let lib = self.macro_library()?;
         let file = self.sm.add(name, text, origin);
         let args = self.cfg.args.clone();
         let guru = self.cfg.guru;
@@ -217,7 +221,7 @@ impl Session {
                 guru,
                 kernel: &mut s.kernel,
             };
-            syntax::parse_file(&s.sm, file, &mut env, &mut s.diags)
+            syntax::parse_file(&s.sm, file, &mut env, &lib, &mut s.diags)
         });
         if script.items.is_empty() && !self.diags.has_errors() {
             let at = Loc::CommandLine(self.sm.name(file).to_string());
@@ -227,8 +231,26 @@ impl Session {
         Ok(script)
     }
 
+    /// The macros every file sees: those of the `.stpm` macro libraries (embedded, then `-I`
+    /// directories).
+    fn macro_library(&mut self) -> Result<syntax::macros::Library, Stop> {
+        if let Some(lib) = &self.macros {
+            return Ok(lib.clone());
+        }
+        let sources = sema::tapsets::macro_sources(&self.cfg.include_dirs)
+            .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
+        let mut lib = syntax::macros::Library::default();
+        for (name, text) in sources {
+            let f = self.sm.add(name, text, Origin::Tapset);
+            syntax::define_macros(&self.sm, f, &mut lib, &mut self.diags);
+        }
+        self.macros = Some(lib.clone());
+        Ok(lib)
+    }
+
     /// The tapsets (embedded, then `-I` directories), parsed as scripts with embedded C allowed.
     fn parse_tapsets(&mut self) -> Result<Vec<ast::Script>, Stop> {
+        let lib = self.macro_library()?;
         let sources = sema::tapsets::sources(&self.cfg.include_dirs)
             .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
         let mut tapsets = vec![];
@@ -239,7 +261,13 @@ impl Session {
                 guru: true,
                 kernel: &mut self.kernel,
             };
-            tapsets.push(syntax::parse_file(&self.sm, f, &mut env, &mut self.diags));
+            tapsets.push(syntax::parse_file(
+                &self.sm,
+                f,
+                &mut env,
+                &lib,
+                &mut self.diags,
+            ));
         }
         Ok(tapsets)
     }
@@ -250,12 +278,8 @@ impl Session {
             let tapsets = s.parse_tapsets()?;
             Ok(sema::elaborate(script, &tapsets, &mut s.diags))
         })?;
-        if !script
-            .items
-            .iter()
-            .any(|i| matches!(i, ast::Item::Probe(_)))
-            && !self.diags.has_errors()
-        {
+        // After alias expansion: a script of alias definitions alone has no probes.
+        if m.probes.is_empty() && !self.diags.has_errors() {
             let name = script
                 .items
                 .first()

@@ -76,7 +76,8 @@ pub fn parse(input: &Input) -> (ast::Script, Diags, SourceMap) {
         args: input.args.clone(),
         guru: true,
     };
-    let s = syntax::parse_file(&sm, f, &mut env, &mut diags);
+    let lib = syntax::macros::Library::default();
+    let s = syntax::parse_file(&sm, f, &mut env, &lib, &mut diags);
     (s, diags, sm)
 }
 
@@ -102,7 +103,14 @@ pub fn run(input: &Input, last_pass: u8) -> Outcome {
                 args: vec![],
                 guru: true,
             };
-            tapsets.push(syntax::parse_file(&out.sm, f, &mut env, &mut out.diags));
+            let lib = syntax::macros::Library::default();
+            tapsets.push(syntax::parse_file(
+                &out.sm,
+                f,
+                &mut env,
+                &lib,
+                &mut out.diags,
+            ));
         }
         let m = sema::elaborate(&out.script, &tapsets, &mut out.diags);
         out.module = Some(m);

@@ -473,6 +473,9 @@ pub enum StmtKind {
         /// An array of statistics sorted by value: the extractor it sorts by (`@count` when
         /// the script names none, as in SystemTap). `None` for other arrays.
         agg: Option<StatFn>,
+        /// `in arr[k, *]`: only the entries matching these keys (`ExprKind::Wildcard` matches
+        /// any), evaluated once before the loop.
+        slice: Option<Vec<Expr>>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -555,14 +558,24 @@ pub enum FmtPiece {
     Text(String),
     Conv {
         flags: String,
-        width: Option<u32>,
-        precision: Option<u32>,
+        width: Option<FmtSize>,
+        precision: Option<FmtSize>,
         conv: char,
     },
 }
 
+/// A width or precision: written in the format, or `*`, taken from the next argument (a long,
+/// before the value it applies to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FmtSize {
+    Fixed(u32),
+    Star,
+}
+
 #[derive(Clone)]
 pub enum ExprKind {
+    /// `*` as a key of `In` or of a deleted `LValue::Index`: any value of that column.
+    Wildcard,
     Long(i64),
     Str(String),
     Var(LValue),

@@ -277,15 +277,21 @@ impl Printer<'_> {
                 keys,
                 array,
                 agg,
+                slice,
                 sort,
                 limit,
                 body,
             } => {
                 let ks: Vec<&str> = keys.iter().map(|k| self.locals[*k].name.as_str()).collect();
+                let name = &self.m.globals[*array].name;
+                let arr = match slice {
+                    Some(s) => format!("{name}[{}]", self.list(s)),
+                    None => name.clone(),
+                };
                 let h = crate::syntax::print::foreach_head(
                     value.map(|v| self.locals[v].name.as_str()),
                     &ks,
-                    &self.m.globals[*array].name,
+                    &arr,
                     *agg,
                     *sort,
                     limit.as_ref().map(|l| self.expr(l, 0)),
@@ -449,6 +455,7 @@ impl Printer<'_> {
                     (format!("{}{o}", self.lvalue(target)), PREC_UNARY + 1)
                 }
             }
+            ExprKind::Wildcard => ("*".to_string(), 100),
             ExprKind::In { array, keys } => (
                 format!("[{}] in {}", self.list(keys), self.m.globals[*array].name),
                 PREC_IN,

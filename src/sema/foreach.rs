@@ -160,12 +160,17 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
             stmt(body, ev);
         }
         StmtKind::Foreach {
-            array, limit, body, ..
+            array,
+            limit,
+            slice,
+            body,
+            ..
         } => {
-            // The limit is evaluated once, before the loop starts.
+            // The limit and the slice are evaluated once, before the loop starts.
             if let Some(l) = limit {
                 expr(l, ev);
             }
+            slice.iter().flatten().for_each(|k| expr(k, ev));
             let keyword = Span::new(
                 s.span.file,
                 s.span.start as usize..s.span.start as usize + 7,
@@ -213,7 +218,7 @@ fn lvalue(lv: &LValue, at: Span, write: bool, ev: &mut dyn FnMut(Event)) {
 
 fn expr(e: &Expr, ev: &mut dyn FnMut(Event)) {
     match &e.kind {
-        ExprKind::Long(_) | ExprKind::Str(_) => {}
+        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => {}
         ExprKind::Var(lv) => lvalue(lv, e.span, false, ev),
         ExprKind::Call { func, args } => {
             args.iter().for_each(|a| expr(a, ev));

@@ -2,7 +2,7 @@
 //! argument type it takes, so that the C writer never passes a script string to vsnprintf.
 
 use crate::diag::{Diag, Span, codes};
-use crate::ir::{FmtPiece, Ty};
+use crate::ir::{FmtPiece, FmtSize, Ty};
 
 /// Parses a format; the error names the offending directive.
 pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
@@ -46,11 +46,21 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
                 }
                 v
             };
-        let width = num(&mut chars, &mut spec);
+        let size = |chars: &mut std::iter::Peekable<std::str::Chars>,
+                    spec: &mut String|
+         -> Option<FmtSize> {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                spec.push('*');
+                return Some(FmtSize::Star);
+            }
+            num(chars, spec).map(FmtSize::Fixed)
+        };
+        let width = size(&mut chars, &mut spec);
         let precision = if chars.peek() == Some(&'.') {
             spec.push('.');
             chars.next();
-            Some(num(&mut chars, &mut spec).unwrap_or(0))
+            Some(size(&mut chars, &mut spec).unwrap_or(FmtSize::Fixed(0)))
         } else {
             None
         };
@@ -73,20 +83,25 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
         };
         spec.push(conv);
         if !"diuxXocsp".contains(conv) {
-            let help = if conv == '*' {
-                "a `*` width is not supported; write the width as a number".to_string()
-            } else {
-                "known directives: %d %i %u %x %X %o %c %s %p %%".to_string()
-            };
             return Err(Diag::error(
                 codes::FORMAT,
                 span,
                 format!("unknown format directive `{spec}`"),
             )
             .label("in this format")
-            .help(help));
+            .help("known directives: %d %i %u %x %X %o %c %s %p %%, with flags, width and precision (a number or `*`)"));
         }
-        if width.is_some_and(|w| w > 1024) || precision.is_some_and(|p| p > 1024) {
+        if conv == 'p' && (width == Some(FmtSize::Star) || precision == Some(FmtSize::Star)) {
+            return Err(Diag::error(
+                codes::FORMAT,
+                span,
+                format!("`*` is not supported in `{spec}`"),
+            )
+            .label("in this format")
+            .help("%p always prints 0x and the hex value; drop the `*`"));
+        }
+        let big = |s: Option<FmtSize>| matches!(s, Some(FmtSize::Fixed(n)) if n > 1024);
+        if big(width) || big(precision) {
             return Err(Diag::error(
                 codes::FORMAT,
                 span,
@@ -122,6 +137,29 @@ pub fn conversions(pieces: &[FmtPiece]) -> impl Iterator<Item = char> + '_ {
     })
 }
 
+/// The type of each argument the format takes, in order: a `*` width, then a `*` precision,
+/// then the value, for each conversion.
+pub fn arg_types(pieces: &[FmtPiece]) -> Vec<Ty> {
+    let mut out = vec![];
+    for p in pieces {
+        if let FmtPiece::Conv {
+            width,
+            precision,
+            conv,
+            ..
+        } = p
+        {
+            for s in [width, precision] {
+                if *s == Some(FmtSize::Star) {
+                    out.push(Ty::Long);
+                }
+            }
+            out.push(arg_type(*conv));
+        }
+    }
+    out
+}
+
 pub fn directive_text(p: &FmtPiece) -> String {
     match p {
         FmtPiece::Text(t) => t.replace('%', "%%"),
@@ -132,11 +170,16 @@ pub fn directive_text(p: &FmtPiece) -> String {
             conv,
         } => {
             let mut s = format!("%{flags}");
+            let size = |z: &FmtSize| match z {
+                FmtSize::Fixed(n) => n.to_string(),
+                FmtSize::Star => "*".into(),
+            };
             if let Some(w) = width {
-                s.push_str(&w.to_string());
+                s.push_str(&size(w));
             }
             if let Some(p) = precision {
-                s.push_str(&format!(".{p}"));
+                s.push('.');
+                s.push_str(&size(p));
             }
             s.push(*conv);
             s
@@ -159,5 +202,11 @@ mod tests {
         assert!(parse("%q", sp()).is_err());
         assert!(parse("%", sp()).is_err());
         assert_eq!(directive_text(&p[1]), "%-5d");
+        let p = parse("%*d|%-*.*s", sp()).unwrap();
+        assert_eq!(
+            arg_types(&p),
+            vec![Ty::Long, Ty::Long, Ty::Long, Ty::Long, Ty::Str]
+        );
+        assert_eq!(directive_text(&p[2]), "%-*.*s");
     }
 }

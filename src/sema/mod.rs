@@ -2,6 +2,7 @@
 //! tapsets), probe points and printf formats, pulls in the tapset functions the script reaches,
 //! infers types (`types`), and produces the `ir::Module` the back end consumes.
 
+mod aliases;
 mod foreach;
 pub mod format;
 pub mod probes;
@@ -88,6 +89,8 @@ pub fn elaborate(
     tapset_scripts: &[ast::Script],
     diags: &mut Diags,
 ) -> Module {
+    let expanded = aliases::expand(script, tapset_scripts, diags);
+    let script = &expanded;
     let mut e = Elab {
         m: Module::default(),
         diags,
@@ -108,8 +111,13 @@ pub fn elaborate(
     for ts in tapset_scripts {
         for it in &ts.items {
             if let Item::Function(f) = it {
+                let key = if f.private {
+                    private_key(f.name.span.file, &f.name.name)
+                } else {
+                    f.name.name.clone()
+                };
                 e.decls.insert(
-                    f.name.name.clone(),
+                    key,
                     FnDecl {
                         decl: f,
                         origin: FnOrigin::Tapset,
@@ -216,7 +224,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
     use ast::ExprKind::*;
     f(e);
     match &e.kind {
-        Lit(_) | Var(_) => {}
+        Lit(_) | Var(_) | Wildcard => {}
         Index { keys, .. } | In { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
         Call { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
         Unary { e, .. } => walk_expr(e, f),
@@ -270,10 +278,13 @@ fn walk_stmt<'e>(
             }
             walk_stmt(body, fe, fs)
         }
-        Foreach { limit, body, .. } => {
+        Foreach {
+            limit, slice, body, ..
+        } => {
             if let Some(l) = limit {
                 walk_expr(l, fe)
             }
+            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
             walk_stmt(body, fe, fs)
         }
         ForeachHist { hist, body, .. } => {
@@ -768,10 +779,12 @@ impl<'a> Elab<'a> {
                 keys,
                 array,
                 agg,
+                slice,
                 sort,
                 limit,
                 body,
             } => {
+                let nkeys = keys.len();
                 let Some(g) = self.array_global(array, keys.len()) else {
                     return ir::Stmt {
                         kind: K::Empty,
@@ -849,6 +862,24 @@ impl<'a> Elab<'a> {
                     );
                 }
                 sc.iterating_aggs.push((g, agg, array.span));
+                let slice = slice.as_ref().map(|ks| {
+                    if ks.len() != nkeys {
+                        self.diags.push(
+                            Diag::error(
+                                codes::ARRAY_ARITY,
+                                array.span,
+                                format!(
+                                    "the slice of `{}` has {} key(s) but the loop names {}",
+                                    array.name,
+                                    ks.len(),
+                                    nkeys
+                                ),
+                            )
+                            .help("give one key or `*` per column: foreach ([a, b] in arr[*, 2])"),
+                        );
+                    }
+                    ks.iter().map(|k| self.key_or_wildcard(k, sc)).collect()
+                });
                 sc.iterating.push((g, *sort, array.span));
                 let body = Box::new(self.loop_body(body, sc));
                 sc.iterating.pop();
@@ -858,6 +889,7 @@ impl<'a> Elab<'a> {
                     keys,
                     array: g,
                     agg,
+                    slice,
                     sort: *sort,
                     limit,
                     body,
@@ -918,6 +950,18 @@ impl<'a> Elab<'a> {
                         None => K::Empty,
                     },
                 },
+                ast::ExprKind::Index { array, keys }
+                    if keys
+                        .iter()
+                        .any(|k| matches!(k.kind, ast::ExprKind::Wildcard)) =>
+                {
+                    let g = self.array_global(array, keys.len());
+                    let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
+                    match g {
+                        Some(array) => K::Delete(LValue::Index { array, keys }),
+                        None => K::Empty,
+                    }
+                }
                 ast::ExprKind::Index { array, keys } => match self.globals.get(&array.name) {
                     Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
                         array: g,
@@ -941,6 +985,18 @@ impl<'a> Elab<'a> {
             A::Empty => K::Empty,
         };
         ir::Stmt { kind, span }
+    }
+
+    /// A key of `in` or `delete`, where `*` matches any value of its column.
+    fn key_or_wildcard(&mut self, k: &ast::Expr, sc: &mut Scope) -> ir::Expr {
+        match k.kind {
+            ast::ExprKind::Wildcard => ir::Expr {
+                kind: ExprKind::Wildcard,
+                ty: Ty::Unknown,
+                span: k.span,
+            },
+            _ => self.expr(k, sc),
+        }
     }
 
     pub(super) fn loop_body(&mut self, s: &ast::Stmt, sc: &mut Scope) -> ir::Stmt {
@@ -1143,9 +1199,17 @@ impl<'a> Elab<'a> {
                     None => err(),
                 }
             }
+            A::Wildcard => {
+                self.diags.push(
+                    Diag::error(codes::MISPLACED, e.span, "`*` stands for any key only in `in` and `delete`")
+                        .label("not a value")
+                        .help("write `[k, *] in arr` to test for some key whose first column is k, or `delete arr[k, *]` to remove them all"),
+                );
+                err()
+            }
             A::In { keys, array } => {
                 let g = self.array_global(array, keys.len());
-                let keys = keys.iter().map(|k| self.expr(k, sc)).collect();
+                let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
                 match g {
                     Some(array) => mk(ExprKind::In { array, keys }),
                     None => err(),
@@ -1188,7 +1252,7 @@ impl<'a> Elab<'a> {
                     })) => {
                         match format::parse(f, *fsp) {
                             Ok(p) => {
-                                let want = format::conversions(&p).count();
+                                let want = format::arg_types(&p).len();
                                 if want != args.len() - 1 {
                                     self.diags.push(
                                     Diag::error(codes::FORMAT, span, format!("{}: the format takes {want} argument(s) but {} given", b.name(), args.len() - 1))
@@ -1235,8 +1299,20 @@ impl<'a> Elab<'a> {
                 args,
             });
         }
-        let Some(f) = self.function_id(&name.name) else {
-            let mut cands: Vec<&str> = self.decls.keys().map(|s| s.as_str()).collect();
+        // A tapset's private function, called from that tapset, before any public one.
+        let private = private_key(name.span.file, &name.name);
+        let key = if self.decls.contains_key(&private) {
+            private
+        } else {
+            name.name.clone()
+        };
+        let Some(f) = self.function_id(&key) else {
+            let mut cands: Vec<&str> = self
+                .decls
+                .keys()
+                .map(|s| s.as_str())
+                .filter(|s| !s.starts_with(PRIVATE_PREFIX))
+                .collect();
             cands.extend(["printf", "sprintf", "print", "println"]);
             let mut d = Diag::error(
                 codes::UNDEFINED,
@@ -1246,6 +1322,17 @@ impl<'a> Elab<'a> {
             .label("not defined in the script or the tapsets");
             if let Some(s) = crate::diag::nearest(&name.name, cands) {
                 d = d.help(format!("did you mean `{s}`?"));
+            }
+            let hidden = format!("_{}", name.name);
+            if let Some((_, fd)) = self
+                .decls
+                .iter()
+                .find(|(k, _)| k.starts_with(PRIVATE_PREFIX) && k.ends_with(&hidden))
+            {
+                d = d.secondary(
+                    fd.decl.name.span,
+                    "a private function of this tapset: only its own file may call it",
+                );
             }
             self.diags.push(d);
             return ir::Expr {
@@ -1277,6 +1364,14 @@ impl<'a> Elab<'a> {
             args: lowered,
         })
     }
+}
+
+/// How a tapset's private function is named, so that only its own file finds it (as
+/// SystemTap mangles them).
+const PRIVATE_PREFIX: &str = "__private_";
+
+fn private_key(file: crate::diag::FileId, name: &str) -> String {
+    format!("{PRIVATE_PREFIX}{}_{name}", file.0)
 }
 
 pub fn ty_of(t: ast::TypeName) -> Ty {

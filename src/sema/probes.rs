@@ -740,9 +740,13 @@ pub fn declare_named(
     let comps: Vec<&str> = c.iter().map(|c| c.name.name.as_str()).collect();
     let ["kernel", "data", rest @ ..] = comps.as_slice() else {
         diags.push(
-            Diag::error(codes::WATCH_DECL, name.span, "probe aliases are not supported")
-                .label(format!("`{}` would be an alias of `{text}`", name.name))
-                .help("`probe NAME = kernel.data(...)` names a watchpoint; other points cannot be named yet"),
+            Diag::error(
+                codes::WATCH_DECL,
+                name.span,
+                "only a watchpoint takes a parameter",
+            )
+            .label(format!("`{}` would be a parametric alias of `{text}`", name.name))
+            .help("`probe NAME(PARAM) = kernel.data(PARAM)...` names a parametric watchpoint; an alias has no parameter"),
         );
         return None;
     };

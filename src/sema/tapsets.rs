@@ -28,10 +28,28 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Macro libraries (`.stpm`: only `@define`s, visible to every file), embedded ones first.
+/// None is embedded yet; `-I` directories may bring some.
+pub const EMBEDDED_MACROS: &[(&str, &str)] = &[];
+
 /// Every tapset source: the embedded ones, then each `-I` directory's `*.stp` files sorted by
 /// name, so that later ones may override earlier functions deterministically.
 pub fn sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = EMBEDDED
+    with_ext(EMBEDDED, include_dirs, "stp")
+}
+
+/// Every macro library: the embedded ones, then each `-I` directory's `*.stpm` files by name
+/// (a later definition of a name replaces an earlier one).
+pub fn macro_sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String, String)>> {
+    with_ext(EMBEDDED_MACROS, include_dirs, "stpm")
+}
+
+fn with_ext(
+    embedded: &[(&str, &str)],
+    include_dirs: &[impl AsRef<Path>],
+    ext: &str,
+) -> std::io::Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = embedded
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
         .collect();
@@ -39,7 +57,7 @@ pub fn sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String
         let mut files: Vec<_> = std::fs::read_dir(dir.as_ref())?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
             .collect();
         files.sort();
         for f in files {

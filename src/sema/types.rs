@@ -304,6 +304,9 @@ impl Infer<'_> {
 
     fn keys(&mut self, m: &mut Module, o: Owner, g: Id<Global>, keys: &mut [Expr]) {
         for (i, k) in keys.iter_mut().enumerate() {
+            if matches!(k.kind, ExprKind::Wildcard) {
+                continue;
+            }
             let kt = self.get(m, Slot::Key(g, i));
             let t = self.check(m, o, k, kt);
             self.unify(m, Slot::Key(g, i), t);
@@ -312,6 +315,8 @@ impl Infer<'_> {
 
     fn expr(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
         match &mut e.kind {
+            // Only a key of `in` or `delete`, which `keys` steps over.
+            ExprKind::Wildcard => Ty::Unknown,
             ExprKind::Long(_) => Ty::Long,
             ExprKind::Str(_) => Ty::Str,
             ExprKind::Var(lv) => self.lvalue(m, o, lv, want),
@@ -343,13 +348,12 @@ impl Infer<'_> {
                 format,
                 args,
             } => {
-                let convs: Vec<char> = format::conversions(format).collect();
+                let types = format::arg_types(format);
                 for (i, a) in args.iter_mut().enumerate() {
                     let want = match which {
-                        Builtin::Printf | Builtin::Sprintf => convs
-                            .get(i)
-                            .map(|c| format::arg_type(*c))
-                            .unwrap_or(Ty::Unknown),
+                        Builtin::Printf | Builtin::Sprintf => {
+                            types.get(i).copied().unwrap_or(Ty::Unknown)
+                        }
                         _ => Ty::Unknown,
                     };
                     let t = self.check(m, o, a, want);
@@ -501,12 +505,16 @@ impl Infer<'_> {
                 value,
                 keys,
                 array,
+                slice,
                 limit,
                 body,
                 ..
             } => {
                 let g = *array;
                 self.global_used[g.index()] = true;
+                if let Some(s) = slice {
+                    self.keys(m, o, g, s);
+                }
                 for (i, k) in keys.iter().enumerate() {
                     let kt = self.get(m, Slot::Key(g, i));
                     let lt = self.unify(m, Slot::Local(o, *k), kt);

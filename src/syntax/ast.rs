@@ -15,12 +15,12 @@ pub enum TypeName {
     String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Script {
     pub items: Vec<Item>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Item {
     Global(GlobalDecl),
     Function(FunctionDecl),
@@ -40,39 +40,44 @@ impl Item {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct GlobalDecl {
     pub name: Ident,
+    /// `private global`: visible only in the file that declares it.
+    pub private: bool,
     /// `global arr[100]`: an array with its maximum size.
     pub array_size: Option<(i64, Span)>,
     pub init: Option<Expr>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Param {
     pub name: Ident,
     pub ty: Option<TypeName>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FunctionDecl {
     pub name: Ident,
+    /// `private function`: callable only from the file that defines it.
+    pub private: bool,
     pub ret: Option<TypeName>,
     pub params: Vec<Param>,
     pub body: FunctionBody,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum FunctionBody {
     Script(Block),
     /// Embedded C (guru mode or tapsets), with its span for build-error mapping.
     Embedded(String, Span),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProbeDecl {
-    /// `probe NAME = kernel.data(...)` / `probe NAME(param) = ...`: a named watchpoint.
+    /// `probe NAME = POINT` / `probe NAME(param) = ...` / `probe A.B += POINT`: a named
+    /// watchpoint when POINT is `kernel.data(...)`, otherwise a probe alias.
     pub watch: Option<WatchName>,
     pub points: Vec<ProbePoint>,
     pub cond: Option<Expr>,
@@ -80,11 +85,15 @@ pub struct ProbeDecl {
     pub span: Span,
 }
 
-/// The name (and parameter) a `probe NAME = POINT` declaration gives its watchpoint.
+/// The name (and parameter) a `probe NAME = POINT` declaration gives its watchpoint or alias.
 #[derive(Debug, Clone)]
 pub struct WatchName {
     pub name: Ident,
     pub param: Option<Ident>,
+    /// An alias's further name components: `probe a.b.c = ...` has `b`, `c`.
+    pub rest: Vec<Ident>,
+    /// `+=`: the body is an epilogue, run after the using probe's body.
+    pub append: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -120,13 +129,13 @@ pub enum LitValue {
     Str(String),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Stmt {
     pub kind: StmtKind,
     pub span: Span,
@@ -145,7 +154,7 @@ pub enum SortBy {
     Key(usize),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum StmtKind {
     Expr(Expr),
     Block(Block),
@@ -170,6 +179,8 @@ pub enum StmtKind {
         array: Ident,
         /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
         agg: Option<(StatFn, Span)>,
+        /// `in arr[k, *]`: only the entries matching these keys (`*` matches any).
+        slice: Option<Vec<Expr>>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Expr>,
         body: Box<Stmt>,
@@ -339,6 +350,8 @@ pub enum ExprKind {
         keys: Vec<Expr>,
         array: Ident,
     },
+    /// `*` as a key: any value of that column (`[k, *] in arr`, `delete arr[k, *]`).
+    Wildcard,
     /// `target <<< value`: adds a value to a statistic.
     StatAdd {
         target: Box<Expr>,

@@ -126,6 +126,9 @@ pub enum T {
     PpElse,
     PpClose,
     Op(&'static str),
+    /// `@NAME`: a macro use or definition (`@define`), or one of SystemTap's `@` operators;
+    /// the macro pass (`macros.rs`) expands the macros and the parser reports the rest.
+    At(String),
     /// Stands in for something already reported (an unsupported `@cast`, a target variable),
     /// so that the parser can step over it without follow-on errors.
     Reported,
@@ -269,17 +272,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                         .name(),
                 )
             }
-            Raw::AtMacro => {
-                diags.push(
-                    Diag::error(
-                        codes::LEX_UNSUPPORTED,
-                        span,
-                        format!("`{slice}` is not supported"),
-                    )
-                    .label("unknown @-operator"),
-                );
-                T::Reported
-            }
+            Raw::AtMacro => T::At(slice[1..].to_string()),
             Raw::Embedded => {
                 if !slice.ends_with("%}") || slice.len() < 4 {
                     diags.push(

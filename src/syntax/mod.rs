@@ -4,6 +4,7 @@
 
 pub mod ast;
 pub mod lexer;
+pub mod macros;
 pub mod parser;
 pub mod preprocess;
 pub mod print;
@@ -15,6 +16,7 @@ pub fn parse_file(
     sm: &SourceMap,
     file: FileId,
     env: &mut dyn preprocess::PpEnv,
+    macros: &macros::Library,
     diags: &mut Diags,
 ) -> ast::Script {
     let text = sm.text(file);
@@ -32,6 +34,7 @@ pub fn parse_file(
         return ast::Script { items: vec![] };
     }
     let toks = lexer::lex(file, text, diags);
+    let toks = macros::expand(toks, macros, diags);
     let toks = preprocess::preprocess(toks, env, diags);
     let guru = env.guru();
     parser::parse(&toks, sm.origin(file), guru, diags)
@@ -45,6 +48,13 @@ pub fn no_probes(at: Loc) -> Diag {
         .help("a script needs at least one probe, e.g. probe begin { println(\"hello\") exit() }")
 }
 
+/// Reads a macro library (`.stpm`): its `@define`s join `lib`. Conditionals inside a body are
+/// resolved where the macro is used.
+pub fn define_macros(sm: &SourceMap, file: FileId, lib: &mut macros::Library, diags: &mut Diags) {
+    let toks = lexer::lex(file, sm.text(file), diags);
+    macros::define_library(toks, lib, diags);
+}
+
 /// The pass-1 entry point for a text that is not in a source map yet, as fuzzers call it.
 pub fn parse_text(text: &str, args: &[String]) -> (ast::Script, Diags, SourceMap) {
     let mut sm = SourceMap::default();
@@ -54,6 +64,6 @@ pub fn parse_text(text: &str, args: &[String]) -> (ast::Script, Diags, SourceMap
         args: args.to_vec(),
         guru: false,
     };
-    let s = parse_file(&sm, f, &mut env, &mut diags);
+    let s = parse_file(&sm, f, &mut env, &macros::Library::default(), &mut diags);
     (s, diags, sm)
 }

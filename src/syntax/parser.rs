@@ -69,6 +69,7 @@ fn describe(t: &T) -> String {
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
         T::Reported => "an unsupported operator".into(),
         T::AtOp(o) => format!("`@{o}`"),
+        T::At(n) => format!("`@{n}`"),
     }
 }
 
@@ -206,7 +207,18 @@ impl<'a> Parser<'a> {
             }
             T::Ident(k) if k == "private" => {
                 self.bump();
-                self.item()
+                let mut items = match &self.peek().t {
+                    T::Ident(k) if k == "global" || k == "function" => self.item()?,
+                    _ => return self.error("`global` or `function` after `private`"),
+                };
+                for it in &mut items {
+                    match it {
+                        Item::Global(g) => g.private = true,
+                        Item::Function(f) => f.private = true,
+                        _ => {}
+                    }
+                }
+                Ok(items)
             }
             T::Ident(k) if k == "function" => {
                 self.bump();
@@ -270,6 +282,7 @@ impl<'a> Parser<'a> {
             }
             out.push(Item::Global(GlobalDecl {
                 name,
+                private: false,
                 array_size,
                 init,
             }));
@@ -352,6 +365,7 @@ impl<'a> Parser<'a> {
         };
         Ok(FunctionDecl {
             name,
+            private: false,
             ret,
             params,
             body,
@@ -368,12 +382,13 @@ impl<'a> Parser<'a> {
         if self.is_op("=") || self.is_op("+=") {
             let sp = self.peek().span;
             self.diags.push(
-                Diag::error(codes::PARSE, sp, "probe aliases are not supported")
-                    .label("an alias definition starts here")
-                    .help(
-                        "write the probe point out in full, or use a function for the shared body; \
-                         `probe NAME = kernel.data(...)` names a watchpoint",
-                    ),
+                Diag::error(
+                    codes::PARSE,
+                    sp,
+                    "a probe alias name is one or more plain names",
+                )
+                .label("an alias definition starts here")
+                .help("write `probe NAME = POINT { }` or `probe NAME.SUB += POINT { }`"),
             );
             return Err(Fatal::Syntax);
         }
@@ -395,26 +410,45 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `NAME =` or `NAME(PARAM) =` before a probe point: a named watchpoint (pass 2 checks
-    /// that the point is a `kernel.data` one; other aliases are refused there).
+    /// `NAME =`, `NAME(PARAM) =` or `A.B.C =` (or `+=`) before a probe point: a named
+    /// watchpoint or a probe alias (pass 2 tells them apart by the point).
     fn watch_name(&mut self) -> PResult<Option<WatchName>> {
-        let T::Ident(name) = &self.peek().t else {
-            return Ok(None);
-        };
+        // How many tokens the dotted name takes, if `=` or `+=` follows it.
+        let mut n = 0;
+        loop {
+            if !matches!(self.peek_at(n), T::Ident(_)) {
+                return Ok(None);
+            }
+            n += 1;
+            if *self.peek_at(n) == T::Op(".") {
+                n += 1;
+            } else {
+                break;
+            }
+        }
         let param = match (
-            self.peek_at(1),
-            self.peek_at(2),
-            self.peek_at(3),
-            self.peek_at(4),
+            self.peek_at(n),
+            self.peek_at(n + 1),
+            self.peek_at(n + 2),
+            self.peek_at(n + 3),
         ) {
-            (T::Op("="), ..) => None,
-            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) => Some(p.clone()),
+            (T::Op("=" | "+="), ..) => None,
+            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p.clone()),
             _ => return Ok(None),
         };
-        let name = Ident {
-            name: name.clone(),
-            span: self.bump().span,
-        };
+        let mut names = vec![];
+        loop {
+            let t = self.bump();
+            if let T::Ident(s) = &t.t {
+                names.push(Ident {
+                    name: s.clone(),
+                    span: t.span,
+                });
+            }
+            if !self.eat_op(".") {
+                break;
+            }
+        }
         let param = match param {
             Some(p) => {
                 self.bump();
@@ -424,8 +458,20 @@ impl<'a> Parser<'a> {
             }
             None => None,
         };
-        self.expect_op("=")?;
-        Ok(Some(WatchName { name, param }))
+        let append = self.eat_op("+=");
+        if !append {
+            self.expect_op("=")?;
+        }
+        let mut names = names.into_iter();
+        let Some(name) = names.next() else {
+            return self.error("a probe alias name");
+        };
+        Ok(Some(WatchName {
+            name,
+            param,
+            rest: names.collect(),
+            append,
+        }))
     }
 
     fn probe_point(&mut self) -> PResult<ProbePoint> {
@@ -685,7 +731,7 @@ impl<'a> Parser<'a> {
 
     fn starts_expr(&self) -> bool {
         match &self.peek().t {
-            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) => true,
+            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
             T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
             _ => false,
@@ -764,6 +810,11 @@ impl<'a> Parser<'a> {
             });
         }
         let array = self.ident("an array name")?;
+        let slice = if self.eat_op("[") {
+            Some(self.expr_list("]")?)
+        } else {
+            None
+        };
         let agg = match self.peek().t {
             T::AtOp(name) => {
                 let at = self.bump().span;
@@ -785,6 +836,7 @@ impl<'a> Parser<'a> {
             keys,
             array,
             agg,
+            slice,
             sort,
             limit,
             body,
@@ -1147,7 +1199,10 @@ impl<'a> Parser<'a> {
                     })
                 }
             }
-            T::Reported => {
+            T::At(_) | T::Reported => {
+                if let T::At(name) = &t.t {
+                    self.at_operator(name, t.span);
+                }
                 self.skip_reported();
                 Ok(Expr {
                     kind: ExprKind::Lit(Literal {
@@ -1162,10 +1217,50 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reports an `@NAME` that the macro pass did not expand: one of SystemTap's `@` operators
+    /// this translator lacks, or a macro that is not defined where it is used.
+    fn at_operator(&mut self, name: &str, span: Span) {
+        const STAP_OPS: &[&str] = &[
+            "cast",
+            "var",
+            "defined",
+            "entry",
+            "const",
+            "probewrite",
+            "kregister",
+            "uregister",
+            "module",
+            "perf",
+            "choose_defined",
+            "user_cast",
+            "kernel_cast",
+        ];
+        let d = if STAP_OPS.contains(&name) {
+            Diag::error(
+                codes::LEX_UNSUPPORTED,
+                span,
+                format!("`@{name}` is not supported"),
+            )
+            .label("unknown @-operator")
+        } else if name == "define" {
+            Diag::error(
+                codes::MACRO,
+                span,
+                "`@define` inside a probe, function or macro use",
+            )
+            .label("macros are defined at the top level")
+        } else {
+            Diag::error(codes::MACRO, span, format!("unknown macro `@{name}`"))
+                .label("no `@define` of this name in this file or a macro library")
+                .help("define it first: @define NAME %( TOKENS %); a script's macros are its own")
+        };
+        self.diags.push(d);
+    }
+
     /// Steps over a token the lexer already reported (`@cast`, `$var`) together with what
     /// belongs to it: a parenthesised argument list and `->member` chains.
     fn skip_reported(&mut self) {
-        if !matches!(self.peek().t, T::Reported) {
+        if !matches!(self.peek().t, T::Reported | T::At(_)) {
             return;
         }
         self.bump();
@@ -1203,7 +1298,17 @@ impl<'a> Parser<'a> {
             return Ok(v);
         }
         loop {
-            v.push(self.expr()?);
+            // `*` as a whole key (`[k, *] in arr`, `delete arr[k, *]`); pass 2 says where it
+            // may stand.
+            if close == "]" && self.is_op("*") && matches!(self.peek_at(1), T::Op("," | "]")) {
+                let sp = self.bump().span;
+                v.push(Expr {
+                    kind: ExprKind::Wildcard,
+                    span: sp,
+                });
+            } else {
+                v.push(self.expr()?);
+            }
             if self.eat_op(close) {
                 return Ok(v);
             }

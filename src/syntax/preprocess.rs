@@ -126,36 +126,9 @@ impl Pp<'_> {
                 _ if !live => {}
                 T::ArgNum(n) => {
                     let n = *n;
-                    if let Some(a) = self.arg(n, tok.span, '$') {
-                        match crate::syntax::lexer::parse_int(a.trim_start_matches('-')) {
-                            Some(v) => {
-                                let v = if a.starts_with('-') {
-                                    v.wrapping_neg()
-                                } else {
-                                    v
-                                };
-                                self.out.push(Tok {
-                                    t: T::Int(v),
-                                    span: tok.span,
-                                    from_arg: Some(format!("${n} = {a}")),
-                                    line_start: tok.line_start,
-                                })
-                            }
-                            None => {
-                                self.diags.push(
-                                    Diag::error(
-                                        codes::PP_ARG_NOT_NUMBER,
-                                        tok.span,
-                                        format!("argument ${n} is not a number: `{a}`"),
-                                    )
-                                    .label(format!("`${n}` takes a number"))
-                                    .help(format!("use `@{n}` to take it as a string")),
-                                );
-                                self.placeholder(T::Int(0), &tok);
-                            }
-                        }
-                    } else {
-                        self.placeholder(T::Int(0), &tok);
+                    match self.arg(n, tok.span, '$') {
+                        Some(a) => self.arg_tokens(n, &a, &tok),
+                        None => self.placeholder(T::Int(0), &tok),
                     }
                 }
                 T::ArgStr(n) => {
@@ -181,6 +154,57 @@ impl Pp<'_> {
                 }
                 _ => self.out.push(tok),
             }
+        }
+    }
+
+    /// `$N` becomes the tokens of argument N, as SystemTap substitutes it: `$1` may be a number,
+    /// a name, a probe point or an expression. A number (with its sign) stays one literal, so
+    /// that `-5` is a negative constant wherever a literal is expected.
+    fn arg_tokens(&mut self, n: u32, a: &str, tok: &Tok) {
+        let from_arg = Some(format!("${n} = {a}"));
+        if let Some(v) = crate::syntax::lexer::parse_int(a.trim_start_matches('-')) {
+            let neg = a.starts_with('-') && a.len() > 1;
+            self.out.push(Tok {
+                t: T::Int(if neg { v.wrapping_neg() } else { v }),
+                span: tok.span,
+                from_arg,
+                line_start: tok.line_start,
+            });
+            return;
+        }
+        let mut lex_diags = Diags::default();
+        let toks = crate::syntax::lexer::lex(tok.span.file, a, &mut lex_diags);
+        let bad = toks.iter().find(|t| {
+            matches!(
+                t.t,
+                T::ArgNum(_) | T::ArgStr(_) | T::ArgCount | T::Embedded(_) | T::At(_)
+            ) || matches!(t.t, T::PpOpen | T::PpThen | T::PpElse | T::PpClose)
+        });
+        if lex_diags.has_errors() || bad.is_some() {
+            self.diags.push(
+                Diag::error(
+                    codes::PP_ARG_NOT_NUMBER,
+                    tok.span,
+                    format!("argument ${n} is not script text: `{a}`"),
+                )
+                .label(format!(
+                    "`${n}` stands for the argument's tokens (a number, a name, an expression)"
+                ))
+                .help(format!("use `@{n}` to take it as a string")),
+            );
+            self.placeholder(T::Int(0), tok);
+            return;
+        }
+        for (i, t) in toks.into_iter().enumerate() {
+            if t.t == T::Eof {
+                break;
+            }
+            self.out.push(Tok {
+                t: t.t,
+                span: tok.span,
+                from_arg: from_arg.clone(),
+                line_start: tok.line_start && i == 0,
+            });
         }
     }
 

@@ -159,7 +159,8 @@ impl Printer {
     fn item(&mut self, item: &Item) {
         match item {
             Item::Global(g) => {
-                let mut s = format!("global {}", g.name.name);
+                let private = if g.private { "private " } else { "" };
+                let mut s = format!("{private}global {}", g.name.name);
                 if let Some((n, _)) = g.array_size {
                     let _ = write!(s, "[{n}]");
                 }
@@ -181,7 +182,13 @@ impl Printer {
                     .ret
                     .map(|t| format!(":{}", type_name(t)))
                     .unwrap_or_default();
-                let head = format!("function {}{} ({})", f.name.name, ret, params.join(", "));
+                let private = if f.private { "private " } else { "" };
+                let head = format!(
+                    "{private}function {}{} ({})",
+                    f.name.name,
+                    ret,
+                    params.join(", ")
+                );
                 match &f.body {
                     FunctionBody::Script(b) => self.block_after(&head, b),
                     FunctionBody::Embedded(c, _) => self.line(&format!("{head} %{{{c}%}}")),
@@ -192,10 +199,13 @@ impl Printer {
                 let mut head = String::from("probe ");
                 if let Some(w) = &p.watch {
                     head.push_str(&w.name.name);
+                    for r in &w.rest {
+                        let _ = write!(head, ".{}", r.name);
+                    }
                     if let Some(a) = &w.param {
                         let _ = write!(head, "({})", a.name);
                     }
-                    head.push_str(" = ");
+                    head.push_str(if w.append { " += " } else { " = " });
                 }
                 head.push_str(&pts.join(", "));
                 if let Some(c) = &p.cond {
@@ -298,15 +308,20 @@ impl Printer {
                 keys,
                 array,
                 agg,
+                slice,
                 sort,
                 limit,
                 body,
             } => {
                 let ks: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                let arr = match slice {
+                    Some(s) => format!("{}[{}]", array.name, list(s)),
+                    None => array.name.clone(),
+                };
                 let h = foreach_head(
                     value.as_ref().map(|v| v.name.as_str()),
                     &ks,
-                    &array.name,
+                    &arr,
                     agg.map(|a| a.0),
                     *sort,
                     limit.as_ref().map(|l| expr(l, 0)),
@@ -425,8 +440,9 @@ pub fn expr(e: &Expr, min: u8) -> String {
                 (format!("{}{o}", expr(target, 100)), PREC_UNARY + 1)
             }
         }
+        ExprKind::Wildcard => ("*".to_string(), 100),
         ExprKind::In { keys, array } => {
-            if keys.len() == 1 {
+            if keys.len() == 1 && !matches!(keys[0].kind, ExprKind::Wildcard) {
                 (
                     format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name),
                     PREC_IN,

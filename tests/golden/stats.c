@@ -356,7 +356,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 }
 
 static struct hrtimer stp_timer_0;
-/* Hard-IRQ context (hrtimer callback). */
+/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */
 static enum hrtimer_restart stp_timer_fn_0(struct hrtimer *t) {
 	stp_run_probe(stp_probe_1, "timer.ms(100)", "probe timer.ms(100) (stats.stp:13:1)");
 	if (!stp_session_running())
@@ -375,12 +375,12 @@ static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
 		stp_run_in_process(stp_probe_2, "begin", "probe begin (stats.stp:15:1)");
 	stp_arbiter_drain();
-	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&stp_timer_0, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	stp_timer_0.function = stp_timer_fn_0;
 	stp_timers_started = true;
 	if (!stp_session_set_running())
 		return;
-	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL);
+	hrtimer_start(&stp_timer_0, ns_to_ktime(stp_timer_period_ns(100000000ULL, 1)), HRTIMER_MODE_REL_HARD);
 }
 
 /* Process context, once, on the session workqueue: stop timers, drop waiting watches,

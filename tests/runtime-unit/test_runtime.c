@@ -205,6 +205,56 @@ static void test_map_strings(void)
 	stp_map_free(m);
 }
 
+/* `[k, *] in arr` and `delete arr[k, *]`: matching on some columns only, and deleting every
+ * match while the rest of the map (its chains, its free list) stays sound. */
+static void test_map_wildcards(void)
+{
+	struct stp_map *m = stp_map_new("ls", 'l', 8);
+	struct stp_key k;
+	int i;
+
+	CHECK(m != NULL);
+	for (i = 0; i < 12; i++) {
+		key_ls(&k, i % 3, i % 2 ? "odd" : "even");
+		CHECK(stp_map_add_long(m, &k, 1, NULL) == 0);
+	}
+	CHECK(stp_map_size(m) == 6);
+	key_ls(&k, 1, "");
+	CHECK(stp_map_exists_match(m, &k, 0x1));
+	key_ls(&k, 0, "odd");
+	CHECK(stp_map_exists_match(m, &k, 0x2));
+	key_ls(&k, 7, "none");
+	CHECK(!stp_map_exists_match(m, &k, 0x1));
+	CHECK(!stp_map_exists_match(m, &k, 0x2));
+	CHECK(stp_map_exists_match(m, &k, 0x0));
+	key_l(&k, 1);		/* wrong shape: matches nothing, deletes nothing */
+	CHECK(!stp_map_exists_match(m, &k, 0x0));
+	stp_map_delete_match(m, &k, 0x0);
+	CHECK(stp_map_size(m) == 6);
+	key_ls(&k, 1, "");
+	stp_map_delete_match(m, &k, 0x1);
+	CHECK(stp_map_size(m) == 4);
+	CHECK(!stp_map_exists_match(m, &k, 0x1));
+	key_ls(&k, 0, "odd");
+	CHECK(stp_map_exists(m, &k));
+	key_ls(&k, 2, "even");
+	CHECK(stp_map_exists(m, &k));
+	/* Freed slots are reused, and the survivors are still found through their chains. */
+	key_ls(&k, 9, "new");
+	CHECK(stp_map_set_long(m, &k, 5) == 0);
+	CHECK(stp_map_get_long(m, &k) == 5);
+	key_ls(&k, 0, "even");
+	CHECK(stp_map_get_long(m, &k) == 2);
+	key_ls(&k, 0, "odd");
+	stp_map_delete_match(m, &k, 0x2);
+	CHECK(stp_map_size(m) == 3);
+	key_ls(&k, 0, "");
+	stp_map_delete_match(m, &k, 0x0);
+	CHECK(stp_map_size(m) == 0);
+	CHECK(!stp_map_exists_match(m, &k, 0x0));
+	stp_map_free(m);
+}
+
 static void test_map_multikey_sort(void)
 {
 	struct stp_map *m = stp_map_new("ls", 'l', 32);
@@ -969,6 +1019,7 @@ int main(void)
 	test_map_full();
 	test_map_work();
 	test_map_strings();
+	test_map_wildcards();
 	test_map_multikey_sort();
 	test_map_stress();
 	test_ring_order();

@@ -156,6 +156,7 @@ impl<'a> BodyGen<'a> {
                 keys,
                 array,
                 agg,
+                slice,
                 sort,
                 limit,
                 body,
@@ -163,7 +164,7 @@ impl<'a> BodyGen<'a> {
                 *value,
                 keys,
                 *array,
-                (*sort, *agg),
+                (slice.as_deref(), *sort, *agg),
                 limit.as_ref(),
                 body,
                 s.span,
@@ -224,10 +225,19 @@ impl<'a> BodyGen<'a> {
                 }
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
-                    self.w.line(format!(
-                        "stp_map_delete({}, &{k});",
-                        names::global(&self.m.globals[*array].name)
-                    ));
+                    let name = &self.m.globals[*array].name;
+                    let map = names::global(name);
+                    match wildcard_mask(keys) {
+                        None => self.w.line(format!("stp_map_delete({map}, &{k});")),
+                        Some(mask) => {
+                            self.charge_work(
+                                &format!("stp_map_clear_work({map})"),
+                                &format!("delete {name}[...]"),
+                            );
+                            self.w
+                                .line(format!("stp_map_delete_match({map}, &{k}, {mask:#x}u);"));
+                        }
+                    }
                 }
                 LValue::Global(g) if self.m.globals[*g].stat.is_some() => self.stat_clear(*g),
                 LValue::Local(_) | LValue::Global(_) => {
@@ -278,13 +288,12 @@ impl<'a> BodyGen<'a> {
         value: Option<Id<Local>>,
         keys: &[Id<Local>],
         array: Id<Global>,
-        (sort, agg): (Option<(SortBy, SortDir)>, Option<StatFn>),
+        (slice, sort, agg): (Option<&[Expr]>, Option<(SortBy, SortDir)>, Option<StatFn>),
         limit: Option<&Expr>,
         body: &Stmt,
         span: Span,
     ) {
-        let g = &self.m.globals[array];
-        let map = names::global(&g.name);
+        let map = names::global(&self.m.globals[array].name);
         let (col, dir) = match sort {
             None => (0, 0),
             Some((by, d)) => (
@@ -306,14 +315,25 @@ impl<'a> BodyGen<'a> {
         if let (Some(f), Some((SortBy::Value, _))) = (agg, sort) {
             self.stat_sort_values(array, f, span);
         }
+        // A slice's key is built once; `limit` then counts the matching entries.
+        let slice = slice.map(|ks| {
+            let k = self.key(array, ks, None);
+            let mask = wildcard_mask(ks).unwrap_or(!0);
+            (k, mask, self.temp_long())
+        });
+        let g = &self.m.globals[array];
         self.charge_work(
             &format!("stp_map_sort_work({map}, {dir})"),
             &format!("foreach over {}", g.name),
         );
         self.w
             .line(format!("{n} = stp_map_sort({map}, {col}, {dir});"));
+        let counted = slice.as_ref().map(|s| s.2.clone()).unwrap_or(i.clone());
+        if let Some((_, _, matched)) = &slice {
+            self.w.line(format!("{matched} = 0;"));
+        }
         let bound = match &lim {
-            Some(l) => format!("{i} < {n} && {i} < {l}"),
+            Some(l) => format!("{i} < {n} && {counted} < {l}"),
             None => format!("{i} < {n}"),
         };
         self.w.open(format!("for ({i} = 0; {bound}; {i}++)"));
@@ -322,6 +342,12 @@ impl<'a> BodyGen<'a> {
         ));
         self.w.line("if (!e)");
         self.w.line("\tcontinue;");
+        if let Some((k, mask, matched)) = &slice {
+            self.w
+                .line(format!("if (!stp_map_key_match(e, &{k}, {mask:#x}u))"));
+            self.w.line("\tcontinue;");
+            self.w.line(format!("{matched}++;"));
+        }
         self.w.line("STP_STMT();");
         let key_tys = g.array.as_ref().map(|a| a.keys.clone()).unwrap_or_default();
         for (k, l) in keys.iter().enumerate() {
@@ -454,7 +480,11 @@ impl<'a> BodyGen<'a> {
             .unwrap_or_default();
         let mut vals = vec![];
         for (i, k) in keys.iter().enumerate() {
-            if key_tys.get(i) == Some(&Ty::Str) {
+            let is_str = key_tys.get(i) == Some(&Ty::Str);
+            if matches!(k.kind, ExprKind::Wildcard) {
+                // A column the match mask leaves out: any value of its type will do.
+                vals.push((is_str, if is_str { "\"\"" } else { "0" }.to_string()));
+            } else if is_str {
                 let later: Vec<Expr> = keys[i + 1..].iter().chain(then).cloned().collect();
                 vals.push((true, self.str_stable(k, &later)));
             } else {
@@ -497,7 +527,7 @@ impl<'a> BodyGen<'a> {
     pub fn long(&mut self, e: &Expr) -> String {
         match &e.kind {
             ExprKind::Long(v) => c_long(*v),
-            ExprKind::Str(_) => "0".into(),
+            ExprKind::Str(_) | ExprKind::Wildcard => "0".into(),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
@@ -597,10 +627,18 @@ impl<'a> BodyGen<'a> {
             }
             ExprKind::In { array, keys } => {
                 let k = self.key(*array, keys, None);
-                format!(
-                    "(int64_t)stp_map_exists({}, &{k})",
-                    names::global(&self.m.globals[*array].name)
-                )
+                let name = &self.m.globals[*array].name;
+                let map = names::global(name);
+                match wildcard_mask(keys) {
+                    None => format!("(int64_t)stp_map_exists({map}, &{k})"),
+                    Some(mask) => {
+                        self.charge_work(
+                            &format!("stp_map_clear_work({map})"),
+                            &format!("[...] in {name}"),
+                        );
+                        format!("(int64_t)stp_map_exists_match({map}, &{k}, {mask:#x}u)")
+                    }
+                }
             }
             ExprKind::StatGet {
                 stat,
@@ -863,10 +901,30 @@ impl<'a> BodyGen<'a> {
                             precision,
                             conv,
                         } => {
+                            // A `*` takes its long argument before the value, clamped to what
+                            // the kernel's vsnprintf takes without a warning (as a literal
+                            // width is limited); a negative width left-justifies, as in C, and
+                            // a negative precision is 0.
+                            let mut size = |p: &mut Self, z: &Option<FmtSize>, lo: i64| match z {
+                                None => String::new(),
+                                Some(FmtSize::Fixed(n)) => n.to_string(),
+                                Some(FmtSize::Star) => {
+                                    let Some(a) = args.get(ai) else {
+                                        return String::new();
+                                    };
+                                    ai += 1;
+                                    let v = p.stable_long(a, args, ai);
+                                    vals.push(format!("(int)clamp_t(long long, {v}, {lo}, 1024)"));
+                                    "*".into()
+                                }
+                            };
+                            let w = size(self, width, -1024);
+                            let pr = match size(self, precision, 0) {
+                                p if precision.is_some() => format!(".{p}"),
+                                _ => String::new(),
+                            };
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
-                            let w = width.map(|w| w.to_string()).unwrap_or_default();
-                            let pr = precision.map(|p| format!(".{p}")).unwrap_or_default();
                             let flags = c_flags(flags, *conv, precision.is_some());
                             match conv {
                                 's' => {
@@ -948,10 +1006,24 @@ impl<'a> BodyGen<'a> {
     }
 }
 
+/// For keys with a `*`: the mask of the columns that must match (bit c for column c).
+fn wildcard_mask(keys: &[Expr]) -> Option<u32> {
+    let mut mask = 0u32;
+    let mut any = false;
+    for (c, k) in keys.iter().enumerate() {
+        if matches!(k.kind, ExprKind::Wildcard) {
+            any = true;
+        } else {
+            mask |= 1 << c;
+        }
+    }
+    any.then_some(mask)
+}
+
 /// Whether writing an expression emits statements (so its evaluation must be ordered).
 pub fn needs_statements(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Long(_) | ExprKind::Str(_) => false,
+        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => false,
         ExprKind::Var(LValue::Index { .. }) => true,
         ExprKind::Var(_) => false,
         ExprKind::Call { .. }

@@ -32,6 +32,8 @@ pub struct OnTheFly {
 fn global_reads(e: &Expr, out: &mut BTreeSet<usize>) -> Option<()> {
     match &e.kind {
         ExprKind::Long(_) | ExprKind::Str(_) => Some(()),
+        // `[k, *] in arr` scans the array, charged to a probe run: checked in the body only.
+        ExprKind::Wildcard => None,
         ExprKind::Var(LValue::Global(g)) => {
             out.insert(g.index());
             Some(())

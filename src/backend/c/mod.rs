@@ -47,7 +47,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     }
     fn expr(u: &mut Uses, e: &Expr) {
         match &e.kind {
-            ExprKind::Long(_) | ExprKind::Str(_) => {}
+            ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => {}
             ExprKind::Var(l) => lv(u, l, false),
             ExprKind::Call { func, args } => {
                 u.calls.push(func.index());
@@ -113,13 +113,18 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 stmt(u, body)
             }
             StmtKind::Foreach {
-                array, limit, body, ..
+                array,
+                limit,
+                slice,
+                body,
+                ..
             } => {
                 // Sorting writes the map's index array: iteration takes the write lock.
                 *u.globals.entry(array.index()).or_default() = true;
                 if let Some(l) = limit {
                     expr(u, l)
                 }
+                slice.iter().flatten().for_each(|k| expr(u, k));
                 stmt(u, body)
             }
             StmtKind::Delete(l) => lv(u, l, true),

@@ -1,0 +1,168 @@
+//! Probe aliases, first step of pass 2. `probe NAME = POINT, ... { prologue }` and
+//! `probe A.B += POINT { epilogue }` (from the script or a tapset) define; a probe that names an
+//! alias (`probe NAME`, `probe NAME.SUFFIX`, a wildcard `probe A.*`) is rewritten into one probe
+//! per matching definition, whose points are the definition's with the suffix appended and whose
+//! body is the prologue, then the probe's body, then the epilogue, in one scope: a local the
+//! prologue sets is the body's. The rewritten script is what the rest of pass 2 elaborates.
+//!
+//! `probe NAME = kernel.data(...)` and `probe NAME(PARAM) = kernel.data(...)` are not aliases:
+//! they name a watchpoint (`watches.rs`), so they stay as written.
+
+use crate::diag::{Diag, Diags, Span, codes};
+use crate::syntax::ast::{self, Item, ProbeDecl, ProbePoint, Stmt, StmtKind};
+use crate::syntax::preprocess::glob;
+
+/// Aliases of aliases nest at most this deep (a deeper chain is taken for a loop).
+const MAX_ALIAS_DEPTH: usize = 16;
+
+struct Alias<'a> {
+    names: Vec<&'a str>,
+    decl: &'a ProbeDecl,
+}
+
+/// Whether `probe NAME... = POINT` is an alias (rather than a named watchpoint).
+pub fn is_alias(p: &ProbeDecl) -> bool {
+    let Some(w) = &p.watch else { return false };
+    if w.param.is_some() {
+        // Only watchpoints take a parameter; watches.rs reports a non-kernel.data one.
+        return false;
+    }
+    let data = p.points.first().is_some_and(|pp| {
+        let c = &pp.components;
+        c.len() >= 2 && c[0].name.name == "kernel" && c[1].name.name == "data"
+    });
+    w.append || !w.rest.is_empty() || !data
+}
+
+/// The script with alias definitions taken out and alias uses expanded.
+pub fn expand(script: &ast::Script, tapsets: &[ast::Script], diags: &mut Diags) -> ast::Script {
+    let mut defs: Vec<Alias> = vec![];
+    for s in tapsets.iter().chain(std::iter::once(script)) {
+        for it in &s.items {
+            let Item::Probe(p) = it else { continue };
+            if !is_alias(p) {
+                continue;
+            }
+            let Some(w) = &p.watch else { continue };
+            let mut names = vec![w.name.name.as_str()];
+            names.extend(w.rest.iter().map(|r| r.name.as_str()));
+            if p.cond.is_some() {
+                diags.push(
+                    Diag::error(
+                        codes::PROBE_ALIAS,
+                        p.span,
+                        format!("alias `{}` cannot have a condition", names.join(".")),
+                    )
+                    .help("put the `if (...)` on the probes that use the alias"),
+                );
+            }
+            defs.push(Alias { names, decl: p });
+        }
+    }
+    let mut items = vec![];
+    for it in &script.items {
+        match it {
+            Item::Probe(p) if is_alias(p) => {}
+            Item::Probe(p) if !defs.is_empty() => {
+                let mut out = vec![];
+                expand_probe(p, &defs, 0, p.span, &mut out, diags);
+                items.extend(out.into_iter().map(Item::Probe));
+            }
+            other => items.push(other.clone()),
+        }
+    }
+    ast::Script { items }
+}
+
+/// The definitions a written point names, each with the suffix left after the alias's name.
+fn matches<'d, 'a>(pp: &ProbePoint, defs: &'d [Alias<'a>]) -> Vec<(&'d Alias<'a>, usize)> {
+    let c = &pp.components;
+    defs.iter()
+        .filter(|d| {
+            d.names.len() <= c.len()
+                && d.names.iter().zip(c).all(|(n, comp)| {
+                    comp.arg.is_none() && comp.param.is_none() && glob(&comp.name.name, n)
+                })
+        })
+        .map(|d| (d, d.names.len()))
+        .collect()
+}
+
+fn expand_probe(
+    p: &ProbeDecl,
+    defs: &[Alias],
+    depth: usize,
+    origin: Span,
+    out: &mut Vec<ProbeDecl>,
+    diags: &mut Diags,
+) {
+    let mut plain = vec![];
+    let mut expanded = vec![];
+    for pp in &p.points {
+        let found = matches(pp, defs);
+        if found.is_empty() {
+            plain.push(pp.clone());
+            continue;
+        }
+        if depth >= MAX_ALIAS_DEPTH {
+            let d = found[0].0;
+            diags.push(
+                Diag::error(
+                    codes::PROBE_ALIAS,
+                    origin,
+                    format!(
+                        "alias `{}` expands more than {MAX_ALIAS_DEPTH} levels deep: do aliases name each other?",
+                        d.names.join(".")
+                    ),
+                )
+                .label("in the expansion of this probe")
+                .secondary(d.decl.span, "this alias is still expanding"),
+            );
+            return;
+        }
+        for (def, k) in found {
+            let suffix = &pp.components[k..];
+            let points = def
+                .decl
+                .points
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    t.components.extend(suffix.iter().cloned());
+                    t.optional |= pp.optional;
+                    t.sufficient |= pp.sufficient;
+                    t.span = pp.span;
+                    t
+                })
+                .collect();
+            let (first, last) = if def.decl.watch.as_ref().is_some_and(|w| w.append) {
+                (&p.body, &def.decl.body)
+            } else {
+                (&def.decl.body, &p.body)
+            };
+            let block = |b: &ast::Block| Stmt {
+                kind: StmtKind::Block(b.clone()),
+                span: b.span,
+            };
+            expanded.push(ProbeDecl {
+                watch: None,
+                points,
+                cond: p.cond.clone(),
+                body: ast::Block {
+                    stmts: vec![block(first), block(last)],
+                    span: p.body.span,
+                },
+                span: p.span,
+            });
+        }
+    }
+    if !plain.is_empty() {
+        out.push(ProbeDecl {
+            points: plain,
+            ..p.clone()
+        });
+    }
+    for e in expanded {
+        expand_probe(&e, defs, depth + 1, origin, out, diags);
+    }
+}

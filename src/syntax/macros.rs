@@ -1,0 +1,429 @@
+//! Pass 1a': macros, as SystemTap's preprocessor has them. `@define NAME %( BODY %)` and
+//! `@define NAME(P1, P2) %( BODY %)` define; `@NAME` and `@NAME(ARG, ARG)` expand, with `@P1`
+//! standing for an argument inside the body. This runs on tokens before the conditional
+//! preprocessor, so a body may hold `%( %? %)` conditionals and `$N`/`@N`, which are then
+//! resolved where the macro expands.
+//!
+//! Scoping follows SystemTap: a file's macros are its own (a script's are not seen by the
+//! tapsets, a tapset's not by the script); the macros of `.stpm` files are a library visible to
+//! every file. Expanded tokens take the span of the outermost use, so a later error inside an
+//! expansion points at the `@NAME` the user wrote.
+
+use super::lexer::{T, Tok};
+use crate::diag::{Diag, Diags, Span, codes};
+use indexmap::IndexMap;
+
+/// Expansions nested deeper than this are taken for recursion (`@define f %( @f %)`).
+pub const MAX_MACRO_DEPTH: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct Macro {
+    pub params: Vec<String>,
+    pub body: Vec<Tok>,
+    /// The name in its `@define`.
+    pub span: Span,
+}
+
+/// Macros visible to every file: those of the `.stpm` files.
+#[derive(Debug, Default, Clone)]
+pub struct Library {
+    pub defs: IndexMap<String, Macro>,
+}
+
+/// Reads a `.stpm` file: nothing but `@define`s, which join the library.
+pub fn define_library(toks: Vec<Tok>, lib: &mut Library, diags: &mut Diags) {
+    let mut ex = Expander {
+        toks,
+        pos: 0,
+        lib: &Library::default(),
+        local: IndexMap::new(),
+        diags,
+    };
+    loop {
+        match ex.peek().t.clone() {
+            T::Eof => break,
+            T::At(d) if d == "define" => {
+                ex.bump();
+                ex.define();
+            }
+            _ => {
+                let sp = ex.bump().span;
+                ex.diags.push(
+                    Diag::error(
+                        codes::MACRO,
+                        sp,
+                        "a macro library (.stpm) may hold only `@define`s",
+                    )
+                    .label("not part of a macro definition"),
+                );
+                break;
+            }
+        }
+    }
+    for (name, m) in ex.local {
+        lib.defs.insert(name, m);
+    }
+}
+
+/// Expands the macros of one file, taking out its `@define`s.
+pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
+    let mut ex = Expander {
+        toks,
+        pos: 0,
+        lib,
+        local: IndexMap::new(),
+        diags,
+    };
+    let mut out = Vec::new();
+    loop {
+        let tok = ex.peek().clone();
+        match &tok.t {
+            T::Eof => {
+                out.push(tok);
+                return out;
+            }
+            T::At(d) if d == "define" => {
+                ex.bump();
+                ex.define();
+            }
+            T::At(name) if ex.lookup(name).is_some() => {
+                ex.bump();
+                let before = ex.diags.error_count();
+                if let Some(args) = ex.args_at_top(name, tok.span) {
+                    ex.expand_use(name, &tok, args, None, 0, &mut out);
+                }
+                if ex.diags.error_count() > before {
+                    // Already reported: the parser steps over it without follow-on errors.
+                    out.push(Tok {
+                        t: T::Reported,
+                        ..tok.clone()
+                    });
+                }
+            }
+            _ => {
+                out.push(ex.bump().clone());
+            }
+        }
+    }
+}
+
+struct Expander<'a> {
+    toks: Vec<Tok>,
+    pos: usize,
+    lib: &'a Library,
+    local: IndexMap<String, Macro>,
+    diags: &'a mut Diags,
+}
+
+impl Expander<'_> {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)]
+    }
+    fn bump(&mut self) -> &Tok {
+        let i = self.pos.min(self.toks.len() - 1);
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        &self.toks[i]
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Macro> {
+        self.local.get(name).or_else(|| self.lib.defs.get(name))
+    }
+
+    fn err(&mut self, at: Span, msg: impl Into<String>) -> Diag {
+        Diag::error(codes::MACRO, at, msg)
+    }
+
+    /// After an error in a definition's head: skips to the end of its body, if it has one
+    /// before the next `@define`, so that the body is not read as script.
+    fn skip_body(&mut self) {
+        let start = self.pos;
+        while !matches!(self.peek().t, T::PpOpen | T::Eof) {
+            if matches!(&self.peek().t, T::At(d) if d == "define") {
+                self.pos = start;
+                return;
+            }
+            self.bump();
+        }
+        let mut depth = 0usize;
+        loop {
+            match self.bump().t {
+                T::Eof => return,
+                T::PpOpen => depth += 1,
+                T::PpClose if depth <= 1 => return,
+                T::PpClose => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// After `@define`: `NAME [(P, ...)] %( BODY %)`. Errors are reported and the definition
+    /// dropped; the body is skipped, so it is not read as script.
+    fn define(&mut self) {
+        let name_tok = self.peek().clone();
+        let T::Ident(name) = &name_tok.t else {
+            let d = self
+                .err(name_tok.span, "expected a macro name after `@define`")
+                .label("a name such as `@define max_len %( 64 %)`");
+            self.diags.push(d);
+            return;
+        };
+        self.bump();
+        let mut params: Vec<String> = vec![];
+        if self.peek().t == T::Op("(") {
+            self.bump();
+            loop {
+                let t = self.peek().clone();
+                match &t.t {
+                    T::Ident(p) if !params.contains(p) => {
+                        self.bump();
+                        params.push(p.clone());
+                    }
+                    T::Op(")") if params.is_empty() => {}
+                    _ => {
+                        let d = self
+                            .err(
+                                t.span,
+                                format!("expected a parameter name of macro `@{name}`"),
+                            )
+                            .label("parameters are distinct names: @define f(a, b) %( ... %)");
+                        self.diags.push(d);
+                        self.skip_body();
+                        return;
+                    }
+                }
+                match self.peek().t {
+                    T::Op(",") => {
+                        self.bump();
+                    }
+                    T::Op(")") => {
+                        self.bump();
+                        break;
+                    }
+                    _ => {
+                        let sp = self.peek().span;
+                        let d = self.err(sp, "expected `,` or `)` in the macro's parameters");
+                        self.diags.push(d);
+                        self.skip_body();
+                        return;
+                    }
+                }
+            }
+        }
+        let open = self.peek().clone();
+        if open.t != T::PpOpen {
+            let d = self
+                .err(
+                    open.span,
+                    format!("expected `%(` to start the body of `@{name}`"),
+                )
+                .label("a macro body is written %( TOKENS %)");
+            self.diags.push(d);
+            return;
+        }
+        self.bump();
+        let mut depth = 0usize;
+        let mut body = vec![];
+        loop {
+            let t = self.bump().clone();
+            match t.t {
+                T::Eof => {
+                    let d = self
+                        .err(open.span, format!("the body of `@{name}` is never closed"))
+                        .label("this `%(` has no matching `%)`");
+                    self.diags.push(d);
+                    return;
+                }
+                T::PpOpen => depth += 1,
+                T::PpClose if depth == 0 => break,
+                T::PpClose => depth -= 1,
+                T::At(ref d) if d == "define" => {
+                    let d = self
+                        .err(t.span, "a macro cannot be defined inside a macro body")
+                        .secondary(name_tok.span, "inside this macro");
+                    self.diags.push(d);
+                    return;
+                }
+                _ => {}
+            }
+            body.push(t);
+        }
+        if let Some(prev) = self.local.get(name) {
+            let prev = prev.span;
+            let d = self
+                .err(
+                    name_tok.span,
+                    format!("macro `@{name}` is defined twice in this file"),
+                )
+                .secondary(prev, "first defined here");
+            self.diags.push(d);
+            return;
+        }
+        self.local.insert(
+            name.clone(),
+            Macro {
+                params,
+                body,
+                span: name_tok.span,
+            },
+        );
+    }
+
+    /// The arguments of a use in the file's own tokens, or `None` if they are wrong (reported).
+    fn args_at_top(&mut self, name: &str, use_span: Span) -> Option<Vec<Vec<Tok>>> {
+        // Taken out for the call (split_args reads no token through self), not copied.
+        let toks = std::mem::take(&mut self.toks);
+        let r = self.split_args(name, use_span, &toks[self.pos..]);
+        self.toks = toks;
+        let (args, used) = r?;
+        self.pos += used;
+        Some(args)
+    }
+
+    /// Reads `(ARG, ...)` from `toks` for macro `name`: the arguments and how many tokens they
+    /// took. Parentheses, brackets and braces nest, so `@f((a, b), c)` has two arguments.
+    fn split_args(
+        &mut self,
+        name: &str,
+        use_span: Span,
+        toks: &[Tok],
+    ) -> Option<(Vec<Vec<Tok>>, usize)> {
+        let m = self.lookup(name)?;
+        let (want, def) = (m.params.len(), m.span);
+        if want == 0 {
+            return Some((vec![], 0));
+        }
+        let plural = if want == 1 { "" } else { "s" };
+        if toks.first().map(|t| &t.t) != Some(&T::Op("(")) {
+            let d = self
+                .err(
+                    use_span,
+                    format!("macro `@{name}` takes {want} argument{plural}, written @{name}(...)"),
+                )
+                .secondary(def, "defined here");
+            self.diags.push(d);
+            return None;
+        }
+        let mut args: Vec<Vec<Tok>> = vec![vec![]];
+        let mut depth = 0usize;
+        let mut i = 1;
+        loop {
+            let t = match toks.get(i) {
+                Some(t) if t.t != T::Eof => t,
+                _ => {
+                    let d = self
+                        .err(
+                            use_span,
+                            format!("the arguments of `@{name}` are never closed"),
+                        )
+                        .label("this use has no matching `)`");
+                    self.diags.push(d);
+                    return None;
+                }
+            };
+            i += 1;
+            match t.t {
+                T::Op("(" | "[" | "{") => depth += 1,
+                T::Op(")") if depth == 0 => break,
+                T::Op(")" | "]" | "}") => depth = depth.saturating_sub(1),
+                T::Op(",") if depth == 0 => {
+                    args.push(vec![]);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(last) = args.last_mut() {
+                last.push(t.clone());
+            }
+        }
+        if args.len() != want || args.iter().any(|a| a.is_empty()) {
+            let got = if args.len() == 1 && args[0].is_empty() {
+                0
+            } else {
+                args.len()
+            };
+            let msg = if got == want {
+                format!("an argument of macro `@{name}` is empty")
+            } else {
+                format!("macro `@{name}` takes {want} argument{plural} but {got} given")
+            };
+            let d = self
+                .err(use_span, msg)
+                .label("in this use")
+                .secondary(def, "defined here");
+            self.diags.push(d);
+            return None;
+        }
+        Some((args, i))
+    }
+
+    /// Expands one use into `out`: the body with its parameters replaced, then the macros the
+    /// result uses, each nested expansion one level deeper.
+    fn expand_use(
+        &mut self,
+        name: &str,
+        use_tok: &Tok,
+        args: Vec<Vec<Tok>>,
+        site: Option<Span>,
+        depth: usize,
+        out: &mut Vec<Tok>,
+    ) {
+        let Some(m) = self.lookup(name).cloned() else {
+            return;
+        };
+        let site = site.unwrap_or(use_tok.span);
+        if depth >= MAX_MACRO_DEPTH {
+            let d = self
+                .err(
+                    site,
+                    format!(
+                        "macro `@{name}` expands more than {MAX_MACRO_DEPTH} levels deep: is it recursive?"
+                    ),
+                )
+                .label("in the expansion of this use")
+                .secondary(m.span, "this macro is still expanding");
+            self.diags.push(d);
+            return;
+        }
+        let mut subst: Vec<Tok> = Vec::with_capacity(m.body.len());
+        for t in &m.body {
+            match &t.t {
+                T::At(p) => {
+                    if let Some(i) = m.params.iter().position(|x| x == p) {
+                        subst.extend(args[i].iter().cloned());
+                        continue;
+                    }
+                    subst.push(Tok {
+                        span: site,
+                        ..t.clone()
+                    });
+                }
+                _ => subst.push(Tok {
+                    span: site,
+                    ..t.clone()
+                }),
+            }
+        }
+        // Macro uses in the substituted body (including those the arguments brought).
+        let mut i = 0;
+        while i < subst.len() {
+            let t = subst[i].clone();
+            i += 1;
+            match &t.t {
+                T::At(n) if n != "define" && self.lookup(n).is_some() => {
+                    let Some((args, used)) = self.split_args(n, site, &subst[i..]) else {
+                        return;
+                    };
+                    i += used;
+                    let before = self.diags.error_count();
+                    self.expand_use(n, &t, args, Some(site), depth + 1, out);
+                    if self.diags.error_count() > before {
+                        return;
+                    }
+                }
+                _ => out.push(t),
+            }
+        }
+    }
+}
