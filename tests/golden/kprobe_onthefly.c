@@ -170,7 +170,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	if ((strcmp(f->s1, "cat") == 0)) {
+	if ((strncmp(f->s1, "cat", STP_MAXSTRINGLEN - 1) == 0)) {
 		STP_STMT();
 		stp_g_tracing = 1LL;
 		(void)(stp_g_tracing);
