@@ -547,14 +547,25 @@ static inline void stp_warn(struct stp_context *c, const char *msg)
 /* NMI, IRQ, process. system(): the loader runs cmd with /bin/sh -c once it has written
  * everything the stream held before it (what this run printed so far included), and waits
  * for it. The request is a record that starts with a NUL byte, which script output cannot
- * forge with a string (strings end at NUL). A newline in cmd ends the request there. */
+ * forge with a string (strings end at NUL). The request is one line of a diagnostic record:
+ * a command with a newline, or too long for the record, is refused (an error) rather than cut
+ * (a cut command could do something else). */
 static inline void stp_system(struct stp_context *c, const char *cmd)
 {
-	size_t n = strcspn(cmd, "\n");
+	size_t n = strlen(cmd);
 
+	if (strchr(cmd, '\n')) {
+		stp_error(c, "system(): the command contains a newline");
+		return;
+	}
+	if (n + sizeof("_SYSTEM: \n") > STP_DIAGLEN) {
+		stp_error(c, "system(): the command is longer than %zu bytes",
+			  STP_DIAGLEN - sizeof("_SYSTEM: \n"));
+		return;
+	}
 	if (c->printlen)
 		stp_out_commit(c);
-	stp_out_diag("%cSYSTEM: %.*s\n", 0, (int)n, cmd);
+	stp_out_diag("%cSYSTEM: %s\n", 0, cmd);
 }
 
 #endif /* STP_TAPSET_H */
