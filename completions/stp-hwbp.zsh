@@ -37,7 +37,8 @@ _stp-hwbp() {
 '*-v[More output\: pass timings (repeat for more)]' \
 '-w[Suppress warnings]' \
 '-W[Treat warnings as errors]' \
-'--dump-functions[List the tapset functions with their signatures]' \
+'--dump-functions[List the tapset functions with their signatures and the probes they may be called in]' \
+'--dump-probe-types[List the probe point families (templates such as timer.ms(N))]' \
 '-k[Keep the build directory and print its path]' \
 '--vm[Run inside a QEMU guest booting the target kernel (safe\: the host kernel is untouched)]' \
 '--all-modules[Accepted for SystemTap compatibility; has no effect]' \

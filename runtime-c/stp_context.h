@@ -34,6 +34,9 @@ struct stp_context {
 	/* This CPU's overload window (stp_overload.h): kept across runs, never reset by enter. */
 	u64 overload_base;		/* cycle count the window opened at */
 	u64 overload_sum;		/* cycles probe runs took in it */
+	u64 rand_state;			/* randint()'s generator (stp_tapset.h), kept across runs */
+	char *tok_pos;			/* tokenize(): the rest of tok_str, NULL when done */
+	char tok_str[STP_MAXSTRINGLEN];
 };
 
 static struct stp_context **stp_contexts;	/* [nr_cpu_ids] */
@@ -113,6 +116,7 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	c->nesting = 0;
 	c->last_error = NULL;
 	c->printlen = 0;
+	c->tok_pos = NULL;
 	return c;
 }
 
@@ -129,7 +133,7 @@ static inline void stp_context_exit(struct stp_context *c)
 		else
 			stp_out_diag("ERROR: %s\n", c->last_error);
 		if (atomic_inc_return(&stp_errors) > STP_MAXERRORS)
-			stp_request_exit();
+			stp_request_error_exit();
 	}
 	atomic_set_release(&c->busy, 0);
 }

@@ -370,4 +370,6 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 	local_irq_restore(flags);
 }
 
+#include "stp_tapset.h"
+
 #endif /* STP_LANG_H */

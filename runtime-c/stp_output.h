@@ -20,6 +20,7 @@ static atomic_t stp_out_attached = ATOMIC_INIT(0);	/* `out` was opened once */
 static char *stp_out_stage;		/* STP_RECMAX + 1 bytes: the record being read */
 static size_t stp_out_stage_len, stp_out_stage_off;
 static bool stp_out_at_line_start = true;
+static pid_t stp_loader_pid;		/* stp_pid(): who opened `out` (the loader) */
 static struct proc_dir_entry *stp_out_dir;
 
 static void stp_out_irq_work_fn(struct irq_work *iw)
@@ -174,6 +175,7 @@ static int stp_out_open(struct inode *inode, struct file *f)
 {
 	if (atomic_cmpxchg(&stp_out_readers, 0, 1) != 0)
 		return -EBUSY;
+	WRITE_ONCE(stp_loader_pid, task_tgid_nr(current));
 	stream_open(inode, f);
 	if (atomic_xchg(&stp_out_attached, 1) == 0)
 		stp_session_attach();

@@ -19,6 +19,8 @@ enum { STP_STARTING = 0, STP_RUNNING = 1, STP_STOPPING = 2, STP_STOPPED = 3 };
 static atomic_t stp_session_state = ATOMIC_INIT(STP_STARTING);
 static atomic_t stp_errors = ATOMIC_INIT(0);	/* failed probe runs */
 static atomic_t stp_skipped = ATOMIC_INIT(0);	/* probe runs not run (busy context, locks) */
+/* The session ends because of errors: end probes are skipped, error probes run instead. */
+static atomic_t stp_session_errored = ATOMIC_INIT(0);
 static struct workqueue_struct *stp_wq;
 static void (*stp_shutdown_fn)(struct work_struct *);
 static void (*stp_start_fn)(void);
@@ -62,6 +64,23 @@ static inline void stp_request_exit(void)
 			break;
 	}
 	irq_work_queue(&stp_exit_iw);
+}
+
+/* NMI, IRQ, process. Ends the session because of errors (more than MAXERRORS failed probe
+ * runs): as SystemTap, the end probes are skipped and the error probes run. Also when exit()
+ * came first but the shutdown has not run the end probes yet, and during them (the rest of
+ * them are skipped). The other ways a session fails (a watchpoint that cannot be armed,
+ * overload) keep running the end probes, as their tests expect. */
+static inline void stp_request_error_exit(void)
+{
+	atomic_set(&stp_session_errored, 1);
+	stp_request_exit();
+}
+
+/* NMI, IRQ, process. Whether stp_request_error_exit was called. */
+static inline bool stp_session_has_errored(void)
+{
+	return atomic_read(&stp_session_errored) != 0;
 }
 
 /* IRQ (irq_work). */

@@ -81,9 +81,12 @@ pub struct Cli {
     /// List the probe points matching PATTERN with the context functions they offer
     #[arg(short = 'L', value_name = "PATTERN")]
     pub list_context: Option<String>,
-    /// List the tapset functions with their signatures
+    /// List the tapset functions with their signatures and the probes they may be called in
     #[arg(long = "dump-functions")]
     pub dump_functions: bool,
+    /// List the probe point families (templates such as timer.ms(N))
+    #[arg(long = "dump-probe-types")]
+    pub dump_probe_types: bool,
     /// Module name
     #[arg(short = 'm', value_name = "NAME")]
     pub module: Option<String>,

@@ -390,11 +390,20 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
     }
     if let Some(p) = cli.list.as_deref().or(cli.list_context.as_deref()) {
         // `kprobe.function("PATTERN")`: the running kernel's functions that match.
-        if let Some(out) = list_functions(p) {
-            print!("{out}");
-            return 0;
-        }
-        print!("{}", sema::probes::list(p, cli.list_context.is_some()));
+        let out = list_functions(p).or_else(|| sema::listing::list(p, cli.list_context.is_some()));
+        return match out.filter(|o| !o.is_empty()) {
+            Some(out) => {
+                print!("{out}");
+                0
+            }
+            None => {
+                eprintln!("stp-hwbp: no probe point matches `{p}`");
+                EXIT_SCRIPT
+            }
+        };
+    }
+    if cli.dump_probe_types {
+        print!("{}", sema::listing::probe_types());
         return 0;
     }
     let (script_file, args) = match (&cli.script, cli.rest.split_first()) {
@@ -683,7 +692,9 @@ fn dump_functions(s: &mut Session) -> i32 {
     let mut lines = vec![];
     for script in tapsets {
         for it in script.items {
-            if let ast::Item::Function(f) = it {
+            if let ast::Item::Function(f) = it
+                && !f.name.name.starts_with("__")
+            {
                 let params: Vec<String> = f
                     .params
                     .iter()
@@ -701,16 +712,34 @@ fn dump_functions(s: &mut Session) -> i32 {
                     "unknown"
                 };
                 let ret = f.ret.map(syntax::print::type_name).unwrap_or(untyped);
-                lines.push(format!("{}:{} ({})", f.name.name, ret, params.join(", ")));
+                // Where it may run, from its `/* context: ... */` comment (a function
+                // written in the language runs wherever its callees do: anywhere, in the
+                // tapsets).
+                let context = match &f.body {
+                    ast::FunctionBody::Embedded(c, _) => c
+                        .split_once("context: ")
+                        .and_then(|(_, r)| r.split_once("*/"))
+                        .map(|(ctx, _)| ctx.trim().to_string())
+                        .unwrap_or_else(|| "any".into()),
+                    ast::FunctionBody::Script(_) => "any".into(),
+                };
+                lines.push(format!(
+                    "{}:{} ({}) /* context: {context} */",
+                    f.name.name,
+                    ret,
+                    params.join(", ")
+                ));
             }
         }
     }
     lines.extend(
         [
-            "printf:void (format:string, ...)",
-            "sprintf:string (format:string, ...)",
-            "print:void (...)",
-            "println:void (...)",
+            "printf:void (format:string, ...) /* context: any */",
+            "sprintf:string (format:string, ...) /* context: any */",
+            "print:void (...) /* context: any */",
+            "println:void (...) /* context: any */",
+            "sprint:string (...) /* context: any */",
+            "sprintln:string (...) /* context: any */",
         ]
         .map(String::from),
     );

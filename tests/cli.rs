@@ -273,3 +273,45 @@ fn module_names_and_defines_that_are_not_identifiers_are_refused() {
         stp_status(&["-p3", "-g", "-D", d, "-e", script], 3);
     }
 }
+
+#[test]
+fn listing_probe_points_as_systemtap() {
+    // A concrete point is checked and echoed; `*` stays within one component.
+    assert_eq!(run(&["-l", "timer.ms(5)"]), "timer.ms(5)\n");
+    assert_eq!(run(&["-l", "end(-1)"]), "end(-1)\n");
+    let one = run(&["-l", "*"]);
+    for p in ["begin", "end", "error", "oneshot", "never"] {
+        assert!(one.lines().any(|l| l == p), "-l '*' lists {p}: {one}");
+    }
+    assert!(!one.contains("timer."), "-l '*' is one component: {one}");
+    assert!(
+        run(&["-l", "timer.*"])
+            .lines()
+            .all(|l| l.starts_with("timer."))
+    );
+    // Nothing matching, or a point that would not resolve, is an error.
+    for p in ["nosuch", "nosuch.*", "timer.s(0)", "oneshot(1)"] {
+        let err = stp_status(&["-l", p], 1);
+        assert!(err.contains("no probe point matches"), "-l {p}: {err}");
+    }
+    assert!(
+        run(&["--dump-probe-types"])
+            .lines()
+            .any(|l| l == "timer.ms(N)")
+    );
+}
+
+#[test]
+fn dump_functions_gives_signatures_and_contexts() {
+    let d = run(&["--dump-functions"]);
+    for l in [
+        "ctime:string () /* context: any */",
+        "ctime:string (epochsecs:long) /* context: any */",
+        "user_string:string (addr:long, err_msg:string) /* context: any */",
+        "data_value:long () /* context: data */",
+        "sprint:string (...) /* context: any */",
+    ] {
+        assert!(d.lines().any(|x| x == l), "--dump-functions has {l}");
+    }
+    assert!(!d.contains("__"), "internal helpers stay out of the list");
+}

@@ -337,6 +337,10 @@ pub struct Point {
 pub enum PointKind {
     Begin(i64),
     End(i64),
+    /// `oneshot`: a begin probe (sequence 0) that ends the session after it ran.
+    Oneshot,
+    /// `error(N)`: runs at the end instead of the end probes when errors ended the session.
+    Error(i64),
     Never,
     /// A periodic hrtimer, in nanoseconds.
     Timer(u64),
@@ -539,6 +543,9 @@ pub enum Builtin {
     Sprintf,
     Print,
     Println,
+    /// `sprint(...)`, `sprintln(...)`: what print/println would print, as a string.
+    Sprint,
+    Sprintln,
 }
 
 impl Builtin {
@@ -548,6 +555,8 @@ impl Builtin {
             Builtin::Sprintf => "sprintf",
             Builtin::Print => "print",
             Builtin::Println => "println",
+            Builtin::Sprint => "sprint",
+            Builtin::Sprintln => "sprintln",
         }
     }
 }

@@ -196,7 +196,9 @@ fn point(p: &Point) -> String {
         PointKind::WatchSub(w, k) => format!("{} [watch {} .{}]", p.text, w.index(), k.name()),
         PointKind::Timer(ns) => format!("{} [every {ns} ns]", p.text),
         PointKind::Jiffies(n) => format!("{} [every {n} jiffies]", p.text),
-        PointKind::Begin(s) | PointKind::End(s) if *s != 0 => format!("{} [sequence {s}]", p.text),
+        PointKind::Begin(s) | PointKind::End(s) | PointKind::Error(s) if *s != 0 => {
+            format!("{} [sequence {s}]", p.text)
+        }
         _ => p.text.clone(),
     }
 }

@@ -171,6 +171,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         None => None,
     };
     let target = held.as_ref().map(|h| h.pid() as i64).or(opts.target_pid);
+    if info.param_type("stp_tz_gmtoff").is_some() {
+        params.extend(super::services::tz_params());
+    }
     if let Some(t) = target {
         if info.param_type("stp_target").is_some() {
             params.push(format!("stp_target={t}"));
@@ -560,7 +563,12 @@ impl Output {
     }
 }
 
-const PREFIXES: [&[u8]; 3] = [b"ERROR: ", b"WARNING: ", b"NOTE: "];
+const PREFIXES: [&[u8]; 4] = [
+    b"ERROR: ",
+    b"WARNING: ",
+    b"NOTE: ",
+    super::services::SYSTEM_PREFIX,
+];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Dest {
@@ -568,10 +576,12 @@ enum Dest {
     Err,
     /// A `NOTE: ` line without `-v`.
     Drop,
+    /// A `system()` request: the command, collected up to its newline, then run.
+    System,
 }
 
 /// Splits the stream into lines: `ERROR: `/`WARNING: ` lines to stderr, `NOTE: ` lines to
-/// stderr with `-v` (dropped otherwise), the rest to stdout.
+/// stderr with `-v` (dropped otherwise), `system()` requests run, the rest to stdout.
 #[derive(Default)]
 struct Splitter {
     verbose: bool,
@@ -581,6 +591,8 @@ struct Splitter {
     /// The current line's destination once decided.
     dest: Option<Dest>,
     saw_error: bool,
+    /// The `system()` request being read (the line after its prefix).
+    command: Vec<u8>,
 }
 
 impl Splitter {
@@ -600,6 +612,10 @@ impl Splitter {
                 }
                 let Some(d) = self.dest else { break };
                 let p = std::mem::take(&mut self.pending);
+                if d == Dest::System {
+                    self.command_bytes(&p, o);
+                    continue;
+                }
                 Self::put(
                     d,
                     &p,
@@ -619,6 +635,11 @@ impl Splitter {
                 Some(i) => (&data[..=i], &data[i + 1..], true),
                 None => (data, &data[data.len()..], false),
             };
+            if d == Dest::System {
+                self.command_bytes(chunk, o);
+                data = rest;
+                continue;
+            }
             Self::put(
                 d,
                 chunk,
@@ -643,11 +664,26 @@ impl Splitter {
         res_out
     }
 
+    /// Part of a `system()` request line (its prefix included at first); at its newline the
+    /// command runs and the next line starts.
+    fn command_bytes(&mut self, bytes: &[u8], o: &mut Output) {
+        self.command.extend_from_slice(bytes);
+        if self.command.last() == Some(&b'\n') {
+            let line = std::mem::take(&mut self.command);
+            let cmd = &line[super::services::SYSTEM_PREFIX.len()..line.len() - 1];
+            super::services::run_system(cmd, &mut o.out);
+            self.dest = None;
+        }
+    }
+
     /// The destination of the line started in `pending`, None while undecided.
     fn decide(&mut self, line_ended: bool) -> Option<Dest> {
         let p = &self.pending[..];
         for pre in PREFIXES {
             if p.starts_with(pre) {
+                if pre == super::services::SYSTEM_PREFIX {
+                    return Some(Dest::System);
+                }
                 if pre == b"ERROR: " {
                     self.saw_error = true;
                 }
@@ -685,7 +721,7 @@ impl Splitter {
                     *wrote_err = true;
                 }
             }
-            Dest::Drop => {}
+            Dest::Drop | Dest::System => {}
         }
     }
 

@@ -5,4 +5,5 @@
 pub mod functions;
 pub mod loader;
 pub mod modinfo;
+pub mod services;
 pub mod vm;

@@ -5,6 +5,7 @@
 mod aliases;
 mod foreach;
 pub mod format;
+pub mod listing;
 pub mod probes;
 mod stats;
 pub mod tapsets;
@@ -107,14 +108,22 @@ pub fn elaborate(
         bad_watches: std::collections::HashSet::new(),
         stats: vec![],
     };
-    // Tapset functions first, so that script functions with the same name replace them.
+    // Tapset functions first, so that script functions with the same name replace them. A
+    // tapset may overload a name by arity, as SystemTap's do (`ctime()`, `ctime(secs)`): the
+    // first arity seen is the name's entry, the others are `NAME/ARITY` (see `call`).
     for ts in tapset_scripts {
         for it in &ts.items {
             if let Item::Function(f) = it {
+                let name = &f.name.name;
                 let key = if f.private {
-                    private_key(f.name.span.file, &f.name.name)
+                    private_key(f.name.span.file, name)
                 } else {
-                    f.name.name.clone()
+                    match e.decls.get(name) {
+                        Some(prev) if prev.decl.params.len() != f.params.len() => {
+                            overload_key(name, f.params.len())
+                        }
+                        _ => name.clone(),
+                    }
                 };
                 e.decls.insert(
                     key,
@@ -210,12 +219,19 @@ pub fn elaborate(
     m
 }
 
+/// The `decls` key of a tapset function that overloads an earlier one by arity.
+fn overload_key(name: &str, arity: usize) -> String {
+    format!("{name}/{arity}")
+}
+
 fn builtin(name: &str) -> Option<Builtin> {
     Some(match name {
         "printf" => Builtin::Printf,
         "sprintf" => Builtin::Sprintf,
         "print" => Builtin::Print,
         "println" => Builtin::Println,
+        "sprint" => Builtin::Sprint,
+        "sprintln" => Builtin::Sprintln,
         _ => return None,
     })
 }
@@ -587,7 +603,13 @@ impl<'a> Elab<'a> {
             }
         };
         let id = self.m.functions.alloc(Function {
-            name: name.to_string(),
+            // An overload (`NAME/ARITY`) keeps its name, and the back end adds the arity when
+            // the module has more than one; a private function keeps its file-scoped key.
+            name: if name.contains('/') {
+                d.name.name.clone()
+            } else {
+                name.to_string()
+            },
             ret,
             params,
             locals,
@@ -602,8 +624,14 @@ impl<'a> Elab<'a> {
     }
 
     fn function_body(&mut self, id: Id<Function>) {
-        let name = self.m.functions[id].name.clone();
-        let d = self.decls[name.as_str()].decl;
+        // The decls key: the name, or `NAME/ARITY` for an overload.
+        let key = self
+            .fn_ids
+            .iter()
+            .find(|(_, v)| **v == id)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        let d = self.decls[key.as_str()].decl;
         match &d.body {
             FunctionBody::Embedded(c, sp) => {
                 self.m.functions[id].body = Body::Embedded(c.clone(), *sp)
@@ -1281,11 +1309,11 @@ impl<'a> Elab<'a> {
                         format!("{} needs a format", b.name()),
                     )),
                 }
-            } else if args.is_empty() && b == Builtin::Print {
+            } else if args.is_empty() && matches!(b, Builtin::Print | Builtin::Sprint) {
                 self.diags.push(Diag::error(
                     codes::CALL_ARITY,
                     span,
-                    "print needs at least one argument",
+                    format!("{} needs at least one argument", b.name()),
                 ));
             }
             let args = if matches!(b, Builtin::Printf | Builtin::Sprintf) {
@@ -1299,21 +1327,34 @@ impl<'a> Elab<'a> {
                 args,
             });
         }
-        // A tapset's private function, called from that tapset, before any public one.
+        // A tapset's private function, called from that tapset, before any public one; then
+        // the overload of this arity, when the name's entry has another one.
         let private = private_key(name.span.file, &name.name);
         let key = if self.decls.contains_key(&private) {
             private
         } else {
-            name.name.clone()
+            match self.decls.get(&name.name) {
+                Some(d) if d.decl.params.len() != args.len() => {
+                    let k = overload_key(&name.name, args.len());
+                    if self.decls.contains_key(&k) {
+                        k
+                    } else {
+                        name.name.clone()
+                    }
+                }
+                _ => name.name.clone(),
+            }
         };
         let Some(f) = self.function_id(&key) else {
             let mut cands: Vec<&str> = self
                 .decls
                 .keys()
                 .map(|s| s.as_str())
-                .filter(|s| !s.starts_with(PRIVATE_PREFIX))
+                .filter(|s| !s.starts_with(PRIVATE_PREFIX) && !s.contains('/'))
                 .collect();
-            cands.extend(["printf", "sprintf", "print", "println"]);
+            cands.extend([
+                "printf", "sprintf", "print", "println", "sprint", "sprintln",
+            ]);
             let mut d = Diag::error(
                 codes::UNDEFINED,
                 name.span,
@@ -1344,11 +1385,26 @@ impl<'a> Elab<'a> {
         let nparams = self.m.functions[f].params.len();
         if nparams != args.len() {
             let fspan = self.m.functions[f].span;
+            let mut arities: Vec<usize> = std::iter::once(nparams)
+                .chain((0..=8).filter(|n| self.decls.contains_key(&overload_key(&name.name, *n))))
+                .collect();
+            arities.sort_unstable();
+            arities.dedup();
+            let takes = match arities.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!(
+                    "{} or {last}",
+                    rest.iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => nparams.to_string(),
+            };
             let mut d = Diag::error(
                 codes::CALL_ARITY,
                 span,
                 format!(
-                    "`{}` takes {nparams} argument(s) but {} given",
+                    "`{}` takes {takes} argument(s) but {} given",
                     name.name,
                     args.len()
                 ),

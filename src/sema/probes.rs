@@ -30,6 +30,18 @@ pub const FAMILIES: &[Family] = &[
         context: "",
     },
     Family {
+        pattern: "error",
+        context: "",
+    },
+    Family {
+        pattern: "error(SEQUENCE)",
+        context: "",
+    },
+    Family {
+        pattern: "oneshot",
+        context: "",
+    },
+    Family {
         pattern: "never",
         context: "",
     },
@@ -342,16 +354,20 @@ pub fn resolve(
         return named_point(pp, w, text, m, probe, idx, diags);
     }
     let kind = match names.as_slice() {
-        ["begin"] | ["end"] => {
+        ["begin"] | ["end"] | ["error"] => {
             let seq = match &c[0].arg {
                 None => 0,
                 Some(_) => int_arg(&c[0], "a sequence number", diags)?,
             };
-            if names[0] == "begin" {
-                PointKind::Begin(seq)
-            } else {
-                PointKind::End(seq)
+            match names[0] {
+                "begin" => PointKind::Begin(seq),
+                "end" => PointKind::End(seq),
+                _ => PointKind::Error(seq),
             }
+        }
+        ["oneshot"] => {
+            no_arg(&c[0], diags).then_some(())?;
+            PointKind::Oneshot
         }
         ["kprobe" | "kernel", "function", ..] | ["kprobe", "module", "function", ..] => {
             return kprobe_point(pp, text, m, probe, diags);
@@ -1073,24 +1089,6 @@ pub fn parse_symbol(s: &str) -> Option<(String, u64)> {
         }
     };
     Some((name.to_string(), offset))
-}
-
-/// `-l`/`-L`: the families whose pattern matches a glob.
-pub fn list(pattern: &str, with_context: bool) -> String {
-    let mut out = String::new();
-    for f in FAMILIES.iter().chain(WATCHPOINT_FAMILIES) {
-        if crate::syntax::preprocess::glob(pattern, f.pattern)
-            || crate::syntax::preprocess::glob(pattern, f.pattern.split('(').next().unwrap_or(""))
-        {
-            out.push_str(f.pattern);
-            if with_context && !f.context.is_empty() {
-                out.push(' ');
-                out.push_str(f.context);
-            }
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -22,6 +22,13 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../tapsets/string.stp"),
     ),
     ("<tapset>/time.stp", include_str!("../../tapsets/time.stp")),
+    ("<tapset>/task.stp", include_str!("../../tapsets/task.stp")),
+    ("<tapset>/user.stp", include_str!("../../tapsets/user.stp")),
+    ("<tapset>/ansi.stp", include_str!("../../tapsets/ansi.stp")),
+    (
+        "<tapset>/numbers.stp",
+        include_str!("../../tapsets/numbers.stp"),
+    ),
     (
         "<tapset>/functions.stp",
         include_str!("../../tapsets/functions.stp"),

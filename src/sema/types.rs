@@ -361,7 +361,10 @@ impl Infer<'_> {
                         self.no_value(m, a, format!("{} prints values", which.name()));
                     }
                 }
-                if *which == Builtin::Sprintf {
+                if matches!(
+                    which,
+                    Builtin::Sprintf | Builtin::Sprint | Builtin::Sprintln
+                ) {
                     Ty::Str
                 } else {
                     Ty::Void

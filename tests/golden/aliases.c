@@ -287,8 +287,10 @@ static void stp_shutdown(struct work_struct *work) {
 	stp_kprobes_exit(stp_kp_table, ARRAY_SIZE(stp_kp_table));
 	if (!stp_session_was_started())
 		return;
-	stp_run_in_process(stp_probe_2, "end", "probe end (aliases.stp:11:1)");
-	stp_run_in_process(stp_probe_3, "end", "probe end (aliases.stp:11:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_2, "end", "probe end (aliases.stp:11:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_3, "end", "probe end (aliases.stp:11:1)");
 }
 
 static void stp_free_maps(void) {

@@ -689,7 +689,8 @@ static void stp_shutdown(struct work_struct *work) {
 	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
-	stp_run_in_process(stp_probe_7, "end", "probe end (kprobe_points.stp:16:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_7, "end", "probe end (kprobe_points.stp:16:1)");
 }
 
 static void stp_free_maps(void) {

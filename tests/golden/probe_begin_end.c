@@ -248,9 +248,12 @@ static void stp_start(void) {
 static void stp_shutdown(struct work_struct *work) {
 	if (!stp_session_was_started())
 		return;
-	stp_run_in_process(stp_probe_3, "end", "probe end (probe_begin_end.stp:12:1)");
-	stp_run_in_process(stp_probe_6, "end", "probe end (probe_begin_end.stp:17:1)");
-	stp_run_in_process(stp_probe_4, "end(5)", "probe end(5) (probe_begin_end.stp:13:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_3, "end", "probe end (probe_begin_end.stp:12:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_6, "end", "probe end (probe_begin_end.stp:17:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_4, "end(5)", "probe end(5) (probe_begin_end.stp:13:1)");
 }
 
 static void stp_free_maps(void) {

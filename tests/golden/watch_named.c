@@ -506,7 +506,8 @@ static void stp_shutdown(struct work_struct *work) {
 	stp_arbiter_shutdown();
 	if (!stp_session_was_started())
 		return;
-	stp_run_in_process(stp_probe_8, "end", "probe end (watch_named.stp:21:1)");
+	if (!stp_session_has_errored())
+		stp_run_in_process(stp_probe_8, "end", "probe end (watch_named.stp:21:1)");
 }
 
 static void stp_free_maps(void) {

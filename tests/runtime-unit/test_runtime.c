@@ -1,6 +1,6 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
- * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h) and timer
- * periods (stp_time.h) and statistics (stp_stat.h). Built by run.sh with gcc -Wall
+ * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h), timer
+ * periods (stp_time.h), statistics (stp_stat.h) and quoting (stp_quote.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
@@ -13,6 +13,8 @@ static unsigned long comparisons;
 #include "stp_string.h"
 #include "stp_time.h"
 #include "stp_stat.h"
+#include <ctype.h>
+#include "stp_quote.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -1013,6 +1015,31 @@ static void test_map_publish(void)
 	stp_map_free(pub_map);
 }
 
+/* ---- quoting (text_str, text_strn, string_quoted) ---- */
+
+static void test_quote(void)
+{
+	char out[STP_MAXSTRINGLEN], in[STP_MAXSTRINGLEN];
+
+	stp_text_str(out, "a\tb\n\"\\\x01", 0, 0, false);
+	CHECK(strcmp(out, "a\\tb\\n\\\"\\\\\\001") == 0);
+	stp_text_str(out, "say", 0, 0, true);
+	CHECK(strcmp(out, "\"say\"") == 0);
+	stp_text_str(out, "abcdef", 3, 0, true);	/* text_strn(s, 3, 1): no cut, only 3 in */
+	CHECK(strcmp(out, "\"abc\"") == 0);
+	stp_text_str(out, "abcdef", 0, 6, true);	/* 6 out: room for 1 byte and "... */
+	CHECK(strcmp(out, "\"a\"...") == 0);
+	stp_text_str(out, "\xc3\xa9\xf0\x9f\x98\x80", 0, 0, false);	/* UTF-8: é, an emoji */
+	CHECK(strcmp(out, "\\u00e9\\U0001f600") == 0);
+	stp_text_str(out, "\xc3(", 0, 0, false);	/* not a sequence: the byte itself */
+	CHECK(strcmp(out, "\\303(") == 0);
+	memset(in, 'x', sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	stp_text_str(out, in, 0, 0, true);	/* long: cut, and still terminated in bounds */
+	CHECK(strlen(out) < STP_MAXSTRINGLEN);
+	CHECK(strcmp(out + strlen(out) - 4, "\"...") == 0);
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -1035,6 +1062,7 @@ int main(void)
 	test_stat_hist();
 	test_stat_threads();
 	test_map_publish();
+	test_quote();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

@@ -414,10 +414,8 @@ impl<'a> BodyGen<'a> {
             } => self.print(*which, format, args, None),
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
-                self.w.line(format!(
-                    "{}(c{a});",
-                    names::function(&self.m.functions[*func].name)
-                ));
+                self.w
+                    .line(format!("{}(c{a});", names::function_in(self.m, *func)));
                 self.fail_check();
             }
             _ => {
@@ -545,7 +543,7 @@ impl<'a> BodyGen<'a> {
                 let t = self.temp_long();
                 self.w.line(format!(
                     "{t} = {}(c{a});",
-                    names::function(&self.m.functions[*func].name)
+                    names::function_in(self.m, *func)
                 ));
                 self.fail_check();
                 t
@@ -839,10 +837,8 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let t = self.temp_str();
                 let a = self.args(*func, args);
-                self.w.line(format!(
-                    "{}(c, {t}{a});",
-                    names::function(&self.m.functions[*func].name)
-                ));
+                self.w
+                    .line(format!("{}(c, {t}{a});", names::function_in(self.m, *func)));
                 self.fail_check();
                 t
             }
@@ -957,7 +953,7 @@ impl<'a> BodyGen<'a> {
                     }
                 }
             }
-            Builtin::Print | Builtin::Println => {
+            Builtin::Print | Builtin::Println | Builtin::Sprint | Builtin::Sprintln => {
                 for (i, a) in args.iter().enumerate() {
                     if a.ty == Ty::Str {
                         let v = self.str_stable(a, &args[i + 1..]);
@@ -969,7 +965,7 @@ impl<'a> BodyGen<'a> {
                         vals.push(format!("(long long)({v})"));
                     }
                 }
-                if which == Builtin::Println {
+                if matches!(which, Builtin::Println | Builtin::Sprintln) {
                     fmt.push('\n');
                 }
             }

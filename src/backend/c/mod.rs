@@ -247,7 +247,8 @@ fn clear_locals(fname: &str, temps: &[(String, String)]) -> String {
     }
 }
 
-fn signature(f: &Function) -> String {
+fn signature(m: &Module, id: Id<Function>) -> String {
+    let f = &m.functions[id];
     let mut params = vec!["struct stp_context *c".to_string()];
     if f.ret == Ty::Str {
         params.push("char *rv".into());
@@ -262,7 +263,7 @@ fn signature(f: &Function) -> String {
     let ret = if f.ret == Ty::Long { "int64_t" } else { "void" };
     format!(
         "static {ret} {}({})",
-        names::function(&f.name),
+        names::function_in(m, id),
         params.join(", ")
     )
 }
@@ -354,7 +355,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
         &mut g.bodies,
     );
     for (id, f) in m.functions.iter() {
-        protos.line(format!("{};", signature(f)));
+        protos.line(format!("{};", signature(m, id)));
         match &f.body {
             Body::Script(b) => {
                 let mut g = BodyGen::new(m, sm, &f.locals, Some(id));
@@ -363,7 +364,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
                 frame_struct(frames, &fname, &f.locals, &g.temps);
                 union_members.push(format!("struct {fname} f{};", id.index()));
                 bodies.line(format!("/* {} */", c_comment(&sm.describe(f.span))));
-                bodies.open(signature(f));
+                bodies.open(signature(m, id));
                 bodies.line(format!("struct {fname} *f;"));
                 match f.ret {
                     Ty::Long => bodies.line("int64_t rv = 0;"),
@@ -412,7 +413,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
             }
             Body::Embedded(code, span) => {
                 bodies.line(format!("/* {} */", c_comment(&sm.describe(*span))));
-                bodies.open(signature(f));
+                bodies.open(signature(m, id));
                 if f.ret == Ty::Long {
                     bodies.line("int64_t rv = 0;");
                 } else if f.ret == Ty::Str {
@@ -551,6 +552,13 @@ fn header(m: &Module, opts: &Opts) -> String {
         })
         .collect();
     ctx.insert("settable", &gl);
+    // The time-zone parameters, only in modules that read them (the loader passes them when
+    // the module declares them).
+    let tz = m
+        .functions
+        .iter()
+        .any(|(_, f)| matches!(&f.body, Body::Embedded(c, _) if c.contains("pragma:tz")));
+    ctx.insert("tz", &tz);
     out.push_str(&tera::Tera::one_off(TEMPLATE, &ctx, false).expect("the module template renders"));
 
     out
@@ -614,9 +622,11 @@ fn embedded(m: &Module, sm: &SourceMap, w: &mut CWriter) {
 struct Triggers {
     /// (probe, point, C expression of the period in ns)
     timers: Vec<(Id<Probe>, usize, String)>,
+    /// (sequence, probe, point, ends the session: `oneshot`), in run order.
+    begins: Vec<(i64, Id<Probe>, usize, bool)>,
     /// (sequence, probe, point), in run order.
-    begins: Vec<(i64, Id<Probe>, usize)>,
     ends: Vec<(i64, Id<Probe>, usize)>,
+    errors: Vec<(i64, Id<Probe>, usize)>,
 }
 
 impl Triggers {
@@ -624,14 +634,17 @@ impl Triggers {
         let mut timers = vec![];
         let mut begins = vec![];
         let mut ends = vec![];
+        let mut errors = vec![];
         for (pid, p) in m.probes.iter() {
             for (i, pt) in p.points.iter().enumerate() {
                 match &pt.kind {
                     // Through the runtime's clamp: N * TICK_NSEC must not wrap to a tiny period.
                     PointKind::Timer(ns) => timers.push((pid, i, timer_period(*ns, "1"))),
                     PointKind::Jiffies(n) => timers.push((pid, i, timer_period(*n, "TICK_NSEC"))),
-                    PointKind::Begin(s) => begins.push((*s, pid, i)),
+                    PointKind::Begin(s) => begins.push((*s, pid, i, false)),
+                    PointKind::Oneshot => begins.push((0, pid, i, true)),
                     PointKind::End(s) => ends.push((*s, pid, i)),
+                    PointKind::Error(s) => errors.push((*s, pid, i)),
                     PointKind::Never
                     | PointKind::Kprobe(_)
                     | PointKind::Data(_)
@@ -642,10 +655,12 @@ impl Triggers {
         }
         begins.sort_by_key(|b| b.0);
         ends.sort_by_key(|e| e.0);
+        errors.sort_by_key(|e| e.0);
         Triggers {
             timers,
             begins,
             ends,
+            errors,
         }
     }
 }
@@ -694,15 +709,23 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     if !m.watches.is_empty() {
         w.line("stp_arbiter_start();");
     }
-    for (_, pid, i) in begins {
+    for (_, pid, i, oneshot) in begins {
         // As SystemTap: once exit() or too many errors ended the start, later begin probes
         // do not run.
         let (pp, wh) = pp_where(*pid, *i);
-        w.line("if (stp_session_get_state() == STP_STARTING)");
-        w.line(format!(
-            "\tstp_run_in_process({}, {pp}, {wh});",
+        let run = format!(
+            "stp_run_in_process({}, {pp}, {wh});",
             names::probe(pid.index())
-        ));
+        );
+        if *oneshot {
+            w.open("if (stp_session_get_state() == STP_STARTING)");
+            w.line(run);
+            w.line("stp_request_exit(); /* oneshot: the session ends after it */");
+            w.close();
+        } else {
+            w.line("if (stp_session_get_state() == STP_STARTING)");
+            w.line(format!("\t{run}"));
+        }
     }
     if !m.watches.is_empty() {
         w.line("stp_arbiter_drain();");
@@ -730,7 +753,7 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
 /// `stp_shutdown`: the session's end, once.
 fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     let pp_where = |pid: Id<Probe>, pt: usize| watches::pp_where(m, sm, pid, pt);
-    let (timers, ends) = (&t.timers, &t.ends);
+    let (timers, ends, errors) = (&t.timers, &t.ends, &t.errors);
     w.line(
         "/* Process context, once, on the session workqueue: stop timers, drop waiting watches,",
     );
@@ -749,10 +772,21 @@ fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     }
     w.line("if (!stp_session_was_started())");
     w.line("\treturn;");
+    // As SystemTap: when errors end the session (an error in an end probe too), the rest of
+    // the end probes are skipped and the error probes run.
     for (_, pid, i) in ends {
         let (pp, wh) = pp_where(*pid, *i);
+        w.line("if (!stp_session_has_errored())");
         w.line(format!(
-            "stp_run_in_process({}, {pp}, {wh});",
+            "\tstp_run_in_process({}, {pp}, {wh});",
+            names::probe(pid.index())
+        ));
+    }
+    for (_, pid, i) in errors {
+        let (pp, wh) = pp_where(*pid, *i);
+        w.line("if (stp_session_has_errored())");
+        w.line(format!(
+            "\tstp_run_in_process({}, {pp}, {wh});",
             names::probe(pid.index())
         ));
     }

@@ -17,6 +17,20 @@ pub fn global_param(name: &str) -> String {
 pub fn function(name: &str) -> String {
     format!("stp_fn_{}", c_ident(name))
 }
+/// A function of the module: its name, with its arity when the tapsets overload the name
+/// and the module uses more than one of them (`ctime()` calls `ctime(secs)`).
+pub fn function_in(m: &crate::ir::Module, f: crate::ir::Id<crate::ir::Function>) -> String {
+    let this = &m.functions[f];
+    let overloaded = m
+        .functions
+        .iter()
+        .any(|(id, g)| id != f && g.name == this.name);
+    if overloaded {
+        format!("stp_fn_{}_{}", c_ident(&this.name), this.params.len())
+    } else {
+        function(&this.name)
+    }
+}
 pub fn local(name: &str) -> String {
     format!("l_{}", c_ident(name))
 }
