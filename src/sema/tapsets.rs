@@ -23,6 +23,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("<tapset>/time.stp", include_str!("../../tapsets/time.stp")),
     (
+        "<tapset>/regex.stp",
+        include_str!("../../tapsets/regex.stp"),
+    ),
+    (
         "<tapset>/functions.stp",
         include_str!("../../tapsets/functions.stp"),
     ),

@@ -70,7 +70,7 @@ impl<'a> BodyGen<'a> {
         self.temps.push(("struct stp_key".into(), n.clone()));
         format!("f->{n}")
     }
-    fn fresh(&mut self, prefix: &str) -> String {
+    pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
         format!("{prefix}{}", self.counter)
     }
@@ -225,6 +225,9 @@ impl<'a> BodyGen<'a> {
                     }
                 }
             },
+            StmtKind::Try { body, var, catch } => {
+                self.try_catch(body, var.as_ref().map(|v| &v.0), catch)
+            }
             StmtKind::Empty => {}
         }
     }
@@ -458,7 +461,7 @@ impl<'a> BodyGen<'a> {
     }
 
     /// A scalar variable as a C lvalue, with its type.
-    fn scalar(&self, lv: &LValue) -> (String, Ty) {
+    pub(super) fn scalar(&self, lv: &LValue) -> (String, Ty) {
         match lv {
             LValue::Local(l) => (self.local(*l), self.locals[*l].ty),
             LValue::Global(g) => (
@@ -577,6 +580,17 @@ impl<'a> BodyGen<'a> {
                     "(int64_t)stp_map_exists({}, &{k})",
                     names::global(&self.m.globals[*array].name)
                 )
+            }
+            ExprKind::Regex { s, re, negate } => {
+                // A statement: with matched() it records the match, so it is ordered.
+                let v = self.str(s);
+                let t = self.temp_long();
+                let not = if *negate { "!" } else { "" };
+                self.w.line(format!(
+                    "{t} = {not}stp_regex_match(c, &{}, {v});",
+                    names::regex(re.index())
+                ));
+                t
             }
         }
     }
@@ -928,7 +942,7 @@ pub fn needs_statements(e: &Expr) -> bool {
         | ExprKind::Builtin { .. }
         | ExprKind::Assign { .. }
         | ExprKind::In { .. } => true,
-        ExprKind::IncDec { .. } => true,
+        ExprKind::IncDec { .. } | ExprKind::Regex { .. } => true,
         ExprKind::Unary { e, .. } => needs_statements(e),
         ExprKind::Binary { op, l, r } => {
             matches!(op, BinOp::Div | BinOp::Mod | BinOp::Concat)
