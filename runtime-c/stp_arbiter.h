@@ -182,12 +182,12 @@ static inline int stp_watch_request(struct stp_context *c, struct stp_wdecl *d, 
 	bool kick = false;
 
 	if (!stp_write_trylock(&stp_arb_lock))
-		return stp_error(c, "watchpoint request queue busy near %s", where);
+		return stp_error_near(c, where, "watchpoint request queue busy");
 	if (stp_arb_closed)
 		goto out;
 	if (stp_wreq_count >= STP_MAXWATCHREQUESTS) {
-		err = stp_error(c, "too many watchpoint requests not yet done (MAXWATCHREQUESTS=%d) near %s",
-				STP_MAXWATCHREQUESTS, where);
+		err = stp_error_near(c, where, "too many watchpoint requests not yet done (MAXWATCHREQUESTS=%d)",
+				     STP_MAXWATCHREQUESTS);
 		goto out;
 	}
 	if (op == STP_REQ_DISABLE_ALL) {
@@ -204,9 +204,9 @@ static inline int stp_watch_request(struct stp_context *c, struct stp_wdecl *d, 
 			if (!w && op == STP_REQ_DISABLE)
 				goto out;	/* never enabled: nothing to disable */
 			if (!w) {
-				err = stp_error(c, "too many watchpoint instances (MAXWATCHINSTANCES=%d) enabling %s(0x%llx) near %s",
-						STP_MAXWATCHINSTANCES, d->name,
-						(unsigned long long)arg, where);
+				err = stp_error_near(c, where, "too many watchpoint instances (MAXWATCHINSTANCES=%d) enabling %s(0x%llx)",
+						     STP_MAXWATCHINSTANCES, d->name,
+						     (unsigned long long)arg);
 				goto out;
 			}
 			w->refs++;

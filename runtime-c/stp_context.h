@@ -26,11 +26,16 @@ struct stp_context {
 	unsigned long actions;		/* statements run in this probe run */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */
+	size_t error_len;		/* bytes of last_error before its " near WHERE" */
 	char error_buf[256];
 	char *frames;			/* (STP_MAXNESTING + 1) * frame_size bytes, for locals */
 	size_t frame_size;
 	char printbuf[STP_PRINTBUF];
 	size_t printlen;
+#ifdef STP_RE_MAXSTATES
+	struct stp_re_match last_match;	/* matched(N): the run's last =~ / !~ */
+	struct stp_re_scratch re_scratch;	/* the Pike VM's threads (stp_regex.h) */
+#endif
 	/* This CPU's overload window (stp_overload.h): kept across runs, never reset by enter. */
 	u64 overload_base;		/* cycle count the window opened at */
 	u64 overload_sum;		/* cycles probe runs took in it */
@@ -117,6 +122,9 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	c->last_error = NULL;
 	c->printlen = 0;
 	c->tok_pos = NULL;
+#ifdef STP_RE_MAXSTATES
+	c->last_match.result = 0;
+#endif
 	return c;
 }
 
@@ -144,19 +152,67 @@ static inline void *stp_frame(struct stp_context *c)
 	return c->frames + (size_t)c->nesting * c->frame_size;
 }
 
-/* NMI, IRQ, process. Records the run's error (the first one wins; later ones are
- * dropped) and returns -1, so that `if (stp_error(c, ...)) goto out;` reads well. */
+/* NMI, IRQ, process. Records the run's error, "<message> near <where>" when where is not
+ * NULL (the first error wins; later ones are dropped), and returns -1. A `catch` gets the
+ * message alone (error_len), as SystemTap's does. */
+static inline __printf(3, 0) int stp_verror(struct stp_context *c, const char *where,
+					    const char *fmt, va_list ap)
+{
+	int n;
+
+	if (c->last_error)
+		return -1;
+	n = vsnprintf(c->error_buf, sizeof(c->error_buf), fmt, ap);
+	c->error_len = min_t(size_t, n < 0 ? 0 : n, sizeof(c->error_buf) - 1);
+	if (where)
+		snprintf(c->error_buf + c->error_len, sizeof(c->error_buf) - c->error_len,
+			 " near %s", where);
+	c->last_error = c->error_buf;
+	return -1;
+}
+
+/* NMI, IRQ, process. stp_verror without a location, so that
+ * `if (stp_error(c, ...)) goto out;` reads well. */
 static inline __printf(2, 3) int stp_error(struct stp_context *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!c->last_error) {
-		va_start(ap, fmt);
-		vsnprintf(c->error_buf, sizeof(c->error_buf), fmt, ap);
-		va_end(ap);
-		c->last_error = c->error_buf;
-	}
+	va_start(ap, fmt);
+	stp_verror(c, NULL, fmt, ap);
+	va_end(ap);
 	return -1;
+}
+
+/* NMI, IRQ, process. stp_verror with the script location the error happened near. */
+static inline __printf(3, 4) int stp_error_near(struct stp_context *c, const char *where,
+						const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	stp_verror(c, where, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* NMI, IRQ, process. The end of a `try` block reached through stp_out: 1 when an error is
+ * pending and catchable (its message, without location and cut to a script string, goes to
+ * msg unless msg is NULL; the error is cleared, so it neither prints nor counts toward
+ * MAXERRORS), 0 otherwise: no error (`next`, `return`) or MAXACTION exceeded, which
+ * SystemTap does not let a `try` catch either (the run has no actions left to handle it). */
+static inline int stp_catch(struct stp_context *c, char *msg)
+{
+	size_t n;
+
+	if (!c->last_error || c->actions > STP_MAXACTION)
+		return 0;
+	if (msg) {
+		n = min_t(size_t, c->error_len, STP_MAXSTRINGLEN - 1);
+		memcpy(msg, c->last_error, n);
+		msg[n] = '\0';
+	}
+	c->last_error = NULL;
+	return 1;
 }
 
 /* NMI, IRQ, process. Counts n statements; past STP_MAXACTION it sets the error and

@@ -30,7 +30,7 @@ static long stp_target;
 static inline int64_t stp_div(struct stp_context *c, int64_t a, int64_t b, const char *where)
 {
 	if (unlikely(b == 0)) {
-		stp_error(c, "division by zero near %s", where);
+		stp_error_near(c, where, "division by zero");
 		return 0;
 	}
 	if (unlikely(b == -1))
@@ -42,7 +42,7 @@ static inline int64_t stp_div(struct stp_context *c, int64_t a, int64_t b, const
 static inline int64_t stp_mod(struct stp_context *c, int64_t a, int64_t b, const char *where)
 {
 	if (unlikely(b == 0)) {
-		stp_error(c, "division by zero near %s", where);
+		stp_error_near(c, where, "division by zero");
 		return 0;
 	}
 	if (unlikely(b == -1))
@@ -113,11 +113,54 @@ static inline void stp_print_backtrace(struct stp_context *c)
 		stp_printf(c, " 0x%lx : %pS\n", entries[i], (void *)entries[i]);
 }
 
+/* Any context. `s =~ re`: 1 when re matches somewhere in s. When the script calls
+ * matched(), a match also records its submatches for it (stp_regex.h). */
+static inline int64_t stp_regex_match(struct stp_context *c, const struct stp_re *re,
+				      const char *s)
+{
+	int r = stp_re_dfa(re, s);
+
+#ifdef STP_RE_MAXSTATES
+	c->last_match.result = 0;
+	if (r) {
+		stp_strcpy(c->last_match.str, s);
+		stp_re_captures(re, c->last_match.str, &c->last_match, &c->re_scratch);
+	}
+#endif
+	return r;
+}
+
+#ifdef STP_RE_MAXSTATES
+/* Any context. matched(n): group n of the probe run's last successful match (0: the whole
+ * match; "" for a group that did not take part), or a run-time error, as in SystemTap. */
+static inline void stp_regex_matched(struct stp_context *c, char *rv, int64_t n)
+{
+	const struct stp_re_match *m = &c->last_match;
+	int start, end;
+
+	rv[0] = '\0';
+	if (!m->result) {
+		stp_error(c, "Attempted to get subexpression %lld from failed match", (long long)n);
+		return;
+	}
+	if (n < 0 || n >= m->groups || 2 * n + 1 >= STP_RE_MAXSLOTS) {
+		stp_error(c, "Attempted to get nonexistent subexpression %lld", (long long)n);
+		return;
+	}
+	start = m->caps[2 * n];
+	end = m->caps[2 * n + 1];
+	if (start < 0 || end < start)
+		return;
+	memcpy(rv, m->str + start, end - start);
+	rv[end - start] = '\0';
+}
+#endif
+
 /* Any context. Reports a full array; returns 1 so that generated code reads
  * `if (stp_map_set_long(...) && stp_map_full(c, "arr", "f.stp:3:5")) goto stp_out;`. */
 static inline int stp_map_full(struct stp_context *c, const char *array, const char *where)
 {
-	stp_error(c, "array %s is full (MAXMAPENTRIES) near %s", array, where);
+	stp_error_near(c, where, "array %s is full (MAXMAPENTRIES)", array);
 	return 1;
 }
 

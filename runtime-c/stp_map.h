@@ -2,7 +2,10 @@
  * allocated by stp_map_new, so that every other operation works from NMI.
  *
  * Pure logic, compiled in the kernel and in user space (tests/runtime-unit).
- * Entries live in one array; a free list and per-bucket chains link them by index.
+ * Entries live in one array; a free list and per-bucket chains link them by index, and
+ * a doubly linked list keeps them in insertion order, so that a wrap-around map
+ * (`global a%`, stp_map_wrap) can drop its oldest entry to make room: as in SystemTap,
+ * "oldest" is the key added longest ago; storing to an existing key does not renew it.
  * Keys have 1..STP_MAXKEYS columns, each 'l' (int64_t) or 's' (string, truncated to
  * STP_MAXSTRINGLEN - 1 bytes); the value is 'l' or 's'. Hashing is unseeded FNV-1a,
  * so iteration without sorting (slot order) is deterministic for a given history.
@@ -26,7 +29,7 @@ struct stp_map_entry {
 	uint32_t next;		/* bucket chain, or free list */
 	uint32_t hash;
 	uint32_t used;
-	uint32_t pad;
+	uint32_t older, newer;	/* insertion order, while used */
 	/* columns follow, at map->off[] */
 };
 
@@ -42,6 +45,8 @@ struct stp_map {
 	unsigned int high;			/* slots [0, high) were taken since the last clear */
 	unsigned int nsorted;
 	uint32_t free_head;
+	uint32_t oldest, newest;		/* ends of the insertion order */
+	bool wrap;				/* full: adding drops the oldest */
 	uint32_t *buckets;
 	uint32_t *sorted;
 	char *entries;
@@ -220,6 +225,7 @@ static inline void stp_map_clear(struct stp_map *m)
 		e->next = i + 1 < m->maxentries ? i + 1 : STP_MAP_NIL;
 	}
 	m->free_head = 0;
+	m->oldest = m->newest = STP_MAP_NIL;
 	m->count = 0;
 	m->high = 0;
 	m->nsorted = 0;
@@ -287,6 +293,13 @@ static inline struct stp_map *stp_map_new(const char *keytypes, char valtype, un
 	return m;
 }
 
+/* Process context, before any use. Makes m a wrap-around map: when it is full, adding a
+ * key drops the entry added longest ago instead of failing. */
+static inline void stp_map_wrap(struct stp_map *m)
+{
+	m->wrap = true;
+}
+
 /* Process context. NULL is allowed. */
 static inline void stp_map_free(struct stp_map *m)
 {
@@ -343,7 +356,54 @@ static inline const char *stp_map_get_str(const struct stp_map *m, const struct 
 	return e ? stp_map_col(e, 0) : "";
 }
 
-/* Any context. The entry for k, created (value 0 / "") if absent; NULL when full. */
+/* Any context. Takes slot i (used) out of the insertion order. */
+static inline void stp_map_unlink_age(struct stp_map *m, uint32_t i)
+{
+	struct stp_map_entry *e = stp_map_slot(m, i);
+
+	if (e->older != STP_MAP_NIL)
+		stp_map_slot(m, e->older)->newer = e->newer;
+	else
+		m->oldest = e->newer;
+	if (e->newer != STP_MAP_NIL)
+		stp_map_slot(m, e->newer)->older = e->older;
+	else
+		m->newest = e->older;
+}
+
+/* Any context. Removes the entry in slot i, whose bucket link (the index that points at
+ * it) is *link, and frees its slot. */
+static inline void stp_map_remove(struct stp_map *m, uint32_t i, uint32_t *link)
+{
+	struct stp_map_entry *e = stp_map_slot(m, i);
+
+	*link = e->next;
+	stp_map_unlink_age(m, i);
+	e->used = 0;
+	e->next = m->free_head;
+	m->free_head = i;
+	m->count--;
+}
+
+/* Any context (bounded by the oldest entry's bucket chain). Frees the slot of the entry
+ * added longest ago; false when there is none. */
+static inline bool stp_map_drop_oldest(struct stp_map *m)
+{
+	uint32_t i = m->oldest, *link;
+
+	if (i == STP_MAP_NIL)
+		return false;
+	link = &m->buckets[stp_map_slot(m, i)->hash & (m->nbuckets - 1)];
+	while (*link != STP_MAP_NIL && *link != i)
+		link = &stp_map_slot(m, *link)->next;
+	if (*link != i)
+		return false;	/* cannot happen: every used entry is in its bucket */
+	stp_map_remove(m, i, link);
+	return true;
+}
+
+/* Any context. The entry for k, created (value 0 / "") if absent; NULL when full (a
+ * wrap-around map is never full: it drops its oldest entry first). */
 static inline struct stp_map_entry *stp_map_lookup_or_add(struct stp_map *m, const struct stp_key *k)
 {
 	struct stp_map_entry *e;
@@ -353,7 +413,7 @@ static inline struct stp_map_entry *stp_map_lookup_or_add(struct stp_map *m, con
 	e = stp_map_find(m, k, &h, NULL);
 	if (e)
 		return e;
-	if (m->free_head == STP_MAP_NIL)
+	if (m->free_head == STP_MAP_NIL && (!m->wrap || !stp_map_drop_oldest(m)))
 		return NULL;
 	i = m->free_head;
 	e = stp_map_slot(m, i);
@@ -375,6 +435,13 @@ static inline struct stp_map_entry *stp_map_lookup_or_add(struct stp_map *m, con
 	e->hash = h;
 	e->used = 1;
 	e->next = m->buckets[h & (m->nbuckets - 1)];
+	e->older = m->newest;
+	e->newer = STP_MAP_NIL;
+	if (m->newest != STP_MAP_NIL)
+		stp_map_slot(m, m->newest)->newer = i;
+	else
+		m->oldest = i;
+	m->newest = i;
 	smp_store_release(&m->buckets[h & (m->nbuckets - 1)], i);	/* publish it whole */
 	m->count++;
 	return e;
@@ -441,11 +508,7 @@ static inline void stp_map_delete(struct stp_map *m, const struct stp_key *k)
 	if (!e)
 		return;
 	i = *link;
-	*link = e->next;
-	e->used = 0;
-	e->next = m->free_head;
-	m->free_head = i;
-	m->count--;
+	stp_map_remove(m, i, link);
 }
 
 /* Any context. `[k, *] in arr`: whether some entry matches k in the columns of mask (see

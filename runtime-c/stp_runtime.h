@@ -17,6 +17,7 @@
 #include "stp_ring.h"
 #include "stp_map.h"
 #include "stp_session.h"
+#include "stp_regex.h"
 #include "stp_context.h"
 #include "stp_output.h"
 #include "stp_stat.h"

@@ -25,6 +25,7 @@ pub const MISPLACED: &str = "E033";
 pub const ARRAY_ARITY: &str = "E034";
 pub const NOT_LVALUE: &str = "E035";
 pub const FOREACH_MODIFY: &str = "E036";
+pub const REGEX: &str = "E025";
 pub const TYPE_MISMATCH: &str = "E040";
 pub const TYPE_UNRESOLVED: &str = "E041";
 /// A statistic used as a value, or an extractor applied to something else.

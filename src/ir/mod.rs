@@ -154,6 +154,67 @@ pub struct Module {
     pub kprobes: Arena<Kprobe>,
     /// Top-level `%{ %}` blocks, script's and used tapsets', in order.
     pub embedded: Vec<(String, Span)>,
+    /// The regular expressions of `=~`/`!~`, one per distinct pattern, in order of use.
+    pub regexes: Arena<Regex>,
+}
+
+/// A regular expression of `=~`/`!~`, compiled by `sema::regex`. Both automata work on
+/// bytes; state numbers fit in u16 (the limits of `sema::regex` keep them small).
+pub struct Regex {
+    /// The script's literal, as written (raw bytes as lexer private-use chars).
+    pub pattern: String,
+    pub dfa: RegexDfa,
+    pub nfa: RegexNfa,
+}
+
+/// An unanchored DFA: state 0 is the start (at the string's beginning), `trans[s * nclasses
+/// + classes[byte]]` the next state, `eoi[s]` the state after the string's end. The string
+/// matches once a state with `accept` is reached; from a `dead` state it never will.
+pub struct RegexDfa {
+    pub classes: [u8; 256],
+    pub nclasses: usize,
+    pub trans: Vec<u16>,
+    pub eoi: Vec<u16>,
+    pub accept: Vec<bool>,
+    pub dead: Vec<bool>,
+}
+
+/// A Thompson NFA (for submatches), anchored at `start`; capture slot 2g / 2g + 1 is
+/// where group g starts / ends, group 0 being the whole match.
+pub struct RegexNfa {
+    pub ops: Vec<NfaOp>,
+    /// (lo, hi, next): a byte in lo..=hi moves to next.
+    pub ranges: Vec<(u8, u8, u16)>,
+    /// Alternatives of `Split` states, preferred first.
+    pub alts: Vec<u16>,
+    pub start: u16,
+    pub groups: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum NfaOp {
+    /// Consumes a byte in one of `ranges[first..first + count]`.
+    Ranges {
+        first: usize,
+        count: usize,
+    },
+    /// Follows `alts[first..first + count]`, in order of preference.
+    Split {
+        first: usize,
+        count: usize,
+    },
+    /// Records the position in capture slot `slot`.
+    Save {
+        slot: usize,
+        next: u16,
+    },
+    /// An assertion: 0 `^`, 1 `$`, 2 `\b`, 3 `\B`.
+    Look {
+        kind: u8,
+        next: u16,
+    },
+    Match,
+    Fail,
 }
 
 pub struct Global {
@@ -201,6 +262,8 @@ pub struct ArrayShape {
     pub keys: Vec<Ty>,
     /// `global a[N]`: the most entries; otherwise MAXMAPENTRIES.
     pub max: Option<i64>,
+    /// `global a%`: when full, adding a key drops the entry added longest ago.
+    pub wrap: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -514,6 +577,15 @@ pub enum StmtKind {
         watch: Id<Watch>,
         arg: Option<Expr>,
     },
+    /// `try { body } catch [(var)] { catch }`: a run-time error in `body` (or in what it
+    /// calls), except MAXACTION, runs `catch` with the error's message in `var` (a string
+    /// variable) instead of ending the probe run.
+    Try {
+        body: Block,
+        /// The variable and where the script names it.
+        var: Option<(LValue, Span)>,
+        catch: Block,
+    },
     Empty,
 }
 
@@ -633,5 +705,11 @@ pub enum ExprKind {
         keys: Vec<Expr>,
         op: StatFn,
         bucket: Option<Box<Expr>>,
+    },
+    /// `s =~ "re"` (1 when re matches somewhere in s), or `!~` with `negate`; a long.
+    Regex {
+        s: Box<Expr>,
+        re: Id<Regex>,
+        negate: bool,
     },
 }

@@ -3,7 +3,7 @@
 //! names resolved.
 
 use super::*;
-use crate::syntax::ast::{PREC_ASSIGN, PREC_IN, PREC_TERNARY, PREC_UNARY};
+use crate::syntax::ast::{PREC_ASSIGN, PREC_IN, PREC_REGEX, PREC_TERNARY, PREC_UNARY};
 use crate::syntax::print::quote;
 use std::fmt::Write;
 
@@ -36,6 +36,9 @@ pub fn module(m: &Module) -> String {
                 let _ = write!(o, "[{}]", keys.join(", "));
                 if let Some(n) = a.max {
                     let _ = write!(o, " max {n}");
+                }
+                if a.wrap {
+                    o.push_str(" wrap");
                 }
             }
             match &g.init {
@@ -339,6 +342,17 @@ impl Printer<'_> {
                     &format!("disable {name}{}", arg.unwrap_or_default()),
                 )
             }
+            StmtKind::Try { body, var, catch } => {
+                Self::line(o, ind, "try {");
+                self.block(o, body, ind + 1);
+                let head = match var {
+                    Some((v, _)) => format!("}} catch ({}) {{", self.lvalue(v)),
+                    None => "} catch {".into(),
+                };
+                Self::line(o, ind, &head);
+                self.block(o, catch, ind + 1);
+                Self::line(o, ind, "}");
+            }
             StmtKind::Empty => {}
         }
     }
@@ -482,6 +496,15 @@ impl Printer<'_> {
                     (format!("@{}({s}{shift})", op.name()), 100)
                 }
             },
+            ExprKind::Regex { s, re, negate } => (
+                format!(
+                    "{} {} {}",
+                    self.expr(s, PREC_REGEX + 1),
+                    if *negate { "!~" } else { "=~" },
+                    quote(&self.m.regexes[*re].pattern)
+                ),
+                PREC_REGEX,
+            ),
         };
         if prec < min { format!("({s})") } else { s }
     }

@@ -32,6 +32,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_procdir.h",
         include_str!("../../runtime-c/stp_procdir.h"),
     ),
+    ("stp_regex.h", include_str!("../../runtime-c/stp_regex.h")),
     ("stp_ring.h", include_str!("../../runtime-c/stp_ring.h")),
     (
         "stp_runtime.h",

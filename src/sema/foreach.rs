@@ -194,6 +194,13 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
                 expr(e, ev)
             }
         }
+        StmtKind::Try { body, var, catch } => {
+            block(body, ev);
+            if let Some((v, _)) = var {
+                lvalue(v, s.span, false, ev);
+            }
+            block(catch, ev);
+        }
         StmtKind::Break
         | StmtKind::Continue
         | StmtKind::Next
@@ -227,7 +234,7 @@ fn expr(e: &Expr, ev: &mut dyn FnMut(Event)) {
         ExprKind::Builtin { args, .. } | ExprKind::In { keys: args, .. } => {
             args.iter().for_each(|a| expr(a, ev))
         }
-        ExprKind::Unary { e: x, .. } => expr(x, ev),
+        ExprKind::Unary { e: x, .. } | ExprKind::Regex { s: x, .. } => expr(x, ev),
         ExprKind::Binary { l, r, .. } => {
             expr(l, ev);
             expr(r, ev);

@@ -7,6 +7,7 @@ mod foreach;
 pub mod format;
 pub mod listing;
 pub mod probes;
+pub mod regex;
 mod stats;
 pub mod tapsets;
 pub mod types;
@@ -243,7 +244,7 @@ fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
         Lit(_) | Var(_) | Wildcard => {}
         Index { keys, .. } | In { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
         Call { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
-        Unary { e, .. } => walk_expr(e, f),
+        Unary { e, .. } | Regex { s: e, .. } => walk_expr(e, f),
         Binary { l, r, .. } => {
             walk_expr(l, f);
             walk_expr(r, f)
@@ -312,6 +313,10 @@ fn walk_stmt<'e>(
                 walk_expr(e, fe)
             }
         }
+        Try { body, catch, .. } => {
+            body.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
+            catch.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
+        }
         Break | Continue | Next | Return(None) | Empty => {}
     }
 }
@@ -339,12 +344,14 @@ impl<'a> Elab<'a> {
             },
             _ => (Ty::Unknown, None),
         };
-        let array = g.array_size.map(|(n, _)| ir::ArrayShape {
+        let declared_array = g.array_size.map(|(_, sp)| sp).or(g.wrap);
+        let array = declared_array.map(|_| ir::ArrayShape {
             keys: vec![],
-            max: Some(n),
+            max: g.array_size.map(|(n, _)| n),
+            wrap: g.wrap.is_some(),
         });
-        let shape = match g.array_size {
-            Some((_, sp)) => Shape::Array(0, sp),
+        let shape = match declared_array {
+            Some(sp) => Shape::Array(0, sp),
             None if init.is_some() => Shape::Scalar(g.name.span),
             None => Shape::Unknown,
         };
@@ -422,9 +429,11 @@ impl<'a> Elab<'a> {
                     self.shapes[id.index()] = Shape::Array(arity, span);
                     let g = &mut self.m.globals[id];
                     let max = g.array.as_ref().and_then(|a| a.max);
+                    let wrap = g.array.as_ref().is_some_and(|a| a.wrap);
                     g.array = Some(ir::ArrayShape {
                         keys: vec![Ty::Unknown; arity],
                         max,
+                        wrap,
                     });
                 }
                 (Shape::Array(n, first), Some(arity)) if n != arity => self.diags.push(
@@ -1010,6 +1019,28 @@ impl<'a> Elab<'a> {
                 }
             },
             A::Enable { .. } | A::Disable { .. } => self.lower_enable(&s.kind, sc),
+            A::Try { body, var, catch } => {
+                let body = self.block(body, sc);
+                let var = var.as_ref().and_then(|v| {
+                    let lv = self.var(v, sc);
+                    if lv.is_none() {
+                        self.diags.push(
+                            Diag::error(
+                                codes::MISPLACED,
+                                v.span,
+                                format!("`{}` is an array; `catch` needs a variable", v.name),
+                            )
+                            .label("the error message is a string: it goes into a scalar"),
+                        );
+                    }
+                    lv.map(|lv| (lv, v.span))
+                });
+                K::Try {
+                    body,
+                    var,
+                    catch: self.block(catch, sc),
+                }
+            }
             A::Empty => K::Empty,
         };
         ir::Stmt { kind, span }
@@ -1253,6 +1284,43 @@ impl<'a> Elab<'a> {
                 params,
                 bucket,
             } => self.lower_stat_op(*op, arg, params, bucket.as_deref(), span, sc),
+            A::Regex { s, negate, pattern } => {
+                let s = self.expr(s, sc);
+                match self.regex(pattern) {
+                    Some(re) => mk(ExprKind::Regex {
+                        s: Box::new(s),
+                        re,
+                        negate: *negate,
+                    }),
+                    None => err(),
+                }
+            }
+        }
+    }
+
+    /// The compiled regular expression of a `=~`/`!~` literal (one per distinct pattern),
+    /// or None after reporting why it cannot be compiled.
+    fn regex(&mut self, lit: &ast::Literal) -> Option<Id<ir::Regex>> {
+        let LitValue::Str(p) = &lit.value else {
+            return None;
+        };
+        if let Some((id, _)) = self.m.regexes.iter().find(|(_, r)| r.pattern == *p) {
+            return Some(id);
+        }
+        match regex::compile(p) {
+            Ok(r) => Some(self.m.regexes.alloc(r)),
+            Err(why) => {
+                self.diags.push(
+                    Diag::error(
+                        codes::REGEX,
+                        lit.span,
+                        "this regular expression cannot be used",
+                    )
+                    .label(why)
+                    .help("the syntax is POSIX extended regular expressions, as in SystemTap"),
+                );
+                None
+            }
         }
     }
 

@@ -30,6 +30,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../tapsets/numbers.stp"),
     ),
     (
+        "<tapset>/regex.stp",
+        include_str!("../../tapsets/regex.stp"),
+    ),
+    (
         "<tapset>/functions.stp",
         include_str!("../../tapsets/functions.stp"),
     ),

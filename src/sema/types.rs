@@ -467,6 +467,10 @@ impl Infer<'_> {
                 }
                 Ty::Long
             }
+            ExprKind::Regex { s, .. } => {
+                self.check(m, o, s, Ty::Str);
+                Ty::Long
+            }
         }
     }
 
@@ -570,6 +574,17 @@ impl Infer<'_> {
                 if let Some(e) = arg {
                     self.check(m, o, e, Ty::Long);
                 }
+            }
+            StmtKind::Try { body, var, catch } => {
+                body.stmts.iter_mut().for_each(|s| self.stmt(m, o, s));
+                if let Some((v, at)) = var {
+                    let t = self.lvalue(m, o, v, Ty::Str);
+                    if t != Ty::Str && t != Ty::Unknown {
+                        let what = Some("`catch` stores the error message, a string".to_string());
+                        self.mismatch(*at, Ty::Str, t, what);
+                    }
+                }
+                catch.stmts.iter_mut().for_each(|s| self.stmt(m, o, s));
             }
             StmtKind::Return(None)
             | StmtKind::Break

@@ -47,6 +47,8 @@ pub struct GlobalDecl {
     pub private: bool,
     /// `global arr[100]`: an array with its maximum size.
     pub array_size: Option<(i64, Span)>,
+    /// `global a%` / `global a%[N]`: a wrap-around array (a full one drops its oldest entry).
+    pub wrap: Option<Span>,
     pub init: Option<Expr>,
 }
 
@@ -208,6 +210,12 @@ pub enum StmtKind {
         arg: Option<Expr>,
         later: Option<Span>,
     },
+    /// `try { } catch [(msg)] { }`.
+    Try {
+        body: Block,
+        var: Option<Ident>,
+        catch: Block,
+    },
     Empty,
 }
 
@@ -293,6 +301,8 @@ impl BinOp {
 
 /// Precedence of `k in arr`, between `&` and the comparisons, as in SystemTap.
 pub const PREC_IN: u8 = 8;
+/// Precedence of `s =~ "re"` and `!~`: the comparisons', as in SystemTap.
+pub const PREC_REGEX: u8 = 9;
 pub const PREC_TERNARY: u8 = 2;
 pub const PREC_ASSIGN: u8 = 1;
 pub const PREC_UNARY: u8 = 14;
@@ -349,6 +359,13 @@ pub enum ExprKind {
     In {
         keys: Vec<Expr>,
         array: Ident,
+    },
+    /// `s =~ "re"` / `s !~ "re"` (`negate`): the pattern is a string literal, as SystemTap
+    /// requires, so that it is compiled at translation time.
+    Regex {
+        s: Box<Expr>,
+        negate: bool,
+        pattern: Literal,
     },
     /// `*` as a key: any value of that column (`[k, *] in arr`, `delete arr[k, *]`).
     Wildcard,

@@ -263,6 +263,7 @@ impl<'a> Parser<'a> {
             let name = self.ident("a global variable name")?;
             let mut array_size = None;
             let mut init = None;
+            let wrap = self.eat_op("%").then(|| self.prev_span());
             if self.eat_op("[") {
                 let t = self.peek();
                 match t.t {
@@ -277,13 +278,14 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect_op("]")?;
-            } else if self.eat_op("=") {
+            } else if wrap.is_none() && self.eat_op("=") {
                 init = Some(self.global_init()?);
             }
             out.push(Item::Global(GlobalDecl {
                 name,
                 private: false,
                 array_size,
+                wrap,
                 init,
             }));
             if !self.eat_op(",") {
@@ -702,14 +704,11 @@ impl<'a> Parser<'a> {
                     }
                 }
                 "else" => return self.error("a statement (this `else` has no `if`)"),
-                "try" | "catch" => {
-                    self.diags.push(Diag::error(
-                        codes::PARSE,
-                        t.span,
-                        format!("`{k}` is not supported"),
-                    ));
-                    return Err(Fatal::Syntax);
+                "try" => {
+                    self.bump();
+                    self.try_catch()?
                 }
+                "catch" => return self.error("a statement (this `catch` has no `try`)"),
                 _ => StmtKind::Expr(self.expr()?),
             },
             _ => {
@@ -727,6 +726,24 @@ impl<'a> Parser<'a> {
             kind,
             span: start.to(self.prev_span()),
         })
+    }
+
+    /// `try BLOCK catch [(NAME)] BLOCK`, after `try`: both blocks are required, as in
+    /// SystemTap.
+    fn try_catch(&mut self) -> PResult<StmtKind> {
+        let body = self.block()?;
+        if !self.eat_kw("catch") {
+            return self.error("`catch` after the `try` block");
+        }
+        let var = if self.eat_op("(") {
+            let v = self.ident("a variable name for the error message")?;
+            self.expect_op(")")?;
+            Some(v)
+        } else {
+            None
+        };
+        let catch = self.block()?;
+        Ok(StmtKind::Try { body, var, catch })
     }
 
     fn starts_expr(&self) -> bool {
@@ -975,6 +992,34 @@ impl<'a> Parser<'a> {
                     kind: ExprKind::In {
                         keys: vec![l],
                         array,
+                    },
+                    span,
+                };
+            } else if (self.is_op("=~") || self.is_op("!~")) && PREC_REGEX >= min {
+                let negate = self.bump().t == T::Op("!~");
+                let t = self.peek();
+                let T::Str(p) = &t.t else {
+                    return self.error("a string literal (the regular expression)");
+                };
+                self.bump();
+                let pattern = Literal {
+                    value: LitValue::Str(p.clone()),
+                    span: t.span,
+                    from_arg: t.from_arg.clone(),
+                };
+                let span = lhs.span.to(t.span);
+                let l = std::mem::replace(
+                    lhs,
+                    Expr {
+                        kind: ExprKind::Lit(pattern.clone()),
+                        span,
+                    },
+                );
+                *lhs = Expr {
+                    kind: ExprKind::Regex {
+                        s: Box::new(l),
+                        negate,
+                        pattern,
                     },
                     span,
                 };

@@ -161,6 +161,9 @@ impl Printer {
             Item::Global(g) => {
                 let private = if g.private { "private " } else { "" };
                 let mut s = format!("{private}global {}", g.name.name);
+                if g.wrap.is_some() {
+                    s.push('%');
+                }
                 if let Some((n, _)) = g.array_size {
                     let _ = write!(s, "[{n}]");
                 }
@@ -348,6 +351,14 @@ impl Printer {
                 let later = if later.is_some() { " later" } else { "" };
                 self.line(&format!("{verb} {}{arg}{later}", name.name))
             }
+            StmtKind::Try { body, var, catch } => {
+                self.block_after("try", body);
+                let head = match var {
+                    Some(v) => format!("catch ({})", v.name),
+                    None => "catch".into(),
+                };
+                self.block_after(&head, catch);
+            }
             StmtKind::Empty => self.line(";"),
         }
     }
@@ -398,6 +409,15 @@ pub fn expr(e: &Expr, min: u8) -> String {
         ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
         ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
         ExprKind::Unary { op, e } => (unary(*op, expr(e, PREC_UNARY)), PREC_UNARY),
+        ExprKind::Regex { s, negate, pattern } => (
+            format!(
+                "{} {} {}",
+                expr(s, PREC_REGEX + 1),
+                if *negate { "!~" } else { "=~" },
+                literal(&pattern.value)
+            ),
+            PREC_REGEX,
+        ),
         ExprKind::Binary { op, l, r } => (
             format!(
                 "{} {} {}",

@@ -354,6 +354,100 @@ static void test_map_multikey_sort(void)
 	stp_map_free(m);
 }
 
+/* A wrap-around map drops the key added longest ago: updates do not renew a key, deletes
+ * take it out of the order, and a clear starts it afresh. */
+static void test_map_wrap(void)
+{
+	struct stp_map *m = stp_map_new("ls", 's', 3);
+	struct stp_key k;
+	int i;
+
+	stp_map_wrap(m);
+	for (i = 0; i < 3; i++) {
+		key_ls(&k, i, "x");
+		CHECK(stp_map_set_str(m, &k, "v") == 0);
+	}
+	key_ls(&k, 0, "x");
+	CHECK(stp_map_set_str(m, &k, "renewed?") == 0);	/* an update: 0 stays the oldest */
+	key_ls(&k, 3, "x");
+	CHECK(stp_map_set_str(m, &k, "v3") == 0);		/* drops 0 */
+	CHECK(stp_map_size(m) == 3);
+	key_ls(&k, 0, "x");
+	CHECK(!stp_map_exists(m, &k));
+	key_ls(&k, 2, "x");
+	stp_map_delete(m, &k);				/* 1, 3 left; 1 the oldest */
+	key_ls(&k, 4, "x");
+	CHECK(stp_map_set_str(m, &k, "v4") == 0);		/* a free slot: drops nothing */
+	key_ls(&k, 5, "x");
+	CHECK(stp_map_set_str(m, &k, "v5") == 0);		/* drops 1 */
+	key_ls(&k, 1, "x");
+	CHECK(!stp_map_exists(m, &k));
+	for (i = 3; i <= 5; i++) {
+		key_ls(&k, i, "x");
+		CHECK(stp_map_exists(m, &k));
+	}
+	stp_map_clear(m);
+	for (i = 10; i < 14; i++) {
+		key_ls(&k, i, "y");
+		CHECK(stp_map_set_str(m, &k, "w") == 0);
+	}
+	key_ls(&k, 10, "y");
+	CHECK(!stp_map_exists(m, &k) && stp_map_size(m) == 3);
+	stp_map_free(m);
+}
+
+/* A wrap-around map against a model (a FIFO of keys) under random add/update/delete,
+ * with every key in one bucket chain or many. */
+static void test_map_wrap_stress(void)
+{
+	enum { CAP = 16, KEYS = 64 };
+	struct stp_map *m = stp_map_new("l", 'l', CAP);
+	int64_t fifo[KEYS], vals[KEYS] = { 0 };
+	bool present[KEYS] = { false };
+	struct stp_key k;
+	unsigned int i, j, n = 0, bad = 0;
+
+	stp_map_wrap(m);
+	srand(7);
+	for (i = 0; i < 100000; i++) {
+		int64_t x = rand() % KEYS;
+		int op = rand() % 4;
+
+		key_l(&k, x);
+		if (op == 0) {
+			stp_map_delete(m, &k);
+			if (present[x]) {
+				for (j = 0; fifo[j] != x; j++)
+					;
+				memmove(&fifo[j], &fifo[j + 1], (n - j - 1) * sizeof(fifo[0]));
+				n--;
+				present[x] = false;
+			}
+			continue;
+		}
+		bad += stp_map_add_long(m, &k, 1, NULL) != 0;
+		if (!present[x]) {
+			if (n == CAP) {
+				present[fifo[0]] = false;
+				memmove(&fifo[0], &fifo[1], (n - 1) * sizeof(fifo[0]));
+				n--;
+			}
+			fifo[n++] = x;
+			present[x] = true;
+			vals[x] = 0;
+		}
+		vals[x]++;
+		bad += stp_map_size(m) != n;
+	}
+	for (i = 0; i < KEYS; i++) {
+		key_l(&k, i);
+		bad += stp_map_exists(m, &k) != present[i];
+		bad += present[i] && stp_map_get_long(m, &k) != vals[i];
+	}
+	CHECK(bad == 0);
+	stp_map_free(m);
+}
+
 /* Fill a default-sized map, compare with a reference under random set/delete. */
 static void test_map_stress(void)
 {
@@ -1049,6 +1143,8 @@ int main(void)
 	test_map_wildcards();
 	test_map_multikey_sort();
 	test_map_stress();
+	test_map_wrap();
+	test_map_wrap_stress();
 	test_ring_order();
 	test_ring_diag_and_split();
 	test_ring_wrap();

@@ -70,7 +70,7 @@ impl<'a> BodyGen<'a> {
         self.temps.push(("struct stp_key".into(), n.clone()));
         format!("f->{n}")
     }
-    fn fresh(&mut self, prefix: &str) -> String {
+    pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
         format!("{prefix}{}", self.counter)
     }
@@ -255,6 +255,9 @@ impl<'a> BodyGen<'a> {
                 keys,
                 newline,
             } => self.print_hist(*stat, keys, *newline, s.span),
+            StmtKind::Try { body, var, catch } => {
+                self.try_catch(body, var.as_ref().map(|v| &v.0), catch)
+            }
             StmtKind::Empty => {}
         }
     }
@@ -510,7 +513,7 @@ impl<'a> BodyGen<'a> {
     }
 
     /// A scalar variable as a C lvalue, with its type.
-    fn scalar(&self, lv: &LValue) -> (String, Ty) {
+    pub(super) fn scalar(&self, lv: &LValue) -> (String, Ty) {
         match lv {
             LValue::Local(l) => (self.local(*l), self.locals[*l].ty),
             LValue::Global(g) => (
@@ -644,6 +647,17 @@ impl<'a> BodyGen<'a> {
                 op,
                 bucket,
             } => self.stat_get(*stat, keys, *op, bucket.as_deref(), e.span),
+            ExprKind::Regex { s, re, negate } => {
+                // A statement: with matched() it records the match, so it is ordered.
+                let v = self.str(s);
+                let t = self.temp_long();
+                let not = if *negate { "!" } else { "" };
+                self.w.line(format!(
+                    "{t} = {not}stp_regex_match(c, &{}, {v});",
+                    names::regex(re.index())
+                ));
+                t
+            }
         }
     }
 
@@ -1027,7 +1041,7 @@ pub fn needs_statements(e: &Expr) -> bool {
         | ExprKind::Assign { .. }
         | ExprKind::In { .. }
         | ExprKind::StatGet { .. } => true,
-        ExprKind::IncDec { .. } => true,
+        ExprKind::IncDec { .. } | ExprKind::Regex { .. } => true,
         ExprKind::Unary { e, .. } => needs_statements(e),
         ExprKind::Binary { op, l, r } => {
             matches!(op, BinOp::Div | BinOp::Mod | BinOp::Concat)

@@ -7,7 +7,9 @@ mod body;
 mod conds;
 mod kprobes;
 pub mod names;
+mod regex;
 mod stats;
+mod trycatch;
 mod watches;
 pub mod writer;
 
@@ -54,7 +56,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 args.iter().for_each(|a| expr(u, a));
             }
             ExprKind::Builtin { args, .. } => args.iter().for_each(|a| expr(u, a)),
-            ExprKind::Unary { e, .. } => expr(u, e),
+            ExprKind::Unary { e, .. } | ExprKind::Regex { s: e, .. } => expr(u, e),
             ExprKind::Binary { l, r, .. } => {
                 expr(u, l);
                 expr(u, r)
@@ -145,6 +147,13 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 if let Some(e) = arg {
                     expr(u, e)
                 }
+            }
+            StmtKind::Try { body, var, catch } => {
+                body.stmts.iter().for_each(|s| stmt(u, s));
+                if let Some((v, _)) = var {
+                    lv(u, v, true);
+                }
+                catch.stmts.iter().for_each(|s| stmt(u, s));
             }
             StmtKind::Break
             | StmtKind::Continue
@@ -321,6 +330,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("");
     watches::table(m, &mut w);
     kprobes::table(m, &mut w);
+    regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
     w.raw(&g.bodies.finish());
     watches::handlers(m, sm, &mut w);
@@ -530,6 +540,7 @@ fn header(m: &Module, opts: &Opts) -> String {
         &c_string(&format!("stp-hwbp script {}", opts.script_name)),
     );
     ctx.insert("module", &opts.module_name);
+    ctx.insert("defines", &regex::defines(m));
     let syms: Vec<String> = m
         .watches
         .iter()
@@ -842,6 +853,9 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                 w.line("\tgoto fail_maps;");
                 if let Some(st) = &g.stat {
                     stats::init(g, st, w);
+                }
+                if a.wrap {
+                    w.line(format!("stp_map_wrap({n});"));
                 }
             }
             None if g.ty == Ty::Str => {

@@ -42,6 +42,9 @@ pub fn param(name: &str) -> String {
 pub fn stap_arg(name: &str) -> String {
     format!("STAP_ARG_{}", c_ident(name))
 }
+pub fn regex(i: usize) -> String {
+    format!("stp_re_{i}")
+}
 pub fn probe(i: usize) -> String {
     format!("stp_probe_{i}")
 }
