@@ -28,6 +28,14 @@ pub struct BodyGen<'a> {
     used_labels: Vec<String>,
 }
 
+/// A foreach's slice (`in arr[k, *]`), its sort, and the extractor an array of statistics
+/// sorts by.
+type ForeachOrder<'e> = (
+    Option<&'e [Expr]>,
+    Option<(SortBy, SortDir)>,
+    Option<StatFn>,
+);
+
 impl<'a> BodyGen<'a> {
     pub fn new(
         m: &'a Module,
@@ -291,7 +299,7 @@ impl<'a> BodyGen<'a> {
         value: Option<Id<Local>>,
         keys: &[Id<Local>],
         array: Id<Global>,
-        (slice, sort, agg): (Option<&[Expr]>, Option<(SortBy, SortDir)>, Option<StatFn>),
+        (slice, sort, agg): ForeachOrder<'_>,
         limit: Option<&Expr>,
         body: &Stmt,
         span: Span,
