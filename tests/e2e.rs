@@ -87,8 +87,13 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         .into_owned();
     let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
     let ko = testmod(kver)?;
+    // Each case builds through a module cache of its own: never the user's, and every case
+    // stores what it built (a miss), so the cache's store path runs in every guest case.
+    let cache = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
     cmd.current_dir(dir).arg("--vm").arg("-r").arg(kver);
+    cmd.env("XDG_CACHE_HOME", cache.path())
+        .env_remove("STP_HWBP_CACHE_MAX");
     cmd.arg("--vm-file")
         .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
     let mut setup = String::from("insmod /root/stphwbp_testmod.ko");
@@ -101,6 +106,8 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     if let Some(first) = read(&side("first")) {
         let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
             .current_dir(first_dir.path())
+            .env("XDG_CACHE_HOME", cache.path())
+            .env_remove("STP_HWBP_CACHE_MAX")
             .args(["-p4", "-r", kver, "-m", "stphwbp_first"])
             .args(
                 read(&side("first_flags"))
