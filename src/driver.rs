@@ -586,7 +586,10 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
             .unwrap_or_default()
     );
     let mut files = vec![
-        (exe, "/bin/stp-hwbp".to_string()),
+        (
+            crate::run::boot::guest_exe(&exe),
+            "/bin/stp-hwbp".to_string(),
+        ),
         (ko.to_path_buf(), guest_ko.clone()),
     ];
     for f in &s.cfg.run.vm_files {

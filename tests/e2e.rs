@@ -87,12 +87,13 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         .into_owned();
     let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
     let ko = testmod(kver)?;
-    // Each case builds through a module cache of its own: never the user's, and every case
-    // stores what it built (a miss), so the cache's store path runs in every guest case.
-    let cache = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // The cases share a cache of their own (never the user's): modules (every case's first
+    // run is a miss that stores), and what --vm boots (the extracted vmlinux, the slimmed
+    // binary), made once for the whole suite.
+    let cache = root().join("target/e2e-cache");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
     cmd.current_dir(dir).arg("--vm").arg("-r").arg(kver);
-    cmd.env("XDG_CACHE_HOME", cache.path())
+    cmd.env("XDG_CACHE_HOME", &cache)
         .env_remove("STP_HWBP_CACHE_MAX");
     cmd.arg("--vm-file")
         .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
@@ -106,7 +107,7 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     if let Some(first) = read(&side("first")) {
         let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
             .current_dir(first_dir.path())
-            .env("XDG_CACHE_HOME", cache.path())
+            .env("XDG_CACHE_HOME", &cache)
             .env_remove("STP_HWBP_CACHE_MAX")
             .args(["-p4", "-r", kver, "-m", "stphwbp_first"])
             .args(

@@ -61,6 +61,22 @@ pub enum Lookup {
     Damaged(String),
 }
 
+/// The cache's directory: `$XDG_CACHE_HOME/stp-hwbp`, else `~/.cache/stp-hwbp`. Modules are
+/// its entries (named by their key); `kernels/` beside them holds what `--vm` boots
+/// (`run/boot.rs`), outside the size bound.
+pub fn root() -> Option<PathBuf> {
+    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(x) = non_empty("XDG_CACHE_HOME") {
+        Some(Path::new(&x).join("stp-hwbp"))
+    } else {
+        non_empty("HOME").map(|h| Path::new(&h).join(".cache/stp-hwbp"))
+    }
+}
+
+fn is_key(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl Cache {
     /// The cache this environment names, or None when it is turned off (`STP_HWBP_CACHE_MAX=0`)
     /// or there is nowhere to put it. A malformed bound is an error the user must fix.
@@ -77,12 +93,7 @@ impl Cache {
         if max_bytes == 0 {
             return Ok(None);
         }
-        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        let dir = if let Some(x) = non_empty("XDG_CACHE_HOME") {
-            Path::new(&x).join("stp-hwbp")
-        } else if let Some(h) = non_empty("HOME") {
-            Path::new(&h).join(".cache/stp-hwbp")
-        } else {
+        let Some(dir) = root() else {
             return Ok(None);
         };
         Ok(Some(Cache { dir, max_bytes }))
@@ -162,7 +173,7 @@ impl Cache {
         for e in rd.filter_map(|e| e.ok()) {
             let name = e.file_name().to_string_lossy().into_owned();
             let path = e.path();
-            if name.starts_with('.') {
+            if name.starts_with(".tmp-") || name.starts_with(".trash-") {
                 let stale = e
                     .metadata()
                     .and_then(|m| m.modified())
@@ -172,6 +183,9 @@ impl Cache {
                 if stale {
                     let _ = std::fs::remove_dir_all(&path);
                 }
+                continue;
+            }
+            if !is_key(&name) {
                 continue;
             }
             let used = std::fs::metadata(path.join("entry"))
@@ -377,6 +391,10 @@ mod tests {
         assert!(matches!(cache.lookup("k1", "m"), Lookup::Miss));
     }
 
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+
     #[test]
     fn eviction_drops_the_least_recently_used() {
         let d = tempfile::tempdir().unwrap();
@@ -387,7 +405,7 @@ mod tests {
         let src = d.path().join("built.ko");
         std::fs::write(&src, vec![7u8; 1000]).unwrap();
         let old = SystemTime::now() - Duration::from_secs(100);
-        for k in ["a", "b"] {
+        for k in [A, B] {
             let e = cache.store(k, "m", &src).unwrap();
             let f = std::fs::File::options()
                 .write(true)
@@ -397,10 +415,10 @@ mod tests {
                 .unwrap();
         }
         // `a` used again: `b` is now the least recently used.
-        assert!(matches!(cache.lookup("a", "m"), Lookup::Hit(_)));
-        cache.store("c", "m", &src).unwrap();
-        assert!(matches!(cache.lookup("a", "m"), Lookup::Hit(_)));
-        assert!(matches!(cache.lookup("b", "m"), Lookup::Miss));
-        assert!(matches!(cache.lookup("c", "m"), Lookup::Hit(_)));
+        assert!(matches!(cache.lookup(A, "m"), Lookup::Hit(_)));
+        cache.store(C, "m", &src).unwrap();
+        assert!(matches!(cache.lookup(A, "m"), Lookup::Hit(_)));
+        assert!(matches!(cache.lookup(B, "m"), Lookup::Miss));
+        assert!(matches!(cache.lookup(C, "m"), Lookup::Hit(_)));
     }
 }
