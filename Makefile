@@ -14,7 +14,7 @@ BIN := target/debug/stp-hwbp
 APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 	linux-image-amd64 linux-image-6.12-amd64 linux-headers-rt-amd64 linux-image-rt-amd64 \
 	qemu-system-x86 busybox-static \
-	systemtap-doc cpio kmod
+	systemtap-doc cpio kmod xz-utils zstd
 
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

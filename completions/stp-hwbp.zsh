@@ -39,7 +39,8 @@ _stp-hwbp() {
 '-W[Treat warnings as errors]' \
 '--dump-functions[List the tapset functions with their signatures and the probes they may be called in]' \
 '--dump-probe-types[List the probe point families (templates such as timer.ms(N))]' \
-'-k[Keep the build directory and print its path]' \
+'-k[Keep the build directory and print its path (builds even when the module is cached)]' \
+'--no-cache[Neither use nor fill the module cache (\$XDG_CACHE_HOME/stp-hwbp; STP_HWBP_CACHE_MAX bounds its size, 0 turns it off)]' \
 '--vm[Run inside a QEMU guest booting the target kernel (safe\: the host kernel is untouched)]' \
 '--all-modules[Accepted for SystemTap compatibility; has no effect]' \
 '--print-man[Print the man page (roff), generated from these definitions]' \

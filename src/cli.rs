@@ -90,9 +90,12 @@ pub struct Cli {
     /// Module name
     #[arg(short = 'm', value_name = "NAME")]
     pub module: Option<String>,
-    /// Keep the build directory and print its path
+    /// Keep the build directory and print its path (builds even when the module is cached)
     #[arg(short = 'k')]
     pub keep: bool,
+    /// Neither use nor fill the module cache ($XDG_CACHE_HOME/stp-hwbp; STP_HWBP_CACHE_MAX bounds its size, 0 turns it off)
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
     /// Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits
     #[arg(short = 'c', value_name = "CMD")]
     pub command: Option<String>,

@@ -25,6 +25,8 @@ pub struct Config {
     pub warnings_are_errors: bool,
     pub module_name: Option<String>,
     pub keep_build_dir: bool,
+    /// `--no-cache`: pass 4 neither reads nor writes the module cache.
+    pub no_cache: bool,
     pub run: RunCfg,
 }
 
@@ -340,22 +342,49 @@ impl Session {
         Ok(c)
     }
 
-    /// Pass 4.
+    /// Pass 4, through the module cache unless `--no-cache`.
     pub fn build(&mut self, c: &str) -> Result<crate::kbuild::Built, Stop> {
+        use crate::kbuild::{CachePolicy, CacheUse, cache::Cache};
         let defines = self.defines()?;
         let tree = self.kernel.tree().map_err(Stop::Env)?.clone();
         let name = self.module_name();
-        self.time("Pass 4: compiled the module", |_| {
-            let _spin = crate::spinner::Spinner::start(&format!(
-                "Pass 4: building {name}.ko for {}",
-                tree.release
-            ));
-            crate::kbuild::build(c, &name, &tree, &defines)
-        })
-        .map_err(|e| match e {
-            crate::kbuild::BuildError::Env(m) => Stop::Env(m),
-            crate::kbuild::BuildError::Compile(m) => Stop::Build(m),
-        })
+        let cache = if self.cfg.no_cache {
+            None
+        } else {
+            Cache::from_env().map_err(Stop::Env)?
+        };
+        let rebuild = self.cfg.keep_build_dir;
+        let (built, used) = self
+            .time("Pass 4: compiled the module", |_| {
+                let _spin = crate::spinner::Spinner::start(&format!(
+                    "Pass 4: building {name}.ko for {}",
+                    tree.release
+                ));
+                let mut on_damaged = |m: &str| eprintln!("stp-hwbp: {m}");
+                let policy = CachePolicy {
+                    cache: cache.as_ref(),
+                    rebuild,
+                    on_damaged: &mut on_damaged,
+                };
+                crate::kbuild::build_cached(c, &name, &tree, &defines, policy)
+            })
+            .map_err(|e| match e {
+                crate::kbuild::BuildError::Env(m) => Stop::Env(m),
+                crate::kbuild::BuildError::Compile(m) => Stop::Build(m),
+            })?;
+        if self.cfg.verbose > 0 {
+            match used {
+                CacheUse::Off => eprintln!("Pass 4: module cache not used"),
+                CacheUse::Hit(d) => {
+                    eprintln!("Pass 4: cache hit, using {name}.ko from {}", d.display())
+                }
+                CacheUse::Stored(Ok(d)) => {
+                    eprintln!("Pass 4: cache miss, built and stored in {}", d.display())
+                }
+                CacheUse::Stored(Err(e)) => eprintln!("Pass 4: cache miss, built; {e}"),
+            }
+        }
+        Ok(built)
     }
 
     /// `-k`: keeps the build directory and says where it is.
@@ -431,6 +460,7 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         warnings_are_errors: cli.warnings_are_errors,
         module_name: cli.module.clone(),
         keep_build_dir: cli.keep,
+        no_cache: cli.no_cache,
         run: RunCfg {
             command: cli.command.clone(),
             target_pid: cli.target_pid,
@@ -589,7 +619,10 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
             .unwrap_or_default()
     );
     let mut files = vec![
-        (exe, "/bin/stp-hwbp".to_string()),
+        (
+            crate::run::boot::guest_exe(&exe),
+            "/bin/stp-hwbp".to_string(),
+        ),
         (ko.to_path_buf(), guest_ko.clone()),
     ];
     for f in &s.cfg.run.vm_files {

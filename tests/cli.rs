@@ -231,7 +231,7 @@ probe kernel.data("pid_max").length(4).write { print("*/ hit\n") }
         for kver in &trees {
             let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
                 .current_dir(dir.path())
-                .args(["-p4", "-r", kver, "-m", "stphwbp_hostile"])
+                .args(["-p4", "--no-cache", "-r", kver, "-m", "stphwbp_hostile"])
                 .arg(file)
                 .output()
                 .expect("runs");

@@ -89,8 +89,14 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         .into_owned();
     let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
     let ko = testmod(kver)?;
+    // The cases share a cache of their own (never the user's): modules (every case's first
+    // run is a miss that stores), and what --vm boots (the extracted vmlinux, the slimmed
+    // binary), made once for the whole suite.
+    let cache = root().join("target/e2e-cache");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
     cmd.current_dir(dir).arg("--vm").arg("-r").arg(kver);
+    cmd.env("XDG_CACHE_HOME", &cache)
+        .env_remove("STP_HWBP_CACHE_MAX");
     cmd.arg("--vm-file")
         .arg(format!("{}:/root/stphwbp_testmod.ko", ko.display()));
     let mut setup = String::from("insmod /root/stphwbp_testmod.ko");
@@ -103,6 +109,8 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
     if let Some(first) = read(&side("first")) {
         let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
             .current_dir(first_dir.path())
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("STP_HWBP_CACHE_MAX")
             .args(["-p4", "-r", kver, "-m", "stphwbp_first"])
             .args(
                 read(&side("first_flags"))

@@ -2,6 +2,7 @@
 //! in a temporary directory holding the C file, a Kbuild file and the runtime headers (which
 //! are embedded in the binary, so an installed stp-hwbp is self-contained).
 
+pub mod cache;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -134,6 +135,69 @@ pub fn build(
     Ok(Built { ko, dir })
 }
 
+/// How pass 4 used the module cache.
+pub enum CacheUse {
+    /// `--no-cache`, or no cache in this environment.
+    Off,
+    /// The module came from the cache entry at this directory.
+    Hit(PathBuf),
+    /// Built, and stored at this directory (or not, and why).
+    Stored(Result<PathBuf, String>),
+}
+
+/// What pass 4 asks of the cache.
+pub struct CachePolicy<'a> {
+    pub cache: Option<&'a cache::Cache>,
+    /// `-k`: the build directory is wanted, so the module is built even when cached.
+    pub rebuild: bool,
+    /// Told when a damaged entry was found (and is being rebuilt).
+    pub on_damaged: &'a mut dyn FnMut(&str),
+}
+
+/// `build`, through the module cache: a hit copies the cached `.ko` into a fresh directory so
+/// that the caller sees exactly what a build gives it.
+pub fn build_cached(
+    c_source: &str,
+    module: &str,
+    tree: &KernelTree,
+    defines: &[String],
+    policy: CachePolicy,
+) -> Result<(Built, CacheUse), BuildError> {
+    let Some(cache) = policy.cache else {
+        return Ok((build(c_source, module, tree, defines)?, CacheUse::Off));
+    };
+    let key = cache::key(c_source, module, tree, &kbuild_file(&[module], defines)?);
+    if !policy.rebuild {
+        match cache.lookup(&key, module) {
+            cache::Lookup::Hit(ko) => {
+                let dir = build_dir()?;
+                let dest = dir.path().join(format!("{module}.ko"));
+                if std::fs::copy(&ko, &dest).is_ok() {
+                    let entry = ko.parent().map(Path::to_path_buf).unwrap_or_default();
+                    return Ok((Built { ko: dest, dir }, CacheUse::Hit(entry)));
+                }
+            }
+            cache::Lookup::Damaged(why) => (policy.on_damaged)(&format!(
+                "the cached module {} was damaged ({why}); rebuilding it",
+                cache.dir.join(&key).display()
+            )),
+            cache::Lookup::Miss => {}
+        }
+    }
+    let built = build(c_source, module, tree, defines)?;
+    let stored = cache
+        .store(&key, module, &built.ko)
+        .map_err(|e| format!("cannot store it in {}: {e}", cache.dir.display()));
+    Ok((built, CacheUse::Stored(stored)))
+}
+
+fn build_dir() -> Result<tempfile::TempDir, BuildError> {
+    tempfile::Builder::new()
+        .prefix("stp-hwbp-")
+        .tempdir()
+        .map_err(|e| BuildError::Env(format!("cannot create a build directory: {e}")))
+}
+
 /// Several modules built by one kbuild run in one directory, which costs little more than
 /// building one (make, the kernel's Makefiles and modpost run once): how the generated-script
 /// fuzzer builds many scripts. `make -k` compiles every module past one that fails, but
@@ -184,10 +248,7 @@ fn run(
     tree: &KernelTree,
     defines: &[String],
 ) -> Result<(tempfile::TempDir, std::process::Output), BuildError> {
-    let dir = tempfile::Builder::new()
-        .prefix("stp-hwbp-")
-        .tempdir()
-        .map_err(|e| BuildError::Env(format!("cannot create a build directory: {e}")))?;
+    let dir = build_dir()?;
     let p = dir.path();
     let rt = p.join("runtime");
     std::fs::create_dir(&rt)?;

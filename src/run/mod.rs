@@ -2,6 +2,7 @@
 //! output (needs root); `vm` boots a kernel in QEMU so that `--vm` and the tests run the same
 //! loader inside a guest; `modinfo` reads what the loader needs from the `.ko`.
 
+pub mod boot;
 pub mod functions;
 pub mod loader;
 pub mod modinfo;

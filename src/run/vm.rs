@@ -42,7 +42,9 @@
 //!   mode (`stty raw -echo`), so bytes pass unchanged; before the exit marker is written the
 //!   init waits for ttyS1/ttyS2 to drain (`tcsetattr(TCSADRAIN)` via `stty`).
 //! * QEMU: `qemu-system-x86_64` (`STPHWBP_QEMU` overrides) `-accel tcg -cpu max -nodefaults
-//!   -no-reboot`, kernel arguments `console=ttyS0 panic=-1` (a panic ends QEMU at once). On
+//!   -no-reboot`, kernel arguments `console=ttyS0 panic=-1` (a panic ends QEMU at once), plus
+//!   what `boot.rs` adds to boot sooner (the kernel uncompressed through its PVH entry,
+//!   `loglevel=5`, `lpj=`, `mitigations=off`: a throw-away guest needs no Spectre defences). On
 //!   timeout QEMU is killed. If the exit marker arrived but the guest does not power off within
 //!   a few seconds, QEMU is killed too (status kept).
 //!
@@ -210,7 +212,9 @@ pub fn run_guest(
         "i8042.noaux".into(),
         "i8042.nokbd".into(),
         "random.trust_cpu=on".into(),
+        "mitigations=off".into(),
     ];
+    append.extend(super::boot::kernel_args());
     append.extend(spec.kernel_args.iter().cloned());
 
     let qemu = std::env::var_os("STPHWBP_QEMU").unwrap_or_else(|| "qemu-system-x86_64".into());
@@ -226,7 +230,7 @@ pub fn run_guest(
             "none",
         ])
         .arg("-kernel")
-        .arg(&spec.kernel)
+        .arg(super::boot::kernel_image(&spec.kernel))
         .arg("-initrd")
         .arg(&initrd)
         .args(["-append", &append.join(" ")]);
