@@ -559,7 +559,8 @@ static inline int stp_stat_print(struct stp_context *c, const struct stp_stat *s
 
 /* Arrays of statistics: a map (stp_map.h) holds the keys, and an entry's slot number
  * indexes the per-CPU records. `a[k] <<< v` holds the array's read lock, never its write
- * lock: it finds the key without a lock, and only a key new to the array takes the array's
+ * lock (except for a wrap-around array, `global a%`, whose adding a key may drop the oldest
+ * and reuse its records): it finds the key without a lock, and only a key new to the array takes the array's
  * insert lock (bounded) to add an entry, which stp_map publishes whole; the record is then
  * written as a scalar's is. Extractors, `in` and `delete a[k]` find the key the same way;
  * `foreach` sorts with the write lock held, so no `<<<` runs meanwhile. */
@@ -567,7 +568,8 @@ static inline int stp_stat_print(struct stp_context *c, const struct stp_stat *s
 /* NMI, IRQ, process, in a probe run, with the array's read lock. The slot of key k, added
  * if absent when add; -1 when absent (not add), -2 with the run's error set. */
 static inline int64_t stp_stat_slot(struct stp_context *c, struct stp_map *m, const struct stp_key *k,
-				    stp_rwlock_t *ins, bool add, const char *name, const char *where)
+				    stp_rwlock_t *ins, bool add, bool *added, const char *name,
+				    const char *where)
 {
 	struct stp_map_entry *e;
 	uint32_t h;
@@ -587,6 +589,8 @@ static inline int64_t stp_stat_slot(struct stp_context *c, struct stp_map *m, co
 		stp_error(c, "array %s is full (MAXMAPENTRIES) near %s", name, where);
 		return -2;
 	}
+	if (added)
+		*added = true;
 	return stp_map_index(m, e);
 }
 
@@ -595,10 +599,15 @@ static inline int stp_stat_add_key(struct stp_context *c, struct stp_map *m, str
 				   stp_rwlock_t *ins, const struct stp_key *k, int64_t v,
 				   const char *name, const char *where)
 {
-	int64_t slot = stp_stat_slot(c, m, k, ins, true, name, where);
+	bool added = false;
+	int64_t slot = stp_stat_slot(c, m, k, ins, true, &added, name, where);
 
 	if (slot < 0)
 		return -1;
+	/* A wrap-around array (whose `<<<` holds the write lock, so no other CPU adds to it)
+	 * may have reused the slot of the key it dropped: the new key starts empty. */
+	if (added && m->wrap)
+		stp_stat_clear_slot(st, slot);
 	stp_stat_add(st, smp_processor_id(), slot, v);
 	return 0;
 }
@@ -608,7 +617,7 @@ static inline int64_t stp_stat_extract_key(struct stp_context *c, struct stp_map
 					   const struct stp_stat *st, const struct stp_key *k,
 					   enum stp_stat_op op, const char *where)
 {
-	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, NULL, where);
 
 	if (slot >= 0)
 		return stp_stat_extract(c, st, slot, op, where);
@@ -622,7 +631,7 @@ static inline int64_t stp_stat_bucket_key(struct stp_context *c, struct stp_map 
 					  const struct stp_stat *st, const struct stp_key *k,
 					  int64_t i, const char *where)
 {
-	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, NULL, where);
 
 	if (slot >= 0 || i < 0 || i >= st->nbuckets)
 		return stp_stat_bucket(c, st, slot >= 0 ? slot : 0, i, where);
@@ -634,7 +643,7 @@ static inline int stp_stat_print_key(struct stp_context *c, struct stp_map *m,
 				     const struct stp_stat *st, const struct stp_key *k,
 				     bool newline, const char *where)
 {
-	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, where);
+	int64_t slot = stp_stat_slot(c, m, k, NULL, false, NULL, NULL, where);
 
 	if (slot >= 0)
 		return stp_stat_print(c, st, slot, newline, where);
@@ -646,7 +655,7 @@ static inline int stp_stat_print_key(struct stp_context *c, struct stp_map *m,
 static inline void stp_stat_delete_key(struct stp_map *m, struct stp_stat *st,
 				       const struct stp_key *k)
 {
-	int64_t slot = stp_stat_slot(NULL, m, k, NULL, false, NULL, NULL);
+	int64_t slot = stp_stat_slot(NULL, m, k, NULL, false, NULL, NULL, NULL);
 
 	if (slot < 0)
 		return;

@@ -302,7 +302,7 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut files = vec![
         (
-            PathBuf::from(env!("CARGO_BIN_EXE_stp-hwbp")),
+            stp_hwbp::run::boot::guest_exe(Path::new(env!("CARGO_BIN_EXE_stp-hwbp"))),
             "/bin/stp-hwbp".to_string(),
         ),
         (testko, "/root/stphwbp_testmod.ko".to_string()),
@@ -471,7 +471,16 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
     }
 }
 
+#[allow(unsafe_code)]
 fn main() {
+    // The cases share a cache of their own, never the user's: the modules, and what a guest
+    // boots (the extracted vmlinux, the slimmed binary). Set before any thread starts, so
+    // that the guests this process runs itself (shared ones) use it too.
+    // SAFETY: no other thread exists yet.
+    unsafe {
+        std::env::set_var("XDG_CACHE_HOME", root().join("target/e2e-cache"));
+        std::env::remove_var("STP_HWBP_CACHE_MAX");
+    }
     let args = Arguments::from_args();
     let ci = std::env::var_os("CI").is_some();
     let mut trials = vec![];

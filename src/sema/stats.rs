@@ -79,20 +79,6 @@ impl<'a> Elab<'a> {
                 );
                 continue;
             }
-            if gl.array.as_ref().is_some_and(|a| a.wrap) {
-                // Dropping the oldest key would reuse its per-CPU records while another CPU's
-                // `<<<` (which holds only the read lock) may still be adding to them.
-                self.diags.push(
-                    Diag::error(
-                        codes::STAT_MISUSE,
-                        span,
-                        format!("`{name}` wraps around (`%`), so `<<<` cannot add to it"),
-                    )
-                    .secondary(gl.span, "declared here")
-                    .help("declare the array of statistics without `%`, with a size if needed"),
-                );
-                continue;
-            }
             gl.ty = Ty::Long;
             gl.stat = Some(Stat::default());
         }

@@ -129,6 +129,7 @@ pub fn emit(
         let u = Uses {
             globals: reads.into_iter().map(|g| (g, false)).collect(),
             calls: vec![],
+            stat_adds: vec![],
         };
         bodies.line(format!(
             "/* Process context: the condition of the probe at {}. */",

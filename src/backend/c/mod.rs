@@ -32,6 +32,22 @@ struct Uses {
     /// Global -> written?
     globals: BTreeMap<usize, bool>,
     calls: Vec<usize>,
+    /// Arrays of statistics `<<<` adds to (a wrap-around one needs the write lock).
+    stat_adds: Vec<usize>,
+}
+
+impl Uses {
+    /// `<<<` to a wrap-around array takes the write lock: adding a key may drop the oldest
+    /// and reuse its per-CPU records, which no other CPU may be adding to then.
+    fn wrap_writes(mut self, m: &Module) -> Self {
+        for g in std::mem::take(&mut self.stat_adds) {
+            let (_, gl) = m.globals.iter().nth(g).expect("a global");
+            if gl.array.as_ref().is_some_and(|a| a.wrap) {
+                self.globals.insert(g, true);
+            }
+        }
+        self
+    }
 }
 
 fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
@@ -135,6 +151,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             StmtKind::StatAdd { stat, keys, value } => {
                 if !keys.is_empty() {
                     u.globals.entry(stat.index()).or_default();
+                    u.stat_adds.push(stat.index());
                 }
                 keys.iter().for_each(|k| expr(u, k));
                 expr(u, value)
@@ -170,7 +187,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             if let Body::Script(b) = &f.body {
                 b.stmts.iter().for_each(|s| stmt(&mut u, s));
             }
-            u
+            u.wrap_writes(m)
         })
         .collect();
     // Close over calls until nothing changes (recursion included).
@@ -206,6 +223,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 expr(&mut u, c);
             }
             p.body.stmts.iter().for_each(|s| stmt(&mut u, s));
+            let mut u = u.wrap_writes(m);
             for c in u.calls.clone() {
                 for (g, w) in fns[c].globals.clone() {
                     *u.globals.entry(g).or_default() |= w;
