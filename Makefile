@@ -20,7 +20,7 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz fuzz-generated \
-	fuzz-coverage bench release install uninstall deb test-package
+	fuzz-coverage bench corpus release install uninstall deb test-package
 
 all: build
 
@@ -134,6 +134,12 @@ fuzz-coverage:
 bench: setup
 	$(CARGO) build --release
 	bash bench/figures.sh
+
+# Issue 9's measure: how many of SystemTap's examples (probe headers rewritten to `begin`)
+# stp-hwbp elaborates, against what `stap -p2` elaborates (needs the systemtap package).
+corpus:
+	$(CARGO) build --release
+	python3 bench/corpus.py --errors
 
 clean:
 	$(CARGO) clean
