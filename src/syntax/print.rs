@@ -97,7 +97,10 @@ pub fn unary(op: UnOp, inner: String) -> String {
         UnOp::Not => "!",
         UnOp::BitNot => "~",
     };
-    let sep = if inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus) {
+    // `- -x` is not `--x`, and `! ~x` is not the `!~` operator.
+    let sep = if (inner.starts_with(o) && matches!(op, UnOp::Neg | UnOp::Plus))
+        || (op == UnOp::Not && inner.starts_with('~'))
+    {
         " "
     } else {
         ""
