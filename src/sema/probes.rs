@@ -257,6 +257,16 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
     d
 }
 
+/// A probe point component written without the argument it needs (`timer.ms`).
+fn missing_arg(c: &ast::Component, what: &str, form: &str) -> Diag {
+    Diag::error(
+        codes::PROBE_ARG,
+        c.name.span,
+        format!("`{}` needs an argument ({what})", c.name.name),
+    )
+    .help(format!("write it as {}({form})", c.name.name))
+}
+
 fn int_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<i64> {
     match &c.arg {
         Some(ast::Literal {
@@ -275,14 +285,7 @@ fn int_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<i64> {
             None
         }
         None => {
-            diags.push(
-                Diag::error(
-                    codes::PROBE_ARG,
-                    c.name.span,
-                    format!("`{}` needs an argument ({what})", c.name.name),
-                )
-                .help(format!("write it as {}(N)", c.name.name)),
-            );
+            diags.push(missing_arg(c, what, "N"));
             None
         }
     }
@@ -612,14 +615,7 @@ fn str_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<String> 
             None
         }
         None => {
-            diags.push(
-                Diag::error(
-                    codes::PROBE_ARG,
-                    c.name.span,
-                    format!("`{}` needs an argument ({what})", c.name.name),
-                )
-                .help(format!("write it as {}(\"...\")", c.name.name)),
-            );
+            diags.push(missing_arg(c, what, "\"...\""));
             None
         }
     }
