@@ -95,6 +95,7 @@ struct stp_re_scratch {
 	int16_t cur[STP_RE_MAXSLOTS];
 };
 
+/* Any context (pure, NMI included). Whether state sid is in the thread list. */
 static inline bool stp_re_has(const struct stp_re_threads *t, unsigned int sid)
 {
 	unsigned int i = t->sparse[sid];
@@ -102,11 +103,13 @@ static inline bool stp_re_has(const struct stp_re_threads *t, unsigned int sid)
 	return i < t->n && t->dense[i] == sid;
 }
 
+/* Any context (pure). A word character for \b and \B. */
 static inline bool stp_re_word(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* Any context (pure). Whether the zero-width assertion kind (^, $, \b, \B) holds at byte at. */
 static inline bool stp_re_look(int kind, const char *s, int at, int len)
 {
 	bool before = at > 0 && stp_re_word((unsigned char)s[at - 1]);

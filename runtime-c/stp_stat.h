@@ -75,6 +75,7 @@ struct stp_stat {
 	char *scratch;		/* nr_cpu_ids * ssize */
 };
 
+/* Any context (pure). n rounded up for the per-CPU record layout. */
 static inline size_t stp_stat_round(size_t n)
 {
 	return (n + 63) & ~(size_t)63;
@@ -144,6 +145,7 @@ static inline void stp_stat_free(struct stp_stat *st)
 	STP_FREE(st);
 }
 
+/* Any context. CPU cpu's record of slot slot. */
 static inline struct stp_stat_rec *stp_stat_rec(const struct stp_stat *st, unsigned int cpu,
 					       unsigned int slot)
 {
@@ -333,6 +335,7 @@ static inline int64_t stp_stat_avg(const struct stp_stat_agg *a)
 	return a->sum / a->count;
 }
 
+/* Any context (pure). The digits of v as a histogram row prints it. */
 static inline int stp_stat_digits(int64_t v)
 {
 	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
@@ -492,6 +495,7 @@ static inline const struct stp_stat_agg *stp_stat_read(struct stp_context *c,
 	return a;
 }
 
+/* Any context (pure). The value of extractor op from a merged aggregate. */
 static inline int64_t stp_stat_value(const struct stp_stat_agg *a, enum stp_stat_op op)
 {
 	switch (op) {
@@ -537,6 +541,7 @@ static inline int64_t stp_stat_bucket(struct stp_context *c, const struct stp_st
 	return a ? a->hist[i] : 0;
 }
 
+/* Any context, in a probe run: the output sink histogram printing writes through. */
 static inline void stp_stat_emit(void *arg, const char *s, size_t n)
 {
 	stp_print(arg, s, n);
