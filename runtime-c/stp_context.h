@@ -8,6 +8,11 @@
 #ifndef STP_CONTEXT_H
 #define STP_CONTEXT_H
 
+/* What stp_context.fn_probe says: long_arg() and friends read a function's entry,
+ * returnval() its return; anywhere else they raise an error, as in SystemTap. */
+#define STP_FN_ENTRY 1
+#define STP_FN_RETURN 2
+
 struct stp_context {
 	atomic_t busy;
 	const char *probe_point;	/* pp(): the probe point text */
@@ -21,6 +26,7 @@ struct stp_context {
 	const char *reason;		/* unavailable_reason() / end_reason() */
 	const char *func;		/* probefunc() of a function probe, else NULL */
 	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
+	unsigned char fn_probe;		/* STP_FN_ENTRY or STP_FN_RETURN in function probes, else 0 */
 	int64_t cond_result;		/* what a probe condition evaluated to (stp_cond_eval) */
 	u64 run_start;			/* cycle count at stp_probe_enter, for the overload check */
 	unsigned long actions;		/* statements run in this probe run */
@@ -117,6 +123,7 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	c->data_len = 0;
 	c->func = NULL;
 	c->probe_addr = 0;
+	c->fn_probe = 0;
 	c->actions = 0;
 	c->nesting = 0;
 	c->last_error = NULL;

@@ -244,7 +244,7 @@ static inline void stp_run_hit(void (*body)(struct stp_context *), const char *p
  * if the session is running; func and addr are what probefunc() and addr() return. */
 static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char *pp,
 				  const char *where, struct pt_regs *regs, const char *func,
-				  unsigned long addr)
+				  unsigned long addr, unsigned char fn_probe)
 {
 	struct stp_context *c = stp_probe_enter(pp, where, regs);
 
@@ -252,21 +252,25 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 		return;
 	c->func = func;
 	c->probe_addr = addr;
+	c->fn_probe = fn_probe;
 	body(c);
 	stp_probe_exit(c);
 }
 
 /* Any context. Function argument n (1-based) at a function's entry, by the x86_64 calling
  * convention: rdi, rsi, rdx, rcx, r8, r9, then the stack above the return address (read
- * fault-safe). 0 without registers. */
+ * fault-safe). Anywhere but a function's entry it is an error (0). */
 static inline int64_t stp_arg(struct stp_context *c, int64_t n)
 {
 	struct pt_regs *r = c->regs;
 	unsigned long v = 0;
 
-	if (!r || n < 1) {
-		if (n < 1)
-			stp_error(c, "argument %lld does not exist (arguments count from 1)", (long long)n);
+	if (!r || c->fn_probe != STP_FN_ENTRY) {
+		stp_error(c, "cannot access function args in this context");
+		return 0;
+	}
+	if (n < 1) {
+		stp_error(c, "argument %lld does not exist (arguments count from 1)", (long long)n);
 		return 0;
 	}
 	switch (n) {
@@ -320,7 +324,7 @@ static inline int64_t stp_register(struct stp_context *c, const char *name, bool
 	size_t i;
 
 	if (!c->regs) {
-		stp_error(c, "no registers here");
+		stp_error(c, "no registers available in this context");
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(regs); i++) {
@@ -339,8 +343,10 @@ static inline void stp_print_regs(struct stp_context *c)
 {
 	struct pt_regs *r = c->regs;
 
-	if (!r)
+	if (!r) {
+		stp_error(c, "no registers available in this context");
 		return;
+	}
 	stp_printf(c, "RIP: %016lx\nRSP: %016lx  EFLAGS: %08lx\n", r->ip, r->sp, r->flags);
 	stp_printf(c, "RAX: %016lx RBX: %016lx RCX: %016lx\n", r->ax, r->bx, r->cx);
 	stp_printf(c, "RDX: %016lx RSI: %016lx RDI: %016lx\n", r->dx, r->si, r->di);
@@ -414,5 +420,6 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 }
 
 #include "stp_tapset.h"
+#include "stp_target_set.h"
 
 #endif /* STP_LANG_H */

@@ -51,4 +51,5 @@ pub const WATCH_PRIORITY: &str = "E094";
 pub const WARN_WATCH_COUNT: &str = "W001";
 pub const WARN_UNUSED: &str = "W002";
 pub const WARN_NEVER_ASSIGNED: &str = "W003";
+pub const WARN_CONTEXT_FN: &str = "W004";
 pub const WARN_NEVER_ENABLED: &str = "W010";

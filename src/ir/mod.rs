@@ -86,6 +86,10 @@ impl<T> Arena<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
+    /// The element whose `Id::index()` is i.
+    pub fn at(&self, i: usize) -> &T {
+        &self.items[i]
+    }
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -296,6 +300,9 @@ pub struct Function {
     /// Usable only in some watchpoint probes (`data_value()`, `data_old()`, `end_reason()`...),
     /// itself or through the functions it calls.
     pub needs: Option<CtxNeed>,
+    /// Another function of the module has the same name (a tapset overload by arity): the C
+    /// name then carries the arity.
+    pub overloaded: bool,
 }
 
 /// Probe contexts that some functions need.
@@ -352,6 +359,12 @@ impl CtxNeed {
             CtxNeed::Return => ".return probes",
             CtxNeed::Regs => "function and data watchpoint probes",
         }
+    }
+
+    /// Whether a probe without it may still call it, getting an error at run time
+    /// (SystemTap's rule for arguments, return values and registers).
+    pub fn run_time(self) -> bool {
+        matches!(self, CtxNeed::Args | CtxNeed::Return | CtxNeed::Regs)
     }
 
     pub fn allows(self, k: &PointKind, m: &Module) -> bool {

@@ -47,6 +47,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
     ("stp_quote.h", include_str!("../../runtime-c/stp_quote.h")),
     ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
     ("stp_tapset.h", include_str!("../../runtime-c/stp_tapset.h")),
+    (
+        "stp_target_set.h",
+        include_str!("../../runtime-c/stp_target_set.h"),
+    ),
     ("stp_time.h", include_str!("../../runtime-c/stp_time.h")),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
     (

@@ -5,6 +5,7 @@
 mod aliases;
 mod foreach;
 pub mod format;
+mod linkage;
 pub mod listing;
 pub mod probes;
 pub mod regex;
@@ -18,7 +19,7 @@ use crate::ir::{
     self, Body, Builtin, Const, ExprKind, FnOrigin, Function, Global, Id, LValue, Local, Module,
     Probe, Ty,
 };
-use crate::syntax::ast::{self, FunctionBody, Item, LitValue};
+use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
 use indexmap::IndexMap;
 
 pub struct Options {
@@ -68,6 +69,9 @@ struct Elab<'a> {
     bad_watches: std::collections::HashSet<String>,
     /// Per global: whether it is a statistic, and what it keeps so far.
     stats: Vec<stats::StatDecl>,
+    /// Above 0 while lowering code a constant condition never runs (`if (@defined($x))`):
+    /// a target variable there is not reported.
+    dead: u32,
 }
 
 /// How a foreach orders its array, if at all.
@@ -108,6 +112,7 @@ pub fn elaborate(
         enabled: std::collections::HashSet::new(),
         bad_watches: std::collections::HashSet::new(),
         stats: vec![],
+        dead: 0,
     };
     // Tapset functions first, so that script functions with the same name replace them. A
     // tapset may overload a name by arity, as SystemTap's do (`ctime()`, `ctime(secs)`): the
@@ -176,8 +181,18 @@ pub fn elaborate(
             Item::Probe(_) => {}
         }
     }
-    e.scan_shapes(script);
-    e.scan_stats(script);
+    let linked = linkage::link(script, tapset_scripts);
+    for g in &linked.globals {
+        e.declare_global(g);
+    }
+    let extra: Vec<Item> = linked
+        .functions
+        .iter()
+        .map(|f| Item::Function((*f).clone()))
+        .collect();
+    let items: Vec<&Item> = script.items.iter().chain(&extra).collect();
+    e.scan_shapes(&items);
+    e.scan_stats(&items);
     e.declare_watches(script);
     for it in &script.items {
         if let Item::Probe(p) = it {
@@ -187,6 +202,7 @@ pub fn elaborate(
     while let Some(f) = e.pending.pop() {
         e.function_body(f);
     }
+    e.mark_overloads();
     // After the functions: an `enable` in one counts too.
     e.check_watches();
     e.finish_globals();
@@ -220,6 +236,21 @@ pub fn elaborate(
     m
 }
 
+/// Whether a condition is a constant (`@defined(...)` folds to one): `Some(truth)`.
+fn const_truth(e: &ast::Expr) -> Option<bool> {
+    match &e.kind {
+        ast::ExprKind::Lit(ast::Literal {
+            value: LitValue::Int(v),
+            ..
+        }) => Some(*v != 0),
+        ast::ExprKind::Unary {
+            op: ast::UnOp::Not,
+            e,
+        } => const_truth(e).map(|t| !t),
+        _ => None,
+    }
+}
+
 /// The `decls` key of a tapset function that overloads an earlier one by arity.
 fn overload_key(name: &str, arity: usize) -> String {
     format!("{name}/{arity}")
@@ -237,91 +268,26 @@ fn builtin(name: &str) -> Option<Builtin> {
     })
 }
 
-fn walk_expr<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
-    use ast::ExprKind::*;
-    f(e);
-    match &e.kind {
-        Lit(_) | Var(_) | Wildcard => {}
-        Index { keys, .. } | In { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
-        Call { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
-        Unary { e, .. } | Regex { s: e, .. } => walk_expr(e, f),
-        Binary { l, r, .. } => {
-            walk_expr(l, f);
-            walk_expr(r, f)
-        }
-        Ternary { cond, then, els } => {
-            walk_expr(cond, f);
-            walk_expr(then, f);
-            walk_expr(els, f)
-        }
-        Assign { target, value, .. } => {
-            walk_expr(target, f);
-            walk_expr(value, f)
-        }
-        IncDec { target, .. } => walk_expr(target, f),
-        StatAdd { .. } | StatOp { .. } => stats::children(e, f),
-    }
-}
-
-fn walk_stmt<'e>(
-    s: &'e ast::Stmt,
-    fe: &mut dyn FnMut(&'e ast::Expr),
-    fs: &mut dyn FnMut(&'e ast::Stmt),
-) {
-    use ast::StmtKind::*;
-    fs(s);
-    match &s.kind {
-        Expr(e) | Delete(e) | Return(Some(e)) => walk_expr(e, fe),
-        Block(b) => b.stmts.iter().for_each(|s| walk_stmt(s, fe, fs)),
-        If { cond, then, els } => {
-            walk_expr(cond, fe);
-            walk_stmt(then, fe, fs);
-            if let Some(e) = els {
-                walk_stmt(e, fe, fs)
-            }
-        }
-        While { cond, body } => {
-            walk_expr(cond, fe);
-            walk_stmt(body, fe, fs)
-        }
-        For {
-            init,
-            cond,
-            step,
-            body,
-        } => {
-            for e in [init, cond, step].into_iter().flatten() {
-                walk_expr(e, fe);
-            }
-            walk_stmt(body, fe, fs)
-        }
-        Foreach {
-            limit, slice, body, ..
-        } => {
-            if let Some(l) = limit {
-                walk_expr(l, fe)
-            }
-            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
-            walk_stmt(body, fe, fs)
-        }
-        ForeachHist { hist, body, .. } => {
-            walk_expr(hist, fe);
-            walk_stmt(body, fe, fs)
-        }
-        Enable { arg, .. } | Disable { arg, .. } => {
-            if let Some(e) = arg {
-                walk_expr(e, fe)
-            }
-        }
-        Try { body, catch, .. } => {
-            body.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
-            catch.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
-        }
-        Break | Continue | Next | Return(None) | Empty => {}
-    }
-}
-
 impl<'a> Elab<'a> {
+    /// Marks the functions that share their name with another (overloads by arity).
+    fn mark_overloads(&mut self) {
+        let mut count: std::collections::HashMap<String, usize> = Default::default();
+        for (_, f) in self.m.functions.iter() {
+            *count.entry(f.name.clone()).or_default() += 1;
+        }
+        for f in self.m.functions.values_mut() {
+            f.overloaded = count[&f.name] > 1;
+        }
+    }
+
+    /// Lowers with `dead` raised when the code can never run.
+    fn lower_maybe_dead<R>(&mut self, dead: bool, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.dead += u32::from(dead);
+        let r = f(self);
+        self.dead -= u32::from(dead);
+        r
+    }
+
     fn declare_global(&mut self, g: &ast::GlobalDecl) {
         if let Some(&id) = self.globals.get(&g.name.name) {
             self.diags.push(
@@ -370,12 +336,12 @@ impl<'a> Elab<'a> {
     /// Decides which globals are arrays, and with how many keys, and which are scalars, from
     /// every use in the script. The first use in source order decides; a later use that does not
     /// fit is reported there, pointing back at the first.
-    fn scan_shapes(&mut self, script: &ast::Script) {
+    fn scan_shapes(&mut self, items: &[&Item]) {
         // (name, keys, span): `Some(n)` for an array use with n keys, `None` for a scalar use.
         let mut uses: Vec<(String, Option<usize>, Span)> = vec![];
         // `delete a` fits either shape; those names decide nothing.
         let mut deleted: Vec<Span> = vec![];
-        for it in &script.items {
+        for &it in items {
             let (params, stmts): (Vec<&str>, Vec<&ast::Stmt>) = match it {
                 Item::Probe(p) => (vec![], p.body.stmts.iter().collect()),
                 Item::Function(ast::FunctionDecl {
@@ -626,6 +592,7 @@ impl<'a> Elab<'a> {
             origin: fd.origin,
             span: d.name.span,
             needs,
+            overloaded: false,
         });
         self.fn_ids.insert(name.to_string(), id);
         self.pending.push(id);
@@ -737,15 +704,28 @@ impl<'a> Elab<'a> {
                             "registers are only available in probes that interrupt kernel code: function probes and data watchpoint hits"
                         }
                     };
-                    self.diags.push(
+                    // SystemTap decides these three at run time (a probe without them raises
+                    // an error when it calls one), and shared functions rely on that: warn.
+                    let diag = if need.run_time() {
+                        Diag::warning(
+                            codes::WARN_CONTEXT_FN,
+                            *span,
+                            format!(
+                                "`{name}` is only available in {}{via}: here it raises an error at run time",
+                                need.probes()
+                            ),
+                        )
+                    } else {
                         Diag::error(
                             codes::CONTEXT_FN,
                             *span,
                             format!("`{name}` is only available in {}{via}", need.probes()),
                         )
-                        .label("called here")
-                        .secondary(pt.span, format!("but this probe point is `{}`", pt.text))
-                        .help(help),
+                    };
+                    self.diags.push(
+                        diag.label("called here")
+                            .secondary(pt.span, format!("but this probe point is `{}`", pt.text))
+                            .help(help),
                     );
                 }
             }
@@ -782,11 +762,18 @@ impl<'a> Elab<'a> {
                 None => K::Expr(self.expr(e, sc)),
             },
             A::Block(b) => K::Block(self.block(b, sc)),
-            A::If { cond, then, els } => K::If {
-                cond: self.expr(cond, sc),
-                then: Box::new(self.stmt(then, sc)),
-                els: els.as_ref().map(|e| Box::new(self.stmt(e, sc))),
-            },
+            A::If { cond, then, els } => {
+                let known = const_truth(cond);
+                K::If {
+                    cond: self.expr(cond, sc),
+                    then: Box::new(
+                        self.lower_maybe_dead(known == Some(false), |s| s.stmt(then, sc)),
+                    ),
+                    els: els.as_ref().map(|e| {
+                        Box::new(self.lower_maybe_dead(known == Some(true), |s| s.stmt(e, sc)))
+                    }),
+                }
+            }
             A::While { cond, body } => {
                 let cond = self.expr(cond, sc);
                 K::While {
@@ -1194,8 +1181,13 @@ impl<'a> Elab<'a> {
                 })
             }
             A::Binary { op, l, r } => {
+                let dead = match op {
+                    ast::BinOp::And => const_truth(l) == Some(false),
+                    ast::BinOp::Or => const_truth(l) == Some(true),
+                    _ => false,
+                };
                 let l = self.expr(l, sc);
-                let r = self.expr(r, sc);
+                let r = self.lower_maybe_dead(dead, |s| s.expr(r, sc));
                 mk(ExprKind::Binary {
                     op: *op,
                     l: Box::new(l),
@@ -1203,9 +1195,10 @@ impl<'a> Elab<'a> {
                 })
             }
             A::Ternary { cond, then, els } => {
+                let known = const_truth(cond);
                 let c = self.expr(cond, sc);
-                let t = self.expr(then, sc);
-                let f = self.expr(els, sc);
+                let t = self.lower_maybe_dead(known == Some(false), |s| s.expr(then, sc));
+                let f = self.lower_maybe_dead(known == Some(true), |s| s.expr(els, sc));
                 mk(ExprKind::Ternary {
                     cond: Box::new(c),
                     then: Box::new(t),
@@ -1257,6 +1250,22 @@ impl<'a> Elab<'a> {
                     }),
                     None => err(),
                 }
+            }
+            A::TargetVar(v) => {
+                if self.dead == 0 {
+                    self.diags.push(
+                        Diag::error(
+                            codes::LEX_UNSUPPORTED,
+                            v.span,
+                            format!("target variable `{}` is not supported", v.name),
+                        )
+                        .label("stp-hwbp has no debuginfo-based target variables")
+                        .help(
+                            "read kernel memory with kernel_long(), kernel_int(), ... or data_value(); `@defined(...)` of one is 0",
+                        ),
+                    );
+                }
+                err()
             }
             A::Wildcard => {
                 self.diags.push(

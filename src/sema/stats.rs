@@ -3,10 +3,10 @@
 //! read a bucket at a time), and what each statistic keeps (`ir::Stat`), decided by the
 //! extractors the program uses, as SystemTap decides it.
 
-use super::{Elab, Scope, walk_expr, walk_stmt};
+use super::{Elab, Scope};
 use crate::diag::{Diag, Span, codes};
 use crate::ir::{self, ExprKind, Hist, Id, Stat, Ty};
-use crate::syntax::ast::{self, FunctionBody, Item, LitValue, StatFn};
+use crate::syntax::ast::{self, FunctionBody, Item, LitValue, StatFn, walk_stmt};
 
 /// Per global, while elaborating: the first `<<<` (a statistic), and where its histogram
 /// kind and variance shift were first given, for conflicts.
@@ -21,10 +21,10 @@ pub(super) struct StatDecl {
 impl<'a> Elab<'a> {
     /// Marks every global some `<<<` in the script adds to as a statistic, before any body
     /// is lowered, so that a use as a number reads as an error wherever it comes.
-    pub(super) fn scan_stats(&mut self, script: &ast::Script) {
+    pub(super) fn scan_stats(&mut self, items: &[&Item]) {
         self.stats = vec![StatDecl::default(); self.m.globals.len()];
         let mut adds: Vec<(String, Span)> = vec![];
-        for it in &script.items {
+        for &it in items {
             let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
                 Item::Probe(p) => (vec![], &p.body.stmts),
                 Item::Function(ast::FunctionDecl {
@@ -590,27 +590,4 @@ pub(super) fn misplaced_add(span: Span) -> Diag {
         "`<<<` adds to a statistic as a statement of its own",
     )
     .help("write `x <<< value` on its own, not inside another expression")
-}
-
-/// Walks expressions for `walk_expr`: the operands of the statistics forms.
-pub(super) fn children<'e>(e: &'e ast::Expr, f: &mut dyn FnMut(&'e ast::Expr)) {
-    match &e.kind {
-        ast::ExprKind::StatAdd { target, value } => {
-            walk_expr(target, f);
-            walk_expr(value, f)
-        }
-        ast::ExprKind::StatOp {
-            arg,
-            params,
-            bucket,
-            ..
-        } => {
-            walk_expr(arg, f);
-            params.iter().for_each(|p| walk_expr(p, f));
-            if let Some(b) = bucket {
-                walk_expr(b, f)
-            }
-        }
-        _ => {}
-    }
 }

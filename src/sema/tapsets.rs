@@ -37,11 +37,27 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "<tapset>/functions.stp",
         include_str!("../../tapsets/functions.stp"),
     ),
+    (
+        "<tapset>/stopwatch.stp",
+        include_str!("../../tapsets/stopwatch.stp"),
+    ),
+    (
+        "<tapset>/queue_stats.stp",
+        include_str!("../../tapsets/queue_stats.stp"),
+    ),
+    (
+        "<tapset>/target_set.stp",
+        include_str!("../../tapsets/target_set.stp"),
+    ),
+    ("<tapset>/this.stp", include_str!("../../tapsets/this.stp")),
 ];
 
-/// Macro libraries (`.stpm`: only `@define`s, visible to every file), embedded ones first.
-/// None is embedded yet; `-I` directories may bring some.
-pub const EMBEDDED_MACROS: &[(&str, &str)] = &[];
+/// Macro libraries (`.stpm`: only `@define`s, visible to every file), embedded ones first;
+/// `-I` directories may bring more.
+pub const EMBEDDED_MACROS: &[(&str, &str)] = &[(
+    "<tapset>/macros.stpm",
+    include_str!("../../tapsets/macros.stpm"),
+)];
 
 /// Every tapset source: the embedded ones, then each `-I` directory's `*.stp` files sorted by
 /// name, so that later ones may override earlier functions deterministically.

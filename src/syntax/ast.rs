@@ -320,6 +320,9 @@ pub struct Expr {
 pub enum ExprKind {
     Lit(Literal),
     Var(Ident),
+    /// `$name`, a debuginfo target variable: pass 2 reports it unless it sits in code that
+    /// `@defined` makes dead.
+    TargetVar(Ident),
     Index {
         array: Ident,
         keys: Vec<Expr>,
@@ -425,5 +428,102 @@ impl StatFn {
     }
     pub fn is_hist(self) -> bool {
         matches!(self, StatFn::HistLinear | StatFn::HistLog)
+    }
+}
+
+/// Calls `f` on `e` and every expression inside it, outermost first.
+pub fn walk_expr<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    use ExprKind::*;
+    f(e);
+    match &e.kind {
+        Lit(_) | Var(_) | TargetVar(_) | Wildcard => {}
+        Index { keys, .. } | In { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
+        Call { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
+        Unary { e, .. } | Regex { s: e, .. } => walk_expr(e, f),
+        Binary { l, r, .. } => {
+            walk_expr(l, f);
+            walk_expr(r, f)
+        }
+        Ternary { cond, then, els } => {
+            walk_expr(cond, f);
+            walk_expr(then, f);
+            walk_expr(els, f)
+        }
+        Assign { target, value, .. } => {
+            walk_expr(target, f);
+            walk_expr(value, f)
+        }
+        IncDec { target, .. } => walk_expr(target, f),
+        StatAdd { target, value } => {
+            walk_expr(target, f);
+            walk_expr(value, f)
+        }
+        StatOp {
+            arg,
+            params,
+            bucket,
+            ..
+        } => {
+            walk_expr(arg, f);
+            params.iter().for_each(|p| walk_expr(p, f));
+            if let Some(b) = bucket {
+                walk_expr(b, f)
+            }
+        }
+    }
+}
+
+/// Calls `fs` on `s` and every statement inside it, and `fe` on every expression in them.
+pub fn walk_stmt<'e>(s: &'e Stmt, fe: &mut dyn FnMut(&'e Expr), fs: &mut dyn FnMut(&'e Stmt)) {
+    use StmtKind::*;
+    fs(s);
+    match &s.kind {
+        Expr(e) | Delete(e) | Return(Some(e)) => walk_expr(e, fe),
+        Block(b) => b.stmts.iter().for_each(|s| walk_stmt(s, fe, fs)),
+        If { cond, then, els } => {
+            walk_expr(cond, fe);
+            walk_stmt(then, fe, fs);
+            if let Some(e) = els {
+                walk_stmt(e, fe, fs)
+            }
+        }
+        While { cond, body } => {
+            walk_expr(cond, fe);
+            walk_stmt(body, fe, fs)
+        }
+        For {
+            init,
+            cond,
+            step,
+            body,
+        } => {
+            for e in [init, cond, step].into_iter().flatten() {
+                walk_expr(e, fe);
+            }
+            walk_stmt(body, fe, fs)
+        }
+        Foreach {
+            limit, slice, body, ..
+        } => {
+            if let Some(l) = limit {
+                walk_expr(l, fe)
+            }
+            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
+            walk_stmt(body, fe, fs)
+        }
+        ForeachHist { hist, body, .. } => {
+            walk_expr(hist, fe);
+            walk_stmt(body, fe, fs)
+        }
+        Enable { arg, .. } | Disable { arg, .. } => {
+            if let Some(e) = arg {
+                walk_expr(e, fe)
+            }
+        }
+        Try { body, catch, .. } => {
+            body.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
+            catch.stmts.iter().for_each(|s| walk_stmt(s, fe, fs));
+        }
+        Break | Continue | Next | Return(None) | Empty => {}
     }
 }

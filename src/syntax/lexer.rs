@@ -131,6 +131,8 @@ pub enum T {
     /// `@NAME`: a macro use or definition (`@define`), or one of SystemTap's `@` operators;
     /// the macro pass (`macros.rs`) expands the macros and the parser reports the rest.
     At(String),
+    /// `$name`: a target variable, which needs debuginfo this translator does not read.
+    TargetVar(String),
     /// Stands in for something already reported (an unsupported `@cast`, a target variable),
     /// so that the parser can step over it without follow-on errors.
     Reported,
@@ -253,20 +255,9 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                 }
             },
             Raw::DollarCount | Raw::AtCount => T::ArgCount,
-            Raw::TargetVar => {
-                diags.push(
-                    Diag::error(
-                        codes::LEX_UNSUPPORTED,
-                        span,
-                        format!("target variable `{slice}` is not supported"),
-                    )
-                    .label("stp-hwbp has no debuginfo-based target variables")
-                    .help(
-                        "read kernel memory with kernel_long(), kernel_int(), ... or data_value()",
-                    ),
-                );
-                T::Reported
-            }
+            // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
+            // name one.
+            Raw::TargetVar => T::TargetVar(slice.to_string()),
             Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
                 T::AtOp(
                     crate::syntax::ast::StatFn::from_name(&slice[1..])

@@ -68,6 +68,7 @@ fn describe(t: &T) -> String {
         T::PpOpen | T::PpThen | T::PpElse | T::PpClose => "a preprocessor token".into(),
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
         T::Reported => "an unsupported operator".into(),
+        T::TargetVar(v) => format!("target variable `{v}`"),
         T::AtOp(o) => format!("`@{o}`"),
         T::At(n) => format!("`@{n}`"),
     }
@@ -1244,6 +1245,27 @@ impl<'a> Parser<'a> {
                     })
                 }
             }
+            T::TargetVar(name) => {
+                let name = Ident {
+                    name: name.clone(),
+                    span: t.span,
+                };
+                self.bump();
+                // Its members (`$task->pid->tgid`) go with it: reported once, as a whole.
+                while self.is_op("-")
+                    && *self.peek_at(1) == T::Op(">")
+                    && matches!(self.peek_at(2), T::Ident(_))
+                {
+                    self.bump();
+                    self.bump();
+                    self.bump();
+                }
+                Ok(Expr {
+                    span: name.span.to(self.prev_span()),
+                    kind: ExprKind::TargetVar(name),
+                })
+            }
+            T::At(name) if name == "defined" => self.at_defined(),
             T::At(_) | T::Reported => {
                 if let T::At(name) = &t.t {
                     self.at_operator(name, t.span);
@@ -1262,13 +1284,35 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `@defined(EXPR)`: 0 when EXPR names a target variable (this translator resolves none),
+    /// else 1, as SystemTap decides it; folded here, so that `if (@defined($x)) { ... $x ... }`
+    /// leaves dead code that pass 2 does not report.
+    fn at_defined(&mut self) -> PResult<Expr> {
+        let start = self.bump().span;
+        self.expect_op("(")?;
+        let e = self.expr()?;
+        self.expect_op(")")?;
+        let mut target = false;
+        crate::syntax::ast::walk_expr(&e, &mut |x| {
+            target |= matches!(x.kind, ExprKind::TargetVar(_))
+        });
+        let span = start.to(self.prev_span());
+        Ok(Expr {
+            kind: ExprKind::Lit(Literal {
+                value: LitValue::Int(i64::from(!target)),
+                span,
+                from_arg: None,
+            }),
+            span,
+        })
+    }
+
     /// Reports an `@NAME` that the macro pass did not expand: one of SystemTap's `@` operators
     /// this translator lacks, or a macro that is not defined where it is used.
     fn at_operator(&mut self, name: &str, span: Span) {
         const STAP_OPS: &[&str] = &[
             "cast",
             "var",
-            "defined",
             "entry",
             "const",
             "probewrite",

@@ -408,7 +408,7 @@ pub fn expr(e: &Expr, min: u8) -> String {
             let neg = matches!(l.value, LitValue::Int(v) if v < 0);
             (literal(&l.value), if neg { PREC_UNARY } else { 100 })
         }
-        ExprKind::Var(v) => (v.name.clone(), 100),
+        ExprKind::Var(v) | ExprKind::TargetVar(v) => (v.name.clone(), 100),
         ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
         ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
         ExprKind::Unary { op, e } => (unary(*op, expr(e, PREC_UNARY)), PREC_UNARY),

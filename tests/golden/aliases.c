@@ -242,7 +242,7 @@ stp_out:
 static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_5, "kprobe.function(\"no_such_function_here\")", "probe kprobe.function(\"no_such_function_here\") (aliases.stp:14:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_5, "kprobe.function(\"no_such_function_here\")", "probe kprobe.function(\"no_such_function_here\") (aliases.stp:14:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 

@@ -378,7 +378,7 @@ static void stp_sub_1(struct stp_winst *w, int kind, const char *reason) {
 static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_0, "kprobe.function(\"do_sys_openat2\")", "probe kprobe.function(\"do_sys_openat2\") (kprobe_onthefly.stp:3:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_0, "kprobe.function(\"do_sys_openat2\")", "probe kprobe.function(\"do_sys_openat2\") (kprobe_onthefly.stp:3:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -386,7 +386,7 @@ static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_1(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec_minmax\")", "probe kprobe.function(\"proc_dointvec_minmax\") (kprobe_onthefly.stp:7:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec_minmax\")", "probe kprobe.function(\"proc_dointvec_minmax\") (kprobe_onthefly.stp:7:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -394,7 +394,7 @@ static int stp_kp_handler_1(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_2(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_5, "kprobe.function(\"vfs_read\")", "probe kprobe.function(\"vfs_read\") (kprobe_onthefly.stp:9:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_5, "kprobe.function(\"vfs_read\")", "probe kprobe.function(\"vfs_read\") (kprobe_onthefly.stp:9:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 

@@ -335,13 +335,13 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/functions.stp:57:37 */
+/* <tapset>/functions.stp:60:37 */
 static int64_t stp_fn_register(struct stp_context *c, const char *a_name) {
 	int64_t rv = 0;
 	#define STAP_ARG_name a_name
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
-#line 57 "<tapset>/functions.stp"
+#line 60 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, true);
 #line 348 "stphwbp_kprobe_points.c"
@@ -353,13 +353,13 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/functions.stp:60:39 */
+/* <tapset>/functions.stp:63:39 */
 static int64_t stp_fn_u_register(struct stp_context *c, const char *a_name) {
 	int64_t rv = 0;
 	#define STAP_ARG_name a_name
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
-#line 60 "<tapset>/functions.stp"
+#line 63 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, false);
 #line 366 "stphwbp_kprobe_points.c"
@@ -371,11 +371,11 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/functions.stp:64:23 */
+/* <tapset>/functions.stp:67:23 */
 static void stp_fn_print_regs(struct stp_context *c) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
-#line 64 "<tapset>/functions.stp"
+#line 67 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	stp_print_regs(CONTEXT);
 #line 382 "stphwbp_kprobe_points.c"
@@ -392,8 +392,11 @@ static int64_t stp_fn_returnval(struct stp_context *c) {
 	{
 #line 51 "<tapset>/functions.stp"
  /* context: return */ /* pragma:return */
-	STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
-#line 397 "stphwbp_kprobe_points.c"
+	if (CONTEXT->fn_probe != STP_FN_RETURN || !CONTEXT->regs)
+		stp_error(CONTEXT, "returnval() not defined in this context %s", CONTEXT->probe_point);
+	else
+		STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
+#line 400 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -401,15 +404,15 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/functions.stp:69:29 */
+/* <tapset>/functions.stp:72:29 */
 static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	{
-#line 69 "<tapset>/functions.stp"
+#line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 413 "stphwbp_kprobe_points.c"
+#line 416 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -424,7 +427,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 428 "stphwbp_kprobe_points.c"
+#line 431 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -620,7 +623,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_0, "kprobe.function(\"proc_dointvec_minmax\")", "probe kprobe.function(\"proc_dointvec_minmax\") (kprobe_points.stp:3:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_0, "kprobe.function(\"proc_dointvec_minmax\")", "probe kprobe.function(\"proc_dointvec_minmax\") (kprobe_points.stp:3:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -628,7 +631,7 @@ static int stp_kp_handler_0(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_1(struct kretprobe_instance *ri, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of_ret(ri);
 
-	stp_run_kprobe(stp_probe_1, "kernel.function(\"proc_dointvec_minmax\").return", "probe kernel.function(\"proc_dointvec_minmax\").return (kprobe_points.stp:10:1)", regs, in->func, (unsigned long)in->rp.kp.addr);
+	stp_run_kprobe(stp_probe_1, "kernel.function(\"proc_dointvec_minmax\").return", "probe kernel.function(\"proc_dointvec_minmax\").return (kprobe_points.stp:10:1)", regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);
 	return 0;
 }
 
@@ -636,7 +639,7 @@ static int stp_kp_handler_1(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int stp_kp_handler_2(struct kretprobe_instance *ri, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of_ret(ri);
 
-	stp_run_kprobe(stp_probe_2, "kprobe.function(\"vfs_read\").return.maxactive(64)", "probe kprobe.function(\"vfs_read\").return.maxactive(64) (kprobe_points.stp:11:1)", regs, in->func, (unsigned long)in->rp.kp.addr);
+	stp_run_kprobe(stp_probe_2, "kprobe.function(\"vfs_read\").return.maxactive(64)", "probe kprobe.function(\"vfs_read\").return.maxactive(64) (kprobe_points.stp:11:1)", regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);
 	return 0;
 }
 
@@ -644,7 +647,7 @@ static int stp_kp_handler_2(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int stp_kp_handler_3(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_3, "kprobe.module(\"ext4\").function(\"ext4_file_write_iter\")", "probe kprobe.module(\"ext4\").function(\"ext4_file_write_iter\") (kprobe_points.stp:12:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_3, "kprobe.module(\"ext4\").function(\"ext4_file_write_iter\")", "probe kprobe.module(\"ext4\").function(\"ext4_file_write_iter\") (kprobe_points.stp:12:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -652,7 +655,7 @@ static int stp_kp_handler_3(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_4(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec*\")", "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec*\")", "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -660,7 +663,7 @@ static int stp_kp_handler_4(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_5(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_5, "kernel.function(\"do_sys_openat2\")", "probe kernel.function(\"do_sys_openat2\") (kprobe_points.stp:14:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_5, "kernel.function(\"do_sys_openat2\")", "probe kernel.function(\"do_sys_openat2\") (kprobe_points.stp:14:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -668,7 +671,7 @@ static int stp_kp_handler_5(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_6(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_5, "kernel.function(\"do_sys_open\")", "probe kernel.function(\"do_sys_open\") (kprobe_points.stp:14:1)", regs, in->func, (unsigned long)p->addr);
+	stp_run_kprobe(stp_probe_5, "kernel.function(\"do_sys_open\")", "probe kernel.function(\"do_sys_open\") (kprobe_points.stp:14:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 

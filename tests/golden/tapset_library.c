@@ -2408,12 +2408,12 @@ stp_out:
 	#undef STAP_RETURN
 }
 
-/* <tapset>/functions.stp:69:29 */
+/* <tapset>/functions.stp:72:29 */
 static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	{
-#line 69 "<tapset>/functions.stp"
+#line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
 #line 2420 "stphwbp_tapset_library.c"

@@ -87,7 +87,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             w.line("struct stp_kp_inst *in = stp_kp_of_ret(ri);");
             w.line("");
             w.line(format!(
-                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)in->rp.kp.addr);",
+                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);",
                 names::probe(k.probe.index())
             ));
         } else {
@@ -98,7 +98,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             w.line("struct stp_kp_inst *in = stp_kp_of(p);");
             w.line("");
             w.line(format!(
-                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)p->addr);",
+                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);",
                 names::probe(k.probe.index())
             ));
         }

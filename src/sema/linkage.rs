@@ -1,0 +1,139 @@
+//! Tapset globals: a `global` declared in a tapset file (the stopwatches' table, the queue
+//! statistics, `@this1`'s per-thread slots) joins a module only when the script, or a tapset
+//! function the script reaches, names it, as SystemTap links tapset files by need. A script
+//! global of the same name wins: the tapset's is then not linked.
+//!
+//! Reachability is by name over the syntax trees, before elaboration, so that the shape and
+//! statistics scans (which run before any function body is lowered) see the linked globals
+//! and the tapset functions that use them.
+
+use crate::syntax::ast::{self, FunctionBody, Item, walk_expr, walk_stmt};
+use std::collections::{HashMap, HashSet};
+
+/// What a script links from the tapsets.
+#[derive(Default)]
+pub(super) struct Linked<'t> {
+    /// The tapset globals it needs, in tapset order.
+    pub globals: Vec<&'t ast::GlobalDecl>,
+    /// The tapset functions it reaches that have script bodies and name a linked global: the
+    /// scans of array shapes and statistics must see their uses.
+    pub functions: Vec<&'t ast::FunctionDecl>,
+}
+
+/// The names a body uses: variables, arrays and called functions (one set: a name is looked
+/// up as whichever it turns out to be).
+fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut HashSet<&'e str>) {
+    let mut fe = |e: &'e ast::Expr| match &e.kind {
+        ast::ExprKind::Var(v) => {
+            out.insert(v.name.as_str());
+        }
+        ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
+            out.insert(array.name.as_str());
+        }
+        ast::ExprKind::Call { name, .. } => {
+            out.insert(name.name.as_str());
+        }
+        _ => {}
+    };
+    let mut arrays: Vec<&'e str> = vec![];
+    let mut fs = |s: &'e ast::Stmt| {
+        if let ast::StmtKind::Foreach { array, .. } = &s.kind {
+            arrays.push(array.name.as_str());
+        }
+    };
+    for s in stmts {
+        walk_stmt(s, &mut fe, &mut fs);
+    }
+    out.extend(arrays);
+}
+
+fn body_names(f: &ast::FunctionDecl) -> HashSet<&str> {
+    let mut names = HashSet::new();
+    if let FunctionBody::Script(b) = &f.body {
+        names_in(&b.stmts, &mut names);
+        for p in &f.params {
+            names.remove(p.name.name.as_str());
+        }
+    }
+    names
+}
+
+pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Linked<'t> {
+    let mut globals: HashMap<&str, &ast::GlobalDecl> = HashMap::new();
+    let mut order: Vec<&str> = vec![];
+    let mut functions: HashMap<&str, Vec<&ast::FunctionDecl>> = HashMap::new();
+    for ts in tapsets {
+        for it in &ts.items {
+            match it {
+                Item::Global(g) if globals.insert(g.name.name.as_str(), g).is_none() => {
+                    order.push(g.name.name.as_str());
+                }
+                Item::Function(f) => functions.entry(f.name.name.as_str()).or_default().push(f),
+                _ => {}
+            }
+        }
+    }
+    if globals.is_empty() {
+        return Linked::default();
+    }
+    let mut script_names: HashSet<&str> = HashSet::new();
+    let mut script_globals: HashSet<&str> = HashSet::new();
+    let mut script_fns: HashSet<&str> = HashSet::new();
+    for it in &script.items {
+        match it {
+            Item::Global(g) => {
+                script_globals.insert(g.name.name.as_str());
+            }
+            Item::Function(f) => {
+                script_fns.insert(f.name.name.as_str());
+                script_names.extend(body_names(f));
+            }
+            Item::Probe(p) => {
+                names_in(&p.body.stmts, &mut script_names);
+                if let Some(c) = &p.cond {
+                    walk_expr(c, &mut |e| {
+                        if let ast::ExprKind::Var(v) = &e.kind {
+                            script_names.insert(v.name.as_str());
+                        }
+                    });
+                }
+            }
+            Item::Embedded(..) => {}
+        }
+    }
+    // Walk the tapset functions the script reaches (a script function hides a tapset one).
+    let mut needed: HashSet<&str> = HashSet::new();
+    let mut users: Vec<&ast::FunctionDecl> = vec![];
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut work: Vec<&str> = script_names.iter().copied().collect();
+    work.sort_unstable();
+    needed.extend(work.iter().filter(|n| globals.contains_key(*n)));
+    while let Some(name) = work.pop() {
+        if script_fns.contains(name) || !seen.insert(name) {
+            continue;
+        }
+        for f in functions.get(name).into_iter().flatten() {
+            let names = body_names(f);
+            let mut uses_global = false;
+            for n in names {
+                if globals.contains_key(n) {
+                    needed.insert(n);
+                    uses_global = true;
+                } else {
+                    work.push(n);
+                }
+            }
+            if uses_global {
+                users.push(f);
+            }
+        }
+    }
+    Linked {
+        globals: order
+            .into_iter()
+            .filter(|n| needed.contains(n) && !script_globals.contains(n))
+            .map(|n| globals[n])
+            .collect(),
+        functions: users,
+    }
+}
