@@ -35,7 +35,12 @@ pub fn is_alias(p: &ProbeDecl) -> bool {
 }
 
 /// The script with alias definitions taken out and alias uses expanded.
-pub fn expand(script: &ast::Script, tapsets: &[ast::Script], diags: &mut Diags) -> ast::Script {
+/// A script without aliases comes back as it is, not copied.
+pub fn expand<'s>(
+    script: &'s ast::Script,
+    tapsets: &[ast::Script],
+    diags: &mut Diags,
+) -> std::borrow::Cow<'s, ast::Script> {
     let mut defs: Vec<Alias> = vec![];
     for s in tapsets.iter().chain(std::iter::once(script)) {
         for it in &s.items {
@@ -59,11 +64,19 @@ pub fn expand(script: &ast::Script, tapsets: &[ast::Script], diags: &mut Diags) 
             defs.push(Alias { names, decl: p });
         }
     }
+    if defs.is_empty()
+        && !script
+            .items
+            .iter()
+            .any(|it| matches!(it, Item::Probe(p) if is_alias(p)))
+    {
+        return std::borrow::Cow::Borrowed(script);
+    }
     let mut items = vec![];
     for it in &script.items {
         match it {
             Item::Probe(p) if is_alias(p) => {}
-            Item::Probe(p) if !defs.is_empty() => {
+            Item::Probe(p) => {
                 let mut out = vec![];
                 expand_probe(p, &defs, 0, p.span, &mut out, diags);
                 items.extend(out.into_iter().map(Item::Probe));
@@ -71,7 +84,7 @@ pub fn expand(script: &ast::Script, tapsets: &[ast::Script], diags: &mut Diags) 
             other => items.push(other.clone()),
         }
     }
-    ast::Script { items }
+    std::borrow::Cow::Owned(ast::Script { items })
 }
 
 /// The definitions a written point names, each with the suffix left after the alias's name.

@@ -41,7 +41,7 @@ impl Uses {
     /// and reuse its per-CPU records, which no other CPU may be adding to then.
     fn wrap_writes(mut self, m: &Module) -> Self {
         for g in std::mem::take(&mut self.stat_adds) {
-            let (_, gl) = m.globals.iter().nth(g).expect("a global");
+            let gl = m.globals.at(g);
             if gl.array.as_ref().is_some_and(|a| a.wrap) {
                 self.globals.insert(g, true);
             }
@@ -298,7 +298,7 @@ fn signature(m: &Module, id: Id<Function>) -> String {
 fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
     let mut taken: Vec<String> = vec![];
     for (&g, &write) in &u.globals {
-        let gl = &m.globals.iter().nth(g).expect("global index").1;
+        let gl = m.globals.at(g);
         let lock = names::global_lock(&gl.name);
         let (take, release) = if write {
             ("stp_write_trylock", "stp_write_unlock")

@@ -21,11 +21,7 @@ pub fn function(name: &str) -> String {
 /// and the module uses more than one of them (`ctime()` calls `ctime(secs)`).
 pub fn function_in(m: &crate::ir::Module, f: crate::ir::Id<crate::ir::Function>) -> String {
     let this = &m.functions[f];
-    let overloaded = m
-        .functions
-        .iter()
-        .any(|(id, g)| id != f && g.name == this.name);
-    if overloaded {
+    if this.overloaded {
         format!("stp_fn_{}_{}", c_ident(&this.name), this.params.len())
     } else {
         function(&this.name)
