@@ -41,11 +41,34 @@ pub fn probe_types() -> String {
 
 fn line(out: &mut String, text: &str, f: &Family, with_context: bool) {
     out.push_str(text);
-    if with_context && !f.context.is_empty() {
-        out.push(' ');
-        out.push_str(f.context);
+    if with_context {
+        if !f.context.is_empty() {
+            out.push(' ');
+            out.push_str(f.context);
+        }
+        out.push_str(" # ");
+        out.push_str(runs_in(f.pattern));
     }
     out.push('\n');
+}
+
+/// Where a family's probes run, as `-L` says after a `#` (a comment in the language, so that
+/// tools splitting SystemTap's `POINT $var:type ...` lines can stop there).
+fn runs_in(pattern: &str) -> &'static str {
+    let sub = [".begin", ".end", ".unavailable"]
+        .iter()
+        .any(|s| pattern.ends_with(s));
+    if pattern == "never" {
+        "never runs"
+    } else if pattern.starts_with("timer.") {
+        "runs in hard IRQ on every kernel, PREEMPT_RT included (a _HARD hrtimer)"
+    } else if pattern.starts_with("kprobe.") || pattern.starts_with("kernel.function") {
+        "runs in the kprobe handler: NMI-like, no sleeping"
+    } else if (pattern.starts_with("kernel.data") || pattern.starts_with("WATCHPOINT")) && !sub {
+        "runs in the debug exception of the access: NMI-like, no sleeping"
+    } else {
+        "runs in process context (a kernel worker)"
+    }
 }
 
 /// A pattern component against a template component: the names by glob, and the argument
@@ -172,5 +195,29 @@ mod tests {
         assert_eq!(list("end(-1)", false).as_deref(), Some("end(-1)\n"));
         assert!(list("nosuch", false).is_none());
         assert!(list("timer.s(0)", false).is_none());
+    }
+
+    #[test]
+    fn long_listing_says_where_probes_run() {
+        let t = list("timer.ms(10)", true).unwrap();
+        assert!(t.starts_with("timer.ms(10) # runs in hard IRQ"), "{t}");
+        assert!(t.contains("PREEMPT_RT"));
+        let d = list("kernel.data(\"pid_max\").write", true).unwrap();
+        assert!(
+            d.contains("data_value():long # runs in the debug exception"),
+            "{d}"
+        );
+        assert!(
+            list("begin", true)
+                .unwrap()
+                .ends_with("# runs in process context (a kernel worker)\n")
+        );
+        let w = list("kernel.data(*).length(*).*.begin", true).unwrap();
+        assert!(
+            w.lines()
+                .all(|l| l.ends_with("process context (a kernel worker)")),
+            "{w}"
+        );
+        assert_eq!(list("begin", false).as_deref(), Some("begin\n"));
     }
 }
