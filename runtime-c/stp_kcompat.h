@@ -12,6 +12,7 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+#include <linux/version.h>	/* LINUX_VERSION_CODE: embedded C relies on it, as in SystemTap */
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/atomic.h>

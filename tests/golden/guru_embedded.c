@@ -28,9 +28,20 @@ static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x);
 static void stp_fn_exit(struct stp_context *c);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-label"
 #line 3 "guru_embedded.stp"
 #include <linux/sched.h>
-#line 34 "stphwbp_guru_embedded.c"
+#line 39 "stphwbp_guru_embedded.c"
+#pragma GCC diagnostic pop
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-label"
 /* guru_embedded.stp:6:28 */
 static int64_t stp_fn_task_prio(struct stp_context *c) {
 	int64_t rv = 0;
@@ -38,14 +49,20 @@ static int64_t stp_fn_task_prio(struct stp_context *c) {
 	{
 #line 7 "guru_embedded.stp"
 	STAP_RETVALUE = current->prio;
-#line 42 "stphwbp_guru_embedded.c"
+#line 53 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_RETURN
 	return rv;
 }
+#pragma GCC diagnostic pop
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-label"
 /* guru_embedded.stp:10:32 */
 static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x) {
 	int64_t rv = 0;
@@ -55,7 +72,7 @@ static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x) {
 #line 10 "guru_embedded.stp"
  /* pure */
 	STAP_RETVALUE = STAP_ARG_x + 1;
-#line 59 "stphwbp_guru_embedded.c"
+#line 76 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
@@ -63,6 +80,7 @@ stp_out:
 	#undef STAP_RETURN
 	return rv;
 }
+#pragma GCC diagnostic pop
 
 /* <tapset>/control.stp:3:17 */
 static void stp_fn_exit(struct stp_context *c) {
@@ -71,7 +89,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 75 "stphwbp_guru_embedded.c"
+#line 93 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:

@@ -440,6 +440,10 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
                 bodies.line("");
             }
             Body::Embedded(code, span) => {
+                let user = f.origin == FnOrigin::Script;
+                if user {
+                    bodies.raw(USER_C_OPEN);
+                }
                 bodies.line(format!("/* {} */", c_comment(&sm.describe(*span))));
                 bodies.open(signature(m, id));
                 if f.ret == Ty::Long {
@@ -454,6 +458,10 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
                         names::stap_arg(n),
                         names::param(n)
                     ));
+                }
+                let this = code.contains("THIS->");
+                if this {
+                    old_this(f, bodies);
                 }
                 if f.ret == Ty::Str {
                     bodies.line("#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)");
@@ -470,6 +478,13 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
                 bodies.close();
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
+                if this && f.ret == Ty::Long && code.contains("__retvalue") {
+                    bodies.line("if (stp_this.__retvalue)");
+                    bodies.line("\trv = stp_this.__retvalue;");
+                }
+                if this {
+                    bodies.line("#undef THIS");
+                }
                 for &p in &f.params {
                     bodies.line(format!("#undef {}", names::stap_arg(&f.locals[p].name)));
                 }
@@ -478,6 +493,9 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
                     bodies.line("return rv;");
                 }
                 bodies.close();
+                if user {
+                    bodies.raw(USER_C_CLOSE);
+                }
                 bodies.line("");
             }
         }
@@ -633,6 +651,9 @@ fn globals(m: &Module, w: &mut CWriter) {
 
 /// Top-level `%{ %}` blocks, with `#line` pointing at the script.
 fn embedded(m: &Module, sm: &SourceMap, w: &mut CWriter) {
+    if !m.embedded.is_empty() {
+        w.raw(USER_C_OPEN);
+    }
     for (c, sp) in &m.embedded {
         let line = first_code_line(sm, *sp, c);
         w.raw(&format!(
@@ -644,7 +665,49 @@ fn embedded(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     if !m.embedded.is_empty() {
         // Back to the generated file's own numbering for compiler messages.
         w.raw(LINE_RESET);
+        w.raw(USER_C_CLOSE);
     }
+}
+
+/// Around a script's own embedded C: SystemTap builds modules with `-Wno-unused`, and scripts
+/// written for it leave variables and helpers unused; our own C keeps every warning an error.
+const USER_C_OPEN: &str = "#pragma GCC diagnostic push\n\
+#pragma GCC diagnostic ignored \"-Wunused-variable\"\n\
+#pragma GCC diagnostic ignored \"-Wunused-but-set-variable\"\n\
+#pragma GCC diagnostic ignored \"-Wunused-function\"\n\
+#pragma GCC diagnostic ignored \"-Wunused-label\"\n";
+const USER_C_CLOSE: &str = "#pragma GCC diagnostic pop\n";
+
+/// SystemTap's old embedded-C convention, which scripts still use: `THIS->name` for a
+/// parameter and `THIS->__retvalue` for the result. A local struct holds copies of the
+/// parameters and, for a string result, points at the result buffer.
+fn old_this(f: &Function, w: &mut CWriter) {
+    w.open("struct");
+    for &p in &f.params {
+        let l = &f.locals[p];
+        match l.ty {
+            Ty::Str => w.line(format!("const char *{};", l.name)),
+            _ => w.line(format!("int64_t {};", l.name)),
+        }
+    }
+    match f.ret {
+        Ty::Str => w.line("char *__retvalue;"),
+        Ty::Long => w.line("int64_t __retvalue;"),
+        _ => {}
+    }
+    let mut init: Vec<String> = f
+        .params
+        .iter()
+        .map(|&p| {
+            let n = &f.locals[p].name;
+            format!(".{n} = {}", names::param(n))
+        })
+        .collect();
+    if f.ret == Ty::Str {
+        init.push(".__retvalue = rv".into());
+    }
+    w.close_with(format!(" stp_this = {{ {} }};", init.join(", ")));
+    w.line("#define THIS (&stp_this)");
 }
 
 /// The probes that run on a timer, at start and at end, with the point of each.

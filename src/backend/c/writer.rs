@@ -47,6 +47,11 @@ impl CWriter {
         self.indent -= 1;
         self.line("};");
     }
+    /// `}` followed by the rest of the line (`} name = { ... };`).
+    pub fn close_with(&mut self, rest: impl AsRef<str>) {
+        self.indent -= 1;
+        self.line(format!("}}{}", rest.as_ref()));
+    }
     /// `} else {` between two branches.
     pub fn reopen(&mut self, mid: &str) {
         self.indent -= 1;
