@@ -37,6 +37,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "<tapset>/functions.stp",
         include_str!("../../tapsets/functions.stp"),
     ),
+    (
+        "<tapset>/procmem.stp",
+        include_str!("../../tapsets/procmem.stp"),
+    ),
+    (
+        "<tapset>/symbols.stp",
+        include_str!("../../tapsets/symbols.stp"),
+    ),
 ];
 
 /// Macro libraries (`.stpm`: only `@define`s, visible to every file), embedded ones first.
