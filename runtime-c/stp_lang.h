@@ -421,5 +421,7 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 
 #include "stp_tapset.h"
 #include "stp_target_set.h"
+#include "stp_usym.h"
+#include "stp_procmem.h"
 
 #endif /* STP_LANG_H */

@@ -322,10 +322,13 @@ pub enum CtxNeed {
     Return,
     /// `register()`, `u_register()`, `print_regs()`: a probe that interrupted code.
     Regs,
+    /// `umodname()`, `usymdata()`, `print_ubacktrace()`...: the process's memory map, read
+    /// under a trylock of its mmap lock, whose release an NMI-like hit handler must not do.
+    Mmap,
 }
 
 impl CtxNeed {
-    pub const ALL: [CtxNeed; 7] = [
+    pub const ALL: [CtxNeed; 8] = [
         CtxNeed::Data,
         CtxNeed::Change,
         CtxNeed::End,
@@ -333,6 +336,7 @@ impl CtxNeed {
         CtxNeed::Args,
         CtxNeed::Return,
         CtxNeed::Regs,
+        CtxNeed::Mmap,
     ];
 
     /// The `pragma:` word that marks a tapset function with this need.
@@ -345,6 +349,7 @@ impl CtxNeed {
             CtxNeed::Args => "pragma:args",
             CtxNeed::Return => "pragma:return",
             CtxNeed::Regs => "pragma:regs",
+            CtxNeed::Mmap => "pragma:mmap",
         }
     }
 
@@ -358,6 +363,7 @@ impl CtxNeed {
             CtxNeed::Args => "function entry probes",
             CtxNeed::Return => ".return probes",
             CtxNeed::Regs => "function and data watchpoint probes",
+            CtxNeed::Mmap => "probes other than data watchpoint hits",
         }
     }
 
@@ -380,6 +386,7 @@ impl CtxNeed {
                 PointKind::Data(_) | PointKind::Change(_) | PointKind::WatchSub(..)
             ),
             CtxNeed::Change => matches!(k, PointKind::Change(_)),
+            CtxNeed::Mmap => !matches!(k, PointKind::Data(_) | PointKind::Change(_)),
             CtxNeed::End => matches!(k, PointKind::WatchSub(_, SubKind::End)),
             CtxNeed::Unavailable => matches!(k, PointKind::WatchSub(_, SubKind::Unavailable)),
         }

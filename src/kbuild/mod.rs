@@ -52,6 +52,11 @@ pub const RUNTIME: &[(&str, &str)] = &[
         include_str!("../../runtime-c/stp_target_set.h"),
     ),
     ("stp_time.h", include_str!("../../runtime-c/stp_time.h")),
+    ("stp_usym.h", include_str!("../../runtime-c/stp_usym.h")),
+    (
+        "stp_procmem.h",
+        include_str!("../../runtime-c/stp_procmem.h"),
+    ),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
     (
         "stp_arbiter.h",

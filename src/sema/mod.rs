@@ -703,6 +703,9 @@ impl<'a> Elab<'a> {
                         ir::CtxNeed::Regs => {
                             "registers are only available in probes that interrupt kernel code: function probes and data watchpoint hits"
                         }
+                        ir::CtxNeed::Mmap => {
+                            "it reads the process's memory map under its lock, which a data watchpoint hit (NMI-like) must not take; call it from a timer, function or begin/end probe (usymname() and ubacktrace() work anywhere)"
+                        }
                     };
                     // SystemTap decides these three at run time (a probe without them raises
                     // an error when it calls one), and shared functions rely on that: warn.

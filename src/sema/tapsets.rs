@@ -50,6 +50,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../tapsets/target_set.stp"),
     ),
     ("<tapset>/this.stp", include_str!("../../tapsets/this.stp")),
+    (
+        "<tapset>/procmem.stp",
+        include_str!("../../tapsets/procmem.stp"),
+    ),
+    (
+        "<tapset>/symbols.stp",
+        include_str!("../../tapsets/symbols.stp"),
+    ),
 ];
 
 /// Macro libraries (`.stpm`: only `@define`s, visible to every file), embedded ones first;

@@ -7,6 +7,9 @@
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("stp-hwbp script tapset_globals.stp");
 MODULE_INFO(stphwbp_global, "stats_seen:long");
+MODULE_INFO(stphwbp_global, "VM_FAULT_MAJOR:long");
+MODULE_INFO(stphwbp_global, "VM_FAULT_ERROR:long");
+MODULE_INFO(stphwbp_global, "FAULT_FLAG_WRITE:long");
 module_param(stp_target, long, 0400);
 
 /* One statement: leave the body on an earlier error, count it against MAXACTION. */
@@ -17,6 +20,18 @@ static int64_t stp_g_stats_seen;
 static stp_rwlock_t __maybe_unused stp_lock_stats_seen = STP_RWLOCK_INIT;
 static long g_stats_seen = 0;
 module_param(g_stats_seen, long, 0400);
+static int64_t stp_g_VM_FAULT_MAJOR;
+static stp_rwlock_t __maybe_unused stp_lock_VM_FAULT_MAJOR = STP_RWLOCK_INIT;
+static long g_VM_FAULT_MAJOR = 3LL;
+module_param(g_VM_FAULT_MAJOR, long, 0400);
+static int64_t stp_g_VM_FAULT_ERROR;
+static stp_rwlock_t __maybe_unused stp_lock_VM_FAULT_ERROR = STP_RWLOCK_INIT;
+static long g_VM_FAULT_ERROR = 6LL;
+module_param(g_VM_FAULT_ERROR, long, 0400);
+static int64_t stp_g_FAULT_FLAG_WRITE;
+static stp_rwlock_t __maybe_unused stp_lock_FAULT_FLAG_WRITE = STP_RWLOCK_INIT;
+static long g_FAULT_FLAG_WRITE = 1LL;
+module_param(g_FAULT_FLAG_WRITE, long, 0400);
 static struct stp_map *stp_g___stopwatch_lap_start;
 static stp_rwlock_t __maybe_unused stp_lock___stopwatch_lap_start = STP_RWLOCK_INIT;
 static struct stp_map *stp_g___stopwatch_total;
@@ -197,7 +212,7 @@ struct stp_frame_f14 {
 	int64_t t9;
 	char stp_pad;
 };
-struct stp_frame_f21 {
+struct stp_frame_f22 {
 	char l_q[STP_MAXSTRINGLEN];
 	int64_t l_now;
 	int64_t l_last;
@@ -223,23 +238,23 @@ struct stp_frame_f21 {
 	int64_t t17;
 	char stp_pad;
 };
-struct stp_frame_f22 {
+struct stp_frame_f23 {
 	int64_t t1;
 	char stp_pad;
 };
-struct stp_frame_f23 {
+struct stp_frame_f24 {
 	int64_t t1;
 	int64_t t2;
 	char stp_pad;
 };
-struct stp_frame_f25 {
+struct stp_frame_f26 {
 	char l_q[STP_MAXSTRINGLEN];
 	int64_t t1;
 	struct stp_key k2;
 	int64_t t3;
 	char stp_pad;
 };
-struct stp_frame_f26 {
+struct stp_frame_f27 {
 	char l_qname[STP_MAXSTRINGLEN];
 	int64_t l_scale;
 	int64_t l_e;
@@ -250,7 +265,7 @@ struct stp_frame_f26 {
 	int64_t t5;
 	char stp_pad;
 };
-struct stp_frame_f27 {
+struct stp_frame_f28 {
 	char l_qname[STP_MAXSTRINGLEN];
 	int64_t l_scale;
 	int64_t t1;
@@ -262,7 +277,7 @@ struct stp_frame_f27 {
 	int64_t t7;
 	char stp_pad;
 };
-struct stp_frame_f28 {
+struct stp_frame_f29 {
 	char l_qname[STP_MAXSTRINGLEN];
 	int64_t l_scale;
 	int64_t l_e;
@@ -273,7 +288,7 @@ struct stp_frame_f28 {
 	int64_t t5;
 	char stp_pad;
 };
-struct stp_frame_f29 {
+struct stp_frame_f30 {
 	char l_name[STP_MAXSTRINGLEN];
 	int64_t l_t;
 	struct stp_key k1;
@@ -306,6 +321,7 @@ struct stp_frame_p0 {
 	int64_t t21;
 	struct stp_key k22;
 	char s23[STP_MAXSTRINGLEN];
+	int64_t t24;
 	char stp_pad;
 };
 union stp_frame {
@@ -324,14 +340,14 @@ union stp_frame {
 	struct stp_frame_f12 f12;
 	struct stp_frame_f13 f13;
 	struct stp_frame_f14 f14;
-	struct stp_frame_f21 f21;
 	struct stp_frame_f22 f22;
 	struct stp_frame_f23 f23;
-	struct stp_frame_f25 f25;
+	struct stp_frame_f24 f24;
 	struct stp_frame_f26 f26;
 	struct stp_frame_f27 f27;
 	struct stp_frame_f28 f28;
 	struct stp_frame_f29 f29;
+	struct stp_frame_f30 f30;
 	struct stp_frame_p0 p0;
 	char stp_none;
 };
@@ -356,6 +372,7 @@ static int64_t stp_fn_target_set_pid(struct stp_context *c, int64_t a_pid);
 static void stp_fn_target_set_report(struct stp_context *c);
 static int64_t stp_fn_tid(struct stp_context *c);
 static void stp_fn_execname(struct stp_context *c, char *rv);
+static int64_t stp_fn_vm_fault_contains(struct stp_context *c, int64_t a_value, int64_t a_test);
 static void stp_fn_exit(struct stp_context *c);
 static void stp_fn___qs_advance(struct stp_context *c, const char *a_q);
 static int64_t stp_fn_qs_time(struct stp_context *c);
@@ -914,7 +931,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 918 "stphwbp_tapset_globals.c"
+#line 935 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -931,7 +948,7 @@ static int64_t stp_fn_target_set_pid(struct stp_context *c, int64_t a_pid) {
 #line 8 "<tapset>/target_set.stp"
  /* context: any */
 	STAP_RETVALUE = stp_target_set_has(STAP_ARG_pid);
-#line 935 "stphwbp_tapset_globals.c"
+#line 952 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -947,7 +964,7 @@ static void stp_fn_target_set_report(struct stp_context *c) {
 #line 15 "<tapset>/target_set.stp"
  /* context: any */
 	stp_target_set_report(CONTEXT);
-#line 951 "stphwbp_tapset_globals.c"
+#line 968 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -962,7 +979,7 @@ static int64_t stp_fn_tid(struct stp_context *c) {
 #line 15 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->pid;
-#line 966 "stphwbp_tapset_globals.c"
+#line 983 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -979,11 +996,40 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 983 "stphwbp_tapset_globals.c"
+#line 1000 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
 	#undef STAP_RETURN
+}
+
+/* <tapset>/memory.stp:121:56 */
+static int64_t stp_fn_vm_fault_contains(struct stp_context *c, int64_t a_value, int64_t a_test) {
+	int64_t rv = 0;
+	#define STAP_ARG_value a_value
+	#define STAP_ARG_test a_test
+	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
+	{
+#line 121 "<tapset>/memory.stp"
+ /* context: any */
+	unsigned long v = (unsigned long)STAP_ARG_value;
+	switch (STAP_ARG_test) {
+	case 0: STAP_RETVALUE = !!(v & VM_FAULT_OOM); break;
+	case 1: STAP_RETVALUE = !!(v & VM_FAULT_SIGBUS); break;
+	case 2: STAP_RETVALUE = !(v & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_MAJOR)); break;
+	case 3: STAP_RETVALUE = !!(v & VM_FAULT_MAJOR); break;
+	case 4: STAP_RETVALUE = !!(v & VM_FAULT_NOPAGE); break;
+	case 5: STAP_RETVALUE = !!(v & VM_FAULT_LOCKED); break;
+	case 6: STAP_RETVALUE = !!(v & VM_FAULT_ERROR); break;
+	}
+#line 1026 "stphwbp_tapset_globals.c"
+	}
+	goto stp_out;
+stp_out:
+	#undef STAP_ARG_value
+	#undef STAP_ARG_test
+	#undef STAP_RETURN
+	return rv;
 }
 
 /* <tapset>/control.stp:3:17 */
@@ -993,7 +1039,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 997 "stphwbp_tapset_globals.c"
+#line 1043 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1002,14 +1048,14 @@ stp_out:
 
 /* <tapset>/queue_stats.stp:15:10 */
 static void stp_fn___qs_advance(struct stp_context *c, const char *a_q) {
-	struct stp_frame_f21 *f;
+	struct stp_frame_f22 *f;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "__qs_advance");
 		return;
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f21, t1));
+	memset(f, 0, offsetof(struct stp_frame_f22, t1));
 	stp_strcpy(f->l_q, a_q);
 	STP_STMT();
 	f->t1 = stp_fn_qs_time(c);
@@ -1077,7 +1123,7 @@ stp_out:
 
 /* tapset_globals.stp:5:10 */
 static int64_t stp_fn_qs_time(struct stp_context *c) {
-	struct stp_frame_f22 *f;
+	struct stp_frame_f23 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "qs_time");
@@ -1085,7 +1131,7 @@ static int64_t stp_fn_qs_time(struct stp_context *c) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f22, t1));
+	memset(f, 0, offsetof(struct stp_frame_f23, t1));
 	STP_STMT();
 	f->t1 = stp_fn_gettimeofday_ms(c);
 	if (unlikely(c->last_error))
@@ -1100,7 +1146,7 @@ stp_out:
 
 /* <tapset>/time.stp:12:10 */
 static int64_t stp_fn_gettimeofday_ms(struct stp_context *c) {
-	struct stp_frame_f23 *f;
+	struct stp_frame_f24 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "gettimeofday_ms");
@@ -1108,7 +1154,7 @@ static int64_t stp_fn_gettimeofday_ms(struct stp_context *c) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f23, t1));
+	memset(f, 0, offsetof(struct stp_frame_f24, t1));
 	STP_STMT();
 	f->t1 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
@@ -1132,7 +1178,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 1136 "stphwbp_tapset_globals.c"
+#line 1182 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1142,7 +1188,7 @@ stp_out:
 
 /* <tapset>/queue_stats.stp:62:10 */
 static int64_t stp_fn___qs_elapsed(struct stp_context *c, const char *a_q) {
-	struct stp_frame_f25 *f;
+	struct stp_frame_f26 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "__qs_elapsed");
@@ -1150,7 +1196,7 @@ static int64_t stp_fn___qs_elapsed(struct stp_context *c, const char *a_q) {
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f25, t1));
+	memset(f, 0, offsetof(struct stp_frame_f26, t1));
 	stp_strcpy(f->l_q, a_q);
 	STP_STMT();
 	stp_fn___qs_advance(c, f->l_q);
@@ -1173,7 +1219,7 @@ stp_out:
 
 /* <tapset>/queue_stats.stp:93:10 */
 static int64_t stp_fn_qsq_throughput(struct stp_context *c, const char *a_qname, int64_t a_scale) {
-	struct stp_frame_f26 *f;
+	struct stp_frame_f27 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "qsq_throughput");
@@ -1181,7 +1227,7 @@ static int64_t stp_fn_qsq_throughput(struct stp_context *c, const char *a_qname,
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f26, t1));
+	memset(f, 0, offsetof(struct stp_frame_f27, t1));
 	stp_strcpy(f->l_qname, a_qname);
 	f->l_scale = a_scale;
 	STP_STMT();
@@ -1208,7 +1254,7 @@ stp_out:
 
 /* <tapset>/queue_stats.stp:83:10 */
 static int64_t stp_fn_qsq_service_time(struct stp_context *c, const char *a_qname, int64_t a_scale) {
-	struct stp_frame_f27 *f;
+	struct stp_frame_f28 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "qsq_service_time");
@@ -1216,7 +1262,7 @@ static int64_t stp_fn_qsq_service_time(struct stp_context *c, const char *a_qnam
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f27, t1));
+	memset(f, 0, offsetof(struct stp_frame_f28, t1));
 	stp_strcpy(f->l_qname, a_qname);
 	f->l_scale = a_scale;
 	STP_STMT();
@@ -1245,7 +1291,7 @@ stp_out:
 
 /* <tapset>/queue_stats.stp:68:10 */
 static int64_t stp_fn_qsq_utilization(struct stp_context *c, const char *a_qname, int64_t a_scale) {
-	struct stp_frame_f28 *f;
+	struct stp_frame_f29 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "qsq_utilization");
@@ -1253,7 +1299,7 @@ static int64_t stp_fn_qsq_utilization(struct stp_context *c, const char *a_qname
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f28, t1));
+	memset(f, 0, offsetof(struct stp_frame_f29, t1));
 	stp_strcpy(f->l_qname, a_qname);
 	f->l_scale = a_scale;
 	STP_STMT();
@@ -1280,7 +1326,7 @@ stp_out:
 
 /* <tapset>/stopwatch.stp:26:10 */
 static int64_t stp_fn___stopwatch_lap(struct stp_context *c, const char *a_name) {
-	struct stp_frame_f29 *f;
+	struct stp_frame_f30 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
 		stp_error(c, "MAXNESTING exceeded calling %s", "__stopwatch_lap");
@@ -1288,7 +1334,7 @@ static int64_t stp_fn___stopwatch_lap(struct stp_context *c, const char *a_name)
 	}
 	c->nesting++;
 	f = stp_frame(c);
-	memset(f, 0, offsetof(struct stp_frame_f29, k1));
+	memset(f, 0, offsetof(struct stp_frame_f30, k1));
 	stp_strcpy(f->l_name, a_name);
 	STP_STMT();
 	stp_key_init(&f->k1);
@@ -1321,13 +1367,37 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (!stp_read_trylock(&stp_lock_VM_FAULT_MAJOR)) {
+		stp_write_unlock(&stp_lock_stats_seen);
+		stp_count_skipped();
+		return;
+	}
+	if (!stp_read_trylock(&stp_lock_VM_FAULT_ERROR)) {
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
+		stp_write_unlock(&stp_lock_stats_seen);
+		stp_count_skipped();
+		return;
+	}
+	if (!stp_read_trylock(&stp_lock_FAULT_FLAG_WRITE)) {
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
+		stp_write_unlock(&stp_lock_stats_seen);
+		stp_count_skipped();
+		return;
+	}
 	if (!stp_write_trylock(&stp_lock___stopwatch_lap_start)) {
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
 	}
 	if (!stp_write_trylock(&stp_lock___stopwatch_total)) {
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1335,6 +1405,9 @@ static void stp_probe_0(struct stp_context *c) {
 	if (!stp_write_trylock(&stp_lock___qs_waiting)) {
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1343,6 +1416,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1352,6 +1428,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1362,6 +1441,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1373,6 +1455,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1385,6 +1470,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1398,6 +1486,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1412,6 +1503,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1427,6 +1521,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1443,6 +1540,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1460,6 +1560,9 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_write_unlock(&stp_lock___qs_waiting);
 		stp_write_unlock(&stp_lock___stopwatch_total);
 		stp_write_unlock(&stp_lock___stopwatch_lap_start);
+		stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+		stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+		stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 		stp_write_unlock(&stp_lock_stats_seen);
 		stp_count_skipped();
 		return;
@@ -1584,6 +1687,11 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_printf(c, "%lld%s%lld%s%lld\n", (long long)(((0LL) && (0LL))), " ", (long long)(((!(0LL)) || (0LL))), " ", (long long)(1LL));
 	STP_STMT();
+	f->t24 = stp_fn_vm_fault_contains(c, 4LL, stp_g_VM_FAULT_MAJOR);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	stp_printf(c, "%lld%s%lld%s%lld\n", (long long)(f->t24), " ", (long long)(stp_g_VM_FAULT_ERROR), " ", (long long)(stp_g_FAULT_FLAG_WRITE));
+	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -1602,6 +1710,9 @@ stp_out:
 	stp_write_unlock(&stp_lock___qs_waiting);
 	stp_write_unlock(&stp_lock___stopwatch_total);
 	stp_write_unlock(&stp_lock___stopwatch_lap_start);
+	stp_read_unlock(&stp_lock_FAULT_FLAG_WRITE);
+	stp_read_unlock(&stp_lock_VM_FAULT_ERROR);
+	stp_read_unlock(&stp_lock_VM_FAULT_MAJOR);
 	stp_write_unlock(&stp_lock_stats_seen);
 }
 
@@ -1656,6 +1767,9 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_stats_seen = g_stats_seen;
+	stp_g_VM_FAULT_MAJOR = g_VM_FAULT_MAJOR;
+	stp_g_VM_FAULT_ERROR = g_VM_FAULT_ERROR;
+	stp_g_FAULT_FLAG_WRITE = g_FAULT_FLAG_WRITE;
 	stp_g___stopwatch_lap_start = stp_map_new("s", 'l', 0);
 	if (!stp_g___stopwatch_lap_start)
 		goto fail_maps;

@@ -1,0 +1,1 @@
+echo "t 0" > /proc/stphwbp_testmod
