@@ -250,34 +250,61 @@ impl Session {
         Ok(lib)
     }
 
-    /// The tapsets (embedded, then `-I` directories), parsed as scripts with embedded C allowed.
-    fn parse_tapsets(&mut self) -> Result<Vec<ast::Script>, Stop> {
+    /// The tapsets (embedded, then `-I` directories), parsed as scripts with embedded C
+    /// allowed: all of them (`script` None), or those a script needs. An embedded tapset is
+    /// parsed only when the script, or a tapset already parsed, names something it declares
+    /// (`sema::tapsets::declared`); `-I` tapsets always are. Their order stays the sources'.
+    fn parse_tapsets(&mut self, script: Option<&ast::Script>) -> Result<Vec<ast::Script>, Stop> {
         let lib = self.macro_library()?;
         let sources = sema::tapsets::sources(&self.cfg.include_dirs)
             .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
-        let mut tapsets = vec![];
-        for (name, text) in sources {
-            let f = self.sm.add(name, text, Origin::Tapset);
-            let mut env = Env {
-                args: &[],
-                guru: true,
-                kernel: &mut self.kernel,
-            };
-            tapsets.push(syntax::parse_file(
-                &self.sm,
-                f,
-                &mut env,
-                &lib,
-                &mut self.diags,
-            ));
+        let declares: Vec<Option<std::collections::HashSet<String>>> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, (_, text))| {
+                script?;
+                (i < sema::tapsets::EMBEDDED.len())
+                    .then(|| sema::tapsets::declared(text))
+                    .flatten()
+            })
+            .collect();
+        let mut wanted: std::collections::HashSet<String> =
+            script.map(sema::tapsets::used_names).unwrap_or_default();
+        let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
+        let mut sources: Vec<Option<(String, String)>> = sources.into_iter().map(Some).collect();
+        loop {
+            let mut progress = false;
+            for i in 0..sources.len() {
+                let needed = match (&sources[i], &declares[i]) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(_), Some(names)) => names.iter().any(|n| wanted.contains(n)),
+                };
+                let Some((name, text)) = sources[i].take_if(|_| needed) else {
+                    continue;
+                };
+                let f = self.sm.add(name, text, Origin::Tapset);
+                let mut env = Env {
+                    args: &[],
+                    guru: true,
+                    kernel: &mut self.kernel,
+                };
+                let ts = syntax::parse_file(&self.sm, f, &mut env, &lib, &mut self.diags);
+                wanted.extend(sema::tapsets::used_names(&ts));
+                parsed[i] = Some(ts);
+                progress = true;
+            }
+            if !progress {
+                break;
+            }
         }
-        Ok(tapsets)
+        Ok(parsed.into_iter().flatten().collect())
     }
 
     /// Pass 2.
     pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
         let m = self.time("Pass 2: elaborated the script", |s| {
-            let tapsets = s.parse_tapsets()?;
+            let tapsets = s.parse_tapsets(Some(script))?;
             Ok(sema::elaborate(script, &tapsets, &mut s.diags))
         })?;
         // After alias expansion: a script of alias definitions alone has no probes.
@@ -714,7 +741,7 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
 }
 
 fn dump_functions(s: &mut Session) -> i32 {
-    let tapsets = match s.parse_tapsets() {
+    let tapsets = match s.parse_tapsets(None) {
         Ok(t) => t,
         Err(Stop::Env(e)) => {
             eprintln!("stp-hwbp: {e}");

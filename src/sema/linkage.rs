@@ -47,6 +47,44 @@ fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut HashSet<&'e str>) {
     out.extend(arrays);
 }
 
+/// Every name a script's probes (their conditions included) and functions use.
+pub(super) fn used_names(script: &ast::Script) -> HashSet<String> {
+    let mut names: HashSet<&str> = HashSet::new();
+    for it in &script.items {
+        match it {
+            Item::Function(f) => names.extend(body_names(f)),
+            Item::Probe(p) => {
+                names_in(&p.body.stmts, &mut names);
+                if let Some(c) = &p.cond {
+                    walk_expr(c, &mut |e| match &e.kind {
+                        ast::ExprKind::Var(v) => {
+                            names.insert(v.name.as_str());
+                        }
+                        ast::ExprKind::Call { name, .. } => {
+                            names.insert(name.name.as_str());
+                        }
+                        ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
+                            names.insert(array.name.as_str());
+                        }
+                        _ => {}
+                    });
+                }
+            }
+            Item::Global(g) => {
+                if let Some(e) = &g.init {
+                    walk_expr(e, &mut |e| {
+                        if let ast::ExprKind::Var(v) = &e.kind {
+                            names.insert(v.name.as_str());
+                        }
+                    });
+                }
+            }
+            Item::Embedded(..) => {}
+        }
+    }
+    names.into_iter().map(str::to_string).collect()
+}
+
 fn body_names(f: &ast::FunctionDecl) -> HashSet<&str> {
     let mut names = HashSet::new();
     if let FunctionBody::Script(b) = &f.body {

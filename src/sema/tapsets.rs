@@ -1,6 +1,8 @@
 //! The standard library: tapset scripts embedded in the binary (so an installed `stp-hwbp` is
 //! self-contained), plus any `*.stp` files from `-I` directories.
 
+use crate::syntax::ast;
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The embedded tapsets, as (name, text), in a fixed order.
@@ -101,4 +103,71 @@ fn with_ext(
         }
     }
     Ok(out)
+}
+
+/// The functions and globals an embedded tapset declares, found by a scan of its lines
+/// (`function NAME`, `global A, B = 1, C%`, each optionally `private`), so that a script that
+/// names none of them does not pay for parsing it. None when the file holds something the scan
+/// cannot see through (a probe alias): it is then always parsed. A name too many only costs a
+/// parse; the embedded tapsets are written one declaration head per line.
+pub fn declared(text: &str) -> Option<HashSet<String>> {
+    let mut names = HashSet::new();
+    for line in text.lines() {
+        let l = line.trim_start();
+        let l = l.strip_prefix("private ").map(str::trim_start).unwrap_or(l);
+        if l.starts_with("probe ") || l.starts_with("probe\t") {
+            return None;
+        }
+        if let Some(rest) = l.strip_prefix("function ") {
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            names.insert(name);
+        } else if let Some(rest) = l.strip_prefix("global ") {
+            for part in rest.split(',') {
+                let name: String = part
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+    }
+    Some(names)
+}
+
+/// Every name a script's probes and functions use (variables, arrays, called functions).
+pub fn used_names(script: &ast::Script) -> HashSet<String> {
+    super::linkage::used_names(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_names_of_every_embedded_tapset() {
+        for (name, text) in EMBEDDED {
+            let d = declared(text).unwrap_or_else(|| panic!("{name} has a probe"));
+            let heads = text
+                .lines()
+                .filter(|l| {
+                    let l = l.trim_start();
+                    l.starts_with("function ") || l.starts_with("private function ")
+                })
+                .count();
+            assert!(d.len() >= heads.min(1), "{name}");
+        }
+        let d = declared(
+            "function a:long(x) { }\nprivate function b() %{ %}\nglobal c, d = 1, e%[3]\n",
+        )
+        .unwrap();
+        for n in ["a", "b", "c", "d", "e"] {
+            assert!(d.contains(n), "{n}");
+        }
+        assert!(declared("probe x = begin { }").is_none());
+    }
 }
