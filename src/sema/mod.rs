@@ -1139,6 +1139,11 @@ impl<'a> Elab<'a> {
                 let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }
+            // Reported (or, in dead code, not) as a value is.
+            ast::ExprKind::TargetVar(_) => {
+                self.expr(e, sc);
+                None
+            }
             _ => {
                 self.diags.push(
                     Diag::error(
@@ -1225,6 +1230,9 @@ impl<'a> Elab<'a> {
                 pre,
                 op_on_next_line,
             } => {
+                if matches!(target.kind, A::TargetVar(_)) {
+                    return self.expr(target, sc);
+                }
                 if !matches!(target.kind, A::Var(_) | A::Index { .. }) {
                     let op = if *inc { "++" } else { "--" };
                     let what = if *inc { "increment" } else { "decrement" };

@@ -749,7 +749,7 @@ impl<'a> Parser<'a> {
 
     fn starts_expr(&self) -> bool {
         match &self.peek().t {
-            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) => true,
+            T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) | T::TargetVar(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
             T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
             _ => false,

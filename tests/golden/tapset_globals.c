@@ -1685,6 +1685,13 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_printf(c, "%s\n", "no $skb");
 	}
 	STP_STMT();
+	if (0LL) {
+		{
+			STP_STMT();
+			STP_STMT();
+		}
+	}
+	STP_STMT();
 	stp_printf(c, "%lld%s%lld%s%lld\n", (long long)(((0LL) && (0LL))), " ", (long long)(((!(0LL)) || (0LL))), " ", (long long)(1LL));
 	STP_STMT();
 	f->t24 = stp_fn_vm_fault_contains(c, 4LL, stp_g_VM_FAULT_MAJOR);
