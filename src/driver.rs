@@ -557,11 +557,15 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         return Ok(0);
     }
     let m = s.elaborate(&script)?;
+    // Each pass's input is freed once the next has its output: peak memory on a large script
+    // is then one pass's worth, not all of them.
+    drop(script);
     if s.cfg.last_pass == 2 {
         print!("{}", crate::ir::print::module(&m));
         return Ok(0);
     }
     let c = s.translate(&m)?;
+    drop(m);
     if s.cfg.last_pass == 3 {
         print!("{c}");
         return Ok(0);
