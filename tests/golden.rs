@@ -17,6 +17,8 @@
 //! - `examples::NAME`: every `examples/NAME.stp` must pass `-p2` (arguments from `NAME.args`).
 //! - `kbuild::KVER::example_NAME`, `kbuild::KVER::stap_hw_watch_*`: every example, and
 //!   SystemTap's `hw_watch_addr.stp`/`hw_watch_sym.stp` unchanged, build with `-p4` on each tree.
+//! - `kbuild::KVER::bench_hitcost`: the hit-cost benchmark's modules (`bench/hitcost`) build
+//!   with `-Werror` on each tree (`make bench` runs them; no test does).
 //! - `generated::*`: inputs too big or too odd to check in (deep nesting), written to a
 //!   temporary directory at run time; their stderr is compared with `tests/golden/gen_*.stderr`.
 //!
@@ -239,6 +241,38 @@ fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Builds bench/hitcost (the benchmark target and the hand-written reference handler) against
+/// one kernel tree with `-Werror`, in a copy so that the source folder stays clean.
+fn bench_hitcost_trial(kver: &str) -> Result<(), Failed> {
+    let src = Path::new(ROOT).join("bench/hitcost");
+    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    for f in ["Kbuild", "hitcost_bench.c", "hitcost_ref.c"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).map_err(|e| format!("copy {f}: {e}"))?;
+    }
+    let _slot = KBUILD_SLOTS.take();
+    let out = Command::new("make")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .arg("-C")
+        .arg(format!("/lib/modules/{kver}/build"))
+        .arg(format!("M={}", tmp.path().display()))
+        .arg("KCFLAGS=-Werror")
+        .arg("modules")
+        .output()
+        .map_err(|e| format!("make: {e}"))?;
+    for m in ["hitcost_bench.ko", "hitcost_ref.ko"] {
+        if !out.status.success() || !tmp.path().join(m).exists() {
+            return Err(format!(
+                "kbuild of bench/hitcost against {kver} failed:\n{}",
+                text(&out.stderr)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn generated() -> Vec<(&'static str, String)> {
     const N: usize = 5000;
     vec![
@@ -386,6 +420,16 @@ fn main() {
                 kbuild_trial(&k, &n)
             }));
         }
+    }
+
+    // The hit-cost benchmark's modules (bench/hitcost, run by `make bench`, never by a test)
+    // must still build, warning-free, on every tree.
+    for kver in &trees {
+        let k = kver.clone();
+        trials.push(Trial::test(
+            format!("kbuild::{kver}::bench_hitcost"),
+            move || bench_hitcost_trial(&k),
+        ));
     }
 
     let edir = Path::new(ROOT).join("examples");
