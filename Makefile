@@ -130,8 +130,11 @@ fuzz-coverage:
 		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
 
-# The README's figures, measured side by side (bench/figures.sh).
+# The README's figures, measured side by side (bench/figures.sh, which ends with the hit-cost
+# rows of bench/hitcost.sh: bpftrace is their row (e), installed here rather than by `make test`).
 bench: setup
+	@dpkg -s bpftrace >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bpftrace; }
 	$(CARGO) build --release
 	bash bench/figures.sh
 

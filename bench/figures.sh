@@ -9,7 +9,9 @@
 #   (bench/gen-script.sh), when `stap` is installed;
 # - `--vm`: QEMU start to the guest ready (`-v`'s boot time), and the whole run of a small
 #   script whose module is cached, on every installed kernel with an image in /boot;
-# - linearity: `-p3` of a generated 100,000-line script, its time and peak memory.
+# - linearity: `-p3` of a generated 100,000-line script, its time and peak memory;
+# - hit cost: guest instructions per watchpoint hit against a hand-written handler and
+#   bpftrace, under QEMU's instruction counting (bench/hitcost.sh, which says how).
 # Translation and build rows compare CPU time (user + system, children included): the
 # project's machines are shared, and CPU time is what another session's load disturbs least.
 # Guest rows are wall time. The module cache used is a fresh one in a temporary directory.
@@ -120,3 +122,5 @@ for k in "${trees[@]}"; do
 	done
 	echo "$k: boot $(stats < "$tmp/boot") ms; whole run $(stats < "$tmp/all") ms"
 done
+
+BIN=$BIN bash bench/hitcost.sh
