@@ -118,22 +118,16 @@ pub fn declared(text: &str) -> Option<HashSet<String>> {
         if l.starts_with("probe ") || l.starts_with("probe\t") {
             return None;
         }
-        if let Some(rest) = l.strip_prefix("function ") {
-            let name: String = rest
-                .trim_start()
+        let ident = |rest: &str| -> String {
+            rest.trim_start()
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            names.insert(name);
+                .collect()
+        };
+        if let Some(rest) = l.strip_prefix("function ") {
+            names.insert(ident(rest));
         } else if let Some(rest) = l.strip_prefix("global ") {
-            for part in rest.split(',') {
-                let name: String = part
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                names.insert(name);
-            }
+            names.extend(rest.split(',').map(ident));
         }
     }
     Some(names)
