@@ -21,6 +21,9 @@
 //! The test module `tests/e2e/testmod` (a variable it writes and reads on request) is built for
 //! each kernel and loaded in the guest before the script starts.
 
+#[allow(dead_code)]
+mod common;
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,27 +48,13 @@ fn testmod(kver: &str) -> Result<PathBuf, String> {
     if dest.exists() {
         return Ok(dest);
     }
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    for f in ["stphwbp_testmod.c", "Kbuild"] {
-        std::fs::copy(root().join("tests/e2e/testmod").join(f), tmp.path().join(f))
-            .map_err(|e| e.to_string())?;
-    }
-    let out = Command::new("make")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
-        .arg("-C")
-        .arg(format!("/lib/modules/{kver}/build"))
-        .arg(format!("M={}", tmp.path().display()))
-        .arg("modules")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "building the test module for {kver} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let tmp = common::build_external(
+        kver,
+        &root().join("tests/e2e/testmod"),
+        &["stphwbp_testmod.c", "Kbuild"],
+        &[],
+    )
+    .map_err(|e| format!("building the test module for {kver} failed:\n{e}"))?;
     std::fs::create_dir_all(dest.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
     let staged = dest.with_extension(format!("ko.{}", std::process::id()));
     std::fs::copy(tmp.path().join("stphwbp_testmod.ko"), &staged).map_err(|e| e.to_string())?;

@@ -244,30 +244,18 @@ fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
 /// Builds bench/hitcost (the benchmark target and the hand-written reference handler) against
 /// one kernel tree with `-Werror`, in a copy so that the source folder stays clean.
 fn bench_hitcost_trial(kver: &str) -> Result<(), Failed> {
-    let src = Path::new(ROOT).join("bench/hitcost");
-    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    for f in ["Kbuild", "hitcost_bench.c", "hitcost_ref.c"] {
-        std::fs::copy(src.join(f), tmp.path().join(f)).map_err(|e| format!("copy {f}: {e}"))?;
-    }
     let _slot = KBUILD_SLOTS.take();
-    let out = Command::new("make")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
-        .arg("-C")
-        .arg(format!("/lib/modules/{kver}/build"))
-        .arg(format!("M={}", tmp.path().display()))
-        .arg("KCFLAGS=-Werror")
-        .arg("modules")
-        .output()
-        .map_err(|e| format!("make: {e}"))?;
+    let fail = |e: String| format!("kbuild of bench/hitcost against {kver} failed:\n{e}");
+    let tmp = common::build_external(
+        kver,
+        &Path::new(ROOT).join("bench/hitcost"),
+        &["Kbuild", "hitcost_bench.c", "hitcost_ref.c"],
+        &["KCFLAGS=-Werror"],
+    )
+    .map_err(fail)?;
     for m in ["hitcost_bench.ko", "hitcost_ref.ko"] {
-        if !out.status.success() || !tmp.path().join(m).exists() {
-            return Err(format!(
-                "kbuild of bench/hitcost against {kver} failed:\n{}",
-                text(&out.stderr)
-            )
-            .into());
+        if !tmp.path().join(m).exists() {
+            return Err(fail(format!("{m} was not made")).into());
         }
     }
     Ok(())

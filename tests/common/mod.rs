@@ -1,6 +1,8 @@
 //! What the test binaries that run kbuild share: the installed kernel trees, whether this is
 //! CI, and the bound on concurrent kbuild runs in one process.
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Condvar, Mutex};
 
 /// How many kbuild runs one test process starts at once (nextest runs every trial in its own
@@ -46,4 +48,35 @@ impl Drop for Slot {
         *KBUILD_SLOTS.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         KBUILD_SLOTS.cv.notify_one();
     }
+}
+
+/// Builds an out-of-tree module folder (`files` copied from `src`, a Kbuild among them) against
+/// one kernel tree, in a temporary copy so that the source folder stays clean, with `extra`
+/// make arguments (`KCFLAGS=-Werror`). The folder holds the `.ko` files on success; on failure
+/// the error is kbuild's stderr.
+pub fn build_external(
+    kver: &str,
+    src: &Path,
+    files: &[&str],
+    extra: &[&str],
+) -> Result<tempfile::TempDir, String> {
+    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    for f in files {
+        std::fs::copy(src.join(f), tmp.path().join(f)).map_err(|e| format!("copy {f}: {e}"))?;
+    }
+    let out = Command::new("make")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .arg("-C")
+        .arg(format!("/lib/modules/{kver}/build"))
+        .arg(format!("M={}", tmp.path().display()))
+        .args(extra)
+        .arg("modules")
+        .output()
+        .map_err(|e| format!("make: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(tmp)
 }
