@@ -26,7 +26,9 @@ struct stp_context {
 	const char *reason;		/* unavailable_reason() / end_reason() */
 	const char *func;		/* probefunc() of a function probe, else NULL */
 	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
-	unsigned char fn_probe;		/* STP_FN_ENTRY or STP_FN_RETURN in function probes, else 0 */
+	unsigned char fn_probe;		/* STP_FN_ENTRY or STP_FN_RETURN while a function probe
+					 * runs, else 0: only stp_run_kprobe sets and clears it, so
+					 * the other runners (data hits) pay nothing for it */
 	int64_t cond_result;		/* what a probe condition evaluated to (stp_cond_eval) */
 	u64 run_start;			/* cycle count at stp_probe_enter, for the overload check */
 	unsigned long actions;		/* statements run in this probe run */
@@ -123,7 +125,6 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	c->data_len = 0;
 	c->func = NULL;
 	c->probe_addr = 0;
-	c->fn_probe = 0;
 	c->actions = 0;
 	c->nesting = 0;
 	c->last_error = NULL;

@@ -254,6 +254,7 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 	c->probe_addr = addr;
 	c->fn_probe = fn_probe;
 	body(c);
+	c->fn_probe = 0;
 	stp_probe_exit(c);
 }
 
