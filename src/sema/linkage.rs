@@ -49,6 +49,10 @@ fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut HashSet<&'e str>) {
 
 /// Every name a script's probes (their conditions included) and functions use.
 pub(super) fn used_names(script: &ast::Script) -> HashSet<String> {
+    names_of(script).into_iter().map(str::to_string).collect()
+}
+
+fn names_of(script: &ast::Script) -> HashSet<&str> {
     let mut names: HashSet<&str> = HashSet::new();
     for it in &script.items {
         match it {
@@ -82,7 +86,7 @@ pub(super) fn used_names(script: &ast::Script) -> HashSet<String> {
             Item::Embedded(..) => {}
         }
     }
-    names.into_iter().map(str::to_string).collect()
+    names
 }
 
 fn body_names(f: &ast::FunctionDecl) -> HashSet<&str> {
@@ -114,7 +118,7 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
     if globals.is_empty() {
         return Linked::default();
     }
-    let mut script_names: HashSet<&str> = HashSet::new();
+    let script_names = names_of(script);
     let mut script_globals: HashSet<&str> = HashSet::new();
     let mut script_fns: HashSet<&str> = HashSet::new();
     for it in &script.items {
@@ -124,19 +128,8 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
             }
             Item::Function(f) => {
                 script_fns.insert(f.name.name.as_str());
-                script_names.extend(body_names(f));
             }
-            Item::Probe(p) => {
-                names_in(&p.body.stmts, &mut script_names);
-                if let Some(c) = &p.cond {
-                    walk_expr(c, &mut |e| {
-                        if let ast::ExprKind::Var(v) = &e.kind {
-                            script_names.insert(v.name.as_str());
-                        }
-                    });
-                }
-            }
-            Item::Embedded(..) => {}
+            _ => {}
         }
     }
     // Walk the tapset functions the script reaches (a script function hides a tapset one).
