@@ -19,6 +19,7 @@ enum stp_procmem {
 	STP_MEM_DATA, /* data_vm + stack_vm */
 };
 
+/* Any context, NMI included. The word at offset off of mm, read fault-safe (0 on a fault). */
 static inline unsigned long stp_mm_read(struct mm_struct *mm, size_t off)
 {
 	unsigned long v = 0;
@@ -28,8 +29,9 @@ static inline unsigned long stp_mm_read(struct mm_struct *mm, size_t off)
 	return v;
 }
 
-/* One of the mm's resident-page counters, never negative (get_mm_counter's value: an
- * atomic_long_t before 6.2, a percpu_counter's shared count since). */
+/* Any context, NMI included (lock-free reads). One of the mm's resident-page counters,
+ * never negative (get_mm_counter's value: an atomic_long_t before 6.2, a percpu_counter's
+ * shared count since). */
 static inline long stp_mm_counter(struct mm_struct *mm, int member)
 {
 	long v;
@@ -45,7 +47,7 @@ static inline long stp_mm_counter(struct mm_struct *mm, int member)
 	return v < 0 ? 0 : v;
 }
 
-/* Called under rcu_read_lock. Pages of task t (0 for none, a kernel thread or an exiting
+/* Any context, NMI included; called under rcu_read_lock. Pages of task t (0 for none, a kernel thread or an exiting
  * task, as SystemTap's _stp_valid_task refuses them). */
 static inline int64_t stp_task_mem(struct task_struct *t, enum stp_procmem what)
 {
