@@ -17,21 +17,24 @@ struct stp_context {
 	atomic_t busy;
 	const char *probe_point;	/* pp(): the probe point text */
 	const char *probe_where;	/* "file:line:col" of the probe, for errors */
-	struct pt_regs *regs;		/* NULL outside hit handlers */
-	unsigned long data_addr;
-	unsigned int data_len;
-	/* Set only by the runners of watchpoint probes, read only where pass 2 allows: */
-	int64_t watch_arg;		/* the parameter of a parametric watchpoint */
+	struct pt_regs *regs;		/* the interrupted code: NULL but in hits, kprobes */
+	/* Set only by the runners of watchpoint probes, read only where pass 2 allows, so
+	 * other runs leave them stale: */
+	const struct stp_winst *watch;	/* the instance hit: data_addr(), data_value(), and
+					 * the parameter of a parametric watchpoint */
 	int64_t data_old;		/* .change: the value before the write */
 	const char *reason;		/* unavailable_reason() / end_reason() */
-	const char *func;		/* probefunc() of a function probe, else NULL */
-	unsigned long probe_addr;	/* addr() of a function probe, else 0 */
+	/* Set by stp_run_kprobe for its run and put back after it, NULL and 0 otherwise: */
+	const char *func;		/* probefunc() of a function probe */
+	unsigned long probe_addr;	/* addr() of a function probe */
 	unsigned char fn_probe;		/* STP_FN_ENTRY or STP_FN_RETURN while a function probe
 					 * runs, else 0: only stp_run_kprobe sets and clears it, so
 					 * the other runners (data hits) pay nothing for it */
 	int64_t cond_result;		/* what a probe condition evaluated to (stp_cond_eval) */
 	u64 run_start;			/* cycle count at stp_probe_enter, for the overload check */
 	unsigned long actions;		/* statements run in this probe run */
+	/* Zero between runs: calls return to depth 0, exit clears the error and commits the
+	 * output, so enter need not reset them. */
 	int nesting;			/* function call depth */
 	const char *last_error;		/* non-NULL: the probe run failed */
 	size_t error_len;		/* bytes of last_error before its " near WHERE" */
@@ -52,26 +55,30 @@ struct stp_context {
 	char tok_str[STP_MAXSTRINGLEN];
 };
 
-static struct stp_context **stp_contexts;	/* [nr_cpu_ids] */
+/* This CPU's context: NULL before stp_contexts_alloc and after stp_contexts_free. A per-CPU
+ * pointer, so that finding it in a hit handler is one load. */
+static DEFINE_PER_CPU(struct stp_context *, stp_ctx);
+
+struct stp_winst;
 
 /* Defined in stp_output.h. */
 static inline void stp_out_commit(struct stp_context *c);
 
-/* Process. Frees what stp_contexts_alloc allocated; safe on partial allocation. */
+/* Process, when no probe can run (before arming, after disarming). Frees what
+ * stp_contexts_alloc allocated; safe on partial allocation. */
 static inline void stp_contexts_free(void)
 {
 	unsigned int cpu;
+	struct stp_context *c;
 
-	if (!stp_contexts)
-		return;
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		if (stp_contexts[cpu]) {
-			kvfree(stp_contexts[cpu]->frames);
-			kvfree(stp_contexts[cpu]);
+	for_each_possible_cpu(cpu) {
+		c = per_cpu(stp_ctx, cpu);
+		per_cpu(stp_ctx, cpu) = NULL;
+		if (c) {
+			kvfree(c->frames);
+			kvfree(c);
 		}
 	}
-	kfree(stp_contexts);
-	stp_contexts = NULL;
 }
 
 /* Process. One context per possible CPU, each with a frames area of
@@ -81,20 +88,19 @@ static inline int stp_contexts_alloc(size_t frame_size)
 	unsigned int cpu;
 	struct stp_context *c;
 
-	stp_contexts = kcalloc(nr_cpu_ids, sizeof(*stp_contexts), GFP_KERNEL);
-	if (!stp_contexts)
-		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
 		c = kvzalloc(sizeof(*c), GFP_KERNEL);
 		if (!c)
 			goto fail;
-		stp_contexts[cpu] = c;
 		c->frame_size = frame_size;
 		if (frame_size) {
 			c->frames = kvzalloc((STP_MAXNESTING + 1) * frame_size, GFP_KERNEL);
-			if (!c->frames)
+			if (!c->frames) {
+				kvfree(c);
 				goto fail;
+			}
 		}
+		per_cpu(stp_ctx, cpu) = c;
 	}
 	return 0;
 fail:
@@ -103,15 +109,16 @@ fail:
 }
 
 /* NMI, IRQ, process - with preemption (process: interrupts) disabled by the caller.
- * The current CPU's context, reset for a new probe run; NULL when it is busy (the run is
- * counted in stp_skipped) or contexts are not allocated. */
-static inline struct stp_context *stp_context_enter(const char *pp, const char *where)
+ * The current CPU's context, set up for a new probe run that interrupted regs (NULL if
+ * none); NULL when it is busy (the run is counted in stp_skipped) or contexts are not
+ * allocated. A run starts with one action counted: a probe body's first statement, which
+ * therefore needs no check of its own (BodyGen::prepaid). Only what every run reads is
+ * set here; the runners set what their probes read. */
+static inline struct stp_context *stp_context_enter(const char *pp, const char *where,
+						    struct pt_regs *regs)
 {
-	struct stp_context *c;
+	struct stp_context *c = this_cpu_read(stp_ctx);
 
-	if (unlikely(!stp_contexts))
-		return NULL;
-	c = stp_contexts[smp_processor_id()];
 	if (unlikely(!c))
 		return NULL;
 	if (atomic_cmpxchg(&c->busy, 0, 1) != 0) {
@@ -120,20 +127,26 @@ static inline struct stp_context *stp_context_enter(const char *pp, const char *
 	}
 	c->probe_point = pp;
 	c->probe_where = where;
-	c->regs = NULL;
-	c->data_addr = 0;
-	c->data_len = 0;
-	c->func = NULL;
-	c->probe_addr = 0;
-	c->actions = 0;
-	c->nesting = 0;
-	c->last_error = NULL;
-	c->printlen = 0;
+	c->regs = regs;
+	c->actions = 1;
 	c->tok_pos = NULL;
 #ifdef STP_RE_MAXSTATES
 	c->last_match.result = 0;
 #endif
 	return c;
+}
+
+/* NMI, IRQ, process. The failed run's error, reported once (the slow path of
+ * stp_context_exit). */
+static noinline void stp_context_report(struct stp_context *c)
+{
+	if (c->probe_where)
+		stp_out_diag("ERROR: %s at %s\n", c->last_error, c->probe_where);
+	else
+		stp_out_diag("ERROR: %s\n", c->last_error);
+	c->last_error = NULL;
+	if (atomic_inc_return(&stp_errors) > STP_MAXERRORS)
+		stp_request_error_exit();
 }
 
 /* NMI, IRQ, process. Commits the run's output as one record, reports its error as
@@ -143,14 +156,8 @@ static inline void stp_context_exit(struct stp_context *c)
 {
 	if (c->printlen)
 		stp_out_commit(c);
-	if (c->last_error) {
-		if (c->probe_where)
-			stp_out_diag("ERROR: %s at %s\n", c->last_error, c->probe_where);
-		else
-			stp_out_diag("ERROR: %s\n", c->last_error);
-		if (atomic_inc_return(&stp_errors) > STP_MAXERRORS)
-			stp_request_error_exit();
-	}
+	if (unlikely(c->last_error))
+		stp_context_report(c);
 	atomic_set_release(&c->busy, 0);
 }
 

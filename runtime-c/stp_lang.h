@@ -69,9 +69,9 @@ static inline int64_t stp_shr(int64_t a, int64_t b)
 /* Any context. The bytes of the watched range after the access, zero-extended. */
 static inline int64_t stp_read_watched(struct stp_context *c)
 {
-	switch (c->data_len) {
+	switch (c->watch->decl->len) {
 	case 1: case 2: case 4: case 8:
-		return stp_read_kernel_int(c, c->data_addr, c->data_len, false);
+		return stp_read_kernel_int(c, c->watch->addr, c->watch->decl->len, false);
 	default:
 		return 0;
 	}
@@ -174,7 +174,7 @@ static inline void stp_run_in_process(void (*body)(struct stp_context *), const 
 	struct stp_context *c;
 
 	local_irq_save(flags);
-	c = stp_context_enter(pp, where);
+	c = stp_context_enter(pp, where, NULL);
 	if (c) {
 		body(c);
 		stp_context_exit(c);
@@ -195,11 +195,9 @@ static inline struct stp_context *stp_probe_enter(const char *pp, const char *wh
 	if (!stp_session_running())
 		return NULL;
 	start = stp_overload_now();
-	c = stp_context_enter(pp, where);
-	if (c) {
-		c->regs = regs;
+	c = stp_context_enter(pp, where, regs);
+	if (c)
 		c->run_start = start;
-	}
 	return c;
 }
 
@@ -223,19 +221,20 @@ static inline void stp_run_probe(void (*body)(struct stp_context *), const char 
 }
 
 /* NMI (hit handlers). Runs one hit probe of watchpoint instance w if the session is
- * running, its cycles counted by the overload check; old is data_old() for .change probes. */
+ * running, its cycles counted by the overload check. change says whether the probe is a
+ * .change one, whose data_old() is old (a constant in each caller, so the others pay
+ * nothing for it). */
 static inline void stp_run_hit(void (*body)(struct stp_context *), const char *pp,
 			       const char *where, struct pt_regs *regs, struct stp_winst *w,
-			       int64_t old)
+			       bool change, int64_t old)
 {
 	struct stp_context *c = stp_probe_enter(pp, where, regs);
 
 	if (!c)
 		return;
-	c->data_addr = w->addr;
-	c->data_len = w->decl->len;
-	c->watch_arg = (int64_t)w->addr;
-	c->data_old = old;
+	c->watch = w;
+	if (change)
+		c->data_old = old;
 	body(c);
 	stp_probe_exit(c);
 }
@@ -255,6 +254,8 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 	c->fn_probe = fn_probe;
 	body(c);
 	c->fn_probe = 0;
+	c->func = NULL;
+	c->probe_addr = 0;
 	stp_probe_exit(c);
 }
 
@@ -383,7 +384,7 @@ static inline bool stp_cond_eval(void (*fn)(struct stp_context *), const char *p
 	bool v = true;
 
 	local_irq_save(flags);
-	c = stp_context_enter(pp, where);
+	c = stp_context_enter(pp, where, NULL);
 	if (c) {
 		c->cond_result = 1;
 		fn(c);
@@ -407,11 +408,9 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 
 	local_irq_save(flags);
 	start = stp_overload_now();
-	c = stp_context_enter(pp, where);
+	c = stp_context_enter(pp, where, NULL);
 	if (c) {
-		c->data_addr = w->addr;
-		c->data_len = w->decl->len;
-		c->watch_arg = (int64_t)w->addr;
+		c->watch = w;
 		c->reason = reason ? reason : "";
 		body(c);
 		stp_overload_account(c, start);

@@ -32,22 +32,13 @@ static inline u64 stp_overload_now(void)
 	return (u64)get_cycles();
 }
 
-/* NMI, IRQ, process: between stp_context_enter and stp_context_exit of the run that
- * started at cycle start, on the same CPU (preemption or interrupts off, as every probe
- * run is). Adds the run to the CPU's window; closes the window once it is longer than
- * STP_OVERLOAD_INTERVAL, ending the session when its runs took more than
- * STP_OVERLOAD_THRESHOLD cycles. */
-static inline void stp_overload_account(struct stp_context *c, u64 start)
+/* NMI, IRQ, process: the slow path of stp_overload_account, once a CPU's window is longer
+ * than STP_OVERLOAD_INTERVAL (or the counter went back past its start): ends the session
+ * when the runs in it took more than STP_OVERLOAD_THRESHOLD cycles, and opens a new one. */
+static noinline void stp_overload_close(struct stp_context *c, u64 end)
 {
-	u64 end = stp_overload_now();
-	u64 window;
+	u64 window = end > c->overload_base ? end - c->overload_base : STP_OVERLOAD_INTERVAL + 1ULL;
 
-	if (likely(end > start))
-		c->overload_sum += end - start;
-	/* A counter that went backwards (it should not, on one CPU) closes the window. */
-	window = end > c->overload_base ? end - c->overload_base : STP_OVERLOAD_INTERVAL + 1ULL;
-	if (likely(window <= STP_OVERLOAD_INTERVAL))
-		return;
 	if (unlikely(c->overload_sum > STP_OVERLOAD_THRESHOLD) &&
 	    atomic_cmpxchg(&stp_overload_tripped, 0, 1) == 0) {
 		stp_out_diag("ERROR: probe overhead exceeded threshold: probes took %llu of the last %llu cycles on CPU %d (STP_OVERLOAD_THRESHOLD %llu per STP_OVERLOAD_INTERVAL %llu) at %s\n",
@@ -62,6 +53,22 @@ static inline void stp_overload_account(struct stp_context *c, u64 start)
 	}
 	c->overload_base = end;
 	c->overload_sum = 0;
+}
+
+/* NMI, IRQ, process: between stp_context_enter and stp_context_exit of the run that
+ * started at cycle start, on the same CPU (preemption or interrupts off, as every probe
+ * run is). Adds the run to the CPU's window, and closes the window once it is longer than
+ * STP_OVERLOAD_INTERVAL. The common case is a subtraction, an add and one compare: this
+ * runs on every hit. A counter that went backwards (it should not, on one CPU) adds
+ * nothing, and its window closes at once (the unsigned difference is huge). */
+static inline void stp_overload_account(struct stp_context *c, u64 start)
+{
+	u64 end = stp_overload_now();
+
+	if (likely(end > start))
+		c->overload_sum += end - start;
+	if (unlikely(end - c->overload_base > STP_OVERLOAD_INTERVAL))
+		stp_overload_close(c, end);
 }
 
 #else /* STP_NO_OVERLOAD */

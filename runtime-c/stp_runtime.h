@@ -21,6 +21,7 @@
 #include "stp_context.h"
 #include "stp_output.h"
 #include "stp_stat.h"
+#include "stp_counter.h"
 #include "stp_overload.h"
 #include "stp_memory.h"
 #include "stp_watch.h"

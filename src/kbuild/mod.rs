@@ -44,6 +44,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
         include_str!("../../runtime-c/stp_session.h"),
     ),
     ("stp_stat.h", include_str!("../../runtime-c/stp_stat.h")),
+    (
+        "stp_counter.h",
+        include_str!("../../runtime-c/stp_counter.h"),
+    ),
     ("stp_quote.h", include_str!("../../runtime-c/stp_quote.h")),
     ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
     ("stp_tapset.h", include_str!("../../runtime-c/stp_tapset.h")),

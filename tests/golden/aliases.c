@@ -21,7 +21,6 @@ module_param(g_hits, long, 0400);
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
 	int64_t l_t;
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p1 {
@@ -80,7 +79,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 84 "stphwbp_aliases.c"
+#line 83 "stphwbp_aliases.c"
 	}
 	goto stp_out;
 stp_out:
@@ -95,7 +94,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 99 "stphwbp_aliases.c"
+#line 98 "stphwbp_aliases.c"
 	}
 	goto stp_out;
 stp_out:
@@ -104,21 +103,20 @@ stp_out:
 
 /* probe timer.ms(100) at aliases.stp:10:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_hits)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
+	memset(f, 0, sizeof(*f));
 	{
-		STP_STMT();
 		f->l_t = 100LL;
 		(void)(f->l_t);
 	}
 	{
 		STP_STMT();
-		f->t1 = stp_g_hits++;
+		stp_g_hits++;
 		STP_STMT();
 		stp_printf(c, "tick %lld %lld\n", (long long)(f->l_t), (long long)(stp_g_hits));
 		STP_STMT();
@@ -136,11 +134,10 @@ stp_out:
 
 /* probe begin(1), begin(2) at aliases.stp:11:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p1, s1));
 	{
-		STP_STMT();
 		stp_strcpy(f->l_phase, "start");
 	}
 	{
@@ -156,11 +153,10 @@ stp_out:
 
 /* probe end at aliases.stp:11:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p2, s1));
 	{
-		STP_STMT();
 		stp_strcpy(f->l_phase, "stop");
 	}
 	{
@@ -176,11 +172,10 @@ stp_out:
 
 /* probe end at aliases.stp:11:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p3, s1));
 	{
-		STP_STMT();
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
@@ -198,11 +193,10 @@ stp_out:
 
 /* probe begin(1), begin(2) at aliases.stp:12:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
 	{
-		STP_STMT();
 		stp_strcpy(f->l_phase, "start");
 	}
 	{
@@ -222,11 +216,10 @@ stp_out:
 
 /* probe kprobe.function("no_such_function_here") at aliases.stp:14:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
 	{
-		STP_STMT();
 		f->l_m = 1LL;
 		(void)(f->l_m);
 	}

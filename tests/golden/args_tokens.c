@@ -31,14 +31,12 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* probe begin at args_tokens.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_count)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_g_count = (int64_t)((uint64_t)(21LL) * (uint64_t)(2LL));
 	(void)(stp_g_count);
 	STP_STMT();

@@ -34,23 +34,19 @@ struct stp_frame_p0 {
 	int64_t t2;
 	int64_t t3;
 	int64_t t4;
-	int64_t t5;
+	struct stp_key k5;
 	int64_t t6;
-	int64_t t7;
+	struct stp_key k7;
 	int64_t t8;
 	struct stp_key k9;
 	int64_t t10;
-	struct stp_key k11;
+	char s11[STP_MAXSTRINGLEN];
 	int64_t t12;
-	struct stp_key k13;
+	int64_t t13;
 	int64_t t14;
-	char s15[STP_MAXSTRINGLEN];
-	int64_t t16;
+	int64_t t15;
+	struct stp_key k16;
 	int64_t t17;
-	int64_t t18;
-	int64_t t19;
-	struct stp_key k20;
-	int64_t t21;
 	char stp_pad;
 };
 union stp_frame {
@@ -68,7 +64,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 72 "stphwbp_assign_ops.c"
+#line 68 "stphwbp_assign_ops.c"
 	}
 	goto stp_out;
 stp_out:
@@ -77,7 +73,7 @@ stp_out:
 
 /* probe begin at assign_ops.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_g)) {
 		stp_count_skipped();
@@ -89,7 +85,6 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->l_x = 100LL;
 	(void)(f->l_x);
 	STP_STMT();
@@ -137,28 +132,28 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_z = (int64_t)((uint64_t)(f->t3) - (uint64_t)(f->t4));
 	(void)(f->l_z);
 	STP_STMT();
-	f->t5 = stp_g_g++;
+	stp_g_g++;
 	STP_STMT();
-	f->t6 = ++stp_g_g;
+	stp_g_g++;
 	STP_STMT();
-	f->t7 = stp_g_g--;
+	stp_g_g--;
 	STP_STMT();
-	f->t8 = --stp_g_g;
+	stp_g_g--;
+	STP_STMT();
+	stp_key_init(&f->k5);
+	stp_key_long(&f->k5, 1LL);
+	if (stp_map_add_long(stp_g_arr, &f->k5, 1, &f->t6) && stp_map_full(c, "arr", "assign_ops.stp:11:3"))
+		goto stp_out;
+	(void)((f->t6 - (1)));
+	STP_STMT();
+	stp_key_init(&f->k7);
+	stp_key_long(&f->k7, 1LL);
+	if (stp_map_add_long(stp_g_arr, &f->k7, 10LL, &f->t8) && stp_map_full(c, "arr", "assign_ops.stp:12:3"))
+		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);
-	stp_key_long(&f->k9, 1LL);
-	if (stp_map_add_long(stp_g_arr, &f->k9, 1, &f->t10) && stp_map_full(c, "arr", "assign_ops.stp:11:3"))
-		goto stp_out;
-	(void)((f->t10 - (1)));
-	STP_STMT();
-	stp_key_init(&f->k11);
-	stp_key_long(&f->k11, 1LL);
-	if (stp_map_add_long(stp_g_arr, &f->k11, 10LL, &f->t12) && stp_map_full(c, "arr", "assign_ops.stp:12:3"))
-		goto stp_out;
-	STP_STMT();
-	stp_key_init(&f->k13);
-	stp_key_long(&f->k13, 2LL);
-	if (stp_map_add_long(stp_g_arr, &f->k13, 1, &f->t14) && stp_map_full(c, "arr", "assign_ops.stp:13:3"))
+	stp_key_long(&f->k9, 2LL);
+	if (stp_map_add_long(stp_g_arr, &f->k9, 1, &f->t10) && stp_map_full(c, "arr", "assign_ops.stp:13:3"))
 		goto stp_out;
 	STP_STMT();
 	f->l_m = (((int64_t)((f->l_x) > (f->l_y))) ? (f->l_x) : (f->l_y));
@@ -168,24 +163,24 @@ static void stp_probe_0(struct stp_context *c) {
 	(void)(f->l_n);
 	STP_STMT();
 	if ((int64_t)((f->l_x) > (0LL))) {
-		stp_strcpy(f->s15, "pos");
+		stp_strcpy(f->s11, "pos");
 	} else {
-		stp_strcpy(f->s15, "nonpos");
+		stp_strcpy(f->s11, "nonpos");
 	}
-	stp_strcpy(f->l_s, f->s15);
+	stp_strcpy(f->l_s, f->s11);
 	STP_STMT();
 	f->l_b = 4LL;
 	f->l_a = f->l_b;
 	(void)(f->l_a);
 	STP_STMT();
-	f->t16 = f->l_x;
-	f->t17 = f->l_y;
-	f->t18 = f->l_z;
-	f->t19 = stp_g_g;
-	stp_key_init(&f->k20);
-	stp_key_long(&f->k20, 1LL);
-	f->t21 = stp_map_get_long(stp_g_arr, &f->k20);
-	stp_printf(c, "%lld %lld %lld %lld %lld %lld %lld %s %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t21), (long long)(f->l_m), (long long)(f->l_n), f->l_s, (long long)(f->l_a), (long long)(f->l_b));
+	f->t12 = f->l_x;
+	f->t13 = f->l_y;
+	f->t14 = f->l_z;
+	f->t15 = stp_g_g;
+	stp_key_init(&f->k16);
+	stp_key_long(&f->k16, 1LL);
+	f->t17 = stp_map_get_long(stp_g_arr, &f->k16);
+	stp_printf(c, "%lld %lld %lld %lld %lld %lld %lld %s %lld %lld\n", (long long)(f->t12), (long long)(f->t13), (long long)(f->t14), (long long)(f->t15), (long long)(f->t17), (long long)(f->l_m), (long long)(f->l_n), f->l_s, (long long)(f->l_a), (long long)(f->l_b));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

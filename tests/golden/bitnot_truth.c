@@ -52,7 +52,7 @@ stp_out:
 
 /* probe begin at bitnot_truth.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_x)) {
 		stp_count_skipped();
@@ -63,8 +63,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = (((int64_t)((stp_g_x) < (4LL))) ^ -1LL);
 	stp_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t1), (long long)((((strncmp(stp_g_s, "a", STP_MAXSTRINGLEN - 1) < 0)) ^ -1LL)), (long long)(((!(stp_g_x)) ^ -1LL)), (long long)(((((stp_g_x) && (0LL))) ^ -1LL)), (long long)(((((stp_g_x) || (0LL))) ^ -1LL)), (long long)((((int64_t)((stp_g_x) == (3LL))) ^ -1LL)), (long long)(~(stp_g_x)));
 	STP_STMT();

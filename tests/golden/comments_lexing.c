@@ -42,10 +42,9 @@ stp_out:
 
 /* probe begin at comments_lexing.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	f->l_x = (int64_t)((uint64_t)((int64_t)((uint64_t)(31LL) + (uint64_t)(15LL))) + (uint64_t)(9LL));
 	(void)(f->l_x);
 	STP_STMT();

@@ -26,9 +26,6 @@ struct stp_frame_p0 {
 	int64_t t2;
 	int64_t t3;
 	int64_t t4;
-	int64_t t5;
-	int64_t t6;
-	int64_t t7;
 	char stp_pad;
 };
 union stp_frame {
@@ -46,7 +43,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 50 "stphwbp_control_flow.c"
+#line 47 "stphwbp_control_flow.c"
 	}
 	goto stp_out;
 stp_out:
@@ -55,14 +52,13 @@ stp_out:
 
 /* probe begin at control_flow.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_n)) {
 		stp_count_skipped();
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, t2));
-	STP_STMT();
 	f->l_i = 0LL;
 	(void)(f->l_i);
 	for (;;) {
@@ -97,17 +93,17 @@ static void stp_probe_0(struct stp_context *c) {
 			break;
 		{
 			STP_STMT();
-			f->t3 = f->l_j++;
+			f->l_j++;
 			STP_STMT();
-			f->t4 = stp_mod(c, f->l_j, 2LL, "control_flow.stp:11:28");
+			f->t3 = stp_mod(c, f->l_j, 2LL, "control_flow.stp:11:28");
 			if (unlikely(c->last_error))
 				goto stp_out;
-			if (f->t4) {
+			if (f->t3) {
 				STP_STMT();
 				continue;
 			}
 			STP_STMT();
-			f->t5 = stp_g_n++;
+			stp_g_n++;
 		}
 	}
 	STP_STMT();
@@ -125,8 +121,8 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		{
 			STP_STMT();
-			f->t6 = ++f->l_k;
-			if ((int64_t)((f->t6) > (3LL))) {
+			f->t4 = ++f->l_k;
+			if ((int64_t)((f->t4) > (3LL))) {
 				STP_STMT();
 				break;
 			}
@@ -150,7 +146,7 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	{
 		STP_STMT();
-		f->t7 = stp_g_n--;
+		stp_g_n--;
 	}
 	STP_STMT();
 	if ((int64_t)((stp_g_n) < (0LL))) {

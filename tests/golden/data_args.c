@@ -53,7 +53,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
 #line 58 "stphwbp_data_args.c"
 	}
 	goto stp_out;
@@ -97,10 +97,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82001000).length(8).write at data_args.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -114,10 +112,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").write at data_args.stp:5:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, s1));
-	STP_STMT();
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -135,7 +131,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82001000).length(8).write", "probe kernel.data(0xffffffff82001000).length(8).write (data_args.stp:2:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82001000).length(8).write", "probe kernel.data(0xffffffff82001000).length(8).write (data_args.stp:2:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -144,7 +140,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_args.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_args.stp:5:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -54,14 +54,12 @@ static struct stp_wdecl stp_wdecl_table[] = {
 
 /* probe kernel.data(0xffffffff82000100).length(8).write at data_length8.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_hits)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "a");
 	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:4:57"))
@@ -74,14 +72,12 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000100).length(8).write at data_length8.stp:5:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_hits)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p1, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "b");
 	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:5:57"))
@@ -94,14 +90,13 @@ stp_out:
 
 /* probe end at data_length8.stp:6:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_hits)) {
 		stp_count_skipped();
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_hits, 0), "foreach over hits")))
 		goto stp_out;
 	f->t1 = stp_map_sort(stp_g_hits, 0, 0);
@@ -129,8 +124,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000100).length(8).write", "probe kernel.data(0xffffffff82000100).length(8).write (data_length8.stp:4:1)", regs, w, 0);
-	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000100).length(8).write", "probe kernel.data(0xffffffff82000100).length(8).write (data_length8.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000100).length(8).write", "probe kernel.data(0xffffffff82000100).length(8).write (data_length8.stp:4:1)", regs, w, false, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000100).length(8).write", "probe kernel.data(0xffffffff82000100).length(8).write (data_length8.stp:5:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -63,7 +63,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
 #line 68 "stphwbp_data_literal.c"
 	}
 	goto stp_out;
@@ -90,10 +90,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000000).write at data_literal.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -104,10 +102,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000010).rw at data_literal.stp:3:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -118,10 +114,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000020).length(2).write at data_literal.stp:4:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -132,10 +126,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000040).length(4).rw at data_literal.stp:5:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p3, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -150,7 +142,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (data_literal.stp:2:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (data_literal.stp:2:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -159,7 +151,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000010).rw", "probe kernel.data(0xffffffff82000010).rw (data_literal.stp:3:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000010).rw", "probe kernel.data(0xffffffff82000010).rw (data_literal.stp:3:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -168,7 +160,7 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000020).length(2).write", "probe kernel.data(0xffffffff82000020).length(2).write (data_literal.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000020).length(2).write", "probe kernel.data(0xffffffff82000020).length(2).write (data_literal.stp:4:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -177,7 +169,7 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000040).length(4).rw", "probe kernel.data(0xffffffff82000040).length(4).rw (data_literal.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000040).length(4).rw", "probe kernel.data(0xffffffff82000040).length(4).rw (data_literal.stp:5:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

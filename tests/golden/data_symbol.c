@@ -132,7 +132,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
 #line 137 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
@@ -143,10 +143,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").write at data_symbol.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -163,10 +161,8 @@ stp_out:
 
 /* probe kernel.data("jiffies_64+4").length(4).rw at data_symbol.stp:5:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -174,10 +170,8 @@ stp_out:
 
 /* probe kernel.data("loops_per_jiffy").length(8).rw at data_symbol.stp:6:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, s1));
-	STP_STMT();
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -195,7 +189,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_symbol.stp:2:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (data_symbol.stp:2:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -204,7 +198,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(\"jiffies_64+4\").length(4).rw", "probe kernel.data(\"jiffies_64+4\").length(4).rw (data_symbol.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(\"jiffies_64+4\").length(4).rw", "probe kernel.data(\"jiffies_64+4\").length(4).rw (data_symbol.stp:5:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -213,7 +207,7 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_2, "kernel.data(\"loops_per_jiffy\").length(8).rw", "probe kernel.data(\"loops_per_jiffy\").length(8).rw (data_symbol.stp:6:1)", regs, w, 0);
+	stp_run_hit(stp_probe_2, "kernel.data(\"loops_per_jiffy\").length(8).rw", "probe kernel.data(\"loops_per_jiffy\").length(8).rw (data_symbol.stp:6:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

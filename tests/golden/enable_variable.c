@@ -38,7 +38,7 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* probe begin at enable_variable.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_a)) {
 		stp_count_skipped();
@@ -50,7 +50,6 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 1LL);
 	f->t2 = 2LL;

@@ -97,7 +97,7 @@ stp_out:
 
 /* probe begin at foreach_sort.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_a)) {
 		stp_count_skipped();
@@ -109,7 +109,6 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 3LL);
 	f->t2 = 30LL;

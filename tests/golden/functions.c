@@ -337,10 +337,8 @@ stp_out:
 
 /* probe begin at functions.stp:30:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_fact(c, 10LL);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -74,7 +74,7 @@ stp_out:
 
 /* probe begin at globals.stp:8:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_counter)) {
 		stp_count_skipped();
@@ -115,8 +115,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, k1));
-	STP_STMT();
 	stp_g_counter = (int64_t)((uint64_t)(stp_g_limit) + (uint64_t)(stp_g_neg));
 	(void)(stp_g_counter);
 	STP_STMT();

@@ -98,10 +98,8 @@ stp_out:
 
 /* probe begin at guru_embedded.stp:14:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_task_prio(c);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -57,7 +57,7 @@ stp_out:
 
 /* probe begin at int64_min.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_hex)) {
 		stp_count_skipped();
@@ -75,7 +75,6 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	f->l_low = (-9223372036854775807LL - 1);
 	(void)(f->l_low);
 	STP_STMT();

@@ -159,14 +159,12 @@ stp_out:
 
 /* probe kprobe.function("do_sys_openat2") at kprobe_onthefly.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_tracing)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -183,16 +181,14 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write at kprobe_onthefly.stp:4:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_tracing)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p1, s1));
 	if (!(stp_g_tracing))
 		goto stp_out;
-	STP_STMT();
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -204,10 +200,8 @@ stp_out:
 
 /* probe kernel.data("vm_dirty_ratio").length(4).write at kprobe_onthefly.stp:5:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "watch");
 	goto stp_out;
 stp_out:
@@ -215,14 +209,12 @@ stp_out:
 
 /* probe kernel.data("vm_dirty_ratio").length(4).write.unavailable at kprobe_onthefly.stp:6:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_pred)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_g_pred = 1LL;
 	(void)(stp_g_pred);
 	goto stp_out;
@@ -233,7 +225,7 @@ stp_out:
 
 /* probe kprobe.function("proc_dointvec_minmax") at kprobe_onthefly.stp:7:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_pred)) {
 		stp_count_skipped();
@@ -244,10 +236,8 @@ static void stp_probe_4(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
 	if (!(((stp_g_pred) && (stp_g_armed))))
 		goto stp_out;
-	STP_STMT();
 	stp_printf(c, "%s\n", "plan B");
 	goto stp_out;
 stp_out:
@@ -257,9 +247,8 @@ stp_out:
 
 /* probe kprobe.function("vfs_read") at kprobe_onthefly.stp:9:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p5, t1));
 	f->t1 = stp_fn_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -274,14 +263,12 @@ stp_out:
 
 /* probe timer.s(1) at kprobe_onthefly.stp:10:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_armed)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_g_armed = !(stp_g_armed);
 	(void)(stp_g_armed);
 	goto stp_out;
@@ -353,7 +340,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (kprobe_onthefly.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (kprobe_onthefly.stp:4:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -362,7 +349,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_2, "kernel.data(\"vm_dirty_ratio\").length(4).write", "probe kernel.data(\"vm_dirty_ratio\").length(4).write (kprobe_onthefly.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_2, "kernel.data(\"vm_dirty_ratio\").length(4).write", "probe kernel.data(\"vm_dirty_ratio\").length(4).write (kprobe_onthefly.stp:5:1)", regs, w, false, 0);
 }
 
 /* Process context (the arbiter's worker): the sub-probes, in script order. */

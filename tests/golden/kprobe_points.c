@@ -14,6 +14,8 @@ module_param(stp_target, long, 0400);
 #define STP_STMT() do { if (unlikely(c->last_error || stp_count_actions(c, 1))) goto stp_out; } while (0)
 
 /* Globals, each with its lock. */
+/* calls: a counter (stp_counter.h), this value plus every CPU's share. */
+static DEFINE_PER_CPU(int64_t, stp_pc_calls);
 static int64_t stp_g_calls;
 static stp_rwlock_t __maybe_unused stp_lock_calls = STP_RWLOCK_INIT;
 static long g_calls = 0;
@@ -23,8 +25,8 @@ static stp_rwlock_t __maybe_unused stp_lock_rets = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
-	int64_t t1;
-	char s2[STP_MAXSTRINGLEN];
+	char s1[STP_MAXSTRINGLEN];
+	int64_t t2;
 	int64_t t3;
 	int64_t t4;
 	int64_t t5;
@@ -36,7 +38,6 @@ struct stp_frame_p0 {
 	int64_t t11;
 	int64_t t12;
 	int64_t t13;
-	int64_t t14;
 	char stp_pad;
 };
 struct stp_frame_p1 {
@@ -147,7 +148,7 @@ static void stp_fn_probefunc(struct stp_context *c, char *rv) {
 		strscpy(STAP_RETVALUE, CONTEXT->func, MAXSTRINGLEN);
 	else if (CONTEXT->regs)
 		snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)instruction_pointer(CONTEXT->regs));
-#line 151 "stphwbp_kprobe_points.c"
+#line 152 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -165,7 +166,7 @@ static int64_t stp_fn_addr(struct stp_context *c) {
 		STAP_RETVALUE = (int64_t)CONTEXT->probe_addr;
 	else if (CONTEXT->regs)
 		STAP_RETVALUE = (int64_t)instruction_pointer(CONTEXT->regs);
-#line 169 "stphwbp_kprobe_points.c"
+#line 170 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -182,7 +183,7 @@ static int64_t stp_fn_int_arg(struct stp_context *c, int64_t a_n) {
 #line 37 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 186 "stphwbp_kprobe_points.c"
+#line 187 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -200,7 +201,7 @@ static int64_t stp_fn_long_arg(struct stp_context *c, int64_t a_n) {
 #line 22 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 204 "stphwbp_kprobe_points.c"
+#line 205 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -218,7 +219,7 @@ static int64_t stp_fn_uint_arg(struct stp_context *c, int64_t a_n) {
 #line 43 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 222 "stphwbp_kprobe_points.c"
+#line 223 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -236,7 +237,7 @@ static int64_t stp_fn_pointer_arg(struct stp_context *c, int64_t a_n) {
 #line 28 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 240 "stphwbp_kprobe_points.c"
+#line 241 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -254,7 +255,7 @@ static int64_t stp_fn_ulong_arg(struct stp_context *c, int64_t a_n) {
 #line 25 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 258 "stphwbp_kprobe_points.c"
+#line 259 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -272,7 +273,7 @@ static int64_t stp_fn_s32_arg(struct stp_context *c, int64_t a_n) {
 #line 40 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 276 "stphwbp_kprobe_points.c"
+#line 277 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -290,7 +291,7 @@ static int64_t stp_fn_u32_arg(struct stp_context *c, int64_t a_n) {
 #line 46 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 294 "stphwbp_kprobe_points.c"
+#line 295 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -308,7 +309,7 @@ static int64_t stp_fn_s64_arg(struct stp_context *c, int64_t a_n) {
 #line 31 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 312 "stphwbp_kprobe_points.c"
+#line 313 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -326,7 +327,7 @@ static int64_t stp_fn_u64_arg(struct stp_context *c, int64_t a_n) {
 #line 34 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 330 "stphwbp_kprobe_points.c"
+#line 331 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -344,7 +345,7 @@ static int64_t stp_fn_register(struct stp_context *c, const char *a_name) {
 #line 60 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, true);
-#line 348 "stphwbp_kprobe_points.c"
+#line 349 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -362,7 +363,7 @@ static int64_t stp_fn_u_register(struct stp_context *c, const char *a_name) {
 #line 63 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, false);
-#line 366 "stphwbp_kprobe_points.c"
+#line 367 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -378,7 +379,7 @@ static void stp_fn_print_regs(struct stp_context *c) {
 #line 67 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	stp_print_regs(CONTEXT);
-#line 382 "stphwbp_kprobe_points.c"
+#line 383 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -396,7 +397,7 @@ static int64_t stp_fn_returnval(struct stp_context *c) {
 		stp_error(CONTEXT, "returnval() not defined in this context %s", CONTEXT->probe_point);
 	else
 		STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
-#line 400 "stphwbp_kprobe_points.c"
+#line 401 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -412,7 +413,7 @@ static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 416 "stphwbp_kprobe_points.c"
+#line 417 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -427,7 +428,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 431 "stphwbp_kprobe_points.c"
+#line 432 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -436,79 +437,70 @@ stp_out:
 
 /* probe kprobe.function("proc_dointvec_minmax") at kprobe_points.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_calls)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
+	this_cpu_add(stp_pc_calls, 1);
 	STP_STMT();
-	f->t1 = stp_g_calls++;
+	stp_fn_probefunc(c, f->s1);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t2 = stp_fn_addr(c);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t3 = stp_fn_int_arg(c, 2LL);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t4 = stp_fn_long_arg(c, 1LL);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t5 = stp_fn_uint_arg(c, 3LL);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	f->t6 = stp_fn_pointer_arg(c, 4LL);
+	if (unlikely(c->last_error))
+		goto stp_out;
+	stp_printf(c, "%s at 0x%llx: %lld %lld %lld 0x%llx\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (unsigned long long)(f->t6));
 	STP_STMT();
-	stp_fn_probefunc(c, f->s2);
+	f->t7 = stp_fn_ulong_arg(c, 5LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t3 = stp_fn_addr(c);
+	f->t8 = stp_fn_s32_arg(c, 6LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t4 = stp_fn_int_arg(c, 2LL);
+	f->t9 = stp_fn_u32_arg(c, 7LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t5 = stp_fn_long_arg(c, 1LL);
+	f->t10 = stp_fn_s64_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t6 = stp_fn_uint_arg(c, 3LL);
+	f->t11 = stp_fn_u64_arg(c, 2LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t7 = stp_fn_pointer_arg(c, 4LL);
-	if (unlikely(c->last_error))
-		goto stp_out;
-	stp_printf(c, "%s at 0x%llx: %lld %lld %lld 0x%llx\n", f->s2, (unsigned long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (unsigned long long)(f->t7));
+	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
 	STP_STMT();
-	f->t8 = stp_fn_ulong_arg(c, 5LL);
+	f->t12 = stp_fn_register(c, "rdi");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t9 = stp_fn_s32_arg(c, 6LL);
+	f->t13 = stp_fn_u_register(c, "eax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t10 = stp_fn_u32_arg(c, 7LL);
-	if (unlikely(c->last_error))
-		goto stp_out;
-	f->t11 = stp_fn_s64_arg(c, 1LL);
-	if (unlikely(c->last_error))
-		goto stp_out;
-	f->t12 = stp_fn_u64_arg(c, 2LL);
-	if (unlikely(c->last_error))
-		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11), (long long)(f->t12));
-	STP_STMT();
-	f->t13 = stp_fn_register(c, "rdi");
-	if (unlikely(c->last_error))
-		goto stp_out;
-	f->t14 = stp_fn_u_register(c, "eax");
-	if (unlikely(c->last_error))
-		goto stp_out;
-	stp_printf(c, "rdi=0x%llx eax=%lld\n", (unsigned long long)(f->t13), (long long)(f->t14));
+	stp_printf(c, "rdi=0x%llx eax=%lld\n", (unsigned long long)(f->t12), (long long)(f->t13));
 	STP_STMT();
 	stp_fn_print_regs(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_calls);
 }
 
 /* probe kernel.function("proc_dointvec_minmax").return at kprobe_points.stp:10:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_rets)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_returnval(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -524,10 +516,8 @@ stp_out:
 
 /* probe kprobe.function("vfs_read").return.maxactive(64) at kprobe_points.stp:11:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
 	f->t1 = stp_fn_returnval(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -544,10 +534,8 @@ stp_out:
 
 /* probe kprobe.module("ext4").function("ext4_file_write_iter") at kprobe_points.stp:12:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p3, s1));
-	STP_STMT();
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -558,28 +546,24 @@ stp_out:
 
 /* probe kprobe.function("proc_dointvec*") at kprobe_points.stp:13:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
 	goto stp_out;
 stp_out:
 }
 
 /* probe kernel.function("do_sys_openat2"), kernel.function("do_sys_open") at kprobe_points.stp:14:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
 	goto stp_out;
 stp_out:
 }
 
 /* probe kernel.data("pid_max").length(4).write at kprobe_points.stp:15:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p6, s1));
-	STP_STMT();
 	stp_fn_probefunc(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -596,18 +580,11 @@ stp_out:
 
 /* probe end at kprobe_points.stp:16:1 */
 static void stp_probe_7(struct stp_context *c) {
-	struct stp_frame_p7 *f = stp_frame(c);
+	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_read_trylock(&stp_lock_calls)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
-	stp_printf(c, "%lld calls\n", (long long)(stp_g_calls));
+	stp_printf(c, "%lld calls\n", (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
 	goto stp_out;
 stp_out:
-	stp_read_unlock(&stp_lock_calls);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -616,7 +593,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_6, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (kprobe_points.stp:15:1)", regs, w, 0);
+	stp_run_hit(stp_probe_6, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (kprobe_points.stp:15:1)", regs, w, false, 0);
 }
 
 /* NMI-like context: a kprobe handler, preemption disabled. */

@@ -85,10 +85,9 @@ stp_out:
 
 /* probe begin at macros.stp:10:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->l_x = (int64_t)((uint64_t)(2LL) * (uint64_t)((int64_t)((uint64_t)((int64_t)((uint64_t)(1LL) + (uint64_t)(2LL))) + (uint64_t)((int64_t)((uint64_t)(2LL) * (uint64_t)(3LL))))));
 	(void)(f->l_x);
 	STP_STMT();

@@ -50,10 +50,9 @@ stp_out:
 
 /* probe begin at operators.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->l_a = 7LL;
 	(void)(f->l_a);
 	STP_STMT();

@@ -57,10 +57,8 @@ stp_out:
 
 /* probe begin at preprocessor.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "one argument: %s\n", "hello");
 	goto stp_out;
 stp_out:
@@ -68,10 +66,8 @@ stp_out:
 
 /* probe begin at preprocessor.stp:9:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "x86_64");
 	goto stp_out;
 stp_out:
@@ -79,14 +75,13 @@ stp_out:
 
 /* probe begin at preprocessor.stp:16:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_greeting)) {
 		stp_count_skipped();
 		return;
 	}
 	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", stp_g_greeting);
 	STP_STMT();
 	f->l_x = 64LL;

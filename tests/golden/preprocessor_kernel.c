@@ -59,10 +59,8 @@ stp_out:
 
 /* probe begin at preprocessor_kernel.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "new kernel");
 	goto stp_out;
 stp_out:
@@ -70,10 +68,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").write at preprocessor_kernel.stp:9:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "pid_max written");
 	goto stp_out;
 stp_out:
@@ -81,10 +77,8 @@ stp_out:
 
 /* probe begin at preprocessor_kernel.stp:14:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -98,7 +92,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (preprocessor_kernel.stp:9:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (preprocessor_kernel.stp:9:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -45,10 +45,9 @@ stp_out:
 
 /* probe begin at print_family.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_printf(c, "%s", "one");
 	STP_STMT();
 	stp_printf(c, "%lld", (long long)(2LL));

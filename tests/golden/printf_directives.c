@@ -42,10 +42,9 @@ stp_out:
 
 /* probe begin at printf_directives.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	f->l_n = 255LL;
 	(void)(f->l_n);
 	STP_STMT();

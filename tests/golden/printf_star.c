@@ -28,10 +28,9 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* probe begin at printf_star.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	f->l_w = 6LL;
 	(void)(f->l_w);
 	STP_STMT();

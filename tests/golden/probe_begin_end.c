@@ -103,14 +103,12 @@ stp_out:
 
 /* probe begin at probe_begin_end.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_started)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_g_started = 1LL;
 	(void)(stp_g_started);
 	STP_STMT();
@@ -122,10 +120,8 @@ stp_out:
 
 /* probe begin(-10) at probe_begin_end.stp:9:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "early begin");
 	goto stp_out;
 stp_out:
@@ -133,10 +129,8 @@ stp_out:
 
 /* probe begin(100) at probe_begin_end.stp:10:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "late begin");
 	goto stp_out;
 stp_out:
@@ -144,14 +138,12 @@ stp_out:
 
 /* probe end at probe_begin_end.stp:12:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_started)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s%lld\n", "end, started=", (long long)(stp_g_started));
 	goto stp_out;
 stp_out:
@@ -160,10 +152,8 @@ stp_out:
 
 /* probe end(5) at probe_begin_end.stp:13:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "late end");
 	goto stp_out;
 stp_out:
@@ -171,10 +161,8 @@ stp_out:
 
 /* probe never at probe_begin_end.stp:15:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "never runs");
 	goto stp_out;
 stp_out:
@@ -182,10 +170,8 @@ stp_out:
 
 /* probe begin, end at probe_begin_end.stp:17:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p6, s1));
-	STP_STMT();
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -196,16 +182,14 @@ stp_out:
 
 /* probe begin at probe_begin_end.stp:19:1 */
 static void stp_probe_7(struct stp_context *c) {
-	struct stp_frame_p7 *f = stp_frame(c);
+	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_started)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
 	if (!((int64_t)((stp_g_started) == (0LL))))
 		goto stp_out;
-	STP_STMT();
 	stp_printf(c, "%s\n", "conditional");
 	goto stp_out;
 stp_out:
@@ -214,10 +198,8 @@ stp_out:
 
 /* probe never at probe_begin_end.stp:21:1 */
 static void stp_probe_8(struct stp_context *c) {
-	struct stp_frame_p8 *f = stp_frame(c);
+	struct stp_frame_p8 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;

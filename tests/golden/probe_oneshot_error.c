@@ -55,10 +55,8 @@ static void __maybe_unused stp_probe_6(struct stp_context *c);
 
 /* probe end(2) at probe_oneshot_error.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "end(2)");
 	goto stp_out;
 stp_out:
@@ -66,10 +64,8 @@ stp_out:
 
 /* probe error(1) at probe_oneshot_error.stp:4:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "error(1)");
 	goto stp_out;
 stp_out:
@@ -77,10 +73,8 @@ stp_out:
 
 /* probe error at probe_oneshot_error.stp:5:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "error");
 	goto stp_out;
 stp_out:
@@ -88,10 +82,8 @@ stp_out:
 
 /* probe oneshot at probe_oneshot_error.stp:6:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "oneshot");
 	goto stp_out;
 stp_out:
@@ -99,10 +91,8 @@ stp_out:
 
 /* probe begin(-3) at probe_oneshot_error.stp:7:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "begin(-3)");
 	goto stp_out;
 stp_out:
@@ -110,10 +100,8 @@ stp_out:
 
 /* probe end(-1) at probe_oneshot_error.stp:8:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "end(-1)");
 	goto stp_out;
 stp_out:
@@ -121,10 +109,8 @@ stp_out:
 
 /* probe never at probe_oneshot_error.stp:9:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "never");
 	goto stp_out;
 stp_out:

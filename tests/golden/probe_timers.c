@@ -13,6 +13,8 @@ module_param(stp_target, long, 0400);
 #define STP_STMT() do { if (unlikely(c->last_error || stp_count_actions(c, 1))) goto stp_out; } while (0)
 
 /* Globals, each with its lock. */
+/* ticks: a counter (stp_counter.h), this value plus every CPU's share. */
+static DEFINE_PER_CPU(int64_t, stp_pc_ticks);
 static int64_t stp_g_ticks;
 static stp_rwlock_t __maybe_unused stp_lock_ticks = STP_RWLOCK_INIT;
 static long g_ticks = 0;
@@ -20,43 +22,33 @@ module_param(g_ticks, long, 0400);
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p1 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p2 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p3 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p4 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p5 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p6 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p7 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p8 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p9 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p10 {
@@ -97,7 +89,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 101 "stphwbp_probe_timers.c"
+#line 93 "stphwbp_probe_timers.c"
 	}
 	goto stp_out;
 stp_out:
@@ -106,182 +98,105 @@ stp_out:
 
 /* probe timer.s(1) at probe_timers.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.sec(2) at probe_timers.stp:5:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.ms(100) at probe_timers.stp:6:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.msec(250) at probe_timers.stp:7:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p3, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.us(500) at probe_timers.stp:8:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p4, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.usec(1000) at probe_timers.stp:9:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p5, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.ns(100000) at probe_timers.stp:10:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p6, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.nsec(2000000) at probe_timers.stp:11:1 */
 static void stp_probe_7(struct stp_context *c) {
-	struct stp_frame_p7 *f = stp_frame(c);
+	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p7, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.hz(10) at probe_timers.stp:12:1 */
 static void stp_probe_8(struct stp_context *c) {
-	struct stp_frame_p8 *f = stp_frame(c);
+	struct stp_frame_p8 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p8, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.jiffies(5) at probe_timers.stp:13:1 */
 static void stp_probe_9(struct stp_context *c) {
-	struct stp_frame_p9 *f = stp_frame(c);
+	struct stp_frame_p9 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p9, t1));
-	STP_STMT();
-	f->t1 = stp_g_ticks++;
+	this_cpu_add(stp_pc_ticks, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_ticks);
 }
 
 /* probe timer.s(10) at probe_timers.stp:15:1 */
 static void stp_probe_10(struct stp_context *c) {
-	struct stp_frame_p10 *f = stp_frame(c);
+	struct stp_frame_p10 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_read_trylock(&stp_lock_ticks)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
-	stp_printf(c, "%lld ticks\n", (long long)(stp_g_ticks));
+	stp_printf(c, "%lld ticks\n", (long long)(stp_counter_read(&stp_g_ticks, &stp_pc_ticks)));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
 	goto stp_out;
 stp_out:
-	stp_read_unlock(&stp_lock_ticks);
 }
 
 static struct hrtimer stp_timer_0;

@@ -459,10 +459,9 @@ stp_out:
 
 /* probe begin at regex.stp:8:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_kind(c, f->s1, "42");
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -90,10 +90,8 @@ stp_out:
 
 /* probe begin at return_then_statement.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_d(c);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -70,7 +70,7 @@ stp_out:
 
 /* probe begin at self_comparison.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_x)) {
 		stp_count_skipped();
@@ -81,8 +81,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_g_x;
 	f->t2 = (int64_t)((f->t1) != (stp_g_x));
 	f->t3 = stp_g_x;

@@ -47,10 +47,9 @@ stp_out:
 
 /* probe begin at sprintf_empty.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	f->s1[0] = '\0';
 	stp_strcpy(f->l_s, f->s1);
 	STP_STMT();

@@ -155,10 +155,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write at stats.stp:8:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -177,10 +175,8 @@ stp_out:
 
 /* probe timer.ms(100) at stats.stp:13:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_jiffies(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -194,7 +190,7 @@ stp_out:
 
 /* probe begin at stats.stp:15:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_lat)) {
 		stp_count_skipped();
@@ -227,7 +223,6 @@ static void stp_probe_2(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p2, t2));
-	STP_STMT();
 	f->l_i = 1LL;
 	(void)(f->l_i);
 	for (;;) {
@@ -352,7 +347,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (stats.stp:8:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (stats.stp:8:1)", regs, w, false, 0);
 }
 
 static struct hrtimer stp_timer_0;

@@ -135,7 +135,7 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write at stats_arrays.stp:6:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_bytes)) {
 		stp_count_skipped();
@@ -146,8 +146,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -184,7 +182,7 @@ stp_out:
 
 /* probe end at stats_arrays.stp:11:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_bytes)) {
 		stp_count_skipped();
@@ -196,7 +194,6 @@ static void stp_probe_1(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t3 = 5LL;
 	if (unlikely(stp_count_work(c, stp_stat_sort_work(stp_g_bytes), "foreach over bytes")))
 		goto stp_out;
@@ -320,7 +317,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (stats_arrays.stp:6:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (stats_arrays.stp:6:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -93,7 +93,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
 #line 98 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
@@ -135,10 +135,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").write at tapset_data.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_where(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -166,7 +164,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (tapset_data.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").write", "probe kernel.data(\"pid_max\").write (tapset_data.stp:4:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -1361,7 +1361,7 @@ stp_out:
 
 /* probe begin at tapset_globals.stp:6:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_stats_seen)) {
 		stp_count_skipped();
@@ -1567,8 +1567,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	stp_fn_start_stopwatch(c, "w");
 	if (unlikely(c->last_error))
 		goto stp_out;

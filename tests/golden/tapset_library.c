@@ -3026,10 +3026,9 @@ stp_out:
 
 /* probe begin at tapset_library.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_ctime_1(c, f->s1, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -1664,14 +1664,12 @@ stp_out:
 
 /* probe kernel.data("jiffies_64").write at tapset_symbols.stp:6:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_hits)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	f->t2 = stp_fn_uaddr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -1704,10 +1702,8 @@ stp_out:
 
 /* probe kprobe.function("vfs_read") at tapset_symbols.stp:10:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -1813,10 +1809,9 @@ stp_out:
 
 /* probe begin at tapset_symbols.stp:24:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p2, s1));
-	STP_STMT();
 	f->t2 = stp_fn_symbol_address(c, "vfs_read");
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -1960,7 +1955,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"jiffies_64\").write", "probe kernel.data(\"jiffies_64\").write (tapset_symbols.stp:6:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"jiffies_64\").write", "probe kernel.data(\"jiffies_64\").write (tapset_symbols.stp:6:1)", regs, w, false, 0);
 }
 
 /* NMI-like context: a kprobe handler, preemption disabled. */

@@ -23,9 +23,8 @@ struct stp_frame_p0 {
 	int64_t l_i;
 	int64_t l_x;
 	char l_s[STP_MAXSTRINGLEN];
-	int64_t t1;
-	int64_t t3;
-	char s4[STP_MAXSTRINGLEN];
+	int64_t t2;
+	char s3[STP_MAXSTRINGLEN];
 	char stp_pad;
 };
 union stp_frame {
@@ -43,7 +42,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 47 "stphwbp_truth_values.c"
+#line 46 "stphwbp_truth_values.c"
 	}
 	goto stp_out;
 stp_out:
@@ -52,16 +51,15 @@ stp_out:
 
 /* probe begin at truth_values.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_n)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
+	memset(f, 0, offsetof(struct stp_frame_p0, t2));
 	if (!(((((stp_g_n) ? (1LL) : (2LL))) != 0)))
 		goto stp_out;
-	STP_STMT();
 	if (((((stp_g_n) ? (2LL) : (3LL))) != 0)) {
 		STP_STMT();
 		stp_printf(c, "%s\n", "a");
@@ -73,7 +71,7 @@ static void stp_probe_0(struct stp_context *c) {
 			break;
 		{
 			STP_STMT();
-			f->t1 = stp_g_n--;
+			stp_g_n--;
 			STP_STMT();
 			if (!(((((stp_g_n) ? (5LL) : (0LL))) != 0))) {
 				STP_STMT();
@@ -90,18 +88,18 @@ static void stp_probe_0(struct stp_context *c) {
 			break;
 		STP_STMT();
 		stp_printf(c, "%lld\n", (long long)(f->l_i));
-		f->t3 = f->l_i++;
+		f->t2 = f->l_i++;
 	}
 	STP_STMT();
 	f->l_x = (((((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(stp_g_n))) != 0)) && (((((stp_g_n) ? (7LL) : (8LL))) != 0)))) || ((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(3LL))) != 0)));
 	(void)(f->l_x);
 	STP_STMT();
 	if ((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(2LL))) != 0)) {
-		stp_strcpy(f->s4, "yes");
+		stp_strcpy(f->s3, "yes");
 	} else {
-		stp_strcpy(f->s4, "no");
+		stp_strcpy(f->s3, "no");
 	}
-	stp_strcpy(f->l_s, f->s4);
+	stp_strcpy(f->l_s, f->s3);
 	STP_STMT();
 	stp_printf(c, "%lld%s%lld%lld\n", (long long)(f->l_x), f->l_s, (long long)(!((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(4LL))) != 0))), (long long)(((((((stp_g_n) ? (1LL) : (2LL))) != 0)) ? (3LL) : (4LL))));
 	STP_STMT();

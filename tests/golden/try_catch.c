@@ -162,14 +162,13 @@ stp_out:
 
 /* probe begin at try_catch.stp:7:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_last)) {
 		stp_count_skipped();
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, t2));
-	STP_STMT();
 	{
 		__label__ stp_out;
 		STP_STMT();

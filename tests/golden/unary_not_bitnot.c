@@ -41,10 +41,9 @@ stp_out:
 
 /* probe begin at unary_not_bitnot.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	f->l_x = 5LL;
 	(void)(f->l_x);
 	STP_STMT();

@@ -129,10 +129,8 @@ stp_out:
 
 /* probe timer.s(1) at warn_context_run_time.stp:1:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_long_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -143,10 +141,8 @@ stp_out:
 
 /* probe kprobe.function("vfs_read").return at warn_context_run_time.stp:2:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_int_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -157,10 +153,8 @@ stp_out:
 
 /* probe kprobe.function("vfs_read") at warn_context_run_time.stp:3:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
 	f->t1 = stp_fn_returnval(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -171,10 +165,8 @@ stp_out:
 
 /* probe begin at warn_context_run_time.stp:4:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p3, t1));
-	STP_STMT();
 	f->t1 = stp_fn_register(c, "rax");
 	if (unlikely(c->last_error))
 		goto stp_out;

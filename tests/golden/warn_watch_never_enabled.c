@@ -62,10 +62,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write at warn_watch_never_enabled.stp:1:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "hit");
 	goto stp_out;
 stp_out:
@@ -73,11 +71,10 @@ stp_out:
 
 /* probe kernel.data(a).length(8).rw at warn_watch_never_enabled.stp:2:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, sizeof(*f));
-	f->l_a = c->watch_arg;
-	STP_STMT();
+	f->l_a = (int64_t)c->watch->addr;
 	stp_printf(c, "%s\n", "hit");
 	goto stp_out;
 stp_out:
@@ -85,10 +82,8 @@ stp_out:
 
 /* probe begin at warn_watch_never_enabled.stp:3:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -102,7 +97,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (warn_watch_never_enabled.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (warn_watch_never_enabled.stp:1:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -111,7 +106,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(a).length(8).rw", "probe kernel.data(a).length(8).rw (warn_watch_never_enabled.stp:2:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(a).length(8).rw", "probe kernel.data(a).length(8).rw (warn_watch_never_enabled.stp:2:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

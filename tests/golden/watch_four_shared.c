@@ -57,10 +57,8 @@ static struct stp_wdecl stp_wdecl_table[] = {
 
 /* probe kernel.data(0xffffffff82000000).write at watch_four_shared.stp:2:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -68,10 +66,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000000).write at watch_four_shared.stp:3:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -79,10 +75,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000010).write at watch_four_shared.stp:4:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -90,10 +84,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000018).write at watch_four_shared.stp:5:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -101,10 +93,8 @@ stp_out:
 
 /* probe kernel.data(0xffffffff82000020).rw at watch_four_shared.stp:6:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	goto stp_out;
 	goto stp_out;
 stp_out:
@@ -116,8 +106,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (watch_four_shared.stp:2:1)", regs, w, 0);
-	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (watch_four_shared.stp:3:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (watch_four_shared.stp:2:1)", regs, w, false, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (watch_four_shared.stp:3:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -126,7 +116,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000010).write", "probe kernel.data(0xffffffff82000010).write (watch_four_shared.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000010).write", "probe kernel.data(0xffffffff82000010).write (watch_four_shared.stp:4:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -135,7 +125,7 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000018).write", "probe kernel.data(0xffffffff82000018).write (watch_four_shared.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000018).write", "probe kernel.data(0xffffffff82000018).write (watch_four_shared.stp:5:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -144,7 +134,7 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_4, "kernel.data(0xffffffff82000020).rw", "probe kernel.data(0xffffffff82000020).rw (watch_four_shared.stp:6:1)", regs, w, 0);
+	stp_run_hit(stp_probe_4, "kernel.data(0xffffffff82000020).rw", "probe kernel.data(0xffffffff82000020).rw (watch_four_shared.stp:6:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -21,11 +21,9 @@ module_param(g_later, long, 0400);
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p1 {
-	int64_t t1;
 	char stp_pad;
 };
 union stp_frame {
@@ -47,15 +45,13 @@ module_param(stp_sym_addr_0, stp_kaddr, 0400);
 
 /* probe kernel.data("pid_max").length(4).write at watch_later_variable.stp:5:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_later)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
-	f->t1 = stp_g_later++;
+	stp_g_later++;
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_later);
@@ -63,14 +59,12 @@ stp_out:
 
 /* probe begin at watch_later_variable.stp:6:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_later)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	if (stp_watch_request(c, &stp_wdecl_table[0], STP_REQ_ENABLE, 0, "watch_later_variable.stp:7:3"))
 		goto stp_out;
 	STP_STMT();
@@ -83,7 +77,7 @@ static void stp_probe_1(struct stp_context *c) {
 			goto stp_out;
 	}
 	STP_STMT();
-	f->t1 = stp_g_later++;
+	stp_g_later++;
 	STP_STMT();
 	for (;;) {
 		STP_STMT();
@@ -112,7 +106,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (watch_later_variable.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (watch_later_variable.stp:5:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

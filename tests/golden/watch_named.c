@@ -242,10 +242,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write.priority(10) at watch_named.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	STP_STMT();
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -259,10 +257,8 @@ stp_out:
 
 /* probe watch_pid.begin at watch_named.stp:8:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "watch_pid armed");
 	goto stp_out;
 stp_out:
@@ -270,10 +266,8 @@ stp_out:
 
 /* probe watch_pid.end at watch_named.stp:9:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, s1));
-	STP_STMT();
 	stp_fn_end_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -284,10 +278,8 @@ stp_out:
 
 /* probe watch_pid.unavailable at watch_named.stp:10:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p3, s1));
-	STP_STMT();
 	stp_fn_unavailable_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -298,11 +290,10 @@ stp_out:
 
 /* probe kernel.data(loc).length(8).change.priority(1) at watch_named.stp:11:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p4, t1));
-	f->l_loc = c->watch_arg;
-	STP_STMT();
+	f->l_loc = (int64_t)c->watch->addr;
 	f->t1 = f->l_loc;
 	f->t2 = stp_fn_data_old(c);
 	if (unlikely(c->last_error))
@@ -317,11 +308,10 @@ stp_out:
 
 /* probe watch_slot.begin, watch_slot.end at watch_named.stp:14:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
 	memset(f, 0, offsetof(struct stp_frame_p5, s1));
-	f->l_loc = c->watch_arg;
-	STP_STMT();
+	f->l_loc = (int64_t)c->watch->addr;
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -332,14 +322,12 @@ stp_out:
 
 /* probe begin at watch_named.stp:15:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_base)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p6, t1));
-	STP_STMT();
 	f->t1 = stp_fn_symbol_address(c, "jiffies_64");
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -358,14 +346,12 @@ stp_out:
 
 /* probe timer.ms(500) at watch_named.stp:20:1 */
 static void stp_probe_7(struct stp_context *c) {
-	struct stp_frame_p7 *f = stp_frame(c);
+	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_base)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	if (stp_watch_request(c, &stp_wdecl_table[1], STP_REQ_DISABLE, stp_g_base, "watch_named.stp:20:23"))
 		goto stp_out;
 	STP_STMT();
@@ -378,10 +364,8 @@ stp_out:
 
 /* probe end at watch_named.stp:21:1 */
 static void stp_probe_8(struct stp_context *c) {
-	struct stp_frame_p8 *f = stp_frame(c);
+	struct stp_frame_p8 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	if (stp_watch_request(c, &stp_wdecl_table[1], STP_REQ_DISABLE_ALL, 0, "watch_named.stp:21:13"))
 		goto stp_out;
 	goto stp_out;
@@ -390,14 +374,12 @@ stp_out:
 
 /* probe timer.s(2) at watch_named.stp:23:1 */
 static void stp_probe_9(struct stp_context *c) {
-	struct stp_frame_p9 *f = stp_frame(c);
+	struct stp_frame_p9 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_base)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_rearm(c, stp_g_base);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -412,7 +394,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write.priority(10)", "probe kernel.data(\"pid_max\").length(4).write.priority(10) (watch_named.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write.priority(10)", "probe kernel.data(\"pid_max\").length(4).write.priority(10) (watch_named.stp:4:1)", regs, w, false, 0);
 }
 
 /* Process context (the arbiter's worker): the sub-probes, in script order. */
@@ -440,7 +422,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 		return;
 	changed = stp_winst_changed(w, &old);
 	if (changed)
-		stp_run_hit(stp_probe_4, "kernel.data(loc).length(8).change.priority(1)", "probe kernel.data(loc).length(8).change.priority(1) (watch_named.stp:11:1)", regs, w, old);
+		stp_run_hit(stp_probe_4, "kernel.data(loc).length(8).change.priority(1)", "probe kernel.data(loc).length(8).change.priority(1) (watch_named.stp:11:1)", regs, w, true, old);
 }
 
 /* Process context (the arbiter's worker): the sub-probes, in script order. */

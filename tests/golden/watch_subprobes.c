@@ -19,6 +19,8 @@ static int64_t stp_g_plan_b;
 static stp_rwlock_t __maybe_unused stp_lock_plan_b = STP_RWLOCK_INIT;
 static long g_plan_b = 0;
 module_param(g_plan_b, long, 0400);
+/* n: a counter (stp_counter.h), this value plus every CPU's share. */
+static DEFINE_PER_CPU(int64_t, stp_pc_n);
 static int64_t stp_g_n;
 static stp_rwlock_t __maybe_unused stp_lock_n = STP_RWLOCK_INIT;
 static long g_n = 0;
@@ -26,7 +28,6 @@ module_param(g_n, long, 0400);
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
 struct stp_frame_p0 {
-	int64_t t1;
 	char stp_pad;
 };
 struct stp_frame_p1 {
@@ -97,7 +98,7 @@ static int64_t stp_fn_data_old(struct stp_context *c) {
 #line 43 "<tapset>/context.stp"
  /* context: change */ /* pragma:change */
 	STAP_RETVALUE = CONTEXT->data_old;
-#line 101 "stphwbp_watch_subprobes.c"
+#line 102 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -113,7 +114,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 117 "stphwbp_watch_subprobes.c"
+#line 118 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -128,8 +129,8 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
-#line 133 "stphwbp_watch_subprobes.c"
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
+#line 134 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -145,7 +146,7 @@ static void stp_fn_end_reason(struct stp_context *c, char *rv) {
 #line 49 "<tapset>/context.stp"
  /* context: end */ /* pragma:end */
 	strscpy(STAP_RETVALUE, CONTEXT->reason, MAXSTRINGLEN);
-#line 149 "stphwbp_watch_subprobes.c"
+#line 150 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -160,7 +161,7 @@ static void stp_fn_unavailable_reason(struct stp_context *c, char *rv) {
 #line 55 "<tapset>/context.stp"
  /* context: unavailable */ /* pragma:unavailable */
 	strscpy(STAP_RETVALUE, CONTEXT->reason, MAXSTRINGLEN);
-#line 164 "stphwbp_watch_subprobes.c"
+#line 165 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -176,7 +177,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 180 "stphwbp_watch_subprobes.c"
+#line 181 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -194,7 +195,7 @@ static int64_t stp_fn_kernel_int(struct stp_context *c, int64_t a_addr) {
 #line 8 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(int), true);
-#line 198 "stphwbp_watch_subprobes.c"
+#line 199 "stphwbp_watch_subprobes.c"
 	}
 	goto stp_out;
 stp_out:
@@ -205,26 +206,17 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write at watch_subprobes.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_write_trylock(&stp_lock_n)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
-	f->t1 = stp_g_n++;
+	this_cpu_add(stp_pc_n, 1);
 	goto stp_out;
 stp_out:
-	stp_write_unlock(&stp_lock_n);
 }
 
 /* probe kernel.data("pid_max").length(4).change at watch_subprobes.stp:4:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_old(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -238,10 +230,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write.begin at watch_subprobes.stp:5:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p2, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -252,10 +242,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write.end at watch_subprobes.stp:6:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p3, s1));
-	STP_STMT();
 	stp_fn_end_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -266,14 +254,12 @@ stp_out:
 
 /* probe kernel.data("pid_max").length(4).write.unavailable at watch_subprobes.stp:7:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_plan_b)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p4, s1));
-	STP_STMT();
 	stp_g_plan_b = 1LL;
 	(void)(stp_g_plan_b);
 	STP_STMT();
@@ -288,16 +274,14 @@ stp_out:
 
 /* probe timer.s(1) at watch_subprobes.stp:8:1 */
 static void stp_probe_5(struct stp_context *c) {
-	struct stp_frame_p5 *f = stp_frame(c);
+	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_plan_b)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p5, t1));
 	if (!(stp_g_plan_b))
 		goto stp_out;
-	STP_STMT();
 	f->t1 = stp_fn_symbol_address(c, "pid_max");
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -312,18 +296,11 @@ stp_out:
 
 /* probe end at watch_subprobes.stp:9:1 */
 static void stp_probe_6(struct stp_context *c) {
-	struct stp_frame_p6 *f = stp_frame(c);
+	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	if (!stp_read_trylock(&stp_lock_n)) {
-		stp_count_skipped();
-		return;
-	}
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
-	stp_printf(c, "%lld writes\n", (long long)(stp_g_n));
+	stp_printf(c, "%lld writes\n", (long long)(stp_counter_read(&stp_g_n, &stp_pc_n)));
 	goto stp_out;
 stp_out:
-	stp_read_unlock(&stp_lock_n);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -335,9 +312,9 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	if (!stp_winst_live(w))
 		return;
 	changed = stp_winst_changed(w, &old);
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (watch_subprobes.stp:3:1)", regs, w, old);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (watch_subprobes.stp:3:1)", regs, w, true, old);
 	if (changed)
-		stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").length(4).change", "probe kernel.data(\"pid_max\").length(4).change (watch_subprobes.stp:4:1)", regs, w, old);
+		stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").length(4).change", "probe kernel.data(\"pid_max\").length(4).change (watch_subprobes.stp:4:1)", regs, w, true, old);
 }
 
 /* Process context (the arbiter's worker): the sub-probes, in script order. */

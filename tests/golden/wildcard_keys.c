@@ -90,7 +90,7 @@ stp_out:
 
 /* probe begin at wildcard_keys.stp:4:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_calls)) {
 		stp_count_skipped();
@@ -101,8 +101,6 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p0, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 1LL);
 	stp_key_str(&f->k1, "read");
@@ -195,13 +193,12 @@ stp_out:
 
 /* probe timer.s(1) at wildcard_keys.stp:14:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_read_trylock(&stp_lock_calls)) {
 		stp_count_skipped();
 		return;
 	}
-	memset(f, 0, offsetof(struct stp_frame_p1, k1));
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 2LL);
 	stp_key_str(&f->k1, "");
@@ -209,7 +206,6 @@ static void stp_probe_1(struct stp_context *c) {
 		goto stp_out;
 	if (!((int64_t)stp_map_exists_match(stp_g_calls, &f->k1, 0x1u)))
 		goto stp_out;
-	STP_STMT();
 	stp_printf(c, "%s\n", "still there");
 	STP_STMT();
 	stp_fn_exit(c);
@@ -222,14 +218,13 @@ stp_out:
 
 /* probe begin(1) at wildcard_keys.stp:15:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_calls)) {
 		stp_count_skipped();
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p2, k1));
-	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 3LL);
 	stp_key_str(&f->k1, "read");

@@ -73,7 +73,7 @@ stp_out:
 
 /* probe begin at wrap_arrays.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
 	if (!stp_write_trylock(&stp_lock_recent)) {
 		stp_count_skipped();
@@ -91,7 +91,6 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, k2));
-	STP_STMT();
 	f->l_i = 0LL;
 	(void)(f->l_i);
 	for (;;) {

@@ -11,10 +11,13 @@ use super::writer::{CWriter, c_long, c_string};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
+use std::collections::BTreeSet;
 
 pub struct BodyGen<'a> {
     pub m: &'a Module,
     pub sm: &'a SourceMap,
+    /// Counter globals (see `counters` in mod.rs): added to per CPU, read as a sum.
+    pub counters: &'a BTreeSet<usize>,
     pub locals: &'a Arena<Local>,
     pub w: CWriter,
     /// Frame members beyond the locals: (C type, name, array suffix).
@@ -26,6 +29,9 @@ pub struct BodyGen<'a> {
     loops: Vec<Option<String>>,
     /// `continue` labels that some `continue` jumps to (only those are written).
     used_labels: Vec<String>,
+    /// The next statement's action is paid for already: a probe run starts with one action
+    /// counted (`stp_context_enter`) and no error, so its first statement needs no check.
+    pub prepaid: bool,
 }
 
 /// A foreach's slice (`in arr[k, *]`), its sort, and the extractor an array of statistics
@@ -40,12 +46,14 @@ impl<'a> BodyGen<'a> {
     pub fn new(
         m: &'a Module,
         sm: &'a SourceMap,
+        counters: &'a BTreeSet<usize>,
         locals: &'a Arena<Local>,
         func: Option<Id<Function>>,
     ) -> Self {
         BodyGen {
             m,
             sm,
+            counters,
             locals,
             w: CWriter::new(1),
             temps: vec![],
@@ -53,6 +61,7 @@ impl<'a> BodyGen<'a> {
             counter: 0,
             loops: vec![],
             used_labels: vec![],
+            prepaid: false,
         }
     }
 
@@ -128,10 +137,14 @@ impl<'a> BodyGen<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
-            self.w.line("STP_STMT();");
+            if self.prepaid {
+                self.prepaid = false;
+            } else {
+                self.w.line("STP_STMT();");
+            }
         }
         match &s.kind {
-            StmtKind::Expr(e) => self.effect(e),
+            StmtKind::Expr(e) => self.statement_effect(e),
             StmtKind::Block(b) => {
                 self.w.open("");
                 self.block(b);
@@ -389,6 +402,36 @@ impl<'a> BodyGen<'a> {
     }
 
     /// An expression evaluated for its effect.
+    /// An expression statement. `x++` needs no temporary for the value nobody reads, and
+    /// adding to a counter global adds to this CPU's share.
+    fn statement_effect(&mut self, e: &Expr) {
+        if let Some((g, value)) = super::counter_add(e)
+            && self.counters.contains(&g.index())
+        {
+            let (sub, delta) = match (&e.kind, value) {
+                (ExprKind::IncDec { inc, .. }, _) => (!inc, "1".to_string()),
+                (ExprKind::Assign { op, .. }, Some(v)) => (*op == Some(BinOp::Sub), self.long(v)),
+                _ => unreachable!("counter_add matched an add"),
+            };
+            let op = if sub { "this_cpu_sub" } else { "this_cpu_add" };
+            let share = names::counter(&self.m.globals[g].name);
+            self.w.line(format!("{op}({share}, {delta});"));
+            return;
+        }
+        match &e.kind {
+            ExprKind::IncDec {
+                target: target @ (LValue::Local(_) | LValue::Global(_)),
+                inc,
+                ..
+            } => {
+                let (v, _) = self.scalar(target);
+                self.w
+                    .line(format!("{v}{};", if *inc { "++" } else { "--" }));
+            }
+            _ => self.effect(e),
+        }
+    }
+
     pub fn effect(&mut self, e: &Expr) {
         match e.ty {
             Ty::Str => {
@@ -546,6 +589,14 @@ impl<'a> BodyGen<'a> {
                         names::global(&self.m.globals[*array].name)
                     ));
                     t
+                }
+                LValue::Global(g) if self.counters.contains(&g.index()) => {
+                    let name = &self.m.globals[*g].name;
+                    format!(
+                        "stp_counter_read(&{}, &{})",
+                        names::global(name),
+                        names::counter(name)
+                    )
                 }
                 _ => self.scalar(lv).0,
             },

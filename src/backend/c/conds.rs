@@ -107,6 +107,7 @@ pub fn kicks(o: &OnTheFly, u: &Uses) -> bool {
 pub fn emit(
     m: &Module,
     sm: &SourceMap,
+    counters: &BTreeSet<usize>,
     o: &OnTheFly,
     frames: &mut CWriter,
     union_members: &mut Vec<String>,
@@ -118,7 +119,7 @@ pub fn emit(
     for (n, &pid) in o.probes.iter().enumerate() {
         let p = &m.probes[pid];
         let Some(c) = &p.cond else { continue };
-        let mut g = BodyGen::new(m, sm, &p.locals, None);
+        let mut g = BodyGen::new(m, sm, counters, &p.locals, None);
         let v = g.long(c);
         g.w.line(format!("c->cond_result = {v};"));
         let fname = names::frame("c", n);
@@ -128,8 +129,7 @@ pub fn emit(
         global_reads(c, &mut reads);
         let u = Uses {
             globals: reads.into_iter().map(|g| (g, false)).collect(),
-            calls: vec![],
-            stat_adds: vec![],
+            ..Uses::default()
         };
         bodies.line(format!(
             "/* Process context: the condition of the probe at {}. */",
@@ -141,7 +141,7 @@ pub fn emit(
         ));
         bodies.line(format!("struct {fname} *f __maybe_unused = stp_frame(c);"));
         bodies.line("");
-        let release = locks(m, &u, bodies);
+        let release = locks(m, counters, &u, bodies);
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");

@@ -15,8 +15,9 @@ pub mod writer;
 
 use crate::diag::SourceMap;
 use crate::ir::*;
+use crate::syntax::ast::BinOp;
 use body::BodyGen;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use writer::{CWriter, c_comment, c_long, c_string};
 
 pub struct Opts {
@@ -34,6 +35,12 @@ struct Uses {
     calls: Vec<usize>,
     /// Arrays of statistics `<<<` adds to (a wrap-around one needs the write lock).
     stat_adds: Vec<usize>,
+    /// Scalar globals only added to, by statements of their own (`n++`, `n -= x`).
+    adds: BTreeSet<usize>,
+    /// Scalar globals whose value is read.
+    reads: BTreeSet<usize>,
+    /// Scalar globals written any other way (assigned, deleted, `x = n++`, `catch (n)`).
+    sets: BTreeSet<usize>,
 }
 
 impl Uses {
@@ -48,12 +55,89 @@ impl Uses {
         }
         self
     }
+
+    /// Adds what a callee uses; whether anything changed.
+    fn absorb(&mut self, callee: &Uses) -> bool {
+        let mut changed = false;
+        for (&g, &w) in &callee.globals {
+            match self.globals.get(&g).copied() {
+                None => {
+                    self.globals.insert(g, w);
+                    changed = true;
+                }
+                Some(false) if w => {
+                    self.globals.insert(g, true);
+                    changed = true;
+                }
+                Some(_) => {}
+            }
+        }
+        for (mine, theirs) in [
+            (&mut self.adds, &callee.adds),
+            (&mut self.reads, &callee.reads),
+            (&mut self.sets, &callee.sets),
+        ] {
+            for &g in theirs {
+                changed |= mine.insert(g);
+            }
+        }
+        changed
+    }
+}
+
+/// An expression statement that only adds to a scalar global: the global, and the value
+/// added when it is not a constant step (`n += x`, `n -= x`).
+pub(super) fn counter_add(e: &Expr) -> Option<(Id<Global>, Option<&Expr>)> {
+    match &e.kind {
+        ExprKind::IncDec {
+            target: LValue::Global(g),
+            ..
+        } => Some((*g, None)),
+        ExprKind::Assign {
+            op: Some(BinOp::Add | BinOp::Sub),
+            target: LValue::Global(g),
+            value,
+        } => Some((*g, Some(value))),
+        _ => None,
+    }
+}
+
+/// Counter globals (`stp_counter.h`): long scalars that bodies only add to, each by a
+/// statement of its own, and no probe both adds to and reads. Each CPU adds to its own
+/// share, with no lock and no skipped run; a read sums the shares. No run can tell this from
+/// a locked global: a run that adds never reads the value, and a read sees every add that
+/// finished before it, as under the lock.
+fn counters(m: &Module, fns: &[Uses], probes: &[Uses]) -> BTreeSet<usize> {
+    let mut added = BTreeSet::new();
+    let mut excluded = BTreeSet::new();
+    for u in fns.iter().chain(probes) {
+        added.extend(u.adds.iter().copied());
+        excluded.extend(u.sets.iter().copied());
+    }
+    for u in probes {
+        excluded.extend(u.adds.intersection(&u.reads).copied());
+    }
+    added
+        .into_iter()
+        .filter(|g| {
+            let gl = m.globals.at(*g);
+            !excluded.contains(g) && gl.array.is_none() && gl.stat.is_none() && gl.ty == Ty::Long
+        })
+        .collect()
 }
 
 fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     fn lv(u: &mut Uses, l: &LValue, write: bool) {
         match l {
-            LValue::Global(g) | LValue::Array(g) => {
+            LValue::Global(g) => {
+                *u.globals.entry(g.index()).or_default() |= write;
+                if write {
+                    u.sets.insert(g.index());
+                } else {
+                    u.reads.insert(g.index());
+                }
+            }
+            LValue::Array(g) => {
                 *u.globals.entry(g.index()).or_default() |= write;
             }
             LValue::Index { array, keys } => {
@@ -86,7 +170,10 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 lv(u, target, true);
                 expr(u, value)
             }
-            ExprKind::IncDec { target, .. } => lv(u, target, true),
+            ExprKind::IncDec { target, .. } => {
+                lv(u, target, false);
+                lv(u, target, true)
+            }
             ExprKind::In { array, keys } => {
                 u.globals.entry(array.index()).or_default();
                 keys.iter().for_each(|k| expr(u, k));
@@ -105,7 +192,17 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     }
     fn stmt(u: &mut Uses, s: &Stmt) {
         match &s.kind {
-            StmtKind::Expr(e) | StmtKind::Return(Some(e)) => expr(u, e),
+            StmtKind::Expr(e) => match counter_add(e) {
+                Some((g, value)) => {
+                    u.globals.insert(g.index(), true);
+                    u.adds.insert(g.index());
+                    if let Some(v) = value {
+                        expr(u, v)
+                    }
+                }
+                None => expr(u, e),
+            },
+            StmtKind::Return(Some(e)) => expr(u, e),
             StmtKind::Block(b) => b.stmts.iter().for_each(|s| stmt(u, s)),
             StmtKind::If { cond, then, els } => {
                 expr(u, cond);
@@ -195,18 +292,9 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
         let mut changed = false;
         for i in 0..fns.len() {
             for c in fns[i].calls.clone() {
-                for (g, w) in fns[c].globals.clone() {
-                    match fns[i].globals.get(&g).copied() {
-                        None => {
-                            fns[i].globals.insert(g, w);
-                            changed = true;
-                        }
-                        Some(false) if w => {
-                            fns[i].globals.insert(g, true);
-                            changed = true;
-                        }
-                        Some(_) => {}
-                    }
+                if c != i {
+                    let callee = fns[c].clone();
+                    changed |= fns[i].absorb(&callee);
                 }
             }
         }
@@ -225,9 +313,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             p.body.stmts.iter().for_each(|s| stmt(&mut u, s));
             let mut u = u.wrap_writes(m);
             for c in u.calls.clone() {
-                for (g, w) in fns[c].globals.clone() {
-                    *u.globals.entry(g).or_default() |= w;
-                }
+                u.absorb(&fns[c]);
             }
             u
         })
@@ -295,9 +381,14 @@ fn signature(m: &Module, id: Id<Function>) -> String {
     )
 }
 
-fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
+/// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
+/// leaving the run (counted as skipped) when one is busy.
+fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> Vec<String> {
     let mut taken: Vec<String> = vec![];
     for (&g, &write) in &u.globals {
+        if counters.contains(&g) {
+            continue;
+        }
         let gl = m.globals.at(g);
         let lock = names::global_lock(&gl.name);
         let (take, release) = if write {
@@ -318,14 +409,16 @@ fn locks(m: &Module, u: &Uses, w: &mut CWriter) -> Vec<String> {
 }
 
 pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
-    let (_, probe_uses) = uses_of(m);
+    let (fn_uses, probe_uses) = uses_of(m);
+    let counters = counters(m, &fn_uses, &probe_uses);
     let otf = conds::analyze(m);
     let mut g = Parts::default();
-    function_bodies(m, sm, &mut g);
-    probe_bodies(m, sm, &probe_uses, &otf, &mut g);
+    function_bodies(m, sm, &counters, &mut g);
+    probe_bodies(m, sm, &counters, &probe_uses, &otf, &mut g);
     conds::emit(
         m,
         sm,
+        &counters,
         &otf,
         &mut g.frames,
         &mut g.union_members,
@@ -334,7 +427,7 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
 
     let mut out = header(m, opts);
     let mut w = CWriter::new(0);
-    globals(m, &mut w);
+    globals(m, &counters, &mut w);
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     w.raw(&g.frames.finish());
     w.open("union stp_frame");
@@ -375,7 +468,7 @@ struct Parts {
 }
 
 /// Script and tapset functions: one C function each, with its frame.
-fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
+fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &mut Parts) {
     let (frames, union_members, protos, bodies) = (
         &mut g.frames,
         &mut g.union_members,
@@ -386,7 +479,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
         protos.line(format!("{};", signature(m, id)));
         match &f.body {
             Body::Script(b) => {
-                let mut g = BodyGen::new(m, sm, &f.locals, Some(id));
+                let mut g = BodyGen::new(m, sm, counters, &f.locals, Some(id));
                 g.block(b);
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
@@ -507,6 +600,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, g: &mut Parts) {
 fn probe_bodies(
     m: &Module,
     sm: &SourceMap,
+    counters: &BTreeSet<usize>,
     probe_uses: &[Uses],
     otf: &conds::OnTheFly,
     g: &mut Parts,
@@ -518,12 +612,13 @@ fn probe_bodies(
         &mut g.bodies,
     );
     for (id, p) in m.probes.iter() {
-        let mut bg = BodyGen::new(m, sm, &p.locals, None);
+        let mut bg = BodyGen::new(m, sm, counters, &p.locals, None);
         if let Some(c) = &p.cond {
             let v = bg.cond(c);
             bg.w.line(format!("if (!({v}))"));
             bg.w.line("\tgoto stp_out;");
         }
+        bg.prepaid = true;
         bg.block(&p.body);
         let fname = names::frame("p", id.index());
         frame_struct(frames, &fname, &p.locals, &bg.temps);
@@ -542,13 +637,15 @@ fn probe_bodies(
             "static void {}(struct stp_context *c)",
             names::probe(id.index())
         ));
-        bodies.line(format!("struct {fname} *f = stp_frame(c);"));
+        bodies.line(format!("struct {fname} *f __maybe_unused = stp_frame(c);"));
         bodies.line("");
-        let release = locks(m, &probe_uses[id.index()], bodies);
-        bodies.line(clear_locals(&fname, &bg.temps));
+        let release = locks(m, counters, &probe_uses[id.index()], bodies);
+        if !p.locals.is_empty() {
+            bodies.line(clear_locals(&fname, &bg.temps));
+        }
         if let Some(l) = p.param {
             bodies.line(format!(
-                "f->{} = c->watch_arg;",
+                "f->{} = (int64_t)c->watch->addr;",
                 names::local(&p.locals[l].name)
             ));
         }
@@ -612,12 +709,22 @@ fn header(m: &Module, opts: &Opts) -> String {
 }
 
 /// Globals, each with its lock and, for scalars, the load-time parameter that sets it.
-fn globals(m: &Module, w: &mut CWriter) {
+fn globals(m: &Module, counters: &BTreeSet<usize>, w: &mut CWriter) {
     if !m.globals.is_empty() {
         w.line("/* Globals, each with its lock. */");
     }
-    for (_, g) in m.globals.iter() {
+    for (id, g) in m.globals.iter() {
         let n = names::global(&g.name);
+        if counters.contains(&id.index()) {
+            w.line(format!(
+                "/* {}: a counter (stp_counter.h), this value plus every CPU's share. */",
+                c_comment(&g.name)
+            ));
+            w.line(format!(
+                "static DEFINE_PER_CPU(int64_t, {});",
+                names::counter(&g.name)
+            ));
+        }
         match (&g.array, &g.stat) {
             (Some(_), Some(_)) => {
                 w.line(format!("static struct stp_map *{n};"));

@@ -8,6 +8,10 @@ use super::writer::c_ident;
 pub fn global(name: &str) -> String {
     format!("stp_g_{}", c_ident(name))
 }
+/// A counter global's per-CPU shares.
+pub fn counter(name: &str) -> String {
+    format!("stp_pc_{}", c_ident(name))
+}
 pub fn global_lock(name: &str) -> String {
     format!("stp_lock_{}", c_ident(name))
 }

@@ -103,7 +103,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             let run = format!(
                 "stp_run_hit({}, {pp}, {wh}, regs, w, {});",
                 names::probe(p.index()),
-                if wt.change { "old" } else { "0" }
+                if wt.change { "true, old" } else { "false, 0" }
             );
             if matches!(m.probes[p].points[pt].kind, PointKind::Change(_)) {
                 w.line("if (changed)");
