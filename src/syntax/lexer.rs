@@ -291,7 +291,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
         };
         let line_start = match out.last() {
             None => true,
-            Some(prev) => text[prev.span.end as usize..range.start].contains('\n'),
+            Some(prev) => text.as_bytes()[prev.span.end as usize..range.start].contains(&b'\n'),
         };
         out.push(Tok {
             t,
