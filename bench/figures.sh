@@ -5,8 +5,8 @@
 # - `-p4` of a script whose module is cached, against the same `-p4` with `--no-cache`;
 # - `-p4 --no-cache` (passes 1-4, kbuild) against kbuild of a hand-written minimal watchpoint
 #   module (bench/empty-module), on every installed kernel tree;
-# - `-p3` against `stap -p3 -r KVER`, on one probe and on a generated 3,200-line script
-#   (bench/gen-script.sh), when `stap` is installed;
+# - `-p3` against `stap -p3 -r KVER`, on one probe (each side the mean of 20 runs) and on a
+#   generated 3,200-line script (bench/gen-script.sh), when `stap` is installed;
 # - `--vm`: QEMU start to the guest ready (`-v`'s boot time), and the whole run of a small
 #   script whose module is cached, on every installed kernel with an image in /boot;
 # - linearity: `-p3` of a generated 100,000-line script, its time and peak memory;
@@ -32,11 +32,13 @@ bash bench/gen-script.sh 100000 > "$tmp/gen100k.stp"
 cp -r bench/empty-module "$tmp/empty"
 
 # cpu CMD...: the command's user + system CPU time in ms, children included (its output
-# discarded).
+# discarded). With REPS=R set, the mean of R runs timed together: the kernel charges CPU time
+# to a process in whole ticks, too coarse for a run of a millisecond or two.
 cpu() {
-	local TIMEFORMAT='%3U %3S'
-	{ time "$@" >/dev/null 2>&1; } 2>"$tmp/t" || { echo "failed: $*" >&2; return 1; }
-	awk '{printf "%.1f\n", ($1 + $2) * 1000}' "$tmp/t"
+	local TIMEFORMAT='%3U %3S' r=${REPS:-1}
+	{ time for ((i = 0; i < r; i++)); do "$@" >/dev/null 2>&1 || return 1; done; } 2>"$tmp/t" ||
+		{ echo "failed: $*" >&2; return 1; }
+	awk -v r="$r" '{printf "%.2f\n", ($1 + $2) * 1000 / r}' "$tmp/t"
 }
 # wall CMD...: the command's wall time in ms.
 wall() {
@@ -105,8 +107,8 @@ fi
 if want translation && command -v stap >/dev/null; then
 	k=${trees[0]}
 	echo "== -p3 against stap -p3 -r $k (CPU ms; ratio: times faster)"
-	ours() { cpu "$BIN" -p3 "$tmp/one.stp"; }
-	ref() { cpu stap -p3 -r "$k" "$tmp/one.stp"; }
+	ours() { REPS=20 cpu "$BIN" -p3 "$tmp/one.stp"; }
+	ref() { REPS=20 cpu stap -p3 -r "$k" "$tmp/one.stp"; }
 	side "one probe" ms ours ref
 	ours() { cpu "$BIN" -p3 "$tmp/gen3200.stp"; }
 	ref() { cpu stap -p3 -r "$k" "$tmp/gen3200.stp"; }
