@@ -5,8 +5,8 @@
 # - `-p4` of a script whose module is cached, against the same `-p4` with `--no-cache`;
 # - `-p4 --no-cache` (passes 1-4, kbuild) against kbuild of a hand-written minimal watchpoint
 #   module (bench/empty-module), on every installed kernel tree;
-# - `-p3` against `stap -p3 -r KVER`, on one probe and on a generated 3,200-line script
-#   (bench/gen-script.sh), when `stap` is installed;
+# - `-p3` against `stap -p3 -r KVER`, on one probe (each side the mean of 20 runs) and on a
+#   generated 3,200-line script (bench/gen-script.sh), when `stap` is installed;
 # - `--vm`: QEMU start to the guest ready (`-v`'s boot time), and the whole run of a small
 #   script whose module is cached, on every installed kernel with an image in /boot;
 # - linearity: `-p3` of a generated 100,000-line script, its time and peak memory;
@@ -16,6 +16,8 @@
 # project's machines are shared, and CPU time is what another session's load disturbs least.
 # Guest rows are wall time. The module cache used is a fresh one in a temporary directory.
 # Run from the repository root after `cargo build --release`: bash bench/figures.sh
+# ROWS picks groups of rows (default all): ROWS="translation" bash bench/figures.sh runs the
+# `-p3` rows and the linearity row only; the groups are cache, build, translation, vm, hitcost.
 set -euo pipefail
 BIN=$(realpath "${BIN:-target/release/stp-hwbp}")
 N=${N:-5}
@@ -30,11 +32,13 @@ bash bench/gen-script.sh 100000 > "$tmp/gen100k.stp"
 cp -r bench/empty-module "$tmp/empty"
 
 # cpu CMD...: the command's user + system CPU time in ms, children included (its output
-# discarded).
+# discarded). With REPS=R set, the mean of R runs timed together: the kernel charges CPU time
+# to a process in whole ticks, too coarse for a run of a millisecond or two.
 cpu() {
-	local TIMEFORMAT='%3U %3S'
-	{ time "$@" >/dev/null 2>&1; } 2>"$tmp/t" || { echo "failed: $*" >&2; return 1; }
-	awk '{printf "%.1f\n", ($1 + $2) * 1000}' "$tmp/t"
+	local TIMEFORMAT='%3U %3S' r=${REPS:-1}
+	{ time for ((i = 0; i < r; i++)); do "$@" >/dev/null 2>&1 || return 1; done; } 2>"$tmp/t" ||
+		{ echo "failed: $*" >&2; return 1; }
+	awk -v r="$r" '{printf "%.2f\n", ($1 + $2) * 1000 / r}' "$tmp/t"
 }
 # wall CMD...: the command's wall time in ms.
 wall() {
@@ -68,59 +72,70 @@ one() {
 	echo "$label: $(stats < "$tmp/a") $2"
 }
 
+ROWS=${ROWS:-cache build translation vm hitcost}
+want() { [[ " $ROWS " == *" $1 "* ]]; }
+
 trees=()
 for k in $(ls /lib/modules | sort -V); do
 	[ -e "/lib/modules/$k/build/Makefile" ] && trees+=("$k")
 done
 
-echo "== module cache: -p4 of a cached module (reference: the same -p4 with --no-cache; CPU ms; ratio: times faster)"
-for k in "${trees[@]}"; do
-	(cd "$tmp" && "$BIN" -p4 -r "$k" one.stp >/dev/null 2>&1)
-	hit() { (cd "$tmp" && cpu "$BIN" -p4 -r "$k" one.stp); }
-	cold() { (cd "$tmp" && cpu "$BIN" -p4 --no-cache -r "$k" one.stp); }
-	side "$k" ms hit cold
-	hitwall() { (cd "$tmp" && wall "$BIN" -p4 -r "$k" one.stp); }
-	one "$k, cache hit, wall" ms hitwall
-done
+if want cache; then
+	echo "== module cache: -p4 of a cached module (reference: the same -p4 with --no-cache; CPU ms; ratio: times faster)"
+	for k in "${trees[@]}"; do
+		(cd "$tmp" && "$BIN" -p4 -r "$k" one.stp >/dev/null 2>&1)
+		hit() { (cd "$tmp" && cpu "$BIN" -p4 -r "$k" one.stp); }
+		cold() { (cd "$tmp" && cpu "$BIN" -p4 --no-cache -r "$k" one.stp); }
+		side "$k" ms hit cold
+		hitwall() { (cd "$tmp" && wall "$BIN" -p4 -r "$k" one.stp); }
+		one "$k, cache hit, wall" ms hitwall
+	done
+fi
 
-echo "== -p4 --no-cache against kbuild of a hand-written module (CPU ms; ratio: stp-hwbp / hand-written)"
-for k in "${trees[@]}"; do
-	ours() { (cd "$tmp" && cpu "$BIN" -p4 --no-cache -r "$k" one.stp); }
-	ref() {
-		make -C "/lib/modules/$k/build" M="$tmp/empty" clean >/dev/null 2>&1
-		cpu make -C "/lib/modules/$k/build" M="$tmp/empty" modules
-	}
-	side "$k" ms ours ref slower
-done
+if want build; then
+	echo "== -p4 --no-cache against kbuild of a hand-written module (CPU ms; ratio: stp-hwbp / hand-written)"
+	for k in "${trees[@]}"; do
+		ours() { (cd "$tmp" && cpu "$BIN" -p4 --no-cache -r "$k" one.stp); }
+		ref() {
+			make -C "/lib/modules/$k/build" M="$tmp/empty" clean >/dev/null 2>&1
+			cpu make -C "/lib/modules/$k/build" M="$tmp/empty" modules
+		}
+		side "$k" ms ours ref slower
+	done
+fi
 
-if command -v stap >/dev/null; then
+if want translation && command -v stap >/dev/null; then
 	k=${trees[0]}
 	echo "== -p3 against stap -p3 -r $k (CPU ms; ratio: times faster)"
-	ours() { cpu "$BIN" -p3 "$tmp/one.stp"; }
-	ref() { cpu stap -p3 -r "$k" "$tmp/one.stp"; }
+	ours() { REPS=20 cpu "$BIN" -p3 "$tmp/one.stp"; }
+	ref() { REPS=20 cpu stap -p3 -r "$k" "$tmp/one.stp"; }
 	side "one probe" ms ours ref
 	ours() { cpu "$BIN" -p3 "$tmp/gen3200.stp"; }
 	ref() { cpu stap -p3 -r "$k" "$tmp/gen3200.stp"; }
 	side "generated $(wc -l < "$tmp/gen3200.stp")-line script" ms ours ref
 fi
 
-echo "== linearity: -p3 of a generated $(wc -l < "$tmp/gen100k.stp")-line script ($(wc -c < "$tmp/gen100k.stp") bytes)"
-/usr/bin/time -f '%e s wall, %U s user, %S s system, peak RSS %M KB' "$BIN" -p3 "$tmp/gen100k.stp" 2>&1 >/dev/null |
-	awk -v size="$(wc -c < "$tmp/gen100k.stp")" '{print; printf "peak RSS / script size: %.1f\n", $12 * 1024 / size}'
+if want translation; then
+	echo "== linearity: -p3 of a generated $(wc -l < "$tmp/gen100k.stp")-line script ($(wc -c < "$tmp/gen100k.stp") bytes)"
+	/usr/bin/time -f '%e s wall, %U s user, %S s system, peak RSS %M KB' "$BIN" -p3 "$tmp/gen100k.stp" 2>&1 >/dev/null |
+		awk -v size="$(wc -c < "$tmp/gen100k.stp")" '{print; printf "peak RSS / script size: %.1f\n", $12 * 1024 / size}'
+fi
 
-echo "== --vm: QEMU start to the guest ready, and a cached small script start to finish (wall ms)"
-for k in "${trees[@]}"; do
-	[ -e "/boot/vmlinuz-$k" ] || continue
-	vm=(--vm -r "$k" -e 'probe begin { println("hello") exit() }')
-	"$BIN" "${vm[@]}" >/dev/null 2>&1 # builds the module and prepares the boot (once)
-	: > "$tmp/boot"; : > "$tmp/all"
-	for _ in $(seq "$N"); do
-		s=$(date +%s%N)
-		"$BIN" -v "${vm[@]}" 2>&1 >/dev/null | sed -n 's/.*(boot \([0-9]*\) ms).*/\1/p' >> "$tmp/boot"
-		e=$(date +%s%N)
-		echo $(((e - s) / 1000000)) >> "$tmp/all"
+if want vm; then
+	echo "== --vm: QEMU start to the guest ready, and a cached small script start to finish (wall ms)"
+	for k in "${trees[@]}"; do
+		[ -e "/boot/vmlinuz-$k" ] || continue
+		vm=(--vm -r "$k" -e 'probe begin { println("hello") exit() }')
+		"$BIN" "${vm[@]}" >/dev/null 2>&1 # builds the module and prepares the boot (once)
+		: > "$tmp/boot"; : > "$tmp/all"
+		for _ in $(seq "$N"); do
+			s=$(date +%s%N)
+			"$BIN" -v "${vm[@]}" 2>&1 >/dev/null | sed -n 's/.*(boot \([0-9]*\) ms).*/\1/p' >> "$tmp/boot"
+			e=$(date +%s%N)
+			echo $(((e - s) / 1000000)) >> "$tmp/all"
+		done
+		echo "$k: boot $(stats < "$tmp/boot") ms; whole run $(stats < "$tmp/all") ms"
 	done
-	echo "$k: boot $(stats < "$tmp/boot") ms; whole run $(stats < "$tmp/all") ms"
-done
+fi
 
-BIN=$BIN bash bench/hitcost.sh
+if want hitcost; then BIN=$BIN bash bench/hitcost.sh; fi

@@ -10,6 +10,7 @@ pub mod listing;
 pub mod probes;
 pub mod regex;
 mod stats;
+mod tapset_scan;
 pub mod tapsets;
 pub mod types;
 mod watches;

@@ -105,32 +105,21 @@ fn with_ext(
     Ok(out)
 }
 
-/// The functions and globals an embedded tapset declares, found by a scan of its lines
-/// (`function NAME`, `global A, B = 1, C%`, each optionally `private`), so that a script that
-/// names none of them does not pay for parsing it. None when the file holds something the scan
-/// cannot see through (a probe alias): it is then always parsed. A name too many only costs a
-/// parse; the embedded tapsets are written one declaration head per line.
-pub fn declared(text: &str) -> Option<HashSet<String>> {
-    let mut names = HashSet::new();
-    for line in text.lines() {
-        let l = line.trim_start();
-        let l = l.strip_prefix("private ").map(str::trim_start).unwrap_or(l);
-        if l.starts_with("probe ") || l.starts_with("probe\t") {
-            return None;
-        }
-        let ident = |rest: &str| -> String {
-            rest.trim_start()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
-        };
-        if let Some(rest) = l.strip_prefix("function ") {
-            names.insert(ident(rest));
-        } else if let Some(rest) = l.strip_prefix("global ") {
-            names.extend(rest.split(',').map(ident));
-        }
-    }
-    Some(names)
+pub use super::tapset_scan::declared;
+
+mod index {
+    include!(concat!(env!("OUT_DIR"), "/tapset_index.rs"));
+}
+
+/// The names an embedded tapset (named as in `EMBEDDED`) declares, from the index `build.rs`
+/// makes with `declared`; None when it is always parsed (it has a probe alias, or is not an
+/// embedded tapset).
+pub fn embedded_declares(name: &str) -> Option<&'static [&'static str]> {
+    let file = name.strip_prefix("<tapset>/")?;
+    index::DECLARED
+        .iter()
+        .find(|(n, _)| *n == file)
+        .and_then(|(_, names)| *names)
 }
 
 /// Every name a script's probes and functions use (variables, arrays, called functions).
@@ -163,5 +152,15 @@ mod tests {
             assert!(d.contains(n), "{n}");
         }
         assert!(declared("probe x = begin { }").is_none());
+    }
+
+    /// The build's index is the scan of the text embedded now.
+    #[test]
+    fn index_matches_the_embedded_text() {
+        for (name, text) in EMBEDDED {
+            let indexed =
+                embedded_declares(name).map(|n| n.iter().map(|s| s.to_string()).collect());
+            assert_eq!(indexed, declared(text), "{name}");
+        }
     }
 }

@@ -67,6 +67,12 @@ pub fn define_library(toks: Vec<Tok>, lib: &mut Library, diags: &mut Diags) {
 
 /// Expands the macros of one file, taking out its `@define`s.
 pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
+    // A file that names no macro (and defines none) keeps its tokens as they are, without a
+    // second vector: most scripts, and every large one measured.
+    if !toks.iter().any(|t| matches!(t.t, T::At(_))) {
+        return toks;
+    }
+    let mut out = Vec::with_capacity(toks.len());
     let mut ex = Expander {
         toks,
         pos: 0,
@@ -74,20 +80,24 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
         local: IndexMap::new(),
         diags,
     };
-    let mut out = Vec::new();
     loop {
-        let tok = ex.peek().clone();
-        match &tok.t {
+        // Only a macro use is copied out of the token: every other token moves on as it is.
+        let is_use = match &ex.peek().t {
+            T::At(name) if name != "define" => ex.lookup(name).is_some(),
+            _ => false,
+        };
+        match &ex.peek().t {
             T::Eof => {
-                out.push(tok);
+                out.push(ex.take());
                 return out;
             }
             T::At(d) if d == "define" => {
                 ex.bump();
                 ex.define();
             }
-            T::At(name) if ex.lookup(name).is_some() => {
-                ex.bump();
+            T::At(_) if is_use => {
+                let tok = ex.bump().clone();
+                let T::At(name) = &tok.t else { continue };
                 let before = ex.diags.error_count();
                 if let Some(args) = ex.args_at_top(name, tok.span) {
                     ex.expand_use(name, &tok, args, None, 0, &mut out);
@@ -100,9 +110,7 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
                     });
                 }
             }
-            _ => {
-                out.push(ex.bump().clone());
-            }
+            _ => out.push(ex.take()),
         }
     }
 }
@@ -125,6 +133,20 @@ impl Expander<'_> {
             self.pos += 1;
         }
         &self.toks[i]
+    }
+
+    /// The next token, moved out (the file's own tokens are read forward only: definitions and
+    /// argument lists look ahead, never behind).
+    fn take(&mut self) -> Tok {
+        let hollow = Tok {
+            t: T::Reported,
+            span: self.peek().span,
+            from_arg: None,
+            line_start: false,
+        };
+        let i = self.pos.min(self.toks.len() - 1);
+        self.bump();
+        std::mem::replace(&mut self.toks[i], hollow)
     }
 
     fn lookup(&self, name: &str) -> Option<&Macro> {
