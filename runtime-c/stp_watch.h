@@ -47,7 +47,7 @@ static inline const char *stp_watch_reason(int err, int why)
 	case STP_WHY_SYMBOL:
 		return STP_NO_SYMBOL_REASON;
 	case STP_WHY_NOSTEP:
-		return "arm64 data watchpoints are not supported yet: the kernel steps over a hit only for its own default handler, so a hit would trap forever (EOPNOTSUPP)";
+		return "not on arm64 yet: the kernel steps over a hit only for its own handler, so it would trap forever (EOPNOTSUPP)";
 	}
 	switch (err) {
 	case -ENOSPC:
