@@ -19,12 +19,12 @@ APT_PACKAGES := build-essential linux-headers-amd64 linux-headers-6.12-amd64 \
 # Root runs apt directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-nextest build test demo bless clean docs fuzz fuzz-generated \
+.PHONY: all setup setup-apt setup-arm64 setup-nextest build test demo bless clean docs fuzz fuzz-generated \
 	fuzz-coverage bench corpus release install uninstall deb test-package
 
 all: build
 
-setup: setup-apt setup-nextest
+setup: setup-apt setup-arm64 setup-nextest
 
 # dpkg -s first, so that a machine with everything installed never touches the network.
 setup-apt:
@@ -39,6 +39,11 @@ setup-apt:
 	else \
 		echo "apt packages: all present"; \
 	fi
+
+# arm64: the cross compiler and qemu-system-aarch64 on the host; the arm64 kernel image, its
+# headers and busybox-static unpacked (never installed) under /var/cache/stp-hwbp/arm64.
+setup-arm64:
+	@bash tests/setup/arm64.sh
 
 setup-nextest:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \

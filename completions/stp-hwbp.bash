@@ -23,7 +23,7 @@ _stp__hwbp() {
 
     case "${cmd}" in
         stp__hwbp)
-            opts="-e -p -r -g -D -I -v -w -W -l -L -m -k -c -x -o -T -G -h -V --dump-functions --dump-probe-types --no-cache --vm --all-modules --vm-file --vm-setup --vm-kernel-arg --print-man --print-completions --run-module --help --version"
+            opts="-e -p -r -a -g -D -I -v -w -W -l -L -m -k -c -x -o -T -G -h -V --dump-functions --dump-probe-types --no-cache --vm --all-modules --vm-file --vm-setup --vm-kernel-arg --print-man --print-completions --run-module --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,10 @@ _stp__hwbp() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,7 @@
 complete -c stp-hwbp -s e -d 'Run the script given as text; all positional words are its arguments' -r
 complete -c stp-hwbp -s p -d 'Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result' -r
 complete -c stp-hwbp -s r -d 'Target kernel: a release under /lib/modules, or a build-tree directory' -r
+complete -c stp-hwbp -s a -d 'Target architecture: x86_64 or arm64 (also aarch64); default: the -r tree\'s, else the host\'s' -r
 complete -c stp-hwbp -s D -d 'Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...: each has a range), or STP_NO_OVERLOAD; other macros need -g' -r
 complete -c stp-hwbp -s I -d 'Add a directory of tapsets (*.stp)' -r
 complete -c stp-hwbp -s l -d 'List the probe points matching PATTERN' -r

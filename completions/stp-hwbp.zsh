@@ -18,6 +18,7 @@ _stp-hwbp() {
 '-e+[Run the script given as text; all positional words are its arguments]:SCRIPT:_default' \
 '-p+[Stop after pass N (1 parse, 2 elaborate, 3 C, 4 build, 5 run) and print its result]:N:_default' \
 '-r+[Target kernel\: a release under /lib/modules, or a build-tree directory]:KVER|DIR:_default' \
+'-a+[Target architecture\: x86_64 or arm64 (also aarch64); default\: the -r tree'\''s, else the host'\''s]:ARCH:_default' \
 '*-D+[Set a limit of the module (MAXACTION=1000, MAXSTRINGLEN=128, ...\: each has a range), or STP_NO_OVERLOAD; other macros need -g]:NAME=VALUE:_default' \
 '*-I+[Add a directory of tapsets (*.stp)]:DIR:_default' \
 '-l+[List the probe points matching PATTERN]:PATTERN:_default' \

@@ -17,6 +17,7 @@ enum {
 	STP_WHY_ALIGN,		/* not aligned to the length */
 	STP_WHY_USER,		/* below the kernel half */
 	STP_WHY_SYMBOL,		/* the symbol is not in kallsyms */
+	STP_WHY_NOSTEP,		/* arm64: the hit could not be stepped over */
 };
 
 /*
@@ -36,15 +37,25 @@ static inline const char *stp_watch_reason(int err, int why)
 	case STP_WHY_NULL:
 		return "null address (EINVAL)";
 	case STP_WHY_ALIGN:
+#ifdef CONFIG_ARM64
+		return "bytes cross an 8-byte boundary (EINVAL)";
+#else
 		return "address not aligned to the length (EINVAL)";
+#endif
 	case STP_WHY_USER:
 		return "not a kernel address (EINVAL)";
 	case STP_WHY_SYMBOL:
 		return STP_NO_SYMBOL_REASON;
+	case STP_WHY_NOSTEP:
+		return "not on arm64 yet: the kernel steps over a hit only for its own handler, so it would trap forever (EOPNOTSUPP)";
 	}
 	switch (err) {
 	case -ENOSPC:
+#ifdef CONFIG_ARM64
+		return "no free watchpoint register (ENOSPC)";
+#else
 		return "no free debug register (ENOSPC)";
+#endif
 	case -EINVAL:
 		return "address refused (EINVAL)";
 	case -ENOMEM:
@@ -96,20 +107,34 @@ static const struct kernel_param_ops param_ops_stp_kaddr = {
 };
 #define param_check_stp_kaddr(name, p) __param_check(name, p, unsigned long)
 
-/* Any context. 0 if addr/len can be asked of the kernel, else an STP_WHY_* code. */
+/* Any context. 0 if addr/len can be asked of the kernel, else an STP_WHY_* code. x86 needs
+ * the address aligned to the length; an arm64 watchpoint selects bytes of one aligned
+ * doubleword (the kernel would silently drop the bytes past it). */
 static inline int stp_watch_check(unsigned long addr, int len)
 {
+#ifdef CONFIG_ARM64
+	/* arm64 watchpoints trap before the access, and the kernel (6.12) steps over it only for
+	 * events with its default overflow handler; with ours the same access traps again and
+	 * again and the CPU hangs. Until the module can step itself, a watch is never armed: its
+	 * .unavailable probe runs with the reason instead. */
+	return STP_WHY_NOSTEP;
+#endif
 	if (!addr)
 		return STP_WHY_NULL;
+#ifdef CONFIG_ARM64
+	if ((addr & 7) + len > 8)
+		return STP_WHY_ALIGN;
+#else
 	if (addr & (len - 1))
 		return STP_WHY_ALIGN;
+#endif
 	if (addr < stp_kernel_space_start())
 		return STP_WHY_USER;
 	return 0;
 }
 
 /* Any context. The perf attributes of a watchpoint on [addr, addr+len); -EINVAL for a
- * length that is not 1, 2, 4 or 8. */
+ * length that is not 1, 2, 4 or 8 (on arm64: not 1 to 8). */
 static inline int stp_watch_attr(struct perf_event_attr *attr, unsigned long addr, int len,
 				 int type)
 {
@@ -120,6 +145,12 @@ static inline int stp_watch_attr(struct perf_event_attr *attr, unsigned long add
 	case 2: blen = HW_BREAKPOINT_LEN_2; break;
 	case 4: blen = HW_BREAKPOINT_LEN_4; break;
 	case 8: blen = HW_BREAKPOINT_LEN_8; break;
+#ifdef CONFIG_ARM64
+	case 3: blen = HW_BREAKPOINT_LEN_3; break;
+	case 5: blen = HW_BREAKPOINT_LEN_5; break;
+	case 6: blen = HW_BREAKPOINT_LEN_6; break;
+	case 7: blen = HW_BREAKPOINT_LEN_7; break;
+#endif
 	default: return -EINVAL;
 	}
 	hw_breakpoint_init(attr);

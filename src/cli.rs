@@ -57,6 +57,9 @@ pub struct Cli {
     /// Target kernel: a release under /lib/modules, or a build-tree directory
     #[arg(short = 'r', value_name = "KVER|DIR")]
     pub kernel: Option<String>,
+    /// Target architecture: x86_64 or arm64 (also aarch64); default: the -r tree's, else the host's
+    #[arg(short = 'a', value_name = "ARCH")]
+    pub arch: Option<String>,
     /// Guru mode: allow embedded C in the script
     #[arg(short = 'g')]
     pub guru: bool,

@@ -6,6 +6,7 @@ use crate::ir::Module;
 use crate::kbuild::tree::{self, KernelTree};
 use crate::sema;
 use crate::syntax::{self, ast, preprocess::PpEnv};
+use crate::target::Arch;
 use indexmap::IndexMap;
 use std::time::Instant;
 
@@ -17,6 +18,8 @@ pub struct Config {
     pub args: Vec<String>,
     pub last_pass: u8,
     pub kernel: Option<String>,
+    /// `-a`: the target architecture, when named (else the `-r` tree's, else the host's).
+    pub arch: Option<Arch>,
     pub guru: bool,
     pub defines: Vec<(String, String)>,
     pub include_dirs: Vec<String>,
@@ -52,27 +55,40 @@ pub const EXIT_ENV: i32 = 3;
 /// A lazily-found kernel tree for the preprocessor and pass 4.
 pub struct Kernel {
     pub request: Option<String>,
+    /// `-a`, which also picks where a release name is looked up.
+    pub arch: Option<Arch>,
     found: Option<Result<KernelTree, String>>,
     config: Option<Result<IndexMap<String, String>, String>>,
 }
 
 impl Kernel {
-    pub fn new(request: Option<String>) -> Kernel {
+    pub fn new(request: Option<String>, arch: Option<Arch>) -> Kernel {
         Kernel {
             request,
+            arch,
             found: None,
             config: None,
         }
     }
     pub fn tree(&mut self) -> Result<&KernelTree, String> {
         if self.found.is_none() {
-            self.found = Some(tree::find(self.request.as_deref()));
+            self.found = Some(tree::find(self.request.as_deref(), self.arch));
         }
         self.found
             .as_ref()
             .expect("just set")
             .as_ref()
             .map_err(|e| e.clone())
+    }
+
+    /// The architecture every pass targets: `-a`, else that of the tree `-r` names (the
+    /// host's when it cannot be found: pass 4 then says why), else the host's.
+    pub fn target_arch(&mut self) -> Arch {
+        match (self.arch, &self.request) {
+            (Some(a), _) => a,
+            (None, Some(_)) => self.tree().map(|t| t.arch).unwrap_or_else(|_| Arch::host()),
+            (None, None) => Arch::host(),
+        }
     }
 }
 
@@ -88,6 +104,9 @@ impl PpEnv for Env<'_> {
     }
     fn guru(&self) -> bool {
         self.guru
+    }
+    fn arch(&mut self) -> &'static str {
+        self.kernel.target_arch().name()
     }
     fn kernel_release(&mut self) -> Result<String, String> {
         self.kernel.tree().map(|t| t.release.clone())
@@ -127,7 +146,7 @@ pub enum Stop {
 
 impl Session {
     pub fn new(cfg: Config) -> Session {
-        let kernel = Kernel::new(cfg.kernel.clone());
+        let kernel = Kernel::new(cfg.kernel.clone(), cfg.arch);
         Session {
             cfg,
             sm: SourceMap::default(),
@@ -306,7 +325,8 @@ impl Session {
     pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
         let m = self.time("Pass 2: elaborated the script", |s| {
             let tapsets = s.parse_tapsets(Some(script))?;
-            Ok(sema::elaborate(script, &tapsets, &mut s.diags))
+            let arch = s.kernel.target_arch();
+            Ok(sema::elaborate(script, &tapsets, arch, &mut s.diags))
         })?;
         // After alias expansion: a script of alias definitions alone has no probes.
         if m.probes.is_empty() && !self.diags.has_errors() {
@@ -474,12 +494,23 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
             return 2;
         }
     };
+    let arch = match cli.arch.as_deref().map(|a| (a, Arch::parse(a))) {
+        None => None,
+        Some((_, Some(a))) => Some(a),
+        Some((a, None)) => {
+            eprintln!(
+                "stp-hwbp: unsupported architecture `{a}` for -a (stp-hwbp targets x86_64 and arm64; aarch64 is accepted for arm64)"
+            );
+            return 2;
+        }
+    };
     let cfg = Config {
         script_file,
         script_text: cli.script.clone(),
         args,
         last_pass: cli.pass.unwrap_or(5),
         kernel: cli.kernel.clone(),
+        arch,
         guru: cli.guru,
         defines: cli.defines.iter().map(|d| parse_define(d)).collect(),
         include_dirs: cli.include.clone(),
@@ -517,8 +548,12 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
     }
     let mut cfg = cfg;
     if cfg.run.vm && cfg.kernel.is_none() {
-        // A guest boots an installed Debian kernel, never the host's: pick the newest.
-        cfg.kernel = crate::kbuild::tree::installed().pop();
+        // A guest boots an installed Debian kernel, never the host's: pick the newest (of the
+        // `-a` architecture, among those `make setup` unpacked, when that is not the host's).
+        cfg.kernel = match cfg.arch.filter(|a| *a != Arch::host()) {
+            Some(a) => crate::kbuild::tree::foreign(a).pop(),
+            None => crate::kbuild::tree::installed().pop(),
+        };
     }
     let mut s = Session::new(cfg);
     if cli.dump_functions {
@@ -574,6 +609,20 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         return Ok(0);
     }
     drop(m);
+    let arch = s.kernel.target_arch();
+    if s.cfg.last_pass == 5 && arch != Arch::host() {
+        // Before the build: neither this machine nor a guest of its own kind can load it.
+        let why = if s.cfg.run.vm {
+            "--vm boots x86_64 guests only so far".to_string()
+        } else {
+            format!("this {} machine cannot load it", Arch::host().name())
+        };
+        return Err(Stop::Env(format!(
+            "cannot run a module built for {}: {why}; build it with -p4 and load it on an {} machine (insmod NAME.ko, then read /proc/stp_hwbp/NAME/out)",
+            arch.name(),
+            arch.name()
+        )));
+    }
     if s.cfg.last_pass == 5 && !s.cfg.run.vm {
         check_running_kernel(s)?;
     }

@@ -14,3 +14,4 @@ pub mod run;
 pub mod sema;
 pub mod spinner;
 pub mod syntax;
+pub mod target;

@@ -315,3 +315,69 @@ fn dump_functions_gives_signatures_and_contexts() {
     }
     assert!(!d.contains("__"), "internal helpers stay out of the list");
 }
+
+/// The arm64 tree `make setup` unpacks (CI has it; elsewhere the arm64 tests say how to get it).
+fn arm64_tree() -> String {
+    stp_hwbp::kbuild::tree::foreign(stp_hwbp::target::Arch::Arm64)
+        .pop()
+        .expect("an arm64 kernel tree under /var/cache/stp-hwbp/arm64 (run `make setup`)")
+}
+
+#[test]
+fn arm64_cross_build_makes_an_arm64_module() {
+    let tree = arm64_tree();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = "%( arch == \"arm64\" %? probe kernel.data(\"pid_max\").length(3).read { println(data_value()) } %)\nprobe begin { exit() }\n";
+    // Named by -a, and found from the tree alone: both cross-build.
+    for args in [vec!["-a", "aarch64", "-r", &tree], vec!["-r", &tree]] {
+        let out = stp_in(
+            dir.path(),
+            &[&args[..], &["-p4", "-m", "stphwbp_a64", "-e", script]].concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let ko = std::fs::read(dir.path().join("stphwbp_a64.ko")).expect("the module");
+        // ELF e_machine (little-endian u16 at offset 18): 183 is EM_AARCH64.
+        assert_eq!(u16::from_le_bytes([ko[18], ko[19]]), 183, "{args:?}");
+    }
+}
+
+#[test]
+fn arch_mismatch_and_unknown_arch_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = stp_in(
+        dir.path(),
+        &["-a", "sparc64", "-p2", "-e", "probe begin {}"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x86_64 and arm64"));
+    let out = stp_in(
+        dir.path(),
+        &[
+            "-a",
+            "arm64",
+            "-r",
+            &some_tree(),
+            "-p4",
+            "-e",
+            "probe begin {}",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("is for x86_64, not arm64"), "{err}");
+}
+
+#[test]
+fn arm64_modules_are_not_run_here() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for vm in [&["--vm"][..], &[][..]] {
+        let out = stp_in(
+            dir.path(),
+            &[vm, &["-a", "arm64", "-e", "probe begin { exit() }"]].concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("-p4"), "{err}");
+    }
+}

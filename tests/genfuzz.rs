@@ -277,7 +277,7 @@ fn front_trial(first: u64, n: u64) -> Result<(), Failed> {
 /// whose C does not compile is built again alone for its own messages, and reduced; if any
 /// failed, the others are built again without it, since modpost then linked none of them.
 fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
-    let tree = stp_hwbp::kbuild::tree::find(Some(kver))?;
+    let tree = stp_hwbp::kbuild::tree::find(Some(kver), None)?;
     let limits = limits(first);
     let defines = stp_hwbp::limits::defines(&limits, false)?;
     if !defines.is_empty() {

@@ -12,11 +12,13 @@
 //!   comparing `-p2` stderr with exit status 0 (or `NAME.status`).
 //! - `NAME.args`: script arguments, one per line. `NAME.flags`: extra options (whitespace
 //!   separated), e.g. `-g`; a `-pN` there sets the pass of the `stderr::` trial (default 2).
-//! - `kbuild::KVER::NAME` for every `NAME.c` and every kernel tree `/lib/modules/KVER/build`:
-//!   the C plus `runtime-c/` built with kbuild and `-Werror`.
+//! - `kbuild::KVER::NAME` for every `NAME.c` and every kernel tree `/lib/modules/KVER/build`,
+//!   and every arm64 tree `make setup` unpacked (cross-built): the C plus `runtime-c/` built
+//!   with kbuild and `-Werror`. `kbuild::arm64_trees` fails in CI when there is none.
 //! - `examples::NAME`: every `examples/NAME.stp` must pass `-p2` (arguments from `NAME.args`).
 //! - `kbuild::KVER::example_NAME`, `kbuild::KVER::stap_hw_watch_*`: every example, and
-//!   SystemTap's `hw_watch_addr.stp`/`hw_watch_sym.stp` unchanged, build with `-p4` on each tree.
+//!   SystemTap's `hw_watch_addr.stp`/`hw_watch_sym.stp` unchanged, build with `-p4` on each tree
+//!   (arm64 ones included).
 //! - `kbuild::KVER::bench_hitcost`: the hit-cost benchmark's modules (`bench/hitcost`) build
 //!   with `-Werror` on each tree (`make bench` runs them; no test does).
 //! - `generated::*`: inputs too big or too odd to check in (deep nesting), written to a
@@ -27,7 +29,7 @@
 
 mod common;
 
-use common::{KBUILD_SLOTS, in_ci, kernel_trees};
+use common::{KBUILD_SLOTS, arm64_trees, in_ci, kernel_trees};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -230,7 +232,7 @@ fn have_pass3() -> bool {
 fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
     let c = std::fs::read_to_string(golden_dir().join(format!("{name}.c")))
         .map_err(|e| format!("read {name}.c: {e}"))?;
-    let tree = stp_hwbp::kbuild::tree::find(Some(kver))?;
+    let tree = stp_hwbp::kbuild::tree::find(Some(kver), None)?;
     let module = stp_hwbp::kbuild::module_name(Some(&format!("{name}.stp")), "");
     let _slot = KBUILD_SLOTS.take();
     let built = stp_hwbp::kbuild::build(&c, &module, &tree, &[])
@@ -401,7 +403,20 @@ fn main() {
         });
         trials.push(t.with_ignored_flag(!ci && few));
     }
-    for kver in &trees {
+    // The arm64 trees (cross builds): every golden C and every example builds there too.
+    let arm = arm64_trees();
+    {
+        let none = arm.is_empty();
+        let t = Trial::test("kbuild::arm64_trees", move || {
+            if none {
+                return Err(format!("no arm64 kernel build tree under {} (run `make setup`, which unpacks linux-headers-6.12.117+deb12-arm64 there)", stp_hwbp::kbuild::tree::foreign_root(stp_hwbp::target::Arch::Arm64).display()).into());
+            }
+            Ok(())
+        });
+        trials.push(t.with_ignored_flag(!ci && none));
+    }
+    let all_trees: Vec<String> = trees.iter().chain(&arm).cloned().collect();
+    for kver in &all_trees {
         for name in &cfiles {
             let (k, n) = (kver.clone(), name.clone());
             trials.push(Trial::test(format!("kbuild::{kver}::{name}"), move || {
@@ -459,7 +474,7 @@ fn main() {
         stap_examples.join("hw_watch_sym.stp"),
         vec!["pid_max".into()],
     ));
-    for kver in &trees {
+    for kver in &all_trees {
         for (name, script, args) in &builds {
             let (k, script, args) = (kver.clone(), script.clone(), args.clone());
             trials.push(Trial::test(format!("kbuild::{kver}::{name}"), move || {

@@ -112,7 +112,12 @@ pub fn run(input: &Input, last_pass: u8) -> Outcome {
                 &mut out.diags,
             ));
         }
-        let m = sema::elaborate(&out.script, &tapsets, &mut out.diags);
+        let m = sema::elaborate(
+            &out.script,
+            &tapsets,
+            stp_hwbp::target::Arch::host(),
+            &mut out.diags,
+        );
         out.module = Some(m);
     }
     if last_pass >= 3 && !out.diags.has_errors() {

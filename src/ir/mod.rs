@@ -150,6 +150,8 @@ impl fmt::Display for Ty {
 
 #[derive(Default)]
 pub struct Module {
+    /// The architecture the module is for (its watch rules were checked for it).
+    pub arch: crate::target::Arch,
     pub globals: Arena<Global>,
     pub functions: Arena<Function>,
     pub probes: Arena<Probe>,
@@ -484,6 +486,8 @@ impl SubKind {
 pub enum Access {
     Write,
     ReadWrite,
+    /// Reads only (`.read`): arm64 has it, x86 does not.
+    Read,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

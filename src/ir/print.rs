@@ -189,6 +189,7 @@ pub fn access(a: Access) -> &'static str {
     match a {
         Access::Write => "write",
         Access::ReadWrite => "rw",
+        Access::Read => "read",
     }
 }
 

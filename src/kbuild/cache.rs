@@ -309,6 +309,7 @@ pub fn key(c: &str, module: &str, tree: &KernelTree, kbuild_file: &str) -> Strin
         field(name, text.as_bytes());
     }
     field("release", tree.release.as_bytes());
+    field("arch", tree.arch.name().as_bytes());
     let dir = std::fs::canonicalize(&tree.dir).unwrap_or_else(|_| tree.dir.clone());
     field("tree", dir.as_os_str().as_encoded_bytes());
     for f in [".config", "Module.symvers", "Makefile", ".kernelvariables"] {

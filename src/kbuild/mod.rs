@@ -49,6 +49,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         include_str!("../../runtime-c/stp_counter.h"),
     ),
     ("stp_quote.h", include_str!("../../runtime-c/stp_quote.h")),
+    ("stp_regs.h", include_str!("../../runtime-c/stp_regs.h")),
     ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
     ("stp_tapset.h", include_str!("../../runtime-c/stp_tapset.h")),
     (
@@ -277,10 +278,15 @@ fn run(
     if sources.len() > 1 {
         make.arg("-k");
     }
-    let out = make
-        .arg("-C")
+    make.arg("-C")
         .arg(&tree.dir)
-        .arg(format!("M={}", p.display()))
+        .arg(format!("M={}", p.display()));
+    // Another architecture's tree is built with the cross toolchain `make setup` installs.
+    if let Some(cross) = tree.arch.cross_compile() {
+        make.arg(format!("ARCH={}", tree.arch.kbuild_arch()))
+            .arg(format!("CROSS_COMPILE={cross}"));
+    }
+    let out = make
         .arg("modules")
         // An outer make (`make test`) must not lend this one its jobserver or flags.
         .env_remove("MAKEFLAGS")

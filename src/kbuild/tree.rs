@@ -1,6 +1,13 @@
-//! Finding the target kernel's build tree (`-r KVER|DIR`) and reading what the preprocessor and
-//! the build need from it: its release string and its `.config`.
+//! Finding the target kernel's build tree (`-r KVER|DIR`, `-a ARCH`) and reading what the
+//! preprocessor and the build need from it: its release string, its `.config` and the
+//! architecture that config is for.
+//!
+//! Trees for the host's architecture are where Debian installs them (`/lib/modules/KVER/build`).
+//! Trees for another architecture are unpacked, never installed, by `make setup` under a root
+//! per architecture (`/var/cache/stp-hwbp/ARCH`, or `$STP_HWBP_FOREIGN/ARCH`), laid out as the
+//! packages lay them out: `lib/modules/KVER/build`, `boot/vmlinuz-KVER`, `bin/busybox`.
 
+use crate::target::Arch;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -8,28 +15,97 @@ use std::path::{Path, PathBuf};
 pub struct KernelTree {
     pub dir: PathBuf,
     pub release: String,
+    /// From the tree's `.config` (the host's architecture when it says neither).
+    pub arch: Arch,
 }
 
-/// Resolves `-r`: a release name under /lib/modules, or a directory. Without `-r`, the running
-/// kernel's tree if it has one, else the newest installed tree.
-pub fn find(r: Option<&str>) -> Result<KernelTree, String> {
-    let dir = match r {
-        Some(r) if r.contains('/') => PathBuf::from(r),
-        Some(r) => Path::new("/lib/modules").join(r).join("build"),
-        None => default_dir()?,
+/// The root where `make setup` unpacks another architecture's kernels and userland.
+pub fn foreign_root(arch: Arch) -> PathBuf {
+    let base = std::env::var_os("STP_HWBP_FOREIGN")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/stp-hwbp"));
+    base.join(arch.name())
+}
+
+/// Where a release's modules directory is: the host's, else another architecture's root.
+fn modules_dir(release: &str, arch: Option<Arch>) -> PathBuf {
+    let host = Path::new("/lib/modules").join(release);
+    if arch.is_none_or(|a| a == Arch::host()) && host.join("build/Makefile").exists() {
+        return host;
+    }
+    for a in [Arch::Arm64, Arch::X86_64] {
+        if a == Arch::host() || arch.is_some_and(|r| r != a) {
+            continue;
+        }
+        let d = foreign_root(a).join("lib/modules").join(release);
+        if d.join("build/Makefile").exists() {
+            return d;
+        }
+    }
+    host
+}
+
+/// Resolves `-r` and `-a`: a release name (under /lib/modules, or under the root `make setup`
+/// fills for another architecture), or a directory. Without `-r`, the running kernel's tree
+/// if it has one, else the newest installed tree (of the `-a` architecture when that is not
+/// the host's). A tree for another architecture than `-a` names is an error.
+pub fn find(r: Option<&str>, arch: Option<Arch>) -> Result<KernelTree, String> {
+    let foreign = arch.filter(|a| *a != Arch::host());
+    let dir = match (r, foreign) {
+        (Some(r), _) if r.contains('/') => PathBuf::from(r),
+        (Some(r), _) => modules_dir(r, arch).join("build"),
+        (None, Some(a)) => newest(
+            &installed_in(&foreign_root(a).join("lib/modules")),
+            &foreign_root(a).join("lib/modules"),
+        )
+        .ok_or_else(|| {
+            format!(
+                "no {} kernel build tree found under {} (run `make setup`, or name one with -r)",
+                a.name(),
+                foreign_root(a).display()
+            )
+        })?,
+        (None, None) => default_dir()?,
     };
     if !dir.join("Makefile").exists() {
         return Err(match r {
-            Some(r) if !r.contains('/') => format!(
-                "no kernel build tree for {r} at {} (install linux-headers-{r})",
-                dir.display()
-            ),
+            Some(r) if !r.contains('/') => match foreign {
+                Some(a) => format!(
+                    "no {} kernel build tree for {r} under {} (run `make setup`, which unpacks linux-headers-{r})",
+                    a.name(),
+                    foreign_root(a).display()
+                ),
+                None => format!(
+                    "no kernel build tree for {r} at {} (install linux-headers-{r})",
+                    dir.display()
+                ),
+            },
             _ => format!("{} is not a kernel build tree (no Makefile)", dir.display()),
         });
     }
     let release = read_release(&dir)
         .ok_or_else(|| format!("{} has no include/generated/utsrelease.h", dir.display()))?;
-    Ok(KernelTree { dir, release })
+    let mut tree = KernelTree {
+        dir,
+        release,
+        arch: Arch::host(),
+    };
+    if let Some(a) = tree.config().ok().as_ref().and_then(Arch::from_config) {
+        tree.arch = a;
+    }
+    if let Some(a) = arch
+        && a != tree.arch
+    {
+        return Err(format!(
+            "the kernel tree {} is for {}, not {} (name an {} tree with -r, or drop -a)",
+            tree.dir.display(),
+            tree.arch.name(),
+            a.name(),
+            a.name()
+        ));
+    }
+    Ok(tree)
 }
 
 fn default_dir() -> Result<PathBuf, String> {
@@ -42,29 +118,38 @@ fn default_dir() -> Result<PathBuf, String> {
     newest_installed().ok_or_else(|| "no kernel build tree found in /lib/modules (install linux-headers-amd64, or name one with -r)".to_string())
 }
 
-/// Every installed release with a build tree, oldest first.
+/// Every installed release with a build tree for the host's architecture, oldest first.
 pub fn installed() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/lib/modules")
+    installed_in(Path::new("/lib/modules"))
+}
+
+/// The releases `make setup` unpacked for another architecture, oldest first.
+pub fn foreign(arch: Arch) -> Vec<String> {
+    if arch == Arch::host() {
+        return vec![];
+    }
+    installed_in(&foreign_root(arch).join("lib/modules"))
+}
+
+fn installed_in(modules: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(modules)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect()
         })
         .unwrap_or_default();
-    v.retain(|r| {
-        Path::new("/lib/modules")
-            .join(r)
-            .join("build/Makefile")
-            .exists()
-    });
+    v.retain(|r| modules.join(r).join("build/Makefile").exists());
     v.sort_by(|a, b| crate::syntax::preprocess::version_cmp(a, b).then(a.cmp(b)));
     v
 }
 
+fn newest(releases: &[String], modules: &Path) -> Option<PathBuf> {
+    releases.last().map(|r| modules.join(r).join("build"))
+}
+
 pub fn newest_installed() -> Option<PathBuf> {
-    installed()
-        .pop()
-        .map(|r| Path::new("/lib/modules").join(r).join("build"))
+    newest(&installed(), Path::new("/lib/modules"))
 }
 
 fn read_release(dir: &Path) -> Option<String> {

@@ -94,12 +94,16 @@ struct Scope {
 pub fn elaborate(
     script: &ast::Script,
     tapset_scripts: &[ast::Script],
+    arch: crate::target::Arch,
     diags: &mut Diags,
 ) -> Module {
     let expanded = aliases::expand(script, tapset_scripts, diags);
     let script = &expanded;
     let mut e = Elab {
-        m: Module::default(),
+        m: Module {
+            arch,
+            ..Module::default()
+        },
         diags,
         globals: IndexMap::new(),
         shapes: vec![],
@@ -220,13 +224,21 @@ pub fn elaborate(
             .filter(|w| w.name.is_none())
             .collect();
         let n = startup.len();
-        if n > 4 {
-            let w = startup[4];
+        let regs = arch.watch_registers();
+        if n > regs {
+            let w = startup[regs];
             e.diags.push(
                 Diag::warning(
                     codes::WARN_WATCH_COUNT,
                     w.span,
-                    format!("{n} watchpoints are armed at start, but x86 has 4 debug registers"),
+                    match arch {
+                        crate::target::Arch::X86_64 => {
+                            format!("{n} watchpoints are armed at start, but x86 has {regs} debug registers")
+                        }
+                        crate::target::Arch::Arm64 => format!(
+                            "{n} watchpoints are armed at start, but arm64 has {regs} watchpoint registers"
+                        ),
+                    },
                 )
                 .label("the fifth watchpoint")
                 .note("arming will fail with ENOSPC at load time unless they are shared")

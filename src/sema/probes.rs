@@ -5,6 +5,7 @@ use crate::diag::Span;
 use crate::diag::{Diag, Diags, codes, nearest};
 use crate::ir::{Access, Id, Kprobe, Module, Point, PointKind, Probe, SubKind, Watch, WatchAddr};
 use crate::syntax::ast::{self, LitValue, ProbePoint};
+use crate::target::Arch;
 
 /// One family of probe points, as `-L` lists them.
 pub struct Family {
@@ -435,7 +436,7 @@ pub fn resolve(
         }
         ["kernel", "data", rest @ ..] => {
             no_arg(&c[0], diags).then_some(())?;
-            let spec = data_spec(pp, rest, &text, None, diags)?;
+            let spec = data_spec(pp, rest, &text, None, m.arch, diags)?;
             let sub = spec.sub;
             let change = spec.change;
             let w = startup_watch(spec, m, index, pp.span);
@@ -763,7 +764,7 @@ pub fn declare_named(
         return None;
     };
     let rest: Vec<&str> = rest.to_vec();
-    let spec = data_spec(pp, &rest, &text, decl.param.as_ref(), diags)?;
+    let spec = data_spec(pp, &rest, &text, decl.param.as_ref(), m.arch, diags)?;
     if let Some(k) = spec.sub {
         diags.push(
             Diag::error(
@@ -787,6 +788,7 @@ fn data_spec(
     rest: &[&str],
     text: &str,
     param: Option<&ast::Ident>,
+    arch: Arch,
     diags: &mut Diags,
 ) -> Option<DataSpec> {
     let c = &pp.components;
@@ -808,15 +810,18 @@ fn data_spec(
             ("length", 0) => {
                 let n = int_arg(comp, "a length in bytes", diags)?;
                 let sp = comp.arg.as_ref().map(|a| a.span).unwrap_or(comp.name.span);
-                if !matches!(n, 1 | 2 | 4 | 8) {
+                if !arch.valid_len(n) {
                     diags.push(
                         Diag::error(
                             codes::PROBE_LENGTH,
                             sp,
                             format!("unsupported watch length {n}"),
                         )
-                        .label("x86 debug registers watch 1, 2, 4 or 8 bytes")
-                        .help("use .length(1), .length(2), .length(4) or .length(8)"),
+                        .label(format!("{} watch {}", arch.watch_hw(), arch.lengths_text()))
+                        .help(match arch {
+                            Arch::X86_64 => "use .length(1), .length(2), .length(4) or .length(8)",
+                            Arch::Arm64 => "use a length from .length(1) to .length(8)",
+                        }),
                     );
                     return None;
                 }
@@ -831,6 +836,10 @@ fn data_spec(
                 } else {
                     Access::Write
                 });
+            }
+            ("read", _) if access.is_none() && arch.has_read_watches() => {
+                no_arg(comp, diags).then_some(())?;
+                access = Some(Access::Read);
             }
             ("priority", _) if access.is_some() => match &comp.arg {
                 Some(ast::Literal {
@@ -880,7 +889,7 @@ fn data_spec(
                 sub = sub_kind(s);
                 base_len = 2 + i;
             }
-            ("read", _) => {
+            ("read", _) if !arch.has_read_watches() => {
                 diags.push(
                     Diag::error(
                         codes::PROBE_READ,
@@ -888,6 +897,7 @@ fn data_spec(
                         "read-only watchpoints do not exist on x86",
                     )
                     .label("x86 debug registers trigger on writes, or on reads and writes")
+                    .note("arm64 has them: `-a arm64` targets an arm64 kernel")
                     .help(format!(
                         "use `.rw` and tell reads from writes yourself: {}",
                         text.replace(".read", ".rw")
@@ -911,7 +921,7 @@ fn data_spec(
             )
             .label("the access type is missing")
             .help(format!(
-                "add `.write` (writes), `.change` (writes that change the value) or `.rw` (reads and writes): {text}.write"
+                "add `.write` (writes), `.change` (writes that change the value){} or `.rw` (reads and writes): {text}.write", if arch.has_read_watches() { ", `.read` (reads)" } else { "" }
             )),
         );
         return None;
@@ -950,7 +960,7 @@ fn data_spec(
             );
             return None;
         }
-        (Some(arg), _) => match literal_addr(arg, len, len_span, diags)? {
+        (Some(arg), _) => match literal_addr(arg, len, len_span, arch, diags)? {
             a if param.is_some() => {
                 let q = param?;
                 diags.push(
@@ -986,6 +996,7 @@ fn literal_addr(
     arg: &ast::Literal,
     len: u8,
     len_span: Option<Span>,
+    arch: Arch,
     diags: &mut Diags,
 ) -> Option<WatchAddr> {
     Some(match &arg.value {
@@ -1016,16 +1027,40 @@ fn literal_addr(
                     )
                     .label(label)
                     .note(format!(
-                        "x86_64 kernel addresses start at {KERNEL_SPACE_START:#x}; below that, \
+                        "{} {KERNEL_SPACE_START:#x}; below that, \
                          an address means something different in every process, so a watch \
-                         there would fire for whichever process touches it"
+                         there would fire for whichever process touches it",
+                        match arch {
+                            Arch::X86_64 => "x86_64 kernel addresses start at",
+                            Arch::Arm64 => "arm64 kernel addresses lie above",
+                        }
                     ))
                     .help("watch a kernel variable: kernel.data(\"symbol\"), or an address from /proc/kallsyms"),
                 );
-            } else if (*v as u64) % u64::from(len) != 0 {
-                let mut e = Diag::error(codes::PROBE_ALIGN, arg.span, format!("address {:#x} is not aligned to the watch length {len}", *v as u64))
-                    .label(format!("not a multiple of {len}"))
-                    .help(format!("x86 needs the address aligned to the length: watch {:#x} instead, or use a shorter length", (*v as u64) & !(u64::from(len) - 1)));
+            } else if !arch.fits(*v as u64, len) {
+                let a = *v as u64;
+                let mut e = match arch {
+                    Arch::X86_64 => Diag::error(
+                        codes::PROBE_ALIGN,
+                        arg.span,
+                        format!("address {a:#x} is not aligned to the watch length {len}"),
+                    )
+                    .label(format!("not a multiple of {len}")),
+                    Arch::Arm64 => Diag::error(
+                        codes::PROBE_ALIGN,
+                        arg.span,
+                        format!("{len} bytes at {a:#x} cross an 8-byte boundary"),
+                    )
+                    .label(format!(
+                        "bytes {a:#x} to {:#x} span two doublewords",
+                        a + u64::from(len) - 1
+                    )),
+                }
+                .help(format!(
+                    "{}: watch {:#x} instead, or use a shorter length",
+                    arch.alignment_rule(),
+                    arch.fitting_addr(a, len)
+                ));
                 if let Some(ls) = len_span {
                     e = e.secondary(ls, "the length");
                 }

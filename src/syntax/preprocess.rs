@@ -10,8 +10,9 @@ use crate::diag::{Diag, Diags, Span, codes};
 pub trait PpEnv {
     fn args(&self) -> &[String];
     fn guru(&self) -> bool;
-    fn arch(&self) -> &str {
-        "x86_64"
+    /// The target architecture's name, as SystemTap spells it (`x86_64`, `arm64`).
+    fn arch(&mut self) -> &'static str {
+        crate::target::Arch::host().name()
     }
     /// The kernel release (`6.1.0-56-amd64`) or why it is unknown.
     fn kernel_release(&mut self) -> Result<String, String>;

@@ -18,6 +18,11 @@ pub fn kernel_trees() -> Vec<String> {
     stp_hwbp::kbuild::tree::installed()
 }
 
+/// The arm64 kernel build trees `make setup` unpacked (cross-built with aarch64-linux-gnu-).
+pub fn arm64_trees() -> Vec<String> {
+    stp_hwbp::kbuild::tree::foreign(stp_hwbp::target::Arch::Arm64)
+}
+
 /// A counting semaphore bounding concurrent kbuild runs inside this process.
 pub struct Slots {
     free: Mutex<usize>,

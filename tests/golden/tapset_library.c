@@ -464,13 +464,13 @@ static int64_t stp_fn_gettimeofday_s(struct stp_context *c);
 static int64_t stp_fn_gettimeofday_ns(struct stp_context *c);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 
-/* <tapset>/time.stp:57:39 */
+/* <tapset>/time.stp:59:39 */
 static void stp_fn_ctime_1(struct stp_context *c, char *rv, int64_t a_epochsecs) {
 	rv[0] = '\0';
 	#define STAP_ARG_epochsecs a_epochsecs
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	{
-#line 57 "<tapset>/time.stp"
+#line 59 "<tapset>/time.stp"
  /* context: any */
 	stp_ctime(CONTEXT, STAP_RETVALUE, STAP_ARG_epochsecs);
 #line 477 "stphwbp_tapset_library.c"
@@ -481,7 +481,7 @@ stp_out:
 	#undef STAP_RETURN
 }
 
-/* <tapset>/time.stp:62:10 */
+/* <tapset>/time.stp:64:10 */
 static void stp_fn_ctime_0(struct stp_context *c, char *rv) {
 	struct stp_frame_f1 *f;
 	rv[0] = '\0';
@@ -506,7 +506,7 @@ stp_out:
 	c->nesting--;
 }
 
-/* <tapset>/time.stp:75:10 */
+/* <tapset>/time.stp:77:10 */
 static void stp_fn_tz_ctime(struct stp_context *c, char *rv, int64_t a_epochsecs) {
 	struct stp_frame_f2 *f;
 	rv[0] = '\0';
@@ -540,12 +540,12 @@ stp_out:
 	c->nesting--;
 }
 
-/* <tapset>/time.stp:67:27 */
+/* <tapset>/time.stp:69:27 */
 static int64_t stp_fn_tz_gmtoff(struct stp_context *c) {
 	int64_t rv = 0;
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
-#line 67 "<tapset>/time.stp"
+#line 69 "<tapset>/time.stp"
  /* context: any */ /* pragma:tz */
 	STAP_RETVALUE = stp_tz_gmtoff;
 #line 552 "stphwbp_tapset_library.c"
@@ -556,12 +556,12 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/time.stp:70:27 */
+/* <tapset>/time.stp:72:27 */
 static void stp_fn_tz_name(struct stp_context *c, char *rv) {
 	rv[0] = '\0';
 	#define STAP_RETURN(v) do { stp_strcpy(rv, (v)); goto stp_out; } while (0)
 	{
-#line 70 "<tapset>/time.stp"
+#line 72 "<tapset>/time.stp"
  /* context: any */ /* pragma:tz */
 	strscpy(STAP_RETVALUE, stp_tz_name, MAXSTRINGLEN);
 #line 568 "stphwbp_tapset_library.c"
@@ -623,8 +623,10 @@ static int64_t stp_fn_cpu_clock_ns(struct stp_context *c, int64_t a_cpu) {
  /* context: any */
 	if (STAP_ARG_cpu < 0 || STAP_ARG_cpu >= nr_cpu_ids || !cpu_possible(STAP_ARG_cpu))
 		STAP_ERROR("invalid cpu %lld", (long long)STAP_ARG_cpu);
-	STAP_RETVALUE = (int64_t)sched_clock_cpu(STAP_ARG_cpu);
-#line 628 "stphwbp_tapset_library.c"
+	/* cpu_clock(): sched_clock_cpu() where the clock is unstable (x86), sched_clock() on
+	 * arm64, where sched_clock_cpu() is not exported. */
+	STAP_RETVALUE = (int64_t)cpu_clock(STAP_ARG_cpu);
+#line 630 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -633,7 +635,7 @@ stp_out:
 	return rv;
 }
 
-/* <tapset>/time.stp:53:10 */
+/* <tapset>/time.stp:55:10 */
 static int64_t stp_fn_cpu_clock_ms(struct stp_context *c, int64_t a_cpu) {
 	struct stp_frame_f8 *f;
 	int64_t rv = 0;
@@ -649,7 +651,7 @@ static int64_t stp_fn_cpu_clock_ms(struct stp_context *c, int64_t a_cpu) {
 	f->t1 = stp_fn_cpu_clock_ns(c, f->l_cpu);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	f->t2 = stp_div(c, f->t1, 1000000LL, "<tapset>/time.stp:53:47");
+	f->t2 = stp_div(c, f->t1, 1000000LL, "<tapset>/time.stp:55:47");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	rv = f->t2;
@@ -668,7 +670,7 @@ static int64_t stp_fn_get_cycles(struct stp_context *c) {
 #line 29 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)get_cycles();
-#line 672 "stphwbp_tapset_library.c"
+#line 674 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -684,7 +686,7 @@ static int64_t stp_fn_HZ(struct stp_context *c) {
 #line 24 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = HZ;
-#line 688 "stphwbp_tapset_library.c"
+#line 690 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -700,7 +702,7 @@ static int64_t stp_fn_ktime_get_ns(struct stp_context *c) {
 #line 34 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)ktime_get_mono_fast_ns();
-#line 704 "stphwbp_tapset_library.c"
+#line 706 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -716,7 +718,7 @@ static int64_t stp_fn_jiffies(struct stp_context *c) {
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 720 "stphwbp_tapset_library.c"
+#line 722 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -734,7 +736,7 @@ static int64_t stp_fn_ppid(struct stp_context *c) {
 	rcu_read_lock();
 	STAP_RETVALUE = task_tgid_nr(rcu_dereference(current->real_parent));
 	rcu_read_unlock();
-#line 738 "stphwbp_tapset_library.c"
+#line 740 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -750,7 +752,7 @@ static int64_t stp_fn_uid(struct stp_context *c) {
 #line 73 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kuid_munged(current_user_ns(), current_uid());
-#line 754 "stphwbp_tapset_library.c"
+#line 756 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -766,7 +768,7 @@ static int64_t stp_fn_gid(struct stp_context *c) {
 #line 79 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kgid_munged(current_user_ns(), current_gid());
-#line 770 "stphwbp_tapset_library.c"
+#line 772 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -782,7 +784,7 @@ static int64_t stp_fn_euid(struct stp_context *c) {
 #line 76 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kuid_munged(current_user_ns(), current_euid());
-#line 786 "stphwbp_tapset_library.c"
+#line 788 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -798,7 +800,7 @@ static int64_t stp_fn_egid(struct stp_context *c) {
 #line 82 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kgid_munged(current_user_ns(), current_egid());
-#line 802 "stphwbp_tapset_library.c"
+#line 804 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -814,7 +816,7 @@ static int64_t stp_fn_stp_pid(struct stp_context *c) {
 #line 92 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = stp_loader_pid;
-#line 818 "stphwbp_tapset_library.c"
+#line 820 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -832,7 +834,7 @@ static void stp_fn_pexecname(struct stp_context *c, char *rv) {
 	rcu_read_lock();
 	strscpy(STAP_RETVALUE, rcu_dereference(current->real_parent)->comm, MAXSTRINGLEN);
 	rcu_read_unlock();
-#line 836 "stphwbp_tapset_library.c"
+#line 838 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -895,7 +897,7 @@ static void stp_fn_cmdline_args(struct stp_context *c, char *rv, int64_t a_n, in
 #line 161 "<tapset>/context.stp"
  /* context: any */
 	stp_cmdline(STAP_RETVALUE, STAP_ARG_n, STAP_ARG_m, STAP_ARG_delim);
-#line 899 "stphwbp_tapset_library.c"
+#line 901 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -913,7 +915,7 @@ static int64_t stp_fn_task_current(struct stp_context *c) {
 #line 87 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)(unsigned long)current;
-#line 917 "stphwbp_tapset_library.c"
+#line 919 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -930,7 +932,7 @@ static int64_t stp_fn_task_pid(struct stp_context *c, int64_t a_task) {
 #line 5 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, tgid), sizeof(pid_t));
-#line 934 "stphwbp_tapset_library.c"
+#line 936 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -948,7 +950,7 @@ static int64_t stp_fn_task_tid(struct stp_context *c, int64_t a_task) {
 #line 8 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, pid), sizeof(pid_t));
-#line 952 "stphwbp_tapset_library.c"
+#line 954 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -966,7 +968,7 @@ static int64_t stp_fn_task_parent(struct stp_context *c, int64_t a_task) {
 #line 11 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, real_parent), sizeof(void *));
-#line 970 "stphwbp_tapset_library.c"
+#line 972 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -988,7 +990,7 @@ static void stp_fn_task_execname(struct stp_context *c, char *rv, int64_t a_task
 		comm[TASK_COMM_LEN - 1] = '\0';
 		strscpy(STAP_RETVALUE, comm, MAXSTRINGLEN);
 	}
-#line 992 "stphwbp_tapset_library.c"
+#line 994 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1005,7 +1007,7 @@ static int64_t stp_fn_task_state(struct stp_context *c, int64_t a_task) {
 #line 22 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, __state), sizeof(unsigned int));
-#line 1009 "stphwbp_tapset_library.c"
+#line 1011 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1023,7 +1025,7 @@ static int64_t stp_fn_task_cpu(struct stp_context *c, int64_t a_task) {
 #line 25 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, thread_info.cpu), sizeof(u32));
-#line 1027 "stphwbp_tapset_library.c"
+#line 1029 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1041,7 +1043,7 @@ static int64_t stp_fn_task_prio(struct stp_context *c, int64_t a_task) {
 #line 29 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, prio), sizeof(int)) - MAX_RT_PRIO;
-#line 1045 "stphwbp_tapset_library.c"
+#line 1047 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1059,7 +1061,7 @@ static int64_t stp_fn_task_nice(struct stp_context *c, int64_t a_task) {
 #line 32 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, static_prio), sizeof(int)) - DEFAULT_PRIO;
-#line 1063 "stphwbp_tapset_library.c"
+#line 1065 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1077,7 +1079,7 @@ static int64_t stp_fn_task_uid(struct stp_context *c, int64_t a_task) {
 #line 36 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, uid));
-#line 1081 "stphwbp_tapset_library.c"
+#line 1083 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1095,7 +1097,7 @@ static int64_t stp_fn_task_gid(struct stp_context *c, int64_t a_task) {
 #line 39 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, gid));
-#line 1099 "stphwbp_tapset_library.c"
+#line 1101 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1113,7 +1115,7 @@ static int64_t stp_fn_task_euid(struct stp_context *c, int64_t a_task) {
 #line 42 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, euid));
-#line 1117 "stphwbp_tapset_library.c"
+#line 1119 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1131,7 +1133,7 @@ static int64_t stp_fn_task_egid(struct stp_context *c, int64_t a_task) {
 #line 45 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, egid));
-#line 1135 "stphwbp_tapset_library.c"
+#line 1137 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1151,7 +1153,7 @@ static int64_t stp_fn_pid2task(struct stp_context *c, int64_t a_pid) {
 	rcu_read_lock();
 	STAP_RETVALUE = (int64_t)(unsigned long)pid_task(find_vpid(STAP_ARG_pid), PIDTYPE_PID);
 	rcu_read_unlock();
-#line 1155 "stphwbp_tapset_library.c"
+#line 1157 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1203,7 +1205,7 @@ static void stp_fn_env_var(struct stp_context *c, char *rv, const char *a_name) 
 #line 167 "<tapset>/context.stp"
  /* context: any */
 	stp_env_var(STAP_RETVALUE, STAP_ARG_name);
-#line 1207 "stphwbp_tapset_library.c"
+#line 1209 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1223,7 +1225,7 @@ static int64_t stp_fn_stringat(struct stp_context *c, const char *a_str, int64_t
 	if (STAP_ARG_pos < 0 || STAP_ARG_pos >= (int64_t)strlen(STAP_ARG_str))
 		STAP_ERROR("Position out of bounds");
 	STAP_RETVALUE = (unsigned char)STAP_ARG_str[STAP_ARG_pos];
-#line 1227 "stphwbp_tapset_library.c"
+#line 1229 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1244,7 +1246,7 @@ static int64_t stp_fn_strpos(struct stp_context *c, const char *a_s1, const char
  /* context: any */
 	const char *p = strstr(STAP_ARG_s1, STAP_ARG_s2);
 	STAP_RETVALUE = p ? p - STAP_ARG_s1 : -1;
-#line 1248 "stphwbp_tapset_library.c"
+#line 1250 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1279,7 +1281,7 @@ static void stp_fn_str_replace(struct stp_context *c, char *rv, const char *a_pr
 		p = hit + n;
 	}
 	strlcat(STAP_RETVALUE, p, MAXSTRINGLEN);
-#line 1283 "stphwbp_tapset_library.c"
+#line 1285 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1301,7 +1303,7 @@ static int64_t stp_fn_strtol(struct stp_context *c, const char *a_str, int64_t a
 	if (STAP_ARG_base != 0 && (STAP_ARG_base < 2 || STAP_ARG_base > 36))
 		STAP_ERROR("invalid base %lld", (long long)STAP_ARG_base);
 	STAP_RETVALUE = simple_strtoll(STAP_ARG_str, NULL, STAP_ARG_base);
-#line 1305 "stphwbp_tapset_library.c"
+#line 1307 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1320,7 +1322,7 @@ static int64_t stp_fn_isdigit(struct stp_context *c, const char *a_str) {
 #line 69 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = isdigit(STAP_ARG_str[0]) ? 1 : 0;
-#line 1324 "stphwbp_tapset_library.c"
+#line 1326 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1339,7 +1341,7 @@ static void stp_fn_tokenize_2(struct stp_context *c, char *rv, const char *a_inp
 #line 75 "<tapset>/string.stp"
  /* context: any */
 	stp_tokenize(CONTEXT, STAP_RETVALUE, STAP_ARG_input, STAP_ARG_delim);
-#line 1343 "stphwbp_tapset_library.c"
+#line 1345 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1380,7 +1382,7 @@ static void stp_fn_text_str(struct stp_context *c, char *rv, const char *a_input
 #line 83 "<tapset>/string.stp"
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_input, 0, 0, false);
-#line 1384 "stphwbp_tapset_library.c"
+#line 1386 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1400,7 +1402,7 @@ static void stp_fn_text_strn(struct stp_context *c, char *rv, const char *a_inpu
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_input, STAP_ARG_len < 0 ? 0 : STAP_ARG_len, 0,
 		     STAP_ARG_quoted != 0);
-#line 1404 "stphwbp_tapset_library.c"
+#line 1406 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1419,7 +1421,7 @@ static void stp_fn_string_quoted(struct stp_context *c, char *rv, const char *a_
 #line 95 "<tapset>/string.stp"
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_str, 0, 0, true);
-#line 1423 "stphwbp_tapset_library.c"
+#line 1425 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1438,7 +1440,7 @@ static void stp_fn_thread_indent(struct stp_context *c, char *rv, int64_t a_delt
 	char desc[TASK_COMM_LEN + 16];
 	snprintf(desc, sizeof(desc), "%s(%d)", current->comm, current->pid);
 	stp_indent(STAP_RETVALUE, current->pid, desc, STAP_ARG_delta);
-#line 1442 "stphwbp_tapset_library.c"
+#line 1444 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1455,7 +1457,7 @@ static void stp_fn_indent(struct stp_context *c, char *rv, int64_t a_delta) {
 #line 181 "<tapset>/context.stp"
  /* context: any */
 	stp_indent(STAP_RETVALUE, -1, "", STAP_ARG_delta);
-#line 1459 "stphwbp_tapset_library.c"
+#line 1461 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1522,7 +1524,7 @@ static void stp_fn_user_string_n_2(struct stp_context *c, char *rv, int64_t a_ad
 	if (stp_user_string(STAP_RETVALUE, (unsigned long)STAP_ARG_addr, STAP_ARG_n))
 		STAP_ERROR("user string copy fault %d at 0x%llx [man error::fault]", -EFAULT,
 			   (unsigned long long)STAP_ARG_addr);
-#line 1526 "stphwbp_tapset_library.c"
+#line 1528 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1543,7 +1545,7 @@ static void stp_fn_user_string_n_3(struct stp_context *c, char *rv, int64_t a_ad
  /* context: any */
 	if (stp_user_string(STAP_RETVALUE, (unsigned long)STAP_ARG_addr, STAP_ARG_n))
 		strscpy(STAP_RETVALUE, STAP_ARG_err_msg, MAXSTRINGLEN);
-#line 1547 "stphwbp_tapset_library.c"
+#line 1549 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1676,7 +1678,7 @@ static int64_t stp_fn_user_char(struct stp_context *c, int64_t a_addr) {
 	s8 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1680 "stphwbp_tapset_library.c"
+#line 1682 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1696,7 +1698,7 @@ static int64_t stp_fn_user_short(struct stp_context *c, int64_t a_addr) {
 	s16 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1700 "stphwbp_tapset_library.c"
+#line 1702 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1716,7 +1718,7 @@ static int64_t stp_fn_user_int(struct stp_context *c, int64_t a_addr) {
 	s32 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1720 "stphwbp_tapset_library.c"
+#line 1722 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1736,7 +1738,7 @@ static int64_t stp_fn_user_long(struct stp_context *c, int64_t a_addr) {
 	s64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1740 "stphwbp_tapset_library.c"
+#line 1742 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1756,7 +1758,7 @@ static int64_t stp_fn_user_ulong(struct stp_context *c, int64_t a_addr) {
 	u64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1760 "stphwbp_tapset_library.c"
+#line 1762 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1776,7 +1778,7 @@ static int64_t stp_fn_user_int8(struct stp_context *c, int64_t a_addr) {
 	s8 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1780 "stphwbp_tapset_library.c"
+#line 1782 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1796,7 +1798,7 @@ static int64_t stp_fn_user_uint16(struct stp_context *c, int64_t a_addr) {
 	u16 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1800 "stphwbp_tapset_library.c"
+#line 1802 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1816,7 +1818,7 @@ static int64_t stp_fn_user_int32(struct stp_context *c, int64_t a_addr) {
 	s32 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1820 "stphwbp_tapset_library.c"
+#line 1822 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1836,7 +1838,7 @@ static int64_t stp_fn_user_uint64(struct stp_context *c, int64_t a_addr) {
 	u64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1840 "stphwbp_tapset_library.c"
+#line 1842 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1862,7 +1864,7 @@ static int64_t stp_fn_user_char_warn(struct stp_context *c, int64_t a_addr) {
 			 (unsigned long long)STAP_ARG_addr);
 		stp_warn(CONTEXT, msg);
 	}
-#line 1866 "stphwbp_tapset_library.c"
+#line 1868 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1888,7 +1890,7 @@ static int64_t stp_fn_user_long_warn(struct stp_context *c, int64_t a_addr) {
 			 (unsigned long long)STAP_ARG_addr);
 		stp_warn(CONTEXT, msg);
 	}
-#line 1892 "stphwbp_tapset_library.c"
+#line 1894 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1910,7 +1912,7 @@ static int64_t stp_fn_user_ushort_error(struct stp_context *c, int64_t a_addr) {
 		STAP_ERROR("read fault [man error::fault] at 0x%llx",
 			   (unsigned long long)STAP_ARG_addr);
 	STAP_RETVALUE = (int64_t)v;
-#line 1914 "stphwbp_tapset_library.c"
+#line 1916 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1928,7 +1930,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 1932 "stphwbp_tapset_library.c"
+#line 1934 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1946,7 +1948,7 @@ static int64_t stp_fn_kernel_pointer(struct stp_context *c, int64_t a_addr) {
 #line 33 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(void *), false);
-#line 1950 "stphwbp_tapset_library.c"
+#line 1952 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1968,7 +1970,7 @@ static void stp_fn_kernel_string_2(struct stp_context *c, char *rv, int64_t a_ad
 		CONTEXT->last_error = NULL;
 		strscpy(STAP_RETVALUE, STAP_ARG_err_msg, MAXSTRINGLEN);
 	}
-#line 1972 "stphwbp_tapset_library.c"
+#line 1974 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1997,7 +1999,7 @@ static void stp_fn_kernel_string_n(struct stp_context *c, char *rv, int64_t a_ad
 	}
 	if (i >= 0 && i < MAXSTRINGLEN)
 		STAP_RETVALUE[i] = '\0';
-#line 2001 "stphwbp_tapset_library.c"
+#line 2003 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2057,7 +2059,7 @@ static int64_t stp_fn_atomic_read(struct stp_context *c, int64_t a_addr) {
 #line 87 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(atomic_t), true);
-#line 2061 "stphwbp_tapset_library.c"
+#line 2063 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2075,7 +2077,7 @@ static int64_t stp_fn_atomic_long_read(struct stp_context *c, int64_t a_addr) {
 #line 90 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(atomic_long_t), true);
-#line 2079 "stphwbp_tapset_library.c"
+#line 2081 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2093,7 +2095,7 @@ static void stp_fn_errno_str(struct stp_context *c, char *rv, int64_t a_err) {
 #line 40 "<tapset>/control.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, stp_errno_name(STAP_ARG_err), MAXSTRINGLEN);
-#line 2097 "stphwbp_tapset_library.c"
+#line 2099 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2111,7 +2113,7 @@ static int64_t stp_fn_errno_p(struct stp_context *c, int64_t a_err) {
  /* context: any */
 	if (stp_errno_name(STAP_ARG_err)[0])
 		STAP_RETVALUE = STAP_ARG_err < 0 ? -STAP_ARG_err : STAP_ARG_err;
-#line 2115 "stphwbp_tapset_library.c"
+#line 2117 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2129,7 +2131,7 @@ static int64_t stp_fn_randint(struct stp_context *c, int64_t a_n) {
 #line 51 "<tapset>/control.stp"
  /* context: any */
 	STAP_RETVALUE = stp_randint(CONTEXT, STAP_ARG_n);
-#line 2133 "stphwbp_tapset_library.c"
+#line 2135 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2147,7 +2149,7 @@ static int64_t stp_fn_htons(struct stp_context *c, int64_t a_x) {
 #line 9 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be16((u16)STAP_ARG_x);
-#line 2151 "stphwbp_tapset_library.c"
+#line 2153 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2165,7 +2167,7 @@ static int64_t stp_fn_htonl(struct stp_context *c, int64_t a_x) {
 #line 6 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be32((u32)STAP_ARG_x);
-#line 2169 "stphwbp_tapset_library.c"
+#line 2171 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2183,7 +2185,7 @@ static int64_t stp_fn_htonll(struct stp_context *c, int64_t a_x) {
 #line 3 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be64((u64)STAP_ARG_x);
-#line 2187 "stphwbp_tapset_library.c"
+#line 2189 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2201,7 +2203,7 @@ static int64_t stp_fn_ntohs(struct stp_context *c, int64_t a_x) {
 #line 18 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be16_to_cpu((__force __be16)(u16)STAP_ARG_x);
-#line 2205 "stphwbp_tapset_library.c"
+#line 2207 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2219,7 +2221,7 @@ static int64_t stp_fn_ntohl(struct stp_context *c, int64_t a_x) {
 #line 15 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be32_to_cpu((__force __be32)(u32)STAP_ARG_x);
-#line 2223 "stphwbp_tapset_library.c"
+#line 2225 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2237,7 +2239,7 @@ static int64_t stp_fn_ntohll(struct stp_context *c, int64_t a_x) {
 #line 12 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be64_to_cpu((__force __be64)(u64)STAP_ARG_x);
-#line 2241 "stphwbp_tapset_library.c"
+#line 2243 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2255,7 +2257,7 @@ static int64_t stp_fn_MAJOR(struct stp_context *c, int64_t a_dev) {
 #line 23 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MAJOR((dev_t)STAP_ARG_dev);
-#line 2259 "stphwbp_tapset_library.c"
+#line 2261 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2273,7 +2275,7 @@ static int64_t stp_fn_MINOR(struct stp_context *c, int64_t a_dev) {
 #line 26 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MINOR((dev_t)STAP_ARG_dev);
-#line 2277 "stphwbp_tapset_library.c"
+#line 2279 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2292,7 +2294,7 @@ static int64_t stp_fn_MKDEV(struct stp_context *c, int64_t a_major, int64_t a_mi
 #line 29 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MKDEV((unsigned int)STAP_ARG_major, (unsigned int)STAP_ARG_minor);
-#line 2296 "stphwbp_tapset_library.c"
+#line 2298 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2310,7 +2312,7 @@ static int64_t stp_fn_mem_page_size(struct stp_context *c) {
 #line 34 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = PAGE_SIZE;
-#line 2314 "stphwbp_tapset_library.c"
+#line 2316 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2326,7 +2328,7 @@ static void stp_fn_module_name(struct stp_context *c, char *rv) {
 #line 97 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, THIS_MODULE->name, MAXSTRINGLEN);
-#line 2330 "stphwbp_tapset_library.c"
+#line 2332 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2341,7 +2343,7 @@ static int64_t stp_fn_is_return(struct stp_context *c) {
 #line 102 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = strstr(CONTEXT->probe_point, ".return") != NULL;
-#line 2345 "stphwbp_tapset_library.c"
+#line 2347 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2357,7 +2359,7 @@ static int64_t stp_fn_user_mode(struct stp_context *c) {
 #line 108 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = CONTEXT->regs ? user_mode(CONTEXT->regs) : 0;
-#line 2361 "stphwbp_tapset_library.c"
+#line 2363 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2382,7 +2384,7 @@ static void stp_fn_ppfunc(struct stp_context *c, char *rv) {
 		memcpy(STAP_RETVALUE, p, n);
 		STAP_RETVALUE[n] = '\0';
 	}
-#line 2386 "stphwbp_tapset_library.c"
+#line 2388 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2400,7 +2402,7 @@ static void stp_fn_symdata(struct stp_context *c, char *rv, int64_t a_addr) {
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%pS", (void *)(unsigned long)STAP_ARG_addr);
 	if (!strchr(STAP_RETVALUE, '['))
 		strlcat(STAP_RETVALUE, " [kernel]", MAXSTRINGLEN);
-#line 2404 "stphwbp_tapset_library.c"
+#line 2406 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2416,7 +2418,7 @@ static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 2420 "stphwbp_tapset_library.c"
+#line 2422 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2431,7 +2433,7 @@ static void stp_fn_print_stack(struct stp_context *c, const char *a_stk) {
 #line 135 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_stk, NULL);
-#line 2435 "stphwbp_tapset_library.c"
+#line 2437 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2448,7 +2450,7 @@ static void stp_fn_sprint_stack(struct stp_context *c, char *rv, const char *a_s
 #line 138 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_stk, STAP_RETVALUE);
-#line 2452 "stphwbp_tapset_library.c"
+#line 2454 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2490,7 +2492,7 @@ static void stp_fn_sprint_syms(struct stp_context *c, char *rv, const char *a_ca
 #line 144 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_callers, STAP_RETVALUE);
-#line 2494 "stphwbp_tapset_library.c"
+#line 2496 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2506,7 +2508,7 @@ static void stp_fn_print_syms(struct stp_context *c, const char *a_callers) {
 #line 141 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_callers, NULL);
-#line 2510 "stphwbp_tapset_library.c"
+#line 2512 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2771,7 +2773,7 @@ static void stp_fn_log(struct stp_context *c, const char *a_msg) {
  /* context: any */
 	stp_print(CONTEXT, STAP_ARG_msg, strlen(STAP_ARG_msg));
 	stp_print(CONTEXT, "\n", 1);
-#line 2775 "stphwbp_tapset_library.c"
+#line 2777 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2787,7 +2789,7 @@ static void stp_fn_warn(struct stp_context *c, const char *a_msg) {
 #line 12 "<tapset>/control.stp"
  /* context: any */
 	stp_warn(CONTEXT, STAP_ARG_msg);
-#line 2791 "stphwbp_tapset_library.c"
+#line 2793 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2803,7 +2805,7 @@ static void stp_fn_system(struct stp_context *c, const char *a_cmd) {
 #line 25 "<tapset>/control.stp"
  /* context: any */
 	stp_system(CONTEXT, STAP_ARG_cmd);
-#line 2807 "stphwbp_tapset_library.c"
+#line 2809 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2865,7 +2867,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 2869 "stphwbp_tapset_library.c"
+#line 2871 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2880,7 +2882,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 2884 "stphwbp_tapset_library.c"
+#line 2886 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2905,7 +2907,7 @@ static int64_t stp_fn___kernel_string_faults(struct stp_context *c, int64_t a_ad
 			break;
 		}
 	}
-#line 2909 "stphwbp_tapset_library.c"
+#line 2911 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2923,7 +2925,7 @@ static void stp_fn_kernel_string_1(struct stp_context *c, char *rv, int64_t a_ad
 #line 20 "<tapset>/memory.stp"
  /* context: any */
 	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
-#line 2927 "stphwbp_tapset_library.c"
+#line 2929 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2972,7 +2974,7 @@ static void stp_fn_user_string_n_warn(struct stp_context *c, char *rv, int64_t a
 		stp_warn(CONTEXT, STAP_RETVALUE);
 		strscpy(STAP_RETVALUE, STAP_ARG_warn_msg, MAXSTRINGLEN);
 	}
-#line 2976 "stphwbp_tapset_library.c"
+#line 2978 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -3016,7 +3018,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 3020 "stphwbp_tapset_library.c"
+#line 3022 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:

@@ -43,10 +43,10 @@ pub fn table(m: &Module, w: &mut CWriter) {
             WatchAddr::Literal(a) => format!("{a:#x}UL"),
             WatchAddr::Symbol { .. } | WatchAddr::Param(_) => "0".into(),
         };
-        let ty = if wt.access == Access::Write {
-            "HW_BREAKPOINT_W"
-        } else {
-            "HW_BREAKPOINT_RW"
+        let ty = match wt.access {
+            Access::Write => "HW_BREAKPOINT_W",
+            Access::ReadWrite => "HW_BREAKPOINT_RW",
+            Access::Read => "HW_BREAKPOINT_R",
         };
         let flag = |b: bool| if b { "true" } else { "false" };
         w.line(format!(

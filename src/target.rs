@@ -1,0 +1,153 @@
+//! The target architecture: what `-a` names (or the target tree's `.config` says), and what
+//! follows from it for every pass: the preprocessor's `arch`, the watch rules sema checks
+//! (lengths, alignment, read-only watches, register counts), and how kbuild cross-builds.
+//! It sits below `syntax`, `sema` and `kbuild` so that each of them asks it rather than
+//! knowing an architecture's details itself.
+
+use indexmap::IndexMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Arch {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    /// `-a`: SystemTap's spellings, and the other names people use for the same machines.
+    pub fn parse(s: &str) -> Option<Arch> {
+        match s {
+            "x86_64" | "amd64" | "x86" => Some(Arch::X86_64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+
+    /// The machine stp-hwbp itself runs on (the default target).
+    pub fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::X86_64
+        }
+    }
+
+    /// A kernel tree's architecture, from its `.config`.
+    pub fn from_config(config: &IndexMap<String, String>) -> Option<Arch> {
+        let set = |k: &str| config.get(k).is_some_and(|v| v == "y");
+        if set("CONFIG_ARM64") {
+            Some(Arch::Arm64)
+        } else if set("CONFIG_X86_64") {
+            Some(Arch::X86_64)
+        } else {
+            None
+        }
+    }
+
+    /// The name `arch` has in the preprocessor, as SystemTap spells it (`uname -m`, except
+    /// that aarch64 is `arm64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// kbuild's `ARCH=`.
+    pub fn kbuild_arch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// kbuild's `CROSS_COMPILE=` (Debian's cross toolchain names) when the target is not the
+    /// host; None for a native build.
+    pub fn cross_compile(self) -> Option<&'static str> {
+        if self == Arch::host() {
+            return None;
+        }
+        Some(match self {
+            Arch::X86_64 => "x86_64-linux-gnu-",
+            Arch::Arm64 => "aarch64-linux-gnu-",
+        })
+    }
+
+    /// How the watchpoint hardware is called in messages.
+    pub fn watch_hw(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86 debug registers",
+            Arch::Arm64 => "arm64 watchpoint registers",
+        }
+    }
+
+    /// Data watchpoint registers per CPU: x86's four debug registers (shared with execute
+    /// breakpoints); on arm64 the architecture allows 2 to 16 and the machines this project
+    /// runs on (QEMU's `-cpu max`, Cortex-A cores) have 4, apart from the breakpoint ones.
+    pub fn watch_registers(self) -> usize {
+        4
+    }
+
+    /// Whether a watch of `len` bytes exists at all.
+    pub fn valid_len(self, len: i64) -> bool {
+        match self {
+            Arch::X86_64 => matches!(len, 1 | 2 | 4 | 8),
+            Arch::Arm64 => (1..=8).contains(&len),
+        }
+    }
+
+    /// The lengths, as a help line lists them.
+    pub fn lengths_text(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "1, 2, 4 or 8 bytes",
+            Arch::Arm64 => "1 to 8 bytes",
+        }
+    }
+
+    /// Whether `len` bytes at `addr` can be watched by one register: x86 needs the address
+    /// aligned to the length; arm64 selects bytes within one aligned doubleword.
+    pub fn fits(self, addr: u64, len: u8) -> bool {
+        match self {
+            Arch::X86_64 => addr % u64::from(len) == 0,
+            Arch::Arm64 => (addr & 7) + u64::from(len) <= 8,
+        }
+    }
+
+    /// The nearest address at or below `addr` where a watch of `len` bytes fits.
+    pub fn fitting_addr(self, addr: u64, len: u8) -> u64 {
+        match self {
+            Arch::X86_64 => addr & !(u64::from(len) - 1),
+            Arch::Arm64 => (addr & !7) + (addr & 7).min(8 - u64::from(len)),
+        }
+    }
+
+    /// The alignment rule, as a help line states it.
+    pub fn alignment_rule(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86 needs the address aligned to the length",
+            Arch::Arm64 => "arm64 watches bytes within one aligned 8-byte doubleword",
+        }
+    }
+
+    /// Read-only watchpoints (`.read`): arm64 has them; x86 does not.
+    pub fn has_read_watches(self) -> bool {
+        self == Arch::Arm64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_and_rules() {
+        assert_eq!(Arch::parse("aarch64"), Some(Arch::Arm64));
+        assert_eq!(Arch::parse("arm64").map(Arch::name), Some("arm64"));
+        assert_eq!(Arch::parse("sparc"), None);
+        assert!(Arch::Arm64.valid_len(3) && !Arch::X86_64.valid_len(3));
+        assert!(Arch::Arm64.fits(0x1003, 4) && !Arch::X86_64.fits(0x1003, 4));
+        assert!(!Arch::Arm64.fits(0x1005, 4));
+        assert_eq!(Arch::Arm64.fitting_addr(0x1005, 4), 0x1004);
+        assert_eq!(Arch::X86_64.fitting_addr(0x1006, 4), 0x1004);
+    }
+}
