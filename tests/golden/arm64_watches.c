@@ -85,7 +85,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 	{
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
-	STAP_RETVALUE = (int64_t)CONTEXT->data_addr;
+	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
 #line 90 "stphwbp_arm64_watches.c"
 	}
 	goto stp_out;
@@ -96,10 +96,8 @@ stp_out:
 
 /* probe kernel.data("pid_max").read at arm64_watches.stp:3:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p0, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -110,10 +108,8 @@ stp_out:
 
 /* probe kernel.data(0xffff800081234563).length(3).write at arm64_watches.stp:4:1 */
 static void stp_probe_1(struct stp_context *c) {
-	struct stp_frame_p1 *f = stp_frame(c);
+	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, offsetof(struct stp_frame_p1, t1));
-	STP_STMT();
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -124,10 +120,8 @@ stp_out:
 
 /* probe kernel.data(0xffff800081234569).length(7).rw at arm64_watches.stp:5:1 */
 static void stp_probe_2(struct stp_context *c) {
-	struct stp_frame_p2 *f = stp_frame(c);
+	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "7 bytes");
 	goto stp_out;
 stp_out:
@@ -135,10 +129,8 @@ stp_out:
 
 /* probe kernel.data(0xffff800081234570).length(8).change at arm64_watches.stp:6:1 */
 static void stp_probe_3(struct stp_context *c) {
-	struct stp_frame_p3 *f = stp_frame(c);
+	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "changed");
 	goto stp_out;
 stp_out:
@@ -146,10 +138,8 @@ stp_out:
 
 /* probe begin at arm64_watches.stp:8:1 */
 static void stp_probe_4(struct stp_context *c) {
-	struct stp_frame_p4 *f = stp_frame(c);
+	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_printf(c, "%s\n", "arm64");
 	goto stp_out;
 stp_out:
@@ -161,7 +151,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").read", "probe kernel.data(\"pid_max\").read (arm64_watches.stp:3:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").read", "probe kernel.data(\"pid_max\").read (arm64_watches.stp:3:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -170,7 +160,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_1, "kernel.data(0xffff800081234563).length(3).write", "probe kernel.data(0xffff800081234563).length(3).write (arm64_watches.stp:4:1)", regs, w, 0);
+	stp_run_hit(stp_probe_1, "kernel.data(0xffff800081234563).length(3).write", "probe kernel.data(0xffff800081234563).length(3).write (arm64_watches.stp:4:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -179,7 +169,7 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_2, "kernel.data(0xffff800081234569).length(7).rw", "probe kernel.data(0xffff800081234569).length(7).rw (arm64_watches.stp:5:1)", regs, w, 0);
+	stp_run_hit(stp_probe_2, "kernel.data(0xffff800081234569).length(7).rw", "probe kernel.data(0xffff800081234569).length(7).rw (arm64_watches.stp:5:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -192,7 +182,7 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 		return;
 	changed = stp_winst_changed(w, &old);
 	if (changed)
-		stp_run_hit(stp_probe_3, "kernel.data(0xffff800081234570).length(8).change", "probe kernel.data(0xffff800081234570).length(8).change (arm64_watches.stp:6:1)", regs, w, old);
+		stp_run_hit(stp_probe_3, "kernel.data(0xffff800081234570).length(8).change", "probe kernel.data(0xffff800081234570).length(8).change (arm64_watches.stp:6:1)", regs, w, true, old);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up

@@ -54,10 +54,8 @@ stp_out:
 
 /* probe kernel.data(0xffff800081234560).write, kernel.data(0xffff800081234568).write, kernel.data(0xffff800081234570).read, kernel.data(0xffff800081234578).write, kernel.data(0xffff800081234580).write at warn_arm64_five_watchpoints.stp:1:1 */
 static void stp_probe_0(struct stp_context *c) {
-	struct stp_frame_p0 *f = stp_frame(c);
+	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	memset(f, 0, sizeof(*f));
-	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
@@ -71,7 +69,7 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234560).write", "probe kernel.data(0xffff800081234560).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234560).write", "probe kernel.data(0xffff800081234560).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -80,7 +78,7 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234568).write", "probe kernel.data(0xffff800081234568).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234568).write", "probe kernel.data(0xffff800081234568).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -89,7 +87,7 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234570).read", "probe kernel.data(0xffff800081234570).read (warn_arm64_five_watchpoints.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234570).read", "probe kernel.data(0xffff800081234570).read (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -98,7 +96,7 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234578).write", "probe kernel.data(0xffff800081234578).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234578).write", "probe kernel.data(0xffff800081234578).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
 /* NMI context: runs from the #DB exception after the access. */
@@ -107,7 +105,7 @@ static void stp_hit_4(struct perf_event *bp, struct perf_sample_data *data, stru
 
 	if (!stp_winst_live(w))
 		return;
-	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234580).write", "probe kernel.data(0xffff800081234580).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, 0);
+	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234580).write", "probe kernel.data(0xffff800081234580).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
 /* Process context, on the session workqueue: the first reader has attached. Start-up
