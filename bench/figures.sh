@@ -15,11 +15,11 @@
 # Translation and build rows compare CPU time (user + system, children included): the
 # project's machines are shared, and CPU time is what another session's load disturbs least.
 # Guest rows are wall time. The module cache used is a fresh one in a temporary directory.
-# Run from the repository root after `cargo build --release`: bash bench/figures.sh
+# Run from the repository root after `make release` (the static binary): bash bench/figures.sh
 # ROWS picks groups of rows (default all): ROWS="translation" bash bench/figures.sh runs the
 # `-p3` rows and the linearity row only; the groups are cache, build, translation, vm, hitcost.
 set -euo pipefail
-BIN=$(realpath "${BIN:-target/release/stp-hwbp}")
+BIN=$(realpath "${BIN:-target/$(rustc -vV | sed -n 's/^host: //p')/release/stp-hwbp}")
 N=${N:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

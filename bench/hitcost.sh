@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 11's hit-cost rows: what one hit of a data watchpoint costs in guest instructions, for
 # a hand-written handler, two generated handlers and bpftrace, side by side in one guest per
-# kernel. Called by bench/figures.sh (`make bench`); by hand, after `cargo build --release`:
+# kernel. Called by bench/figures.sh (`make bench`); by hand, after `make release` (the static binary):
 #   bash bench/hitcost.sh      (N=20000 writes a run, REPS=5 runs of every row)
 # For every installed kernel with an image in /boot (KERNELS="..." to choose; the RT kernel
 # only when named there), ONE guest boots under `-icount shift=0,sleep=off -smp 1` (one
@@ -16,7 +16,7 @@
 # the ratio (x-a)/(b-a) of each run against the same repetition's a and b, as median (min,
 # max).
 set -euo pipefail
-BIN=$(realpath "${BIN:-target/release/stp-hwbp}")
+BIN=$(realpath "${BIN:-target/$(rustc -vV | sed -n 's/^host: //p')/release/stp-hwbp}")
 N=${N:-20000}
 REPS=${REPS:-5}
 here=$(realpath "$(dirname "$0")")
