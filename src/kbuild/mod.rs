@@ -337,6 +337,10 @@ mod tests {
         let one = kbuild_file(&["stphwbp_a"], &["MAXACTION=5".into()]).unwrap();
         assert!(one.contains("obj-m := stphwbp_a.o\n"), "{one}");
         assert!(one.contains("-Werror -DMAXACTION=5"), "{one}");
+        assert!(
+            one.contains("ccflags-y += $(if $(wildcard $(objtree)/vmlinux),,-g0)"),
+            "{one}"
+        );
         let two = kbuild_file(&["stphwbp_a", "stphwbp_b"], &[]).unwrap();
         assert!(two.contains("obj-m := stphwbp_a.o stphwbp_b.o\n"), "{two}");
     }
