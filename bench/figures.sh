@@ -4,7 +4,9 @@
 # ratio of each pair (median, min, max):
 # - `-p4` of a script whose module is cached, against the same `-p4` with `--no-cache`;
 # - `-p4 --no-cache` (passes 1-4, kbuild) against kbuild of a hand-written minimal watchpoint
-#   module (bench/empty-module), on every installed kernel tree;
+#   module (bench/empty-module), on every installed kernel tree; and the same for a script not
+#   in the module cache on a tree built for before, where kbuild's recorded commands are
+#   replayed (src/kbuild/recipe.rs);
 # - `-p3` against `stap -p3 -r KVER`, on one probe (each side the mean of 20 runs) and on a
 #   generated 3,200-line script (bench/gen-script.sh), when `stap` is installed;
 # - `--vm`: QEMU start to the guest ready (`-v`'s boot time), and the whole run of a small
@@ -96,6 +98,20 @@ if want build; then
 	echo "== -p4 --no-cache against kbuild of a hand-written module (CPU ms; ratio: stp-hwbp / hand-written)"
 	for k in "${trees[@]}"; do
 		ours() { (cd "$tmp" && cpu "$BIN" -p4 --no-cache -r "$k" one.stp); }
+		ref() {
+			make -C "/lib/modules/$k/build" M="$tmp/empty" clean >/dev/null 2>&1
+			cpu make -C "/lib/modules/$k/build" M="$tmp/empty" modules
+		}
+		side "$k" ms ours ref slower
+	done
+	echo "== -p4 of a script not in the module cache, on a tree built for before (kbuild's recorded commands replayed), against the same hand-written module"
+	for k in "${trees[@]}"; do
+		rc=$tmp/recipes-$k
+		(cd "$tmp" && XDG_CACHE_HOME=$rc "$BIN" -p4 -r "$k" one.stp >/dev/null)
+		ours() {
+			find "$rc/stp-hwbp" -mindepth 1 -maxdepth 1 ! -name recipes -exec rm -rf {} +
+			(cd "$tmp" && XDG_CACHE_HOME=$rc cpu "$BIN" -p4 -r "$k" one.stp)
+		}
 		ref() {
 			make -C "/lib/modules/$k/build" M="$tmp/empty" clean >/dev/null 2>&1
 			cpu make -C "/lib/modules/$k/build" M="$tmp/empty" modules

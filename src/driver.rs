@@ -421,15 +421,23 @@ impl Session {
                 crate::kbuild::BuildError::Compile(m) => Stop::Build(m),
             })?;
         if self.cfg.verbose > 0 {
+            let how = match (&built.replayed, &built.replay_failed) {
+                (true, _) => " by replaying kbuild's recorded commands".to_string(),
+                (false, Some(why)) => {
+                    format!(" by kbuild (replaying its recorded commands failed: {why})")
+                }
+                (false, None) => " by kbuild".to_string(),
+            };
             match used {
                 CacheUse::Off => eprintln!("Pass 4: module cache not used"),
                 CacheUse::Hit(d) => {
                     eprintln!("Pass 4: cache hit, using {name}.ko from {}", d.display())
                 }
-                CacheUse::Stored(Ok(d)) => {
-                    eprintln!("Pass 4: cache miss, built and stored in {}", d.display())
-                }
-                CacheUse::Stored(Err(e)) => eprintln!("Pass 4: cache miss, built; {e}"),
+                CacheUse::Stored(Ok(d)) => eprintln!(
+                    "Pass 4: cache miss, built{how} and stored in {}",
+                    d.display()
+                ),
+                CacheUse::Stored(Err(e)) => eprintln!("Pass 4: cache miss, built{how}; {e}"),
             }
         }
         Ok(built)

@@ -1,8 +1,10 @@
 //! The module cache (src/kbuild/cache.rs) through the command line: a hit and a miss as `-v`
 //! reports them, a damaged entry noticed and rebuilt, `--no-cache`, two runs building the same
-//! module at once, and the least recently used entry dropped past the size bound. Every test
-//! builds real modules against the oldest installed kernel tree (missing one fails) and owns
-//! its cache directory (`XDG_CACHE_HOME`), never the user's.
+//! module at once, and the least recently used entry dropped past the size bound; and kbuild's
+//! recorded commands (src/kbuild/recipe.rs) replayed for a new script, giving the module the
+//! full kbuild gives, on every installed tree. Every test builds real modules against the
+//! oldest installed kernel tree (missing one fails) unless it says otherwise, and owns its
+//! cache directory (`XDG_CACHE_HOME`), never the user's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -38,12 +40,16 @@ impl Env {
 
     /// `stp-hwbp -v -p4 -r TREE ARGS` in the work directory, with this cache.
     fn p4(&self, args: &[&str], max: Option<&str>) -> Command {
+        self.p4_on(&tree(), args, max)
+    }
+
+    fn p4_on(&self, tree: &str, args: &[&str], max: Option<&str>) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
         c.current_dir(self.work.path())
             .env("XDG_CACHE_HOME", self.cache.path())
             .env_remove("STP_HWBP_CACHE_MAX")
             .env("NO_COLOR", "1")
-            .args(["-v", "-p4", "-r", &tree()])
+            .args(["-v", "-p4", "-r", tree])
             .args(args);
         if let Some(m) = max {
             c.env("STP_HWBP_CACHE_MAX", m);
@@ -60,12 +66,15 @@ impl Env {
         self.cache.path().join("stp-hwbp")
     }
 
-    /// The cache's entries (directories named by their key).
+    /// The cache's entries (directories named by their key; `recipes` holds no modules).
     fn entries(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir())
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
-        v.retain(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'));
+        v.retain(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !name.starts_with('.') && name != "recipes"
+        });
         v.sort();
         v
     }
@@ -82,7 +91,94 @@ fn hit(err: &str) -> bool {
 }
 
 fn miss(err: &str) -> bool {
-    err.contains("Pass 4: cache miss, built and stored in")
+    err.contains("Pass 4: cache miss, built by") && err.contains(" and stored in")
+}
+
+/// The module's code and metadata as tools show them, without its file name.
+fn shape(ko: &Path) -> String {
+    let tool = |cmd: &str, args: &[&str]| {
+        let out = Command::new(cmd)
+            .args(args)
+            .arg(ko)
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        assert!(out.status.success(), "{cmd} {}", ko.display());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let name = ko.display().to_string();
+        text.lines()
+            .filter(|l| !l.contains(&name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let sections: String = tool("objdump", &["-h"])
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 2 && f[0].parse::<u32>().is_ok()).then(|| format!("{} {}\n", f[1], f[2]))
+        })
+        .collect();
+    format!(
+        "{}\n{}\n{sections}",
+        tool("objdump", &["-d"]),
+        tool("modinfo", &[])
+    )
+}
+
+#[test]
+fn a_new_script_replays_kbuilds_recorded_commands_on_every_tree() {
+    let trees = stp_hwbp::kbuild::tree::installed();
+    assert!(!trees.is_empty(), "no kernel tree (run `make setup`)");
+    for tree in &trees {
+        let e = Env::new();
+        let run = |args: &[&str]| ok(e.p4_on(tree, args, None).output().expect("runs"));
+        let first = run(&["one.stp"]);
+        assert!(
+            first.contains("built by kbuild and stored"),
+            "{tree}: {first}"
+        );
+        let second = run(&["two.stp"]);
+        assert!(
+            second.contains("built by replaying kbuild's recorded commands"),
+            "{tree}: {second}"
+        );
+        let ko = e.work.path().join("stphwbp_two.ko");
+        let replayed = shape(&ko);
+        let full = run(&["--no-cache", "two.stp"]);
+        assert!(full.contains("module cache not used"), "{tree}: {full}");
+        assert_eq!(
+            replayed,
+            shape(&ko),
+            "{tree}: the replayed build differs from the full kbuild"
+        );
+        // A recipe that no longer works (here: its compile command) costs only the speed.
+        let recipes = e.dir().join("recipes");
+        for r in std::fs::read_dir(&recipes).expect("recipes").flatten() {
+            let file = r.path().join("recipe");
+            let text = std::fs::read_to_string(&file).expect("recipe");
+            let broken: Vec<String> = text
+                .lines()
+                .map(|l| {
+                    if l.contains("-c -o") {
+                        "run false".into()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            std::fs::write(&file, broken.join("\n") + "\n").expect("write");
+        }
+        std::fs::write(
+            e.work.path().join("three.stp"),
+            SCRIPT.replace("%d", "three %d"),
+        )
+        .expect("write");
+        let third = run(&["three.stp"]);
+        assert!(
+            third.contains("by kbuild (replaying its recorded commands failed:"),
+            "{tree}: {third}"
+        );
+        assert!(e.work.path().join("stphwbp_three.ko").exists());
+    }
 }
 
 fn read(p: &Path) -> Vec<u8> {

@@ -363,7 +363,7 @@ fn kbuild_trial(kver: &str, first: u64, n: u64) -> Result<(), Failed> {
         let (seed, s, c) = &cases[i];
         let build = |c: &str| -> Result<(), Failure> {
             let _slot = KBUILD_SLOTS.take();
-            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &defines) {
+            match stp_hwbp::kbuild::build(c, &module_name(*seed), &tree, &defines, None) {
                 Ok(_) => Ok(()),
                 Err(e) => fail(kbuild_kind(&e.to_string()), e.to_string()),
             }

@@ -235,7 +235,7 @@ fn kbuild_trial(kver: &str, name: &str) -> Result<(), Failed> {
     let tree = stp_hwbp::kbuild::tree::find(Some(kver), None)?;
     let module = stp_hwbp::kbuild::module_name(Some(&format!("{name}.stp")), "");
     let _slot = KBUILD_SLOTS.take();
-    let built = stp_hwbp::kbuild::build(&c, &module, &tree, &[])
+    let built = stp_hwbp::kbuild::build(&c, &module, &tree, &[], None)
         .map_err(|e| format!("kbuild of {name}.c against {kver} failed: {e}"))?;
     if !built.ko.exists() {
         return Err(format!("kbuild of {name}.c made no {module}.ko").into());

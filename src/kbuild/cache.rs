@@ -99,6 +99,12 @@ impl Cache {
         Ok(Some(Cache { dir, max_bytes }))
     }
 
+    /// Where kbuild's recorded commands live (`recipe.rs`), one directory per tree and Kbuild
+    /// file; not entries, so never evicted (each is a few kilobytes).
+    pub fn recipes(&self) -> PathBuf {
+        self.dir.join("recipes")
+    }
+
     fn entry_dir(&self, key: &str) -> PathBuf {
         self.dir.join(key)
     }

@@ -3,6 +3,7 @@
 //! are embedded in the binary, so an installed stp-hwbp is self-contained).
 
 pub mod cache;
+pub mod recipe;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -126,18 +127,52 @@ pub struct Built {
     pub ko: PathBuf,
     /// Kept alive so the directory exists until the caller is done (`-k` keeps it for good).
     pub dir: tempfile::TempDir,
+    /// How: kbuild's recorded commands replayed (`recipe.rs`), or the full kbuild.
+    pub replayed: bool,
+    /// Why a recorded recipe was not replayed to the end (the full kbuild built it then).
+    pub replay_failed: Option<String>,
 }
 
 /// Writes the build directory and runs kbuild. On failure, the error carries kbuild's
 /// messages (errors in script-provided embedded C already point at the script, via #line).
+/// With `recipes` (a directory of the module cache), a recipe recorded for this tree and Kbuild
+/// file is replayed instead of the full kbuild, and a full kbuild that succeeds records one.
 pub fn build(
     c_source: &str,
     module: &str,
     tree: &KernelTree,
     defines: &[String],
+    recipes: Option<&Path>,
 ) -> Result<Built, BuildError> {
-    let (dir, out) = run(&[(module, c_source)], tree, defines)?;
+    let sources = [(module, c_source)];
+    let recipe = match recipes {
+        Some(r) => Some(r.join(cache::key("", "", tree, &kbuild_file(&["@"], defines)?))),
+        None => None,
+    };
+    let dir = prepare(&sources, defines)?;
     let ko = dir.path().join(format!("{module}.ko"));
+    let mut replay_failed = None;
+    if let Some(r) = recipe.as_ref().filter(|r| r.exists()) {
+        match recipe::replay(r, dir.path(), module, &tree.dir) {
+            Ok(()) => {
+                return Ok(Built {
+                    ko,
+                    dir,
+                    replayed: true,
+                    replay_failed,
+                });
+            }
+            // Whatever the replay left is rebuilt from a fresh directory by the full kbuild.
+            Err(why) => replay_failed = Some(why),
+        }
+    }
+    let dir = if recipe.as_ref().is_some_and(|r| r.exists()) {
+        prepare(&sources, defines)?
+    } else {
+        dir
+    };
+    let ko = dir.path().join(format!("{module}.ko"));
+    let out = make(dir.path(), tree, false)?;
     if !out.status.success() || !ko.exists() {
         return Err(BuildError::Compile(format!(
             "kbuild failed for kernel {} ({}):\n{}",
@@ -146,7 +181,18 @@ pub fn build(
             relevant(&out)
         )));
     }
-    Ok(Built { ko, dir })
+    if let Some(r) = recipe.filter(|r| !r.exists()) {
+        // A recipe that cannot be recorded only costs the next build its speed.
+        if let Ok(btf) = btf_command(dir.path(), module, tree) {
+            let _ = recipe::record(dir.path(), module, btf.as_deref(), &r);
+        }
+    }
+    Ok(Built {
+        ko,
+        dir,
+        replayed: false,
+        replay_failed,
+    })
 }
 
 /// How pass 4 used the module cache.
@@ -178,7 +224,7 @@ pub fn build_cached(
     policy: CachePolicy,
 ) -> Result<(Built, CacheUse), BuildError> {
     let Some(cache) = policy.cache else {
-        return Ok((build(c_source, module, tree, defines)?, CacheUse::Off));
+        return Ok((build(c_source, module, tree, defines, None)?, CacheUse::Off));
     };
     let key = cache::key(c_source, module, tree, &kbuild_file(&[module], defines)?);
     if !policy.rebuild {
@@ -188,7 +234,13 @@ pub fn build_cached(
                 let dest = dir.path().join(format!("{module}.ko"));
                 if std::fs::copy(&ko, &dest).is_ok() {
                     let entry = ko.parent().map(Path::to_path_buf).unwrap_or_default();
-                    return Ok((Built { ko: dest, dir }, CacheUse::Hit(entry)));
+                    let built = Built {
+                        ko: dest,
+                        dir,
+                        replayed: false,
+                        replay_failed: None,
+                    };
+                    return Ok((built, CacheUse::Hit(entry)));
                 }
             }
             cache::Lookup::Damaged(why) => (policy.on_damaged)(&format!(
@@ -198,7 +250,7 @@ pub fn build_cached(
             cache::Lookup::Miss => {}
         }
     }
-    let built = build(c_source, module, tree, defines)?;
+    let built = build(c_source, module, tree, defines, Some(&cache.recipes()))?;
     let stored = cache
         .store(&key, module, &built.ko)
         .map_err(|e| format!("cannot store it in {}: {e}", cache.dir.display()));
@@ -236,7 +288,8 @@ pub fn build_batch(
     tree: &KernelTree,
     defines: &[String],
 ) -> Result<Batch, BuildError> {
-    let (dir, out) = run(sources, tree, defines)?;
+    let dir = prepare(sources, defines)?;
+    let out = make(dir.path(), tree, sources.len() > 1)?;
     let modules = sources
         .iter()
         .map(|(m, _)| {
@@ -256,12 +309,8 @@ pub fn build_batch(
 }
 
 /// Writes the C files, a Kbuild file naming every module and the runtime headers into a new
-/// directory, and runs kbuild there.
-fn run(
-    sources: &[(&str, &str)],
-    tree: &KernelTree,
-    defines: &[String],
-) -> Result<(tempfile::TempDir, std::process::Output), BuildError> {
+/// directory.
+fn prepare(sources: &[(&str, &str)], defines: &[String]) -> Result<tempfile::TempDir, BuildError> {
     let dir = build_dir()?;
     let p = dir.path();
     let rt = p.join("runtime");
@@ -274,10 +323,23 @@ fn run(
     }
     let modules: Vec<&str> = sources.iter().map(|(m, _)| *m).collect();
     std::fs::write(p.join("Kbuild"), kbuild_file(&modules, defines)?)?;
-    let mut make = Command::new("make");
-    if sources.len() > 1 {
+    Ok(dir)
+}
+
+/// Runs kbuild in a directory `prepare` wrote (`keep_going`: `make -k`, for batches).
+fn make(p: &Path, tree: &KernelTree, keep_going: bool) -> Result<std::process::Output, BuildError> {
+    let mut make = kbuild_command(p, tree);
+    if keep_going {
         make.arg("-k");
     }
+    make.arg("modules")
+        .output()
+        .map_err(|e| BuildError::Env(format!("cannot run make: {e} (install make and gcc)")))
+}
+
+/// `make -C TREE M=DIR` with the architecture's variables, for kbuild in directory `p`.
+fn kbuild_command(p: &Path, tree: &KernelTree) -> Command {
+    let mut make = Command::new("make");
     make.arg("-C")
         .arg(&tree.dir)
         .arg(format!("M={}", p.display()));
@@ -286,15 +348,35 @@ fn run(
         make.arg(format!("ARCH={}", tree.arch.kbuild_arch()))
             .arg(format!("CROSS_COMPILE={cross}"));
     }
-    let out = make
-        .arg("modules")
-        // An outer make (`make test`) must not lend this one its jobserver or flags.
-        .env_remove("MAKEFLAGS")
+    // An outer make (`make test`) must not lend this one its jobserver or flags.
+    make.env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
+        .env_remove("MAKELEVEL");
+    make
+}
+
+/// The command kbuild runs after the link to give module `module` (built in `p`) its BTF, on a
+/// tree that makes BTF for modules: no `.cmd` file records it, so make prints it (`-n`, with
+/// the module's `.mod.o` taken as changed). Ok(None): the tree makes no BTF. Err: it should,
+/// and the command was not found.
+fn btf_command(p: &Path, module: &str, tree: &KernelTree) -> Result<Option<String>, ()> {
+    let config = std::fs::read_to_string(tree.dir.join(".config")).unwrap_or_default();
+    if !recipe::makes_btf(&tree.dir, &config) {
+        return Ok(None);
+    }
+    let out = kbuild_command(p, tree)
+        .arg("-n")
+        .arg("-W")
+        .arg(p.join(format!("{module}.mod.o")))
+        .arg("modules")
         .output()
-        .map_err(|e| BuildError::Env(format!("cannot run make: {e} (install make and gcc)")))?;
-    Ok((dir, out))
+        .map_err(|_| ())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut found = text.lines().filter(|l| l.contains("--btf_base"));
+    match (found.next(), found.next()) {
+        (Some(line), None) if out.status.success() => Ok(Some(line.to_string())),
+        _ => Err(()),
+    }
 }
 
 fn kbuild_file(modules: &[&str], defines: &[String]) -> Result<String, BuildError> {
