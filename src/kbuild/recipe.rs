@@ -84,6 +84,14 @@ pub fn record(
     btf: Option<&str>,
     dest: &Path,
 ) -> std::io::Result<()> {
+    // A replay finds the module's name in the commands by its text: only a name that cannot be
+    // part of anything else there (a flag, a path in the tree) is recorded. `-m x86` is not.
+    let distinct = module.starts_with("stphwbp_") && !build_dir.to_string_lossy().contains(module);
+    if !distinct {
+        return Err(std::io::Error::other(format!(
+            "{module} is not a name a replay can find"
+        )));
+    }
     let mut text = format!("{MAGIC}\ndir {}\nmodule {module}\n", build_dir.display());
     for step in STEPS {
         let file = build_dir.join(step.replace('@', module));
@@ -227,11 +235,21 @@ mod tests {
     }
 
     #[test]
+    fn only_a_distinct_module_name_is_recorded() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("recipes").join("k");
+        let err = record(d.path(), "x86", None, &dest).unwrap_err();
+        assert!(err.to_string().contains("x86 is not a name"), "{err}");
+        assert!(!dest.exists());
+    }
+
+    #[test]
     fn an_incomplete_build_records_nothing() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join(".m.o.cmd"), "cmd_m.o := gcc -c m.c\n").unwrap();
+        let cmd = "cmd_stphwbp_m.o := gcc -c stphwbp_m.c\n";
+        std::fs::write(d.path().join(".stphwbp_m.o.cmd"), cmd).unwrap();
         let dest = d.path().join("recipes").join("k");
-        assert!(record(d.path(), "m", None, &dest).is_err());
+        assert!(record(d.path(), "stphwbp_m", None, &dest).is_err());
         assert!(!dest.exists());
     }
 }
