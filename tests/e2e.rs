@@ -612,9 +612,10 @@ fn main() {
     }
     for k in arm64 {
         let group = arm64_cases();
-        trials.push(Trial::test(format!("e2e::{k}::shared"), move || {
-            run_shared(&k, &group, Arch::Arm64)
-        }));
+        trials.push(Trial::test(
+            format!("e2e::{k}::shared::arm64_cases"),
+            move || run_shared(&k, &group, Arch::Arm64),
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }
