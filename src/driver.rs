@@ -685,15 +685,16 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     let arch = s.kernel.target_arch();
     let image = match arch {
         Arch::X86_64 => std::path::PathBuf::from(format!("/boot/vmlinuz-{}", tree.release)),
-        Arch::Arm64 => {
-            crate::kbuild::tree::foreign_root(arch).join(format!("boot/vmlinuz-{}", tree.release))
-        }
+        Arch::Arm64 => crate::run::vm_arm64::image(&tree.release),
     };
     if !image.exists() {
+        let how = match arch {
+            Arch::X86_64 => format!("install linux-image-{}", tree.release),
+            Arch::Arm64 => "`make setup` unpacks Debian's arm64 6.12 image there".to_string(),
+        };
         return Err(Stop::Env(format!(
-            "--vm needs the kernel image {} (install linux-image-{})",
-            image.display(),
-            tree.release
+            "--vm needs the kernel image {} ({how})",
+            image.display()
         )));
     }
     let exe =

@@ -402,7 +402,7 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
     }
     let image = match arch {
         Arch::X86_64 => PathBuf::from(format!("/boot/vmlinuz-{kver}")),
-        Arch::Arm64 => arm64_image(kver),
+        Arch::Arm64 => stp_hwbp::run::vm_arm64::image(kver),
     };
     let mut spec = stp_hwbp::run::vm::GuestSpec::new(image, ["/bin/sh"]);
     spec.arch = arch;
@@ -519,11 +519,6 @@ fn arm64_loader(
     stp_hwbp::run::shloader::script(&info, guest_ko, &opts)
 }
 
-/// The arm64 kernel image `make setup` unpacked next to the tree.
-fn arm64_image(kver: &str) -> PathBuf {
-    stp_hwbp::kbuild::tree::foreign_root(Arch::Arm64).join(format!("boot/vmlinuz-{kver}"))
-}
-
 /// The cases that also run on arm64 (`tests/e2e/arm64.cases`, one name a line, `#` comments),
 /// all in one guest.
 fn arm64_cases() -> Vec<PathBuf> {
@@ -603,7 +598,7 @@ fn main() {
     // arm64: the listed cases in one guest per arm64 tree `make setup` unpacked with its image.
     let arm64: Vec<String> = common::arm64_trees()
         .into_iter()
-        .filter(|k| arm64_image(k).exists())
+        .filter(|k| stp_hwbp::run::vm_arm64::image(k).exists())
         .collect();
     if ci && arm64.is_empty() {
         trials.push(Trial::test("e2e::arm64_environment", || {

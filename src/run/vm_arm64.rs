@@ -12,6 +12,12 @@ use std::process::Command;
 /// The guest's devices for the command's stdout, stderr and the control markers.
 pub const CHANNELS: [&str; 3] = ["/dev/vport0p1", "/dev/vport0p2", "/dev/vport0p3"];
 
+/// The arm64 kernel image of `release` that `make setup` unpacked beside its tree.
+pub fn image(release: &str) -> PathBuf {
+    crate::kbuild::tree::foreign_root(crate::target::Arch::Arm64)
+        .join(format!("boot/vmlinuz-{release}"))
+}
+
 /// The arm64 busybox `make setup` unpacked.
 pub fn busybox() -> PathBuf {
     crate::kbuild::tree::foreign_root(crate::target::Arch::Arm64).join("bin/busybox")
