@@ -111,7 +111,7 @@ static inline bool stp_winst_live(struct stp_winst *w)
 }
 
 /* NMI, IRQ, process. The watched bytes now, zero-extended (0 if unreadable). */
-static inline int64_t stp_winst_read(struct stp_winst *w)
+static inline int64_t stp_winst_read(const struct stp_winst *w)
 {
 	u64 v = 0;
 
@@ -120,15 +120,43 @@ static inline int64_t stp_winst_read(struct stp_winst *w)
 	case 2: { u16 x; if (!copy_from_kernel_nofault(&x, (void *)w->addr, 2)) v = x; break; }
 	case 4: { u32 x; if (!copy_from_kernel_nofault(&x, (void *)w->addr, 4)) v = x; break; }
 	case 8: { u64 x; if (!copy_from_kernel_nofault(&x, (void *)w->addr, 8)) v = x; break; }
+#ifdef CONFIG_ARM64
+	default: {	/* 3, 5, 6 or 7 bytes: little-endian, so the low bytes of a u64 */
+		u64 x = 0;
+
+		if (!copy_from_kernel_nofault(&x, (void *)w->addr, w->decl->len))
+			v = x;
+		break;
+	}
+#endif
 	}
 	return (int64_t)v;
+}
+
+#ifdef CONFIG_ARM64	/* stp_hwbp_arm64.h */
+static inline bool stp_a64_hit_value(const struct stp_winst *w, int64_t *v);
+static inline void stp_a64_report(void);
+static void stp_a64_hook_put(void);
+#endif
+
+/* NMI. The watched bytes after the access being reported: read them (x86 traps after it),
+ * or what arm64's hook computed (it traps before). */
+static inline int64_t stp_winst_after(struct stp_winst *w)
+{
+#ifdef CONFIG_ARM64
+	int64_t v;
+
+	if (stp_a64_hit_value(w, &v))
+		return v;
+#endif
+	return stp_winst_read(w);
 }
 
 /* NMI. For .change: whether the write that trapped changed the value; *old is the value
  * before it. Writes on several CPUs at once each see the value the one before left. */
 static inline bool stp_winst_changed(struct stp_winst *w, int64_t *old)
 {
-	int64_t now = stp_winst_read(w);
+	int64_t now = stp_winst_after(w);
 
 	*old = atomic64_xchg(&w->last, now);
 	return *old != now;
@@ -589,7 +617,7 @@ static int stp_arb_cpu_online(unsigned int cpu)
 			continue;
 		if (stp_watch_attr(&attr, w->addr, w->decl->len, w->decl->type))
 			continue;
-		ev = perf_event_create_kernel_counter(&attr, cpu, NULL, w->decl->handler, w);
+		ev = stp_watch_create(&attr, cpu, w->decl->handler, w);
 		if (IS_ERR(ev)) {
 			stp_out_diag("WARNING: %s is not armed on CPU %u, which came online: %s; accesses on that CPU are not reported\n",
 				     w->decl->name, cpu, stp_watch_reason(PTR_ERR(ev), 0));
@@ -739,6 +767,9 @@ static inline void stp_arbiter_shutdown(void)
 		}
 	}
 	stp_arb_gc();
+#ifdef CONFIG_ARM64
+	stp_a64_report();
+#endif
 }
 
 /* Process (module exit, after the session stopped, before its workqueue is destroyed).
@@ -757,6 +788,9 @@ static inline void stp_arbiter_exit(void)
 	stp_arb_cpuhp = -1;
 	stp_arb_for_each(w, i)
 		stp_arb_unregister(w);
+#ifdef CONFIG_ARM64
+	stp_a64_hook_put();	/* after the last watchpoint: no hit can need it any more */
+#endif
 }
 
 #endif /* STP_ARBITER_H */

@@ -69,11 +69,22 @@ static inline int64_t stp_shr(int64_t a, int64_t b)
 /* Any context. The bytes of the watched range after the access, zero-extended. */
 static inline int64_t stp_read_watched(struct stp_context *c)
 {
+#ifdef CONFIG_ARM64
+	int64_t v;
+
+	/* arm64 reports the hit before the access: its hook computed the bytes after it. */
+	if (stp_a64_hit_value(c->watch, &v))
+		return v;
+#endif
 	switch (c->watch->decl->len) {
 	case 1: case 2: case 4: case 8:
 		return stp_read_kernel_int(c, c->watch->addr, c->watch->decl->len, false);
 	default:
+#ifdef CONFIG_ARM64
+		return stp_winst_read(c->watch);	/* 3, 5, 6 or 7 bytes */
+#else
 		return 0;
+#endif
 	}
 }
 

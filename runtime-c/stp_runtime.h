@@ -26,6 +26,9 @@
 #include "stp_memory.h"
 #include "stp_watch.h"
 #include "stp_arbiter.h"
+#ifdef CONFIG_ARM64
+#include "stp_hwbp_arm64.h"
+#endif
 #include "stp_kprobe.h"
 
 /* Process (module init). Sets up session, output (/proc/stp_hwbp/<name>/{out,ctl}) and

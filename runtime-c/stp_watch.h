@@ -17,7 +17,6 @@ enum {
 	STP_WHY_ALIGN,		/* not aligned to the length */
 	STP_WHY_USER,		/* below the kernel half */
 	STP_WHY_SYMBOL,		/* the symbol is not in kallsyms */
-	STP_WHY_NOSTEP,		/* arm64: the hit could not be stepped over */
 };
 
 /*
@@ -46,8 +45,6 @@ static inline const char *stp_watch_reason(int err, int why)
 		return "not a kernel address (EINVAL)";
 	case STP_WHY_SYMBOL:
 		return STP_NO_SYMBOL_REASON;
-	case STP_WHY_NOSTEP:
-		return "not on arm64 yet: the kernel steps over a hit only for its own handler, so it would trap forever (EOPNOTSUPP)";
 	}
 	switch (err) {
 	case -ENOSPC:
@@ -68,6 +65,10 @@ static inline const char *stp_watch_reason(int err, int why)
 		return "hardware breakpoints are not supported here (ENODEV)";
 	case -EOPNOTSUPP:
 		return "hardware breakpoints are not supported here (EOPNOTSUPP)";
+#ifdef CONFIG_ARM64
+	case -ENOSYS:	/* stp_a64_hook_get */
+		return "hits cannot be seen: no kprobe on perf_event_output_forward (ENOSYS)";
+#endif
 	case -EACCES:
 		return "not permitted (EACCES)";
 	case -EPERM:
@@ -112,13 +113,6 @@ static const struct kernel_param_ops param_ops_stp_kaddr = {
  * doubleword (the kernel would silently drop the bytes past it). */
 static inline int stp_watch_check(unsigned long addr, int len)
 {
-#ifdef CONFIG_ARM64
-	/* arm64 watchpoints trap before the access, and the kernel (6.12) steps over it only for
-	 * events with its default overflow handler; with ours the same access traps again and
-	 * again and the CPU hangs. Until the module can step itself, a watch is never armed: its
-	 * .unavailable probe runs with the reason instead. */
-	return STP_WHY_NOSTEP;
-#endif
 	if (!addr)
 		return STP_WHY_NULL;
 #ifdef CONFIG_ARM64
@@ -160,6 +154,28 @@ static inline int stp_watch_attr(struct perf_event_attr *attr, unsigned long add
 	return 0;
 }
 
+#ifdef CONFIG_ARM64
+static int stp_a64_hook_get(void);	/* stp_hwbp_arm64.h */
+#endif
+
+/* Process (perf's mutexes). One CPU's event of a watchpoint, whose hits call handler with
+ * ctx as overflow_handler_context, or an error pointer. On arm64 the event keeps the
+ * kernel's default handler, the only one the kernel steps past a hit for, and the hook of
+ * stp_hwbp_arm64.h calls handler instead; ctx is stored where that hook finds it. */
+static inline struct perf_event *stp_watch_create(struct perf_event_attr *attr, int cpu,
+						  perf_overflow_handler_t handler, void *ctx)
+{
+#ifdef CONFIG_ARM64
+	struct perf_event *bp = perf_event_create_kernel_counter(attr, cpu, NULL, NULL, NULL);
+
+	if (!IS_ERR(bp))
+		WRITE_ONCE(bp->overflow_handler_context, ctx);
+	return bp;
+#else
+	return perf_event_create_kernel_counter(attr, cpu, NULL, handler, ctx);
+#endif
+}
+
 /* Process (takes the CPU hotplug lock and perf's mutexes). Registers a wide watchpoint on
  * [addr, addr+len): one event per online CPU, whose hits call handler with ctx as
  * overflow_handler_context, and publishes the per-CPU events in *slot before the hotplug
@@ -178,12 +194,17 @@ static inline int stp_watch_register(unsigned long addr, int len, int type,
 	err = stp_watch_attr(&attr, addr, len, type);
 	if (err)
 		return err;
+#ifdef CONFIG_ARM64
+	err = stp_a64_hook_get();
+	if (err)
+		return err;
+#endif
 	events = alloc_percpu(typeof(*events));
 	if (!events)
 		return -ENOMEM;
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
-		bp = perf_event_create_kernel_counter(&attr, cpu, NULL, handler, ctx);
+		bp = stp_watch_create(&attr, cpu, handler, ctx);
 		if (IS_ERR(bp)) {
 			err = PTR_ERR(bp);
 			break;

@@ -618,16 +618,12 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     }
     drop(m);
     let arch = s.kernel.target_arch();
-    if s.cfg.last_pass == 5 && arch != Arch::host() {
-        // Before the build: neither this machine nor a guest of its own kind can load it.
-        let why = if s.cfg.run.vm {
-            "--vm boots x86_64 guests only so far".to_string()
-        } else {
-            format!("this {} machine cannot load it", Arch::host().name())
-        };
+    if s.cfg.last_pass == 5 && arch != Arch::host() && !s.cfg.run.vm {
+        // Before the build: this machine cannot load it (a guest of its kind can: --vm).
         return Err(Stop::Env(format!(
-            "cannot run a module built for {}: {why}; build it with -p4 and load it on an {} machine (insmod NAME.ko, then read /proc/stp_hwbp/NAME/out)",
+            "cannot run a module built for {}: this {} machine cannot load it; add --vm to run it in a guest, or build it with -p4 and load it on an {} machine (insmod NAME.ko, then read /proc/stp_hwbp/NAME/out)",
             arch.name(),
+            Arch::host().name(),
             arch.name()
         )));
     }
@@ -694,12 +690,19 @@ fn sh_quote(s: &str) -> String {
 fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     use crate::run::vm;
     let tree = s.kernel.tree().map_err(Stop::Env)?.clone();
-    let image = std::path::PathBuf::from(format!("/boot/vmlinuz-{}", tree.release));
+    let arch = s.kernel.target_arch();
+    let image = match arch {
+        Arch::X86_64 => std::path::PathBuf::from(format!("/boot/vmlinuz-{}", tree.release)),
+        Arch::Arm64 => crate::run::vm_arm64::image(&tree.release),
+    };
     if !image.exists() {
+        let how = match arch {
+            Arch::X86_64 => format!("install linux-image-{}", tree.release),
+            Arch::Arm64 => "`make setup` unpacks Debian's arm64 6.12 image there".to_string(),
+        };
         return Err(Stop::Env(format!(
-            "--vm needs the kernel image {} (install linux-image-{})",
-            image.display(),
-            tree.release
+            "--vm needs the kernel image {} ({how})",
+            image.display()
         )));
     }
     let exe =
@@ -723,7 +726,15 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
             .ok_or_else(|| Stop::Env(format!("--vm-file {f}: expected HOST:GUEST")))?;
         files.push((h.into(), g.to_string()));
     }
-    let mut argv = vec!["/bin/stp-hwbp".to_string(), "--run-module".into(), guest_ko];
+    if arch == Arch::Arm64 {
+        // No loader binary for arm64 guests: the busybox script stands in for it.
+        files.remove(0);
+    }
+    let mut argv = vec![
+        "/bin/stp-hwbp".to_string(),
+        "--run-module".into(),
+        guest_ko.clone(),
+    ];
     if let Some(c) = &s.cfg.run.command {
         argv.extend(["-c".into(), c.clone()]);
     }
@@ -740,12 +751,20 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
         argv.push("-v".into());
     }
     let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+    let run = match arch {
+        Arch::X86_64 => format!("exec {}", cmd.join(" ")),
+        Arch::Arm64 => {
+            let info = crate::run::modinfo::ModInfo::from_file(ko).map_err(Stop::Env)?;
+            crate::run::shloader::script(&info, &guest_ko, &loader_options(&s.cfg, ko))
+                .map_err(|e| Stop::Env(format!("cannot run it in an arm64 guest: {e}")))?
+        }
+    };
     let script = format!(
-        "{}\nexec {}\n",
+        "{}\n{run}\n",
         s.cfg.run.vm_setup.clone().unwrap_or_default(),
-        cmd.join(" ")
     );
     let mut spec = vm::GuestSpec::new(image, ["/bin/sh"]);
+    spec.arch = arch;
     spec.files = files;
     spec.shell = Some(script);
     spec.kernel_args = s.cfg.run.vm_kernel_args.clone();

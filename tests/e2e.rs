@@ -20,6 +20,11 @@
 //!
 //! The test module `tests/e2e/testmod` (a variable it writes and reads on request) is built for
 //! each kernel and loaded in the guest before the script starts.
+//!
+//! arm64: the cases `tests/e2e/arm64.cases` names run in one guest of each arm64 tree `make
+//! setup` unpacked (with CI set, none fails), each by the busybox loader `--vm` uses there
+//! (`src/run/shloader.rs`), with its `.setup`; `NAME.arm64.out` is the exact stdout on arm64
+//! where it differs from `NAME.out`.
 
 #[allow(dead_code)]
 mod common;
@@ -27,6 +32,7 @@ mod common;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use stp_hwbp::target::Arch;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -175,7 +181,7 @@ fn run_case(kver: &str, script: &Path) -> Result<(), Failed> {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    check(dir, &stem, &ran)?;
+    check(dir, &stem, &ran, Arch::X86_64)?;
     eprintln!("e2e {kver} {stem}: {} ms", t.elapsed().as_millis());
     Ok(())
 }
@@ -188,8 +194,8 @@ struct Ran {
 }
 
 /// Checks a case's run against its side files (`.status`, `.out`, `.whole_lines`, `.contains`,
-/// `.contains_err`).
-fn check(dir: &Path, stem: &str, ran: &Ran) -> Result<(), String> {
+/// `.contains_err`); on arm64 a `NAME.arm64.out` replaces `NAME.out` where the two differ.
+fn check(dir: &Path, stem: &str, ran: &Ran, arch: Arch) -> Result<(), String> {
     let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
     let (stdout, stderr) = (&ran.stdout, &ran.stderr);
     let want_status: i32 = read(&side("status"))
@@ -203,7 +209,11 @@ fn check(dir: &Path, stem: &str, ran: &Ran) -> Result<(), String> {
             ctx()
         ));
     }
-    if let Some(want) = read(&side("out")) {
+    let out_file = match arch {
+        Arch::Arm64 if side("arm64.out").exists() => side("arm64.out"),
+        _ => side("out"),
+    };
+    if let Some(want) = read(&out_file) {
         if *stdout != want {
             return Err(format!(
                 "stdout differs from {stem}.out:\n--- expected ---\n{want}{}",
@@ -283,19 +293,20 @@ fn sh_quote(s: &str) -> String {
 /// Runs several shareable cases in one guest, one after the other, each as `--vm` would: built
 /// on the host with its `-D` options and arguments (its warnings first on stderr), run in the
 /// guest by the loader with `-T 60` unless it says otherwise, `-G` and its `-c` command, after
-/// the test module is loaded afresh. Each case is checked by itself; the trial fails with every
-/// case that failed.
-fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
+/// the test module is loaded afresh (and the case's `.setup`, which arm64 cases may have). On
+/// arm64 the loader is the busybox script `--vm` runs there. Each case is checked by itself;
+/// the trial fails with every case that failed.
+fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed> {
     let t = std::time::Instant::now();
     let testko = testmod(kver)?;
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut files = vec![
-        (
+    let mut files = vec![(testko, "/root/stphwbp_testmod.ko".to_string())];
+    if arch == Arch::X86_64 {
+        files.push((
             stp_hwbp::run::boot::guest_exe(Path::new(env!("CARGO_BIN_EXE_stp-hwbp"))),
             "/bin/stp-hwbp".to_string(),
-        ),
-        (testko, "/root/stphwbp_testmod.ko".to_string()),
-    ];
+        ));
+    }
     let mut shell = String::new();
     let mut built: Vec<Option<Ran>> = vec![];
     let mut build_err: Vec<String> = vec![];
@@ -310,7 +321,8 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
         let file = script.file_name().unwrap_or_default();
         std::fs::copy(script, out_dir.join(file)).map_err(|e| e.to_string())?;
         let mut b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
-        b.current_dir(&out_dir).args(["-p4", "-r", kver]);
+        b.current_dir(&out_dir)
+            .args(["-p4", "-r", kver, "-a", arch.name()]);
         let mut run_opts: Vec<String> = vec![];
         let mut case_t = 60.0;
         for pair in words.chunks(2) {
@@ -353,29 +365,47 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        files.push((ko, format!("/root/m{i}/{name}")));
-        let mut argv = vec![
-            "/bin/stp-hwbp".to_string(),
-            "--run-module".to_string(),
-            format!("/root/m{i}/{name}"),
-        ];
-        argv.extend(run_opts);
-        if let Some(c) = read(&script.with_extension("cmd")) {
-            argv.extend(["-c".to_string(), c.trim_end().to_string()]);
-        }
-        let argv: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+        files.push((ko.clone(), format!("/root/m{i}/{name}")));
+        let cmd = read(&script.with_extension("cmd")).map(|c| c.trim_end().to_string());
+        let run = match arch {
+            Arch::X86_64 => {
+                let mut argv = vec![
+                    "/bin/stp-hwbp".to_string(),
+                    "--run-module".to_string(),
+                    format!("/root/m{i}/{name}"),
+                ];
+                argv.extend(run_opts);
+                if let Some(c) = cmd {
+                    argv.extend(["-c".to_string(), c]);
+                }
+                let argv: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+                argv.join(" ")
+            }
+            Arch::Arm64 => {
+                let loader = arm64_loader(&ko, &format!("/root/m{i}/{name}"), &run_opts, cmd)?;
+                let path = out_dir.join("run.sh");
+                std::fs::write(&path, loader).map_err(|e| e.to_string())?;
+                files.push((path, format!("/root/m{i}/run.sh")));
+                format!("sh /root/m{i}/run.sh")
+            }
+        };
+        let setup = read(&script.with_extension("setup")).unwrap_or_default();
         shell.push_str(&format!(
             "rmmod stphwbp_testmod 2>/dev/null; insmod /root/stphwbp_testmod.ko\n\
-             {} >/tmp/o{i} 2>/tmp/e{i}; s=$?\n\
+             {setup}\n\
+             {run} >/tmp/o{i} 2>/tmp/e{i}; s=$?\n\
              printf '\\n@@STPHWBP-E2E-CASE {i} %s %s %s\\n' $s $(wc -c </tmp/o{i}) $(wc -c </tmp/e{i})\n\
-             cat /tmp/o{i} /tmp/e{i}\n",
-            argv.join(" ")
+             cat /tmp/o{i} /tmp/e{i}\n"
         ));
         built.push(None);
         build_err.push(err);
     }
-    let image = format!("/boot/vmlinuz-{kver}");
+    let image = match arch {
+        Arch::X86_64 => PathBuf::from(format!("/boot/vmlinuz-{kver}")),
+        Arch::Arm64 => stp_hwbp::run::vm_arm64::image(kver),
+    };
     let mut spec = stp_hwbp::run::vm::GuestSpec::new(image, ["/bin/sh"]);
+    spec.arch = arch;
     spec.files = files;
     spec.shell = Some(shell);
     spec.timeout = std::time::Duration::from_secs_f64(timeout);
@@ -440,7 +470,7 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
         let dir = script.parent().unwrap_or(Path::new("."));
         let stem = script.file_stem().unwrap_or_default().to_string_lossy();
         let res = match r {
-            Some(r) => check(dir, &stem, r),
+            Some(r) => check(dir, &stem, r, arch),
             None => Err("the shared guest never reported this case".to_string()),
         };
         if let Err(e) = res {
@@ -458,6 +488,46 @@ fn run_shared(kver: &str, scripts: &[PathBuf]) -> Result<(), Failed> {
     } else {
         Err(failures.join("\n").into())
     }
+}
+
+/// The busybox loader script `--vm` runs in an arm64 guest, for one case's module.
+fn arm64_loader(
+    ko: &Path,
+    guest_ko: &str,
+    run_opts: &[String],
+    command: Option<String>,
+) -> Result<String, String> {
+    let info = stp_hwbp::run::modinfo::ModInfo::from_file(ko)?;
+    let mut opts = stp_hwbp::run::loader::RunOptions {
+        module: ko.to_path_buf(),
+        command,
+        ..Default::default()
+    };
+    for pair in run_opts.chunks(2) {
+        match pair {
+            [o, v] if o == "-T" => {
+                let t: f64 = v.parse().map_err(|_| format!("bad -T {v}"))?;
+                opts.timeout = Some(std::time::Duration::from_secs_f64(t));
+            }
+            [o, v] if o == "-G" => {
+                let (k, x) = v.split_once('=').ok_or(format!("bad -G {v}"))?;
+                opts.globals.push((k.to_string(), x.to_string()));
+            }
+            _ => return Err(format!("option {pair:?} has no arm64 loader equivalent")),
+        }
+    }
+    stp_hwbp::run::shloader::script(&info, guest_ko, &opts)
+}
+
+/// The cases that also run on arm64 (`tests/e2e/arm64.cases`, one name a line, `#` comments),
+/// all in one guest.
+fn arm64_cases() -> Vec<PathBuf> {
+    let list = read(&root().join("tests/e2e/arm64.cases")).unwrap_or_default();
+    list.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|n| root().join(format!("tests/e2e/cases/{n}.stp")))
+        .collect()
 }
 
 #[allow(unsafe_code)]
@@ -515,7 +585,7 @@ fn main() {
             let (k2, group) = (k.clone(), group.to_vec());
             trials.push(Trial::test(
                 format!("e2e::{k}::shared::{}", names.join("+")),
-                move || run_shared(&k2, &group),
+                move || run_shared(&k2, &group, Arch::X86_64),
             ));
         }
         for c in &own {
@@ -524,6 +594,23 @@ fn main() {
                 run_case(&k2, &script)
             }));
         }
+    }
+    // arm64: the listed cases in one guest per arm64 tree `make setup` unpacked with its image.
+    let arm64: Vec<String> = common::arm64_trees()
+        .into_iter()
+        .filter(|k| stp_hwbp::run::vm_arm64::image(k).exists())
+        .collect();
+    if ci && arm64.is_empty() {
+        trials.push(Trial::test("e2e::arm64_environment", || {
+            Err("CI needs the arm64 6.12 kernel tree and image (`make setup`)".into())
+        }));
+    }
+    for k in arm64 {
+        let group = arm64_cases();
+        trials.push(Trial::test(
+            format!("e2e::{k}::shared::arm64_cases"),
+            move || run_shared(&k, &group, Arch::Arm64),
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -69,6 +69,14 @@ pub const RUNTIME: &[(&str, &str)] = &[
         include_str!("../../runtime-c/stp_arbiter.h"),
     ),
     ("stp_kprobe.h", include_str!("../../runtime-c/stp_kprobe.h")),
+    (
+        "stp_hwbp_arm64.h",
+        include_str!("../../runtime-c/stp_hwbp_arm64.h"),
+    ),
+    (
+        "stp_a64_store.h",
+        include_str!("../../runtime-c/stp_a64_store.h"),
+    ),
 ];
 
 const KBUILD_TEMPLATE: &str = include_str!("../../templates/Kbuild.tera");

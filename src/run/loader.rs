@@ -264,7 +264,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
 }
 
 /// `-G` settings as module parameters, checked against `stphwbp_global` entries.
-fn global_params(info: &ModInfo, globals: &[(String, String)]) -> Result<Vec<String>, String> {
+pub(super) fn global_params(
+    info: &ModInfo,
+    globals: &[(String, String)],
+) -> Result<Vec<String>, String> {
     let known = info.globals()?;
     let mut out = Vec::new();
     for (k, v) in globals {

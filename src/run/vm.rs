@@ -83,6 +83,8 @@ pub struct GuestSpec {
     pub memory_mb: u32,
     /// Extra kernel command-line arguments (e.g. `nokaslr`).
     pub kernel_args: Vec<String>,
+    /// The guest's architecture: x86_64 (the default) or arm64 (`vm_arm64.rs`).
+    pub arch: crate::target::Arch,
 }
 
 impl GuestSpec {
@@ -101,6 +103,7 @@ impl GuestSpec {
             cpus: 2,
             memory_mb: 512,
             kernel_args: Vec::new(),
+            arch: crate::target::Arch::X86_64,
         }
     }
 }
@@ -149,17 +152,17 @@ echo 0 > /proc/sys/kernel/dmesg_restrict
 echo -1 > /proc/sys/kernel/perf_event_paranoid
 hostname stphwbp-guest
 ifconfig lo 127.0.0.1 up 2>/dev/null
-for t in 1 2 3; do stty -F /dev/ttyS$t raw -echo -ixon -ixoff -crtscts 2>/dev/null; done
-echo "STPHWBP-READY $(cut -d' ' -f1 /proc/uptime)" > /dev/ttyS3
+for t in @OUT@ @ERR@ @CTL@; do stty -F $t raw -echo -ixon -ixoff -crtscts 2>/dev/null; done
+echo "STPHWBP-READY $(cut -d' ' -f1 /proc/uptime)" > @CTL@
 cd /root
-/bin/sh /.stphwbp/cmd < /dev/null > /dev/ttyS1 2> /dev/ttyS2
+/bin/sh /.stphwbp/cmd < /dev/null > @OUT@ 2> @ERR@
 rc=$?
 cd /
 # stty sets the attributes with TCSADRAIN: it returns once all output has been sent.
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
-stty -F /dev/ttyS2 raw -echo 2>/dev/null
-echo "STPHWBP-EXIT $rc" > /dev/ttyS3
-stty -F /dev/ttyS3 raw -echo 2>/dev/null
+stty -F @OUT@ raw -echo 2>/dev/null
+stty -F @ERR@ raw -echo 2>/dev/null
+echo "STPHWBP-EXIT $rc" > @CTL@
+stty -F @CTL@ raw -echo 2>/dev/null
 sync
 poweroff -f
 echo o > /proc/sysrq-trigger
@@ -202,6 +205,14 @@ pub fn run_guest(
         listeners.push(l);
     }
 
+    if spec.arch == crate::target::Arch::Arm64 {
+        let cmd = super::vm_arm64::qemu(
+            spec,
+            &initrd,
+            &names.map(|n| dir.path().join(format!("{n}.sock"))),
+        );
+        return spawn_and_run(spec, cmd, listeners, t0, stdout, stderr);
+    }
     let mut append = vec![
         "console=ttyS0,115200".to_string(),
         "panic=-1".into(),
@@ -218,7 +229,32 @@ pub fn run_guest(
     append.extend(spec.kernel_args.iter().cloned());
 
     let qemu = std::env::var_os("STPHWBP_QEMU").unwrap_or_else(|| "qemu-system-x86_64".into());
-    let mut cmd = Command::new(&qemu);
+    let mut cmd = qemu_command(
+        &qemu,
+        spec,
+        &super::boot::kernel_image(&spec.kernel),
+        &initrd,
+        &append,
+    );
+    for n in names {
+        let path = dir.path().join(format!("{n}.sock"));
+        cmd.arg("-chardev")
+            .arg(format!("socket,id={n},path={}", path.display()))
+            .args(["-serial", &format!("chardev:{n}")]);
+    }
+    spawn_and_run(spec, cmd, listeners, t0, stdout, stderr)
+}
+
+/// QEMU under TCG with `spec`'s CPUs and memory, no default devices, booting `kernel` with
+/// `initrd` and the kernel command line `append`; the channels are the caller's to add.
+pub(super) fn qemu_command(
+    qemu: &std::ffi::OsStr,
+    spec: &GuestSpec,
+    kernel: &Path,
+    initrd: &Path,
+    append: &[String],
+) -> Command {
+    let mut cmd = Command::new(qemu);
     cmd.args(["-accel", "tcg", "-cpu", "max"])
         .args(["-smp", &spec.cpus.max(1).to_string()])
         .args(["-m", &spec.memory_mb.max(64).to_string()])
@@ -230,16 +266,22 @@ pub fn run_guest(
             "none",
         ])
         .arg("-kernel")
-        .arg(super::boot::kernel_image(&spec.kernel))
+        .arg(kernel)
         .arg("-initrd")
-        .arg(&initrd)
+        .arg(initrd)
         .args(["-append", &append.join(" ")]);
-    for n in names {
-        let path = dir.path().join(format!("{n}.sock"));
-        cmd.arg("-chardev")
-            .arg(format!("socket,id={n},path={}", path.display()))
-            .args(["-serial", &format!("chardev:{n}")]);
-    }
+    cmd
+}
+
+/// Starts QEMU (`cmd`, its channels bound to `listeners`) and runs the guest to its end.
+fn spawn_and_run(
+    spec: &GuestSpec,
+    mut cmd: Command,
+    listeners: Vec<UnixListener>,
+    t0: Instant,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<GuestOutcome> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -247,7 +289,7 @@ pub fn run_guest(
     let mut child = cmd.spawn().map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("cannot start {}: {e}", qemu.to_string_lossy()),
+            format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
         )
     })?;
     let guard = ChildGuard(Some(&mut child));
@@ -546,7 +588,10 @@ fn strip_timestamp(line: &str) -> &str {
 pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
     let busybox: PathBuf = std::env::var_os("STPHWBP_BUSYBOX")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/bin/busybox"));
+        .unwrap_or_else(|| match spec.arch {
+            crate::target::Arch::Arm64 => super::vm_arm64::busybox(),
+            crate::target::Arch::X86_64 => PathBuf::from("/bin/busybox"),
+        });
     let mut cpio = Cpio::new(w);
     for d in [
         "dev", "proc", "sys", "tmp", "run", "root", "etc", "mnt", "var", ".stphwbp",
@@ -567,7 +612,12 @@ pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
         .collect();
 
     cpio.file_from_host("bin/busybox", &busybox, 0o755)?;
-    let list = Command::new(&busybox).arg("--list-full").output()?;
+    // The applets' names: an arm64 busybox cannot run here, the host's lists the same ones.
+    let lister = match spec.arch {
+        crate::target::Arch::Arm64 => Path::new("/bin/busybox"),
+        crate::target::Arch::X86_64 => busybox.as_path(),
+    };
+    let list = Command::new(lister).arg("--list-full").output()?;
     if !list.status.success() {
         return Err(io::Error::other(format!(
             "{} --list-full failed",
@@ -584,7 +634,15 @@ pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
     if !user_paths.contains("bin/sh") {
         cpio.symlink("bin/sh", "/bin/busybox")?; // in case the list lacks it
     }
-    cpio.data("init", 0o755, INIT_SCRIPT.as_bytes())?;
+    let [out, err, ctl] = match spec.arch {
+        crate::target::Arch::Arm64 => super::vm_arm64::CHANNELS,
+        crate::target::Arch::X86_64 => ["/dev/ttyS1", "/dev/ttyS2", "/dev/ttyS3"],
+    };
+    let init = INIT_SCRIPT
+        .replace("@OUT@", out)
+        .replace("@ERR@", err)
+        .replace("@CTL@", ctl);
+    cpio.data("init", 0o755, init.as_bytes())?;
     cpio.data("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n")?;
     cpio.data("etc/group", 0o644, b"root:x:0:\n")?;
 

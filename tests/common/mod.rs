@@ -1,7 +1,7 @@
 //! What the test binaries that run kbuild share: the installed kernel trees, whether this is
 //! CI, and the bound on concurrent kbuild runs in one process.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Condvar, Mutex};
 
@@ -69,13 +69,25 @@ pub fn build_external(
     for f in files {
         std::fs::copy(src.join(f), tmp.path().join(f)).map_err(|e| format!("copy {f}: {e}"))?;
     }
+    // An arm64 tree that `make setup` unpacked is cross-built.
+    let arm64 = stp_hwbp::target::Arch::Arm64;
+    let (tree, cross): (PathBuf, &[&str]) = if arm64_trees().iter().any(|t| t == kver) {
+        let t = stp_hwbp::kbuild::tree::foreign_root(arm64).join("lib/modules");
+        (
+            t.join(kver).join("build"),
+            &["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
+        )
+    } else {
+        (PathBuf::from(format!("/lib/modules/{kver}/build")), &[])
+    };
     let out = Command::new("make")
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("MAKELEVEL")
         .arg("-C")
-        .arg(format!("/lib/modules/{kver}/build"))
+        .arg(tree)
         .arg(format!("M={}", tmp.path().display()))
+        .args(cross)
         .args(extra)
         .arg("modules")
         .output()

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and runs the user-space unit tests of runtime-c's pure logic (maps, rings,
 # locks, strings, timer periods), once with small rings (every test wraps) and once with
-# the default limits; then the shared /proc directory's locking (test_procdir.c), and
+# the default limits; then the shared /proc directory's locking (test_procdir.c), the
+# arm64 store decoder (test_a64_store.c), and
 # that stp_limits.h refuses out-of-range limits.
 # Exits non-zero on any failure.
 set -u
@@ -30,21 +31,28 @@ for cfg in "-DSTP_BUFSIZE=4096 -DSTP_PRINTBUF=1024" ""; do
 	total_f=$((total_f + ${f:-1}))
 	[ "$rc" -eq 0 ] || status=1
 done
+# One more test program: builds $1.c (with gcc options $2), runs it, adds up its counts.
+run_test() {
+	# shellcheck disable=SC2086
+	if gcc -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror $2 \
+		-I"$rt" -o "$out/$1" "$here/$1.c"; then
+		line=$("$out/$1")
+		rc=$?
+		echo "$line"
+		total_p=$((total_p + $(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')))
+		total_f=$((total_f + $(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')))
+		[ "$rc" -eq 0 ] || status=1
+	else
+		echo "runtime-unit: build of $1.c failed"
+		total_f=$((total_f + 1))
+		status=1
+	fi
+}
 # /proc/stp_hwbp shared by modules loading and unloading at once (stp_procdir.h, with the
 # kernel APIs it uses modelled in the test itself).
-if gcc -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread \
-	-I"$rt" -o "$out/procdir" "$here/test_procdir.c"; then
-	line=$("$out/procdir")
-	rc=$?
-	echo "$line"
-	total_p=$((total_p + $(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')))
-	total_f=$((total_f + $(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')))
-	[ "$rc" -eq 0 ] || status=1
-else
-	echo "runtime-unit: build of test_procdir.c failed"
-	total_f=$((total_f + 1))
-	status=1
-fi
+run_test test_procdir -pthread
+# The arm64 store decoder (stp_a64_store.h), on real encodings.
+run_test test_a64_store "-include $here/kshim.h"
 
 # stp_limits.h refuses every limit outside its range (defence in depth behind the
 # translator's own -D check): each of these must fail to compile, the bounds themselves
