@@ -72,7 +72,7 @@ pub fn script(
 const SCRIPT: &str = r#"E=/tmp/stphwbp.error; rm -f $E
 child=
 if [ -n "$CMD" ]; then
-	mkfifo /tmp/stphwbp.go
+	rm -f /tmp/stphwbp.go; mkfifo /tmp/stphwbp.go
 	( IFS= read -r g < /tmp/stphwbp.go; [ "$g" = go ] || exit 126; exec /bin/sh -c "$CMD" ) &
 	child=$!
 	X=$child
