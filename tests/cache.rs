@@ -178,6 +178,17 @@ fn a_new_script_replays_kbuilds_recorded_commands_on_every_tree() {
             "{tree}: {third}"
         );
         assert!(e.work.path().join("stphwbp_three.ko").exists());
+        // That full kbuild recorded the recipe anew: the next script replays again.
+        std::fs::write(
+            e.work.path().join("four.stp"),
+            SCRIPT.replace("%d", "four %d"),
+        )
+        .expect("write");
+        let fourth = run(&["four.stp"]);
+        assert!(
+            fourth.contains("built by replaying kbuild's recorded commands"),
+            "{tree}: {fourth}"
+        );
     }
 }
 

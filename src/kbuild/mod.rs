@@ -157,10 +157,11 @@ pub fn build(
         Some(r) => Some(r.join(cache::key("", "", tree, &kbuild_file(&["@"], defines)?))),
         None => None,
     };
+    let recorded = recipe.as_ref().filter(|r| r.exists());
     let dir = prepare(&sources, defines)?;
     let ko = dir.path().join(format!("{module}.ko"));
     let mut replay_failed = None;
-    if let Some(r) = recipe.as_ref().filter(|r| r.exists()) {
+    if let Some(r) = recorded {
         match recipe::replay(r, dir.path(), module, &tree.dir) {
             Ok(()) => {
                 return Ok(Built {
@@ -170,11 +171,11 @@ pub fn build(
                     replay_failed,
                 });
             }
-            // Whatever the replay left is rebuilt from a fresh directory by the full kbuild.
             Err(why) => replay_failed = Some(why),
         }
     }
-    let dir = if recipe.as_ref().is_some_and(|r| r.exists()) {
+    // Whatever a failed replay left is rebuilt from a fresh directory by the full kbuild.
+    let dir = if replay_failed.is_some() {
         prepare(&sources, defines)?
     } else {
         dir
@@ -189,10 +190,18 @@ pub fn build(
             relevant(&out)
         )));
     }
-    if let Some(r) = recipe.filter(|r| !r.exists()) {
+    // Recorded when there was none, and again when the replay failed where the full kbuild
+    // succeeds (the recipe is stale: kept, it would cost every later build a failed replay).
+    if let Some(r) = recipe
+        .as_ref()
+        .filter(|_| recorded.is_none() || replay_failed.is_some())
+    {
+        if replay_failed.is_some() {
+            let _ = std::fs::remove_dir_all(r);
+        }
         // A recipe that cannot be recorded only costs the next build its speed.
         if let Ok(btf) = btf_command(dir.path(), module, tree) {
-            let _ = recipe::record(dir.path(), module, btf.as_deref(), &r);
+            let _ = recipe::record(dir.path(), module, btf.as_deref(), r);
         }
     }
     Ok(Built {
