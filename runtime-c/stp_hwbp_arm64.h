@@ -16,9 +16,11 @@
  * - The repeat. When the kernel's step is taken into an interrupt, the watchpoints are
  *   re-enabled before the store has run, and the store traps again (seen: 4 hits for 3
  *   writes). A trap of the same instance on the same CPU, by the same task with every
- *   register as at the last reported one, with the watched bytes unchanged and an interrupt
- *   handled on this CPU in between, is that repeat: nothing of the trapped code ran since,
- *   and it is not reported again.
+ *   register as at the last reported one and an interrupt handled on this CPU in between, is
+ *   that repeat: nothing of the trapped code ran since, and it is not reported again. The
+ *   watched bytes are not compared: another CPU may write them while the step is held up
+ *   (seen: 626 hits for 600 writes from two CPUs when they were), and a second access of its
+ *   own with every register the same stores the same bytes, so they would not tell it apart.
  * - The value. The handler runs before the store, so data_value() and .change would see the
  *   old bytes. The store at the trapped PC is decoded (stp_a64_store.h) and the watched
  *   bytes after it are computed; an instruction that is not decoded leaves the value before
@@ -44,7 +46,6 @@ struct stp_a64_cpu {
 	struct user_pt_regs uregs;		/* x0-x30, sp, pc, pstate at the trap */
 	int n;					/* instances reported at it */
 	const struct stp_winst *inst[STP_A64_TRAP_INSTS];
-	int64_t before[STP_A64_TRAP_INSTS];	/* their watched bytes then */
 	unsigned long irqs[STP_A64_TRAP_INSTS];	/* this CPU's interrupt count then */
 	const struct stp_winst *cur;		/* the instance whose hit runs now, or NULL */
 	int64_t after;				/* its watched bytes after the access */
@@ -114,9 +115,9 @@ static inline struct stp_winst *stp_a64_inst_of(void *ctx)
 }
 
 /* NMI-like. Whether this trap of w is the repeat of the one reported last on this CPU (see
- * the top of the file); if not, it is recorded as the last one. before: the watched bytes. */
+ * the top of the file); if not, it is recorded as the last one. */
 static inline bool stp_a64_repeat(struct stp_a64_cpu *t, const struct stp_winst *w,
-				  const struct pt_regs *regs, int64_t before)
+				  const struct pt_regs *regs)
 {
 	unsigned long irqs = kstat_this_cpu->irqs_sum;
 	int i;
@@ -129,7 +130,7 @@ static inline bool stp_a64_repeat(struct stp_a64_cpu *t, const struct stp_winst 
 	for (i = 0; i < t->n; i++) {
 		if (t->inst[i] != w)
 			continue;
-		if (t->before[i] == before && t->irqs[i] != irqs)
+		if (t->irqs[i] != irqs)
 			return true;
 		break;
 	}
@@ -139,7 +140,6 @@ static inline bool stp_a64_repeat(struct stp_a64_cpu *t, const struct stp_winst 
 		t->n++;
 	}
 	t->inst[i] = w;
-	t->before[i] = before;
 	t->irqs[i] = irqs;
 	return false;
 }
@@ -200,11 +200,11 @@ static int stp_a64_on_output(struct kprobe *p, struct pt_regs *kregs)
 	if (!w || !stp_winst_live(w))
 		return 0;
 	t = this_cpu_ptr(&stp_a64_cpu);
-	before = stp_winst_read(w);
-	if (stp_a64_repeat(t, w, regs, before)) {
+	if (stp_a64_repeat(t, w, regs)) {
 		atomic_inc(&stp_a64_repeats);
 		return 0;
 	}
+	before = stp_winst_read(w);
 	t->after = stp_a64_after(w, regs, before);
 	t->cur = w;
 	w->decl->handler(bp, (struct perf_sample_data *)kregs->regs[1], regs);
