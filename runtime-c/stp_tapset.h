@@ -544,28 +544,37 @@ static inline void stp_warn(struct stp_context *c, const char *msg)
 	stp_out_diag("WARNING: %s\n", msg);
 }
 
+/* system()'s key, set at load by a loader that cannot see the NUL byte that starts a request
+ * (the busybox shell loader of arm64 guests): 16 hex digits it made up, written into every
+ * request ("SYSTEM KEY: cmd") so that printed data, which cannot know them, cannot forge one.
+ * Empty for the Rust loader. Read-only once loaded. */
+static char stp_system_key[17];
+module_param_string(stp_system_key, stp_system_key, sizeof(stp_system_key), 0400);
+
 /* NMI, IRQ, process. system(): the loader runs cmd with /bin/sh -c once it has written
  * everything the stream held before it (what this run printed so far included), and waits
  * for it. The request is a record that starts with a NUL byte, which script output cannot
- * forge with a string (strings end at NUL). The request is one line of a diagnostic record:
- * a command with a newline, or too long for the record, is refused (an error) rather than cut
- * (a cut command could do something else). */
+ * forge with a string (strings end at NUL), and carries stp_system_key when it is set. The
+ * request is one line of a diagnostic record: a command with a newline, or too long for the
+ * record, is refused (an error) rather than cut (a cut command could do something else). */
 static inline void stp_system(struct stp_context *c, const char *cmd)
 {
-	size_t n = strlen(cmd);
+	size_t n = strlen(cmd), room = STP_DIAGLEN - sizeof("_SYSTEM : \n") - 16;
 
 	if (strchr(cmd, '\n')) {
 		stp_error(c, "system(): the command contains a newline");
 		return;
 	}
-	if (n + sizeof("_SYSTEM: \n") > STP_DIAGLEN) {
-		stp_error(c, "system(): the command is longer than %zu bytes",
-			  STP_DIAGLEN - sizeof("_SYSTEM: \n"));
+	if (n > room) {
+		stp_error(c, "system(): the command is longer than %zu bytes", room);
 		return;
 	}
 	if (c->printlen)
 		stp_out_commit(c);
-	stp_out_diag("%cSYSTEM: %s\n", 0, cmd);
+	if (stp_system_key[0])
+		stp_out_diag("%cSYSTEM %s: %s\n", 0, stp_system_key, cmd);
+	else
+		stp_out_diag("%cSYSTEM: %s\n", 0, cmd);
 }
 
 #endif /* STP_TAPSET_H */

@@ -7,16 +7,19 @@
 //!    for `stp_target`); `insmod` loads the module with the parameters computed on the host
 //!    (`-G` globals, the time zone) plus `stp_target`; on failure the kernel log lines that name
 //!    the module are printed as `ERROR: ...`, the held command is killed, status 1;
-//! 2. reading `out` starts the session; `ERROR: ` and `WARNING: ` lines go to stderr (`NOTE: `
-//!    too with `-v`), the rest to stdout; an `ERROR: ` line makes the status 1;
+//! 2. reading `out` starts the session (the script's own shell opens it, so that `stp_pid()`
+//!    is the loader and the `-c` command its child, as with the Rust loader); `ERROR: ` and `WARNING: ` lines go to stderr (`NOTE: `
+//!    too with `-v`), `system()` requests run with `sh -c`, the rest to stdout; an `ERROR: `
+//!    line makes the status 1. The shell cannot see the NUL byte that starts a request in the
+//!    stream, so the module is given a key at load (`stp_system_key`, 16 random hex digits)
+//!    and writes it into each request: printed data, which cannot know it, cannot forge one;
 //! 3. once `ctl` leaves `starting`: `running` releases the command, anything else kills it;
 //! 4. the command's exit or the `-T` expiry writes `exit` to `ctl`; then `out` is read to EOF
 //!    and the module removed with `rmmod`.
 //!
 //! What it does not do: watched symbols are looked up by the module itself (it can, through
 //! kallsyms), function-probe wildcards are not expanded (a script with one is refused on the
-//! host), output passes line by line (a last line without a newline gets one), and `system()`
-//! commands are not run.
+//! host), and output passes line by line (a last line without a newline gets one).
 
 use super::modinfo::ModInfo;
 
@@ -52,7 +55,7 @@ pub fn script(
     let target = info.param_type("stp_target").is_some();
     let mut s = String::new();
     s.push_str(&format!(
-        "M={}; KO={}; P=/proc/stp_hwbp/$M; V={}; CMD={}; X={}; T={}; TARGET={}\n",
+        "M={}; KO={}; P=/proc/stp_hwbp/$M; V={}; CMD={}; X={}; T={}; TARGET={}; SYSKEY={}\n",
         q(name),
         q(guest_ko),
         opts.verbose,
@@ -62,6 +65,7 @@ pub fn script(
             .map(|t| format!("{:.3}", t.as_secs_f64()))
             .unwrap_or_default(),
         u8::from(target),
+        u8::from(info.param_type("stp_system_key").is_some()),
     ));
     s.push_str(&format!("set -- {}\n", params.join(" ")));
     s.push_str(SCRIPT);
@@ -78,16 +82,26 @@ if [ -n "$CMD" ]; then
 	X=$child
 fi
 [ -n "$X" ] && [ "$TARGET" = 1 ] && set -- "$@" "stp_target=$X"
+K=
+if [ "$SYSKEY" = 1 ]; then
+	K=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	set -- "$@" "stp_system_key=$K"
+fi
 n=$(dmesg | wc -l)
 if ! insmod "$KO" "$@" 2>/dev/null; then
-	dmesg | tail -n +$((n + 1)) | grep -E "$M|stp_hwbp" | sed 's/^\[[^]]*\] *//; s/^/ERROR: /' > /tmp/stphwbp.log
+	dmesg | tail -n +$((n + 1)) | grep -E "$M|stp_hwbp" |
+		sed "s/^\[[^]]*\] *//; s/^stp_hwbp: //; s/^$M: //; s/^ERROR: //; s/^/ERROR: /" |
+		awk '!seen[$0]++' > /tmp/stphwbp.log
 	[ -s /tmp/stphwbp.log ] || echo "ERROR: cannot load $M" > /tmp/stphwbp.log
 	cat /tmp/stphwbp.log >&2
 	[ -n "$child" ] && kill $child
 	exit 1
 fi
-cat $P/out | while IFS= read -r l || [ -n "$l" ]; do
+exec 3<$P/out
+cat <&3 | tr -d '\000' | while IFS= read -r l || [ -n "$l" ]; do
 	case "$l" in
+	"SYSTEM $K: "*)
+		if [ -n "$K" ]; then sh -c "${l#"SYSTEM $K: "}" </dev/null; else printf '%s\n' "$l"; fi ;;
 	"ERROR: "*) : > $E; printf '%s\n' "$l" >&2 ;;
 	"WARNING: "*) printf '%s\n' "$l" >&2 ;;
 	"NOTE: "*) [ "$V" -gt 0 ] && printf '%s\n' "$l" >&2 ;;
@@ -95,6 +109,7 @@ cat $P/out | while IFS= read -r l || [ -n "$l" ]; do
 	esac
 done &
 reader=$!
+exec 3<&-
 while :; do
 	st=$(cat $P/ctl 2>/dev/null)
 	case "$st" in "state=starting"*) sleep 0.02 ;; *) break ;; esac
