@@ -23,8 +23,8 @@
 //!
 //! arm64: the cases `tests/e2e/arm64.cases` names run in one guest of each arm64 tree `make
 //! setup` unpacked (with CI set, none fails), each by the busybox loader `--vm` uses there
-//! (`src/run/shloader.rs`), with its `.setup`; `NAME.arm64.out` is the exact stdout on arm64
-//! where it differs from `NAME.out`.
+//! (`src/run/shloader.rs`), with its `.setup` and `.first`; `NAME.arm64.EXT` (`out`,
+//! `contains_err`, ...) replaces `NAME.EXT` on arm64 where the two differ.
 
 #[allow(dead_code)]
 mod common;
@@ -194,9 +194,16 @@ struct Ran {
 }
 
 /// Checks a case's run against its side files (`.status`, `.out`, `.whole_lines`, `.contains`,
-/// `.contains_err`); on arm64 a `NAME.arm64.out` replaces `NAME.out` where the two differ.
+/// `.contains_err`); on arm64 a `NAME.arm64.EXT` replaces `NAME.EXT` where the two differ.
 fn check(dir: &Path, stem: &str, ran: &Ran, arch: Arch) -> Result<(), String> {
-    let side = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    let side = |ext: &str| {
+        let arm = dir.join(format!("{stem}.arm64.{ext}"));
+        if arch == Arch::Arm64 && arm.exists() {
+            arm
+        } else {
+            dir.join(format!("{stem}.{ext}"))
+        }
+    };
     let (stdout, stderr) = (&ran.stdout, &ran.stderr);
     let want_status: i32 = read(&side("status"))
         .and_then(|s| s.trim().parse().ok())
@@ -209,11 +216,7 @@ fn check(dir: &Path, stem: &str, ran: &Ran, arch: Arch) -> Result<(), String> {
             ctx()
         ));
     }
-    let out_file = match arch {
-        Arch::Arm64 if side("arm64.out").exists() => side("arm64.out"),
-        _ => side("out"),
-    };
-    if let Some(want) = read(&out_file) {
+    if let Some(want) = read(&side("out")) {
         if *stdout != want {
             return Err(format!(
                 "stdout differs from {stem}.out:\n--- expected ---\n{want}{}",
@@ -325,14 +328,18 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
             .args(["-p4", "-r", kver, "-a", arch.name()]);
         let mut run_opts: Vec<String> = vec![];
         let mut case_t = 60.0;
-        for pair in words.chunks(2) {
-            match pair {
-                ["-D", v] => {
-                    b.args(["-D", v]);
+        let mut w = words.iter();
+        while let Some(&o) = w.next() {
+            match o {
+                "-v" => run_opts.push(o.to_string()),
+                "-D" => {
+                    b.args(["-D", w.next().ok_or("-D without a value")?]);
                 }
-                ["-T", v] => case_t = v.parse().map_err(|_| format!("bad -T {v}"))?,
-                [o, v] => run_opts.extend([o.to_string(), v.to_string()]),
-                _ => {}
+                "-T" => {
+                    let v = w.next().ok_or("-T without a value")?;
+                    case_t = v.parse().map_err(|_| format!("bad -T {v}"))?;
+                }
+                _ => run_opts.extend([o.to_string(), w.next().unwrap_or(&"").to_string()]),
             }
         }
         run_opts.extend(["-T".to_string(), case_t.to_string()]);
@@ -390,11 +397,16 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
             }
         };
         let setup = read(&script.with_extension("setup")).unwrap_or_default();
+        let first = match read(&script.with_extension("first")) {
+            Some(f) => shared_first(script, f.trim(), kver, arch, &out_dir, i, &mut files)?,
+            None => String::new(),
+        };
         shell.push_str(&format!(
             "rmmod stphwbp_testmod 2>/dev/null; insmod /root/stphwbp_testmod.ko\n\
              {setup}\n\
-             {run} >/tmp/o{i} 2>/tmp/e{i}; s=$?\n\
-             printf '\\n@@STPHWBP-E2E-CASE {i} %s %s %s\\n' $s $(wc -c </tmp/o{i}) $(wc -c </tmp/e{i})\n\
+             {{ {first}:; }} >/tmp/o{i} 2>/tmp/e{i}\n\
+             {run} >>/tmp/o{i} 2>>/tmp/e{i}; s=$?\n\
+             printf '\\n@@STPHWBP-E2E-CASE {i} %s %s %s %s\\n' $s $(wc -c </tmp/o{i}) $(wc -c </tmp/e{i}) $(tr -d . </proc/uptime | cut -d' ' -f1)\n\
              cat /tmp/o{i} /tmp/e{i}\n"
         ));
         built.push(None);
@@ -435,10 +447,12 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
         )
         .into());
     }
-    // Split the guest's stdout: per case a marker line with its status and the byte counts of
-    // its stdout and stderr, then those bytes.
+    // Split the guest's stdout: per case a marker line with its status, the byte counts of its
+    // stdout and stderr and the guest's uptime in centiseconds, then those bytes.
     let mut rest: &[u8] = &stdout;
     let mut ran: Vec<Option<Ran>> = built;
+    let mut took: Vec<(usize, String)> = vec![];
+    let mut last_cs = None;
     let marker = b"\n@@STPHWBP-E2E-CASE ";
     while let Some(at) = rest.windows(marker.len()).position(|w| w == marker) {
         let line_end = rest[at + 1..]
@@ -451,9 +465,14 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
             .split_whitespace()
             .map(|x| x.parse().map_err(|_| format!("bad case marker {line:?}")))
             .collect::<Result<_, _>>()?;
-        let [i, st, ol, el] = n[..] else {
+        let [i, st, ol, el, cs] = n[..] else {
             return Err(format!("bad case marker {line:?}").into());
         };
+        if let (Some(l), Some(s)) = (last_cs, scripts.get(i)) {
+            let stem = s.file_stem().unwrap_or_default().to_string_lossy();
+            took.push((cs.saturating_sub(l), stem.into_owned()));
+        }
+        last_cs = Some(cs);
         let body = &rest[line_end + 1..];
         if body.len() < ol + el || i >= ran.len() {
             return Err(format!("case marker {line:?} does not fit the output").into());
@@ -477,17 +496,83 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
             failures.push(format!("=== {stem} ===\n{e}"));
         }
     }
+    took.sort_by_key(|b| std::cmp::Reverse(b.0));
+    let slowest: Vec<String> = took
+        .iter()
+        .take(8)
+        .map(|(cs, n)| format!("{n} {}.{:02} s", cs / 100, cs % 100))
+        .collect();
     eprintln!(
-        "e2e {kver} shared ({} cases): {} ms (boot {} ms)",
+        "e2e {kver} shared ({} cases): {} ms (boot {} ms); slowest after the first: {}",
         scripts.len(),
         t.elapsed().as_millis(),
-        outcome.boot_ms
+        outcome.boot_ms,
+        slowest.join(", ")
     );
     if failures.is_empty() {
         Ok(())
     } else {
         Err(failures.join("\n").into())
     }
+}
+
+/// A shared case's `.first` (arm64 only: on x86 such a case has a guest of its own): the
+/// script built here as `stphwbp_first` with its `.first_flags` (`-D` only), put into the
+/// guest, and the shell that runs it before the case: its `.first_run` snippet (with the
+/// modules copied to /root), or the loader with `.first_args` (`-T`, `-G`) and then `first run
+/// exit N`; a second later, the state of a first module still loaded.
+fn shared_first(
+    script: &Path,
+    first: &str,
+    kver: &str,
+    arch: Arch,
+    out_dir: &Path,
+    i: usize,
+    files: &mut Vec<(PathBuf, String)>,
+) -> Result<String, String> {
+    if arch != Arch::Arm64 {
+        return Err("a case with a .first runs in a guest of its own on x86".into());
+    }
+    let dir = out_dir.join("first");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(&dir)
+        .args(["-p4", "-r", kver, "-a", arch.name(), "-m", "stphwbp_first"])
+        .args(
+            read(&script.with_extension("first_flags"))
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
+        .arg(script.parent().unwrap_or(Path::new(".")).join(first))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let ko = dir.join("stphwbp_first.ko");
+    if !b.status.success() || !ko.exists() {
+        return Err(format!(
+            "building {first} failed: {}",
+            String::from_utf8_lossy(&b.stderr)
+        ));
+    }
+    let guest_ko = format!("/root/m{i}/stphwbp_first.ko");
+    let run = match read(&script.with_extension("first_run")) {
+        // By hand: the snippet finds the modules in /root, as with `--vm`.
+        Some(snippet) => format!("cp /root/m{i}/*.ko /root/\n{}\n", snippet.trim_end()),
+        None => {
+            let args = read(&script.with_extension("first_args")).unwrap_or_default();
+            let args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+            let loader = arm64_loader(&ko, &guest_ko, &args, None)?;
+            let path = dir.join("run.sh");
+            std::fs::write(&path, loader).map_err(|e| e.to_string())?;
+            files.push((path, format!("/root/m{i}/first.sh")));
+            format!("sh /root/m{i}/first.sh; echo \"first run exit $?\"; ")
+        }
+    };
+    files.push((ko, guest_ko));
+    Ok(format!(
+        "{run}sleep 1; \
+         if [ -e /proc/stp_hwbp/stphwbp_first/ctl ]; then \
+         echo \"first module $(cut -d' ' -f1 /proc/stp_hwbp/stphwbp_first/ctl)\"; fi; "
+    ))
 }
 
 /// The busybox loader script `--vm` runs in an arm64 guest, for one case's module.
@@ -503,17 +588,21 @@ fn arm64_loader(
         command,
         ..Default::default()
     };
-    for pair in run_opts.chunks(2) {
-        match pair {
-            [o, v] if o == "-T" => {
+    let mut w = run_opts.iter();
+    while let Some(o) = w.next() {
+        match (o.as_str(), w.clone().next()) {
+            ("-v", _) => opts.verbose += 1,
+            ("-T", Some(v)) => {
                 let t: f64 = v.parse().map_err(|_| format!("bad -T {v}"))?;
                 opts.timeout = Some(std::time::Duration::from_secs_f64(t));
+                w.next();
             }
-            [o, v] if o == "-G" => {
+            ("-G", Some(v)) => {
                 let (k, x) = v.split_once('=').ok_or(format!("bad -G {v}"))?;
                 opts.globals.push((k.to_string(), x.to_string()));
+                w.next();
             }
-            _ => return Err(format!("option {pair:?} has no arm64 loader equivalent")),
+            _ => return Err(format!("option {o} has no arm64 loader equivalent")),
         }
     }
     stp_hwbp::run::shloader::script(&info, guest_ko, &opts)
