@@ -23,7 +23,7 @@
 //!
 //! arm64: the cases `tests/e2e/arm64.cases` names run in one guest of each arm64 tree `make
 //! setup` unpacked (with CI set, none fails), each by the busybox loader `--vm` uses there
-//! (`src/run/shloader.rs`), with its `.setup` and `.first`; `NAME.arm64.EXT` (`out`,
+//! (`src/run/shloader.rs`), with its `.setup`, `.first` and `.source`; `NAME.arm64.EXT` (`out`,
 //! `contains_err`, ...) replaces `NAME.EXT` on arm64 where the two differ.
 
 #[allow(dead_code)]
@@ -320,9 +320,12 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
         let out_dir = work.path().join(format!("m{i}"));
         std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
         // Built from a copy with a bare name, as run_case runs scripts, so that diagnostics
-        // and run-time errors name `NAME.stp` alone.
+        // and run-time errors name `NAME.stp` alone; a `.source` is copied under that name.
         let file = script.file_name().unwrap_or_default();
-        std::fs::copy(script, out_dir.join(file)).map_err(|e| e.to_string())?;
+        let src = read(&script.with_extension("source"))
+            .map(|s| PathBuf::from(s.trim()))
+            .unwrap_or_else(|| script.clone());
+        std::fs::copy(&src, out_dir.join(file)).map_err(|e| format!("{}: {e}", src.display()))?;
         let mut b = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"));
         b.current_dir(&out_dir)
             .args(["-p4", "-r", kver, "-a", arch.name()]);

@@ -14,8 +14,9 @@
 //!    stream, so the module is given a key at load (`stp_system_key`, 16 random hex digits)
 //!    and writes it into each request: printed data, which cannot know it, cannot forge one;
 //! 3. once `ctl` leaves `starting`: `running` releases the command, anything else kills it;
-//! 4. the command's exit or the `-T` expiry writes `exit` to `ctl`; then `out` is read to EOF
-//!    and the module removed with `rmmod`.
+//! 4. the command's exit, the `-T` expiry or SIGINT, SIGTERM or SIGHUP writes `exit` to `ctl`
+//!    (a command still running is left running, as the Rust loader leaves it); then `out` is
+//!    read to EOF and the module removed with `rmmod`.
 //!
 //! What it does not do: watched symbols are looked up by the module itself (it can, through
 //! kallsyms), function-probe wildcards are not expanded (a script with one is refused on the
@@ -38,12 +39,6 @@ pub fn script(
     let name = info
         .name()
         .ok_or_else(|| "the module has no name= entry in .modinfo".to_string())?;
-    if !info.kpglobs()?.is_empty() {
-        return Err(
-            "function probe wildcards need the loader's /proc/kallsyms matching, which arm64 guests do not have yet: name the functions"
-                .into(),
-        );
-    }
     if opts.command.is_some() && opts.target_pid.is_some() {
         return Err("-c and -x cannot be used together".into());
     }
@@ -68,9 +63,119 @@ pub fn script(
         u8::from(info.param_type("stp_system_key").is_some()),
     ));
     s.push_str(&format!("set -- {}\n", params.join(" ")));
+    let globs = info.kpglobs()?;
+    if !globs.is_empty() {
+        s.push_str(KP_LIST);
+        for (n, module, pat) in &globs {
+            s.push_str(&format!(
+                "p=$(kp_list {n} {} {}) && set -- \"$@\" \"$p\"\n",
+                q(&kallsyms_line_ere(pat, module.as_deref())),
+                q(pat)
+            ));
+        }
+    }
     s.push_str(SCRIPT);
     Ok(s)
 }
+
+/// The `/proc/kallsyms` lines of text symbols whose names match a function probe's wildcard,
+/// in `module` or (None) in the kernel proper, as a POSIX extended regular expression.
+fn kallsyms_line_ere(pat: &str, module: Option<&str>) -> String {
+    let name = glob_to_ere(pat);
+    let tail = match module {
+        Some(m) => {
+            let lit: String = m
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c.to_string()
+                    } else {
+                        format!("[{c}]")
+                    }
+                })
+                .collect();
+            format!("[[:space:]]+[[]{lit}[]]")
+        }
+        None => String::new(),
+    };
+    format!("^[0-9a-f]+ [tT] {name}{tail}$")
+}
+
+/// A function probe's wildcard (`fnmatch`: `*`, `?`, `[...]` with `!` or `^`) as a POSIX
+/// extended regular expression.
+fn glob_to_ere(pat: &str) -> String {
+    let mut re = String::new();
+    let mut chars = pat.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // Within the name: never across the blank before a module's name.
+            '*' => re.push_str("[^[:space:]]*"),
+            '?' => re.push_str("[^[:space:]]"),
+            '[' => {
+                // A class runs to the first `]` after its first member; without one, `[` is
+                // itself (as `functions::matches` has it).
+                let rest: String = chars.clone().collect();
+                let neg = rest.starts_with(['!', '^']);
+                let body = &rest[usize::from(neg)..];
+                match body.char_indices().skip(1).find(|&(_, c)| c == ']') {
+                    Some((end, _)) => {
+                        re.push('[');
+                        if neg {
+                            re.push('^');
+                        }
+                        for m in body[..end].chars() {
+                            // Inside a bracket expression only `\` needs care in awk.
+                            if m == '\\' {
+                                re.push_str("\\\\");
+                            } else {
+                                re.push(m);
+                            }
+                        }
+                        if neg {
+                            re.push_str("[:space:]");
+                        }
+                        re.push(']');
+                        for _ in 0..usize::from(neg) + end + 1 {
+                            chars.next();
+                        }
+                    }
+                    None => re.push_str("\\["),
+                }
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => re.push(c),
+            c => {
+                re.push('\\');
+                re.push(c);
+            }
+        }
+    }
+    re
+}
+
+/// `kp_list N LINE_ERE PATTERN`: prints `stp_kp_list_N=...` (and fails when nothing
+/// matches: nothing is passed, and the module says so), the functions of `/proc/kallsyms`
+/// whose lines match LINE_ERE (`kallsyms_line_ere`), as the Rust loader's `functions::expand`
+/// picks them: no compiler-made symbols (`__pfx_`, names with a dot), none on the kprobe
+/// blacklist, and only ftrace-traceable ones where tracefs can be read. grep narrows each
+/// file to the candidates first: busybox awk over all of kallsyms takes 17 s under TCG.
+const KP_LIST: &str = r#"kp_list() {
+	bl=/sys/kernel/debug/kprobes/blacklist; tf=/sys/kernel/tracing/available_filter_functions
+	[ -r $tf ] || tf=/sys/kernel/debug/tracing/available_filter_functions
+	h=1; [ -r $tf ] || { tf=/dev/null; h=0; }
+	[ -r $bl ] || bl=/dev/null
+	grep -E "$2" /proc/kallsyms | cut -d' ' -f3 | cut -f1 | grep -v -e '^__pfx_' -e '[.]' |
+		sort -u > /tmp/stphwbp.kpc
+	cut -f2 $bl | grep -xF -f /tmp/stphwbp.kpc > /tmp/stphwbp.kpd
+	cut -d' ' -f1 $tf | grep -xF -f /tmp/stphwbp.kpc > /tmp/stphwbp.kpt
+	l=$(awk -v h=$h 'FILENAME == ARGV[1] { d[$1] = 1; next }
+		FILENAME == ARGV[2] { ok[$1] = 1; next }
+		!($1 in d) && (h == 0 || ($1 in ok)) { print $1 }' \
+		/tmp/stphwbp.kpd /tmp/stphwbp.kpt /tmp/stphwbp.kpc | tr '\n' , )
+	l=${l%,}
+	[ "$V" -gt 0 ] && echo "Pass 5: $3 matches $(echo "$l" | awk -F, '{ print $0 == "" ? 0 : NF }') functions" >&2
+	[ -n "$l" ] && echo "stp_kp_list_$1=$l"
+}
+"#;
 
 /// The fixed part; the variables and the parameters ($@) come first.
 const SCRIPT: &str = r#"E=/tmp/stphwbp.error; rm -f $E
@@ -97,6 +202,7 @@ if ! insmod "$KO" "$@" 2>/dev/null; then
 	[ -n "$child" ] && kill $child
 	exit 1
 fi
+trap 'echo exit > $P/ctl 2>/dev/null' INT TERM HUP
 exec 3<$P/out
 cat <&3 | tr -d '\000' | while IFS= read -r l || [ -n "$l" ]; do
 	case "$l" in
@@ -138,3 +244,64 @@ fi
 [ -e $E ] && exit 1
 exit 0
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::{glob_to_ere, kallsyms_line_ere};
+
+    #[test]
+    fn wildcards_become_eres() {
+        assert_eq!(glob_to_ere("vfs_*"), "vfs_[^[:space:]]*");
+        assert_eq!(
+            glob_to_ere("proc_dointvec_m?nmax"),
+            "proc_dointvec_m[^[:space:]]nmax"
+        );
+        assert_eq!(glob_to_ere("do_[a-c]x"), "do_[a-c]x");
+        assert_eq!(glob_to_ere("do_[!a-c]x"), "do_[^a-c[:space:]]x");
+        assert_eq!(glob_to_ere("[]x]"), "[]x]");
+        assert_eq!(glob_to_ere("a[b"), "a\\[b");
+        assert_eq!(glob_to_ere("a.b+c"), "a\\.b\\+c");
+    }
+
+    /// The expressions match kallsyms lines as `functions::expand` does, checked with the
+    /// host's grep -E (busybox's in the guest is POSIX too).
+    #[test]
+    fn kallsyms_lines_match_as_the_loader_matches() {
+        let ks = "ffff800080010000 T vfs_read\n\
+                  ffff800080010100 t vfs_readv\n\
+                  ffff800080010200 D vfs_read_data\n\
+                  ffff800080010300 T xvfs_read\n\
+                  ffff800080010400 T vfs_read\t[ext4]\n\
+                  ffff800080010500 t ext4_file_read_iter\t[ext4]\n";
+        let grep = |re: &str| -> Vec<String> {
+            let o = std::process::Command::new("grep")
+                .args(["-E", re])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(ks.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .expect("grep");
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(
+            grep(&kallsyms_line_ere("vfs_read*", None)),
+            ["vfs_read", "vfs_readv"]
+        );
+        assert_eq!(grep(&kallsyms_line_ere("vfs_rea?", None)), ["vfs_read"]);
+        assert_eq!(
+            grep(&kallsyms_line_ere("*read*", Some("ext4"))),
+            ["vfs_read", "ext4_file_read_iter"]
+        );
+        assert_eq!(
+            grep(&kallsyms_line_ere("*read*", Some("ext?"))),
+            Vec::<String>::new()
+        );
+    }
+}
