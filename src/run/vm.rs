@@ -152,7 +152,7 @@ echo 0 > /proc/sys/kernel/dmesg_restrict
 echo -1 > /proc/sys/kernel/perf_event_paranoid
 hostname stphwbp-guest
 ifconfig lo 127.0.0.1 up 2>/dev/null
-for t in @OUT@ @ERR@ @CTL@; do stty -F $t raw -echo -ixon -ixoff -crtscts 2>/dev/null; done
+@MODULES@for t in @OUT@ @ERR@ @CTL@; do stty -F $t raw -echo -ixon -ixoff -crtscts 2>/dev/null; done
 echo "STPHWBP-READY $(cut -d' ' -f1 /proc/uptime)" > @CTL@
 cd /root
 /bin/sh /.stphwbp/cmd < /dev/null > @OUT@ 2> @ERR@
@@ -638,7 +638,22 @@ pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
         crate::target::Arch::Arm64 => super::vm_arm64::CHANNELS,
         crate::target::Arch::X86_64 => ["/dev/ttyS1", "/dev/ttyS2", "/dev/ttyS3"],
     };
+    // Channel drivers built as modules: loaded first, then their devices waited for (5 s).
+    let mut modules = String::new();
+    if spec.arch == crate::target::Arch::Arm64 {
+        let mods = super::vm_arm64::channel_modules(&spec.kernel);
+        for (host, guest) in &mods {
+            cpio.file_from_host(guest.trim_start_matches('/'), host, 0o644)?;
+            modules.push_str(&format!("insmod {guest}\n"));
+        }
+        if !mods.is_empty() {
+            modules.push_str(&format!(
+                "n=0; while [ ! -e {ctl} ] && [ $n -lt 500 ]; do usleep 10000; n=$((n + 1)); done\n"
+            ));
+        }
+    }
     let init = INIT_SCRIPT
+        .replace("@MODULES@", &modules)
         .replace("@OUT@", out)
         .replace("@ERR@", err)
         .replace("@CTL@", ctl);

@@ -18,6 +18,45 @@ pub fn image(release: &str) -> PathBuf {
         .join(format!("boot/vmlinuz-{release}"))
 }
 
+/// The modules the channels need where the kernel has them as modules, in load order, as
+/// (host path, guest path): Debian's 6.1 arm64 kernel builds virtio-pci and virtio-console as
+/// modules (6.12 builds them in, and gets none). They come from the image package's
+/// `lib/modules/RELEASE`, unpacked beside `boot/vmlinuz-RELEASE`.
+pub fn channel_modules(kernel: &Path) -> Vec<(PathBuf, String)> {
+    let Some(release) = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+    else {
+        return vec![];
+    };
+    let Some(root) = kernel.parent().and_then(Path::parent) else {
+        return vec![];
+    };
+    let dir = root
+        .join("lib/modules")
+        .join(release)
+        .join("kernel/drivers");
+    [
+        "virtio/virtio_pci_legacy_dev.ko",
+        "virtio/virtio_pci_modern_dev.ko",
+        "virtio/virtio_pci.ko",
+        "char/virtio_console.ko",
+    ]
+    .iter()
+    .map(|m| dir.join(m))
+    .filter(|p| p.exists())
+    .map(|p| {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        (p, format!("/lib/stphwbp-boot/{name}"))
+    })
+    .collect()
+}
+
 /// The arm64 busybox `make setup` unpacked.
 pub fn busybox() -> PathBuf {
     crate::kbuild::tree::foreign_root(crate::target::Arch::Arm64).join("bin/busybox")

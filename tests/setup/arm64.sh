@@ -19,10 +19,20 @@ ROOT=${STP_HWBP_FOREIGN:-/var/cache/stp-hwbp}/arm64
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 export DEBIAN_FRONTEND=noninteractive
 
+# The host's kbuild tools for a release: linux-kbuild-6.12.117+deb12 for 6.12.117+deb12-arm64,
+# and for Debian's ABI-numbered releases (6.1.0-56-arm64) the series' linux-kbuild-6.1.
+kbuild_ver() {
+	local ver=${1%-arm64}
+	if [[ $ver =~ ^([0-9]+\.[0-9]+)\.0-[0-9]+$ ]]; then
+		echo "${BASH_REMATCH[1]}"
+	else
+		echo "$ver"
+	fi
+}
+
 host_pkgs=(qemu-system-arm gcc-aarch64-linux-gnu)
 for rel in $RELEASES; do
-	ver=${rel%-arm64}
-	host_pkgs+=("linux-kbuild-$ver" "linux-headers-$ver-common")
+	host_pkgs+=("linux-kbuild-$(kbuild_ver "$rel")" "linux-headers-${rel%-arm64}-common")
 done
 
 complete() {
@@ -60,10 +70,9 @@ for d in "$dl"/*.deb; do
 done
 
 for rel in $RELEASES; do
-	ver=${rel%-arm64}
 	tree=$ROOT/usr/src/linux-headers-$rel
 	for l in scripts tools; do
-		$SUDO ln -sfn "/usr/lib/linux-kbuild-$ver/$l" "$tree/$l"
+		$SUDO ln -sfn "/usr/lib/linux-kbuild-$(kbuild_ver "$rel")/$l" "$tree/$l"
 	done
 	# What `-r RELEASE` and the guest's module directory expect beside the image.
 	$SUDO mkdir -p "$ROOT/lib/modules/$rel"
