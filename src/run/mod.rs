@@ -5,9 +5,11 @@
 
 pub mod boot;
 pub mod functions;
+pub mod initramfs;
 pub mod loader;
 pub mod modinfo;
 pub mod services;
 pub mod shloader;
+pub mod stream;
 pub mod vm;
 pub mod vm_arm64;
