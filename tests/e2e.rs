@@ -405,7 +405,8 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
             None => String::new(),
         };
         shell.push_str(&format!(
-            "rmmod stphwbp_testmod 2>/dev/null; insmod /root/stphwbp_testmod.ko\n\
+            "rmmod stphwbp_first 2>/dev/null; rmmod stphwbp_testmod 2>/dev/null\n\
+             insmod /root/stphwbp_testmod.ko\n\
              {setup}\n\
              {{ {first}:; }} >/tmp/o{i} 2>/tmp/e{i}\n\
              {run} >>/tmp/o{i} 2>>/tmp/e{i}; s=$?\n\
@@ -562,8 +563,12 @@ fn shared_first(
         Some(snippet) => format!("cp /root/m{i}/*.ko /root/\n{}\n", snippet.trim_end()),
         None => {
             let args = read(&script.with_extension("first_args")).unwrap_or_default();
-            let args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
-            let loader = arm64_loader(&ko, &guest_ko, &args, None)?;
+            let mut args = shell_words(&args);
+            let command = match args.iter().position(|a| a == "-c") {
+                Some(at) if at + 1 < args.len() => Some(args.drain(at..at + 2).nth(1).unwrap()),
+                _ => None,
+            };
+            let loader = arm64_loader(&ko, &guest_ko, &args, command)?;
             let path = dir.join("run.sh");
             std::fs::write(&path, loader).map_err(|e| e.to_string())?;
             files.push((path, format!("/root/m{i}/first.sh")));
@@ -576,6 +581,28 @@ fn shared_first(
          if [ -e /proc/stp_hwbp/stphwbp_first/ctl ]; then \
          echo \"first module $(cut -d' ' -f1 /proc/stp_hwbp/stphwbp_first/ctl)\"; fi; "
     ))
+}
+
+/// A side file's options split as the shell splits them: blanks between words, single and
+/// double quotes around a word's parts (`-c 'kill -KILL $PPID'`).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = vec![];
+    let mut w: Option<String> = None;
+    let mut quote = None;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => w.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                w.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(w.take()),
+            (None, c) => w.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(w);
+    words
 }
 
 /// The busybox loader script `--vm` runs in an arm64 guest, for one case's module.
@@ -612,14 +639,17 @@ fn arm64_loader(
 }
 
 /// The cases that also run on arm64 (`tests/e2e/arm64.cases`, one name a line, `#` comments),
-/// all in one guest.
+/// all in one guest: those that change the guest for good (`.own_guest`) last.
 fn arm64_cases() -> Vec<PathBuf> {
     let list = read(&root().join("tests/e2e/arm64.cases")).unwrap_or_default();
-    list.lines()
+    let mut cases: Vec<PathBuf> = list
+        .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
         .map(|n| root().join(format!("tests/e2e/cases/{n}.stp")))
-        .collect()
+        .collect();
+    cases.sort_by_key(|c| c.with_extension("own_guest").exists());
+    cases
 }
 
 #[allow(unsafe_code)]

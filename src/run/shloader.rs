@@ -16,7 +16,8 @@
 //! 3. once `ctl` leaves `starting`: `running` releases the command, anything else kills it;
 //! 4. the command's exit, the `-T` expiry or SIGINT, SIGTERM or SIGHUP writes `exit` to `ctl`
 //!    (a command still running is left running, as the Rust loader leaves it); then `out` is
-//!    read to EOF and the module removed with `rmmod`.
+//!    read to EOF and the module removed with `rmmod`. Should the script's shell be killed, a
+//!    watchdog writes `exit` within 0.2 s and the module stops, loaded, as with the Rust loader.
 //!
 //! What it does not do: watched symbols are looked up by the module itself (it can, through
 //! kallsyms), function-probe wildcards are not expanded (a script with one is refused on the
@@ -216,6 +217,10 @@ cat <&3 | tr -d '\000' | while IFS= read -r l || [ -n "$l" ]; do
 done &
 reader=$!
 exec 3<&-
+# The reader is a process of its own, so the module cannot see this shell die: a watchdog
+# ends the session if it is killed (SIGKILL included), as the Rust loader's closing of out does.
+( while kill -0 $$ 2>/dev/null; do sleep 0.2; done; echo exit > $P/ctl ) 2>/dev/null &
+watchdog=$!
 while :; do
 	st=$(cat $P/ctl 2>/dev/null)
 	case "$st" in "state=starting"*) sleep 0.02 ;; *) break ;; esac
@@ -237,6 +242,7 @@ case "$st" in
 esac
 wait $reader
 [ -n "$timer" ] && kill $timer 2>/dev/null
+kill $watchdog 2>/dev/null
 if ! rmmod "$M"; then
 	echo "ERROR: cannot remove module $M" >&2
 	exit 1
