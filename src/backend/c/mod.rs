@@ -1149,9 +1149,11 @@ fn reset_lines(text: &str, file: &str) -> String {
     let placeholder = &LINE_RESET[..LINE_RESET.len() - 1];
     let mut out = String::with_capacity(text.len() + 256);
     // The text between placeholders is copied in runs (a 3,200-line script's C is a
-    // megabyte, with a placeholder after each piece of embedded C), counting its lines.
+    // megabyte, with a placeholder after each piece of embedded C), counting its lines;
+    // memchr's vector searches, since these scans were 3% of the instructions of `-p3`.
+    let finder = memchr::memmem::Finder::new(placeholder);
     let (mut copied, mut line, mut from) = (0, 1, 0);
-    while let Some(i) = text[from..].find(placeholder) {
+    while let Some(i) = finder.find(&text.as_bytes()[from..]) {
         let at = from + i;
         let end = at + placeholder.len();
         let own_line = (at == 0 || text.as_bytes()[at - 1] == b'\n')
@@ -1161,10 +1163,7 @@ fn reset_lines(text: &str, file: &str) -> String {
             continue;
         }
         out.push_str(&text[copied..at]);
-        line += text.as_bytes()[copied..at]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[copied..at]).count();
         out.push_str(&format!("#line {} {}\n", line + 1, c_string(file)));
         line += 1;
         copied = (end + 1).min(text.len());
