@@ -288,7 +288,7 @@ impl Session {
                     .flatten()
             })
             .collect();
-        let mut wanted: std::collections::HashSet<String> =
+        let mut wanted: rustc_hash::FxHashSet<String> =
             script.map(sema::tapsets::used_names).unwrap_or_default();
         let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
         let mut sources: Vec<Option<(String, String)>> = sources.into_iter().map(Some).collect();
