@@ -8,7 +8,9 @@
 //! and the tapset functions that use them.
 
 use crate::syntax::ast::{self, FunctionBody, Item, walk_expr, walk_stmt};
-use std::collections::{HashMap, HashSet};
+// Sets of names, hashed with FxHash: SipHash's resistance to chosen keys buys nothing on a
+// script's names, and it was most of the cost of these scans.
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What a script links from the tapsets.
 #[derive(Default)]
@@ -22,7 +24,7 @@ pub(super) struct Linked<'t> {
 
 /// The names a body uses: variables, arrays and called functions (one set: a name is looked
 /// up as whichever it turns out to be).
-fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut HashSet<&'e str>) {
+fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut FxHashSet<&'e str>) {
     let mut fe = |e: &'e ast::Expr| match &e.kind {
         ast::ExprKind::Var(v) => {
             out.insert(v.name.as_str());
@@ -48,12 +50,12 @@ fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut HashSet<&'e str>) {
 }
 
 /// Every name a script's probes (their conditions included) and functions use.
-pub(super) fn used_names(script: &ast::Script) -> HashSet<String> {
+pub(super) fn used_names(script: &ast::Script) -> FxHashSet<String> {
     names_of(script).into_iter().map(str::to_string).collect()
 }
 
-fn names_of(script: &ast::Script) -> HashSet<&str> {
-    let mut names: HashSet<&str> = HashSet::new();
+fn names_of(script: &ast::Script) -> FxHashSet<&str> {
+    let mut names: FxHashSet<&str> = FxHashSet::default();
     for it in &script.items {
         match it {
             Item::Function(f) => names.extend(body_names(f)),
@@ -89,8 +91,8 @@ fn names_of(script: &ast::Script) -> HashSet<&str> {
     names
 }
 
-fn body_names(f: &ast::FunctionDecl) -> HashSet<&str> {
-    let mut names = HashSet::new();
+fn body_names(f: &ast::FunctionDecl) -> FxHashSet<&str> {
+    let mut names = FxHashSet::default();
     if let FunctionBody::Script(b) = &f.body {
         names_in(&b.stmts, &mut names);
         for p in &f.params {
@@ -101,9 +103,9 @@ fn body_names(f: &ast::FunctionDecl) -> HashSet<&str> {
 }
 
 pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Linked<'t> {
-    let mut globals: HashMap<&str, &ast::GlobalDecl> = HashMap::new();
+    let mut globals: FxHashMap<&str, &ast::GlobalDecl> = FxHashMap::default();
     let mut order: Vec<&str> = vec![];
-    let mut functions: HashMap<&str, Vec<&ast::FunctionDecl>> = HashMap::new();
+    let mut functions: FxHashMap<&str, Vec<&ast::FunctionDecl>> = FxHashMap::default();
     for ts in tapsets {
         for it in &ts.items {
             match it {
@@ -119,8 +121,8 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
         return Linked::default();
     }
     let script_names = names_of(script);
-    let mut script_globals: HashSet<&str> = HashSet::new();
-    let mut script_fns: HashSet<&str> = HashSet::new();
+    let mut script_globals: FxHashSet<&str> = FxHashSet::default();
+    let mut script_fns: FxHashSet<&str> = FxHashSet::default();
     for it in &script.items {
         match it {
             Item::Global(g) => {
@@ -133,9 +135,9 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
         }
     }
     // Walk the tapset functions the script reaches (a script function hides a tapset one).
-    let mut needed: HashSet<&str> = HashSet::new();
+    let mut needed: FxHashSet<&str> = FxHashSet::default();
     let mut users: Vec<&ast::FunctionDecl> = vec![];
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     let mut work: Vec<&str> = script_names.iter().copied().collect();
     work.sort_unstable();
     needed.extend(work.iter().filter(|n| globals.contains_key(*n)));

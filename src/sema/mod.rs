@@ -22,6 +22,12 @@ use crate::ir::{
 };
 use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
 use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
+
+/// Names to what they stand for, in the order they were declared. Hashed with FxHash: these
+/// are looked up at every use of a name, and SipHash's resistance to chosen keys buys nothing
+/// on a script's own names.
+type Names<V> = IndexMap<String, V, FxBuildHasher>;
 
 pub struct Options {
     /// `-w`: drop warnings.
@@ -52,10 +58,10 @@ struct FnDecl<'a> {
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: IndexMap<String, Id<Global>>,
+    globals: Names<Id<Global>>,
     shapes: Vec<Shape>,
-    decls: IndexMap<String, FnDecl<'a>>,
-    fn_ids: IndexMap<String, Id<Function>>,
+    decls: Names<FnDecl<'a>>,
+    fn_ids: Names<Id<Function>>,
     /// Functions allocated but whose bodies are not lowered yet.
     pending: Vec<Id<Function>>,
     /// Which functions each probe or function calls, for the data-context check.
@@ -81,7 +87,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: IndexMap<String, Id<Local>>,
+    names: Names<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -105,10 +111,10 @@ pub fn elaborate(
             ..Module::default()
         },
         diags,
-        globals: IndexMap::new(),
+        globals: Names::default(),
         shapes: vec![],
-        decls: IndexMap::new(),
-        fn_ids: IndexMap::new(),
+        decls: Names::default(),
+        fn_ids: Names::default(),
         pending: vec![],
         calls: vec![],
         watch_index: probes::WatchIndex::new(),
@@ -525,7 +531,7 @@ impl<'a> Elab<'a> {
         }
         let mut sc = Scope {
             owner: Owner::Probe(id),
-            names: IndexMap::new(),
+            names: Names::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,

@@ -2,7 +2,7 @@
 //! self-contained), plus any `*.stp` files from `-I` directories.
 
 use crate::syntax::ast;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::path::Path;
 
 /// The embedded tapsets, as (name, text), in a fixed order.
@@ -123,7 +123,7 @@ pub fn embedded_declares(name: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Every name a script's probes and functions use (variables, arrays, called functions).
-pub fn used_names(script: &ast::Script) -> HashSet<String> {
+pub fn used_names(script: &ast::Script) -> FxHashSet<String> {
     super::linkage::used_names(script)
 }
 

@@ -20,8 +20,10 @@ pub struct BodyGen<'a> {
     pub counters: &'a BTreeSet<usize>,
     pub locals: &'a Arena<Local>,
     pub w: CWriter,
-    /// Frame members beyond the locals: (C type, name, array suffix).
-    pub temps: Vec<(String, String)>,
+    /// Frame members beyond the locals, in the order they were made.
+    pub temps: Vec<Temp>,
+    /// Each local as the body names it (`f->l_x`), made once rather than at every use.
+    local_names: Vec<String>,
     /// The function being written, for `return`.
     pub func: Option<Id<Function>>,
     counter: usize,
@@ -32,6 +34,40 @@ pub struct BodyGen<'a> {
     /// The next statement's action is paid for already: a probe run starts with one action
     /// counted (`stp_context_enter`) and no error, so its first statement needs no check.
     pub prepaid: bool,
+}
+
+/// A frame temporary: what it holds and its number in the body (`f->t3`, `f->s4`, `f->k5`).
+#[derive(Clone, Copy)]
+pub struct Temp {
+    pub kind: TempKind,
+    n: usize,
+}
+#[derive(Clone, Copy)]
+pub enum TempKind {
+    Long,
+    Str,
+    Key,
+}
+/// Its member name in the frame.
+impl std::fmt::Display for Temp {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let c = match self.kind {
+            TempKind::Long => 't',
+            TempKind::Str => 's',
+            TempKind::Key => 'k',
+        };
+        write!(f, "{c}{}", self.n)
+    }
+}
+impl Temp {
+    /// Its declaration as a frame member.
+    pub fn member(self, w: &mut CWriter) {
+        match self.kind {
+            TempKind::Long => w.line_fmt(format_args!("int64_t {self};")),
+            TempKind::Str => w.line_fmt(format_args!("char {self}[STP_MAXSTRINGLEN];")),
+            TempKind::Key => w.line_fmt(format_args!("struct stp_key {self};")),
+        }
+    }
 }
 
 /// A foreach's slice (`in arr[k, *]`), its sort, and the extractor an array of statistics
@@ -57,6 +93,10 @@ impl<'a> BodyGen<'a> {
             locals,
             w: CWriter::new(1),
             temps: vec![],
+            local_names: locals
+                .iter()
+                .map(|(_, l)| format!("f->{}", names::local(&l.name)))
+                .collect(),
             func,
             counter: 0,
             loops: vec![],
@@ -69,23 +109,23 @@ impl<'a> BodyGen<'a> {
         c_string(&self.sm.describe(s))
     }
 
-    pub(super) fn temp_long(&mut self) -> String {
+    fn temp(&mut self, kind: TempKind) -> String {
         self.counter += 1;
-        let n = format!("t{}", self.counter);
-        self.temps.push(("int64_t".into(), n.clone()));
-        format!("f->{n}")
+        let t = Temp {
+            kind,
+            n: self.counter,
+        };
+        self.temps.push(t);
+        format!("f->{t}")
+    }
+    pub(super) fn temp_long(&mut self) -> String {
+        self.temp(TempKind::Long)
     }
     fn temp_str(&mut self) -> String {
-        self.counter += 1;
-        let n = format!("s{}[STP_MAXSTRINGLEN]", self.counter);
-        self.temps.push(("char".into(), n));
-        format!("f->s{}", self.counter)
+        self.temp(TempKind::Str)
     }
     fn temp_key(&mut self) -> String {
-        self.counter += 1;
-        let n = format!("k{}", self.counter);
-        self.temps.push(("struct stp_key".into(), n.clone()));
-        format!("f->{n}")
+        self.temp(TempKind::Key)
     }
     pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
@@ -95,7 +135,7 @@ impl<'a> BodyGen<'a> {
     /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
     /// before the loop runs when it would go past it (`what` names it in the error).
     pub(super) fn charge_work(&mut self, steps: &str, what: &str) {
-        self.w.line(format!(
+        self.w.line_fmt(format_args!(
             "if (unlikely(stp_count_work(c, {steps}, {})))",
             c_string(what)
         ));
@@ -115,7 +155,7 @@ impl<'a> BodyGen<'a> {
             None => "0".into(),
         };
         let wh = self.where_(span);
-        self.w.line(format!(
+        self.w.line_fmt(format_args!(
             "if (stp_watch_request(c, &{}[{}], {op}, {a}, {wh}))",
             names::WDECLS,
             w.index()
@@ -124,7 +164,7 @@ impl<'a> BodyGen<'a> {
     }
 
     pub fn local(&self, l: Id<Local>) -> String {
-        format!("f->{}", names::local(&self.locals[l].name))
+        self.local_names[l.index()].clone()
     }
 
     // ---- statements ----
@@ -152,7 +192,7 @@ impl<'a> BodyGen<'a> {
             }
             StmtKind::If { cond, then, els } => {
                 let c = self.cond(cond);
-                self.w.open(format!("if ({c})"));
+                self.w.open_fmt(format_args!("if ({c})"));
                 self.stmt(then);
                 if let Some(e) = els {
                     self.w.reopen("else");
@@ -193,7 +233,7 @@ impl<'a> BodyGen<'a> {
             StmtKind::Break => self.w.line("break;"),
             StmtKind::Continue => match self.loops.last().cloned().flatten() {
                 Some(l) => {
-                    self.w.line(format!("goto {l};"));
+                    self.w.line_fmt(format_args!("goto {l};"));
                     self.used_labels.push(l);
                 }
                 None => self.w.line("continue;"),
@@ -220,11 +260,11 @@ impl<'a> BodyGen<'a> {
                 match (e, f) {
                     (Some(e), Some(Ty::Str)) => {
                         let v = self.str(e);
-                        self.w.line(format!("stp_strcpy(rv, {v});"));
+                        self.w.line_fmt(format_args!("stp_strcpy(rv, {v});"));
                     }
                     (Some(e), Some(_)) => {
                         let v = self.long(e);
-                        self.w.line(format!("rv = {v};"));
+                        self.w.line_fmt(format_args!("rv = {v};"));
                     }
                     (None, _) | (_, None) => {}
                 }
@@ -239,7 +279,7 @@ impl<'a> BodyGen<'a> {
                         &format!("stp_map_clear_work({map})"),
                         &format!("delete {name}"),
                     );
-                    self.w.line(format!("stp_map_clear({map});"));
+                    self.w.line_fmt(format_args!("stp_map_clear({map});"));
                 }
                 LValue::Index { array, keys } if self.m.globals[*array].stat.is_some() => {
                     self.stat_delete(*array, keys)
@@ -249,14 +289,17 @@ impl<'a> BodyGen<'a> {
                     let name = &self.m.globals[*array].name;
                     let map = names::global(name);
                     match wildcard_mask(keys) {
-                        None => self.w.line(format!("stp_map_delete({map}, &{k});")),
+                        None => self
+                            .w
+                            .line_fmt(format_args!("stp_map_delete({map}, &{k});")),
                         Some(mask) => {
                             self.charge_work(
                                 &format!("stp_map_clear_work({map})"),
                                 &format!("delete {name}[...]"),
                             );
-                            self.w
-                                .line(format!("stp_map_delete_match({map}, &{k}, {mask:#x}u);"));
+                            self.w.line_fmt(format_args!(
+                                "stp_map_delete_match({map}, &{k}, {mask:#x}u);"
+                            ));
                         }
                     }
                 }
@@ -264,9 +307,9 @@ impl<'a> BodyGen<'a> {
                 LValue::Local(_) | LValue::Global(_) => {
                     let (target, ty) = self.scalar(lv);
                     if ty == Ty::Str {
-                        self.w.line(format!("{target}[0] = '\\0';"));
+                        self.w.line_fmt(format_args!("{target}[0] = '\\0';"));
                     } else {
-                        self.w.line(format!("{target} = 0;"));
+                        self.w.line_fmt(format_args!("{target} = 0;"));
                     }
                 }
             },
@@ -292,7 +335,7 @@ impl<'a> BodyGen<'a> {
         self.w.line("STP_STMT();");
         if let Some(c) = cond {
             let c = self.cond(c);
-            self.w.line(format!("if (!({c}))"));
+            self.w.line_fmt(format_args!("if (!({c}))"));
             self.w.line("\tbreak;");
         }
         self.loops.push(cont.clone());
@@ -333,7 +376,7 @@ impl<'a> BodyGen<'a> {
         let lim = limit.map(|l| {
             let v = self.long(l);
             let t = self.temp_long();
-            self.w.line(format!("{t} = {v};"));
+            self.w.line_fmt(format_args!("{t} = {v};"));
             t
         });
         if let (Some(f), Some((SortBy::Value, _))) = (agg, sort) {
@@ -351,48 +394,50 @@ impl<'a> BodyGen<'a> {
             &format!("foreach over {}", g.name),
         );
         self.w
-            .line(format!("{n} = stp_map_sort({map}, {col}, {dir});"));
+            .line_fmt(format_args!("{n} = stp_map_sort({map}, {col}, {dir});"));
         let counted = slice.as_ref().map(|s| s.2.clone()).unwrap_or(i.clone());
         if let Some((_, _, matched)) = &slice {
-            self.w.line(format!("{matched} = 0;"));
+            self.w.line_fmt(format_args!("{matched} = 0;"));
         }
         let bound = match &lim {
             Some(l) => format!("{i} < {n} && {counted} < {l}"),
             None => format!("{i} < {n}"),
         };
-        self.w.open(format!("for ({i} = 0; {bound}; {i}++)"));
-        self.w.line(format!(
+        self.w
+            .open_fmt(format_args!("for ({i} = 0; {bound}; {i}++)"));
+        self.w.line_fmt(format_args!(
             "const struct stp_map_entry *e = stp_map_entry({map}, {i});"
         ));
         self.w.line("if (!e)");
         self.w.line("\tcontinue;");
         if let Some((k, mask, matched)) = &slice {
             self.w
-                .line(format!("if (!stp_map_key_match(e, &{k}, {mask:#x}u))"));
+                .line_fmt(format_args!("if (!stp_map_key_match(e, &{k}, {mask:#x}u))"));
             self.w.line("\tcontinue;");
-            self.w.line(format!("{matched}++;"));
+            self.w.line_fmt(format_args!("{matched}++;"));
         }
         self.w.line("STP_STMT();");
         let key_tys = g.array.as_ref().map(|a| a.keys.clone()).unwrap_or_default();
         for (k, l) in keys.iter().enumerate() {
             let dst = self.local(*l);
             if key_tys.get(k) == Some(&Ty::Str) {
-                self.w.line(format!(
+                self.w.line_fmt(format_args!(
                     "stp_strcpy({dst}, stp_entry_key_str(e, {}));",
                     k + 1
                 ));
             } else {
                 self.w
-                    .line(format!("{dst} = stp_entry_key_long(e, {});", k + 1));
+                    .line_fmt(format_args!("{dst} = stp_entry_key_long(e, {});", k + 1));
             }
         }
         if let Some(v) = value {
             let dst = self.local(v);
             if g.ty == Ty::Str {
                 self.w
-                    .line(format!("stp_strcpy({dst}, stp_entry_val_str(e));"));
+                    .line_fmt(format_args!("stp_strcpy({dst}, stp_entry_val_str(e));"));
             } else {
-                self.w.line(format!("{dst} = stp_entry_val_long(e);"));
+                self.w
+                    .line_fmt(format_args!("{dst} = stp_entry_val_long(e);"));
             }
         }
         self.loops.push(None);
@@ -415,7 +460,7 @@ impl<'a> BodyGen<'a> {
             };
             let op = if sub { "this_cpu_sub" } else { "this_cpu_add" };
             let share = names::counter(&self.m.globals[g].name);
-            self.w.line(format!("{op}({share}, {delta});"));
+            self.w.line_fmt(format_args!("{op}({share}, {delta});"));
             return;
         }
         match &e.kind {
@@ -426,7 +471,7 @@ impl<'a> BodyGen<'a> {
             } => {
                 let (v, _) = self.scalar(target);
                 self.w
-                    .line(format!("{v}{};", if *inc { "++" } else { "--" }));
+                    .line_fmt(format_args!("{v}{};", if *inc { "++" } else { "--" }));
             }
             _ => self.effect(e),
         }
@@ -441,7 +486,7 @@ impl<'a> BodyGen<'a> {
             _ => {
                 let v = self.long(e);
                 if !is_simple(&v) {
-                    self.w.line(format!("(void)({v});"));
+                    self.w.line_fmt(format_args!("(void)({v});"));
                 }
             }
         }
@@ -469,7 +514,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
                 self.w
-                    .line(format!("{}(c{a});", names::function_in(self.m, *func)));
+                    .line_fmt(format_args!("{}(c{a});", names::function_in(self.m, *func)));
                 self.fail_check();
             }
             _ => {
@@ -495,7 +540,7 @@ impl<'a> BodyGen<'a> {
                 let v = self.long(a);
                 if args[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
                     let t = self.temp_long();
-                    self.w.line(format!("{t} = {v};"));
+                    self.w.line_fmt(format_args!("{t} = {v};"));
                     t
                 } else {
                     v
@@ -516,7 +561,7 @@ impl<'a> BodyGen<'a> {
             v
         } else {
             let t = self.temp_str();
-            self.w.line(format!("stp_strcpy({t}, {v});"));
+            self.w.line_fmt(format_args!("stp_strcpy({t}, {v});"));
             t
         }
     }
@@ -543,7 +588,7 @@ impl<'a> BodyGen<'a> {
                 let v = self.long(k);
                 let v = if keys[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
                     let t = self.temp_long();
-                    self.w.line(format!("{t} = {v};"));
+                    self.w.line_fmt(format_args!("{t} = {v};"));
                     t
                 } else {
                     v
@@ -552,12 +597,12 @@ impl<'a> BodyGen<'a> {
             }
         }
         let kt = self.temp_key();
-        self.w.line(format!("stp_key_init(&{kt});"));
+        self.w.line_fmt(format_args!("stp_key_init(&{kt});"));
         for (is_str, v) in vals {
             if is_str {
-                self.w.line(format!("stp_key_str(&{kt}, {v});"));
+                self.w.line_fmt(format_args!("stp_key_str(&{kt}, {v});"));
             } else {
-                self.w.line(format!("stp_key_long(&{kt}, {v});"));
+                self.w.line_fmt(format_args!("stp_key_long(&{kt}, {v});"));
             }
         }
         kt
@@ -584,7 +629,7 @@ impl<'a> BodyGen<'a> {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     let t = self.temp_long();
-                    self.w.line(format!(
+                    self.w.line_fmt(format_args!(
                         "{t} = stp_map_get_long({}, &{k});",
                         names::global(&self.m.globals[*array].name)
                     ));
@@ -603,7 +648,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
                 let t = self.temp_long();
-                self.w.line(format!(
+                self.w.line_fmt(format_args!(
                     "{t} = {}(c{a});",
                     names::function_in(self.m, *func)
                 ));
@@ -641,12 +686,12 @@ impl<'a> BodyGen<'a> {
                 }
                 let c = self.cond(cond);
                 let t = self.temp_long();
-                self.w.open(format!("if ({c})"));
+                self.w.open_fmt(format_args!("if ({c})"));
                 let a = self.long(then);
-                self.w.line(format!("{t} = {a};"));
+                self.w.line_fmt(format_args!("{t} = {a};"));
                 self.w.reopen("else");
                 let b = self.long(els);
-                self.w.line(format!("{t} = {b};"));
+                self.w.line_fmt(format_args!("{t} = {b};"));
                 self.w.close();
                 t
             }
@@ -658,7 +703,7 @@ impl<'a> BodyGen<'a> {
                         let k = self.key(*array, keys, None);
                         let t = self.temp_long();
                         let name = &self.m.globals[*array].name;
-                        self.w.line(format!(
+                        self.w.line_fmt(format_args!(
                             "if (stp_map_add_long({}, &{k}, {delta}, &{t}) && stp_map_full(c, {}, {}))",
                             names::global(name),
                             c_string(name),
@@ -711,7 +756,7 @@ impl<'a> BodyGen<'a> {
                 let v = self.str(s);
                 let t = self.temp_long();
                 let not = if *negate { "!" } else { "" };
-                self.w.line(format!(
+                self.w.line_fmt(format_args!(
                     "{t} = {not}stp_regex_match(c, &{}, {v});",
                     names::regex(re.index())
                 ));
@@ -737,21 +782,21 @@ impl<'a> BodyGen<'a> {
             }
             // The right side runs only when the left does not decide, as in C.
             let t = self.temp_long();
-            self.w.line(format!("{t} = !!({a});"));
+            self.w.line_fmt(format_args!("{t} = !!({a});"));
             self.w.open(if op == BinOp::And {
                 format!("if ({t})")
             } else {
                 format!("if (!{t})")
             });
             let b = self.cond(r);
-            self.w.line(format!("{t} = !!({b});"));
+            self.w.line_fmt(format_args!("{t} = !!({b});"));
             self.w.close();
             return t;
         }
         let mut a = self.long(l);
         if needs_statements(r) && !is_simple(&a) {
             let t = self.temp_long();
-            self.w.line(format!("{t} = {a};"));
+            self.w.line_fmt(format_args!("{t} = {a};"));
             a = t;
         }
         let mut b = self.long(r);
@@ -764,11 +809,11 @@ impl<'a> BodyGen<'a> {
             };
             if a == b || bitwise(l) || bool_vs(l, r) {
                 let t = self.temp_long();
-                self.w.line(format!("{t} = {a};"));
+                self.w.line_fmt(format_args!("{t} = {a};"));
                 a = t;
             } else if bitwise(r) || bool_vs(r, l) {
                 let t = self.temp_long();
-                self.w.line(format!("{t} = {b};"));
+                self.w.line_fmt(format_args!("{t} = {b};"));
                 b = t;
             }
         }
@@ -780,8 +825,10 @@ impl<'a> BodyGen<'a> {
                 } else {
                     "stp_mod"
                 };
-                self.w
-                    .line(format!("{t} = {f}(c, {a}, {b}, {});", self.where_(span)));
+                self.w.line_fmt(format_args!(
+                    "{t} = {f}(c, {a}, {b}, {});",
+                    self.where_(span)
+                ));
                 self.fail_check();
                 t
             }
@@ -817,13 +864,14 @@ impl<'a> BodyGen<'a> {
                     None => v,
                     Some(_) => {
                         let t = self.temp_str();
-                        self.w
-                            .line(format!("stp_strcpy({t}, stp_map_get_str({map}, &{k}));"));
-                        self.w.line(format!("stp_strcat({t}, {v});"));
+                        self.w.line_fmt(format_args!(
+                            "stp_strcpy({t}, stp_map_get_str({map}, &{k}));"
+                        ));
+                        self.w.line_fmt(format_args!("stp_strcat({t}, {v});"));
                         t
                     }
                 };
-                self.w.line(format!(
+                self.w.line_fmt(format_args!(
                     "if (stp_map_set_str({map}, &{k}, {res}) && {full})"
                 ));
                 self.w.line("\tgoto stp_out;");
@@ -833,22 +881,24 @@ impl<'a> BodyGen<'a> {
             let t = self.temp_long();
             match op {
                 None => {
-                    self.w.line(format!("{t} = {v};"));
-                    self.w
-                        .line(format!("if (stp_map_set_long({map}, &{k}, {t}) && {full})"));
+                    self.w.line_fmt(format_args!("{t} = {v};"));
+                    self.w.line_fmt(format_args!(
+                        "if (stp_map_set_long({map}, &{k}, {t}) && {full})"
+                    ));
                 }
-                Some(BinOp::Add) => self.w.line(format!(
+                Some(BinOp::Add) => self.w.line_fmt(format_args!(
                     "if (stp_map_add_long({map}, &{k}, {v}, &{t}) && {full})"
                 )),
                 Some(o) => {
                     let cur = self.temp_long();
                     self.w
-                        .line(format!("{cur} = stp_map_get_long({map}, &{k});"));
+                        .line_fmt(format_args!("{cur} = stp_map_get_long({map}, &{k});"));
                     let e = self.apply(o, &cur, &v, span);
-                    self.w.line(format!("{t} = {e};"));
+                    self.w.line_fmt(format_args!("{t} = {e};"));
                     self.fail_check();
-                    self.w
-                        .line(format!("if (stp_map_set_long({map}, &{k}, {t}) && {full})"));
+                    self.w.line_fmt(format_args!(
+                        "if (stp_map_set_long({map}, &{k}, {t}) && {full})"
+                    ));
                 }
             }
             self.w.line("\tgoto stp_out;");
@@ -858,18 +908,18 @@ impl<'a> BodyGen<'a> {
         if ty == Ty::Str {
             let v = self.str(value);
             if op.is_some() {
-                self.w.line(format!("stp_strcat({dst}, {v});"));
+                self.w.line_fmt(format_args!("stp_strcat({dst}, {v});"));
             } else {
-                self.w.line(format!("stp_strcpy({dst}, {v});"));
+                self.w.line_fmt(format_args!("stp_strcpy({dst}, {v});"));
             }
             return dst;
         }
         let v = self.long(value);
         match op {
-            None => self.w.line(format!("{dst} = {v};")),
+            None => self.w.line_fmt(format_args!("{dst} = {v};")),
             Some(o) => {
                 let e = self.apply(o, &dst, &v, span);
-                self.w.line(format!("{dst} = {e};"));
+                self.w.line_fmt(format_args!("{dst} = {e};"));
                 if matches!(o, BinOp::Div | BinOp::Mod) {
                     self.fail_check();
                 }
@@ -899,7 +949,7 @@ impl<'a> BodyGen<'a> {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     let t = self.temp_str();
-                    self.w.line(format!(
+                    self.w.line_fmt(format_args!(
                         "stp_strcpy({t}, stp_map_get_str({}, &{k}));",
                         names::global(&self.m.globals[*array].name)
                     ));
@@ -910,8 +960,10 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let t = self.temp_str();
                 let a = self.args(*func, args);
-                self.w
-                    .line(format!("{}(c, {t}{a});", names::function_in(self.m, *func)));
+                self.w.line_fmt(format_args!(
+                    "{}(c, {t}{a});",
+                    names::function_in(self.m, *func)
+                ));
                 self.fail_check();
                 t
             }
@@ -931,20 +983,20 @@ impl<'a> BodyGen<'a> {
             } => {
                 let t = self.temp_str();
                 let a = self.str(l);
-                self.w.line(format!("stp_strcpy({t}, {a});"));
+                self.w.line_fmt(format_args!("stp_strcpy({t}, {a});"));
                 let b = self.str(r);
-                self.w.line(format!("stp_strcat({t}, {b});"));
+                self.w.line_fmt(format_args!("stp_strcat({t}, {b});"));
                 t
             }
             ExprKind::Ternary { cond, then, els } => {
                 let c = self.cond(cond);
                 let t = self.temp_str();
-                self.w.open(format!("if ({c})"));
+                self.w.open_fmt(format_args!("if ({c})"));
                 let a = self.str(then);
-                self.w.line(format!("stp_strcpy({t}, {a});"));
+                self.w.line_fmt(format_args!("stp_strcpy({t}, {a});"));
                 self.w.reopen("else");
                 let b = self.str(els);
-                self.w.line(format!("stp_strcpy({t}, {b});"));
+                self.w.line_fmt(format_args!("stp_strcpy({t}, {b});"));
                 self.w.close();
                 t
             }
@@ -1047,17 +1099,18 @@ impl<'a> BodyGen<'a> {
         let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
-            Some(t) if fmt.is_empty() => self.w.line(format!("{t}[0] = '\\0';")),
-            Some(t) => self
-                .w
-                .line(format!("snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});")),
+            Some(t) if fmt.is_empty() => self.w.line_fmt(format_args!("{t}[0] = '\\0';")),
+            Some(t) => self.w.line_fmt(format_args!(
+                "snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});"
+            )),
             None => {
                 if vals.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
                     self.w
-                        .line(format!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
+                        .line_fmt(format_args!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
                 } else {
-                    self.w.line(format!("stp_printf(c, {fmt_lit}{rest});"));
+                    self.w
+                        .line_fmt(format_args!("stp_printf(c, {fmt_lit}{rest});"));
                 }
             }
         }
@@ -1067,7 +1120,7 @@ impl<'a> BodyGen<'a> {
         let v = self.long(a);
         if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&v) {
             let t = self.temp_long();
-            self.w.line(format!("{t} = {v};"));
+            self.w.line_fmt(format_args!("{t} = {v};"));
             t
         } else {
             v

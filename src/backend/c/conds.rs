@@ -121,7 +121,7 @@ pub fn emit(
         let Some(c) = &p.cond else { continue };
         let mut g = BodyGen::new(m, sm, counters, &p.locals, None);
         let v = g.long(c);
-        g.w.line(format!("c->cond_result = {v};"));
+        g.w.line_fmt(format_args!("c->cond_result = {v};"));
         let fname = names::frame("c", n);
         frame_struct(frames, &fname, &Arena::default(), &g.temps);
         union_members.push(format!("struct {fname} c{n};"));
@@ -131,15 +131,17 @@ pub fn emit(
             globals: reads.into_iter().map(|g| (g, false)).collect(),
             ..Uses::default()
         };
-        bodies.line(format!(
+        bodies.line_fmt(format_args!(
             "/* Process context: the condition of the probe at {}. */",
             c_comment(&sm.describe(p.span))
         ));
-        bodies.open(format!(
+        bodies.open_fmt(format_args!(
             "static void {}(struct stp_context *c)",
             names::cond(n)
         ));
-        bodies.line(format!("struct {fname} *f __maybe_unused = stp_frame(c);"));
+        bodies.line_fmt(format_args!(
+            "struct {fname} *f __maybe_unused = stp_frame(c);"
+        ));
         bodies.line("");
         let release = locks(m, counters, &u, bodies);
         bodies.raw(&g.w.finish());
@@ -151,13 +153,16 @@ pub fn emit(
         bodies.close();
         bodies.line("");
     }
-    bodies.line(format!("static bool stp_cond_vals[{}];", o.probes.len()));
+    bodies.line_fmt(format_args!(
+        "static bool stp_cond_vals[{}];",
+        o.probes.len()
+    ));
     bodies.line("");
     bodies.line("/* Process context: every on-the-fly condition, evaluated now. */");
     bodies.open("static void stp_conds_eval(void)");
     for (n, &pid) in o.probes.iter().enumerate() {
         let (pp, wh) = pp_where(m, sm, pid, 0);
-        bodies.line(format!(
+        bodies.line_fmt(format_args!(
             "stp_cond_vals[{n}] = stp_cond_eval({}, {pp}, {wh});",
             names::cond(n)
         ));
@@ -170,7 +175,10 @@ pub fn emit(
         bodies.open("static bool stp_kp_initially(int i)");
         bodies.open("switch (i)");
         for (k, n) in &o.kprobes {
-            bodies.line(format!("case {}: return stp_cond_vals[{n}];", k.index()));
+            bodies.line_fmt(format_args!(
+                "case {}: return stp_cond_vals[{n}];",
+                k.index()
+            ));
         }
         bodies.close();
         bodies.line("return true;");
@@ -183,14 +191,14 @@ pub fn emit(
     bodies.open("static void stp_conds_apply(void)");
     bodies.line("stp_conds_eval();");
     for (k, n) in &o.kprobes {
-        bodies.line(format!(
+        bodies.line_fmt(format_args!(
             "stp_kp_set_enabled(&{}[{}], stp_cond_vals[{n}]);",
             names::KPROBES,
             k.index()
         ));
     }
     for (w, cs) in &o.watches {
-        bodies.line(format!(
+        bodies.line_fmt(format_args!(
             "stp_arb_want(&{}[{}], {});",
             names::WDECLS,
             w.index(),
@@ -216,7 +224,7 @@ pub fn init_before_arming(o: &OnTheFly, w: &mut CWriter) {
     }
     w.line("stp_conds_eval();");
     for (wid, cs) in &o.watches {
-        w.line(format!(
+        w.line_fmt(format_args!(
             "{}[{}].held_off = !({});",
             names::WDECLS,
             wid.index(),

@@ -18,12 +18,12 @@ pub fn table(m: &Module, w: &mut CWriter) {
     for (id, k) in m.kprobes.iter() {
         let i = id.index();
         if k.ret {
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs);",
                 names::kp_handler(i)
             ));
         } else {
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "static int {}(struct kprobe *p, struct pt_regs *regs);",
                 names::kp_handler(i)
             ));
@@ -31,7 +31,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
         if k.wildcard() {
             // The loader expands the pattern against /proc/kallsyms (less what the kernel
             // will not probe) and passes the matches in this parameter.
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "MODULE_INFO(stphwbp_kpglob, {});",
                 c_string(&format!(
                     "{i}:{}:{}",
@@ -39,11 +39,14 @@ pub fn table(m: &Module, w: &mut CWriter) {
                     k.symbol
                 ))
             ));
-            w.line(format!("static char *{};", names::kp_list(i)));
-            w.line(format!("module_param({}, charp, 0400);", names::kp_list(i)));
+            w.line_fmt(format_args!("static char *{};", names::kp_list(i)));
+            w.line_fmt(format_args!(
+                "module_param({}, charp, 0400);",
+                names::kp_list(i)
+            ));
         }
     }
-    w.open(format!("static struct stp_kp {}[] =", names::KPROBES));
+    w.open_fmt(format_args!("static struct stp_kp {}[] =", names::KPROBES));
     for (id, k) in m.kprobes.iter() {
         let flag = |b: bool| if b { "true" } else { "false" };
         let module = match &k.module {
@@ -51,7 +54,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
             None => "NULL".into(),
         };
         let handler = if k.ret { ".exit" } else { ".entry" };
-        w.line(format!(
+        w.line_fmt(format_args!(
             "{{ .pp = {}, .module = {module}, .symbol = {}, .ret = {}, .optional = {}, .sufficient = {}, .wildcard = {}, .group = {}, .maxactive = {}, {handler} = {} }},",
             c_string(&k.text),
             c_string(&k.symbol),
@@ -80,24 +83,24 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
         let (pp, wh) = pp_where(m, sm, k.probe, pt);
         w.line("/* NMI-like context: a kprobe handler, preemption disabled. */");
         if k.ret {
-            w.open(format!(
+            w.open_fmt(format_args!(
                 "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs)",
                 names::kp_handler(i)
             ));
             w.line("struct stp_kp_inst *in = stp_kp_of_ret(ri);");
             w.line("");
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);",
                 names::probe(k.probe.index())
             ));
         } else {
-            w.open(format!(
+            w.open_fmt(format_args!(
                 "static int {}(struct kprobe *p, struct pt_regs *regs)",
                 names::kp_handler(i)
             ));
             w.line("struct stp_kp_inst *in = stp_kp_of(p);");
             w.line("");
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);",
                 names::probe(k.probe.index())
             ));
@@ -117,7 +120,7 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     }
     for (id, k) in m.kprobes.iter() {
         if k.wildcard() {
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "{}[{}].list = {};",
                 names::KPROBES,
                 id.index(),
@@ -131,7 +134,7 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     } else {
         "stp_kp_initially"
     };
-    w.line(format!(
+    w.line_fmt(format_args!(
         "rc = stp_kprobes_init({0}, ARRAY_SIZE({0}), {initially});",
         names::KPROBES
     ));
@@ -142,7 +145,7 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
 /// Session end, before the watches: no function probe fires during the end probes.
 pub fn shutdown(m: &Module, w: &mut CWriter) {
     if !m.kprobes.is_empty() {
-        w.line(format!(
+        w.line_fmt(format_args!(
             "stp_kprobes_exit({0}, ARRAY_SIZE({0}));",
             names::KPROBES
         ));

@@ -3,23 +3,32 @@
 //! and goes through `c_ident` (script identifiers are `[A-Za-z_][A-Za-z0-9_]*`, already valid
 //! C, so it changes nothing they can spell).
 
-use super::writer::c_ident;
+use super::writer::{c_ident, push_ident};
+
+/// `prefix` and the name as an identifier, in one allocation: pass 3 names something at
+/// almost every line it writes.
+fn prefixed(prefix: &str, name: &str) -> String {
+    let mut o = String::with_capacity(prefix.len() + name.len());
+    o.push_str(prefix);
+    push_ident(&mut o, name);
+    o
+}
 
 pub fn global(name: &str) -> String {
-    format!("stp_g_{}", c_ident(name))
+    prefixed("stp_g_", name)
 }
 /// A counter global's per-CPU shares.
 pub fn counter(name: &str) -> String {
-    format!("stp_pc_{}", c_ident(name))
+    prefixed("stp_pc_", name)
 }
 pub fn global_lock(name: &str) -> String {
-    format!("stp_lock_{}", c_ident(name))
+    prefixed("stp_lock_", name)
 }
 pub fn global_param(name: &str) -> String {
-    format!("g_{}", c_ident(name))
+    prefixed("g_", name)
 }
 pub fn function(name: &str) -> String {
-    format!("stp_fn_{}", c_ident(name))
+    prefixed("stp_fn_", name)
 }
 /// A function of the module: its name, with its arity when the tapsets overload the name
 /// and the module uses more than one of them (`ctime()` calls `ctime(secs)`).
@@ -32,15 +41,15 @@ pub fn function_in(m: &crate::ir::Module, f: crate::ir::Id<crate::ir::Function>)
     }
 }
 pub fn local(name: &str) -> String {
-    format!("l_{}", c_ident(name))
+    prefixed("l_", name)
 }
 /// A function parameter as the C function receives it (`STAP_ARG_x` in embedded C).
 pub fn param(name: &str) -> String {
-    format!("a_{}", c_ident(name))
+    prefixed("a_", name)
 }
 /// `STAP_ARG_x`, SystemTap's name for a parameter in embedded C.
 pub fn stap_arg(name: &str) -> String {
-    format!("STAP_ARG_{}", c_ident(name))
+    prefixed("STAP_ARG_", name)
 }
 pub fn regex(i: usize) -> String {
     format!("stp_re_{i}")

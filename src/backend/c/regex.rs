@@ -39,12 +39,12 @@ pub fn tables(m: &Module, w: &mut CWriter) {
 /// One regular expression as `static const struct stp_re NAME`.
 pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
     let d = &r.dfa;
-    w.line(format!("/* {} */", c_comment(&r.pattern)));
+    w.line_fmt(format_args!("/* {} */", c_comment(&r.pattern)));
     let list = |v: Vec<String>| v.join(", ");
     let rows = |w: &mut CWriter, decl: String, items: Vec<String>, per: usize| {
         w.open(decl);
         for chunk in items.chunks(per.max(1)) {
-            w.line(format!("{},", chunk.join(", ")));
+            w.line_fmt(format_args!("{},", chunk.join(", ")));
         }
         w.close_semi();
     };
@@ -60,7 +60,7 @@ pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
         d.trans.iter().map(|t| t.to_string()).collect(),
         d.nclasses,
     );
-    w.line(format!(
+    w.line_fmt(format_args!(
         "static const uint16_t {name}_eoi[] = {{ {} }};",
         list(d.eoi.iter().map(|t| t.to_string()).collect())
     ));
@@ -70,7 +70,7 @@ pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
         .zip(&d.dead)
         .map(|(&a, &x)| (u8::from(a) | (u8::from(x) << 1)).to_string())
         .collect();
-    w.line(format!(
+    w.line_fmt(format_args!(
         "static const uint8_t {name}_flags[] = {{ {} }};",
         list(flags)
     ));
@@ -113,23 +113,23 @@ pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
     if alts.is_empty() {
         alts.push("0".into());
     }
-    w.line(format!(
+    w.line_fmt(format_args!(
         "static const uint16_t {name}_alts[] = {{ {} }};",
         list(alts)
     ));
-    w.open(format!("static const struct stp_re {name} ="));
-    w.line(format!(".pattern = {},", c_string(&r.pattern)));
-    w.line(format!(
+    w.open_fmt(format_args!("static const struct stp_re {name} ="));
+    w.line_fmt(format_args!(".pattern = {},", c_string(&r.pattern)));
+    w.line_fmt(format_args!(
         ".classes = {name}_classes, .nclasses = {},",
         d.nclasses
     ));
-    w.line(format!(
+    w.line_fmt(format_args!(
         ".trans = {name}_trans, .eoi = {name}_eoi, .flags = {name}_flags,"
     ));
-    w.line(format!(
+    w.line_fmt(format_args!(
         ".ops = {name}_ops, .ranges = {name}_ranges, .alts = {name}_alts,"
     ));
-    w.line(format!(
+    w.line_fmt(format_args!(
         ".nops = {}, .start = {}, .groups = {},",
         n.ops.len(),
         n.start,

@@ -27,8 +27,9 @@ impl BodyGen<'_> {
         let g = self.stat_name(stat);
         if !self.is_array(stat) {
             let v = self.long(value);
-            self.w
-                .line(format!("stp_stat_add({g}, smp_processor_id(), 0, {v});"));
+            self.w.line_fmt(format_args!(
+                "stp_stat_add({g}, smp_processor_id(), 0, {v});"
+            ));
             return;
         }
         let k = self.key(stat, keys, Some(value));
@@ -36,7 +37,7 @@ impl BodyGen<'_> {
         let name = &self.m.globals[stat].name;
         let (map, ins) = (names::global(name), insert_lock(name));
         let wh = self.where_(span);
-        self.w.line(format!(
+        self.w.line_fmt(format_args!(
             "if (stp_stat_add_key(c, {map}, {g}, &{ins}, &{k}, {v}, {}, {wh}))",
             c_string(name)
         ));
@@ -74,7 +75,7 @@ impl BodyGen<'_> {
             ),
         };
         let t = self.temp_long();
-        self.w.line(format!("{t} = {call};"));
+        self.w.line_fmt(format_args!("{t} = {call};"));
         self.fail_check();
         t
     }
@@ -92,12 +93,13 @@ impl BodyGen<'_> {
         if self.is_array(stat) {
             let k = self.key(stat, keys, None);
             let map = names::global(&self.m.globals[stat].name);
-            self.w.line(format!(
+            self.w.line_fmt(format_args!(
                 "if (stp_stat_print_key(c, {map}, {g}, &{k}, {newline}, {wh}))"
             ));
         } else {
-            self.w
-                .line(format!("if (stp_stat_print(c, {g}, 0, {newline}, {wh}))"));
+            self.w.line_fmt(format_args!(
+                "if (stp_stat_print(c, {g}, 0, {newline}, {wh}))"
+            ));
         }
         self.w.line("\tgoto stp_out;");
     }
@@ -105,7 +107,7 @@ impl BodyGen<'_> {
     /// `delete stat`.
     pub(super) fn stat_clear(&mut self, stat: Id<Global>) {
         let g = self.stat_name(stat);
-        self.w.line(format!("stp_stat_clear({g});"));
+        self.w.line_fmt(format_args!("stp_stat_clear({g});"));
     }
 
     /// `delete a[keys]`, or `delete a` (no keys), of an array of statistics.
@@ -118,11 +120,12 @@ impl BodyGen<'_> {
                 &format!("stp_map_clear_work({map})"),
                 &format!("delete {name}"),
             );
-            self.w.line(format!("stp_stat_delete_all({map}, {g});"));
+            self.w
+                .line_fmt(format_args!("stp_stat_delete_all({map}, {g});"));
         } else {
             let k = self.key(stat, keys, None);
             self.w
-                .line(format!("stp_stat_delete_key({map}, {g}, &{k});"));
+                .line_fmt(format_args!("stp_stat_delete_key({map}, {g}, &{k});"));
         }
     }
 
@@ -137,7 +140,7 @@ impl BodyGen<'_> {
             &format!("foreach over {name}"),
         );
         let wh = self.where_(span);
-        self.w.line(format!(
+        self.w.line_fmt(format_args!(
             "if (stp_stat_sort_values(c, {map}, {g}, {}, {wh}))",
             op_c(op)
         ));
@@ -176,8 +179,8 @@ fn insert_lock(name: &str) -> String {
 /// that orders the CPUs adding new keys.
 pub(super) fn decl(g: &Global, w: &mut CWriter) {
     if g.array.is_some() {
-        w.line(format!("static struct stp_stat *{};", stat_c(g)));
-        w.line(format!(
+        w.line_fmt(format_args!("static struct stp_stat *{};", stat_c(g)));
+        w.line_fmt(format_args!(
             "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
             insert_lock(&g.name)
         ));
@@ -227,14 +230,17 @@ pub(super) fn init(g: &Global, st: &Stat, w: &mut CWriter) {
             .unwrap_or_else(|| "STP_MAXMAPENTRIES".into()),
         None => "1".into(),
     };
-    w.line(format!("{n} = stp_stat_new({}, {slots});", new_args(st)));
-    w.line(format!("if (!{n})"));
+    w.line_fmt(format_args!(
+        "{n} = stp_stat_new({}, {slots});",
+        new_args(st)
+    ));
+    w.line_fmt(format_args!("if (!{n})"));
     w.line("\tgoto fail_maps;");
 }
 
 /// Module exit and failed init.
 pub(super) fn free(g: &Global, w: &mut CWriter) {
     let n = stat_c(g);
-    w.line(format!("stp_stat_free({n});"));
-    w.line(format!("{n} = NULL;"));
+    w.line_fmt(format_args!("stp_stat_free({n});"));
+    w.line_fmt(format_args!("{n} = NULL;"));
 }

@@ -19,7 +19,7 @@ impl BodyGen<'_> {
         self.w.open("");
         self.w.line("__label__ stp_out;");
         self.block(body);
-        self.w.line(format!("goto {end};"));
+        self.w.line_fmt(format_args!("goto {end};"));
         self.w.label("stp_out");
         self.w.line("__attribute__((unused));");
         self.w.close();
@@ -27,7 +27,7 @@ impl BodyGen<'_> {
             Some(v) => self.scalar(v).0,
             None => "NULL".into(),
         };
-        self.w.line(format!("if (!stp_catch(c, {dst}))"));
+        self.w.line_fmt(format_args!("if (!stp_catch(c, {dst}))"));
         self.w.line("\tgoto stp_out;");
         self.w.open("");
         self.block(catch);

@@ -26,18 +26,21 @@ pub fn table(m: &Module, w: &mut CWriter) {
     w.line("/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */");
     for (id, _) in m.watches.iter() {
         let i = id.index();
-        w.line(format!(
+        w.line_fmt(format_args!(
             "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);",
             names::hit(i)
         ));
         if !m.watches[id].subs.is_empty() {
-            w.line(format!(
+            w.line_fmt(format_args!(
                 "static void {}(struct stp_winst *w, int kind, const char *reason);",
                 names::sub(i)
             ));
         }
     }
-    w.open(format!("static struct stp_wdecl {}[] =", names::WDECLS));
+    w.open_fmt(format_args!(
+        "static struct stp_wdecl {}[] =",
+        names::WDECLS
+    ));
     for (id, wt) in m.watches.iter() {
         let addr = match &wt.addr {
             WatchAddr::Literal(a) => format!("{a:#x}UL"),
@@ -49,7 +52,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
             Access::Read => "HW_BREAKPOINT_R",
         };
         let flag = |b: bool| if b { "true" } else { "false" };
-        w.line(format!(
+        w.line_fmt(format_args!(
             "{{ .name = {}, .addr = {addr}, .len = {}, .type = {ty}, .priority = {}, .parametric = {}, .startup = {}, .has_unavailable = {}, .change = {}, .handler = {}, .sub = {} }},",
             c_string(wt.label()),
             wt.len,
@@ -70,9 +73,9 @@ pub fn table(m: &Module, w: &mut CWriter) {
     for (id, wt) in m.watches.iter() {
         if let WatchAddr::Symbol { .. } = wt.addr {
             let p = names::sym_addr(id.index());
-            w.line(format!("static unsigned long {p};"));
+            w.line_fmt(format_args!("static unsigned long {p};"));
             // stp_kaddr (stp_watch.h): a value that is not a kernel address fails the load.
-            w.line(format!("module_param({p}, stp_kaddr, 0400);"));
+            w.line_fmt(format_args!("module_param({p}, stp_kaddr, 0400);"));
         }
     }
     w.line("");
@@ -83,7 +86,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     for (id, wt) in m.watches.iter() {
         let i = id.index();
         w.line("/* NMI context: runs from the #DB exception after the access. */");
-        w.open(format!(
+        w.open_fmt(format_args!(
             "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)",
             names::hit(i)
         ));
@@ -107,7 +110,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             );
             if matches!(m.probes[p].points[pt].kind, PointKind::Change(_)) {
                 w.line("if (changed)");
-                w.line(format!("\t{run}"));
+                w.line_fmt(format_args!("\t{run}"));
             } else {
                 w.line(run);
             }
@@ -118,7 +121,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             continue;
         }
         w.line("/* Process context (the arbiter's worker): the sub-probes, in script order. */");
-        w.open(format!(
+        w.open_fmt(format_args!(
             "static void {}(struct stp_winst *w, int kind, const char *reason)",
             names::sub(i)
         ));
@@ -128,10 +131,10 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             if subs.is_empty() {
                 continue;
             }
-            w.line(format!("case STP_SUB_{}:", k.name().to_uppercase()));
+            w.line_fmt(format_args!("case STP_SUB_{}:", k.name().to_uppercase()));
             for &&(p, pt, _) in &subs {
                 let (pp, wh) = pp_where(m, sm, p, pt);
-                w.line(format!(
+                w.line_fmt(format_args!(
                     "\tstp_run_sub({}, {pp}, {wh}, w, reason);",
                     names::probe(p.index())
                 ));
@@ -153,18 +156,24 @@ pub fn init(m: &Module, w: &mut CWriter) {
     for (id, wt) in m.watches.iter() {
         if let WatchAddr::Symbol { name, offset } = &wt.addr {
             let (i, p) = (id.index(), names::sym_addr(id.index()));
-            w.line(format!("if (!{p})"));
-            w.line(format!("\t{p} = stp_symbol_lookup({});", c_string(name)));
-            w.line(format!("if ({p})"));
-            w.line(format!(
+            w.line_fmt(format_args!("if (!{p})"));
+            w.line_fmt(format_args!(
+                "\t{p} = stp_symbol_lookup({});",
+                c_string(name)
+            ));
+            w.line_fmt(format_args!("if ({p})"));
+            w.line_fmt(format_args!(
                 "\t{}[{i}].addr = {p} + {offset:#x}UL;",
                 names::WDECLS
             ));
             w.line("else");
-            w.line(format!("\t{}[{i}].symbol_missing = true;", names::WDECLS));
+            w.line_fmt(format_args!(
+                "\t{}[{i}].symbol_missing = true;",
+                names::WDECLS
+            ));
         }
     }
-    w.line(format!(
+    w.line_fmt(format_args!(
         "rc = stp_arbiter_init({0}, ARRAY_SIZE({0}));",
         names::WDECLS
     ));

@@ -1,7 +1,7 @@
 //! A small C writer: lines at an indent level, braces that open and close it, and the escaping
 //! of script strings into C literals. Every generated line goes through it.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 #[derive(Default)]
 pub struct CWriter {
@@ -16,26 +16,77 @@ impl CWriter {
             indent,
         }
     }
+    /// A writer that goes on after `text` (at indent 0), or, for a body, that writes into a
+    /// buffer handed from body to body (`text` emptied first) rather than growing a new one.
+    pub fn after(text: String) -> CWriter {
+        CWriter {
+            out: text,
+            indent: 0,
+        }
+    }
+    pub fn reusing(mut buf: String, indent: usize) -> CWriter {
+        buf.clear();
+        CWriter { out: buf, indent }
+    }
+    pub fn reserve(&mut self, more: usize) {
+        self.out.reserve(more);
+    }
+    pub fn text(&self) -> &str {
+        &self.out
+    }
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
             self.out.push('\n');
             return;
         }
+        self.indent_here();
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+    /// A line formatted straight into the output (`w.line_fmt(format_args!(...))`), with no
+    /// String of its own: pass 3 writes most of its lines this way. Like `line`, a line that
+    /// comes out empty gets no indentation.
+    pub fn line_fmt(&mut self, args: fmt::Arguments) {
+        let start = self.out.len();
+        self.indent_here();
+        let text = self.out.len();
+        let _ = self.out.write_fmt(args);
+        if self.out.len() == text {
+            self.out.truncate(start);
+        }
+        self.out.push('\n');
+    }
+    fn indent_here(&mut self) {
         for _ in 0..self.indent {
             self.out.push('\t');
         }
-        self.out.push_str(s);
-        self.out.push('\n');
     }
     /// `head {` and one level deeper.
     pub fn open(&mut self, head: impl AsRef<str>) {
         let h = head.as_ref();
-        self.line(if h.is_empty() {
-            "{".to_string()
+        self.indent_here();
+        if !h.is_empty() {
+            self.out.push_str(h);
+            self.out.push(' ');
+        }
+        self.out.push_str("{\n");
+        self.indent += 1;
+    }
+    /// `open` with the head formatted in place.
+    pub fn open_fmt(&mut self, head: fmt::Arguments) {
+        let start = self.out.len();
+        self.indent_here();
+        let text = self.out.len();
+        let _ = self.out.write_fmt(head);
+        if self.out.len() > text {
+            self.out.push(' ');
         } else {
-            format!("{h} {{")
-        });
+            // As `open("")` writes it.
+            self.out.truncate(start);
+            self.indent_here();
+        }
+        self.out.push_str("{\n");
         self.indent += 1;
     }
     pub fn close(&mut self) {
@@ -50,12 +101,12 @@ impl CWriter {
     /// `}` followed by the rest of the line (`} name = { ... };`).
     pub fn close_with(&mut self, rest: impl AsRef<str>) {
         self.indent -= 1;
-        self.line(format!("}}{}", rest.as_ref()));
+        self.line_fmt(format_args!("}}{}", rest.as_ref()));
     }
     /// `} else {` between two branches.
     pub fn reopen(&mut self, mid: &str) {
         self.indent -= 1;
-        self.line(format!("}} {mid} {{"));
+        self.line_fmt(format_args!("}} {mid} {{"));
         self.indent += 1;
     }
     /// A label, one level out, as kernel style writes them.
@@ -129,6 +180,16 @@ pub fn c_comment(s: &str) -> String {
 /// trusted, so that no text can ever reach C as code through a name.
 pub fn c_ident(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
+    push_ident(&mut o, s);
+    o
+}
+
+/// `c_ident`, appended to `o`.
+pub fn push_ident(o: &mut String, s: &str) {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        o.push_str(s);
+        return;
+    }
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b == b'_' {
             o.push(b as char);
@@ -136,7 +197,6 @@ pub fn c_ident(s: &str) -> String {
             let _ = write!(o, "_x{b:02x}_");
         }
     }
-    o
 }
 
 /// A script integer as a C constant of type `long long` (`int64_t` on every kernel target).
