@@ -145,7 +145,8 @@ static void stp_probe_4(struct stp_context *c) {
 stp_out:
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -154,7 +155,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(\"pid_max\").read", "probe kernel.data(\"pid_max\").read (arm64_watches.stp:3:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -163,7 +165,8 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_1, "kernel.data(0xffff800081234563).length(3).write", "probe kernel.data(0xffff800081234563).length(3).write (arm64_watches.stp:4:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -172,7 +175,8 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_2, "kernel.data(0xffff800081234569).length(7).rw", "probe kernel.data(0xffff800081234569).length(7).rw (arm64_watches.stp:5:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 	int64_t old = 0;

@@ -125,7 +125,8 @@ static void stp_probe_1(struct stp_context *c) {
 stp_out:
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -134,7 +135,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82001000).length(8).write", "probe kernel.data(0xffffffff82001000).length(8).write (data_args.stp:2:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 

@@ -334,7 +334,8 @@ static void stp_conds_apply(void) {
 	stp_arb_want(&stp_wdecl_table[0], stp_cond_vals[0]);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -343,7 +344,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_1, "kernel.data(\"pid_max\").length(4).write", "probe kernel.data(\"pid_max\").length(4).write (kprobe_onthefly.stp:4:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 

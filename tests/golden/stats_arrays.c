@@ -311,7 +311,8 @@ stp_out:
 	stp_write_unlock(&stp_lock_bytes);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 

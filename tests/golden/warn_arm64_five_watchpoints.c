@@ -63,7 +63,8 @@ static void stp_probe_0(struct stp_context *c) {
 stp_out:
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -72,7 +73,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234560).write", "probe kernel.data(0xffff800081234560).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -81,7 +83,8 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234568).write", "probe kernel.data(0xffff800081234568).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -90,7 +93,8 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234570).read", "probe kernel.data(0xffff800081234570).read (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -99,7 +103,8 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffff800081234578).write", "probe kernel.data(0xffff800081234578).write (warn_arm64_five_watchpoints.stp:1:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_4(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 

@@ -102,7 +102,8 @@ static void stp_probe_4(struct stp_context *c) {
 stp_out:
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -111,7 +112,8 @@ static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_0, "kernel.data(0xffffffff82000000).write", "probe kernel.data(0xffffffff82000000).write (warn_five_watchpoints.stp:2:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -120,7 +122,8 @@ static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_1, "kernel.data(0xffffffff82000008).write", "probe kernel.data(0xffffffff82000008).write (warn_five_watchpoints.stp:3:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -129,7 +132,8 @@ static void stp_hit_2(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_2, "kernel.data(0xffffffff82000010).write", "probe kernel.data(0xffffffff82000010).write (warn_five_watchpoints.stp:4:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -138,7 +142,8 @@ static void stp_hit_3(struct perf_event *bp, struct perf_sample_data *data, stru
 	stp_run_hit(stp_probe_3, "kernel.data(0xffffffff82000018).write", "probe kernel.data(0xffffffff82000018).write (warn_five_watchpoints.stp:5:1)", regs, w, false, 0);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_4(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 

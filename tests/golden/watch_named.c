@@ -388,7 +388,8 @@ stp_out:
 	stp_read_unlock(&stp_lock_base);
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_0(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 
@@ -412,7 +413,8 @@ static void stp_sub_0(struct stp_winst *w, int kind, const char *reason) {
 	}
 }
 
-/* NMI context: runs from the #DB exception after the access. */
+/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */
+/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */
 static void stp_hit_1(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs) {
 	struct stp_winst *w = stp_winst_of(bp);
 	int64_t old = 0;

@@ -1,10 +1,10 @@
 //! Statements and expressions of one probe or function body, written as C.
 //!
 //! Every local and every temporary lives in the body's frame struct (`f->...`), not on the C
-//! stack: hit handlers run on the small #DB exception stack. Long-valued expressions become C
-//! expressions; anything that can fail or needs a buffer (calls, division, array access,
-//! strings) is first written as statements into temporaries, in left-to-right order, each
-//! failure leaving the body through `goto stp_out`.
+//! stack: hit handlers run in a debug exception (x86's #DB has its own small stack).
+//! Long-valued expressions become C expressions; anything that can fail or needs a buffer
+//! (calls, division, array access, strings) is first written as statements into temporaries,
+//! in left-to-right order, each failure leaving the body through `goto stp_out`.
 
 use super::names;
 use super::writer::{CWriter, c_long, c_string};

@@ -85,7 +85,10 @@ pub fn table(m: &Module, w: &mut CWriter) {
 pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     for (id, wt) in m.watches.iter() {
         let i = id.index();
-        w.line("/* NMI context: runs from the #DB exception after the access. */");
+        w.line("/* NMI-like context: the watchpoint's debug exception, after the access on x86 (#DB), */");
+        w.line(
+            "/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */",
+        );
         w.open_fmt(format_args!(
             "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)",
             names::hit(i)
