@@ -314,6 +314,8 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
     let mut built: Vec<Option<Ran>> = vec![];
     let mut build_err: Vec<String> = vec![];
     let mut timeout = 120.0;
+    // Each case's build (its command, run options and directory), then all of them at once.
+    let mut plans: Vec<(Command, Vec<String>, PathBuf)> = vec![];
     for (i, script) in scripts.iter().enumerate() {
         let flags = read(&script.with_extension("flags")).unwrap_or_default();
         let words: Vec<&str> = flags.split_whitespace().collect();
@@ -351,9 +353,15 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
         if let Some(a) = read(&script.with_extension("args")) {
             b.args(a.lines());
         }
-        let o = b
-            .output()
-            .map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
+        plans.push((b, run_opts, out_dir));
+    }
+    let outputs = build_all(plans.iter_mut().map(|p| &mut p.0).collect());
+    for (i, (script, ((_, run_opts, out_dir), o))) in scripts
+        .iter()
+        .zip(plans.into_iter().zip(outputs))
+        .enumerate()
+    {
+        let o = o.map_err(|e| format!("cannot run stp-hwbp: {e}"))?;
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         let ko = std::fs::read_dir(&out_dir)
             .map_err(|e| e.to_string())?
@@ -518,6 +526,32 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
     } else {
         Err(failures.join("\n").into())
     }
+}
+
+/// Runs the builds of a shared guest's cases two at a time (the machines this runs on have two
+/// cores; a cross build spends most of its time in gcc), each output in its command's place.
+fn build_all(cmds: Vec<&mut Command>) -> Vec<std::io::Result<std::process::Output>> {
+    let n = cmds.len();
+    let queue = std::sync::Mutex::new(cmds.into_iter().enumerate().collect::<Vec<_>>());
+    let done = std::sync::Mutex::new((0..n).map(|_| None).collect::<Vec<_>>());
+    std::thread::scope(|sc| {
+        for _ in 0..2 {
+            sc.spawn(|| {
+                loop {
+                    let Some((i, cmd)) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let o = cmd.output();
+                    done.lock().unwrap()[i] = Some(o);
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(std::io::Error::other("not built"))))
+        .collect()
 }
 
 /// A shared case's `.first` (arm64 only: on x86 such a case has a guest of its own): the
