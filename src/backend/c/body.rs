@@ -58,35 +58,37 @@ impl FrameRef {
     /// Appends the name to `out` by hand: pass 3 names a temporary in most expressions,
     /// and `write!` costs several times as much for a name this short.
     fn push_to(self, out: &mut String) {
+        let mut buf = [0u8; 20];
         out.push_str("f->");
         out.push(self.0.kind.letter());
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut n = self.0.n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[i..] {
-            out.push(d as char);
-        }
+        out.push_str(decimal(self.0.n, &mut buf));
     }
 }
 impl std::fmt::Display for FrameRef {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let mut s = String::with_capacity(12);
-        self.push_to(&mut s);
-        f.write_str(&s)
+        f.write_str("f->")?;
+        self.0.fmt(f)
     }
+}
+/// `n` in decimal, written into `buf`: cheaper than `{}` for the numbers of temporaries.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 /// Its member name in the frame.
 impl std::fmt::Display for Temp {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "{}{}", self.kind.letter(), self.n)
+        let mut buf = [0u8; 20];
+        f.write_char(self.kind.letter())?;
+        f.write_str(decimal(self.n, &mut buf))
     }
 }
 impl TempKind {
@@ -247,8 +249,10 @@ impl<'a> BodyGen<'a> {
                 self.w.close();
             }
             StmtKind::If { cond, then, els } => {
-                let c = self.cond(cond);
+                let mut c = self.take();
+                self.cond_to(cond, &mut c);
                 self.w.open_fmt(format_args!("if ({c})"));
+                self.give(c);
                 self.stmt(then);
                 if let Some(e) = els {
                     self.w.reopen("else");
@@ -390,8 +394,10 @@ impl<'a> BodyGen<'a> {
         self.w.open("for (;;)");
         self.w.line("STP_STMT();");
         if let Some(c) = cond {
-            let c = self.cond(c);
-            self.w.line_fmt(format_args!("if (!({c}))"));
+            let mut v = self.take();
+            self.cond_to(c, &mut v);
+            self.w.line_fmt(format_args!("if (!({v}))"));
+            self.give(v);
             self.w.line("\tbreak;");
         }
         self.loops.push(cont.clone());
@@ -540,10 +546,12 @@ impl<'a> BodyGen<'a> {
             }
             Ty::Void => self.void(e),
             _ => {
-                let v = self.long(e);
+                let mut v = self.take();
+                self.long_to(e, &mut v);
                 if !is_simple(&v) {
                     self.w.line_fmt(format_args!("(void)({v});"));
                 }
+                self.give(v);
             }
         }
     }
@@ -1055,7 +1063,8 @@ impl<'a> BodyGen<'a> {
             }
             return dst;
         }
-        let v = self.long(value);
+        let mut v = self.take();
+        self.long_to(value, &mut v);
         match op {
             None => self.w.line_fmt(format_args!("{dst} = {v};")),
             Some(o) => {
@@ -1066,6 +1075,7 @@ impl<'a> BodyGen<'a> {
                 }
             }
         }
+        self.give(v);
         dst
     }
 
