@@ -1160,13 +1160,21 @@ impl<'a> BodyGen<'a> {
     /// 64-bit conversions, so no script text is ever used as a format.
     fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
         let mut fmt = String::new();
-        let mut vals = vec![];
+        // The values after the format, each written with its ", " as it is evaluated.
+        let mut rest = String::new();
         match which {
             Builtin::Printf | Builtin::Sprintf => {
                 let mut ai = 0;
                 for p in format {
                     match p {
-                        FmtPiece::Text(t) => fmt.push_str(&t.replace('%', "%%")),
+                        FmtPiece::Text(t) => {
+                            for (i, part) in t.split('%').enumerate() {
+                                if i > 0 {
+                                    fmt.push_str("%%");
+                                }
+                                fmt.push_str(part);
+                            }
+                        }
                         FmtPiece::Conv {
                             flags,
                             width,
@@ -1177,54 +1185,59 @@ impl<'a> BodyGen<'a> {
                             // the kernel's vsnprintf takes without a warning (as a literal
                             // width is limited); a negative width left-justifies, as in C, and
                             // a negative precision is 0.
-                            let mut size = |p: &mut Self, z: &Option<FmtSize>, lo: i64| match z {
-                                None => String::new(),
-                                Some(FmtSize::Fixed(n)) => n.to_string(),
-                                Some(FmtSize::Star) => {
-                                    let Some(a) = args.get(ai) else {
-                                        return String::new();
-                                    };
-                                    ai += 1;
-                                    let v = p.stable_long(a, args, ai);
-                                    vals.push(format!("(int)clamp_t(long long, {v}, {lo}, 1024)"));
-                                    "*".into()
-                                }
-                            };
-                            let w = size(self, width, -1024);
-                            let pr = match size(self, precision, 0) {
+                            let mut size =
+                                |p: &mut Self, rest: &mut String, z: &Option<FmtSize>, lo: i64| {
+                                    match z {
+                                        None => String::new(),
+                                        Some(FmtSize::Fixed(n)) => n.to_string(),
+                                        Some(FmtSize::Star) => {
+                                            let Some(a) = args.get(ai) else {
+                                                return String::new();
+                                            };
+                                            ai += 1;
+                                            rest.push_str(", (int)clamp_t(long long, ");
+                                            p.stable_long_to(a, args, ai, rest);
+                                            let _ = write!(rest, ", {lo}, 1024)");
+                                            "*".into()
+                                        }
+                                    }
+                                };
+                            let w = size(self, &mut rest, width, -1024);
+                            let pr = match size(self, &mut rest, precision, 0) {
                                 p if precision.is_some() => format!(".{p}"),
                                 _ => String::new(),
                             };
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
                             let flags = c_flags(flags, *conv, precision.is_some());
-                            match conv {
+                            let cast = match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}s"));
-                                    vals.push(v);
+                                    let _ = write!(fmt, "%{flags}{w}{pr}s");
+                                    rest.push_str(", ");
+                                    rest.push_str(&v);
+                                    continue;
                                 }
                                 'c' => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}c"));
-                                    vals.push(format!("(int)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}c");
+                                    ", (int)("
                                 }
                                 'p' => {
-                                    let v = self.stable_long(a, args, ai);
                                     fmt.push_str("0x%llx");
-                                    vals.push(format!("(unsigned long long)({v})"));
+                                    ", (unsigned long long)("
                                 }
                                 'd' | 'i' => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}lld"));
-                                    vals.push(format!("(long long)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}{pr}lld");
+                                    ", (long long)("
                                 }
                                 c => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}ll{c}"));
-                                    vals.push(format!("(unsigned long long)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}{pr}ll{c}");
+                                    ", (unsigned long long)("
                                 }
-                            }
+                            };
+                            rest.push_str(cast);
+                            self.stable_long_to(a, args, ai, &mut rest);
+                            rest.push(')');
                         }
                     }
                 }
@@ -1234,11 +1247,13 @@ impl<'a> BodyGen<'a> {
                     if a.ty == Ty::Str {
                         let v = self.str_stable(a, &args[i + 1..]);
                         fmt.push_str("%s");
-                        vals.push(v);
+                        rest.push_str(", ");
+                        rest.push_str(&v);
                     } else {
-                        let v = self.stable_long(a, args, i + 1);
                         fmt.push_str("%lld");
-                        vals.push(format!("(long long)({v})"));
+                        rest.push_str(", (long long)(");
+                        self.stable_long_to(a, args, i + 1, &mut rest);
+                        rest.push(')');
                     }
                 }
                 if matches!(which, Builtin::Println | Builtin::Sprintln) {
@@ -1247,7 +1262,6 @@ impl<'a> BodyGen<'a> {
             }
         }
         let fmt_lit = c_string(&fmt);
-        let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
             Some(t) if fmt.is_empty() => self.w.line_fmt(format_args!("{t}[0] = '\\0';")),
@@ -1255,7 +1269,7 @@ impl<'a> BodyGen<'a> {
                 "snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});"
             )),
             None => {
-                if vals.is_empty() && !fmt.contains('%') {
+                if rest.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
                     self.w
                         .line_fmt(format_args!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
@@ -1267,14 +1281,16 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn stable_long(&mut self, a: &Expr, args: &[Expr], next: usize) -> String {
-        let v = self.long(a);
-        if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&v) {
-            let t = self.temp_long();
-            self.w.line_fmt(format_args!("{t} = {v};"));
-            t
-        } else {
-            v
+    /// A long argument appended to `out`, held in a temporary when a later argument (from
+    /// `args[next..]`) writes statements that could change it.
+    fn stable_long_to(&mut self, a: &Expr, args: &[Expr], next: usize, out: &mut String) {
+        let start = out.len();
+        self.long_to(a, out);
+        if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&out[start..]) {
+            let t = self.temp_ref(TempKind::Long);
+            self.w.line_fmt(format_args!("{t} = {};", &out[start..]));
+            out.truncate(start);
+            t.push_to(out);
         }
     }
 }
