@@ -606,20 +606,13 @@ impl<'a> BodyGen<'a> {
                 .get(i)
                 .map(|p| self.m.functions[f].locals[*p].ty)
                 .unwrap_or(a.ty);
-            let v = if ty == Ty::Str {
-                self.str_stable(a, &args[i + 1..])
-            } else {
-                let v = self.long(a);
-                if args[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
-                    let t = self.temp_long();
-                    self.w.line_fmt(format_args!("{t} = {v};"));
-                    t
-                } else {
-                    v
-                }
-            };
             out.push_str(", ");
-            out.push_str(&v);
+            if ty == Ty::Str {
+                let v = self.str_stable(a, &args[i + 1..]);
+                out.push_str(&v);
+            } else {
+                self.stable_long_to(a, args, i + 1, &mut out);
+            }
         }
         out
     }
@@ -628,8 +621,13 @@ impl<'a> BodyGen<'a> {
     /// is used in place unless something later could change it (this runs on every hit, so
     /// copies are made only when they are needed).
     fn str_stable(&mut self, e: &Expr, later: &[Expr]) -> String {
+        let changes = later.iter().any(needs_statements);
+        self.str_kept(e, changes)
+    }
+    /// `str_stable`, told whether what is evaluated later writes statements.
+    fn str_kept(&mut self, e: &Expr, later_changes: bool) -> String {
         let v = self.str(e);
-        if v.starts_with('"') || v.starts_with("f->s") || !later.iter().any(needs_statements) {
+        if v.starts_with('"') || v.starts_with("f->s") || !later_changes {
             v
         } else {
             let t = self.temp_str();
@@ -642,41 +640,38 @@ impl<'a> BodyGen<'a> {
     /// their strings, so `then` (what is evaluated after the key and before it is used, the
     /// value of an assignment) decides whether a variable must be copied first.
     pub(super) fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
-        let key_tys = self.m.globals[array]
-            .array
-            .as_ref()
-            .map(|a| a.keys.clone())
-            .unwrap_or_default();
-        let mut vals = vec![];
+        let m = self.m;
+        let key_tys = m.globals[array].array.as_ref().map_or(&[][..], |a| &a.keys);
+        // The columns' values, one after another in `vals`, each with where it ends.
+        let mut vals = self.take();
+        let mut ends = Vec::with_capacity(keys.len());
         for (i, k) in keys.iter().enumerate() {
             let is_str = key_tys.get(i) == Some(&Ty::Str);
             if matches!(k.kind, ExprKind::Wildcard) {
                 // A column the match mask leaves out: any value of its type will do.
-                vals.push((is_str, if is_str { "\"\"" } else { "0" }.to_string()));
+                vals.push_str(if is_str { "\"\"" } else { "0" });
             } else if is_str {
-                let later: Vec<Expr> = keys[i + 1..].iter().chain(then).cloned().collect();
-                vals.push((true, self.str_stable(k, &later)));
+                let later = keys[i + 1..].iter().chain(then).any(needs_statements);
+                let v = self.str_kept(k, later);
+                vals.push_str(&v);
             } else {
-                let v = self.long(k);
-                let v = if keys[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
-                    let t = self.temp_long();
-                    self.w.line_fmt(format_args!("{t} = {v};"));
-                    t
-                } else {
-                    v
-                };
-                vals.push((false, v));
+                self.stable_long_to(k, keys, i + 1, &mut vals);
             }
+            ends.push((is_str, vals.len()));
         }
         let kt = self.temp_key();
         self.w.line_fmt(format_args!("stp_key_init(&{kt});"));
-        for (is_str, v) in vals {
+        let mut start = 0;
+        for (is_str, end) in ends {
+            let v = &vals[start..end];
             if is_str {
                 self.w.line_fmt(format_args!("stp_key_str(&{kt}, {v});"));
             } else {
                 self.w.line_fmt(format_args!("stp_key_long(&{kt}, {v});"));
             }
+            start = end;
         }
+        self.give(vals);
         kt
     }
 
