@@ -7,11 +7,12 @@
 //! in left-to-right order, each failure leaving the body through `goto stp_out`.
 
 use super::names;
-use super::writer::{CWriter, c_long, c_string};
+use super::writer::{CWriter, c_string, push_long};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
 use std::collections::BTreeSet;
+use std::fmt::Write;
 
 pub struct BodyGen<'a> {
     pub m: &'a Module,
@@ -34,6 +35,8 @@ pub struct BodyGen<'a> {
     /// The next statement's action is paid for already: a probe run starts with one action
     /// counted (`stp_context_enter`) and no error, so its first statement needs no check.
     pub prepaid: bool,
+    /// Scratch buffers expressions are written into (`take`, `give`).
+    spare: Vec<String>,
 }
 
 /// A frame temporary: what it holds and its number in the body (`f->t3`, `f->s4`, `f->k5`).
@@ -48,15 +51,53 @@ pub enum TempKind {
     Str,
     Key,
 }
+/// A temporary as the body names it: `f->` and its member name.
+#[derive(Clone, Copy)]
+struct FrameRef(Temp);
+impl FrameRef {
+    /// Appends the name to `out` by hand: pass 3 names a temporary in most expressions,
+    /// and `write!` costs several times as much for a name this short.
+    fn push_to(self, out: &mut String) {
+        let mut buf = [0u8; 20];
+        out.push_str("f->");
+        out.push(self.0.kind.letter());
+        out.push_str(decimal(self.0.n, &mut buf));
+    }
+}
+impl std::fmt::Display for FrameRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("f->")?;
+        self.0.fmt(f)
+    }
+}
+/// `n` in decimal, written into `buf`: cheaper than `{}` for the numbers of temporaries.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
 /// Its member name in the frame.
 impl std::fmt::Display for Temp {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let c = match self.kind {
+        let mut buf = [0u8; 20];
+        f.write_char(self.kind.letter())?;
+        f.write_str(decimal(self.n, &mut buf))
+    }
+}
+impl TempKind {
+    fn letter(self) -> char {
+        match self {
             TempKind::Long => 't',
             TempKind::Str => 's',
             TempKind::Key => 'k',
-        };
-        write!(f, "{c}{}", self.n)
+        }
     }
 }
 impl Temp {
@@ -102,6 +143,7 @@ impl<'a> BodyGen<'a> {
             loops: vec![],
             used_labels: vec![],
             prepaid: false,
+            spare: vec![],
         }
     }
 
@@ -109,14 +151,30 @@ impl<'a> BodyGen<'a> {
         c_string(&self.sm.describe(s))
     }
 
-    fn temp(&mut self, kind: TempKind) -> String {
+    /// A new frame temporary, as the body names it (`f->t3`).
+    fn temp_ref(&mut self, kind: TempKind) -> FrameRef {
         self.counter += 1;
         let t = Temp {
             kind,
             n: self.counter,
         };
         self.temps.push(t);
-        format!("f->{t}")
+        FrameRef(t)
+    }
+    fn temp(&mut self, kind: TempKind) -> String {
+        let mut s = String::with_capacity(12);
+        self.temp_ref(kind).push_to(&mut s);
+        s
+    }
+
+    /// A scratch buffer for an operand, from those given back (`give`) by earlier
+    /// expressions, so a body's expressions reuse a few buffers.
+    fn take(&mut self) -> String {
+        self.spare.pop().unwrap_or_default()
+    }
+    fn give(&mut self, mut s: String) {
+        s.clear();
+        self.spare.push(s);
     }
     pub(super) fn temp_long(&mut self) -> String {
         self.temp(TempKind::Long)
@@ -191,8 +249,10 @@ impl<'a> BodyGen<'a> {
                 self.w.close();
             }
             StmtKind::If { cond, then, els } => {
-                let c = self.cond(cond);
+                let mut c = self.take();
+                self.cond_to(cond, &mut c);
                 self.w.open_fmt(format_args!("if ({c})"));
+                self.give(c);
                 self.stmt(then);
                 if let Some(e) = els {
                     self.w.reopen("else");
@@ -334,8 +394,10 @@ impl<'a> BodyGen<'a> {
         self.w.open("for (;;)");
         self.w.line("STP_STMT();");
         if let Some(c) = cond {
-            let c = self.cond(c);
-            self.w.line_fmt(format_args!("if (!({c}))"));
+            let mut v = self.take();
+            self.cond_to(c, &mut v);
+            self.w.line_fmt(format_args!("if (!({v}))"));
+            self.give(v);
             self.w.line("\tbreak;");
         }
         self.loops.push(cont.clone());
@@ -484,10 +546,12 @@ impl<'a> BodyGen<'a> {
             }
             Ty::Void => self.void(e),
             _ => {
-                let v = self.long(e);
+                let mut v = self.take();
+                self.long_to(e, &mut v);
                 if !is_simple(&v) {
                     self.w.line_fmt(format_args!("(void)({v});"));
                 }
+                self.give(v);
             }
         }
     }
@@ -496,11 +560,19 @@ impl<'a> BodyGen<'a> {
     /// condition). gcc takes some values there for mistakes (`c ? 2 : 3`, a product:
     /// -Wint-in-bool-context, an error under -Werror), so those are compared with 0.
     pub fn cond(&mut self, e: &Expr) -> String {
-        let v = self.long(e);
+        let mut out = String::new();
+        self.cond_to(e, &mut out);
+        out
+    }
+
+    /// `cond`, appended to `out`.
+    pub fn cond_to(&mut self, e: &Expr, out: &mut String) {
         if warns_as_truth(e) {
-            format!("(({v}) != 0)")
+            out.push_str("((");
+            self.long_to(e, out);
+            out.push_str(") != 0)");
         } else {
-            v
+            self.long_to(e, out);
         }
     }
 
@@ -534,20 +606,13 @@ impl<'a> BodyGen<'a> {
                 .get(i)
                 .map(|p| self.m.functions[f].locals[*p].ty)
                 .unwrap_or(a.ty);
-            let v = if ty == Ty::Str {
-                self.str_stable(a, &args[i + 1..])
-            } else {
-                let v = self.long(a);
-                if args[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
-                    let t = self.temp_long();
-                    self.w.line_fmt(format_args!("{t} = {v};"));
-                    t
-                } else {
-                    v
-                }
-            };
             out.push_str(", ");
-            out.push_str(&v);
+            if ty == Ty::Str {
+                let v = self.str_stable(a, &args[i + 1..]);
+                out.push_str(&v);
+            } else {
+                self.stable_long_to(a, args, i + 1, &mut out);
+            }
         }
         out
     }
@@ -556,8 +621,13 @@ impl<'a> BodyGen<'a> {
     /// is used in place unless something later could change it (this runs on every hit, so
     /// copies are made only when they are needed).
     fn str_stable(&mut self, e: &Expr, later: &[Expr]) -> String {
+        let changes = later.iter().any(needs_statements);
+        self.str_kept(e, changes)
+    }
+    /// `str_stable`, told whether what is evaluated later writes statements.
+    fn str_kept(&mut self, e: &Expr, later_changes: bool) -> String {
         let v = self.str(e);
-        if v.starts_with('"') || v.starts_with("f->s") || !later.iter().any(needs_statements) {
+        if v.starts_with('"') || v.starts_with("f->s") || !later_changes {
             v
         } else {
             let t = self.temp_str();
@@ -570,42 +640,48 @@ impl<'a> BodyGen<'a> {
     /// their strings, so `then` (what is evaluated after the key and before it is used, the
     /// value of an assignment) decides whether a variable must be copied first.
     pub(super) fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
-        let key_tys = self.m.globals[array]
-            .array
-            .as_ref()
-            .map(|a| a.keys.clone())
-            .unwrap_or_default();
-        let mut vals = vec![];
+        let m = self.m;
+        let key_tys = m.globals[array].array.as_ref().map_or(&[][..], |a| &a.keys);
+        // The columns' values, one after another in `vals`, each with where it ends.
+        let mut vals = self.take();
+        let mut ends = Vec::with_capacity(keys.len());
         for (i, k) in keys.iter().enumerate() {
             let is_str = key_tys.get(i) == Some(&Ty::Str);
             if matches!(k.kind, ExprKind::Wildcard) {
                 // A column the match mask leaves out: any value of its type will do.
-                vals.push((is_str, if is_str { "\"\"" } else { "0" }.to_string()));
+                vals.push_str(if is_str { "\"\"" } else { "0" });
             } else if is_str {
-                let later: Vec<Expr> = keys[i + 1..].iter().chain(then).cloned().collect();
-                vals.push((true, self.str_stable(k, &later)));
+                let later = keys[i + 1..].iter().chain(then).any(needs_statements);
+                let v = self.str_kept(k, later);
+                vals.push_str(&v);
             } else {
-                let v = self.long(k);
-                let v = if keys[i + 1..].iter().any(needs_statements) && !is_simple(&v) {
-                    let t = self.temp_long();
-                    self.w.line_fmt(format_args!("{t} = {v};"));
-                    t
-                } else {
-                    v
-                };
-                vals.push((false, v));
+                self.stable_long_to(k, keys, i + 1, &mut vals);
             }
+            ends.push((is_str, vals.len()));
         }
         let kt = self.temp_key();
         self.w.line_fmt(format_args!("stp_key_init(&{kt});"));
-        for (is_str, v) in vals {
+        let mut start = 0;
+        for (is_str, end) in ends {
+            let v = &vals[start..end];
             if is_str {
                 self.w.line_fmt(format_args!("stp_key_str(&{kt}, {v});"));
             } else {
                 self.w.line_fmt(format_args!("stp_key_long(&{kt}, {v});"));
             }
+            start = end;
         }
+        self.give(vals);
         kt
+    }
+
+    /// `scalar`'s lvalue, appended to `out`.
+    fn scalar_to(&self, lv: &LValue, out: &mut String) {
+        match lv {
+            LValue::Local(l) => out.push_str(&self.local_names[l.index()]),
+            LValue::Global(g) => names::push_global(out, &self.m.globals[*g].name),
+            _ => {}
+        }
     }
 
     /// A scalar variable as a C lvalue, with its type.
@@ -622,86 +698,116 @@ impl<'a> BodyGen<'a> {
 
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
+        let mut out = String::new();
+        self.long_to(e, &mut out);
+        out
+    }
+
+    /// `long`, appended to `out`: a body's expressions are written through a few scratch
+    /// buffers (`take`, `give`) instead of a String per expression and per operand.
+    pub fn long_to(&mut self, e: &Expr, out: &mut String) {
         match &e.kind {
-            ExprKind::Long(v) => c_long(*v),
-            ExprKind::Str(_) | ExprKind::Wildcard => "0".into(),
+            ExprKind::Long(v) => push_long(out, *v),
+            ExprKind::Str(_) | ExprKind::Wildcard => out.push('0'),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
-                    let t = self.temp_long();
+                    let t = self.temp_ref(TempKind::Long);
                     self.w.line_fmt(format_args!(
                         "{t} = stp_map_get_long({}, &{k});",
                         names::global(&self.m.globals[*array].name)
                     ));
-                    t
+                    t.push_to(out);
                 }
                 LValue::Global(g) if self.counters.contains(&g.index()) => {
                     let name = &self.m.globals[*g].name;
-                    format!(
+                    let _ = write!(
+                        out,
                         "stp_counter_read(&{}, &{})",
                         names::global(name),
                         names::counter(name)
-                    )
+                    );
                 }
-                _ => self.scalar(lv).0,
+                _ => self.scalar_to(lv, out),
             },
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
-                let t = self.temp_long();
+                let t = self.temp_ref(TempKind::Long);
                 self.w.line_fmt(format_args!(
                     "{t} = {}(c{a});",
                     names::function_in(self.m, *func)
                 ));
                 self.fail_check();
-                t
+                t.push_to(out);
             }
             ExprKind::Builtin { .. } => {
                 self.void(e);
-                "0".into()
+                out.push('0');
             }
             ExprKind::Unary {
                 op: UnOp::Not,
                 e: inner,
             } => {
-                let v = self.cond(inner);
-                format!("!({v})")
+                out.push_str("!(");
+                self.cond_to(inner, out);
+                out.push(')');
             }
-            ExprKind::Unary { op, e: inner } => {
-                let v = self.long(inner);
-                match op {
-                    UnOp::Neg => format!("(int64_t)(0 - (uint64_t)({v}))"),
-                    UnOp::Not | UnOp::Plus => v,
-                    // gcc refuses `~` on a comparison's 0 or 1 (-Wbool-operation).
-                    UnOp::BitNot if truth_valued(inner) => format!("(({v}) ^ -1LL)"),
-                    UnOp::BitNot => format!("~({v})"),
+            ExprKind::Unary { op, e: inner } => match op {
+                UnOp::Neg => {
+                    out.push_str("(int64_t)(0 - (uint64_t)(");
+                    self.long_to(inner, out);
+                    out.push_str("))");
                 }
-            }
-            ExprKind::Binary { op, l, r } => self.binary(*op, l, r, e.span),
+                UnOp::Not | UnOp::Plus => self.long_to(inner, out),
+                // gcc refuses `~` on a comparison's 0 or 1 (-Wbool-operation).
+                UnOp::BitNot if truth_valued(inner) => {
+                    out.push_str("((");
+                    self.long_to(inner, out);
+                    out.push_str(") ^ -1LL)");
+                }
+                UnOp::BitNot => {
+                    out.push_str("~(");
+                    self.long_to(inner, out);
+                    out.push(')');
+                }
+            },
+            ExprKind::Binary { op, l, r } => self.binary(*op, l, r, e.span, out),
             ExprKind::Ternary { cond, then, els } => {
                 if !needs_statements(then) && !needs_statements(els) {
-                    let c = self.cond(cond);
-                    let a = self.long(then);
-                    let b = self.long(els);
-                    return format!("(({c}) ? ({a}) : ({b}))");
+                    out.push_str("((");
+                    self.cond_to(cond, out);
+                    out.push_str(") ? (");
+                    self.long_to(then, out);
+                    out.push_str(") : (");
+                    self.long_to(els, out);
+                    out.push_str("))");
+                    return;
                 }
-                let c = self.cond(cond);
-                let t = self.temp_long();
-                self.w.open_fmt(format_args!("if ({c})"));
-                let a = self.long(then);
-                self.w.line_fmt(format_args!("{t} = {a};"));
+                let mut v = self.take();
+                self.cond_to(cond, &mut v);
+                let t = self.temp_ref(TempKind::Long);
+                self.w.open_fmt(format_args!("if ({v})"));
+                v.clear();
+                self.long_to(then, &mut v);
+                self.w.line_fmt(format_args!("{t} = {v};"));
                 self.w.reopen("else");
-                let b = self.long(els);
-                self.w.line_fmt(format_args!("{t} = {b};"));
+                v.clear();
+                self.long_to(els, &mut v);
+                self.w.line_fmt(format_args!("{t} = {v};"));
                 self.w.close();
-                t
+                self.give(v);
+                t.push_to(out);
             }
-            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
+            ExprKind::Assign { op, target, value } => {
+                let v = self.assign(*op, target, value, e.span);
+                out.push_str(&v);
+            }
             ExprKind::IncDec { target, inc, pre } => {
                 let delta = if *inc { 1 } else { -1 };
                 match target {
                     LValue::Index { array, keys } => {
                         let k = self.key(*array, keys, None);
-                        let t = self.temp_long();
+                        let t = self.temp_ref(TempKind::Long);
                         let name = &self.m.globals[*array].name;
                         self.w.line_fmt(format_args!(
                             "if (stp_map_add_long({}, &{k}, {delta}, &{t}) && stp_map_full(c, {}, {}))",
@@ -711,22 +817,24 @@ impl<'a> BodyGen<'a> {
                         ));
                         self.w.line("\tgoto stp_out;");
                         if *pre {
-                            t
+                            t.push_to(out);
                         } else {
-                            format!("({t} - ({delta}))")
+                            let _ = write!(out, "({t} - ({delta}))");
                         }
                     }
                     _ => {
-                        let (v, _) = self.scalar(target);
+                        let mut v = self.take();
+                        self.scalar_to(target, &mut v);
                         let op = if *inc { "++" } else { "--" };
                         // A statement of its own, so that `x++ + ++x` has a defined order.
-                        let t = self.temp_long();
-                        self.w.line(if *pre {
-                            format!("{t} = {op}{v};")
+                        let t = self.temp_ref(TempKind::Long);
+                        if *pre {
+                            self.w.line_fmt(format_args!("{t} = {op}{v};"));
                         } else {
-                            format!("{t} = {v}{op};")
-                        });
-                        t
+                            self.w.line_fmt(format_args!("{t} = {v}{op};"));
+                        }
+                        self.give(v);
+                        t.push_to(out);
                     }
                 }
             }
@@ -735,13 +843,18 @@ impl<'a> BodyGen<'a> {
                 let name = &self.m.globals[*array].name;
                 let map = names::global(name);
                 match wildcard_mask(keys) {
-                    None => format!("(int64_t)stp_map_exists({map}, &{k})"),
+                    None => {
+                        let _ = write!(out, "(int64_t)stp_map_exists({map}, &{k})");
+                    }
                     Some(mask) => {
                         self.charge_work(
                             &format!("stp_map_clear_work({map})"),
                             &format!("[...] in {name}"),
                         );
-                        format!("(int64_t)stp_map_exists_match({map}, &{k}, {mask:#x}u)")
+                        let _ = write!(
+                            out,
+                            "(int64_t)stp_map_exists_match({map}, &{k}, {mask:#x}u)"
+                        );
                     }
                 }
             }
@@ -750,56 +863,80 @@ impl<'a> BodyGen<'a> {
                 keys,
                 op,
                 bucket,
-            } => self.stat_get(*stat, keys, *op, bucket.as_deref(), e.span),
+            } => {
+                let v = self.stat_get(*stat, keys, *op, bucket.as_deref(), e.span);
+                out.push_str(&v);
+            }
             ExprKind::Regex { s, re, negate } => {
                 // A statement: with matched() it records the match, so it is ordered.
                 let v = self.str(s);
-                let t = self.temp_long();
+                let t = self.temp_ref(TempKind::Long);
                 let not = if *negate { "!" } else { "" };
                 self.w.line_fmt(format_args!(
                     "{t} = {not}stp_regex_match(c, &{}, {v});",
                     names::regex(re.index())
                 ));
-                t
+                t.push_to(out);
             }
         }
     }
 
-    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span) -> String {
+    /// Replaces the value in `v` by a new long temporary holding it (a statement).
+    fn hold_in_temp(&mut self, v: &mut String) {
+        let t = self.temp_ref(TempKind::Long);
+        self.w.line_fmt(format_args!("{t} = {v};"));
+        v.clear();
+        t.push_to(v);
+    }
+
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, out: &mut String) {
         if op.is_comparison() && l.ty == Ty::Str {
             let a = self.str_stable(l, std::slice::from_ref(r));
             let b = self.str(r);
             // A string holds at most MAXSTRINGLEN-1 bytes, so only those compare: a longer
             // literal compares as a variable would hold it, and gcc cannot decide the result
             // from an array's size (-Wstring-compare, an error under -Werror).
-            return format!("(strncmp({a}, {b}, STP_MAXSTRINGLEN - 1) {} 0)", op.text());
+            let _ = write!(
+                out,
+                "(strncmp({a}, {b}, STP_MAXSTRINGLEN - 1) {} 0)",
+                op.text()
+            );
+            return;
         }
         if matches!(op, BinOp::And | BinOp::Or) {
-            let a = self.cond(l);
             if !needs_statements(r) {
-                let b = self.cond(r);
-                return format!("(({a}) {} ({b}))", op.text());
+                out.push_str("((");
+                self.cond_to(l, out);
+                let _ = write!(out, ") {} (", op.text());
+                self.cond_to(r, out);
+                out.push_str("))");
+                return;
             }
             // The right side runs only when the left does not decide, as in C.
-            let t = self.temp_long();
-            self.w.line_fmt(format_args!("{t} = !!({a});"));
-            self.w.open(if op == BinOp::And {
-                format!("if ({t})")
+            let mut v = self.take();
+            self.cond_to(l, &mut v);
+            let t = self.temp_ref(TempKind::Long);
+            self.w.line_fmt(format_args!("{t} = !!({v});"));
+            if op == BinOp::And {
+                self.w.open_fmt(format_args!("if ({t})"));
             } else {
-                format!("if (!{t})")
-            });
-            let b = self.cond(r);
-            self.w.line_fmt(format_args!("{t} = !!({b});"));
+                self.w.open_fmt(format_args!("if (!{t})"));
+            }
+            v.clear();
+            self.cond_to(r, &mut v);
+            self.w.line_fmt(format_args!("{t} = !!({v});"));
             self.w.close();
-            return t;
+            self.give(v);
+            t.push_to(out);
+            return;
         }
-        let mut a = self.long(l);
+        let mut a = self.take();
+        self.long_to(l, &mut a);
         if needs_statements(r) && !is_simple(&a) {
-            let t = self.temp_long();
-            self.w.line_fmt(format_args!("{t} = {a};"));
-            a = t;
+            self.hold_in_temp(&mut a);
         }
-        let mut b = self.long(r);
+        let mut b = self.take();
+        self.long_to(r, &mut b);
         if op.is_comparison() {
             // gcc decides `x != x`, `(x & 2) == 1` and `(x < y) > 5` from the C alone and
             // says so (-Wtautological-compare, -Wbool-compare: errors under -Werror); a
@@ -808,18 +945,14 @@ impl<'a> BodyGen<'a> {
                 truth_valued(t) && !matches!(other.kind, ExprKind::Long(0 | 1))
             };
             if a == b || bitwise(l) || bool_vs(l, r) {
-                let t = self.temp_long();
-                self.w.line_fmt(format_args!("{t} = {a};"));
-                a = t;
+                self.hold_in_temp(&mut a);
             } else if bitwise(r) || bool_vs(r, l) {
-                let t = self.temp_long();
-                self.w.line_fmt(format_args!("{t} = {b};"));
-                b = t;
+                self.hold_in_temp(&mut b);
             }
         }
         match op {
             BinOp::Div | BinOp::Mod => {
-                let t = self.temp_long();
+                let t = self.temp_ref(TempKind::Long);
                 let f = if op == BinOp::Div {
                     "stp_div"
                 } else {
@@ -830,18 +963,29 @@ impl<'a> BodyGen<'a> {
                     self.where_(span)
                 ));
                 self.fail_check();
-                t
+                t.push_to(out);
             }
-            BinOp::Shl => format!("stp_shl({a}, {b})"),
-            BinOp::Shr => format!("stp_shr({a}, {b})"),
+            BinOp::Shl => {
+                let _ = write!(out, "stp_shl({a}, {b})");
+            }
+            BinOp::Shr => {
+                let _ = write!(out, "stp_shr({a}, {b})");
+            }
             BinOp::Add | BinOp::Sub | BinOp::Mul => {
                 // Through unsigned arithmetic: wraps like SystemTap, never undefined.
-                format!("(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))", op.text())
+                let _ = write!(
+                    out,
+                    "(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))",
+                    op.text()
+                );
             }
-            _ => format!("(int64_t)(({a}) {} ({b}))", op.text()),
+            _ => {
+                let _ = write!(out, "(int64_t)(({a}) {} ({b}))", op.text());
+            }
         }
+        self.give(a);
+        self.give(b);
     }
-
     fn assign(&mut self, op: Option<BinOp>, target: &LValue, value: &Expr, span: Span) -> String {
         let ty = match target {
             LValue::Local(l) => self.locals[*l].ty,
@@ -914,7 +1058,8 @@ impl<'a> BodyGen<'a> {
             }
             return dst;
         }
-        let v = self.long(value);
+        let mut v = self.take();
+        self.long_to(value, &mut v);
         match op {
             None => self.w.line_fmt(format_args!("{dst} = {v};")),
             Some(o) => {
@@ -925,6 +1070,7 @@ impl<'a> BodyGen<'a> {
                 }
             }
         }
+        self.give(v);
         dst
     }
 
@@ -1009,13 +1155,21 @@ impl<'a> BodyGen<'a> {
     /// 64-bit conversions, so no script text is ever used as a format.
     fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
         let mut fmt = String::new();
-        let mut vals = vec![];
+        // The values after the format, each written with its ", " as it is evaluated.
+        let mut rest = String::new();
         match which {
             Builtin::Printf | Builtin::Sprintf => {
                 let mut ai = 0;
                 for p in format {
                     match p {
-                        FmtPiece::Text(t) => fmt.push_str(&t.replace('%', "%%")),
+                        FmtPiece::Text(t) => {
+                            for (i, part) in t.split('%').enumerate() {
+                                if i > 0 {
+                                    fmt.push_str("%%");
+                                }
+                                fmt.push_str(part);
+                            }
+                        }
                         FmtPiece::Conv {
                             flags,
                             width,
@@ -1026,54 +1180,59 @@ impl<'a> BodyGen<'a> {
                             // the kernel's vsnprintf takes without a warning (as a literal
                             // width is limited); a negative width left-justifies, as in C, and
                             // a negative precision is 0.
-                            let mut size = |p: &mut Self, z: &Option<FmtSize>, lo: i64| match z {
-                                None => String::new(),
-                                Some(FmtSize::Fixed(n)) => n.to_string(),
-                                Some(FmtSize::Star) => {
-                                    let Some(a) = args.get(ai) else {
-                                        return String::new();
-                                    };
-                                    ai += 1;
-                                    let v = p.stable_long(a, args, ai);
-                                    vals.push(format!("(int)clamp_t(long long, {v}, {lo}, 1024)"));
-                                    "*".into()
-                                }
-                            };
-                            let w = size(self, width, -1024);
-                            let pr = match size(self, precision, 0) {
+                            let mut size =
+                                |p: &mut Self, rest: &mut String, z: &Option<FmtSize>, lo: i64| {
+                                    match z {
+                                        None => String::new(),
+                                        Some(FmtSize::Fixed(n)) => n.to_string(),
+                                        Some(FmtSize::Star) => {
+                                            let Some(a) = args.get(ai) else {
+                                                return String::new();
+                                            };
+                                            ai += 1;
+                                            rest.push_str(", (int)clamp_t(long long, ");
+                                            p.stable_long_to(a, args, ai, rest);
+                                            let _ = write!(rest, ", {lo}, 1024)");
+                                            "*".into()
+                                        }
+                                    }
+                                };
+                            let w = size(self, &mut rest, width, -1024);
+                            let pr = match size(self, &mut rest, precision, 0) {
                                 p if precision.is_some() => format!(".{p}"),
                                 _ => String::new(),
                             };
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
                             let flags = c_flags(flags, *conv, precision.is_some());
-                            match conv {
+                            let cast = match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}s"));
-                                    vals.push(v);
+                                    let _ = write!(fmt, "%{flags}{w}{pr}s");
+                                    rest.push_str(", ");
+                                    rest.push_str(&v);
+                                    continue;
                                 }
                                 'c' => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}c"));
-                                    vals.push(format!("(int)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}c");
+                                    ", (int)("
                                 }
                                 'p' => {
-                                    let v = self.stable_long(a, args, ai);
                                     fmt.push_str("0x%llx");
-                                    vals.push(format!("(unsigned long long)({v})"));
+                                    ", (unsigned long long)("
                                 }
                                 'd' | 'i' => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}lld"));
-                                    vals.push(format!("(long long)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}{pr}lld");
+                                    ", (long long)("
                                 }
                                 c => {
-                                    let v = self.stable_long(a, args, ai);
-                                    fmt.push_str(&format!("%{flags}{w}{pr}ll{c}"));
-                                    vals.push(format!("(unsigned long long)({v})"));
+                                    let _ = write!(fmt, "%{flags}{w}{pr}ll{c}");
+                                    ", (unsigned long long)("
                                 }
-                            }
+                            };
+                            rest.push_str(cast);
+                            self.stable_long_to(a, args, ai, &mut rest);
+                            rest.push(')');
                         }
                     }
                 }
@@ -1083,11 +1242,13 @@ impl<'a> BodyGen<'a> {
                     if a.ty == Ty::Str {
                         let v = self.str_stable(a, &args[i + 1..]);
                         fmt.push_str("%s");
-                        vals.push(v);
+                        rest.push_str(", ");
+                        rest.push_str(&v);
                     } else {
-                        let v = self.stable_long(a, args, i + 1);
                         fmt.push_str("%lld");
-                        vals.push(format!("(long long)({v})"));
+                        rest.push_str(", (long long)(");
+                        self.stable_long_to(a, args, i + 1, &mut rest);
+                        rest.push(')');
                     }
                 }
                 if matches!(which, Builtin::Println | Builtin::Sprintln) {
@@ -1096,7 +1257,6 @@ impl<'a> BodyGen<'a> {
             }
         }
         let fmt_lit = c_string(&fmt);
-        let rest: String = vals.iter().map(|v| format!(", {v}")).collect();
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
             Some(t) if fmt.is_empty() => self.w.line_fmt(format_args!("{t}[0] = '\\0';")),
@@ -1104,7 +1264,7 @@ impl<'a> BodyGen<'a> {
                 "snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});"
             )),
             None => {
-                if vals.is_empty() && !fmt.contains('%') {
+                if rest.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
                     self.w
                         .line_fmt(format_args!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
@@ -1116,14 +1276,16 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn stable_long(&mut self, a: &Expr, args: &[Expr], next: usize) -> String {
-        let v = self.long(a);
-        if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&v) {
-            let t = self.temp_long();
-            self.w.line_fmt(format_args!("{t} = {v};"));
-            t
-        } else {
-            v
+    /// A long argument appended to `out`, held in a temporary when a later argument (from
+    /// `args[next..]`) writes statements that could change it.
+    fn stable_long_to(&mut self, a: &Expr, args: &[Expr], next: usize, out: &mut String) {
+        let start = out.len();
+        self.long_to(a, out);
+        if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&out[start..]) {
+            let t = self.temp_ref(TempKind::Long);
+            self.w.line_fmt(format_args!("{t} = {};", &out[start..]));
+            out.truncate(start);
+            t.push_to(out);
         }
     }
 }

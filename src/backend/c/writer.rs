@@ -128,9 +128,17 @@ impl CWriter {
 /// A script string as a C string literal. Non-ASCII text is written as UTF-8 octal escapes,
 /// `?` is escaped against trigraphs, and nothing a script contains can end the literal early.
 pub fn c_string(s: &str) -> String {
-    let mut o = String::from("\"");
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    // Most script strings (and every source location) need no escape: copy the run of
+    // plain characters at once, escaping char by char only from the first other one.
+    let plain = s
+        .bytes()
+        .position(|b| !(b.is_ascii_graphic() || b == b' ') || matches!(b, b'"' | b'\\' | b'?'))
+        .unwrap_or(s.len());
+    o.push_str(&s[..plain]);
     let mut buf = [0u8; 4];
-    for ch in s.chars() {
+    for ch in s[plain..].chars() {
         match ch {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
@@ -204,10 +212,17 @@ pub fn push_ident(o: &mut String, s: &str) {
 /// `long long`, which gcc warns about (an error under -Werror), so it is written as an
 /// expression.
 pub fn c_long(v: i64) -> String {
+    let mut o = String::new();
+    push_long(&mut o, v);
+    o
+}
+
+/// `c_long`, appended to `o`.
+pub fn push_long(o: &mut String, v: i64) {
     if v == i64::MIN {
-        "(-9223372036854775807LL - 1)".into()
+        o.push_str("(-9223372036854775807LL - 1)");
     } else {
-        format!("{v}LL")
+        let _ = write!(o, "{v}LL");
     }
 }
 
