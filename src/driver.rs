@@ -685,10 +685,6 @@ fn run_module(cfg: &Config, ko: &std::path::Path) -> Result<i32, Stop> {
     crate::run::loader::run(&loader_options(cfg, ko)).map_err(Stop::Env)
 }
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// Pass 5 inside a QEMU guest booting the target kernel, with this very binary as the loader.
 fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     use crate::run::vm;
@@ -753,7 +749,7 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     for _ in 0..s.cfg.verbose {
         argv.push("-v".into());
     }
-    let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+    let cmd: Vec<String> = argv.iter().map(|a| crate::run::shell_quote(a)).collect();
     let run = match arch {
         Arch::X86_64 => format!("exec {}", cmd.join(" ")),
         Arch::Arm64 => {

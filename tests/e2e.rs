@@ -289,10 +289,6 @@ fn shareable(script: &Path) -> bool {
 /// to rerun by itself (`cargo nextest run -E 'binary(e2e)' -- NAME` runs the group).
 const SHARED_GROUP: usize = 6;
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// Runs several shareable cases in one guest, one after the other, each as `--vm` would: built
 /// on the host with its `-D` options and arguments (its warnings first on stderr), run in the
 /// guest by the loader with `-T 60` unless it says otherwise, `-G` and its `-c` command, after
@@ -396,7 +392,8 @@ fn run_shared(kver: &str, scripts: &[PathBuf], arch: Arch) -> Result<(), Failed>
                 if let Some(c) = cmd {
                     argv.extend(["-c".to_string(), c]);
                 }
-                let argv: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+                let argv: Vec<String> =
+                    argv.iter().map(|a| stp_hwbp::run::shell_quote(a)).collect();
                 argv.join(" ")
             }
             Arch::Arm64 => {

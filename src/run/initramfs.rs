@@ -130,7 +130,7 @@ pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
             "exec {}\n",
             spec.command
                 .iter()
-                .map(|a| shell_quote(a))
+                .map(|a| super::shell_quote(a))
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
@@ -162,11 +162,6 @@ pub fn write_initramfs(spec: &GuestSpec, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     cpio.finish()
-}
-
-/// Quote for /bin/sh: 'a'\''b'.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// True for ELF executables and shared objects (`ET_EXEC`, `ET_DYN`), false for anything
@@ -399,6 +394,6 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(crate::run::shell_quote("it's"), r"'it'\''s'");
     }
 }

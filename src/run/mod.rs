@@ -13,3 +13,8 @@ pub mod shloader;
 pub mod stream;
 pub mod vm;
 pub mod vm_arm64;
+
+/// A word quoted for /bin/sh: `it's` -> `'it'\''s'`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

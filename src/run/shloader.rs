@@ -25,10 +25,7 @@
 
 use super::modinfo::ModInfo;
 
-/// Quotes a word for the shell.
-fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
+use super::shell_quote as q;
 
 /// The script that loads `guest_ko` (the module described by `info`) in the guest, as the
 /// options say. Err: what the shell loader cannot do for this module.
