@@ -4,8 +4,6 @@
 //! It sits below `syntax`, `sema` and `kbuild` so that each of them asks it rather than
 //! knowing an architecture's details itself.
 
-use indexmap::IndexMap;
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Arch {
     #[default]
@@ -32,9 +30,9 @@ impl Arch {
         }
     }
 
-    /// A kernel tree's architecture, from its `.config`.
-    pub fn from_config(config: &IndexMap<String, String>) -> Option<Arch> {
-        let set = |k: &str| config.get(k).is_some_and(|v| v == "y");
+    /// A kernel tree's architecture, from the text of its `.config`.
+    pub fn from_config(config: &str) -> Option<Arch> {
+        let set = |k: &str| crate::kbuild::tree::config_get(config, k) == Some("y");
         if set("CONFIG_ARM64") {
             Some(Arch::Arm64)
         } else if set("CONFIG_X86_64") {
@@ -149,5 +147,25 @@ mod tests {
         assert!(!Arch::Arm64.fits(0x1005, 4));
         assert_eq!(Arch::Arm64.fitting_addr(0x1005, 4), 0x1004);
         assert_eq!(Arch::X86_64.fitting_addr(0x1006, 4), 0x1004);
+    }
+
+    /// An option counts only where its line starts with its name; a longer name that ends
+    /// the same (`CONFIG_X_ARM64=y`) and a comment do not set it.
+    #[test]
+    fn arch_from_config_text() {
+        let x86 = "# CONFIG_ARM64 is not set\nCONFIG_X_ARM64=y\nCONFIG_X86_64=y\r\n";
+        assert_eq!(Arch::from_config(x86), Some(Arch::X86_64));
+        assert_eq!(
+            Arch::from_config("CONFIG_ARM64=y\nCONFIG_X86_64=y\n"),
+            Some(Arch::Arm64)
+        );
+        assert_eq!(Arch::from_config("CONFIG_X86_64=m"), None);
+        assert_eq!(Arch::from_config(""), None);
+        let c = "CONFIG_LOCALVERSION=\"-amd64\"\nCONFIG_HZ=250";
+        assert_eq!(crate::kbuild::tree::config_get(c, "CONFIG_HZ"), Some("250"));
+        assert_eq!(
+            crate::kbuild::tree::config_get(c, "CONFIG_LOCALVERSION"),
+            Some("\"-amd64\"")
+        );
     }
 }
