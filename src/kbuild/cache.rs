@@ -321,17 +321,6 @@ pub fn key(c: &str, module: &str, tree: &KernelTree, kbuild_file: &str) -> Strin
     for f in [".config", "Module.symvers", "Makefile", ".kernelvariables"] {
         field(f, &std::fs::read(tree.dir.join(f)).unwrap_or_default());
     }
-    // BTF for the module is generated against vmlinux when the tree has one: too big to hash
-    // on every run, so its size and time stand for it.
-    if let Ok(m) = std::fs::metadata(tree.dir.join("vmlinux")) {
-        let t = m
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        field("vmlinux", format!("{} {t}", m.len()).as_bytes());
-    }
     field("compiler", compiler_version(tree).as_bytes());
     for v in KBUILD_ENV {
         let value = std::env::var_os(v);

@@ -9,15 +9,14 @@
 //! succeeds, those commands are stored under the module cache's `recipes/KEY/` (KEY covers
 //! everything the module cache's key covers except the C and the module's name). The next
 //! module replays them in kbuild's order: compile (with objtool), the object list,
-//! `modules.order`, modpost, the `.mod.c` compile, the link, and on a tree that makes BTF for
-//! modules the BTF step (which no `.cmd` file records: make prints it, once, when the recipe
-//! is recorded). A recipe that is incomplete, or a command that fails, sends the build back to
+//! `modules.order`, modpost, the `.mod.c` compile and the link (no BTF step: pass 4 turns
+//! BTF for modules off, see `kbuild_command`). A recipe that is incomplete, or a command that fails, sends the build back to
 //! the full kbuild, so that compile errors read exactly as they always do.
 
 use std::path::Path;
 use std::process::Command;
 
-const MAGIC: &str = "stp-hwbp kbuild recipe 2";
+const MAGIC: &str = "stp-hwbp kbuild recipe 3";
 
 /// What the Kbuild file has kbuild write: the environment its commands run in (`env -0`), which
 /// they rely on (objtool reads `SRCARCH`, for one).
@@ -53,15 +52,6 @@ const STEPS: &[&str] = &[
 /// module; it does not depend on the module, so the recipe keeps the file itself.
 const COMMON_OBJECT: &str = ".module-common.o";
 
-/// Whether kbuild makes BTF for modules on this tree: it does with `CONFIG_DEBUG_INFO_BTF_MODULES`
-/// when the tree has its `vmlinux` (Debian's 6.12 headers ship one).
-pub fn makes_btf(tree_dir: &Path, config: &str) -> bool {
-    tree_dir.join("vmlinux").exists()
-        && config
-            .lines()
-            .any(|l| l.trim() == "CONFIG_DEBUG_INFO_BTF_MODULES=y")
-}
-
 /// The command of a `.cmd` file: its first line, `cmd_TARGET := COMMAND` (`savedcmd_` since
 /// 6.3), with make's `$$` turned back into the shell's `$`.
 fn command_of(cmd_file: &str) -> Option<String> {
@@ -76,14 +66,8 @@ fn command_of(cmd_file: &str) -> Option<String> {
 
 /// Records the commands of the successful full build of `module` in `build_dir` as the recipe
 /// at `dest` (written to a temporary name, then renamed: concurrent runs see all or nothing).
-/// `btf` is the BTF command make printed, on a tree that makes BTF. Nothing is recorded when a
-/// step's file is missing or unreadable.
-pub fn record(
-    build_dir: &Path,
-    module: &str,
-    btf: Option<&str>,
-    dest: &Path,
-) -> std::io::Result<()> {
+/// Nothing is recorded when a step's file is missing or unreadable.
+pub fn record(build_dir: &Path, module: &str, dest: &Path) -> std::io::Result<()> {
     // A replay finds the module's name in the commands by its text: only a name that cannot be
     // part of anything else there (a flag, a path in the tree) is recorded. `-m x86` is not.
     let distinct = module.starts_with("stphwbp_") && !build_dir.to_string_lossy().contains(module);
@@ -99,9 +83,6 @@ pub fn record(
         let command = command_of(&cmd)
             .ok_or_else(|| std::io::Error::other(format!("{} holds no command", file.display())))?;
         text.push_str(&format!("run {command}\n"));
-    }
-    if let Some(btf) = btf {
-        text.push_str(&format!("btf {btf}\n"));
     }
     let parent = dest.parent().unwrap_or(dest);
     std::fs::create_dir_all(parent)?;
@@ -149,12 +130,9 @@ pub fn replay(
     let new_dir = build_dir.display().to_string();
     let adapt = |s: &str| s.replace(old_dir, &new_dir).replace(old_module, module);
     let mut commands: Vec<String> = vec![];
-    let mut btf = None;
     for l in lines {
         if let Some(c) = l.strip_prefix("run ") {
             commands.push(adapt(c));
-        } else if let Some(c) = l.strip_prefix("btf ") {
-            btf = Some(adapt(c));
         } else {
             return Err("a malformed line".into());
         }
@@ -175,8 +153,7 @@ pub fn replay(
         return Err("the recorded environment lacks kbuild's variables".into());
     }
     let common = recipe.join("module-common.o");
-    let steps = STEPS.iter().copied().chain(btf.is_some().then_some("BTF"));
-    for (step, command) in steps.zip(commands.iter().chain(btf.as_ref())) {
+    for (step, command) in STEPS.iter().copied().zip(&commands) {
         match step {
             // modpost reads the object's dependency list (for the module's srcversion), which
             // kbuild writes after the compile.
@@ -238,7 +215,7 @@ mod tests {
     fn only_a_distinct_module_name_is_recorded() {
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("recipes").join("k");
-        let err = record(d.path(), "x86", None, &dest).unwrap_err();
+        let err = record(d.path(), "x86", &dest).unwrap_err();
         assert!(err.to_string().contains("x86 is not a name"), "{err}");
         assert!(!dest.exists());
     }
@@ -249,7 +226,7 @@ mod tests {
         let cmd = "cmd_stphwbp_m.o := gcc -c stphwbp_m.c\n";
         std::fs::write(d.path().join(".stphwbp_m.o.cmd"), cmd).unwrap();
         let dest = d.path().join("recipes").join("k");
-        assert!(record(d.path(), "stphwbp_m", None, &dest).is_err());
+        assert!(record(d.path(), "stphwbp_m", &dest).is_err());
         assert!(!dest.exists());
     }
 }
