@@ -1,6 +1,7 @@
 //! Pass 1a: text to tokens. logos finds the token boundaries; `lex` then decodes literals
 //! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
 
+use super::name::Name;
 use crate::diag::{Diag, Diags, FileId, Span, codes};
 use logos::Logos;
 
@@ -111,11 +112,12 @@ fn lex_embedded(lex: &mut logos::Lexer<Raw>) -> bool {
 /// Token kinds after decoding. Punctuation is one variant per operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum T {
-    Ident(String),
+    Ident(Name),
     Int(i64),
-    Str(String),
+    /// A string literal's text, escapes decoded.
+    Str(Name),
     /// `%{ C %}`, the C text without the delimiters.
-    Embedded(String),
+    Embedded(Name),
     /// `$N` / `@N` before preprocessing substitutes them.
     ArgNum(u32),
     ArgStr(u32),
@@ -130,9 +132,9 @@ pub enum T {
     Op(&'static str),
     /// `@NAME`: a macro use or definition (`@define`), or one of SystemTap's `@` operators;
     /// the macro pass (`macros.rs`) expands the macros and the parser reports the rest.
-    At(String),
+    At(Name),
     /// `$name`: a target variable, which needs debuginfo this translator does not read.
-    TargetVar(String),
+    TargetVar(Name),
     /// Stands in for something already reported (an unsupported `@cast`, a target variable),
     /// so that the parser can step over it without follow-on errors.
     Reported,
@@ -143,12 +145,15 @@ pub enum T {
 pub struct Tok {
     pub t: T,
     pub span: Span,
-    /// Set on tokens that were substituted from a command-line argument.
-    pub from_arg: Option<String>,
+    /// Set on tokens that were substituted from a command-line argument: `$1 = 5`.
+    pub from_arg: Option<Name>,
     /// The token starts a line (only blanks and comments before it on its line), for hints
     /// about statements that run together without `;`.
     pub line_start: bool,
 }
+
+// Small tokens: a script has about one per three bytes.
+const _: () = assert!(std::mem::size_of::<Tok>() <= 48);
 
 /// Every operator token, for turning a matched slice into a `&'static str`.
 const OPS: &[&str] = &[
@@ -211,7 +216,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
             }
         };
         let t = match raw {
-            Raw::Ident => T::Ident(slice.to_string()),
+            Raw::Ident => T::Ident(Name::new(slice)),
             Raw::Number => match parse_int(slice) {
                 Some(v) => T::Int(v),
                 None => {
@@ -226,18 +231,26 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                     T::Int(0)
                 }
             },
-            Raw::Str => T::Str(unescape(
-                &slice[1..slice.len() - 1],
-                file,
-                range.start + 1,
-                diags,
-            )),
+            Raw::Str => {
+                let body = &slice[1..slice.len() - 1];
+                // Most strings have no escape to decode: interned straight from the text.
+                if body.bytes().any(|b| b == b'\\' || b == 0) {
+                    T::Str(Name::from_string(unescape(
+                        body,
+                        file,
+                        range.start + 1,
+                        diags,
+                    )))
+                } else {
+                    T::Str(Name::new(body))
+                }
+            }
             Raw::UnterminatedStr => {
                 diags.push(
                     Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
                         .label("this string has no closing `\"` on its line"),
                 );
-                T::Str(String::new())
+                T::Str(Name::new(""))
             }
             Raw::UnterminatedComment => {
                 diags.push(
@@ -273,7 +286,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
             Raw::DollarCount | Raw::AtCount => T::ArgCount,
             // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
             // name one.
-            Raw::TargetVar => T::TargetVar(slice.to_string()),
+            Raw::TargetVar => T::TargetVar(Name::new(slice)),
             Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
                 T::AtOp(
                     crate::syntax::ast::StatFn::from_name(&slice[1..])
@@ -281,7 +294,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                         .name(),
                 )
             }
-            Raw::AtMacro => T::At(slice[1..].to_string()),
+            Raw::AtMacro => T::At(Name::new(&slice[1..])),
             Raw::Embedded => {
                 if !slice.ends_with("%}") || slice.len() < 4 {
                     diags.push(
@@ -294,7 +307,7 @@ pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
                     );
                     break;
                 }
-                T::Embedded(slice[2..slice.len() - 2].to_string())
+                T::Embedded(Name::new(&slice[2..slice.len() - 2]))
             }
             Raw::PpOpen => T::PpOpen,
             Raw::PpThen => T::PpThen,

@@ -10,6 +10,7 @@
 //! expansion points at the `@NAME` the user wrote.
 
 use super::lexer::{T, Tok};
+use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
 use indexmap::IndexMap;
 
@@ -18,7 +19,7 @@ pub const MAX_MACRO_DEPTH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct Macro {
-    pub params: Vec<String>,
+    pub params: Vec<Name>,
     pub body: Vec<Tok>,
     /// The name in its `@define`.
     pub span: Span,
@@ -192,7 +193,7 @@ impl Expander<'_> {
             return;
         };
         self.bump();
-        let mut params: Vec<String> = vec![];
+        let mut params: Vec<Name> = vec![];
         if self.peek().t == T::Op("(") {
             self.bump();
             loop {
@@ -200,7 +201,7 @@ impl Expander<'_> {
                 match &t.t {
                     T::Ident(p) if !params.contains(p) => {
                         self.bump();
-                        params.push(p.clone());
+                        params.push(*p);
                     }
                     T::Op(")") if params.is_empty() => {}
                     _ => {
@@ -271,7 +272,7 @@ impl Expander<'_> {
             }
             body.push(t);
         }
-        if let Some(prev) = self.local.get(name) {
+        if let Some(prev) = self.local.get(name.as_str()) {
             let prev = prev.span;
             let d = self
                 .err(
@@ -283,7 +284,7 @@ impl Expander<'_> {
             return;
         }
         self.local.insert(
-            name.clone(),
+            name.to_string(),
             Macro {
                 params,
                 body,

@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod lexer;
 pub mod macros;
+pub mod name;
 pub mod parser;
 pub mod preprocess;
 pub mod print;

@@ -150,7 +150,7 @@ impl<'a> Parser<'a> {
             T::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
                 let t = self.bump();
                 Ok(Ident {
-                    name: s.clone(),
+                    name: *s,
                     span: t.span,
                 })
             }
@@ -232,7 +232,7 @@ impl<'a> Parser<'a> {
             T::Embedded(c) => {
                 self.bump();
                 self.check_guru(t.span)?;
-                Ok(vec![Item::Embedded(c.clone(), t.span)])
+                Ok(vec![Item::Embedded(*c, t.span)])
             }
             T::Op(";") => {
                 self.bump();
@@ -303,7 +303,7 @@ impl<'a> Parser<'a> {
         let t = self.peek();
         let value = match (&t.t, neg) {
             (T::Int(v), _) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-            (T::Str(s), false) => LitValue::Str(s.clone()),
+            (T::Str(s), false) => LitValue::Str(*s),
             _ => return self.error("a number or string literal as the initial value"),
         };
         self.bump();
@@ -312,7 +312,7 @@ impl<'a> Parser<'a> {
             kind: ExprKind::Lit(Literal {
                 value,
                 span,
-                from_arg: t.from_arg.clone(),
+                from_arg: t.from_arg,
             }),
             span,
         })
@@ -362,7 +362,7 @@ impl<'a> Parser<'a> {
             T::Embedded(c) => {
                 self.bump();
                 self.check_guru(t.span)?;
-                FunctionBody::Embedded(c.clone(), t.span)
+                FunctionBody::Embedded(*c, t.span)
             }
             _ => FunctionBody::Script(self.block()?),
         };
@@ -436,7 +436,7 @@ impl<'a> Parser<'a> {
             self.peek_at(n + 3),
         ) {
             (T::Op("=" | "+="), ..) => None,
-            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p.clone()),
+            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(*p),
             _ => return Ok(None),
         };
         let mut names = vec![];
@@ -444,7 +444,7 @@ impl<'a> Parser<'a> {
             let t = self.bump();
             if let T::Ident(s) = &t.t {
                 names.push(Ident {
-                    name: s.clone(),
+                    name: *s,
                     span: t.span,
                 });
             }
@@ -486,7 +486,7 @@ impl<'a> Parser<'a> {
                 T::Ident(s) => {
                     self.bump();
                     Ident {
-                        name: s.clone(),
+                        name: *s,
                         span: t.span,
                     }
                 }
@@ -504,7 +504,7 @@ impl<'a> Parser<'a> {
                 if let T::Ident(p) = &self.peek().t {
                     if matches!(self.peek_at(1), T::Op(")")) {
                         param = Some(Ident {
-                            name: p.clone(),
+                            name: *p,
                             span: self.bump().span,
                         });
                         self.bump();
@@ -517,7 +517,7 @@ impl<'a> Parser<'a> {
                     let t = self.peek();
                     let value = match &t.t {
                         T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-                        T::Str(s) if !neg => LitValue::Str(s.clone()),
+                        T::Str(s) if !neg => LitValue::Str(*s),
                         T::Reported => LitValue::Int(0),
                         _ => return self.error("a number or string literal"),
                     };
@@ -529,7 +529,7 @@ impl<'a> Parser<'a> {
                     Some(Literal {
                         value,
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     })
                 }
             } else {
@@ -652,9 +652,9 @@ impl<'a> Parser<'a> {
                     };
                     self.expect_op(")")?;
                     StmtKind::For {
-                        init,
-                        cond,
-                        step,
+                        init: init.map(Box::new),
+                        cond: cond.map(Box::new),
+                        step: step.map(Box::new),
                         body: Box::new(self.stmt()?),
                     }
                 }
@@ -701,9 +701,17 @@ impl<'a> Parser<'a> {
                     };
                     let later = self.eat_kw("later").then(|| self.prev_span());
                     if enable {
-                        StmtKind::Enable { name, arg, later }
+                        StmtKind::Enable {
+                            name,
+                            arg: arg.map(Box::new),
+                            later,
+                        }
                     } else {
-                        StmtKind::Disable { name, arg, later }
+                        StmtKind::Disable {
+                            name,
+                            arg: arg.map(Box::new),
+                            later,
+                        }
                     }
                 }
                 "else" => return self.error("a statement (this `else` has no `if`)"),
@@ -746,7 +754,11 @@ impl<'a> Parser<'a> {
             None
         };
         let catch = self.block()?;
-        Ok(StmtKind::Try { body, var, catch })
+        Ok(StmtKind::Try {
+            body,
+            var,
+            catch: Box::new(catch),
+        })
     }
 
     fn starts_expr(&self) -> bool {
@@ -825,7 +837,7 @@ impl<'a> Parser<'a> {
             let body = Box::new(self.stmt()?);
             return Ok(StmtKind::ForeachHist {
                 key: keys.swap_remove(0),
-                hist,
+                hist: Box::new(hist),
                 body,
             });
         }
@@ -850,8 +862,8 @@ impl<'a> Parser<'a> {
             None
         };
         self.expect_op(")")?;
-        let body = Box::new(self.stmt()?);
-        Ok(StmtKind::Foreach {
+        let body = self.stmt()?;
+        Ok(StmtKind::Foreach(Box::new(Foreach {
             value,
             keys,
             array,
@@ -860,7 +872,7 @@ impl<'a> Parser<'a> {
             sort,
             limit,
             body,
-        })
+        })))
     }
 
     // ---- expressions ----
@@ -1006,9 +1018,9 @@ impl<'a> Parser<'a> {
                 };
                 self.bump();
                 let pattern = Literal {
-                    value: LitValue::Str(p.clone()),
+                    value: LitValue::Str(*p),
                     span: t.span,
-                    from_arg: t.from_arg.clone(),
+                    from_arg: t.from_arg,
                 };
                 let span = lhs.span.to(t.span);
                 let l = std::mem::replace(
@@ -1109,7 +1121,7 @@ impl<'a> Parser<'a> {
                     kind: ExprKind::Lit(Literal {
                         value: LitValue::Int(v.wrapping_neg()),
                         span,
-                        from_arg: from_arg.clone(),
+                        from_arg: *from_arg,
                     }),
                     span,
                 });
@@ -1179,7 +1191,7 @@ impl<'a> Parser<'a> {
                     kind: ExprKind::Lit(Literal {
                         value: LitValue::Int(*v),
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     }),
                     span: t.span,
                 })
@@ -1188,9 +1200,9 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(Expr {
                     kind: ExprKind::Lit(Literal {
-                        value: LitValue::Str(s.clone()),
+                        value: LitValue::Str(*s),
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     }),
                     span: t.span,
                 })
@@ -1249,7 +1261,7 @@ impl<'a> Parser<'a> {
             }
             T::TargetVar(name) => {
                 let name = Ident {
-                    name: name.clone(),
+                    name: *name,
                     span: t.span,
                 };
                 self.bump();
