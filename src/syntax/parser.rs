@@ -9,7 +9,9 @@
 
 use super::ast::*;
 use super::lexer::{T, Tok};
+use super::tokens::TokenSource;
 use crate::diag::{Diag, Diags, Origin, Span, codes};
+use std::collections::VecDeque;
 
 /// Deepest nesting of statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
@@ -20,9 +22,13 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
-pub fn parse(toks: &[Tok], origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+pub fn parse(toks: &mut dyn TokenSource, origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+    let next = toks.next_tok();
     let mut p = Parser {
         toks,
+        next,
+        ahead: VecDeque::new(),
+        prev: None,
         pos: 0,
         depth: 0,
         diags,
@@ -50,7 +56,15 @@ enum Fatal {
 type PResult<T> = Result<T, Fatal>;
 
 struct Parser<'a> {
-    toks: &'a [Tok],
+    toks: &'a mut dyn TokenSource,
+    /// The next token.
+    next: Tok,
+    /// The tokens after `next` that `peek_at` pulled from `toks` (a probe point's name,
+    /// `(p) =`), not consumed yet.
+    ahead: VecDeque<Tok>,
+    /// The span of the last token consumed.
+    prev: Option<Span>,
+    /// How many tokens have been consumed (`Eof` never is).
     pos: usize,
     depth: usize,
     diags: &'a mut Diags,
@@ -75,30 +89,47 @@ fn describe(t: &T) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&self) -> &'a Tok {
-        &self.toks[self.pos.min(self.toks.len() - 1)]
+    fn peek(&self) -> Tok {
+        self.next
     }
-    fn peek_at(&self, n: usize) -> &'a T {
-        &self.toks[(self.pos + n).min(self.toks.len() - 1)].t
+    /// The token `n` places ahead (`Eof` past the end), pulled from the source if need be.
+    fn peek_at(&mut self, n: usize) -> T {
+        if n == 0 {
+            return self.next.t;
+        }
+        while self.ahead.len() < n {
+            let t = self.toks.next_tok();
+            self.ahead.push_back(t);
+        }
+        self.ahead[n - 1].t
     }
     fn at_eof(&self) -> bool {
-        self.peek().t == T::Eof
+        matches!(self.next.t, T::Eof)
     }
-    fn bump(&mut self) -> &'a Tok {
-        let t = self.peek();
-        if self.pos < self.toks.len() - 1 {
+    /// Consumes the next token, and returns it; at `Eof` it stays.
+    fn bump(&mut self) -> Tok {
+        let t = self.next;
+        if !matches!(t.t, T::Eof) {
+            self.next = match self.ahead.pop_front() {
+                Some(n) => n,
+                None => self.toks.next_tok(),
+            };
             self.pos += 1;
+            self.prev = Some(t.span);
         }
         t
     }
     fn prev_span(&self) -> Span {
-        self.toks[self.pos.saturating_sub(1)].span
+        match self.prev {
+            Some(sp) => sp,
+            None => self.next.span,
+        }
     }
     fn is_op(&self, o: &str) -> bool {
-        matches!(self.peek().t, T::Op(x) if x == o)
+        matches!(self.next.t, T::Op(x) if x == o)
     }
     fn is_kw(&self, k: &str) -> bool {
-        matches!(&self.peek().t, T::Ident(x) if x == k)
+        matches!(&self.next.t, T::Ident(x) if x == k)
     }
     fn eat_op(&mut self, o: &str) -> bool {
         if self.is_op(o) {
@@ -423,7 +454,7 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
             n += 1;
-            if *self.peek_at(n) == T::Op(".") {
+            if self.peek_at(n) == T::Op(".") {
                 n += 1;
             } else {
                 break;
@@ -436,7 +467,7 @@ impl<'a> Parser<'a> {
             self.peek_at(n + 3),
         ) {
             (T::Op("=" | "+="), ..) => None,
-            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(*p),
+            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p),
             _ => return Ok(None),
         };
         let mut names = vec![];
@@ -557,13 +588,10 @@ impl<'a> Parser<'a> {
         let mut stmts = vec![];
         while !self.is_op("}") {
             if self.at_eof() {
+                let at = self.peek().span;
                 self.diags.push(
-                    Diag::error(
-                        codes::PARSE,
-                        self.peek().span,
-                        "expected `}`, found end of file",
-                    )
-                    .secondary(open, "this block is never closed"),
+                    Diag::error(codes::PARSE, at, "expected `}`, found end of file")
+                        .secondary(open, "this block is never closed"),
                 );
                 return Err(Fatal::Syntax);
             }
@@ -761,7 +789,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn starts_expr(&self) -> bool {
+    fn starts_expr(&mut self) -> bool {
         match &self.peek().t {
             T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) | T::TargetVar(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
@@ -796,7 +824,7 @@ impl<'a> Parser<'a> {
             }
         };
         let mut value = None;
-        if matches!(self.peek().t, T::Ident(_)) && *self.peek_at(1) == T::Op("=") {
+        if matches!(self.peek().t, T::Ident(_)) && self.peek_at(1) == T::Op("=") {
             value = Some(self.ident("a variable name")?);
             self.bump();
         }
@@ -948,7 +976,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn peek_binop(&self) -> Option<BinOp> {
+    fn peek_binop(&mut self) -> Option<BinOp> {
         use BinOp::*;
         Some(match self.peek().t {
             T::Op("*") => Mul,
@@ -1267,7 +1295,7 @@ impl<'a> Parser<'a> {
                 self.bump();
                 // Its members (`$task->pid->tgid`) go with it: reported once, as a whole.
                 while self.is_op("-")
-                    && *self.peek_at(1) == T::Op(">")
+                    && self.peek_at(1) == T::Op(">")
                     && matches!(self.peek_at(2), T::Ident(_))
                 {
                     self.bump();
@@ -1383,7 +1411,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             } else if self.is_op("-")
-                && *self.peek_at(1) == T::Op(">")
+                && self.peek_at(1) == T::Op(">")
                 && matches!(self.peek_at(2), T::Ident(_))
             {
                 self.bump();

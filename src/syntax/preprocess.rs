@@ -86,7 +86,7 @@ impl Pp<'_> {
             };
             std::mem::replace(&mut self.toks[self.pos - 1], hollow)
         } else {
-            self.peek().clone()
+            *self.peek()
         }
     }
 
