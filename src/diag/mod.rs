@@ -11,7 +11,7 @@ use std::ops::Range;
 
 /// Index of a source text in the [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub usize);
+pub struct FileId(pub u32);
 
 /// What kind of text a file is: the user's script, a tapset embedded in the binary, or `-e`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,22 +167,23 @@ impl SourceMap {
     ) -> FileId {
         let id = self.files.add(name.into(), text.into());
         self.origins.push(origin);
-        FileId(id)
+        // Files are the script, the tapsets it uses and the macro library: far fewer than 2^32.
+        FileId(u32::try_from(id).expect("fewer than 2^32 source files"))
     }
     pub fn text(&self, f: FileId) -> &str {
         self.files
-            .get(f.0)
+            .get(f.0 as usize)
             .map(|f| f.source().as_str())
             .unwrap_or("")
     }
     pub fn name(&self, f: FileId) -> &str {
         self.files
-            .get(f.0)
+            .get(f.0 as usize)
             .map(|f| f.name().as_str())
             .unwrap_or("?")
     }
     pub fn origin(&self, f: FileId) -> Origin {
-        self.origins[f.0]
+        self.origins[f.0 as usize]
     }
     /// 1-based line and column (in characters) of a byte offset. Uses the file's precomputed
     /// line starts: the C writer asks this for every statement of every probe.
@@ -193,7 +194,7 @@ impl SourceMap {
         while !text.is_char_boundary(off) {
             off -= 1;
         }
-        match self.files.location(f.0, off) {
+        match self.files.location(f.0 as usize, off) {
             Ok(l) => (l.line_number, l.column_number),
             Err(_) => (1, 1),
         }
@@ -226,12 +227,14 @@ impl SourceMap {
         let mut labels = vec![];
         let mut notes = vec![];
         match &d.primary {
-            Loc::File(s) => labels.push(Label::primary(s.file.0, s.range()).with_message(&d.label)),
+            Loc::File(s) => {
+                labels.push(Label::primary(s.file.0 as usize, s.range()).with_message(&d.label))
+            }
             Loc::CommandLine(what) => notes.push(format!("from the command line: {what}")),
             Loc::Synthesized => {}
         }
         for (s, l) in &d.secondary {
-            labels.push(Label::secondary(s.file.0, s.range()).with_message(l));
+            labels.push(Label::secondary(s.file.0 as usize, s.range()).with_message(l));
         }
         notes.extend(d.notes.iter().cloned());
         if let Some(h) = &d.help {

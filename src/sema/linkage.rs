@@ -39,8 +39,8 @@ fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut FxHashSet<&'e str>) {
     };
     let mut arrays: Vec<&'e str> = vec![];
     let mut fs = |s: &'e ast::Stmt| {
-        if let ast::StmtKind::Foreach { array, .. } = &s.kind {
-            arrays.push(array.name.as_str());
+        if let ast::StmtKind::Foreach(f) = &s.kind {
+            arrays.push(f.array.name.as_str());
         }
     };
     for s in stmts {

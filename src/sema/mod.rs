@@ -135,11 +135,11 @@ pub fn elaborate(
                 let key = if f.private {
                     private_key(f.name.span.file, name)
                 } else {
-                    match e.decls.get(name) {
+                    match e.decls.get(name.as_str()) {
                         Some(prev) if prev.decl.params.len() != f.params.len() => {
                             overload_key(name, f.params.len())
                         }
-                        _ => name.clone(),
+                        _ => name.to_string(),
                     }
                 };
                 e.decls.insert(
@@ -181,14 +181,14 @@ pub fn elaborate(
                 }
                 script_fns.insert(&f.name.name, f.name.span);
                 e.decls.insert(
-                    f.name.name.clone(),
+                    f.name.name.to_string(),
                     FnDecl {
                         decl: f,
                         origin: FnOrigin::Script,
                     },
                 );
             }
-            Item::Embedded(c, sp) => e.m.embedded.push((c.clone(), *sp)),
+            Item::Embedded(c, sp) => e.m.embedded.push((c.to_string(), *sp)),
             Item::Probe(_) => {}
         }
     }
@@ -308,7 +308,7 @@ impl<'a> Elab<'a> {
     }
 
     fn declare_global(&mut self, g: &ast::GlobalDecl) {
-        if let Some(&id) = self.globals.get(&g.name.name) {
+        if let Some(&id) = self.globals.get(g.name.name.as_str()) {
             self.diags.push(
                 Diag::error(
                     codes::DUPLICATE,
@@ -325,7 +325,7 @@ impl<'a> Elab<'a> {
                 ..
             }) => match &l.value {
                 LitValue::Int(v) => (Ty::Long, Some(Const::Long(*v))),
-                LitValue::Str(s) => (Ty::Str, Some(Const::Str(s.clone()))),
+                LitValue::Str(s) => (Ty::Str, Some(Const::Str(s.to_string()))),
             },
             _ => (Ty::Unknown, None),
         };
@@ -341,14 +341,14 @@ impl<'a> Elab<'a> {
             None => Shape::Unknown,
         };
         let id = self.m.globals.alloc(Global {
-            name: g.name.name.clone(),
+            name: g.name.name.to_string(),
             ty,
             array,
             init,
             stat: None,
             span: g.name.span,
         });
-        self.globals.insert(g.name.name.clone(), id);
+        self.globals.insert(g.name.name.to_string(), id);
         self.shapes.push(shape);
     }
 
@@ -375,17 +375,18 @@ impl<'a> Elab<'a> {
             };
             let mut fe = |e: &ast::Expr| match &e.kind {
                 ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
-                    uses.push((array.name.clone(), Some(keys.len()), array.span))
+                    uses.push((array.name.to_string(), Some(keys.len()), array.span))
                 }
                 ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                    uses.push((v.name.clone(), None, v.span))
+                    uses.push((v.name.to_string(), None, v.span))
                 }
                 _ => {}
             };
             let mut foreach_uses: Vec<(String, Option<usize>, Span)> = vec![];
             let mut fs = |s: &ast::Stmt| match &s.kind {
-                ast::StmtKind::Foreach { array, keys, .. } => {
-                    foreach_uses.push((array.name.clone(), Some(keys.len()), array.span))
+                ast::StmtKind::Foreach(f) => {
+                    let array = &f.array;
+                    foreach_uses.push((array.name.to_string(), Some(f.keys.len()), array.span))
                 }
                 ast::StmtKind::Delete(ast::Expr {
                     kind: ast::ExprKind::Var(v),
@@ -571,7 +572,7 @@ impl<'a> Elab<'a> {
             .iter()
             .map(|p| {
                 locals.alloc(Local {
-                    name: p.name.name.clone(),
+                    name: p.name.name.to_string(),
                     ty: p.ty.map(ty_of).unwrap_or(Ty::Unknown),
                     span: p.name.span,
                 })
@@ -600,7 +601,7 @@ impl<'a> Elab<'a> {
             // An overload (`NAME/ARITY`) keeps its name, and the back end adds the arity when
             // the module has more than one; a private function keeps its file-scoped key.
             name: if name.contains('/') {
-                d.name.name.clone()
+                d.name.name.to_string()
             } else {
                 name.to_string()
             },
@@ -629,7 +630,7 @@ impl<'a> Elab<'a> {
         let d = self.decls[key.as_str()].decl;
         match &d.body {
             FunctionBody::Embedded(c, sp) => {
-                self.m.functions[id].body = Body::Embedded(c.clone(), *sp)
+                self.m.functions[id].body = Body::Embedded(c.to_string(), *sp)
             }
             FunctionBody::Script(b) => {
                 let f = &mut self.m.functions[id];
@@ -820,16 +821,17 @@ impl<'a> Elab<'a> {
                 }
             }
             A::ForeachHist { key, hist, body } => self.lower_foreach_hist(key, hist, body, sc),
-            A::Foreach {
-                value,
-                keys,
-                array,
-                agg,
-                slice,
-                sort,
-                limit,
-                body,
-            } => {
+            A::Foreach(f) => {
+                let ast::Foreach {
+                    value,
+                    keys,
+                    array,
+                    agg,
+                    slice,
+                    sort,
+                    limit,
+                    body,
+                } = &**f;
                 let nkeys = keys.len();
                 let Some(g) = self.array_global(array, keys.len()) else {
                     return ir::Stmt {
@@ -982,12 +984,13 @@ impl<'a> Elab<'a> {
                 K::Return(e.as_ref().map(|e| self.expr(e, sc)))
             }
             A::Delete(e) => match &e.kind {
-                ast::ExprKind::Var(v) => match self.globals.get(&v.name) {
+                ast::ExprKind::Var(v) => match self.globals.get(v.name.as_str()) {
                     Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => {
                         K::Delete(LValue::Array(g))
                     }
                     Some(&g)
-                        if self.m.globals[g].stat.is_some() && !sc.names.contains_key(&v.name) =>
+                        if self.m.globals[g].stat.is_some()
+                            && !sc.names.contains_key(v.name.as_str()) =>
                     {
                         K::Delete(LValue::Global(g))
                     }
@@ -1008,7 +1011,8 @@ impl<'a> Elab<'a> {
                         None => K::Empty,
                     }
                 }
-                ast::ExprKind::Index { array, keys } => match self.globals.get(&array.name) {
+                ast::ExprKind::Index { array, keys } => match self.globals.get(array.name.as_str())
+                {
                     Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
                         array: g,
                         keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
@@ -1075,7 +1079,7 @@ impl<'a> Elab<'a> {
     }
 
     pub(super) fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
-        if let Some(&g) = self.globals.get(&id.name) {
+        if let Some(&g) = self.globals.get(id.name.as_str()) {
             self.diags.push(
                 Diag::error(
                     codes::MISPLACED,
@@ -1085,21 +1089,21 @@ impl<'a> Elab<'a> {
                 .secondary(self.m.globals[g].span, "declared global here"),
             );
         }
-        if let Some(&l) = sc.names.get(&id.name) {
+        if let Some(&l) = sc.names.get(id.name.as_str()) {
             return l;
         }
         let l = sc.locals.alloc(Local {
-            name: id.name.clone(),
+            name: id.name.to_string(),
             ty: Ty::Unknown,
             span: id.span,
         });
-        sc.names.insert(id.name.clone(), l);
+        sc.names.insert(id.name.to_string(), l);
         l
     }
 
     /// The global array `a` used with `arity` keys, or an error.
     fn array_global(&mut self, a: &ast::Ident, _arity: usize) -> Option<Id<Global>> {
-        match self.globals.get(&a.name) {
+        match self.globals.get(a.name.as_str()) {
             Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => Some(g),
             Some(_) => None, // reported by scan_shapes
             None => {
@@ -1122,10 +1126,10 @@ impl<'a> Elab<'a> {
     /// A name without keys: a local, or a scalar global. `None` for an array global used
     /// without keys, which `scan_shapes` has reported.
     fn var(&mut self, v: &ast::Ident, sc: &mut Scope) -> Option<LValue> {
-        if let Some(&l) = sc.names.get(&v.name) {
+        if let Some(&l) = sc.names.get(v.name.as_str()) {
             return Some(LValue::Local(l));
         }
-        if let Some(&g) = self.globals.get(&v.name) {
+        if let Some(&g) = self.globals.get(v.name.as_str()) {
             if self.m.globals[g].stat.is_some() {
                 self.stat_as_value(g, v.span);
                 return None;
@@ -1138,11 +1142,11 @@ impl<'a> Elab<'a> {
             return Some(LValue::Global(g));
         }
         let l = sc.locals.alloc(Local {
-            name: v.name.clone(),
+            name: v.name.to_string(),
             ty: Ty::Unknown,
             span: v.span,
         });
-        sc.names.insert(v.name.clone(), l);
+        sc.names.insert(v.name.to_string(), l);
         Some(LValue::Local(l))
     }
 
@@ -1193,7 +1197,7 @@ impl<'a> Elab<'a> {
         match &e.kind {
             A::Lit(l) => match &l.value {
                 LitValue::Int(v) => mk(ExprKind::Long(*v)),
-                LitValue::Str(s) => mk(ExprKind::Str(s.clone())),
+                LitValue::Str(s) => mk(ExprKind::Str(s.to_string())),
             },
             A::Var(_) | A::Index { .. } => match self.lvalue(e, sc) {
                 Some(lv) => mk(ExprKind::Var(lv)),
@@ -1343,7 +1347,7 @@ impl<'a> Elab<'a> {
         let LitValue::Str(p) = &lit.value else {
             return None;
         };
-        if let Some((id, _)) = self.m.regexes.iter().find(|(_, r)| r.pattern == *p) {
+        if let Some((id, _)) = self.m.regexes.iter().find(|(_, r)| r.pattern == p.as_str()) {
             return Some(id);
         }
         match regex::compile(p) {
@@ -1440,16 +1444,16 @@ impl<'a> Elab<'a> {
         let key = if self.decls.contains_key(&private) {
             private
         } else {
-            match self.decls.get(&name.name) {
+            match self.decls.get(name.name.as_str()) {
                 Some(d) if d.decl.params.len() != args.len() => {
                     let k = overload_key(&name.name, args.len());
                     if self.decls.contains_key(&k) {
                         k
                     } else {
-                        name.name.clone()
+                        name.name.to_string()
                     }
                 }
-                _ => name.name.clone(),
+                _ => name.name.to_string(),
             }
         };
         let Some(f) = self.function_id(&key) else {

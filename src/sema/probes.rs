@@ -234,7 +234,7 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
         d = d.label(format!("no probe point has `{comp}` here"));
         if let Some(s) = nearest(comp, candidates.iter().copied()) {
             let mut fixed = pp.clone();
-            fixed.components[at].name.name = s.to_string();
+            fixed.components[at].name.name = crate::syntax::ast::Name::new(s);
             d = d.help(format!(
                 "did you mean `{}`?",
                 crate::syntax::print::probe_point(&fixed)
@@ -603,7 +603,7 @@ fn str_arg(c: &ast::Component, what: &str, diags: &mut Diags) -> Option<String> 
         Some(ast::Literal {
             value: LitValue::Str(s),
             ..
-        }) => Some(s.clone()),
+        }) => Some(s.to_string()),
         Some(l) => {
             diags.push(
                 Diag::error(
@@ -780,7 +780,7 @@ pub fn declare_named(
         );
         return None;
     }
-    Some(new_watch(spec, Some(name.name.clone()), m, name.span))
+    Some(new_watch(spec, Some(name.name.to_string()), m, name.span))
 }
 
 fn data_spec(
@@ -934,7 +934,7 @@ fn data_spec(
     });
     let addr = match (&data.arg, &data.param) {
         (None, Some(p)) => match param {
-            Some(q) if q.name == p.name => WatchAddr::Param(p.name.clone()),
+            Some(q) if q.name == p.name => WatchAddr::Param(p.name.to_string()),
             _ => {
                 let mut d = Diag::error(
                     codes::WATCH_ARG,

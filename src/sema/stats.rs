@@ -41,10 +41,10 @@ impl<'a> Elab<'a> {
                 if let ast::ExprKind::StatAdd { target, .. } = &e.kind {
                     match &target.kind {
                         ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                            adds.push((v.name.clone(), v.span))
+                            adds.push((v.name.to_string(), v.span))
                         }
                         ast::ExprKind::Index { array, .. } => {
-                            adds.push((array.name.clone(), array.span))
+                            adds.push((array.name.to_string(), array.span))
                         }
                         _ => {}
                     }
@@ -115,8 +115,8 @@ impl<'a> Elab<'a> {
         let lowered: Vec<ir::Expr> = keys
             .map(|ks| ks.iter().map(|k| self.expr(k, sc)).collect())
             .unwrap_or_default();
-        let global = if keys.is_some() || !sc.names.contains_key(&v.name) {
-            self.globals.get(&v.name).copied()
+        let global = if keys.is_some() || !sc.names.contains_key(v.name.as_str()) {
+            self.globals.get(v.name.as_str()).copied()
         } else {
             None
         };

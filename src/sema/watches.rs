@@ -28,10 +28,10 @@ impl Elab<'_> {
                     )
                     .label("choose another name"),
                 );
-                self.bad_watches.insert(name.name.clone());
+                self.bad_watches.insert(name.name.to_string());
                 continue;
             }
-            if let Some(&prev) = self.named.get(&name.name) {
+            if let Some(&prev) = self.named.get(name.name.as_str()) {
                 self.diags.push(
                     Diag::error(
                         codes::DUPLICATE,
@@ -44,11 +44,11 @@ impl Elab<'_> {
             }
             match probes::declare_named(w, &p.points, &mut self.m, self.diags) {
                 Some(id) => {
-                    self.named.insert(name.name.clone(), id);
+                    self.named.insert(name.name.to_string(), id);
                     self.declared.insert(p.span, id);
                 }
                 None => {
-                    self.bad_watches.insert(name.name.clone());
+                    self.bad_watches.insert(name.name.to_string());
                 }
             }
         }
@@ -127,8 +127,8 @@ impl Elab<'_> {
             _ => return ir::StmtKind::Empty,
         };
         let verb = if enable { "enable" } else { "disable" };
-        let Some(&w) = self.named.get(&name.name) else {
-            if self.bad_watches.contains(&name.name) {
+        let Some(&w) = self.named.get(name.name.as_str()) else {
+            if self.bad_watches.contains(name.name.as_str()) {
                 // Its declaration was refused and said why.
                 return ir::StmtKind::Empty;
             }

@@ -1,11 +1,12 @@
-//! The parsed script: plain trees with spans, nothing resolved. Names are strings here; the
-//! elaborator turns them into typed arena ids.
+//! The parsed script: plain trees with spans, nothing resolved. Names (and string literals
+//! and embedded C) are interned `Name`s here; the elaborator turns them into typed arena ids.
 
 use crate::diag::Span;
+pub use crate::syntax::name::Name;
 
 #[derive(Debug, Clone)]
 pub struct Ident {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
 }
 
@@ -26,7 +27,7 @@ pub enum Item {
     Function(FunctionDecl),
     Probe(ProbeDecl),
     /// Top-level `%{ C %}`.
-    Embedded(String, Span),
+    Embedded(Name, Span),
 }
 
 impl Item {
@@ -73,7 +74,7 @@ pub struct FunctionDecl {
 pub enum FunctionBody {
     Script(Block),
     /// Embedded C (guru mode or tapsets), with its span for build-error mapping.
-    Embedded(String, Span),
+    Embedded(Name, Span),
 }
 
 #[derive(Debug, Clone)]
@@ -122,13 +123,13 @@ pub struct Literal {
     pub value: LitValue,
     pub span: Span,
     /// The command-line argument it came from, if substituted by the preprocessor.
-    pub from_arg: Option<String>,
+    pub from_arg: Option<Name>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LitValue {
     Int(i64),
-    Str(String),
+    Str(Name),
 }
 
 #[derive(Debug, Clone)]
@@ -169,28 +170,19 @@ pub enum StmtKind {
         cond: Expr,
         body: Box<Stmt>,
     },
+    // The rarer statements keep their larger parts boxed, so that every `Stmt` (a block is a
+    // vector of them) stays the size of the common ones.
     For {
-        init: Option<Expr>,
-        cond: Option<Expr>,
-        step: Option<Expr>,
+        init: Option<Box<Expr>>,
+        cond: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
-    Foreach {
-        value: Option<Ident>,
-        keys: Vec<Ident>,
-        array: Ident,
-        /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
-        agg: Option<(StatFn, Span)>,
-        /// `in arr[k, *]`: only the entries matching these keys (`*` matches any).
-        slice: Option<Vec<Expr>>,
-        sort: Option<(SortBy, SortDir)>,
-        limit: Option<Expr>,
-        body: Box<Stmt>,
-    },
+    Foreach(Box<Foreach>),
     /// `foreach (b in @hist_log(x))`: every bucket index of a histogram.
     ForeachHist {
         key: Ident,
-        hist: Expr,
+        hist: Box<Expr>,
         body: Box<Stmt>,
     },
     Break,
@@ -201,22 +193,37 @@ pub enum StmtKind {
     /// `enable NAME`, `enable NAME(EXPR)`, with `later` for now-or-later.
     Enable {
         name: Ident,
-        arg: Option<Expr>,
+        arg: Option<Box<Expr>>,
         later: Option<Span>,
     },
     /// `disable NAME`, `disable NAME(EXPR)`; `later` is parsed only to be refused.
     Disable {
         name: Ident,
-        arg: Option<Expr>,
+        arg: Option<Box<Expr>>,
         later: Option<Span>,
     },
     /// `try { } catch [(msg)] { }`.
     Try {
         body: Block,
         var: Option<Ident>,
-        catch: Block,
+        catch: Box<Block>,
     },
     Empty,
+}
+
+/// `foreach ([value =] [k1, ...] in array[slice] [agg] [sort] limit N) body`.
+#[derive(Debug, Clone)]
+pub struct Foreach {
+    pub value: Option<Ident>,
+    pub keys: Vec<Ident>,
+    pub array: Ident,
+    /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
+    pub agg: Option<(StatFn, Span)>,
+    /// `in arr[k, *]`: only the entries matching these keys (`*` matches any).
+    pub slice: Option<Vec<Expr>>,
+    pub sort: Option<(SortBy, SortDir)>,
+    pub limit: Option<Expr>,
+    pub body: Stmt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,9 +509,10 @@ pub fn walk_stmt<'e>(s: &'e Stmt, fe: &mut dyn FnMut(&'e Expr), fs: &mut dyn FnM
             }
             walk_stmt(body, fe, fs)
         }
-        Foreach {
-            limit, slice, body, ..
-        } => {
+        Foreach(f) => {
+            let crate::syntax::ast::Foreach {
+                limit, slice, body, ..
+            } = &**f;
             if let Some(l) = limit {
                 walk_expr(l, fe)
             }
@@ -527,3 +535,8 @@ pub fn walk_stmt<'e>(s: &'e Stmt, fe: &mut dyn FnMut(&'e Expr), fs: &mut dyn FnM
         Break | Continue | Next | Return(None) | Empty => {}
     }
 }
+// A script's AST is a few times its size in bytes: keep the nodes small (a `Stmt` was 240
+// bytes before the rare statements boxed their larger parts).
+const _: () = assert!(std::mem::size_of::<Ident>() <= 24);
+const _: () = assert!(std::mem::size_of::<Expr>() <= 72);
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 104);

@@ -1,6 +1,7 @@
 //! Pass 1a: text to tokens. logos finds the token boundaries; `lex` then decodes literals
 //! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
 
+use super::name::Name;
 use crate::diag::{Diag, Diags, FileId, Span, codes};
 use logos::Logos;
 
@@ -109,13 +110,14 @@ fn lex_embedded(lex: &mut logos::Lexer<Raw>) -> bool {
 }
 
 /// Token kinds after decoding. Punctuation is one variant per operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum T {
-    Ident(String),
+    Ident(Name),
     Int(i64),
-    Str(String),
+    /// A string literal's text, escapes decoded.
+    Str(Name),
     /// `%{ C %}`, the C text without the delimiters.
-    Embedded(String),
+    Embedded(Name),
     /// `$N` / `@N` before preprocessing substitutes them.
     ArgNum(u32),
     ArgStr(u32),
@@ -130,25 +132,28 @@ pub enum T {
     Op(&'static str),
     /// `@NAME`: a macro use or definition (`@define`), or one of SystemTap's `@` operators;
     /// the macro pass (`macros.rs`) expands the macros and the parser reports the rest.
-    At(String),
+    At(Name),
     /// `$name`: a target variable, which needs debuginfo this translator does not read.
-    TargetVar(String),
+    TargetVar(Name),
     /// Stands in for something already reported (an unsupported `@cast`, a target variable),
     /// so that the parser can step over it without follow-on errors.
     Reported,
     Eof,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Tok {
     pub t: T,
     pub span: Span,
-    /// Set on tokens that were substituted from a command-line argument.
-    pub from_arg: Option<String>,
+    /// Set on tokens that were substituted from a command-line argument: `$1 = 5`.
+    pub from_arg: Option<Name>,
     /// The token starts a line (only blanks and comments before it on its line), for hints
     /// about statements that run together without `;`.
     pub line_start: bool,
 }
+
+// Small tokens: a script has about one per three bytes.
+const _: () = assert!(std::mem::size_of::<Tok>() <= 48);
 
 /// Every operator token, for turning a matched slice into a `&'static str`.
 const OPS: &[&str] = &[
@@ -174,155 +179,219 @@ fn op_text(slice: &str) -> Option<&'static str> {
 /// Largest script the translator accepts; SystemTap scripts are small, and this bounds the work.
 pub const MAX_SOURCE_BYTES: usize = 8 << 20;
 
+/// The tokens of one text, one at a time: the parser pulls them (through a small look-ahead)
+/// when the text needs no macro or preprocessor pass, so that a large script's tokens are never
+/// all held at once. Its diagnostics are kept apart, to be reported before the parser's, as
+/// when the whole text is lexed first.
+pub struct Stream<'t> {
+    lexer: logos::Lexer<'t, Raw>,
+    file: FileId,
+    text: &'t str,
+    /// End of the previous token, for `line_start`.
+    prev_end: Option<usize>,
+    /// Errors reported before this text: the lexer gives up after 50 in all.
+    prior_errors: usize,
+    done: bool,
+    pub diags: Diags,
+}
+
+impl<'t> Stream<'t> {
+    pub fn new(file: FileId, text: &'t str, prior_errors: usize) -> Stream<'t> {
+        Stream {
+            lexer: Raw::lexer(text),
+            file,
+            text,
+            prev_end: None,
+            prior_errors,
+            done: false,
+            diags: Diags::default(),
+        }
+    }
+
+    /// `Eof`, from the end of the text on (and after an error that stops the lexer).
+    fn end(&mut self) -> Tok {
+        self.done = true;
+        let end = self.text.len();
+        Tok {
+            t: T::Eof,
+            span: Span::new(self.file, end..end),
+            from_arg: None,
+            line_start: true,
+        }
+    }
+
+    /// The next token; `Eof` at the end, and again on every later call.
+    pub fn next_tok(&mut self) -> Tok {
+        let file = self.file;
+        if self.done {
+            return self.end();
+        }
+        loop {
+            let Some(res) = self.lexer.next() else {
+                return self.end();
+            };
+            let range = self.lexer.span();
+            let slice = self.lexer.slice();
+            let span = Span::new(file, range.clone());
+            let raw = match res {
+                Ok(r) => r,
+                Err(()) => {
+                    let c = slice.chars().next().unwrap_or('?');
+                    let shown = if c.is_control() || !c.is_ascii() {
+                        format!(
+                            "byte 0x{:02x}",
+                            slice.as_bytes().first().copied().unwrap_or(0)
+                        )
+                    } else {
+                        format!("`{c}`")
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            codes::LEX_BAD_CHAR,
+                            span,
+                            format!("unexpected character {shown}"),
+                        )
+                        .label("not part of any token"),
+                    );
+                    if self.prior_errors + self.diags.error_count() > 50 {
+                        return self.end();
+                    }
+                    continue;
+                }
+            };
+            let t = match raw {
+                Raw::Ident => T::Ident(Name::new(slice)),
+                Raw::Number => match parse_int(slice) {
+                    Some(v) => T::Int(v),
+                    None => {
+                        self.diags.push(
+                            Diag::error(
+                                codes::LEX_BAD_NUMBER,
+                                span,
+                                format!("invalid number `{slice}`"),
+                            )
+                            .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
+                        );
+                        T::Int(0)
+                    }
+                },
+                Raw::Str => {
+                    let body = &slice[1..slice.len() - 1];
+                    // Most strings have no escape to decode: interned straight from the text.
+                    if body.bytes().any(|b| b == b'\\' || b == 0) {
+                        T::Str(Name::from_string(unescape(
+                            body,
+                            file,
+                            range.start + 1,
+                            &mut self.diags,
+                        )))
+                    } else {
+                        T::Str(Name::new(body))
+                    }
+                }
+                Raw::UnterminatedStr => {
+                    self.diags.push(
+                        Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
+                            .label("this string has no closing `\"` on its line"),
+                    );
+                    T::Str(Name::new(""))
+                }
+                Raw::UnterminatedComment => {
+                    self.diags.push(
+                        Diag::error(
+                            codes::LEX_UNTERMINATED,
+                            Span::new(file, range.start..range.start + 2),
+                            "unterminated comment",
+                        )
+                        .label("this `/*` is never closed"),
+                    );
+                    return self.end();
+                }
+                Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
+                    Ok(n) if n > 0 => {
+                        if raw == Raw::DollarArg {
+                            T::ArgNum(n)
+                        } else {
+                            T::ArgStr(n)
+                        }
+                    }
+                    _ => {
+                        self.diags.push(
+                            Diag::error(
+                                codes::PP_MISSING_ARG,
+                                span,
+                                format!("invalid argument reference `{slice}`"),
+                            )
+                            .help("arguments are numbered from 1: $1, @1, ..."),
+                        );
+                        T::Int(0)
+                    }
+                },
+                Raw::DollarCount | Raw::AtCount => T::ArgCount,
+                // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
+                // name one.
+                Raw::TargetVar => T::TargetVar(Name::new(slice)),
+                Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
+                    T::AtOp(
+                        crate::syntax::ast::StatFn::from_name(&slice[1..])
+                            .unwrap()
+                            .name(),
+                    )
+                }
+                Raw::AtMacro => T::At(Name::new(&slice[1..])),
+                Raw::Embedded => {
+                    if !slice.ends_with("%}") || slice.len() < 4 {
+                        self.diags.push(
+                            Diag::error(
+                                codes::LEX_UNTERMINATED,
+                                Span::new(file, range.start..range.start + 2),
+                                "unterminated embedded C",
+                            )
+                            .label("this `%{` has no closing `%}`"),
+                        );
+                        return self.end();
+                    }
+                    T::Embedded(Name::new(&slice[2..slice.len() - 2]))
+                }
+                Raw::PpOpen => T::PpOpen,
+                Raw::PpThen => T::PpThen,
+                Raw::PpElse => T::PpElse,
+                Raw::PpClose => T::PpClose,
+                Raw::Op => match op_text(slice) {
+                    Some(o) => T::Op(o),
+                    None => continue,
+                },
+            };
+            let line_start = match self.prev_end {
+                None => true,
+                Some(end) => self.text.as_bytes()[end..range.start].contains(&b'\n'),
+            };
+            self.prev_end = Some(range.end);
+            return Tok {
+                t,
+                span,
+                from_arg: None,
+                line_start,
+            };
+        }
+    }
+}
+
+/// All the tokens of a text, `Eof` last.
 pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
     // Scripts run about three bytes a token: one allocation instead of a doubling series
     // (capacity never written is never resident).
     let mut out: Vec<Tok> = Vec::with_capacity(text.len() / 3 + 1);
-    let mut lexer = Raw::lexer(text);
-    let sp = |r: std::ops::Range<usize>| Span::new(file, r);
-    while let Some(res) = lexer.next() {
-        let range = lexer.span();
-        let slice = lexer.slice();
-        let span = sp(range.clone());
-        let raw = match res {
-            Ok(r) => r,
-            Err(()) => {
-                let c = slice.chars().next().unwrap_or('?');
-                let shown = if c.is_control() || !c.is_ascii() {
-                    format!(
-                        "byte 0x{:02x}",
-                        slice.as_bytes().first().copied().unwrap_or(0)
-                    )
-                } else {
-                    format!("`{c}`")
-                };
-                diags.push(
-                    Diag::error(
-                        codes::LEX_BAD_CHAR,
-                        span,
-                        format!("unexpected character {shown}"),
-                    )
-                    .label("not part of any token"),
-                );
-                if diags.error_count() > 50 {
-                    break;
-                }
-                continue;
-            }
-        };
-        let t = match raw {
-            Raw::Ident => T::Ident(slice.to_string()),
-            Raw::Number => match parse_int(slice) {
-                Some(v) => T::Int(v),
-                None => {
-                    diags.push(
-                        Diag::error(
-                            codes::LEX_BAD_NUMBER,
-                            span,
-                            format!("invalid number `{slice}`"),
-                        )
-                        .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
-                    );
-                    T::Int(0)
-                }
-            },
-            Raw::Str => T::Str(unescape(
-                &slice[1..slice.len() - 1],
-                file,
-                range.start + 1,
-                diags,
-            )),
-            Raw::UnterminatedStr => {
-                diags.push(
-                    Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
-                        .label("this string has no closing `\"` on its line"),
-                );
-                T::Str(String::new())
-            }
-            Raw::UnterminatedComment => {
-                diags.push(
-                    Diag::error(
-                        codes::LEX_UNTERMINATED,
-                        sp(range.start..range.start + 2),
-                        "unterminated comment",
-                    )
-                    .label("this `/*` is never closed"),
-                );
-                break;
-            }
-            Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
-                Ok(n) if n > 0 => {
-                    if raw == Raw::DollarArg {
-                        T::ArgNum(n)
-                    } else {
-                        T::ArgStr(n)
-                    }
-                }
-                _ => {
-                    diags.push(
-                        Diag::error(
-                            codes::PP_MISSING_ARG,
-                            span,
-                            format!("invalid argument reference `{slice}`"),
-                        )
-                        .help("arguments are numbered from 1: $1, @1, ..."),
-                    );
-                    T::Int(0)
-                }
-            },
-            Raw::DollarCount | Raw::AtCount => T::ArgCount,
-            // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
-            // name one.
-            Raw::TargetVar => T::TargetVar(slice.to_string()),
-            Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
-                T::AtOp(
-                    crate::syntax::ast::StatFn::from_name(&slice[1..])
-                        .unwrap()
-                        .name(),
-                )
-            }
-            Raw::AtMacro => T::At(slice[1..].to_string()),
-            Raw::Embedded => {
-                if !slice.ends_with("%}") || slice.len() < 4 {
-                    diags.push(
-                        Diag::error(
-                            codes::LEX_UNTERMINATED,
-                            sp(range.start..range.start + 2),
-                            "unterminated embedded C",
-                        )
-                        .label("this `%{` has no closing `%}`"),
-                    );
-                    break;
-                }
-                T::Embedded(slice[2..slice.len() - 2].to_string())
-            }
-            Raw::PpOpen => T::PpOpen,
-            Raw::PpThen => T::PpThen,
-            Raw::PpElse => T::PpElse,
-            Raw::PpClose => T::PpClose,
-            Raw::Op => match op_text(slice) {
-                Some(o) => T::Op(o),
-                None => continue,
-            },
-        };
-        let line_start = match out.last() {
-            None => true,
-            Some(prev) => text.as_bytes()[prev.span.end as usize..range.start].contains(&b'\n'),
-        };
-        out.push(Tok {
-            t,
-            span,
-            from_arg: None,
-            line_start,
-        });
+    let mut s = Stream::new(file, text, diags.error_count());
+    loop {
+        let t = s.next_tok();
+        let eof = t.t == T::Eof;
+        out.push(t);
+        if eof {
+            break;
+        }
     }
-    let end = text.len();
-    out.push(Tok {
-        t: T::Eof,
-        span: sp(end..end),
-        from_arg: None,
-        line_start: true,
-    });
+    diags.extend(s.diags);
     out
 }
 

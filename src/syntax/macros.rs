@@ -10,6 +10,7 @@
 //! expansion points at the `@NAME` the user wrote.
 
 use super::lexer::{T, Tok};
+use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
 use indexmap::IndexMap;
 
@@ -18,7 +19,7 @@ pub const MAX_MACRO_DEPTH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct Macro {
-    pub params: Vec<String>,
+    pub params: Vec<Name>,
     pub body: Vec<Tok>,
     /// The name in its `@define`.
     pub span: Span,
@@ -40,7 +41,7 @@ pub fn define_library(toks: Vec<Tok>, lib: &mut Library, diags: &mut Diags) {
         diags,
     };
     loop {
-        match ex.peek().t.clone() {
+        match ex.peek().t {
             T::Eof => break,
             T::At(d) if d == "define" => {
                 ex.bump();
@@ -96,7 +97,7 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
                 ex.define();
             }
             T::At(_) if is_use => {
-                let tok = ex.bump().clone();
+                let tok = *ex.bump();
                 let T::At(name) = &tok.t else { continue };
                 let before = ex.diags.error_count();
                 if let Some(args) = ex.args_at_top(name, tok.span) {
@@ -106,7 +107,7 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
                     // Already reported: the parser steps over it without follow-on errors.
                     out.push(Tok {
                         t: T::Reported,
-                        ..tok.clone()
+                        ..tok
                     });
                 }
             }
@@ -183,7 +184,7 @@ impl Expander<'_> {
     /// After `@define`: `NAME [(P, ...)] %( BODY %)`. Errors are reported and the definition
     /// dropped; the body is skipped, so it is not read as script.
     fn define(&mut self) {
-        let name_tok = self.peek().clone();
+        let name_tok = *self.peek();
         let T::Ident(name) = &name_tok.t else {
             let d = self
                 .err(name_tok.span, "expected a macro name after `@define`")
@@ -192,15 +193,15 @@ impl Expander<'_> {
             return;
         };
         self.bump();
-        let mut params: Vec<String> = vec![];
+        let mut params: Vec<Name> = vec![];
         if self.peek().t == T::Op("(") {
             self.bump();
             loop {
-                let t = self.peek().clone();
+                let t = *self.peek();
                 match &t.t {
                     T::Ident(p) if !params.contains(p) => {
                         self.bump();
-                        params.push(p.clone());
+                        params.push(*p);
                     }
                     T::Op(")") if params.is_empty() => {}
                     _ => {
@@ -233,7 +234,7 @@ impl Expander<'_> {
                 }
             }
         }
-        let open = self.peek().clone();
+        let open = *self.peek();
         if open.t != T::PpOpen {
             let d = self
                 .err(
@@ -248,7 +249,7 @@ impl Expander<'_> {
         let mut depth = 0usize;
         let mut body = vec![];
         loop {
-            let t = self.bump().clone();
+            let t = *self.bump();
             match t.t {
                 T::Eof => {
                     let d = self
@@ -271,7 +272,7 @@ impl Expander<'_> {
             }
             body.push(t);
         }
-        if let Some(prev) = self.local.get(name) {
+        if let Some(prev) = self.local.get(name.as_str()) {
             let prev = prev.span;
             let d = self
                 .err(
@@ -283,7 +284,7 @@ impl Expander<'_> {
             return;
         }
         self.local.insert(
-            name.clone(),
+            name.to_string(),
             Macro {
                 params,
                 body,
@@ -356,7 +357,7 @@ impl Expander<'_> {
                 _ => {}
             }
             if let Some(last) = args.last_mut() {
-                last.push(t.clone());
+                last.push(*t);
             }
         }
         if args.len() != want || args.iter().any(|a| a.is_empty()) {
@@ -416,21 +417,15 @@ impl Expander<'_> {
                         subst.extend(args[i].iter().cloned());
                         continue;
                     }
-                    subst.push(Tok {
-                        span: site,
-                        ..t.clone()
-                    });
+                    subst.push(Tok { span: site, ..*t });
                 }
-                _ => subst.push(Tok {
-                    span: site,
-                    ..t.clone()
-                }),
+                _ => subst.push(Tok { span: site, ..*t }),
             }
         }
         // Macro uses in the substituted body (including those the arguments brought).
         let mut i = 0;
         while i < subst.len() {
-            let t = subst[i].clone();
+            let t = subst[i];
             i += 1;
             match &t.t {
                 T::At(n) if n != "define" && self.lookup(n).is_some() => {

@@ -5,9 +5,11 @@
 pub mod ast;
 pub mod lexer;
 pub mod macros;
+pub mod name;
 pub mod parser;
 pub mod preprocess;
 pub mod print;
+pub mod tokens;
 
 use crate::diag::{Diag, Diags, FileId, Loc, Origin, SourceMap, codes};
 
@@ -33,11 +35,28 @@ pub fn parse_file(
         ));
         return ast::Script { items: vec![] };
     }
-    let toks = lexer::lex(file, text, diags);
-    let toks = macros::expand(toks, macros, diags);
-    let toks = preprocess::preprocess(toks, env, diags);
     let guru = env.guru();
-    parser::parse(&toks, sm.origin(file), guru, diags)
+    if tokens::needs_token_passes(text) {
+        let toks = lexer::lex(file, text, diags);
+        let toks = macros::expand(toks, macros, diags);
+        let toks = preprocess::preprocess(toks, env, diags);
+        return parser::parse(
+            &mut tokens::VecSource::new(toks),
+            sm.origin(file),
+            guru,
+            diags,
+        );
+    }
+    // The parser pulls the tokens from the lexer as it goes. The lexer's diagnostics come
+    // first, as when the text is lexed before it is parsed: the rest of the text is lexed
+    // for them if the parser stopped early.
+    let mut stream = lexer::Stream::new(file, text, diags.error_count());
+    let mut parse_diags = Diags::default();
+    let script = parser::parse(&mut stream, sm.origin(file), guru, &mut parse_diags);
+    while stream.next_tok().t != lexer::T::Eof {}
+    diags.extend(stream.diags);
+    diags.extend(parse_diags);
+    script
 }
 
 /// The error for a script without probes, the same whether pass 1 finds nothing at all or

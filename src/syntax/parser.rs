@@ -9,7 +9,9 @@
 
 use super::ast::*;
 use super::lexer::{T, Tok};
+use super::tokens::TokenSource;
 use crate::diag::{Diag, Diags, Origin, Span, codes};
+use std::collections::VecDeque;
 
 /// Deepest nesting of statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
@@ -20,9 +22,13 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
-pub fn parse(toks: &[Tok], origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+pub fn parse(toks: &mut dyn TokenSource, origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+    let next = toks.next_tok();
     let mut p = Parser {
         toks,
+        next,
+        ahead: VecDeque::new(),
+        prev: None,
         pos: 0,
         depth: 0,
         diags,
@@ -50,7 +56,15 @@ enum Fatal {
 type PResult<T> = Result<T, Fatal>;
 
 struct Parser<'a> {
-    toks: &'a [Tok],
+    toks: &'a mut dyn TokenSource,
+    /// The next token.
+    next: Tok,
+    /// The tokens after `next` that `peek_at` pulled from `toks` (a probe point's name,
+    /// `(p) =`), not consumed yet.
+    ahead: VecDeque<Tok>,
+    /// The span of the last token consumed.
+    prev: Option<Span>,
+    /// How many tokens have been consumed (`Eof` never is).
     pos: usize,
     depth: usize,
     diags: &'a mut Diags,
@@ -75,30 +89,47 @@ fn describe(t: &T) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&self) -> &'a Tok {
-        &self.toks[self.pos.min(self.toks.len() - 1)]
+    fn peek(&self) -> Tok {
+        self.next
     }
-    fn peek_at(&self, n: usize) -> &'a T {
-        &self.toks[(self.pos + n).min(self.toks.len() - 1)].t
+    /// The token `n` places ahead (`Eof` past the end), pulled from the source if need be.
+    fn peek_at(&mut self, n: usize) -> T {
+        if n == 0 {
+            return self.next.t;
+        }
+        while self.ahead.len() < n {
+            let t = self.toks.next_tok();
+            self.ahead.push_back(t);
+        }
+        self.ahead[n - 1].t
     }
     fn at_eof(&self) -> bool {
-        self.peek().t == T::Eof
+        matches!(self.next.t, T::Eof)
     }
-    fn bump(&mut self) -> &'a Tok {
-        let t = self.peek();
-        if self.pos < self.toks.len() - 1 {
+    /// Consumes the next token, and returns it; at `Eof` it stays.
+    fn bump(&mut self) -> Tok {
+        let t = self.next;
+        if !matches!(t.t, T::Eof) {
+            self.next = match self.ahead.pop_front() {
+                Some(n) => n,
+                None => self.toks.next_tok(),
+            };
             self.pos += 1;
+            self.prev = Some(t.span);
         }
         t
     }
     fn prev_span(&self) -> Span {
-        self.toks[self.pos.saturating_sub(1)].span
+        match self.prev {
+            Some(sp) => sp,
+            None => self.next.span,
+        }
     }
     fn is_op(&self, o: &str) -> bool {
-        matches!(self.peek().t, T::Op(x) if x == o)
+        matches!(self.next.t, T::Op(x) if x == o)
     }
     fn is_kw(&self, k: &str) -> bool {
-        matches!(&self.peek().t, T::Ident(x) if x == k)
+        matches!(&self.next.t, T::Ident(x) if x == k)
     }
     fn eat_op(&mut self, o: &str) -> bool {
         if self.is_op(o) {
@@ -150,7 +181,7 @@ impl<'a> Parser<'a> {
             T::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
                 let t = self.bump();
                 Ok(Ident {
-                    name: s.clone(),
+                    name: *s,
                     span: t.span,
                 })
             }
@@ -232,7 +263,7 @@ impl<'a> Parser<'a> {
             T::Embedded(c) => {
                 self.bump();
                 self.check_guru(t.span)?;
-                Ok(vec![Item::Embedded(c.clone(), t.span)])
+                Ok(vec![Item::Embedded(*c, t.span)])
             }
             T::Op(";") => {
                 self.bump();
@@ -303,7 +334,7 @@ impl<'a> Parser<'a> {
         let t = self.peek();
         let value = match (&t.t, neg) {
             (T::Int(v), _) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-            (T::Str(s), false) => LitValue::Str(s.clone()),
+            (T::Str(s), false) => LitValue::Str(*s),
             _ => return self.error("a number or string literal as the initial value"),
         };
         self.bump();
@@ -312,7 +343,7 @@ impl<'a> Parser<'a> {
             kind: ExprKind::Lit(Literal {
                 value,
                 span,
-                from_arg: t.from_arg.clone(),
+                from_arg: t.from_arg,
             }),
             span,
         })
@@ -362,7 +393,7 @@ impl<'a> Parser<'a> {
             T::Embedded(c) => {
                 self.bump();
                 self.check_guru(t.span)?;
-                FunctionBody::Embedded(c.clone(), t.span)
+                FunctionBody::Embedded(*c, t.span)
             }
             _ => FunctionBody::Script(self.block()?),
         };
@@ -423,7 +454,7 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
             n += 1;
-            if *self.peek_at(n) == T::Op(".") {
+            if self.peek_at(n) == T::Op(".") {
                 n += 1;
             } else {
                 break;
@@ -436,7 +467,7 @@ impl<'a> Parser<'a> {
             self.peek_at(n + 3),
         ) {
             (T::Op("=" | "+="), ..) => None,
-            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p.clone()),
+            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p),
             _ => return Ok(None),
         };
         let mut names = vec![];
@@ -444,7 +475,7 @@ impl<'a> Parser<'a> {
             let t = self.bump();
             if let T::Ident(s) = &t.t {
                 names.push(Ident {
-                    name: s.clone(),
+                    name: *s,
                     span: t.span,
                 });
             }
@@ -486,7 +517,7 @@ impl<'a> Parser<'a> {
                 T::Ident(s) => {
                     self.bump();
                     Ident {
-                        name: s.clone(),
+                        name: *s,
                         span: t.span,
                     }
                 }
@@ -504,7 +535,7 @@ impl<'a> Parser<'a> {
                 if let T::Ident(p) = &self.peek().t {
                     if matches!(self.peek_at(1), T::Op(")")) {
                         param = Some(Ident {
-                            name: p.clone(),
+                            name: *p,
                             span: self.bump().span,
                         });
                         self.bump();
@@ -517,7 +548,7 @@ impl<'a> Parser<'a> {
                     let t = self.peek();
                     let value = match &t.t {
                         T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-                        T::Str(s) if !neg => LitValue::Str(s.clone()),
+                        T::Str(s) if !neg => LitValue::Str(*s),
                         T::Reported => LitValue::Int(0),
                         _ => return self.error("a number or string literal"),
                     };
@@ -529,7 +560,7 @@ impl<'a> Parser<'a> {
                     Some(Literal {
                         value,
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     })
                 }
             } else {
@@ -557,13 +588,10 @@ impl<'a> Parser<'a> {
         let mut stmts = vec![];
         while !self.is_op("}") {
             if self.at_eof() {
+                let at = self.peek().span;
                 self.diags.push(
-                    Diag::error(
-                        codes::PARSE,
-                        self.peek().span,
-                        "expected `}`, found end of file",
-                    )
-                    .secondary(open, "this block is never closed"),
+                    Diag::error(codes::PARSE, at, "expected `}`, found end of file")
+                        .secondary(open, "this block is never closed"),
                 );
                 return Err(Fatal::Syntax);
             }
@@ -652,9 +680,9 @@ impl<'a> Parser<'a> {
                     };
                     self.expect_op(")")?;
                     StmtKind::For {
-                        init,
-                        cond,
-                        step,
+                        init: init.map(Box::new),
+                        cond: cond.map(Box::new),
+                        step: step.map(Box::new),
                         body: Box::new(self.stmt()?),
                     }
                 }
@@ -701,9 +729,17 @@ impl<'a> Parser<'a> {
                     };
                     let later = self.eat_kw("later").then(|| self.prev_span());
                     if enable {
-                        StmtKind::Enable { name, arg, later }
+                        StmtKind::Enable {
+                            name,
+                            arg: arg.map(Box::new),
+                            later,
+                        }
                     } else {
-                        StmtKind::Disable { name, arg, later }
+                        StmtKind::Disable {
+                            name,
+                            arg: arg.map(Box::new),
+                            later,
+                        }
                     }
                 }
                 "else" => return self.error("a statement (this `else` has no `if`)"),
@@ -746,10 +782,14 @@ impl<'a> Parser<'a> {
             None
         };
         let catch = self.block()?;
-        Ok(StmtKind::Try { body, var, catch })
+        Ok(StmtKind::Try {
+            body,
+            var,
+            catch: Box::new(catch),
+        })
     }
 
-    fn starts_expr(&self) -> bool {
+    fn starts_expr(&mut self) -> bool {
         match &self.peek().t {
             T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) | T::TargetVar(_) => true,
             T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
@@ -784,7 +824,7 @@ impl<'a> Parser<'a> {
             }
         };
         let mut value = None;
-        if matches!(self.peek().t, T::Ident(_)) && *self.peek_at(1) == T::Op("=") {
+        if matches!(self.peek().t, T::Ident(_)) && self.peek_at(1) == T::Op("=") {
             value = Some(self.ident("a variable name")?);
             self.bump();
         }
@@ -825,7 +865,7 @@ impl<'a> Parser<'a> {
             let body = Box::new(self.stmt()?);
             return Ok(StmtKind::ForeachHist {
                 key: keys.swap_remove(0),
-                hist,
+                hist: Box::new(hist),
                 body,
             });
         }
@@ -850,8 +890,8 @@ impl<'a> Parser<'a> {
             None
         };
         self.expect_op(")")?;
-        let body = Box::new(self.stmt()?);
-        Ok(StmtKind::Foreach {
+        let body = self.stmt()?;
+        Ok(StmtKind::Foreach(Box::new(Foreach {
             value,
             keys,
             array,
@@ -860,7 +900,7 @@ impl<'a> Parser<'a> {
             sort,
             limit,
             body,
-        })
+        })))
     }
 
     // ---- expressions ----
@@ -936,7 +976,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn peek_binop(&self) -> Option<BinOp> {
+    fn peek_binop(&mut self) -> Option<BinOp> {
         use BinOp::*;
         Some(match self.peek().t {
             T::Op("*") => Mul,
@@ -1006,9 +1046,9 @@ impl<'a> Parser<'a> {
                 };
                 self.bump();
                 let pattern = Literal {
-                    value: LitValue::Str(p.clone()),
+                    value: LitValue::Str(*p),
                     span: t.span,
-                    from_arg: t.from_arg.clone(),
+                    from_arg: t.from_arg,
                 };
                 let span = lhs.span.to(t.span);
                 let l = std::mem::replace(
@@ -1109,7 +1149,7 @@ impl<'a> Parser<'a> {
                     kind: ExprKind::Lit(Literal {
                         value: LitValue::Int(v.wrapping_neg()),
                         span,
-                        from_arg: from_arg.clone(),
+                        from_arg: *from_arg,
                     }),
                     span,
                 });
@@ -1179,7 +1219,7 @@ impl<'a> Parser<'a> {
                     kind: ExprKind::Lit(Literal {
                         value: LitValue::Int(*v),
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     }),
                     span: t.span,
                 })
@@ -1188,9 +1228,9 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(Expr {
                     kind: ExprKind::Lit(Literal {
-                        value: LitValue::Str(s.clone()),
+                        value: LitValue::Str(*s),
                         span: t.span,
-                        from_arg: t.from_arg.clone(),
+                        from_arg: t.from_arg,
                     }),
                     span: t.span,
                 })
@@ -1249,13 +1289,13 @@ impl<'a> Parser<'a> {
             }
             T::TargetVar(name) => {
                 let name = Ident {
-                    name: name.clone(),
+                    name: *name,
                     span: t.span,
                 };
                 self.bump();
                 // Its members (`$task->pid->tgid`) go with it: reported once, as a whole.
                 while self.is_op("-")
-                    && *self.peek_at(1) == T::Op(">")
+                    && self.peek_at(1) == T::Op(">")
                     && matches!(self.peek_at(2), T::Ident(_))
                 {
                     self.bump();
@@ -1371,7 +1411,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             } else if self.is_op("-")
-                && *self.peek_at(1) == T::Op(">")
+                && self.peek_at(1) == T::Op(">")
                 && matches!(self.peek_at(2), T::Ident(_))
             {
                 self.bump();

@@ -3,6 +3,7 @@
 //! the target kernel (its version and `.config`), which is read only when a condition needs it.
 
 use super::lexer::{T, Tok};
+use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
 
 /// What conditions can ask about the target. `kernel` is looked up lazily: scripts without
@@ -85,7 +86,7 @@ impl Pp<'_> {
             };
             std::mem::replace(&mut self.toks[self.pos - 1], hollow)
         } else {
-            self.peek().clone()
+            *self.peek()
         }
     }
 
@@ -161,12 +162,12 @@ impl Pp<'_> {
                     let n = *n;
                     match self.arg(n, tok.span, '@') {
                         Some(a) => self.out.push(Tok {
-                            t: T::Str(a.clone()),
+                            t: T::Str(Name::new(&a)),
                             span: tok.span,
-                            from_arg: Some(format!("@{n} = \"{a}\"")),
+                            from_arg: Some(Name::from_string(format!("@{n} = \"{a}\""))),
                             line_start: tok.line_start,
                         }),
-                        None => self.placeholder(T::Str(String::new()), &tok),
+                        None => self.placeholder(T::Str(Name::new("")), &tok),
                     }
                 }
                 T::ArgCount => {
@@ -174,7 +175,7 @@ impl Pp<'_> {
                     self.out.push(Tok {
                         t: T::Int(n),
                         span: tok.span,
-                        from_arg: Some(format!("$# = {n}")),
+                        from_arg: Some(Name::from_string(format!("$# = {n}"))),
                         line_start: tok.line_start,
                     });
                 }
@@ -187,7 +188,7 @@ impl Pp<'_> {
     /// a name, a probe point or an expression. A number (with its sign) stays one literal, so
     /// that `-5` is a negative constant wherever a literal is expected.
     fn arg_tokens(&mut self, n: u32, a: &str, tok: &Tok) {
-        let from_arg = Some(format!("${n} = {a}"));
+        let from_arg = Some(Name::from_string(format!("${n} = {a}")));
         if let Some(v) = crate::syntax::lexer::parse_int(a.trim_start_matches('-')) {
             let neg = a.starts_with('-') && a.len() > 1;
             self.out.push(Tok {
@@ -228,7 +229,7 @@ impl Pp<'_> {
             self.out.push(Tok {
                 t: t.t,
                 span: tok.span,
-                from_arg: from_arg.clone(),
+                from_arg,
                 line_start: tok.line_start && i == 0,
             });
         }
@@ -413,7 +414,7 @@ impl Pp<'_> {
         };
         match &tok.t {
             T::Int(v) => Some(Val::Int(*v)),
-            T::Str(s) => Some(Val::Str(s.clone())),
+            T::Str(s) => Some(Val::Str(s.to_string())),
             T::ArgCount => Some(Val::Int(self.env.args().len() as i64)),
             T::ArgNum(n) => {
                 let a = self.arg(*n, tok.span, '$')?;

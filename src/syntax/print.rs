@@ -181,7 +181,7 @@ impl Printer {
                     .iter()
                     .map(|p| match p.ty {
                         Some(t) => format!("{}:{}", p.name.name, type_name(t)),
-                        None => p.name.name.clone(),
+                        None => p.name.name.to_string(),
                     })
                     .collect();
                 let ret = f
@@ -303,26 +303,27 @@ impl Printer {
                 step,
                 body,
             } => {
-                let o = |e: &Option<Expr>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
+                let o = |e: &Option<Box<Expr>>| e.as_ref().map(|e| expr(e, 0)).unwrap_or_default();
                 self.body(format!("for ({}; {}; {})", o(init), o(cond), o(step)), body)
             }
             StmtKind::ForeachHist { key, hist, body } => {
                 self.body(format!("foreach ({} in {})", key.name, expr(hist, 0)), body)
             }
-            StmtKind::Foreach {
-                value,
-                keys,
-                array,
-                agg,
-                slice,
-                sort,
-                limit,
-                body,
-            } => {
+            StmtKind::Foreach(f) => {
+                let Foreach {
+                    value,
+                    keys,
+                    array,
+                    agg,
+                    slice,
+                    sort,
+                    limit,
+                    body,
+                } = &**f;
                 let ks: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
                 let arr = match slice {
                     Some(s) => format!("{}[{}]", array.name, list(s)),
-                    None => array.name.clone(),
+                    None => array.name.to_string(),
                 };
                 let h = foreach_head(
                     value.as_ref().map(|v| v.name.as_str()),
@@ -377,8 +378,8 @@ fn semicolons_owed(s: &Stmt) -> usize {
         StmtKind::If { then, els, .. } => 1 + semicolons_owed(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
-        | StmtKind::ForeachHist { body, .. }
-        | StmtKind::Foreach { body, .. } => 1 + semicolons_owed(body),
+        | StmtKind::ForeachHist { body, .. } => 1 + semicolons_owed(body),
+        StmtKind::Foreach(f) => 1 + semicolons_owed(&f.body),
         _ => 1,
     }
 }
@@ -391,8 +392,8 @@ fn ends_with_watch_stmt(s: &Stmt) -> bool {
         StmtKind::If { then, els, .. } => ends_with_watch_stmt(els.as_deref().unwrap_or(then)),
         StmtKind::While { body, .. }
         | StmtKind::For { body, .. }
-        | StmtKind::ForeachHist { body, .. }
-        | StmtKind::Foreach { body, .. } => ends_with_watch_stmt(body),
+        | StmtKind::ForeachHist { body, .. } => ends_with_watch_stmt(body),
+        StmtKind::Foreach(f) => ends_with_watch_stmt(&f.body),
         _ => false,
     }
 }
@@ -408,7 +409,7 @@ pub fn expr(e: &Expr, min: u8) -> String {
             let neg = matches!(l.value, LitValue::Int(v) if v < 0);
             (literal(&l.value), if neg { PREC_UNARY } else { 100 })
         }
-        ExprKind::Var(v) | ExprKind::TargetVar(v) => (v.name.clone(), 100),
+        ExprKind::Var(v) | ExprKind::TargetVar(v) => (v.name.to_string(), 100),
         ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
         ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
         ExprKind::Unary { op, e } => (unary(*op, expr(e, PREC_UNARY)), PREC_UNARY),
