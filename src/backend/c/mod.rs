@@ -1,13 +1,15 @@
 //! Pass 3: the elaborated program as C for one kernel module. `header` writes the fixed top
 //! (includes, license, `.modinfo`); everything that follows the program (globals, frames,
 //! functions, probe bodies, handlers, start and shutdown) is written here through `CWriter`. The
-//! hand-written runtime (`runtime-c/`) is included, never inlined.
+//! hand-written runtime (`runtime-c/`) is included, never inlined. The text goes out part by
+//! part through `sink.rs`, to a String for pass 4 or straight to stdout for `-p3`.
 
 mod body;
 mod conds;
 mod kprobes;
 pub mod names;
 mod regex;
+pub mod sink;
 mod stats;
 mod trycatch;
 mod watches;
@@ -17,7 +19,9 @@ use crate::diag::SourceMap;
 use crate::ir::*;
 use crate::syntax::ast::BinOp;
 use body::{BodyGen, Temp};
+use sink::{LINE_RESET, LineReset, Out};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io;
 use writer::{CWriter, c_comment, c_long, c_string};
 
 pub struct Opts {
@@ -403,7 +407,18 @@ fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> V
     taken
 }
 
+/// Pass 3 as one String: the C pass 4 builds.
 pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
+    let mut c = String::new();
+    // Writing to a String cannot fail.
+    let _ = emit_to(m, sm, opts, &mut c);
+    c
+}
+
+/// Pass 3, written to `out` part by part (`-p3` prints it as it goes). The bodies are written
+/// first, since the frames and prototypes they need come before them in the file; then each
+/// part goes out in file order, so the C never exists whole in memory, let alone twice.
+pub fn emit_to(m: &Module, sm: &SourceMap, opts: &Opts, out: &mut dyn Out) -> io::Result<()> {
     let (fn_uses, probe_uses) = uses_of(m);
     let counters = counters(m, &fn_uses, &probe_uses);
     let otf = conds::analyze(m);
@@ -419,18 +434,16 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
         &mut g.union_members,
         &mut g.bodies,
     );
+    drop(g.scratch);
 
-    // One buffer from the header on: the C of a large script is tens of megabytes, and each
-    // copy of it would add that much to the peak.
+    let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
+    // The parts written here between the bodies' go out through one buffer, emptied at each.
     let mut w = CWriter::after(header(m, opts));
-    // Room for what is written already and, roughly, for the handlers and tables still to
-    // come, so that the buffer is not copied as it grows.
-    let (frames, protos, bodies) = (g.frames.finish(), g.protos.finish(), g.bodies.finish());
-    w.reserve(frames.len() + protos.len() + bodies.len() * 9 / 8 + 64 * 1024);
     globals(m, &counters, &mut w);
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
-    w.raw(&frames);
-    drop(frames);
+    send(&mut w, &mut out)?;
+    out.put(g.frames.text())?;
+    drop(g.frames);
     w.open("union stp_frame");
     for u in &g.union_members {
         w.line(u);
@@ -438,15 +451,17 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("char stp_none;");
     w.close_semi();
     w.line("");
-    w.raw(&protos);
-    drop(protos);
+    send(&mut w, &mut out)?;
+    out.put(g.protos.text())?;
+    drop(g.protos);
     w.line("");
     watches::table(m, &mut w);
     kprobes::table(m, &mut w);
     regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
-    w.raw(&bodies);
-    drop(bodies);
+    send(&mut w, &mut out)?;
+    out.put(g.bodies.text())?;
+    drop(g.bodies);
     watches::handlers(m, sm, &mut w);
     kprobes::handlers(m, sm, &mut w);
     let t = Triggers::of(m);
@@ -456,7 +471,15 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     init_and_exit(m, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
-    reset_lines(&w.finish(), &format!("{}.c", opts.module_name))
+    send(&mut w, &mut out)?;
+    out.finish()
+}
+
+/// What `w` holds, out; `w` goes on empty.
+fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+    out.put(w.text())?;
+    w.clear();
+    Ok(())
 }
 
 /// What the bodies of functions, probes and conditions add to the module, written before
@@ -1133,68 +1156,4 @@ fn timer_period(n: u64, unit: &str) -> String {
 fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize {
     let (line, _) = sm.line_col(span.file, span.start);
     line + (code.len() - code.trim_start_matches('\n').len())
-}
-
-/// Placeholder written after embedded C (which carries its own `#line`), replaced at the end
-/// by a `#line` giving the generated file's true numbering back to compiler messages.
-const LINE_RESET: &str = "#line STP_RESET\n";
-
-fn reset_lines(text: &str, file: &str) -> String {
-    // As `lines()` reads it: a `\r\n` ends a line as `\n` does, and is written back as `\n`.
-    let text = if text.contains("\r\n") {
-        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    };
-    let placeholder = &LINE_RESET[..LINE_RESET.len() - 1];
-    let mut out = String::with_capacity(text.len() + 256);
-    // The text between placeholders is copied in runs (a 3,200-line script's C is a
-    // megabyte, with a placeholder after each piece of embedded C), counting its lines;
-    // memchr's vector searches, since these scans were 3% of the instructions of `-p3`.
-    let finder = memchr::memmem::Finder::new(placeholder);
-    let (mut copied, mut line, mut from) = (0, 1, 0);
-    while let Some(i) = finder.find(&text.as_bytes()[from..]) {
-        let at = from + i;
-        let end = at + placeholder.len();
-        let own_line = (at == 0 || text.as_bytes()[at - 1] == b'\n')
-            && (end == text.len() || text.as_bytes()[end] == b'\n');
-        from = at + 1;
-        if !own_line {
-            continue;
-        }
-        out.push_str(&text[copied..at]);
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[copied..at]).count();
-        out.push_str(&format!("#line {} {}\n", line + 1, c_string(file)));
-        line += 1;
-        copied = (end + 1).min(text.len());
-        from = copied;
-    }
-    out.push_str(&text[copied..]);
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reset_lines;
-
-    /// Each placeholder on a line of its own becomes the `#line` of the line after it; the rest
-    /// reads as `lines()` does (`\r\n` ends a line, the last line gets its newline).
-    #[test]
-    fn reset_lines_numbers_the_following_line() {
-        let f = "m.c";
-        assert_eq!(reset_lines("", f), "");
-        assert_eq!(reset_lines("a\nb", f), "a\nb\n");
-        assert_eq!(
-            reset_lines("a\n#line STP_RESET\nb\n#line STP_RESET\n", f),
-            "a\n#line 3 \"m.c\"\nb\n#line 5 \"m.c\"\n"
-        );
-        assert_eq!(
-            reset_lines("#line STP_RESET\r\nx #line STP_RESET\n\n#line STP_RESET", f),
-            "#line 2 \"m.c\"\nx #line STP_RESET\n\n#line 5 \"m.c\"\n"
-        );
-        assert_eq!(reset_lines("a\r\nb\rc\r\n", f), "a\nb\rc\n");
-    }
 }

@@ -34,6 +34,10 @@ impl CWriter {
     pub fn text(&self) -> &str {
         &self.out
     }
+    /// Empties the buffer (its text went out), keeping its room and the indent.
+    pub fn clear(&mut self) {
+        self.out.clear();
+    }
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
