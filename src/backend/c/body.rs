@@ -19,6 +19,9 @@ pub struct BodyGen<'a> {
     pub sm: &'a SourceMap,
     /// Counter globals (see `counters` in mod.rs): added to per CPU, read as a sum.
     pub counters: &'a BTreeSet<usize>,
+    /// The C names of the module's globals and functions (`Shared`), by index.
+    global_names: &'a [String],
+    function_names: &'a [String],
     pub locals: &'a Arena<Local>,
     pub w: CWriter,
     /// Frame members beyond the locals, in the order they were made.
@@ -71,7 +74,7 @@ impl std::fmt::Display for FrameRef {
     }
 }
 /// `n` in decimal, written into `buf`: cheaper than `{}` for the numbers of temporaries.
-fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
+pub(super) fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -101,12 +104,17 @@ impl TempKind {
     }
 }
 impl Temp {
-    /// Its declaration as a frame member.
+    /// Its declaration as a frame member (a frame has a member per temporary: written from
+    /// pieces, not formatted).
     pub fn member(self, w: &mut CWriter) {
+        let mut buf = [0u8; 20];
+        let mut name = [0u8; 4];
+        let letter = self.kind.letter().encode_utf8(&mut name);
+        let n = decimal(self.n, &mut buf);
         match self.kind {
-            TempKind::Long => w.line_fmt(format_args!("int64_t {self};")),
-            TempKind::Str => w.line_fmt(format_args!("char {self}[STP_MAXSTRINGLEN];")),
-            TempKind::Key => w.line_fmt(format_args!("struct stp_key {self};")),
+            TempKind::Long => w.line_of(&["int64_t ", letter, n, ";"]),
+            TempKind::Str => w.line_of(&["char ", letter, n, "[STP_MAXSTRINGLEN];"]),
+            TempKind::Key => w.line_of(&["struct stp_key ", letter, n, ";"]),
         }
     }
 }
@@ -123,14 +131,16 @@ impl<'a> BodyGen<'a> {
     pub fn new(
         m: &'a Module,
         sm: &'a SourceMap,
-        counters: &'a BTreeSet<usize>,
+        shared: &'a super::Shared,
         locals: &'a Arena<Local>,
         func: Option<Id<Function>>,
     ) -> Self {
         BodyGen {
             m,
             sm,
-            counters,
+            counters: &shared.counters,
+            global_names: &shared.globals,
+            function_names: &shared.functions,
             locals,
             w: CWriter::new(1),
             temps: vec![],
@@ -147,8 +157,17 @@ impl<'a> BodyGen<'a> {
         }
     }
 
+    /// A global's C name (`stp_g_x`).
+    fn global_name(&self, g: Id<Global>) -> &'a str {
+        &self.global_names[g.index()]
+    }
+    /// A function's C name.
+    fn function_name(&self, f: Id<Function>) -> &'a str {
+        &self.function_names[f.index()]
+    }
+
     pub(super) fn where_(&self, s: Span) -> String {
-        c_string(&self.sm.describe(s))
+        super::c_where(self.sm, s)
     }
 
     /// A new frame temporary, as the body names it (`f->t3`).
@@ -192,7 +211,7 @@ impl<'a> BodyGen<'a> {
 
     /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
     /// before the loop runs when it would go past it (`what` names it in the error).
-    pub(super) fn charge_work(&mut self, steps: &str, what: &str) {
+    pub(super) fn charge_work(&mut self, steps: std::fmt::Arguments, what: &str) {
         self.w.line_fmt(format_args!(
             "if (unlikely(stp_count_work(c, {steps}, {})))",
             c_string(what)
@@ -334,9 +353,9 @@ impl<'a> BodyGen<'a> {
                 LValue::Array(g) if self.m.globals[*g].stat.is_some() => self.stat_delete(*g, &[]),
                 LValue::Array(g) => {
                     let name = &self.m.globals[*g].name;
-                    let map = names::global(name);
+                    let map = self.global_name(*g);
                     self.charge_work(
-                        &format!("stp_map_clear_work({map})"),
+                        format_args!("stp_map_clear_work({map})"),
                         &format!("delete {name}"),
                     );
                     self.w.line_fmt(format_args!("stp_map_clear({map});"));
@@ -347,14 +366,14 @@ impl<'a> BodyGen<'a> {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     let name = &self.m.globals[*array].name;
-                    let map = names::global(name);
+                    let map = self.global_name(*array);
                     match wildcard_mask(keys) {
                         None => self
                             .w
                             .line_fmt(format_args!("stp_map_delete({map}, &{k});")),
                         Some(mask) => {
                             self.charge_work(
-                                &format!("stp_map_clear_work({map})"),
+                                format_args!("stp_map_clear_work({map})"),
                                 &format!("delete {name}[...]"),
                             );
                             self.w.line_fmt(format_args!(
@@ -422,7 +441,7 @@ impl<'a> BodyGen<'a> {
         body: &Stmt,
         span: Span,
     ) {
-        let map = names::global(&self.m.globals[array].name);
+        let map = self.global_name(array);
         let (col, dir) = match sort {
             None => (0, 0),
             Some((by, d)) => (
@@ -452,21 +471,23 @@ impl<'a> BodyGen<'a> {
         });
         let g = &self.m.globals[array];
         self.charge_work(
-            &format!("stp_map_sort_work({map}, {dir})"),
+            format_args!("stp_map_sort_work({map}, {dir})"),
             &format!("foreach over {}", g.name),
         );
         self.w
             .line_fmt(format_args!("{n} = stp_map_sort({map}, {col}, {dir});"));
-        let counted = slice.as_ref().map(|s| s.2.clone()).unwrap_or(i.clone());
+        let counted = slice.as_ref().map_or(&i, |s| &s.2);
         if let Some((_, _, matched)) = &slice {
             self.w.line_fmt(format_args!("{matched} = 0;"));
         }
-        let bound = match &lim {
-            Some(l) => format!("{i} < {n} && {counted} < {l}"),
-            None => format!("{i} < {n}"),
-        };
-        self.w
-            .open_fmt(format_args!("for ({i} = 0; {bound}; {i}++)"));
+        match &lim {
+            Some(l) => self.w.open_fmt(format_args!(
+                "for ({i} = 0; {i} < {n} && {counted} < {l}; {i}++)"
+            )),
+            None => self
+                .w
+                .open_fmt(format_args!("for ({i} = 0; {i} < {n}; {i}++)")),
+        }
         self.w.line_fmt(format_args!(
             "const struct stp_map_entry *e = stp_map_entry({map}, {i});"
         ));
@@ -479,7 +500,7 @@ impl<'a> BodyGen<'a> {
             self.w.line_fmt(format_args!("{matched}++;"));
         }
         self.w.line("STP_STMT();");
-        let key_tys = g.array.as_ref().map(|a| a.keys.clone()).unwrap_or_default();
+        let key_tys = g.array.as_ref().map_or(&[][..], |a| &a.keys);
         for (k, l) in keys.iter().enumerate() {
             let dst = self.local(*l);
             if key_tys.get(k) == Some(&Ty::Str) {
@@ -586,7 +607,8 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
                 self.w
-                    .line_fmt(format_args!("{}(c{a});", names::function_in(self.m, *func)));
+                    .line_fmt(format_args!("{}(c{a});", self.function_name(*func)));
+                self.give(a);
                 self.fail_check();
             }
             _ => {
@@ -597,9 +619,10 @@ impl<'a> BodyGen<'a> {
 
     // ---- expressions ----
 
-    /// Arguments of a call, evaluated left to right into values (", a, b").
+    /// Arguments of a call, evaluated left to right into values (", a, b"), in a scratch
+    /// buffer to `give` back.
     fn args(&mut self, f: Id<Function>, args: &[Expr]) -> String {
-        let mut out = String::new();
+        let mut out = self.take();
         let params = &self.m.functions[f].params;
         for (i, a) in args.iter().enumerate() {
             let ty = params
@@ -660,15 +683,16 @@ impl<'a> BodyGen<'a> {
             ends.push((is_str, vals.len()));
         }
         let kt = self.temp_key();
-        self.w.line_fmt(format_args!("stp_key_init(&{kt});"));
+        self.w.line_of(&["stp_key_init(&", &kt, ");"]);
         let mut start = 0;
         for (is_str, end) in ends {
             let v = &vals[start..end];
-            if is_str {
-                self.w.line_fmt(format_args!("stp_key_str(&{kt}, {v});"));
+            let add = if is_str {
+                "stp_key_str(&"
             } else {
-                self.w.line_fmt(format_args!("stp_key_long(&{kt}, {v});"));
-            }
+                "stp_key_long(&"
+            };
+            self.w.line_of(&[add, &kt, ", ", v, ");"]);
             start = end;
         }
         self.give(vals);
@@ -688,10 +712,7 @@ impl<'a> BodyGen<'a> {
     pub(super) fn scalar(&self, lv: &LValue) -> (String, Ty) {
         match lv {
             LValue::Local(l) => (self.local(*l), self.locals[*l].ty),
-            LValue::Global(g) => (
-                names::global(&self.m.globals[*g].name),
-                self.m.globals[*g].ty,
-            ),
+            LValue::Global(g) => (self.global_name(*g).to_string(), self.m.globals[*g].ty),
             _ => (String::new(), Ty::Unknown),
         }
     }
@@ -715,7 +736,7 @@ impl<'a> BodyGen<'a> {
                     let t = self.temp_ref(TempKind::Long);
                     self.w.line_fmt(format_args!(
                         "{t} = stp_map_get_long({}, &{k});",
-                        names::global(&self.m.globals[*array].name)
+                        self.global_name(*array)
                     ));
                     t.push_to(out);
                 }
@@ -724,7 +745,7 @@ impl<'a> BodyGen<'a> {
                     let _ = write!(
                         out,
                         "stp_counter_read(&{}, &{})",
-                        names::global(name),
+                        self.global_name(*g),
                         names::counter(name)
                     );
                 }
@@ -733,10 +754,9 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
                 let t = self.temp_ref(TempKind::Long);
-                self.w.line_fmt(format_args!(
-                    "{t} = {}(c{a});",
-                    names::function_in(self.m, *func)
-                ));
+                self.w
+                    .line_fmt(format_args!("{t} = {}(c{a});", self.function_name(*func)));
+                self.give(a);
                 self.fail_check();
                 t.push_to(out);
             }
@@ -811,7 +831,7 @@ impl<'a> BodyGen<'a> {
                         let name = &self.m.globals[*array].name;
                         self.w.line_fmt(format_args!(
                             "if (stp_map_add_long({}, &{k}, {delta}, &{t}) && stp_map_full(c, {}, {}))",
-                            names::global(name),
+                            self.global_name(*array),
                             c_string(name),
                             self.where_(e.span)
                         ));
@@ -841,14 +861,14 @@ impl<'a> BodyGen<'a> {
             ExprKind::In { array, keys } => {
                 let k = self.key(*array, keys, None);
                 let name = &self.m.globals[*array].name;
-                let map = names::global(name);
+                let map = self.global_name(*array);
                 match wildcard_mask(keys) {
                     None => {
                         let _ = write!(out, "(int64_t)stp_map_exists({map}, &{k})");
                     }
                     Some(mask) => {
                         self.charge_work(
-                            &format!("stp_map_clear_work({map})"),
+                            format_args!("stp_map_clear_work({map})"),
                             &format!("[...] in {name}"),
                         );
                         let _ = write!(
@@ -896,10 +916,17 @@ impl<'a> BodyGen<'a> {
             // A string holds at most MAXSTRINGLEN-1 bytes, so only those compare: a longer
             // literal compares as a variable would hold it, and gcc cannot decide the result
             // from an array's size (-Wstring-compare, an error under -Werror).
-            let _ = write!(
+            push_all(
                 out,
-                "(strncmp({a}, {b}, STP_MAXSTRINGLEN - 1) {} 0)",
-                op.text()
+                &[
+                    "(strncmp(",
+                    &a,
+                    ", ",
+                    &b,
+                    ", STP_MAXSTRINGLEN - 1) ",
+                    op.text(),
+                    " 0)",
+                ],
             );
             return;
         }
@@ -907,7 +934,7 @@ impl<'a> BodyGen<'a> {
             if !needs_statements(r) {
                 out.push_str("((");
                 self.cond_to(l, out);
-                let _ = write!(out, ") {} (", op.text());
+                push_all(out, &[") ", op.text(), " ("]);
                 self.cond_to(r, out);
                 out.push_str("))");
                 return;
@@ -965,23 +992,22 @@ impl<'a> BodyGen<'a> {
                 self.fail_check();
                 t.push_to(out);
             }
-            BinOp::Shl => {
-                let _ = write!(out, "stp_shl({a}, {b})");
-            }
-            BinOp::Shr => {
-                let _ = write!(out, "stp_shr({a}, {b})");
-            }
-            BinOp::Add | BinOp::Sub | BinOp::Mul => {
-                // Through unsigned arithmetic: wraps like SystemTap, never undefined.
-                let _ = write!(
-                    out,
-                    "(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))",
-                    op.text()
-                );
-            }
-            _ => {
-                let _ = write!(out, "(int64_t)(({a}) {} ({b}))", op.text());
-            }
+            BinOp::Shl => push_all(out, &["stp_shl(", &a, ", ", &b, ")"]),
+            BinOp::Shr => push_all(out, &["stp_shr(", &a, ", ", &b, ")"]),
+            // Through unsigned arithmetic: wraps like SystemTap, never undefined.
+            BinOp::Add | BinOp::Sub | BinOp::Mul => push_all(
+                out,
+                &[
+                    "(int64_t)((uint64_t)(",
+                    &a,
+                    ") ",
+                    op.text(),
+                    " (uint64_t)(",
+                    &b,
+                    "))",
+                ],
+            ),
+            _ => push_all(out, &["(int64_t)((", &a, ") ", op.text(), " (", &b, "))"]),
         }
         self.give(a);
         self.give(b);
@@ -994,13 +1020,9 @@ impl<'a> BodyGen<'a> {
             }
         };
         if let LValue::Index { array, keys } = target {
-            let name = self.m.globals[*array].name.clone();
-            let map = names::global(&name);
-            let full = format!(
-                "stp_map_full(c, {}, {})",
-                c_string(&name),
-                self.where_(span)
-            );
+            let name = &self.m.globals[*array].name;
+            let map = self.global_name(*array);
+            let full = Full(c_string(name), self.where_(span));
             let k = self.key(*array, keys, Some(value));
             if ty == Ty::Str {
                 let v = self.str_stable(value, &[]);
@@ -1097,7 +1119,7 @@ impl<'a> BodyGen<'a> {
                     let t = self.temp_str();
                     self.w.line_fmt(format_args!(
                         "stp_strcpy({t}, stp_map_get_str({}, &{k}));",
-                        names::global(&self.m.globals[*array].name)
+                        self.global_name(*array)
                     ));
                     t
                 }
@@ -1106,10 +1128,9 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let t = self.temp_str();
                 let a = self.args(*func, args);
-                self.w.line_fmt(format_args!(
-                    "{}(c, {t}{a});",
-                    names::function_in(self.m, *func)
-                ));
+                self.w
+                    .line_fmt(format_args!("{}(c, {t}{a});", self.function_name(*func)));
+                self.give(a);
                 self.fail_check();
                 t
             }
@@ -1208,13 +1229,13 @@ impl<'a> BodyGen<'a> {
                             let cast = match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
-                                    let _ = write!(fmt, "%{flags}{w}{pr}s");
+                                    push_all(&mut fmt, &["%", &flags, &w, &pr, "s"]);
                                     rest.push_str(", ");
                                     rest.push_str(&v);
                                     continue;
                                 }
                                 'c' => {
-                                    let _ = write!(fmt, "%{flags}{w}c");
+                                    push_all(&mut fmt, &["%", &flags, &w, "c"]);
                                     ", (int)("
                                 }
                                 'p' => {
@@ -1222,11 +1243,12 @@ impl<'a> BodyGen<'a> {
                                     ", (unsigned long long)("
                                 }
                                 'd' | 'i' => {
-                                    let _ = write!(fmt, "%{flags}{w}{pr}lld");
+                                    push_all(&mut fmt, &["%", &flags, &w, &pr, "lld"]);
                                     ", (long long)("
                                 }
                                 c => {
-                                    let _ = write!(fmt, "%{flags}{w}{pr}ll{c}");
+                                    push_all(&mut fmt, &["%", &flags, &w, &pr, "ll"]);
+                                    fmt.push(*c);
                                     ", (unsigned long long)("
                                 }
                             };
@@ -1404,4 +1426,23 @@ fn c_flags(flags: &str, conv: char, precision: bool) -> String {
             _ => false,
         })
         .collect()
+}
+
+/// Appends each piece in turn: cheaper than `write!` for the few pieces of an operator.
+fn push_all(out: &mut String, pieces: &[&str]) {
+    for p in pieces {
+        out.push_str(p);
+    }
+}
+
+/// `stp_map_full(c, NAME, WHERE)`: what a failed insert into an array reports.
+struct Full(String, String);
+impl std::fmt::Display for Full {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("stp_map_full(c, ")?;
+        f.write_str(&self.0)?;
+        f.write_str(", ")?;
+        f.write_str(&self.1)?;
+        f.write_str(")")
+    }
 }

@@ -8,8 +8,8 @@
 //! turn is still filtered.
 
 use super::body::BodyGen;
-use super::writer::{CWriter, c_comment};
-use super::{Uses, frame_struct, locks, names, watches::pp_where};
+use super::writer::CWriter;
+use super::{Uses, frame_struct, locks, names, unlock, watches::pp_where};
 use crate::diag::SourceMap;
 use crate::ir::*;
 use std::collections::BTreeSet;
@@ -107,7 +107,7 @@ pub fn kicks(o: &OnTheFly, u: &Uses) -> bool {
 pub fn emit(
     m: &Module,
     sm: &SourceMap,
-    counters: &BTreeSet<usize>,
+    shared: &super::Shared,
     o: &OnTheFly,
     frames: &mut CWriter,
     union_members: &mut Vec<String>,
@@ -119,7 +119,7 @@ pub fn emit(
     for (n, &pid) in o.probes.iter().enumerate() {
         let p = &m.probes[pid];
         let Some(c) = &p.cond else { continue };
-        let mut g = BodyGen::new(m, sm, counters, &p.locals, None);
+        let mut g = BodyGen::new(m, sm, shared, &p.locals, None);
         let v = g.long(c);
         g.w.line_fmt(format_args!("c->cond_result = {v};"));
         let fname = names::frame("c", n);
@@ -133,7 +133,7 @@ pub fn emit(
         };
         bodies.line_fmt(format_args!(
             "/* Process context: the condition of the probe at {}. */",
-            c_comment(&sm.describe(p.span))
+            super::comment_where(sm, p.span)
         ));
         bodies.open_fmt(format_args!(
             "static void {}(struct stp_context *c)",
@@ -143,13 +143,11 @@ pub fn emit(
             "struct {fname} *f __maybe_unused = stp_frame(c);"
         ));
         bodies.line("");
-        let release = locks(m, counters, &u, bodies);
+        let release = locks(m, &shared.counters, &u, bodies);
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
-        for r in release.iter().rev() {
-            bodies.line(r.clone());
-        }
+        unlock(&release, bodies);
         bodies.close();
         bodies.line("");
     }

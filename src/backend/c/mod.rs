@@ -1,13 +1,15 @@
 //! Pass 3: the elaborated program as C for one kernel module. `header` writes the fixed top
 //! (includes, license, `.modinfo`); everything that follows the program (globals, frames,
 //! functions, probe bodies, handlers, start and shutdown) is written here through `CWriter`. The
-//! hand-written runtime (`runtime-c/`) is included, never inlined.
+//! hand-written runtime (`runtime-c/`) is included, never inlined. The text goes out part by
+//! part through `sink.rs`, to a String for pass 4 or straight to stdout for `-p3`.
 
 mod body;
 mod conds;
 mod kprobes;
 pub mod names;
 mod regex;
+pub mod sink;
 mod stats;
 mod trycatch;
 mod watches;
@@ -17,7 +19,9 @@ use crate::diag::SourceMap;
 use crate::ir::*;
 use crate::syntax::ast::BinOp;
 use body::{BodyGen, Temp};
+use sink::{LINE_RESET, LineReset, Out};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io;
 use writer::{CWriter, c_comment, c_long, c_string};
 
 pub struct Opts {
@@ -80,6 +84,32 @@ impl Uses {
             }
         }
         changed
+    }
+}
+
+/// What the bodies of a module share: its counter globals, and the C names of its globals and
+/// functions, made once (bodies name them at most of their lines).
+pub(super) struct Shared {
+    pub counters: BTreeSet<usize>,
+    pub globals: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+impl Shared {
+    fn of(m: &Module, counters: BTreeSet<usize>) -> Shared {
+        Shared {
+            counters,
+            globals: m
+                .globals
+                .iter()
+                .map(|(_, g)| names::global(&g.name))
+                .collect(),
+            functions: m
+                .functions
+                .iter()
+                .map(|(id, _)| names::function_in(m, id))
+                .collect(),
+        }
     }
 }
 
@@ -326,17 +356,18 @@ fn c_type(t: Ty) -> &'static str {
     }
 }
 
-fn member(t: Ty, name: &str) -> String {
+/// A variable of type `t` declared on a line of its own, after `prefix` (`static `).
+fn member(w: &mut CWriter, prefix: &str, t: Ty, name: &str) {
     match t {
-        Ty::Str => format!("char {name}[STP_MAXSTRINGLEN];"),
-        _ => format!("{} {name};", c_type(t)),
+        Ty::Str => w.line_fmt(format_args!("{prefix}char {name}[STP_MAXSTRINGLEN];")),
+        _ => w.line_fmt(format_args!("{prefix}{} {name};", c_type(t))),
     }
 }
 
 fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[Temp]) {
     out.open_fmt(format_args!("struct {name}"));
     for (_, l) in locals.iter() {
-        out.line(member(l.ty, &names::local(&l.name)));
+        member(out, "", l.ty, &names::local(&l.name));
     }
     for t in temps {
         t.member(out);
@@ -348,89 +379,124 @@ fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[T
 /// Zeroes a frame's locals (which start as 0 and "") but not its temporaries, which are
 /// always written before they are read: this runs at the start of every probe run, in NMI
 /// context for hit handlers, and string temporaries make up most of a frame.
-fn clear_locals(fname: &str, temps: &[Temp]) -> String {
+fn clear_locals(w: &mut CWriter, fname: &str, temps: &[Temp]) {
     match temps.first() {
-        Some(first) => format!("memset(f, 0, offsetof(struct {fname}, {first}));"),
-        None => "memset(f, 0, sizeof(*f));".to_string(),
+        Some(first) => w.line_fmt(format_args!(
+            "memset(f, 0, offsetof(struct {fname}, {first}));"
+        )),
+        None => w.line("memset(f, 0, sizeof(*f));"),
     }
 }
 
 fn signature(m: &Module, id: Id<Function>) -> String {
     let f = &m.functions[id];
-    let mut params = vec!["struct stp_context *c".to_string()];
+    let mut o = String::with_capacity(96);
+    o.push_str(if f.ret == Ty::Long {
+        "static int64_t "
+    } else {
+        "static void "
+    });
+    o.push_str(&names::function_in(m, id));
+    o.push_str("(struct stp_context *c");
     if f.ret == Ty::Str {
-        params.push("char *rv".into());
+        o.push_str(", char *rv");
     }
     for &p in &f.params {
         let l = &f.locals[p];
-        params.push(match l.ty {
-            Ty::Str => format!("const char *{}", names::param(&l.name)),
-            _ => format!("int64_t {}", names::param(&l.name)),
+        o.push_str(if l.ty == Ty::Str {
+            ", const char *"
+        } else {
+            ", int64_t "
         });
+        o.push_str(&names::param(&l.name));
     }
-    let ret = if f.ret == Ty::Long { "int64_t" } else { "void" };
-    format!(
-        "static {ret} {}({})",
-        names::function_in(m, id),
-        params.join(", ")
-    )
+    o.push(')');
+    o
+}
+
+/// A lock a body holds: the lock's name, and whether for writing.
+struct Held(String, bool);
+
+impl Held {
+    fn release(&self, w: &mut CWriter) {
+        let unlock = if self.1 {
+            "stp_write_unlock"
+        } else {
+            "stp_read_unlock"
+        };
+        w.line_fmt(format_args!("{unlock}(&{});", self.0));
+    }
 }
 
 /// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
-/// leaving the run (counted as skipped) when one is busy.
-fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> Vec<String> {
-    let mut taken: Vec<String> = vec![];
+/// leaving the run (counted as skipped) when one is busy. Returns the locks taken.
+fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> Vec<Held> {
+    let mut taken: Vec<Held> = vec![];
     for (&g, &write) in &u.globals {
         if counters.contains(&g) {
             continue;
         }
         let gl = m.globals.at(g);
         let lock = names::global_lock(&gl.name);
-        let (take, release) = if write {
-            ("stp_write_trylock", "stp_write_unlock")
+        let take = if write {
+            "stp_write_trylock"
         } else {
-            ("stp_read_trylock", "stp_read_unlock")
+            "stp_read_trylock"
         };
         w.open_fmt(format_args!("if (!{take}(&{lock}))"));
-        for t in taken.iter().rev() {
-            w.line(t);
-        }
+        unlock(&taken, w);
         w.line("stp_count_skipped();");
         w.line("return;");
         w.close();
-        taken.push(format!("{release}(&{lock});"));
+        taken.push(Held(lock, write));
     }
     taken
 }
 
+/// Releases the locks `locks` took, in reverse order.
+fn unlock(taken: &[Held], w: &mut CWriter) {
+    for h in taken.iter().rev() {
+        h.release(w);
+    }
+}
+
+/// Pass 3 as one String: the C pass 4 builds.
 pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
+    let mut c = String::new();
+    // Writing to a String cannot fail.
+    let _ = emit_to(m, sm, opts, &mut c);
+    c
+}
+
+/// Pass 3, written to `out` part by part (`-p3` prints it as it goes). The bodies are written
+/// first, since the frames and prototypes they need come before them in the file; then each
+/// part goes out in file order, so the C never exists whole in memory, let alone twice.
+pub fn emit_to(m: &Module, sm: &SourceMap, opts: &Opts, out: &mut dyn Out) -> io::Result<()> {
     let (fn_uses, probe_uses) = uses_of(m);
-    let counters = counters(m, &fn_uses, &probe_uses);
+    let shared = Shared::of(m, counters(m, &fn_uses, &probe_uses));
     let otf = conds::analyze(m);
     let mut g = Parts::default();
-    function_bodies(m, sm, &counters, &mut g);
-    probe_bodies(m, sm, &counters, &probe_uses, &otf, &mut g);
+    function_bodies(m, sm, &shared, &mut g);
+    probe_bodies(m, sm, &shared, &probe_uses, &otf, &mut g);
     conds::emit(
         m,
         sm,
-        &counters,
+        &shared,
         &otf,
         &mut g.frames,
         &mut g.union_members,
         &mut g.bodies,
     );
+    drop(g.scratch);
 
-    // One buffer from the header on: the C of a large script is tens of megabytes, and each
-    // copy of it would add that much to the peak.
+    let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
+    // The parts written here between the bodies' go out through one buffer, emptied at each.
     let mut w = CWriter::after(header(m, opts));
-    // Room for what is written already and, roughly, for the handlers and tables still to
-    // come, so that the buffer is not copied as it grows.
-    let (frames, protos, bodies) = (g.frames.finish(), g.protos.finish(), g.bodies.finish());
-    w.reserve(frames.len() + protos.len() + bodies.len() * 9 / 8 + 64 * 1024);
-    globals(m, &counters, &mut w);
+    globals(m, &shared.counters, &mut w);
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
-    w.raw(&frames);
-    drop(frames);
+    send(&mut w, &mut out)?;
+    out.put(g.frames.text())?;
+    drop(g.frames);
     w.open("union stp_frame");
     for u in &g.union_members {
         w.line(u);
@@ -438,15 +504,17 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     w.line("char stp_none;");
     w.close_semi();
     w.line("");
-    w.raw(&protos);
-    drop(protos);
+    send(&mut w, &mut out)?;
+    out.put(g.protos.text())?;
+    drop(g.protos);
     w.line("");
     watches::table(m, &mut w);
     kprobes::table(m, &mut w);
     regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
-    w.raw(&bodies);
-    drop(bodies);
+    send(&mut w, &mut out)?;
+    out.put(g.bodies.text())?;
+    drop(g.bodies);
     watches::handlers(m, sm, &mut w);
     kprobes::handlers(m, sm, &mut w);
     let t = Triggers::of(m);
@@ -456,7 +524,15 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
     init_and_exit(m, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
-    reset_lines(&w.finish(), &format!("{}.c", opts.module_name))
+    send(&mut w, &mut out)?;
+    out.finish()
+}
+
+/// What `w` holds, out; `w` goes on empty.
+fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+    out.put(w.text())?;
+    w.clear();
+    Ok(())
 }
 
 /// What the bodies of functions, probes and conditions add to the module, written before
@@ -472,7 +548,7 @@ struct Parts {
 }
 
 /// Script and tapset functions: one C function each, with its frame.
-fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &mut Parts) {
+fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
     let (frames, union_members, protos, bodies, scratch) = (
         &mut g.frames,
         &mut g.union_members,
@@ -485,13 +561,13 @@ fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &m
         protos.line_fmt(format_args!("{sig};"));
         match &f.body {
             Body::Script(b) => {
-                let mut g = BodyGen::new(m, sm, counters, &f.locals, Some(id));
+                let mut g = BodyGen::new(m, sm, shared, &f.locals, Some(id));
                 g.w = CWriter::reusing(std::mem::take(scratch), 1);
                 g.block(b);
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
                 union_members.push(format!("struct {fname} f{};", id.index()));
-                bodies.line_fmt(format_args!("/* {} */", c_comment(&sm.describe(f.span))));
+                bodies.line_fmt(format_args!("/* {} */", comment_where(sm, f.span)));
                 bodies.open(&sig);
                 bodies.line_fmt(format_args!("struct {fname} *f;"));
                 match f.ret {
@@ -512,7 +588,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &m
                 bodies.close();
                 bodies.line("c->nesting++;");
                 bodies.line("f = stp_frame(c);");
-                bodies.line(clear_locals(&fname, &g.temps));
+                clear_locals(bodies, &fname, &g.temps);
                 for &p in &f.params {
                     let l = &f.locals[p];
                     if l.ty == Ty::Str {
@@ -545,7 +621,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &m
                 if user {
                     bodies.raw(USER_C_OPEN);
                 }
-                bodies.line_fmt(format_args!("/* {} */", c_comment(&sm.describe(*span))));
+                bodies.line_fmt(format_args!("/* {} */", comment_where(sm, *span)));
                 bodies.open(&sig);
                 if f.ret == Ty::Long {
                     bodies.line("int64_t rv = 0;");
@@ -611,7 +687,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, counters: &BTreeSet<usize>, g: &m
 fn probe_bodies(
     m: &Module,
     sm: &SourceMap,
-    counters: &BTreeSet<usize>,
+    shared: &Shared,
     probe_uses: &[Uses],
     otf: &conds::OnTheFly,
     g: &mut Parts,
@@ -624,7 +700,7 @@ fn probe_bodies(
         &mut g.scratch,
     );
     for (id, p) in m.probes.iter() {
-        let mut bg = BodyGen::new(m, sm, counters, &p.locals, None);
+        let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
         bg.w = CWriter::reusing(std::mem::take(scratch), 1);
         if let Some(c) = &p.cond {
             let v = bg.cond(c);
@@ -640,7 +716,7 @@ fn probe_bodies(
         bodies.line_fmt(format_args!(
             "/* probe {} at {} */",
             c_comment(&pts.join(", ")),
-            c_comment(&sm.describe(p.span))
+            comment_where(sm, p.span)
         ));
         protos.line_fmt(format_args!(
             "static void __maybe_unused {}(struct stp_context *c);",
@@ -654,9 +730,9 @@ fn probe_bodies(
             "struct {fname} *f __maybe_unused = stp_frame(c);"
         ));
         bodies.line("");
-        let release = locks(m, counters, &probe_uses[id.index()], bodies);
+        let release = locks(m, &shared.counters, &probe_uses[id.index()], bodies);
         if !p.locals.is_empty() {
-            bodies.line(clear_locals(&fname, &bg.temps));
+            clear_locals(bodies, &fname, &bg.temps);
         }
         if let Some(l) = p.param {
             bodies.line_fmt(format_args!(
@@ -668,9 +744,7 @@ fn probe_bodies(
         *scratch = std::mem::take(&mut bg.w).finish();
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
-        for r in release.iter().rev() {
-            bodies.line(r);
-        }
+        unlock(&release, bodies);
         if conds::kicks(otf, &probe_uses[id.index()]) {
             bodies.line("stp_cond_kick();");
         }
@@ -760,7 +834,7 @@ fn globals(m: &Module, counters: &BTreeSet<usize>, w: &mut CWriter) {
             }
             (Some(_), None) => w.line_fmt(format_args!("static struct stp_map *{n};")),
             (None, Some(_)) => w.line_fmt(format_args!("static struct stp_stat *{n};")),
-            (None, None) => w.line_fmt(format_args!("static {}", member(g.ty, &n))),
+            (None, None) => member(w, "static ", g.ty, &n),
         }
         w.line_fmt(format_args!(
             "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
@@ -1128,6 +1202,35 @@ fn timer_period(n: u64, unit: &str) -> String {
     format!("stp_timer_period_ns({n}ULL, {unit})")
 }
 
+/// Where `s` is in the script (`sm.describe`) as a C string literal, for run-time errors.
+/// Built by hand: a body names a place for most of what can fail, and `format!` then an
+/// escaping copy cost several times as much. Digits and `:` need no escape, so this is
+/// `c_string` of the description.
+pub(super) fn c_where(sm: &SourceMap, s: crate::diag::Span) -> String {
+    let mut o = c_string(sm.name(s.file));
+    o.pop();
+    push_line_col(&mut o, sm, s);
+    o.push('"');
+    o
+}
+
+/// `sm.describe(s)` for a comment: `c_comment` of it, made as `c_where` is.
+fn comment_where(sm: &SourceMap, s: crate::diag::Span) -> String {
+    let mut o = c_comment(sm.name(s.file));
+    push_line_col(&mut o, sm, s);
+    o
+}
+
+/// `:LINE:COL` of the start of `s`.
+fn push_line_col(o: &mut String, sm: &SourceMap, s: crate::diag::Span) {
+    let (line, col) = sm.line_col(s.file, s.start);
+    let mut buf = [0u8; 20];
+    o.push(':');
+    o.push_str(body::decimal(line, &mut buf));
+    o.push(':');
+    o.push_str(body::decimal(col, &mut buf));
+}
+
 /// The script line on which embedded C's first written line stands: the `%{` line, plus the
 /// blank lines the writer trims from the front of the code.
 fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize {
@@ -1135,66 +1238,27 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
     line + (code.len() - code.trim_start_matches('\n').len())
 }
 
-/// Placeholder written after embedded C (which carries its own `#line`), replaced at the end
-/// by a `#line` giving the generated file's true numbering back to compiler messages.
-const LINE_RESET: &str = "#line STP_RESET\n";
-
-fn reset_lines(text: &str, file: &str) -> String {
-    // As `lines()` reads it: a `\r\n` ends a line as `\n` does, and is written back as `\n`.
-    let text = if text.contains("\r\n") {
-        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    };
-    let placeholder = &LINE_RESET[..LINE_RESET.len() - 1];
-    let mut out = String::with_capacity(text.len() + 256);
-    // The text between placeholders is copied in runs (a 3,200-line script's C is a
-    // megabyte, with a placeholder after each piece of embedded C), counting its lines;
-    // memchr's vector searches, since these scans were 3% of the instructions of `-p3`.
-    let finder = memchr::memmem::Finder::new(placeholder);
-    let (mut copied, mut line, mut from) = (0, 1, 0);
-    while let Some(i) = finder.find(&text.as_bytes()[from..]) {
-        let at = from + i;
-        let end = at + placeholder.len();
-        let own_line = (at == 0 || text.as_bytes()[at - 1] == b'\n')
-            && (end == text.len() || text.as_bytes()[end] == b'\n');
-        from = at + 1;
-        if !own_line {
-            continue;
-        }
-        out.push_str(&text[copied..at]);
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[copied..at]).count();
-        out.push_str(&format!("#line {} {}\n", line + 1, c_string(file)));
-        line += 1;
-        copied = (end + 1).min(text.len());
-        from = copied;
-    }
-    out.push_str(&text[copied..]);
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::reset_lines;
+    use super::{c_where, comment_where};
+    use crate::backend::c::writer::{c_comment, c_string};
+    use crate::diag::{FileId, Origin, SourceMap, Span};
 
-    /// Each placeholder on a line of its own becomes the `#line` of the line after it; the rest
-    /// reads as `lines()` does (`\r\n` ends a line, the last line gets its newline).
+    /// The places built by hand read as `describe`'s, escaped, even in a hostile file name.
     #[test]
-    fn reset_lines_numbers_the_following_line() {
-        let f = "m.c";
-        assert_eq!(reset_lines("", f), "");
-        assert_eq!(reset_lines("a\nb", f), "a\nb\n");
-        assert_eq!(
-            reset_lines("a\n#line STP_RESET\nb\n#line STP_RESET\n", f),
-            "a\n#line 3 \"m.c\"\nb\n#line 5 \"m.c\"\n"
-        );
-        assert_eq!(
-            reset_lines("#line STP_RESET\r\nx #line STP_RESET\n\n#line STP_RESET", f),
-            "#line 2 \"m.c\"\nx #line STP_RESET\n\n#line 5 \"m.c\"\n"
-        );
-        assert_eq!(reset_lines("a\r\nb\rc\r\n", f), "a\nb\rc\n");
+    fn places_read_as_described() {
+        let mut sm = SourceMap::default();
+        let text = "probe begin {\n  é = 1 /* x */\n}\n";
+        let files: Vec<FileId> = ["x.stp", "a??=b*/c/*\"d\n.stp"]
+            .iter()
+            .map(|n| sm.add(*n, text, Origin::Script))
+            .collect();
+        for f in files {
+            for at in [0, 5, 14, 17, 19, text.len()] {
+                let s = Span::new(f, at..at);
+                assert_eq!(c_where(&sm, s), c_string(&sm.describe(s)));
+                assert_eq!(comment_where(&sm, s), c_comment(&sm.describe(s)));
+            }
+        }
     }
 }

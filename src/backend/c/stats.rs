@@ -117,7 +117,7 @@ impl BodyGen<'_> {
         let map = names::global(&name);
         if keys.is_empty() {
             self.charge_work(
-                &format!("stp_map_clear_work({map})"),
+                format_args!("stp_map_clear_work({map})"),
                 &format!("delete {name}"),
             );
             self.w
@@ -136,7 +136,7 @@ impl BodyGen<'_> {
         let name = self.m.globals[stat].name.clone();
         let map = names::global(&name);
         self.charge_work(
-            &format!("stp_stat_sort_work({map})"),
+            format_args!("stp_stat_sort_work({map})"),
             &format!("foreach over {name}"),
         );
         let wh = self.where_(span);

@@ -34,6 +34,10 @@ impl CWriter {
     pub fn text(&self) -> &str {
         &self.out
     }
+    /// Empties the buffer (its text went out), keeping its room and the indent.
+    pub fn clear(&mut self) {
+        self.out.clear();
+    }
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
@@ -57,9 +61,27 @@ impl CWriter {
         }
         self.out.push('\n');
     }
+    /// A line from pieces written one after another, for the lines pass 3 writes most (frame
+    /// members, key columns): `line_fmt`'s formatting costs more than their text. Like
+    /// `line`, a line that comes out empty gets no indentation.
+    pub fn line_of(&mut self, pieces: &[&str]) {
+        if pieces.iter().all(|p| p.is_empty()) {
+            self.out.push('\n');
+            return;
+        }
+        self.indent_here();
+        for p in pieces {
+            self.out.push_str(p);
+        }
+        self.out.push('\n');
+    }
     fn indent_here(&mut self) {
-        for _ in 0..self.indent {
-            self.out.push('\t');
+        const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+        let mut n = self.indent;
+        while n > 0 {
+            let k = n.min(TABS.len());
+            self.out.push_str(&TABS[..k]);
+            n -= k;
         }
     }
     /// `head {` and one level deeper.
@@ -253,6 +275,20 @@ mod tests {
         assert_eq!(c_ident("count_2"), "count_2");
         assert_eq!(c_ident("a-b"), "a_x2d_b");
         assert_eq!(c_ident("x; y"), "x_x3b__x20_y");
+    }
+    #[test]
+    fn lines_of_pieces_read_as_formatted_lines() {
+        let mut a = CWriter::new(2);
+        let mut b = CWriter::new(2);
+        a.line_of(&["int64_t ", "t3", ";"]);
+        b.line_fmt(format_args!("int64_t {};", "t3"));
+        a.line_of(&["", ""]);
+        b.line_fmt(format_args!("{}", ""));
+        assert_eq!(a.text(), b.text());
+        assert_eq!(a.text(), "\t\tint64_t t3;\n\n");
+        let mut deep = CWriter::new(20);
+        deep.line("x");
+        assert_eq!(deep.text(), format!("{}x\n", "\t".repeat(20)));
     }
     #[test]
     fn longs() {
