@@ -614,16 +614,14 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     s.checked_module_name()?;
     let script = s.parse()?;
     if s.cfg.last_pass == 1 {
-        print!("{}", syntax::print::script(&script));
-        return Ok(0);
+        return print_pass(&syntax::print::script(&script), "the script");
     }
     let m = s.elaborate(&script)?;
     // Each pass's input is freed once the next has its output: peak memory on a large script
     // is then one pass's worth, not all of them.
     drop(script);
     if s.cfg.last_pass == 2 {
-        print!("{}", crate::ir::print::module(&m));
-        return Ok(0);
+        return print_pass(&crate::ir::print::module(&m), "the elaborated script");
     }
     if s.cfg.last_pass == 3 {
         // Straight to stdout, part by part: the C of a large script is tens of megabytes.
@@ -635,12 +633,7 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         // `main` ends the process right after: freeing the IR node by node would only cost
         // time (5% of -p3 on a generated 100,000-line script), not lower the peak.
         std::mem::forget(m);
-        return match written {
-            Ok(()) => Ok(0),
-            // The reader stopped reading (`-p3 | head`): nothing more to say to anyone.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-            Err(e) => Err(Stop::Env(format!("cannot write the C to stdout: {e}"))),
-        };
+        return printed(written, "the C");
     }
     let c = s.translate(&m)?;
     drop(m);
@@ -673,6 +666,26 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     };
     s.keep(built);
     r
+}
+
+/// Prints the output of `-p1` or `-p2` (`what` names it for an error).
+fn print_pass(text: &str, what: &str) -> Result<i32, Stop> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    printed(
+        out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+        what,
+    )
+}
+
+/// How a run that ends by printing `what` ends, given how the writing went.
+fn printed(written: std::io::Result<()>, what: &str) -> Result<i32, Stop> {
+    match written {
+        Ok(()) => Ok(0),
+        // The reader stopped reading (`-p3 | head`): nothing more to say to anyone.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Stop::Env(format!("cannot write {what} to stdout: {e}"))),
+    }
 }
 
 fn loader_options(cfg: &Config, ko: &std::path::Path) -> crate::run::loader::RunOptions {

@@ -378,35 +378,46 @@ fn arm64_modules_are_not_run_here() {
     assert!(err.contains("-p4") && err.contains("--vm"), "{err}");
 }
 
-/// `-p3` writes the C to stdout as it goes: a reader that stops reading ends the run quietly
-/// (`-p3 | head`), and any other write error is an environment error, not a crash.
+/// `-p1`, `-p2` and `-p3` (which writes the C as it goes): a reader that stops reading ends
+/// the run quietly (`-p3 | head`), and any other write error is an environment error, not a
+/// crash.
 #[test]
-fn p3_output_errors_end_the_run_cleanly() {
+fn pass_output_errors_end_the_run_cleanly() {
     use std::process::Stdio;
-    // More C than a pipe holds, so that the run writes to the closed pipe whatever the timing.
-    let script = "probe begin { println(\"x\") }\n".repeat(400);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
-        .args(["-p3", "-e", &script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.is_empty(), "{err}");
+    // More text than a pipe holds, so that the run writes to the closed pipe whatever the
+    // timing.
+    let script = "probe begin { println(\"x\") }\n".repeat(3000);
+    for (pass, what) in [
+        ("-p1", "the script"),
+        ("-p2", "the elaborated script"),
+        ("-p3", "the C"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args([pass, "-e", &script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{pass}: {err}");
+        assert!(err.is_empty(), "{pass}: {err}");
 
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("/dev/full");
-    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
-        .args(["-p3", "-e", "probe begin { exit() }"])
-        .stdout(full)
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("cannot write the C to stdout"), "{err}");
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args([pass, "-e", "probe begin { exit() }"])
+            .stdout(full)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{pass}: {err}");
+        assert!(
+            err.contains(&format!("cannot write {what} to stdout")),
+            "{pass}: {err}"
+        );
+    }
 }
