@@ -25,27 +25,17 @@ fn main() -> ExitCode {
     ExitCode::from(101)
 }
 
-/// mimalloc rather than glibc's malloc: pass 1 to 3 make many small, short-lived allocations
-/// (tokens' names, AST and IR nodes, expression text), and glibc's free lists, chunk
-/// coalescing and `malloc_consolidate` were 30% of `-p3`'s instructions on a generated
-/// 3,200-line script; with mimalloc 8% (96 M -> 80 M instructions in all, callgrind).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's `purge_delay` (`mi_option_purge_delay` in its `mimalloc.h`; the Rust bindings
-/// have no constant for it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Memory a pass frees goes back to the system at once rather than a second later (mimalloc's
-/// default delay): each pass's input is dropped when the next has its output, and on a
-/// generated 100,000-line script the delay kept every pass's memory resident together (peak
-/// RSS 294 MB against 178 MB without it, and more time in page faults).
+/// The passes run on a second thread, which glibc would give an arena of its own, grown a few
+/// pages at a time with `mprotect`: on a generated 3,200-line script that growth was a fifth of
+/// `-p3`'s time. One arena (the main one, grown with `brk`) in steps of 16 MiB makes the heap's
+/// growth a handful of system calls; freed memory above that pad still goes back to the
+/// system (a long pass 5 does not keep the translation's peak).
 #[allow(unsafe_code)]
 fn tune_malloc() {
-    // SAFETY: mi_option_set only stores an option's value, which mimalloc reads when it next
-    // decides whether to purge; it is called before any other thread exists, with a value the
-    // option documents (0: purge at once).
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread
+    // exists, and each value is one glibc documents for its parameter.
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_TOP_PAD, 16 << 20);
     }
 }
