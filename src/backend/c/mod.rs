@@ -472,10 +472,24 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
 /// first, since the frames and prototypes they need come before them in the file; then each
 /// part goes out in file order, so the C never exists whole in memory, let alone twice.
 pub fn emit_to(m: &Module, sm: &SourceMap, opts: &Opts, out: &mut dyn Out) -> io::Result<()> {
+    emit_spilling(m, sm, opts, out, Spill::new(SPILL_BYTES))
+}
+
+/// `emit_to`, with the handlers' text moved to a temporary file past `spill`'s limit.
+fn emit_spilling(
+    m: &Module,
+    sm: &SourceMap,
+    opts: &Opts,
+    out: &mut dyn Out,
+    spill: Spill,
+) -> io::Result<()> {
     let (fn_uses, probe_uses) = uses_of(m);
     let shared = Shared::of(m, counters(m, &fn_uses, &probe_uses));
     let otf = conds::analyze(m);
-    let mut g = Parts::default();
+    let mut g = Parts {
+        spill,
+        ..Parts::default()
+    };
     function_bodies(m, sm, &shared, &mut g);
     probe_bodies(m, sm, &shared, &probe_uses, &otf, &mut g);
     conds::emit(
@@ -513,6 +527,7 @@ pub fn emit_to(m: &Module, sm: &SourceMap, opts: &Opts, out: &mut dyn Out) -> io
     regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
     send(&mut w, &mut out)?;
+    g.spill.put_back(&mut out)?;
     out.put(g.bodies.text())?;
     drop(g.bodies);
     watches::handlers(m, sm, &mut w);
@@ -545,18 +560,100 @@ struct Parts {
     bodies: CWriter,
     /// The buffer each body is written into before it joins `bodies` (reused, not regrown).
     scratch: String,
+    /// Where `bodies` goes while it waits, past a size.
+    spill: Spill,
+}
+
+/// Handlers' text held in memory before it moves to a temporary file: the C of a generated
+/// 100,000-line script has 30 MB of it, which waits for the frames and prototypes written
+/// before it in the file.
+const SPILL_BYTES: usize = 4 << 20;
+
+/// The bodies' text that waits in a temporary file (`take`n from `bodies` past `limit`
+/// bytes), and is `put_back` into the output, ahead of what `bodies` still holds. Without
+/// a file (none could be made or written), the text stays in memory as before.
+#[derive(Default)]
+struct Spill {
+    limit: usize,
+    file: Option<std::fs::File>,
+    /// How much of the file holds whole writes.
+    len: u64,
+    failed: bool,
+}
+
+impl Spill {
+    fn new(limit: usize) -> Spill {
+        Spill {
+            limit,
+            ..Spill::default()
+        }
+    }
+
+    fn take(&mut self, bodies: &mut CWriter) {
+        if self.failed || bodies.text().len() < self.limit.max(1) {
+            return;
+        }
+        use std::io::Write;
+        if self.file.is_none() {
+            self.file = tempfile::tempfile().ok();
+        }
+        let Some(f) = self.file.as_mut() else {
+            self.failed = true;
+            return;
+        };
+        match f.write_all(bodies.text().as_bytes()) {
+            Ok(()) => {
+                self.len += bodies.text().len() as u64;
+                bodies.clear();
+            }
+            // The text stays in `bodies`; only the file's first `len` bytes are read back.
+            Err(_) => self.failed = true,
+        }
+    }
+
+    /// The file's text into `out`, a run of whole lines at a time (a line is never cut, so
+    /// neither is a character).
+    fn put_back(&mut self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+        use std::io::{BufRead, Read, Seek};
+        let Some(mut f) = self.file.take() else {
+            return Ok(());
+        };
+        f.seek(io::SeekFrom::Start(0))?;
+        let mut r = io::BufReader::with_capacity(1 << 20, f.take(self.len));
+        loop {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match memchr::memrchr(b'\n', buf) {
+                Some(i) => {
+                    let n = i + 1;
+                    out.put(std::str::from_utf8(&buf[..n]).map_err(io::Error::other)?)?;
+                    r.consume(n);
+                }
+                None => {
+                    // One line longer than the buffer.
+                    let mut line = vec![];
+                    r.read_until(b'\n', &mut line)?;
+                    out.put(std::str::from_utf8(&line).map_err(io::Error::other)?)?;
+                }
+            }
+        }
+    }
 }
 
 /// Script and tapset functions: one C function each, with its frame.
 fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
-    let (frames, union_members, protos, bodies, scratch) = (
+    let (frames, union_members, protos, bodies, scratch, spill) = (
         &mut g.frames,
         &mut g.union_members,
         &mut g.protos,
         &mut g.bodies,
         &mut g.scratch,
+        &mut g.spill,
     );
     for (id, f) in m.functions.iter() {
+        spill.take(bodies);
         let sig = signature(m, id);
         protos.line_fmt(format_args!("{sig};"));
         match &f.body {
@@ -692,14 +789,16 @@ fn probe_bodies(
     otf: &conds::OnTheFly,
     g: &mut Parts,
 ) {
-    let (frames, union_members, protos, bodies, scratch) = (
+    let (frames, union_members, protos, bodies, scratch, spill) = (
         &mut g.frames,
         &mut g.union_members,
         &mut g.protos,
         &mut g.bodies,
         &mut g.scratch,
+        &mut g.spill,
     );
     for (id, p) in m.probes.iter() {
+        spill.take(bodies);
         let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
         bg.w = CWriter::reusing(std::mem::take(scratch), 1);
         if let Some(c) = &p.cond {
@@ -1240,7 +1339,7 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{c_where, comment_where};
+    use super::{Opts, Spill, c_where, comment_where, emit_spilling};
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1260,5 +1359,35 @@ mod tests {
                 assert_eq!(comment_where(&sm, s), c_comment(&sm.describe(s)));
             }
         }
+    }
+
+    /// The handlers' text reads the same whether it waited in memory or in a temporary file,
+    /// however often it moved there (here after every body), UTF-8 included.
+    #[test]
+    fn spilled_bodies_read_back_the_same() {
+        let text = "global n, a\n\
+            function f(x) { return x * 2 }\n\
+            function g:string(s:string) { return s . \"é\" }\n\
+            probe begin { n = f(2); a[g(\"x\")] = n; println(g(\"ü\")) }\n\
+            probe timer.ms(10) { n++; if (n > 3) n = 0 }\n\
+            probe end { foreach (k in a) printf(\"%s %d\\n\", k, a[k]) }\n";
+        let (script, diags, sm) = crate::syntax::parse_text(text, &[]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let mut diags = diags;
+        let m = crate::sema::elaborate(&script, &[], crate::target::Arch::X86_64, &mut diags);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let opts = Opts {
+            module_name: "m".into(),
+            script_name: "x.stp".into(),
+        };
+        let emit = |limit| {
+            let mut c = String::new();
+            emit_spilling(&m, &sm, &opts, &mut c, Spill::new(limit)).expect("emits");
+            c
+        };
+        let kept = emit(usize::MAX);
+        assert!(kept.contains("probe timer.ms(10)"), "{kept}");
+        assert_eq!(emit(1), kept);
+        assert_eq!(emit(200), kept);
     }
 }
