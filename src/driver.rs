@@ -8,7 +8,6 @@ use crate::kbuild::tree::{self, KernelTree};
 use crate::sema;
 use crate::syntax::{self, ast, preprocess::PpEnv};
 use crate::target::Arch;
-use indexmap::IndexMap;
 use std::io::Write as _;
 use std::time::Instant;
 
@@ -60,7 +59,8 @@ pub struct Kernel {
     /// `-a`, which also picks where a release name is looked up.
     pub arch: Option<Arch>,
     found: Option<Result<KernelTree, String>>,
-    config: Option<Result<IndexMap<String, String>, String>>,
+    /// The target tree's `.config` text, read the first time an option is asked for.
+    config: Option<Result<String, String>>,
 }
 
 impl Kernel {
@@ -119,7 +119,9 @@ impl PpEnv for Env<'_> {
             self.kernel.config = Some(c);
         }
         match self.kernel.config.as_ref().expect("just set") {
-            Ok(c) => Ok(c.get(name).cloned().unwrap_or_default()),
+            Ok(c) => Ok(crate::kbuild::tree::config_get(c, name)
+                .map(|v| v.trim_matches('"').to_string())
+                .unwrap_or_default()),
             Err(e) => Err(e.clone()),
         }
     }

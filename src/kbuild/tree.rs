@@ -8,7 +8,6 @@
 //! packages lay them out: `lib/modules/KVER/build`, `boot/vmlinuz-KVER`, `bin/busybox`.
 
 use crate::target::Arch;
-use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -94,7 +93,7 @@ pub fn find(r: Option<&str>, arch: Option<Arch>) -> Result<KernelTree, String> {
     // Only two lines of the `.config` matter here: a scan for them, not a map of its ten
     // thousand lines (which was 12.6 M of the 109 M instructions of `-p3 -r` on a
     // generated 3,200-line script).
-    let config = std::fs::read_to_string(tree.dir.join(".config")).unwrap_or_default();
+    let config = tree.config().unwrap_or_default();
     if let Some(a) = Arch::from_config(&config) {
         tree.arch = a;
     }
@@ -164,15 +163,10 @@ fn read_release(dir: &Path) -> Option<String> {
 }
 
 impl KernelTree {
-    /// The tree's `.config` as NAME -> value (quotes removed).
-    pub fn config(&self) -> Result<IndexMap<String, String>, String> {
-        let text = std::fs::read_to_string(self.dir.join(".config"))
-            .map_err(|e| format!("cannot read {}/.config: {e}", self.dir.display()))?;
-        Ok(text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-            .collect())
+    /// The text of the tree's `.config`; `config_get` reads an option from it.
+    pub fn config(&self) -> Result<String, String> {
+        std::fs::read_to_string(self.dir.join(".config"))
+            .map_err(|e| format!("cannot read {}/.config: {e}", self.dir.display()))
     }
 }
 

@@ -208,6 +208,20 @@ impl<'t> Stream<'t> {
         }
     }
 
+    /// Reports `what` (a comment, embedded C) left open by the two-byte delimiter at `at`, and
+    /// ends the text there: everything after it is inside.
+    fn unterminated(&mut self, at: usize, what: &str, label: &str) -> Tok {
+        self.diags.push(
+            Diag::error(
+                codes::LEX_UNTERMINATED,
+                Span::new(self.file, at..at + 2),
+                format!("unterminated {what}"),
+            )
+            .label(label),
+        );
+        self.end()
+    }
+
     /// `Eof`, from the end of the text on (and after an error that stops the lexer).
     fn end(&mut self) -> Tok {
         self.done = true;
@@ -297,15 +311,7 @@ impl<'t> Stream<'t> {
                     T::Str(Name::new(""))
                 }
                 Raw::UnterminatedComment => {
-                    self.diags.push(
-                        Diag::error(
-                            codes::LEX_UNTERMINATED,
-                            Span::new(file, range.start..range.start + 2),
-                            "unterminated comment",
-                        )
-                        .label("this `/*` is never closed"),
-                    );
-                    return self.end();
+                    return self.unterminated(range.start, "comment", "this `/*` is never closed");
                 }
                 Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
                     Ok(n) if n > 0 => {
@@ -331,25 +337,17 @@ impl<'t> Stream<'t> {
                 // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
                 // name one.
                 Raw::TargetVar => T::TargetVar(Name::new(slice)),
-                Raw::AtMacro if crate::syntax::ast::StatFn::from_name(&slice[1..]).is_some() => {
-                    T::AtOp(
-                        crate::syntax::ast::StatFn::from_name(&slice[1..])
-                            .unwrap()
-                            .name(),
-                    )
-                }
-                Raw::AtMacro => T::At(Name::new(&slice[1..])),
+                Raw::AtMacro => match crate::syntax::ast::StatFn::from_name(&slice[1..]) {
+                    Some(f) => T::AtOp(f.name()),
+                    None => T::At(Name::new(&slice[1..])),
+                },
                 Raw::Embedded => {
                     if !slice.ends_with("%}") || slice.len() < 4 {
-                        self.diags.push(
-                            Diag::error(
-                                codes::LEX_UNTERMINATED,
-                                Span::new(file, range.start..range.start + 2),
-                                "unterminated embedded C",
-                            )
-                            .label("this `%{` has no closing `%}`"),
+                        return self.unterminated(
+                            range.start,
+                            "embedded C",
+                            "this `%{` has no closing `%}`",
                         );
-                        return self.end();
                     }
                     T::Embedded(Name::new(&slice[2..slice.len() - 2]))
                 }

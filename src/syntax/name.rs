@@ -8,7 +8,7 @@
 //! for a hash and a compare, and the translator parses one file at a time per thread.
 
 use rustc_hash::FxHashSet;
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{LazyLock, Mutex};
@@ -60,23 +60,22 @@ static NAMES: LazyLock<Mutex<FxHashSet<Key>>> = LazyLock::new(Default::default);
 impl Name {
     /// The one `Name` for `s`, leaking a copy the first time `s` is seen.
     pub fn new(s: &str) -> Name {
-        // A panic elsewhere while the lock was held leaves the set itself intact.
-        let mut set = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = set.get(s) {
-            return Name(k.0);
-        }
-        let leaked = Text::leak(Box::from(s));
-        set.insert(Key(leaked));
-        Name(leaked)
+        Name::intern(Cow::Borrowed(s))
     }
 
     /// As `new`, for a text already built in a `String` (reused rather than copied when new).
     pub fn from_string(s: String) -> Name {
+        Name::intern(Cow::Owned(s))
+    }
+
+    /// The `Name` of `s`, which is copied (if borrowed) and leaked only when it is new.
+    fn intern(s: Cow<'_, str>) -> Name {
+        // A panic elsewhere while the lock was held leaves the set itself intact.
         let mut set = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = set.get(s.as_str()) {
+        if let Some(k) = set.get(&*s) {
             return Name(k.0);
         }
-        let leaked = Text::leak(s.into_boxed_str());
+        let leaked = Text::leak(s.into_owned().into_boxed_str());
         set.insert(Key(leaked));
         Name(leaked)
     }
