@@ -22,6 +22,9 @@ enum Slot {
 struct Infer<'d> {
     report: bool,
     changed: bool,
+    /// Whether this round met something the report round would report: when the last round
+    /// of the fixed point met nothing, the report round (the same walk) is skipped.
+    reportable: bool,
     diags: &'d mut Diags,
     global_used: Vec<bool>,
     /// Arrays stored into or read with keys (`a[k]`), as opposed to only `foreach`, `in` or
@@ -36,6 +39,7 @@ pub fn infer(m: &mut Module, diags: &mut Diags) {
     let mut inf = Infer {
         report: false,
         changed: false,
+        reportable: false,
         diags,
         global_used: vec![false; m.globals.len()],
         global_indexed: vec![false; m.globals.len()],
@@ -45,8 +49,10 @@ pub fn infer(m: &mut Module, diags: &mut Diags) {
     if inf.never_indexed(m) {
         inf.fixed_point(m);
     }
-    inf.report = true;
-    inf.module(m);
+    if inf.reportable || inf.changed {
+        inf.report = true;
+        inf.module(m);
+    }
     inf.unresolved(m);
 }
 
@@ -69,6 +75,7 @@ impl Infer<'_> {
     fn fixed_point(&mut self, m: &mut Module) {
         for _ in 0..200 {
             self.changed = false;
+            self.reportable = false;
             self.module(m);
             if !self.changed {
                 break;
@@ -142,6 +149,7 @@ impl Infer<'_> {
 
     /// Reports a use of `e`, which has no value, as a value.
     fn no_value(&mut self, m: &Module, e: &Expr, what: String) {
+        self.reportable = true;
         if !self.report {
             return;
         }
@@ -226,6 +234,7 @@ impl Infer<'_> {
     }
 
     fn mismatch(&mut self, span: Span, want: Ty, got: Ty, what: Option<String>) {
+        self.reportable = true;
         if !self.report {
             return;
         }
@@ -526,7 +535,7 @@ impl Infer<'_> {
                     let kt = self.get(m, Slot::Key(g, i));
                     let lt = self.unify(m, Slot::Local(o, *k), kt);
                     self.unify(m, Slot::Key(g, i), lt);
-                    if self.report && kt != Ty::Unknown && lt != kt {
+                    if kt != Ty::Unknown && lt != kt {
                         let sp = locals_of(m, o)[*k].span;
                         self.mismatch(
                             sp,
