@@ -172,7 +172,15 @@ impl Infer<'_> {
         );
     }
 
+    /// One walk over every body. The fixed point's rounds walk functions first, as SystemTap
+    /// does: a function's typed parameters and the arrays it fills then type the probes that
+    /// call it or read them in the same round (a generated 3,200-line script needed three
+    /// rounds with probes first, two this way). The report walk keeps the script's order
+    /// (probes, then functions), so that diagnostics come in it.
     fn module(&mut self, m: &mut Module) {
+        if !self.report {
+            self.functions(m);
+        }
         for p in m.probes.ids() {
             let o = Owner::Probe(p);
             let mut cond = m.probes[p].cond.take();
@@ -186,6 +194,12 @@ impl Infer<'_> {
             }
             m.probes[p].body.stmts = body;
         }
+        if self.report {
+            self.functions(m);
+        }
+    }
+
+    fn functions(&mut self, m: &mut Module) {
         for f in m.functions.ids() {
             let o = Owner::Function(f);
             if let Body::Script(b) = &mut m.functions[f].body {
