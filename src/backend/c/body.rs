@@ -189,7 +189,10 @@ impl<'a> BodyGen<'a> {
     /// A scratch buffer for an operand, from those given back (`give`) by earlier
     /// expressions, so a body's expressions reuse a few buffers.
     fn take(&mut self) -> String {
-        self.spare.pop().unwrap_or_default()
+        // Room for most operands at once: growing from empty was four reallocations each.
+        self.spare
+            .pop()
+            .unwrap_or_else(|| String::with_capacity(64))
     }
     fn give(&mut self, mut s: String) {
         s.clear();
@@ -581,7 +584,7 @@ impl<'a> BodyGen<'a> {
     /// condition). gcc takes some values there for mistakes (`c ? 2 : 3`, a product:
     /// -Wint-in-bool-context, an error under -Werror), so those are compared with 0.
     pub fn cond(&mut self, e: &Expr) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(32);
         self.cond_to(e, &mut out);
         out
     }
@@ -719,7 +722,7 @@ impl<'a> BodyGen<'a> {
 
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(32);
         self.long_to(e, &mut out);
         out
     }
@@ -1430,6 +1433,7 @@ fn c_flags(flags: &str, conv: char, precision: bool) -> String {
 
 /// Appends each piece in turn: cheaper than `write!` for the few pieces of an operator.
 fn push_all(out: &mut String, pieces: &[&str]) {
+    out.reserve(pieces.iter().map(|p| p.len()).sum());
     for p in pieces {
         out.push_str(p);
     }
