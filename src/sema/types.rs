@@ -10,6 +10,7 @@ use crate::ir::{
     Body, Builtin, Expr, ExprKind, Function, Global, Id, LValue, Local, Module, Stmt, StmtKind, Ty,
 };
 use crate::syntax::ast::BinOp;
+use rustc_hash::FxHashMap;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Slot {
@@ -33,6 +34,9 @@ struct Infer<'d> {
     /// Slots that were given a value of no type (`x = exit()`), already reported: they are
     /// not reported again as unresolved.
     poisoned: Vec<Slot>,
+    /// Where each slot got its type: a mismatch points there too, as SystemTap's "type was
+    /// first inferred here" does.
+    origin: FxHashMap<(u8, u32, u32), Span>,
 }
 
 pub fn infer(m: &mut Module, diags: &mut Diags) {
@@ -44,6 +48,7 @@ pub fn infer(m: &mut Module, diags: &mut Diags) {
         global_used: vec![false; m.globals.len()],
         global_indexed: vec![false; m.globals.len()],
         poisoned: vec![],
+        origin: FxHashMap::default(),
     };
     inf.fixed_point(m);
     if inf.never_indexed(m) {
@@ -61,6 +66,20 @@ fn slot_of(o: Owner, lv: &LValue) -> Slot {
     match lv {
         LValue::Local(l) => Slot::Local(o, *l),
         LValue::Global(g) | LValue::Index { array: g, .. } | LValue::Array(g) => Slot::Global(*g),
+    }
+}
+
+/// A slot as a map key (`Owner` is not hashable).
+fn slot_key(s: Slot) -> (u8, u32, u32) {
+    let owner = |o: Owner| match o {
+        Owner::Probe(p) => p.index() as u32 * 2,
+        Owner::Function(f) => f.index() as u32 * 2 + 1,
+    };
+    match s {
+        Slot::Local(o, l) => (0, owner(o), l.index() as u32),
+        Slot::Global(g) => (1, g.index() as u32, 0),
+        Slot::Key(g, i) => (2, g.index() as u32, i as u32),
+        Slot::Ret(f) => (3, f.index() as u32, 0),
     }
 }
 
@@ -227,13 +246,15 @@ impl Infer<'_> {
         }
     }
 
-    /// Learns `t` for a slot that has no type yet; returns the slot's type.
-    fn unify(&mut self, m: &mut Module, s: Slot, t: Ty) -> Ty {
+    /// Learns `t` for a slot that has no type yet, from the code at `at`; returns the slot's
+    /// type.
+    fn unify(&mut self, m: &mut Module, s: Slot, t: Ty, at: Span) -> Ty {
         let cur = self.get(m, s);
         if cur != Ty::Unknown || t == Ty::Unknown || t == Ty::Void {
             return cur;
         }
         self.changed = true;
+        self.origin.insert(slot_key(s), at);
         match s {
             Slot::Local(o, l) => locals_of(m, o)[l].ty = t,
             Slot::Global(g) => m.globals[g].ty = t,
@@ -247,7 +268,16 @@ impl Infer<'_> {
         t
     }
 
-    fn mismatch(&mut self, span: Span, want: Ty, got: Ty, what: Option<String>) {
+    /// Reports a `got` where a `want` is needed. `typed` is the slot whose type is the one in
+    /// question, with its name: where it got that type is shown as well, unless it is here.
+    fn mismatch(
+        &mut self,
+        span: Span,
+        want: Ty,
+        got: Ty,
+        what: Option<String>,
+        typed: Option<(Slot, Ty, String)>,
+    ) {
         self.reportable = true;
         if !self.report {
             return;
@@ -258,24 +288,67 @@ impl Infer<'_> {
             format!("type mismatch: expected {want}, found {got}"),
         )
         .label(format!("this is a {got}"));
+        if let Some((slot, ty, name)) = typed {
+            if let Some(&at) = self.origin.get(&slot_key(slot)) {
+                let overlaps = at.file == span.file && at.start < span.end && span.start < at.end;
+                if !overlaps {
+                    d = d.secondary(at, format!("{name} became a {ty} here"));
+                }
+            }
+        }
         if let Some(w) = what {
             d = d.note(w);
         }
         self.diags.push(d);
     }
 
+    /// How a mismatch names a slot it points at.
+    fn slot_name(&self, m: &mut Module, s: Slot) -> String {
+        match s {
+            Slot::Local(o, l) => format!("`{}`", locals_of(m, o)[l].name),
+            Slot::Global(g) => format!("`{}`", m.globals[g].name),
+            Slot::Key(g, i) => format!("key {} of `{}`", i + 1, m.globals[g].name),
+            Slot::Ret(f) => format!("the value of `{}`", m.functions[f].name),
+        }
+    }
+
+    /// `mismatch`'s `typed` for a slot, when reports are on (the name costs a format).
+    fn typed(&self, m: &mut Module, s: Slot) -> Option<(Slot, Ty, String)> {
+        if !self.report {
+            return None;
+        }
+        Some((s, self.get(m, s), self.slot_name(m, s)))
+    }
+
     fn check(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
+        self.check_from(m, o, e, want, None)
+    }
+
+    /// `check`, where `want` is the type of slot `from` (an assignment's target, a parameter,
+    /// an array's key, a function's value): a mismatch also points at where `from` got it.
+    fn check_from(
+        &mut self,
+        m: &mut Module,
+        o: Owner,
+        e: &mut Expr,
+        want: Ty,
+        from: Option<Slot>,
+    ) -> Ty {
         let t = self.expr(m, o, e, want);
         e.ty = t;
         let known = !matches!(want, Ty::Unknown | Ty::Void);
         if known && t == Ty::Void {
             self.no_value(m, e, format!("a {want} is needed here"));
         } else if known && t != Ty::Unknown && t != want {
-            let what = match &e.kind {
-                ExprKind::Var(lv) => Some(self.describe(m, o, lv)),
-                _ => None,
+            let (what, var) = match &e.kind {
+                ExprKind::Var(lv) => (Some(self.describe(m, o, lv)), Some(slot_of(o, lv))),
+                _ => (None, None),
             };
-            self.mismatch(e.span, want, t, what);
+            let typed = match from.or(var) {
+                Some(s) => self.typed(m, s),
+                None => None,
+            };
+            self.mismatch(e.span, want, t, what, typed);
         }
         t
     }
@@ -304,19 +377,19 @@ impl Infer<'_> {
         }
     }
 
-    fn lvalue(&mut self, m: &mut Module, o: Owner, lv: &mut LValue, want: Ty) -> Ty {
+    fn lvalue(&mut self, m: &mut Module, o: Owner, lv: &mut LValue, want: Ty, at: Span) -> Ty {
         match lv {
-            LValue::Local(l) => self.unify(m, Slot::Local(o, *l), want),
+            LValue::Local(l) => self.unify(m, Slot::Local(o, *l), want, at),
             LValue::Global(g) => {
                 self.global_used[g.index()] = true;
-                self.unify(m, Slot::Global(*g), want)
+                self.unify(m, Slot::Global(*g), want, at)
             }
             LValue::Index { array, keys } => {
                 let g = *array;
                 self.global_used[g.index()] = true;
                 self.global_indexed[g.index()] = true;
                 self.keys(m, o, g, keys);
-                self.unify(m, Slot::Global(g), want)
+                self.unify(m, Slot::Global(g), want, at)
             }
             LValue::Array(g) => {
                 self.global_used[g.index()] = true;
@@ -331,8 +404,8 @@ impl Infer<'_> {
                 continue;
             }
             let kt = self.get(m, Slot::Key(g, i));
-            let t = self.check(m, o, k, kt);
-            self.unify(m, Slot::Key(g, i), t);
+            let t = self.check_from(m, o, k, kt, Some(Slot::Key(g, i)));
+            self.unify(m, Slot::Key(g, i), t, k.span);
         }
     }
 
@@ -342,7 +415,7 @@ impl Infer<'_> {
             ExprKind::Wildcard => Ty::Unknown,
             ExprKind::Long(_) => Ty::Long,
             ExprKind::Str(_) => Ty::Str,
-            ExprKind::Var(lv) => self.lvalue(m, o, lv, want),
+            ExprKind::Var(lv) => self.lvalue(m, o, lv, want, e.span),
             ExprKind::Call { func, args } => {
                 let f = *func;
                 for (i, a) in args.iter_mut().enumerate() {
@@ -351,8 +424,8 @@ impl Infer<'_> {
                         continue;
                     };
                     let pt = m.functions[f].locals[p].ty;
-                    let t = self.check(m, o, a, pt);
                     let slot = Slot::Local(Owner::Function(f), p);
+                    let t = self.check_from(m, o, a, pt, Some(slot));
                     if t == Ty::Void && pt == Ty::Unknown {
                         let what = format!(
                             "so it cannot be passed as `{}` to `{}`",
@@ -362,9 +435,9 @@ impl Infer<'_> {
                     } else if t == Ty::Unknown {
                         self.pass_poison(o, a, slot);
                     }
-                    self.unify(m, slot, t);
+                    self.unify(m, slot, t, a.span);
                 }
-                self.unify(m, Slot::Ret(f), want)
+                self.unify(m, Slot::Ret(f), want, e.span)
             }
             ExprKind::Builtin {
                 which,
@@ -437,8 +510,13 @@ impl Infer<'_> {
                     Some(BinOp::Concat) => Some(Ty::Str),
                     Some(_) => Some(Ty::Long),
                 };
-                let tt = self.lvalue(m, o, target, fixed.unwrap_or(want));
-                let vt = self.check(m, o, value, fixed.unwrap_or(tt));
+                let tt = self.lvalue(m, o, target, fixed.unwrap_or(want), e.span);
+                let from = if fixed.is_none() {
+                    Some(slot_of(o, target))
+                } else {
+                    None
+                };
+                let vt = self.check_from(m, o, value, fixed.unwrap_or(tt), from);
                 if vt == Ty::Void {
                     if tt != Ty::Unknown || fixed.is_some() {
                         // `check` has reported it against the known type.
@@ -453,7 +531,7 @@ impl Infer<'_> {
                     return tt;
                 }
                 if tt == Ty::Unknown && vt != Ty::Unknown {
-                    return self.lvalue(m, o, target, vt);
+                    return self.lvalue(m, o, target, vt, e.span);
                 }
                 if tt == Ty::Unknown {
                     self.pass_poison(o, value, slot_of(o, target));
@@ -461,16 +539,18 @@ impl Infer<'_> {
                 if let (Some(f), true) = (fixed, tt != Ty::Unknown) {
                     if tt != f {
                         let what = Some(self.describe(m, o, target));
-                        self.mismatch(e.span, f, tt, what);
+                        let typed = self.typed(m, slot_of(o, target));
+                        self.mismatch(e.span, f, tt, what, typed);
                     }
                 }
                 tt
             }
             ExprKind::IncDec { target, .. } => {
-                let t = self.lvalue(m, o, target, Ty::Long);
+                let t = self.lvalue(m, o, target, Ty::Long, e.span);
                 if t == Ty::Str {
                     let what = Some(self.describe(m, o, target));
-                    self.mismatch(e.span, Ty::Long, Ty::Str, what);
+                    let typed = self.typed(m, slot_of(o, target));
+                    self.mismatch(e.span, Ty::Long, Ty::Str, what, typed);
                 }
                 Ty::Long
             }
@@ -547,22 +627,20 @@ impl Infer<'_> {
                 }
                 for (i, k) in keys.iter().enumerate() {
                     let kt = self.get(m, Slot::Key(g, i));
-                    let lt = self.unify(m, Slot::Local(o, *k), kt);
-                    self.unify(m, Slot::Key(g, i), lt);
+                    let sp = locals_of(m, o)[*k].span;
+                    let lt = self.unify(m, Slot::Local(o, *k), kt, sp);
+                    self.unify(m, Slot::Key(g, i), lt, sp);
                     if kt != Ty::Unknown && lt != kt {
-                        let sp = locals_of(m, o)[*k].span;
-                        self.mismatch(
-                            sp,
-                            kt,
-                            lt,
-                            Some(format!("the keys of `{}` are {kt}", m.globals[g].name)),
-                        );
+                        let what = Some(format!("the keys of `{}` are {kt}", m.globals[g].name));
+                        let typed = self.typed(m, Slot::Key(g, i));
+                        self.mismatch(sp, kt, lt, what, typed);
                     }
                 }
                 if let Some(v) = value {
                     let vt = m.globals[g].ty;
-                    let lt = self.unify(m, Slot::Local(o, *v), vt);
-                    self.unify(m, Slot::Global(g), lt);
+                    let sp = locals_of(m, o)[*v].span;
+                    let lt = self.unify(m, Slot::Local(o, *v), vt, sp);
+                    self.unify(m, Slot::Global(g), lt, sp);
                 }
                 if let Some(l) = limit {
                     self.check(m, o, l, Ty::Long);
@@ -572,17 +650,17 @@ impl Infer<'_> {
             StmtKind::Return(Some(e)) => {
                 let Owner::Function(f) = o else { return };
                 let rt = m.functions[f].ret;
-                let t = self.check(m, o, e, rt);
+                let t = self.check_from(m, o, e, rt, Some(Slot::Ret(f)));
                 if t == Ty::Void && rt == Ty::Unknown {
                     let what = format!("so `{}` cannot return it", m.functions[f].name);
                     self.void_value(m, e, Slot::Ret(f), what);
                 } else if t == Ty::Unknown {
                     self.pass_poison(o, e, Slot::Ret(f));
                 }
-                self.unify(m, Slot::Ret(f), t);
+                self.unify(m, Slot::Ret(f), t, e.span);
             }
             StmtKind::Delete(lv) => {
-                self.lvalue(m, o, lv, Ty::Unknown);
+                self.lvalue(m, o, lv, Ty::Unknown, s.span);
             }
             StmtKind::StatAdd { stat, keys, value } => {
                 self.global_used[stat.index()] = true;
@@ -601,10 +679,11 @@ impl Infer<'_> {
             StmtKind::Try { body, var, catch } => {
                 body.stmts.iter_mut().for_each(|s| self.stmt(m, o, s));
                 if let Some((v, at)) = var {
-                    let t = self.lvalue(m, o, v, Ty::Str);
+                    let t = self.lvalue(m, o, v, Ty::Str, *at);
                     if t != Ty::Str && t != Ty::Unknown {
                         let what = Some("`catch` stores the error message, a string".to_string());
-                        self.mismatch(*at, Ty::Str, t, what);
+                        let typed = self.typed(m, slot_of(o, v));
+                        self.mismatch(*at, Ty::Str, t, what, typed);
                     }
                 }
                 catch.stmts.iter_mut().for_each(|s| self.stmt(m, o, s));
