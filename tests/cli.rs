@@ -421,3 +421,48 @@ fn pass_output_errors_end_the_run_cleanly() {
         );
     }
 }
+
+/// A script of 64 KiB or more has its heap mapped before the passes start (`prefault_heap` in
+/// main.rs); one read from stdin does not (its size is not known first). Both translate to
+/// the same C.
+#[test]
+fn a_prefaulted_heap_translates_the_same() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let script = "global n\n".to_string()
+        + &"probe timer.s(1) { n++; printf(\"%d %s\\n\", n, execname()) }\n".repeat(1200);
+    assert!(script.len() >= 64 << 10);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("big.stp");
+    std::fs::write(&file, &script).expect("write");
+    let from_file = stp_in(dir.path(), &["-p3", "big.stp"]);
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(dir.path())
+        .args(["-p3", "-m", "stphwbp_big", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+    let from_stdin = child.wait_with_output().expect("runs");
+    writer.join().expect("writer").expect("write");
+    assert_eq!(from_stdin.status.code(), Some(0));
+    assert!(from_file.stdout.len() > 100_000);
+    // Only the name the script goes by differs.
+    let renamed = String::from_utf8_lossy(&from_stdin.stdout)
+        .replace("<stdin>", "big.stp")
+        .replace("from -. Do", "from big.stp. Do")
+        .replace("script -\")", "script big.stp\")");
+    assert!(
+        String::from_utf8_lossy(&from_file.stdout) == renamed,
+        "the C differs"
+    );
+}
