@@ -329,18 +329,18 @@ impl Session {
     }
 
     /// Pass 2.
-    pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
+    /// Pass 2, which consumes the script (its syntax trees are freed as their IR is made).
+    pub fn elaborate(&mut self, script: ast::Script) -> Result<Module, Stop> {
+        let first_file = script.items.first().map(|i| i.span().file);
         let m = self.time("Pass 2: elaborated the script", |s| {
-            let tapsets = s.parse_tapsets(Some(script))?;
+            let tapsets = s.parse_tapsets(Some(&script))?;
             let arch = s.kernel.target_arch();
             Ok(sema::elaborate(script, &tapsets, arch, &mut s.diags))
         })?;
         // After alias expansion: a script of alias definitions alone has no probes.
         if m.probes.is_empty() && !self.diags.has_errors() {
-            let name = script
-                .items
-                .first()
-                .map(|i| self.sm.name(i.span().file).to_string())
+            let name = first_file
+                .map(|f| self.sm.name(f).to_string())
                 .unwrap_or_default();
             self.diags.push(syntax::no_probes(Loc::CommandLine(name)));
         }
@@ -618,10 +618,10 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     if s.cfg.last_pass == 1 {
         return print_pass(&syntax::print::script(&script), "the script");
     }
-    let m = s.elaborate(&script)?;
-    // Each pass's input is freed once the next has its output: peak memory on a large script
-    // is then one pass's worth, not all of them.
-    drop(script);
+    // Each pass's input is freed once the next has its output (pass 2 frees the script's
+    // trees as it goes): peak memory on a large script is then one pass's worth, not all of
+    // them.
+    let m = s.elaborate(script)?;
     if s.cfg.last_pass == 2 {
         return print_pass(&crate::ir::print::module(&m), "the elaborated script");
     }

@@ -50,8 +50,10 @@ enum Shape {
     Array(usize, Span),
 }
 
+/// A function as declared: a tapset's borrowed (the driver keeps the tapsets), the script's
+/// owned, its body taken out when lowered so that its syntax tree is freed as its IR is made.
 struct FnDecl<'a> {
-    decl: &'a ast::FunctionDecl,
+    decl: std::borrow::Cow<'a, ast::FunctionDecl>,
     origin: FnOrigin,
 }
 
@@ -97,14 +99,16 @@ struct Scope {
     iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
 }
 
+/// Consumes the script: each probe's syntax tree is dropped as soon as it is lowered, and each
+/// script function's body when its own is, so that the allocator reuses their memory for the
+/// IR rather than holding both whole at once.
 pub fn elaborate(
-    script: &ast::Script,
+    script: ast::Script,
     tapset_scripts: &[ast::Script],
     arch: crate::target::Arch,
     diags: &mut Diags,
 ) -> Module {
-    let expanded = aliases::expand(script, tapset_scripts, diags);
-    let script = &expanded;
+    let mut script = aliases::expand(script, tapset_scripts, diags);
     let mut e = Elab {
         m: Module {
             arch,
@@ -145,7 +149,7 @@ pub fn elaborate(
                 e.decls.insert(
                     key,
                     FnDecl {
-                        decl: f,
+                        decl: std::borrow::Cow::Borrowed(f),
                         origin: FnOrigin::Tapset,
                     },
                 );
@@ -153,10 +157,14 @@ pub fn elaborate(
         }
     }
     let mut script_fns: IndexMap<&str, Span> = IndexMap::new();
+    // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
+    // The declarations move into `decls` once the scans below no longer borrow the script.
+    let mut accepted: Vec<bool> = vec![];
     for it in &script.items {
         match it {
             Item::Global(g) => e.declare_global(g),
             Item::Function(f) => {
+                accepted.push(false);
                 if let Some(prev) = script_fns.get(f.name.name.as_str()) {
                     e.diags.push(
                         Diag::error(
@@ -180,19 +188,13 @@ pub fn elaborate(
                     continue;
                 }
                 script_fns.insert(&f.name.name, f.name.span);
-                e.decls.insert(
-                    f.name.name.to_string(),
-                    FnDecl {
-                        decl: f,
-                        origin: FnOrigin::Script,
-                    },
-                );
+                *accepted.last_mut().expect("pushed") = true;
             }
             Item::Embedded(c, sp) => e.m.embedded.push((c.to_string(), *sp)),
             Item::Probe(_) => {}
         }
     }
-    let linked = linkage::link(script, tapset_scripts);
+    let linked = linkage::link(&script, tapset_scripts);
     for g in &linked.globals {
         e.declare_global(g);
     }
@@ -204,10 +206,31 @@ pub fn elaborate(
     let items: Vec<&Item> = script.items.iter().chain(&extra).collect();
     e.scan_shapes(&items);
     e.scan_stats(&items);
-    e.declare_watches(script);
-    for it in &script.items {
+    e.declare_watches(&script);
+    drop(items);
+    // Everything but the probes leaves the items, in order; the script's functions join the
+    // declarations (after the tapsets', whose same names they replace).
+    let mut accepted = accepted.into_iter();
+    for it in script
+        .items
+        .extract_if(.., |it| !matches!(it, Item::Probe(_)))
+    {
+        if let Item::Function(f) = it {
+            if accepted.next() == Some(true) {
+                e.decls.insert(
+                    f.name.name.to_string(),
+                    FnDecl {
+                        decl: std::borrow::Cow::Owned(f),
+                        origin: FnOrigin::Script,
+                    },
+                );
+            }
+        }
+    }
+    // One at a time, each dropped once lowered.
+    for it in script.items {
         if let Item::Probe(p) = it {
-            e.probe(p);
+            e.probe(&p);
         }
     }
     while let Some(f) = e.pending.pop() {
@@ -565,7 +588,7 @@ impl<'a> Elab<'a> {
             return Some(id);
         }
         let fd = self.decls.get(name)?;
-        let d = fd.decl;
+        let d: &ast::FunctionDecl = &fd.decl;
         let mut locals = ir::Arena::default();
         let params = d
             .params
@@ -620,15 +643,28 @@ impl<'a> Elab<'a> {
     }
 
     fn function_body(&mut self, id: Id<Function>) {
-        // The decls key: the name, or `NAME/ARITY` for an overload.
-        let key = self
+        // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
+        let (key, &at) = self
             .fn_ids
-            .iter()
-            .find(|(_, v)| **v == id)
-            .map(|(k, _)| k.clone())
-            .unwrap_or_default();
-        let d = self.decls[key.as_str()].decl;
-        match &d.body {
+            .get_index(id.index())
+            .expect("every function id is in `fn_ids`");
+        debug_assert!(at == id, "`fn_ids` is in id order");
+        let fd = &mut self.decls[key];
+        // A script function's body leaves its declaration (the rest stays for arity checks).
+        let body: std::borrow::Cow<'a, FunctionBody> = match &mut fd.decl {
+            std::borrow::Cow::Borrowed(d) => {
+                let d: &'a ast::FunctionDecl = d;
+                std::borrow::Cow::Borrowed(&d.body)
+            }
+            std::borrow::Cow::Owned(d) => {
+                let empty = FunctionBody::Script(ast::Block {
+                    stmts: vec![],
+                    span: d.span,
+                });
+                std::borrow::Cow::Owned(std::mem::replace(&mut d.body, empty))
+            }
+        };
+        match &*body {
             FunctionBody::Embedded(c, sp) => {
                 self.m.functions[id].body = Body::Embedded(c.to_string(), *sp)
             }
