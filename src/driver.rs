@@ -250,6 +250,9 @@ impl Session {
             };
             syntax::parse_file(&s.sm, file, &mut env, &lib, &mut s.diags)
         });
+        let mut script = script;
+        // The parser's vector grew by doubling; pass 2 holds it while it lowers the probes.
+        script.items.shrink_to_fit();
         if script.items.is_empty() && !self.diags.has_errors() {
             let at = Loc::CommandLine(self.sm.name(file).to_string());
             self.diags.push(syntax::no_probes(at));

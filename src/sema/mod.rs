@@ -21,6 +21,7 @@ use crate::ir::{
     Probe, Ty,
 };
 use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
+use crate::syntax::name::Name;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
@@ -28,6 +29,9 @@ use rustc_hash::FxBuildHasher;
 /// are looked up at every use of a name, and SipHash's resistance to chosen keys buys nothing
 /// on a script's own names.
 type Names<V> = IndexMap<String, V, FxBuildHasher>;
+
+/// Names of the script (interned, looked up by `&str`) to what they stand for.
+type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
 pub struct Options {
     /// `-w`: drop warnings.
@@ -60,10 +64,15 @@ struct FnDecl<'a> {
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: Names<Id<Global>>,
+    globals: Interned<Id<Global>>,
     shapes: Vec<Shape>,
     decls: Names<FnDecl<'a>>,
     fn_ids: Names<Id<Function>>,
+    /// The names some tapset's private function has (only those calls look for one).
+    private_names: rustc_hash::FxHashSet<Name>,
+    /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
+    formats: rustc_hash::FxHashMap<Name, std::rc::Rc<[ir::FmtPiece]>>,
+    no_format: std::rc::Rc<[ir::FmtPiece]>,
     /// Functions allocated but whose bodies are not lowered yet.
     pending: Vec<Id<Function>>,
     /// Which functions each probe or function calls, for the data-context check.
@@ -89,7 +98,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: Names<Id<Local>>,
+    names: Interned<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -115,10 +124,13 @@ pub fn elaborate(
             ..Module::default()
         },
         diags,
-        globals: Names::default(),
+        globals: Interned::default(),
         shapes: vec![],
         decls: Names::default(),
         fn_ids: Names::default(),
+        private_names: Default::default(),
+        formats: Default::default(),
+        no_format: std::rc::Rc::new([]),
         pending: vec![],
         calls: vec![],
         watch_index: probes::WatchIndex::new(),
@@ -137,6 +149,7 @@ pub fn elaborate(
             if let Item::Function(f) = it {
                 let name = &f.name.name;
                 let key = if f.private {
+                    e.private_names.insert(*name);
                     private_key(f.name.span.file, name)
                 } else {
                     match e.decls.get(name.as_str()) {
@@ -156,6 +169,14 @@ pub fn elaborate(
             }
         }
     }
+    let linked = linkage::link(&script, tapset_scripts);
+    let nglobals = linked.globals.len()
+        + (script.items.iter())
+            .filter(|it| matches!(it, Item::Global(_)))
+            .count();
+    e.m.globals.reserve(nglobals);
+    e.globals.reserve(nglobals);
+    e.shapes.reserve_exact(nglobals);
     let mut script_fns: IndexMap<&str, Span> = IndexMap::new();
     // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
     // The declarations move into `decls` once the scans below no longer borrow the script.
@@ -190,11 +211,10 @@ pub fn elaborate(
                 script_fns.insert(&f.name.name, f.name.span);
                 *accepted.last_mut().expect("pushed") = true;
             }
-            Item::Embedded(c, sp) => e.m.embedded.push((c.to_string(), *sp)),
+            Item::Embedded(c, sp) => e.m.embedded.push((*c, *sp)),
             Item::Probe(_) => {}
         }
     }
-    let linked = linkage::link(&script, tapset_scripts);
     for g in &linked.globals {
         e.declare_global(g);
     }
@@ -227,10 +247,17 @@ pub fn elaborate(
             }
         }
     }
-    // One at a time, each dropped once lowered.
-    for it in script.items {
+    // One at a time, in order, each dropped once lowered; the vector that held them shrinks
+    // as it empties (in place), so that its memory goes to the IR too.
+    let mut probes = script.items;
+    probes.reverse();
+    e.m.probes.reserve(probes.len());
+    while let Some(it) = probes.pop() {
         if let Item::Probe(p) = it {
             e.probe(&p);
+        }
+        if probes.len() < probes.capacity() / 2 {
+            probes.shrink_to_fit();
         }
     }
     while let Some(f) = e.pending.pop() {
@@ -313,9 +340,9 @@ fn builtin(name: &str) -> Option<Builtin> {
 impl<'a> Elab<'a> {
     /// Marks the functions that share their name with another (overloads by arity).
     fn mark_overloads(&mut self) {
-        let mut count: std::collections::HashMap<String, usize> = Default::default();
+        let mut count: std::collections::HashMap<Name, usize> = Default::default();
         for (_, f) in self.m.functions.iter() {
-            *count.entry(f.name.clone()).or_default() += 1;
+            *count.entry(f.name).or_default() += 1;
         }
         for f in self.m.functions.values_mut() {
             f.overloaded = count[&f.name] > 1;
@@ -348,7 +375,7 @@ impl<'a> Elab<'a> {
                 ..
             }) => match &l.value {
                 LitValue::Int(v) => (Ty::Long, Some(Const::Long(*v))),
-                LitValue::Str(s) => (Ty::Str, Some(Const::Str(s.to_string()))),
+                LitValue::Str(s) => (Ty::Str, Some(Const::Str(*s))),
             },
             _ => (Ty::Unknown, None),
         };
@@ -364,14 +391,14 @@ impl<'a> Elab<'a> {
             None => Shape::Unknown,
         };
         let id = self.m.globals.alloc(Global {
-            name: g.name.name.to_string(),
+            name: g.name.name,
             ty,
             array,
             init,
             stat: None,
             span: g.name.span,
         });
-        self.globals.insert(g.name.name.to_string(), id);
+        self.globals.insert(g.name.name, id);
         self.shapes.push(shape);
     }
 
@@ -379,37 +406,47 @@ impl<'a> Elab<'a> {
     /// every use in the script. The first use in source order decides; a later use that does not
     /// fit is reported there, pointing back at the first.
     fn scan_shapes(&mut self, items: &[&Item]) {
-        // (name, keys, span): `Some(n)` for an array use with n keys, `None` for a scalar use.
-        let mut uses: Vec<(String, Option<usize>, Span)> = vec![];
+        // The uses of globals (other names decide nothing here): (global, keys, span, order),
+        // `Some(n)` for an array use with n keys, `None` for a scalar use. Small, since a large
+        // script has hundreds of thousands, and numbered so that an unstable sort (no
+        // scratch buffer) keeps uses at the same place in the order they were found.
+        let mut uses: Vec<(Id<Global>, Option<u32>, Span, u32)> = vec![];
         // `delete a` fits either shape; those names decide nothing.
         let mut deleted: Vec<Span> = vec![];
+        let globals = &self.globals;
+        let add = |uses: &mut Vec<_>, name: &str, arity: Option<usize>, span: Span| {
+            if let Some(&g) = globals.get(name) {
+                let n = uses.len() as u32;
+                uses.push((g, arity.map(|a| a as u32), span, n));
+            }
+        };
         for &it in items {
-            let (params, stmts): (Vec<&str>, Vec<&ast::Stmt>) = match it {
-                Item::Probe(p) => (vec![], p.body.stmts.iter().collect()),
+            let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
+                Item::Probe(p) => (vec![], &p.body.stmts),
                 Item::Function(ast::FunctionDecl {
                     params,
                     body: FunctionBody::Script(b),
                     ..
                 }) => (
                     params.iter().map(|p| p.name.name.as_str()).collect(),
-                    b.stmts.iter().collect(),
+                    &b.stmts,
                 ),
                 _ => continue,
             };
             let mut fe = |e: &ast::Expr| match &e.kind {
                 ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
-                    uses.push((array.name.to_string(), Some(keys.len()), array.span))
+                    add(&mut uses, &array.name, Some(keys.len()), array.span)
                 }
                 ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                    uses.push((v.name.to_string(), None, v.span))
+                    add(&mut uses, &v.name, None, v.span)
                 }
                 _ => {}
             };
-            let mut foreach_uses: Vec<(String, Option<usize>, Span)> = vec![];
+            let mut foreach_uses: Vec<(Name, Option<usize>, Span)> = vec![];
             let mut fs = |s: &ast::Stmt| match &s.kind {
                 ast::StmtKind::Foreach(f) => {
                     let array = &f.array;
-                    foreach_uses.push((array.name.to_string(), Some(f.keys.len()), array.span))
+                    foreach_uses.push((array.name, Some(f.keys.len()), array.span))
                 }
                 ast::StmtKind::Delete(ast::Expr {
                     kind: ast::ExprKind::Var(v),
@@ -423,14 +460,15 @@ impl<'a> Elab<'a> {
             for s in stmts {
                 walk_stmt(s, &mut fe, &mut fs);
             }
-            uses.extend(foreach_uses);
+            for (name, arity, span) in foreach_uses {
+                add(&mut uses, &name, arity, span);
+            }
         }
         uses.retain(|u| !deleted.contains(&u.2));
-        uses.sort_by_key(|u| (u.2.file, u.2.start));
-        for (name, arity, span) in uses {
-            let Some(&id) = self.globals.get(&name) else {
-                continue;
-            };
+        uses.sort_unstable_by_key(|u| (u.2.file, u.2.start, u.3));
+        for (id, arity, span, _) in uses {
+            let arity = arity.map(|a| a as usize);
+            let name = self.m.globals[id].name;
             let decl = self.m.globals[id].span;
             match (self.shapes[id.index()], arity) {
                 (Shape::Unknown, None) => self.shapes[id.index()] = Shape::Scalar(span),
@@ -498,7 +536,7 @@ impl<'a> Elab<'a> {
                 let name = self
                     .globals
                     .get_index(i)
-                    .map(|(n, _)| n.clone())
+                    .map(|(n, _)| n.as_str())
                     .unwrap_or_default();
                 self.diags.push(
                     Diag::error(
@@ -521,7 +559,7 @@ impl<'a> Elab<'a> {
             body: ir::Block { stmts: vec![] },
             span: p.span,
         });
-        let mut points = vec![];
+        let mut points = Vec::with_capacity(p.points.len());
         if p.watch.is_some() {
             // `probe NAME = POINT { hit handler }`: declared before any probe was resolved.
             let Some(&w) = self.declared.get(&p.span) else {
@@ -555,7 +593,7 @@ impl<'a> Elab<'a> {
         }
         let mut sc = Scope {
             owner: Owner::Probe(id),
-            names: Names::default(),
+            names: Interned::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
@@ -565,7 +603,7 @@ impl<'a> Elab<'a> {
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
             let l = sc.locals.alloc(Local {
-                name: name.clone(),
+                name,
                 ty: Ty::Long,
                 span: p.span,
             });
@@ -595,7 +633,7 @@ impl<'a> Elab<'a> {
             .iter()
             .map(|p| {
                 locals.alloc(Local {
-                    name: p.name.name.to_string(),
+                    name: p.name.name,
                     ty: p.ty.map(ty_of).unwrap_or(Ty::Unknown),
                     span: p.name.span,
                 })
@@ -623,10 +661,10 @@ impl<'a> Elab<'a> {
         let id = self.m.functions.alloc(Function {
             // An overload (`NAME/ARITY`) keeps its name, and the back end adds the arity when
             // the module has more than one; a private function keeps its file-scoped key.
-            name: if name.contains('/') {
-                d.name.name.to_string()
+            name: if name.contains('/') || d.name.name == name {
+                d.name.name
             } else {
-                name.to_string()
+                Name::new(name)
             },
             ret,
             params,
@@ -665,17 +703,11 @@ impl<'a> Elab<'a> {
             }
         };
         match &*body {
-            FunctionBody::Embedded(c, sp) => {
-                self.m.functions[id].body = Body::Embedded(c.to_string(), *sp)
-            }
+            FunctionBody::Embedded(c, sp) => self.m.functions[id].body = Body::Embedded(*c, *sp),
             FunctionBody::Script(b) => {
                 let f = &mut self.m.functions[id];
                 let locals = std::mem::take(&mut f.locals);
-                let names = f
-                    .params
-                    .iter()
-                    .map(|&p| (locals[p].name.clone(), p))
-                    .collect();
+                let names = f.params.iter().map(|&p| (locals[p].name, p)).collect();
                 let mut sc = Scope {
                     owner: Owner::Function(id),
                     names,
@@ -846,9 +878,9 @@ impl<'a> Elab<'a> {
                 step,
                 body,
             } => {
-                let init = init.as_ref().map(|e| self.expr(e, sc));
-                let cond = cond.as_ref().map(|e| self.expr(e, sc));
-                let step = step.as_ref().map(|e| self.expr(e, sc));
+                let init = init.as_ref().map(|e| Box::new(self.expr(e, sc)));
+                let cond = cond.as_ref().map(|e| Box::new(self.expr(e, sc)));
+                let step = step.as_ref().map(|e| Box::new(self.expr(e, sc)));
                 K::For {
                     init,
                     cond,
@@ -924,7 +956,7 @@ impl<'a> Elab<'a> {
                 }
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
-                let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                let limit = limit.as_ref().map(|e| Box::new(self.expr(e, sc)));
                 if let Some((_, outer, at)) = sc
                     .iterating_aggs
                     .iter()
@@ -1129,11 +1161,11 @@ impl<'a> Elab<'a> {
             return l;
         }
         let l = sc.locals.alloc(Local {
-            name: id.name.to_string(),
+            name: id.name,
             ty: Ty::Unknown,
             span: id.span,
         });
-        sc.names.insert(id.name.to_string(), l);
+        sc.names.insert(id.name, l);
         l
     }
 
@@ -1178,11 +1210,11 @@ impl<'a> Elab<'a> {
             return Some(LValue::Global(g));
         }
         let l = sc.locals.alloc(Local {
-            name: v.name.to_string(),
+            name: v.name,
             ty: Ty::Unknown,
             span: v.span,
         });
-        sc.names.insert(v.name.to_string(), l);
+        sc.names.insert(v.name, l);
         Some(LValue::Local(l))
     }
 
@@ -1233,7 +1265,7 @@ impl<'a> Elab<'a> {
         match &e.kind {
             A::Lit(l) => match &l.value {
                 LitValue::Int(v) => mk(ExprKind::Long(*v)),
-                LitValue::Str(s) => mk(ExprKind::Str(s.to_string())),
+                LitValue::Str(s) => mk(ExprKind::Str(*s)),
             },
             A::Var(_) | A::Index { .. } => match self.lvalue(e, sc) {
                 Some(lv) => mk(ExprKind::Var(lv)),
@@ -1417,7 +1449,7 @@ impl<'a> Elab<'a> {
             span,
         };
         if let Some(b) = builtin(&name.name) {
-            let mut format = vec![];
+            let mut format = self.no_format.clone();
             if matches!(b, Builtin::Printf | Builtin::Sprintf) {
                 match args.first().map(|a| &a.kind) {
                     Some(ast::ExprKind::Lit(ast::Literal {
@@ -1425,7 +1457,16 @@ impl<'a> Elab<'a> {
                         span: fsp,
                         ..
                     })) => {
-                        match format::parse(f, *fsp) {
+                        let parsed = match self.formats.get(f) {
+                            Some(p) => Ok(p.clone()),
+                            // A bad format is reported at each use: it is not kept.
+                            None => format::parse(f, *fsp).map(|p| {
+                                let p: std::rc::Rc<[ir::FmtPiece]> = p.into();
+                                self.formats.insert(*f, p.clone());
+                                p
+                            }),
+                        };
+                        match parsed {
                             Ok(p) => {
                                 let want = format::arg_types(&p).len();
                                 if want != args.len() - 1 {
@@ -1476,21 +1517,25 @@ impl<'a> Elab<'a> {
         }
         // A tapset's private function, called from that tapset, before any public one; then
         // the overload of this arity, when the name's entry has another one.
-        let private = private_key(name.span.file, &name.name);
-        let key = if self.decls.contains_key(&private) {
-            private
-        } else {
-            match self.decls.get(name.name.as_str()) {
+        // Most calls name a public function by its name: no key is built for them.
+        let private = Some(&name.name)
+            .filter(|n| self.private_names.contains(*n))
+            .map(|n| private_key(name.span.file, n))
+            .filter(|k| self.decls.contains_key(k));
+        let plain = std::borrow::Cow::Borrowed(name.name.as_str());
+        let key = match private {
+            Some(k) => std::borrow::Cow::Owned(k),
+            None => match self.decls.get(name.name.as_str()) {
                 Some(d) if d.decl.params.len() != args.len() => {
                     let k = overload_key(&name.name, args.len());
                     if self.decls.contains_key(&k) {
-                        k
+                        std::borrow::Cow::Owned(k)
                     } else {
-                        name.name.to_string()
+                        plain
                     }
                 }
-                _ => name.name.to_string(),
-            }
+                _ => plain,
+            },
         };
         let Some(f) = self.function_id(&key) else {
             let mut cands: Vec<&str> = self
