@@ -544,9 +544,9 @@ pub struct Stmt {
     pub span: Span,
 }
 
-// Half of what it was before `For`, `Foreach` and `StatAdd` boxed their larger parts: a large
-// script's IR is mostly statements.
-const _: () = assert!(std::mem::size_of::<Stmt>() <= 120);
+// Less than half of what it was before `For`, `Foreach` and `StatAdd` boxed their larger parts
+// (240 bytes): a large script's IR is mostly statements.
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 112);
 
 /// The rarer statements box their larger parts, so that a `Stmt` in a block's vector stays
 /// near the size of an expression statement's (checked below).
@@ -570,14 +570,14 @@ pub enum StmtKind {
     },
     Foreach {
         value: Option<Id<Local>>,
-        keys: Vec<Id<Local>>,
+        keys: Box<[Id<Local>]>,
         array: Id<Global>,
         /// An array of statistics sorted by value: the extractor it sorts by (`@count` when
         /// the script names none, as in SystemTap). `None` for other arrays.
         agg: Option<StatFn>,
         /// `in arr[k, *]`: only the entries matching these keys (`ExprKind::Wildcard` matches
         /// any), evaluated once before the loop.
-        slice: Option<Vec<Expr>>,
+        slice: Option<Box<[Expr]>>,
         sort: Option<(SortBy, SortDir)>,
         limit: Option<Box<Expr>>,
         body: Box<Stmt>,
@@ -631,13 +631,17 @@ pub struct Expr {
     pub span: Span,
 }
 
+// Keys and builtin arguments are boxed slices, not vectors, so that the largest kinds (an
+// assignment to an element, a printf) fit in 40 bytes.
+const _: () = assert!(std::mem::size_of::<Expr>() <= 56);
+
 #[derive(Clone)]
 pub enum LValue {
     Local(Id<Local>),
     Global(Id<Global>),
     Index {
         array: Id<Global>,
-        keys: Vec<Expr>,
+        keys: Box<[Expr]>,
     },
     /// A whole array, for `delete a`.
     Array(Id<Global>),
@@ -703,7 +707,7 @@ pub enum ExprKind {
         which: Builtin,
         /// Shared by every call with the same format text (a large script repeats a few).
         format: std::rc::Rc<[FmtPiece]>,
-        args: Vec<Expr>,
+        args: Box<[Expr]>,
     },
     Unary {
         op: UnOp,
@@ -732,7 +736,7 @@ pub enum ExprKind {
     },
     In {
         array: Id<Global>,
-        keys: Vec<Expr>,
+        keys: Box<[Expr]>,
     },
     /// `@count(stat)` and the other extractors, or a histogram's bucket
     /// (`@hist_log(stat)[i]`, with `op` a histogram and `bucket` set). Always `long`.

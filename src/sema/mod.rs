@@ -1227,7 +1227,7 @@ impl<'a> Elab<'a> {
                     self.stat_as_value(g, e.span);
                     return None;
                 }
-                let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
+                let keys: Box<[ir::Expr]> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }
             // Reported (or, in dead code, not) as a value is.
@@ -1442,13 +1442,18 @@ impl<'a> Elab<'a> {
         span: Span,
         sc: &mut Scope,
     ) -> ir::Expr {
-        let lowered: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, sc)).collect();
+        let which = builtin(&name.name);
+        // A printf's format is lowered (for what it reports) but not kept: its pieces are.
+        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf));
+        let skip = usize::from(formatted && !args.is_empty());
+        args[..skip].iter().for_each(|a| drop(self.expr(a, sc)));
+        let lowered: Vec<ir::Expr> = args[skip..].iter().map(|a| self.expr(a, sc)).collect();
         let mk = |kind| ir::Expr {
             kind,
             ty: Ty::Unknown,
             span,
         };
-        if let Some(b) = builtin(&name.name) {
+        if let Some(b) = which {
             let mut format = self.no_format.clone();
             if matches!(b, Builtin::Printf | Builtin::Sprintf) {
                 match args.first().map(|a| &a.kind) {
@@ -1504,15 +1509,10 @@ impl<'a> Elab<'a> {
                     format!("{} needs at least one argument", b.name()),
                 ));
             }
-            let args = if matches!(b, Builtin::Printf | Builtin::Sprintf) {
-                lowered.into_iter().skip(1).collect()
-            } else {
-                lowered
-            };
             return mk(ExprKind::Builtin {
                 which: b,
                 format,
-                args,
+                args: lowered.into_boxed_slice(),
             });
         }
         // A tapset's private function, called from that tapset, before any public one; then
