@@ -91,6 +91,10 @@ impl<T> Arena<T> {
     pub fn reserve(&mut self, n: usize) {
         self.items.reserve_exact(n);
     }
+    /// No room beyond what is there, once nothing more will be added.
+    pub fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+    }
     /// The element whose `Id::index()` is i.
     pub fn at(&self, i: usize) -> &T {
         &self.items[i]

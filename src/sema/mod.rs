@@ -25,12 +25,9 @@ use crate::syntax::name::Name;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
-/// Names to what they stand for, in the order they were declared. Hashed with FxHash: these
-/// are looked up at every use of a name, and SipHash's resistance to chosen keys buys nothing
-/// on a script's own names.
-type Names<V> = IndexMap<String, V, FxBuildHasher>;
-
-/// Names of the script (interned, looked up by `&str`) to what they stand for.
+/// Names (interned, looked up by `&str`) to what they stand for, in the order they were
+/// declared. Hashed with FxHash: these are looked up at every use of a name, and SipHash's
+/// resistance to chosen keys buys nothing on a script's own names.
 type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
 pub struct Options {
@@ -66,8 +63,9 @@ struct Elab<'a> {
     diags: &'a mut Diags,
     globals: Interned<Id<Global>>,
     shapes: Vec<Shape>,
-    decls: Names<FnDecl<'a>>,
-    fn_ids: Names<Id<Function>>,
+    /// By name, `NAME/ARITY` for a tapset's overload, or a private function's file-scoped key.
+    decls: Interned<FnDecl<'a>>,
+    fn_ids: Interned<Id<Function>>,
     /// The names some tapset's private function has (only those calls look for one).
     private_names: rustc_hash::FxHashSet<Name>,
     /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
@@ -126,8 +124,8 @@ pub fn elaborate(
         diags,
         globals: Interned::default(),
         shapes: vec![],
-        decls: Names::default(),
-        fn_ids: Names::default(),
+        decls: Interned::default(),
+        fn_ids: Interned::default(),
         private_names: Default::default(),
         formats: Default::default(),
         no_format: std::rc::Rc::new([]),
@@ -150,13 +148,13 @@ pub fn elaborate(
                 let name = &f.name.name;
                 let key = if f.private {
                     e.private_names.insert(*name);
-                    private_key(f.name.span.file, name)
+                    Name::from_string(private_key(f.name.span.file, name))
                 } else {
                     match e.decls.get(name.as_str()) {
                         Some(prev) if prev.decl.params.len() != f.params.len() => {
-                            overload_key(name, f.params.len())
+                            Name::from_string(overload_key(name, f.params.len()))
                         }
-                        _ => name.to_string(),
+                        _ => *name,
                     }
                 };
                 e.decls.insert(
@@ -238,7 +236,7 @@ pub fn elaborate(
         if let Item::Function(f) = it {
             if accepted.next() == Some(true) {
                 e.decls.insert(
-                    f.name.name.to_string(),
+                    f.name.name,
                     FnDecl {
                         decl: std::borrow::Cow::Owned(f),
                         origin: FnOrigin::Script,
@@ -271,6 +269,8 @@ pub fn elaborate(
     e.check_data_context();
     foreach::check(&e.m, e.diags);
     let mut m = e.m;
+    // Grown by doubling while the bodies were lowered; nothing is added from here on.
+    m.functions.shrink_to_fit();
     types::infer(&mut m, e.diags);
     if !e.diags.has_errors() {
         let startup: Vec<&ir::Watch> = m
@@ -621,11 +621,11 @@ impl<'a> Elab<'a> {
     }
 
     /// The id of a function by name, allocating it (and queueing its body) on first use.
-    fn function_id(&mut self, name: &str) -> Option<Id<Function>> {
-        if let Some(&id) = self.fn_ids.get(name) {
+    fn function_id(&mut self, name: Name) -> Option<Id<Function>> {
+        if let Some(&id) = self.fn_ids.get(&name) {
             return Some(id);
         }
-        let fd = self.decls.get(name)?;
+        let fd = self.decls.get(&name)?;
         let d: &ast::FunctionDecl = &fd.decl;
         let mut locals = ir::Arena::default();
         let params = d
@@ -661,10 +661,10 @@ impl<'a> Elab<'a> {
         let id = self.m.functions.alloc(Function {
             // An overload (`NAME/ARITY`) keeps its name, and the back end adds the arity when
             // the module has more than one; a private function keeps its file-scoped key.
-            name: if name.contains('/') || d.name.name == name {
+            name: if name.contains('/') {
                 d.name.name
             } else {
-                Name::new(name)
+                name
             },
             ret,
             params,
@@ -675,19 +675,19 @@ impl<'a> Elab<'a> {
             needs,
             overloaded: false,
         });
-        self.fn_ids.insert(name.to_string(), id);
+        self.fn_ids.insert(name, id);
         self.pending.push(id);
         Some(id)
     }
 
     fn function_body(&mut self, id: Id<Function>) {
         // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
-        let (key, &at) = self
+        let (&key, &at) = self
             .fn_ids
             .get_index(id.index())
             .expect("every function id is in `fn_ids`");
         debug_assert!(at == id, "`fn_ids` is in id order");
-        let fd = &mut self.decls[key];
+        let fd = &mut self.decls[&key];
         // A script function's body leaves its declaration (the rest stays for arity checks).
         let body: std::borrow::Cow<'a, FunctionBody> = match &mut fd.decl {
             std::borrow::Cow::Borrowed(d) => {
@@ -1521,23 +1521,22 @@ impl<'a> Elab<'a> {
         let private = Some(&name.name)
             .filter(|n| self.private_names.contains(*n))
             .map(|n| private_key(name.span.file, n))
-            .filter(|k| self.decls.contains_key(k));
-        let plain = std::borrow::Cow::Borrowed(name.name.as_str());
+            .filter(|k| self.decls.contains_key(k.as_str()));
         let key = match private {
-            Some(k) => std::borrow::Cow::Owned(k),
+            Some(k) => Name::from_string(k),
             None => match self.decls.get(name.name.as_str()) {
                 Some(d) if d.decl.params.len() != args.len() => {
                     let k = overload_key(&name.name, args.len());
-                    if self.decls.contains_key(&k) {
-                        std::borrow::Cow::Owned(k)
+                    if self.decls.contains_key(k.as_str()) {
+                        Name::from_string(k)
                     } else {
-                        plain
+                        name.name
                     }
                 }
-                _ => plain,
+                _ => name.name,
             },
         };
-        let Some(f) = self.function_id(&key) else {
+        let Some(f) = self.function_id(key) else {
             let mut cands: Vec<&str> = self
                 .decls
                 .keys()
@@ -1578,7 +1577,10 @@ impl<'a> Elab<'a> {
         if nparams != args.len() {
             let fspan = self.m.functions[f].span;
             let mut arities: Vec<usize> = std::iter::once(nparams)
-                .chain((0..=8).filter(|n| self.decls.contains_key(&overload_key(&name.name, *n))))
+                .chain((0..=8).filter(|n| {
+                    self.decls
+                        .contains_key(overload_key(&name.name, *n).as_str())
+                }))
                 .collect();
             arities.sort_unstable();
             arities.dedup();
