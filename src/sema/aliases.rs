@@ -35,16 +35,20 @@ pub fn is_alias(p: &ProbeDecl) -> bool {
 }
 
 /// The script with alias definitions taken out and alias uses expanded, consumed so that
-/// its items move rather than being copied. A script without aliases (in it or in the
-/// tapsets) comes back as it is.
-pub fn expand(mut script: ast::Script, tapsets: &[ast::Script], diags: &mut Diags) -> ast::Script {
+/// its items move rather than being copied, and whether it was rewritten. A script without
+/// aliases (in it or in the tapsets) comes back as it is.
+pub fn expand(
+    mut script: ast::Script,
+    tapsets: &[ast::Script],
+    diags: &mut Diags,
+) -> (ast::Script, bool) {
     let defines = |s: &ast::Script| {
         s.items
             .iter()
             .any(|it| matches!(it, Item::Probe(p) if is_alias(p)))
     };
     if !defines(&script) && !tapsets.iter().any(defines) {
-        return script;
+        return (script, false);
     }
     // The script's own definitions leave its items first, in order, so that the rest can be
     // moved while the definitions are borrowed.
@@ -91,7 +95,7 @@ pub fn expand(mut script: ast::Script, tapsets: &[ast::Script], diags: &mut Diag
             other => items.push(other),
         }
     }
-    ast::Script { items }
+    (ast::Script { items }, true)
 }
 
 /// The definitions a written point names, each with the suffix left after the alias's name.

@@ -90,6 +90,12 @@ struct Elab<'a> {
     dead: u32,
 }
 
+/// A use of a global, for `scan_shapes` (other names decide nothing there): the global, its
+/// keys (`Some(n)` for an array use with n keys, `None` for a scalar use), where, and the
+/// order it was found in, so that an unstable sort (no scratch buffer) keeps uses at the same
+/// place in that order.
+type ShapeUse = (Id<Global>, Option<u32>, Span, u32);
+
 /// How a foreach orders its array, if at all.
 type Sort = Option<(ast::SortBy, ast::SortDir)>;
 
@@ -115,7 +121,7 @@ pub fn elaborate(
     arch: crate::target::Arch,
     diags: &mut Diags,
 ) -> Module {
-    let mut script = aliases::expand(script, tapset_scripts, diags);
+    let (mut script, rewritten) = aliases::expand(script, tapset_scripts, diags);
     let mut e = Elab {
         m: Module {
             arch,
@@ -222,7 +228,9 @@ pub fn elaborate(
         .map(|f| Item::Function((*f).clone()))
         .collect();
     let items: Vec<&Item> = script.items.iter().chain(&extra).collect();
-    e.scan_shapes(&items);
+    // Without aliases or linked tapset functions, each item's uses lie within its own text,
+    // after the previous item's: they can be decided item by item.
+    e.scan_shapes(&items, !rewritten && extra.is_empty());
     e.scan_stats(&items);
     e.declare_watches(&script);
     drop(items);
@@ -405,22 +413,24 @@ impl<'a> Elab<'a> {
     /// Decides which globals are arrays, and with how many keys, and which are scalars, from
     /// every use in the script. The first use in source order decides; a later use that does not
     /// fit is reported there, pointing back at the first.
-    fn scan_shapes(&mut self, items: &[&Item]) {
-        // The uses of globals (other names decide nothing here): (global, keys, span, order),
-        // `Some(n)` for an array use with n keys, `None` for a scalar use. Small, since a large
-        // script has hundreds of thousands, and numbered so that an unstable sort (no
-        // scratch buffer) keeps uses at the same place in the order they were found.
-        let mut uses: Vec<(Id<Global>, Option<u32>, Span, u32)> = vec![];
+    ///
+    /// `apart`: each item's uses come after the previous item's in source order, so they are
+    /// decided after each item rather than all held (a large script has hundreds of
+    /// thousands) and sorted at the end.
+    fn scan_shapes(&mut self, items: &[&Item], apart: bool) {
+        let mut uses: Vec<ShapeUse> = vec![];
         // `delete a` fits either shape; those names decide nothing.
         let mut deleted: Vec<Span> = vec![];
-        let globals = &self.globals;
-        let add = |uses: &mut Vec<_>, name: &str, arity: Option<usize>, span: Span| {
-            if let Some(&g) = globals.get(name) {
-                let n = uses.len() as u32;
-                uses.push((g, arity.map(|a| a as u32), span, n));
-            }
-        };
+        // Where the uses decided so far end (checked in debug builds: `apart` is promised).
+        let mut last = None;
         for &it in items {
+            let globals = &self.globals;
+            let add = |uses: &mut Vec<_>, name: &str, arity: Option<usize>, span: Span| {
+                if let Some(&g) = globals.get(name) {
+                    let n = uses.len() as u32;
+                    uses.push((g, arity.map(|a| a as u32), span, n));
+                }
+            };
             let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
                 Item::Probe(p) => (vec![], &p.body.stmts),
                 Item::Function(ast::FunctionDecl {
@@ -463,10 +473,32 @@ impl<'a> Elab<'a> {
             for (name, arity, span) in foreach_uses {
                 add(&mut uses, &name, arity, span);
             }
+            if apart {
+                last = self.decide_shapes(&mut uses, &mut deleted, last);
+            }
         }
+        self.decide_shapes(&mut uses, &mut deleted, last);
+    }
+
+    /// Takes `uses` in source order: the first decides a global's shape, a later one that
+    /// does not fit is reported there, pointing back at the first.
+    /// Returns where the last one is, to check that the next batch comes after it.
+    fn decide_shapes(
+        &mut self,
+        uses: &mut Vec<ShapeUse>,
+        deleted: &mut Vec<Span>,
+        after: Option<(crate::diag::FileId, u32)>,
+    ) -> Option<(crate::diag::FileId, u32)> {
         uses.retain(|u| !deleted.contains(&u.2));
+        deleted.clear();
         uses.sort_unstable_by_key(|u| (u.2.file, u.2.start, u.3));
-        for (id, arity, span, _) in uses {
+        let key = |u: &ShapeUse| (u.2.file, u.2.start);
+        debug_assert!(
+            uses.first().is_none_or(|u| after <= Some(key(u))),
+            "shape uses decided out of source order"
+        );
+        let last = uses.last().map(key).or(after);
+        for (id, arity, span, _) in uses.drain(..) {
             let arity = arity.map(|a| a as usize);
             let name = self.m.globals[id].name;
             let decl = self.m.globals[id].span;
@@ -528,6 +560,7 @@ impl<'a> Elab<'a> {
                 (Shape::Scalar(_), None) | (Shape::Array(..), Some(_)) => {}
             }
         }
+        last
     }
 
     fn finish_globals(&mut self) {
