@@ -298,7 +298,7 @@ impl Session {
                     .flatten()
             })
             .collect();
-        let mut wanted: rustc_hash::FxHashSet<String> =
+        let mut wanted: rustc_hash::FxHashSet<crate::syntax::name::Name> =
             script.map(sema::tapsets::used_names).unwrap_or_default();
         let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
         let mut sources: Vec<Option<(String, String)>> = sources.into_iter().map(Some).collect();
