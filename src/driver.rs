@@ -250,6 +250,9 @@ impl Session {
             };
             syntax::parse_file(&s.sm, file, &mut env, &lib, &mut s.diags)
         });
+        let mut script = script;
+        // The parser's vector grew by doubling; pass 2 holds it while it lowers the probes.
+        script.items.shrink_to_fit();
         if script.items.is_empty() && !self.diags.has_errors() {
             let at = Loc::CommandLine(self.sm.name(file).to_string());
             self.diags.push(syntax::no_probes(at));
@@ -295,7 +298,7 @@ impl Session {
                     .flatten()
             })
             .collect();
-        let mut wanted: rustc_hash::FxHashSet<String> =
+        let mut wanted: rustc_hash::FxHashSet<crate::syntax::name::Name> =
             script.map(sema::tapsets::used_names).unwrap_or_default();
         let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
         let mut sources: Vec<Option<(String, String)>> = sources.into_iter().map(Some).collect();
@@ -329,18 +332,18 @@ impl Session {
     }
 
     /// Pass 2.
-    pub fn elaborate(&mut self, script: &ast::Script) -> Result<Module, Stop> {
+    /// Pass 2, which consumes the script (its syntax trees are freed as their IR is made).
+    pub fn elaborate(&mut self, script: ast::Script) -> Result<Module, Stop> {
+        let first_file = script.items.first().map(|i| i.span().file);
         let m = self.time("Pass 2: elaborated the script", |s| {
-            let tapsets = s.parse_tapsets(Some(script))?;
+            let tapsets = s.parse_tapsets(Some(&script))?;
             let arch = s.kernel.target_arch();
             Ok(sema::elaborate(script, &tapsets, arch, &mut s.diags))
         })?;
         // After alias expansion: a script of alias definitions alone has no probes.
         if m.probes.is_empty() && !self.diags.has_errors() {
-            let name = script
-                .items
-                .first()
-                .map(|i| self.sm.name(i.span().file).to_string())
+            let name = first_file
+                .map(|f| self.sm.name(f).to_string())
                 .unwrap_or_default();
             self.diags.push(syntax::no_probes(Loc::CommandLine(name)));
         }
@@ -618,10 +621,10 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     if s.cfg.last_pass == 1 {
         return print_pass(&syntax::print::script(&script), "the script");
     }
-    let m = s.elaborate(&script)?;
-    // Each pass's input is freed once the next has its output: peak memory on a large script
-    // is then one pass's worth, not all of them.
-    drop(script);
+    // Each pass's input is freed once the next has its output (pass 2 frees the script's
+    // trees as it goes): peak memory on a large script is then one pass's worth, not all of
+    // them.
+    let m = s.elaborate(script)?;
     if s.cfg.last_pass == 2 {
         return print_pass(&crate::ir::print::module(&m), "the elaborated script");
     }

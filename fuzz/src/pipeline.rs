@@ -113,7 +113,7 @@ pub fn run(input: &Input, last_pass: u8) -> Outcome {
             ));
         }
         let m = sema::elaborate(
-            &out.script,
+            out.script.clone(),
             &tapsets,
             stp_hwbp::target::Arch::host(),
             &mut out.diags,

@@ -18,6 +18,7 @@ pub mod print;
 
 use crate::diag::Span;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
+use crate::syntax::name::Name;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -85,6 +86,14 @@ impl<T> Arena<T> {
     }
     pub fn len(&self) -> usize {
         self.items.len()
+    }
+    /// Room for exactly `n` more, when their number is known.
+    pub fn reserve(&mut self, n: usize) {
+        self.items.reserve_exact(n);
+    }
+    /// No room beyond what is there, once nothing more will be added.
+    pub fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
     }
     /// The element whose `Id::index()` is i.
     pub fn at(&self, i: usize) -> &T {
@@ -159,7 +168,7 @@ pub struct Module {
     /// Function probes, in script order (one per written point).
     pub kprobes: Arena<Kprobe>,
     /// Top-level `%{ %}` blocks, script's and used tapsets', in order.
-    pub embedded: Vec<(String, Span)>,
+    pub embedded: Vec<(Name, Span)>,
     /// The regular expressions of `=~`/`!~`, one per distinct pattern, in order of use.
     pub regexes: Arena<Regex>,
 }
@@ -224,7 +233,7 @@ pub enum NfaOp {
 }
 
 pub struct Global {
-    pub name: String,
+    pub name: Name,
     pub ty: Ty,
     pub array: Option<ArrayShape>,
     pub init: Option<Const>,
@@ -275,11 +284,11 @@ pub struct ArrayShape {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Const {
     Long(i64),
-    Str(String),
+    Str(Name),
 }
 
 pub struct Local {
-    pub name: String,
+    pub name: Name,
     pub ty: Ty,
     pub span: Span,
 }
@@ -291,7 +300,7 @@ pub enum FnOrigin {
 }
 
 pub struct Function {
-    pub name: String,
+    pub name: Name,
     /// `Ty::Void` when the function returns no value.
     pub ret: Ty,
     pub params: Vec<Id<Local>>,
@@ -397,7 +406,7 @@ impl CtxNeed {
 
 pub enum Body {
     Script(Block),
-    Embedded(String, Span),
+    Embedded(Name, Span),
 }
 
 pub struct Probe {
@@ -498,7 +507,7 @@ pub enum WatchAddr {
         offset: u64,
     },
     /// A parametric watchpoint's address, given to `enable NAME(EXPR)`.
-    Param(String),
+    Param(Name),
 }
 
 pub struct Watch {
@@ -539,6 +548,12 @@ pub struct Stmt {
     pub span: Span,
 }
 
+// Less than half of what it was before `For`, `Foreach` and `StatAdd` boxed their larger parts
+// (240 bytes): a large script's IR is mostly statements.
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 112);
+
+/// The rarer statements box their larger parts, so that a `Stmt` in a block's vector stays
+/// near the size of an expression statement's (checked below).
 pub enum StmtKind {
     Expr(Expr),
     Block(Block),
@@ -552,23 +567,23 @@ pub enum StmtKind {
         body: Box<Stmt>,
     },
     For {
-        init: Option<Expr>,
-        cond: Option<Expr>,
-        step: Option<Expr>,
+        init: Option<Box<Expr>>,
+        cond: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
     Foreach {
         value: Option<Id<Local>>,
-        keys: Vec<Id<Local>>,
+        keys: Box<[Id<Local>]>,
         array: Id<Global>,
         /// An array of statistics sorted by value: the extractor it sorts by (`@count` when
         /// the script names none, as in SystemTap). `None` for other arrays.
         agg: Option<StatFn>,
         /// `in arr[k, *]`: only the entries matching these keys (`ExprKind::Wildcard` matches
         /// any), evaluated once before the loop.
-        slice: Option<Vec<Expr>>,
+        slice: Option<Box<[Expr]>>,
         sort: Option<(SortBy, SortDir)>,
-        limit: Option<Expr>,
+        limit: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
     Break,
@@ -582,7 +597,7 @@ pub enum StmtKind {
     StatAdd {
         stat: Id<Global>,
         keys: Vec<Expr>,
-        value: Expr,
+        value: Box<Expr>,
     },
     /// `print(@hist_*(stat[keys]))` / `println(...)`: the histogram as SystemTap draws it.
     PrintHist {
@@ -620,13 +635,17 @@ pub struct Expr {
     pub span: Span,
 }
 
+// Keys and builtin arguments are boxed slices, not vectors, so that the largest kinds (an
+// assignment to an element, a printf) fit in 40 bytes.
+const _: () = assert!(std::mem::size_of::<Expr>() <= 56);
+
 #[derive(Clone)]
 pub enum LValue {
     Local(Id<Local>),
     Global(Id<Global>),
     Index {
         array: Id<Global>,
-        keys: Vec<Expr>,
+        keys: Box<[Expr]>,
     },
     /// A whole array, for `delete a`.
     Array(Id<Global>),
@@ -682,7 +701,7 @@ pub enum ExprKind {
     /// `*` as a key of `In` or of a deleted `LValue::Index`: any value of that column.
     Wildcard,
     Long(i64),
-    Str(String),
+    Str(Name),
     Var(LValue),
     Call {
         func: Id<Function>,
@@ -690,8 +709,9 @@ pub enum ExprKind {
     },
     Builtin {
         which: Builtin,
-        format: Vec<FmtPiece>,
-        args: Vec<Expr>,
+        /// Shared by every call with the same format text (a large script repeats a few).
+        format: std::rc::Rc<[FmtPiece]>,
+        args: Box<[Expr]>,
     },
     Unary {
         op: UnOp,
@@ -720,7 +740,7 @@ pub enum ExprKind {
     },
     In {
         array: Id<Global>,
-        keys: Vec<Expr>,
+        keys: Box<[Expr]>,
     },
     /// `@count(stat)` and the other extractors, or a histogram's bucket
     /// (`@hist_log(stat)[i]`, with `op` a histogram and `bucket` set). Always `long`.

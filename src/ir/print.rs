@@ -161,7 +161,7 @@ pub fn module(m: &Module) -> String {
                     for (id, l) in f.locals.iter() {
                         if !f.params.contains(&id) {
                             ls.alloc(Local {
-                                name: l.name.clone(),
+                                name: l.name,
                                 ty: l.ty,
                                 span: l.span,
                             });
@@ -270,7 +270,8 @@ impl Printer<'_> {
                 step,
                 body,
             } => {
-                let f = |e: &Option<Expr>| e.as_ref().map(|e| self.expr(e, 0)).unwrap_or_default();
+                let f =
+                    |e: &Option<Box<Expr>>| e.as_ref().map(|e| self.expr(e, 0)).unwrap_or_default();
                 self.body(
                     o,
                     format!("for ({}; {}; {})", f(init), f(cond), f(step)),
@@ -292,7 +293,7 @@ impl Printer<'_> {
                 let name = &self.m.globals[*array].name;
                 let arr = match slice {
                     Some(s) => format!("{name}[{}]", self.list(s)),
-                    None => name.clone(),
+                    None => name.to_string(),
                 };
                 let h = crate::syntax::print::foreach_head(
                     value.map(|v| self.locals[v].name.as_str()),
@@ -367,8 +368,8 @@ impl Printer<'_> {
 
     fn lvalue(&self, lv: &LValue) -> String {
         match lv {
-            LValue::Local(l) => self.locals[*l].name.clone(),
-            LValue::Global(g) | LValue::Array(g) => self.m.globals[*g].name.clone(),
+            LValue::Local(l) => self.locals[*l].name.to_string(),
+            LValue::Global(g) | LValue::Array(g) => self.m.globals[*g].name.to_string(),
             LValue::Index { array, keys } => {
                 format!("{}[{}]", self.m.globals[*array].name, self.list(keys))
             }
@@ -391,7 +392,7 @@ impl Printer<'_> {
     fn stat_ref(&self, stat: Id<Global>, keys: &[Expr]) -> String {
         let name = &self.m.globals[stat].name;
         if keys.is_empty() {
-            name.clone()
+            name.to_string()
         } else {
             format!("{name}[{}]", self.list(keys))
         }

@@ -34,57 +34,68 @@ pub fn is_alias(p: &ProbeDecl) -> bool {
     w.append || !w.rest.is_empty() || !data
 }
 
-/// The script with alias definitions taken out and alias uses expanded.
-/// A script without aliases comes back as it is, not copied.
-pub fn expand<'s>(
-    script: &'s ast::Script,
+/// The script with alias definitions taken out and alias uses expanded, consumed so that
+/// its items move rather than being copied, and whether it was rewritten. A script without
+/// aliases (in it or in the tapsets) comes back as it is.
+pub fn expand(
+    mut script: ast::Script,
     tapsets: &[ast::Script],
     diags: &mut Diags,
-) -> std::borrow::Cow<'s, ast::Script> {
-    let mut defs: Vec<Alias> = vec![];
-    for s in tapsets.iter().chain(std::iter::once(script)) {
-        for it in &s.items {
-            let Item::Probe(p) = it else { continue };
-            if !is_alias(p) {
-                continue;
-            }
-            let Some(w) = &p.watch else { continue };
-            let mut names = vec![w.name.name.as_str()];
-            names.extend(w.rest.iter().map(|r| r.name.as_str()));
-            if p.cond.is_some() {
-                diags.push(
-                    Diag::error(
-                        codes::PROBE_ALIAS,
-                        p.span,
-                        format!("alias `{}` cannot have a condition", names.join(".")),
-                    )
-                    .help("put the `if (...)` on the probes that use the alias"),
-                );
-            }
-            defs.push(Alias { names, decl: p });
-        }
-    }
-    if defs.is_empty()
-        && !script
-            .items
+) -> (ast::Script, bool) {
+    let defines = |s: &ast::Script| {
+        s.items
             .iter()
             .any(|it| matches!(it, Item::Probe(p) if is_alias(p)))
-    {
-        return std::borrow::Cow::Borrowed(script);
+    };
+    if !defines(&script) && !tapsets.iter().any(defines) {
+        return (script, false);
     }
-    let mut items = vec![];
-    for it in &script.items {
+    // The script's own definitions leave its items first, in order, so that the rest can be
+    // moved while the definitions are borrowed.
+    let own: Vec<ProbeDecl> = script
+        .items
+        .extract_if(.., |it| matches!(it, Item::Probe(p) if is_alias(p)))
+        .filter_map(|it| match it {
+            Item::Probe(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut defs: Vec<Alias> = vec![];
+    let tapset_defs = tapsets
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|it| match it {
+            Item::Probe(p) if is_alias(p) => Some(p),
+            _ => None,
+        });
+    for p in tapset_defs.chain(&own) {
+        let Some(w) = &p.watch else { continue };
+        let mut names = vec![w.name.name.as_str()];
+        names.extend(w.rest.iter().map(|r| r.name.as_str()));
+        if p.cond.is_some() {
+            diags.push(
+                Diag::error(
+                    codes::PROBE_ALIAS,
+                    p.span,
+                    format!("alias `{}` cannot have a condition", names.join(".")),
+                )
+                .help("put the `if (...)` on the probes that use the alias"),
+            );
+        }
+        defs.push(Alias { names, decl: p });
+    }
+    let mut items = Vec::with_capacity(script.items.len());
+    for it in script.items {
         match it {
-            Item::Probe(p) if is_alias(p) => {}
             Item::Probe(p) => {
                 let mut out = vec![];
-                expand_probe(p, &defs, 0, p.span, &mut out, diags);
+                expand_probe(&p, &defs, 0, p.span, &mut out, diags);
                 items.extend(out.into_iter().map(Item::Probe));
             }
-            other => items.push(other.clone()),
+            other => items.push(other),
         }
     }
-    std::borrow::Cow::Owned(ast::Script { items })
+    (ast::Script { items }, true)
 }
 
 /// The definitions a written point names, each with the suffix left after the alias's name.

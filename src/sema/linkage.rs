@@ -8,6 +8,7 @@
 //! and the tapset functions that use them.
 
 use crate::syntax::ast::{self, FunctionBody, Item, walk_expr, walk_stmt};
+use crate::syntax::name::Name;
 // Sets of names, hashed with FxHash: SipHash's resistance to chosen keys buys nothing on a
 // script's names, and it was most of the cost of these scans.
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -23,24 +24,24 @@ pub(super) struct Linked<'t> {
 }
 
 /// The names a body uses: variables, arrays and called functions (one set: a name is looked
-/// up as whichever it turns out to be).
-fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut FxHashSet<&'e str>) {
-    let mut fe = |e: &'e ast::Expr| match &e.kind {
+/// up as whichever it turns out to be). Interned names: no copy is made.
+fn names_in(stmts: &[ast::Stmt], out: &mut FxHashSet<Name>) {
+    let mut fe = |e: &ast::Expr| match &e.kind {
         ast::ExprKind::Var(v) => {
-            out.insert(v.name.as_str());
+            out.insert(v.name);
         }
         ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
-            out.insert(array.name.as_str());
+            out.insert(array.name);
         }
         ast::ExprKind::Call { name, .. } => {
-            out.insert(name.name.as_str());
+            out.insert(name.name);
         }
         _ => {}
     };
-    let mut arrays: Vec<&'e str> = vec![];
-    let mut fs = |s: &'e ast::Stmt| {
+    let mut arrays: Vec<Name> = vec![];
+    let mut fs = |s: &ast::Stmt| {
         if let ast::StmtKind::Foreach(f) = &s.kind {
-            arrays.push(f.array.name.as_str());
+            arrays.push(f.array.name);
         }
     };
     for s in stmts {
@@ -50,12 +51,8 @@ fn names_in<'e>(stmts: &'e [ast::Stmt], out: &mut FxHashSet<&'e str>) {
 }
 
 /// Every name a script's probes (their conditions included) and functions use.
-pub(super) fn used_names(script: &ast::Script) -> FxHashSet<String> {
-    names_of(script).into_iter().map(str::to_string).collect()
-}
-
-fn names_of(script: &ast::Script) -> FxHashSet<&str> {
-    let mut names: FxHashSet<&str> = FxHashSet::default();
+pub(super) fn used_names(script: &ast::Script) -> FxHashSet<Name> {
+    let mut names: FxHashSet<Name> = FxHashSet::default();
     for it in &script.items {
         match it {
             Item::Function(f) => names.extend(body_names(f)),
@@ -64,13 +61,13 @@ fn names_of(script: &ast::Script) -> FxHashSet<&str> {
                 if let Some(c) = &p.cond {
                     walk_expr(c, &mut |e| match &e.kind {
                         ast::ExprKind::Var(v) => {
-                            names.insert(v.name.as_str());
+                            names.insert(v.name);
                         }
                         ast::ExprKind::Call { name, .. } => {
-                            names.insert(name.name.as_str());
+                            names.insert(name.name);
                         }
                         ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
-                            names.insert(array.name.as_str());
+                            names.insert(array.name);
                         }
                         _ => {}
                     });
@@ -80,7 +77,7 @@ fn names_of(script: &ast::Script) -> FxHashSet<&str> {
                 if let Some(e) = &g.init {
                     walk_expr(e, &mut |e| {
                         if let ast::ExprKind::Var(v) = &e.kind {
-                            names.insert(v.name.as_str());
+                            names.insert(v.name);
                         }
                     });
                 }
@@ -91,28 +88,28 @@ fn names_of(script: &ast::Script) -> FxHashSet<&str> {
     names
 }
 
-fn body_names(f: &ast::FunctionDecl) -> FxHashSet<&str> {
+fn body_names(f: &ast::FunctionDecl) -> FxHashSet<Name> {
     let mut names = FxHashSet::default();
     if let FunctionBody::Script(b) = &f.body {
         names_in(&b.stmts, &mut names);
         for p in &f.params {
-            names.remove(p.name.name.as_str());
+            names.remove(&p.name.name);
         }
     }
     names
 }
 
 pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Linked<'t> {
-    let mut globals: FxHashMap<&str, &ast::GlobalDecl> = FxHashMap::default();
-    let mut order: Vec<&str> = vec![];
-    let mut functions: FxHashMap<&str, Vec<&ast::FunctionDecl>> = FxHashMap::default();
+    let mut globals: FxHashMap<Name, &ast::GlobalDecl> = FxHashMap::default();
+    let mut order: Vec<Name> = vec![];
+    let mut functions: FxHashMap<Name, Vec<&ast::FunctionDecl>> = FxHashMap::default();
     for ts in tapsets {
         for it in &ts.items {
             match it {
-                Item::Global(g) if globals.insert(g.name.name.as_str(), g).is_none() => {
-                    order.push(g.name.name.as_str());
+                Item::Global(g) if globals.insert(g.name.name, g).is_none() => {
+                    order.push(g.name.name);
                 }
-                Item::Function(f) => functions.entry(f.name.name.as_str()).or_default().push(f),
+                Item::Function(f) => functions.entry(f.name.name).or_default().push(f),
                 _ => {}
             }
         }
@@ -120,36 +117,36 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
     if globals.is_empty() {
         return Linked::default();
     }
-    let script_names = names_of(script);
-    let mut script_globals: FxHashSet<&str> = FxHashSet::default();
-    let mut script_fns: FxHashSet<&str> = FxHashSet::default();
+    let script_names = used_names(script);
+    let mut script_globals: FxHashSet<Name> = FxHashSet::default();
+    let mut script_fns: FxHashSet<Name> = FxHashSet::default();
     for it in &script.items {
         match it {
             Item::Global(g) => {
-                script_globals.insert(g.name.name.as_str());
+                script_globals.insert(g.name.name);
             }
             Item::Function(f) => {
-                script_fns.insert(f.name.name.as_str());
+                script_fns.insert(f.name.name);
             }
             _ => {}
         }
     }
     // Walk the tapset functions the script reaches (a script function hides a tapset one).
-    let mut needed: FxHashSet<&str> = FxHashSet::default();
+    let mut needed: FxHashSet<Name> = FxHashSet::default();
     let mut users: Vec<&ast::FunctionDecl> = vec![];
-    let mut seen: FxHashSet<&str> = FxHashSet::default();
-    let mut work: Vec<&str> = script_names.iter().copied().collect();
+    let mut seen: FxHashSet<Name> = FxHashSet::default();
+    let mut work: Vec<Name> = script_names.iter().copied().collect();
     work.sort_unstable();
     needed.extend(work.iter().filter(|n| globals.contains_key(*n)));
     while let Some(name) = work.pop() {
-        if script_fns.contains(name) || !seen.insert(name) {
+        if script_fns.contains(&name) || !seen.insert(name) {
             continue;
         }
-        for f in functions.get(name).into_iter().flatten() {
+        for f in functions.get(&name).into_iter().flatten() {
             let names = body_names(f);
             let mut uses_global = false;
             for n in names {
-                if globals.contains_key(n) {
+                if globals.contains_key(&n) {
                     needed.insert(n);
                     uses_global = true;
                 } else {
@@ -165,7 +162,7 @@ pub(super) fn link<'t>(script: &ast::Script, tapsets: &'t [ast::Script]) -> Link
         globals: order
             .into_iter()
             .filter(|n| needed.contains(n) && !script_globals.contains(n))
-            .map(|n| globals[n])
+            .map(|n| globals[&n])
             .collect(),
         functions: users,
     }

@@ -5,6 +5,7 @@
 mod aliases;
 mod foreach;
 pub mod format;
+mod globals;
 mod linkage;
 pub mod listing;
 pub mod probes;
@@ -17,17 +18,17 @@ mod watches;
 
 use crate::diag::{Diag, Diags, Span, codes};
 use crate::ir::{
-    self, Body, Builtin, Const, ExprKind, FnOrigin, Function, Global, Id, LValue, Local, Module,
-    Probe, Ty,
+    self, Body, Builtin, ExprKind, FnOrigin, Function, Global, Id, LValue, Local, Module, Probe, Ty,
 };
-use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
+use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_stmt};
+use crate::syntax::name::Name;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
-/// Names to what they stand for, in the order they were declared. Hashed with FxHash: these
-/// are looked up at every use of a name, and SipHash's resistance to chosen keys buys nothing
-/// on a script's own names.
-type Names<V> = IndexMap<String, V, FxBuildHasher>;
+/// Names (interned, looked up by `&str`) to what they stand for, in the order they were
+/// declared. Hashed with FxHash: these are looked up at every use of a name, and SipHash's
+/// resistance to chosen keys buys nothing on a script's own names.
+type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
 pub struct Options {
     /// `-w`: drop warnings.
@@ -50,18 +51,26 @@ enum Shape {
     Array(usize, Span),
 }
 
+/// A function as declared: a tapset's borrowed (the driver keeps the tapsets), the script's
+/// owned, its body taken out when lowered so that its syntax tree is freed as its IR is made.
 struct FnDecl<'a> {
-    decl: &'a ast::FunctionDecl,
+    decl: std::borrow::Cow<'a, ast::FunctionDecl>,
     origin: FnOrigin,
 }
 
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: Names<Id<Global>>,
+    globals: Interned<Id<Global>>,
     shapes: Vec<Shape>,
-    decls: Names<FnDecl<'a>>,
-    fn_ids: Names<Id<Function>>,
+    /// By name, `NAME/ARITY` for a tapset's overload, or a private function's file-scoped key.
+    decls: Interned<FnDecl<'a>>,
+    fn_ids: Interned<Id<Function>>,
+    /// The names some tapset's private function has (only those calls look for one).
+    private_names: rustc_hash::FxHashSet<Name>,
+    /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
+    formats: rustc_hash::FxHashMap<Name, std::rc::Rc<[ir::FmtPiece]>>,
+    no_format: std::rc::Rc<[ir::FmtPiece]>,
     /// Functions allocated but whose bodies are not lowered yet.
     pending: Vec<Id<Function>>,
     /// Which functions each probe or function calls, for the data-context check.
@@ -87,7 +96,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: Names<Id<Local>>,
+    names: Interned<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -97,24 +106,29 @@ struct Scope {
     iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
 }
 
+/// Consumes the script: each probe's syntax tree is dropped as soon as it is lowered, and each
+/// script function's body when its own is, so that the allocator reuses their memory for the
+/// IR rather than holding both whole at once.
 pub fn elaborate(
-    script: &ast::Script,
+    script: ast::Script,
     tapset_scripts: &[ast::Script],
     arch: crate::target::Arch,
     diags: &mut Diags,
 ) -> Module {
-    let expanded = aliases::expand(script, tapset_scripts, diags);
-    let script = &expanded;
+    let (mut script, rewritten) = aliases::expand(script, tapset_scripts, diags);
     let mut e = Elab {
         m: Module {
             arch,
             ..Module::default()
         },
         diags,
-        globals: Names::default(),
+        globals: Interned::default(),
         shapes: vec![],
-        decls: Names::default(),
-        fn_ids: Names::default(),
+        decls: Interned::default(),
+        fn_ids: Interned::default(),
+        private_names: Default::default(),
+        formats: Default::default(),
+        no_format: std::rc::Rc::new([]),
         pending: vec![],
         calls: vec![],
         watch_index: probes::WatchIndex::new(),
@@ -133,30 +147,43 @@ pub fn elaborate(
             if let Item::Function(f) = it {
                 let name = &f.name.name;
                 let key = if f.private {
-                    private_key(f.name.span.file, name)
+                    e.private_names.insert(*name);
+                    Name::from_string(private_key(f.name.span.file, name))
                 } else {
                     match e.decls.get(name.as_str()) {
                         Some(prev) if prev.decl.params.len() != f.params.len() => {
-                            overload_key(name, f.params.len())
+                            Name::from_string(overload_key(name, f.params.len()))
                         }
-                        _ => name.to_string(),
+                        _ => *name,
                     }
                 };
                 e.decls.insert(
                     key,
                     FnDecl {
-                        decl: f,
+                        decl: std::borrow::Cow::Borrowed(f),
                         origin: FnOrigin::Tapset,
                     },
                 );
             }
         }
     }
+    let linked = linkage::link(&script, tapset_scripts);
+    let nglobals = linked.globals.len()
+        + (script.items.iter())
+            .filter(|it| matches!(it, Item::Global(_)))
+            .count();
+    e.m.globals.reserve(nglobals);
+    e.globals.reserve(nglobals);
+    e.shapes.reserve_exact(nglobals);
     let mut script_fns: IndexMap<&str, Span> = IndexMap::new();
+    // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
+    // The declarations move into `decls` once the scans below no longer borrow the script.
+    let mut accepted: Vec<bool> = vec![];
     for it in &script.items {
         match it {
             Item::Global(g) => e.declare_global(g),
             Item::Function(f) => {
+                accepted.push(false);
                 if let Some(prev) = script_fns.get(f.name.name.as_str()) {
                     e.diags.push(
                         Diag::error(
@@ -180,19 +207,12 @@ pub fn elaborate(
                     continue;
                 }
                 script_fns.insert(&f.name.name, f.name.span);
-                e.decls.insert(
-                    f.name.name.to_string(),
-                    FnDecl {
-                        decl: f,
-                        origin: FnOrigin::Script,
-                    },
-                );
+                *accepted.last_mut().expect("pushed") = true;
             }
-            Item::Embedded(c, sp) => e.m.embedded.push((c.to_string(), *sp)),
+            Item::Embedded(c, sp) => e.m.embedded.push((*c, *sp)),
             Item::Probe(_) => {}
         }
     }
-    let linked = linkage::link(script, tapset_scripts);
     for g in &linked.globals {
         e.declare_global(g);
     }
@@ -202,12 +222,42 @@ pub fn elaborate(
         .map(|f| Item::Function((*f).clone()))
         .collect();
     let items: Vec<&Item> = script.items.iter().chain(&extra).collect();
-    e.scan_shapes(&items);
+    // Without aliases or linked tapset functions, each item's uses lie within its own text,
+    // after the previous item's: they can be decided item by item.
+    e.scan_shapes(&items, !rewritten && extra.is_empty());
     e.scan_stats(&items);
-    e.declare_watches(script);
-    for it in &script.items {
+    e.declare_watches(&script);
+    drop(items);
+    // Everything but the probes leaves the items, in order; the script's functions join the
+    // declarations (after the tapsets', whose same names they replace).
+    let mut accepted = accepted.into_iter();
+    for it in script
+        .items
+        .extract_if(.., |it| !matches!(it, Item::Probe(_)))
+    {
+        if let Item::Function(f) = it {
+            if accepted.next() == Some(true) {
+                e.decls.insert(
+                    f.name.name,
+                    FnDecl {
+                        decl: std::borrow::Cow::Owned(f),
+                        origin: FnOrigin::Script,
+                    },
+                );
+            }
+        }
+    }
+    // One at a time, in order, each dropped once lowered; the vector that held them shrinks
+    // as it empties (in place), so that its memory goes to the IR too.
+    let mut probes = script.items;
+    probes.reverse();
+    e.m.probes.reserve(probes.len());
+    while let Some(it) = probes.pop() {
         if let Item::Probe(p) = it {
-            e.probe(p);
+            e.probe(&p);
+        }
+        if probes.len() < probes.capacity() / 2 {
+            probes.shrink_to_fit();
         }
     }
     while let Some(f) = e.pending.pop() {
@@ -221,6 +271,8 @@ pub fn elaborate(
     e.check_data_context();
     foreach::check(&e.m, e.diags);
     let mut m = e.m;
+    // Grown by doubling while the bodies were lowered; nothing is added from here on.
+    m.functions.shrink_to_fit();
     types::infer(&mut m, e.diags);
     if !e.diags.has_errors() {
         let startup: Vec<&ir::Watch> = m
@@ -290,9 +342,9 @@ fn builtin(name: &str) -> Option<Builtin> {
 impl<'a> Elab<'a> {
     /// Marks the functions that share their name with another (overloads by arity).
     fn mark_overloads(&mut self) {
-        let mut count: std::collections::HashMap<String, usize> = Default::default();
+        let mut count: std::collections::HashMap<Name, usize> = Default::default();
         for (_, f) in self.m.functions.iter() {
-            *count.entry(f.name.clone()).or_default() += 1;
+            *count.entry(f.name).or_default() += 1;
         }
         for f in self.m.functions.values_mut() {
             f.overloaded = count[&f.name] > 1;
@@ -307,188 +359,6 @@ impl<'a> Elab<'a> {
         r
     }
 
-    fn declare_global(&mut self, g: &ast::GlobalDecl) {
-        if let Some(&id) = self.globals.get(g.name.name.as_str()) {
-            self.diags.push(
-                Diag::error(
-                    codes::DUPLICATE,
-                    g.name.span,
-                    format!("global `{}` is declared twice", g.name.name),
-                )
-                .secondary(self.m.globals[id].span, "first declared here"),
-            );
-            return;
-        }
-        let (ty, init) = match &g.init {
-            Some(ast::Expr {
-                kind: ast::ExprKind::Lit(l),
-                ..
-            }) => match &l.value {
-                LitValue::Int(v) => (Ty::Long, Some(Const::Long(*v))),
-                LitValue::Str(s) => (Ty::Str, Some(Const::Str(s.to_string()))),
-            },
-            _ => (Ty::Unknown, None),
-        };
-        let declared_array = g.array_size.map(|(_, sp)| sp).or(g.wrap);
-        let array = declared_array.map(|_| ir::ArrayShape {
-            keys: vec![],
-            max: g.array_size.map(|(n, _)| n),
-            wrap: g.wrap.is_some(),
-        });
-        let shape = match declared_array {
-            Some(sp) => Shape::Array(0, sp),
-            None if init.is_some() => Shape::Scalar(g.name.span),
-            None => Shape::Unknown,
-        };
-        let id = self.m.globals.alloc(Global {
-            name: g.name.name.to_string(),
-            ty,
-            array,
-            init,
-            stat: None,
-            span: g.name.span,
-        });
-        self.globals.insert(g.name.name.to_string(), id);
-        self.shapes.push(shape);
-    }
-
-    /// Decides which globals are arrays, and with how many keys, and which are scalars, from
-    /// every use in the script. The first use in source order decides; a later use that does not
-    /// fit is reported there, pointing back at the first.
-    fn scan_shapes(&mut self, items: &[&Item]) {
-        // (name, keys, span): `Some(n)` for an array use with n keys, `None` for a scalar use.
-        let mut uses: Vec<(String, Option<usize>, Span)> = vec![];
-        // `delete a` fits either shape; those names decide nothing.
-        let mut deleted: Vec<Span> = vec![];
-        for &it in items {
-            let (params, stmts): (Vec<&str>, Vec<&ast::Stmt>) = match it {
-                Item::Probe(p) => (vec![], p.body.stmts.iter().collect()),
-                Item::Function(ast::FunctionDecl {
-                    params,
-                    body: FunctionBody::Script(b),
-                    ..
-                }) => (
-                    params.iter().map(|p| p.name.name.as_str()).collect(),
-                    b.stmts.iter().collect(),
-                ),
-                _ => continue,
-            };
-            let mut fe = |e: &ast::Expr| match &e.kind {
-                ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
-                    uses.push((array.name.to_string(), Some(keys.len()), array.span))
-                }
-                ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                    uses.push((v.name.to_string(), None, v.span))
-                }
-                _ => {}
-            };
-            let mut foreach_uses: Vec<(String, Option<usize>, Span)> = vec![];
-            let mut fs = |s: &ast::Stmt| match &s.kind {
-                ast::StmtKind::Foreach(f) => {
-                    let array = &f.array;
-                    foreach_uses.push((array.name.to_string(), Some(f.keys.len()), array.span))
-                }
-                ast::StmtKind::Delete(ast::Expr {
-                    kind: ast::ExprKind::Var(v),
-                    ..
-                }) => deleted.push(v.span),
-                _ => {}
-            };
-            if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
-                walk_expr(c, &mut fe);
-            }
-            for s in stmts {
-                walk_stmt(s, &mut fe, &mut fs);
-            }
-            uses.extend(foreach_uses);
-        }
-        uses.retain(|u| !deleted.contains(&u.2));
-        uses.sort_by_key(|u| (u.2.file, u.2.start));
-        for (name, arity, span) in uses {
-            let Some(&id) = self.globals.get(&name) else {
-                continue;
-            };
-            let decl = self.m.globals[id].span;
-            match (self.shapes[id.index()], arity) {
-                (Shape::Unknown, None) => self.shapes[id.index()] = Shape::Scalar(span),
-                (Shape::Unknown | Shape::Array(0, _), Some(arity)) => {
-                    self.shapes[id.index()] = Shape::Array(arity, span);
-                    let g = &mut self.m.globals[id];
-                    let max = g.array.as_ref().and_then(|a| a.max);
-                    let wrap = g.array.as_ref().is_some_and(|a| a.wrap);
-                    g.array = Some(ir::ArrayShape {
-                        keys: vec![Ty::Unknown; arity],
-                        max,
-                        wrap,
-                    });
-                }
-                (Shape::Array(n, first), Some(arity)) if n != arity => self.diags.push(
-                    Diag::error(
-                        codes::ARRAY_ARITY,
-                        span,
-                        format!(
-                            "array `{name}` is used with {arity} key(s) here but {n} elsewhere"
-                        ),
-                    )
-                    .secondary(first, format!("used with {n} key(s) here")),
-                ),
-                (Shape::Scalar(first), Some(_)) => self.diags.push(
-                    Diag::error(
-                        codes::NOT_ARRAY,
-                        span,
-                        format!("`{name}` is a scalar global but is used as an array"),
-                    )
-                    .label("used with keys here")
-                    .secondary(
-                        first,
-                        if first == decl {
-                            "it gets a scalar value here"
-                        } else {
-                            "first used as a scalar here"
-                        },
-                    ),
-                ),
-                (Shape::Array(n, first), None) => self.diags.push(
-                    Diag::error(
-                        codes::NOT_ARRAY,
-                        span,
-                        format!("`{name}` is an array and needs keys here"),
-                    )
-                    .label("used without keys here")
-                    .secondary(
-                        first,
-                        if n == 0 {
-                            "declared as an array here"
-                        } else {
-                            "first used as an array here"
-                        },
-                    ),
-                ),
-                (Shape::Scalar(_), None) | (Shape::Array(..), Some(_)) => {}
-            }
-        }
-    }
-
-    fn finish_globals(&mut self) {
-        for (i, s) in self.shapes.iter().enumerate() {
-            if let Shape::Array(0, sp) = s {
-                let name = self
-                    .globals
-                    .get_index(i)
-                    .map(|(n, _)| n.clone())
-                    .unwrap_or_default();
-                self.diags.push(
-                    Diag::error(
-                        codes::TYPE_UNRESOLVED,
-                        *sp,
-                        format!("array `{name}` is never indexed, so its keys are unknown"),
-                    )
-                    .help("use it with keys somewhere (`arr[k] = v`), or remove it"),
-                );
-            }
-        }
-    }
-
     fn probe(&mut self, p: &ast::ProbeDecl) {
         let id = self.m.probes.alloc(Probe {
             points: vec![],
@@ -498,7 +368,7 @@ impl<'a> Elab<'a> {
             body: ir::Block { stmts: vec![] },
             span: p.span,
         });
-        let mut points = vec![];
+        let mut points = Vec::with_capacity(p.points.len());
         if p.watch.is_some() {
             // `probe NAME = POINT { hit handler }`: declared before any probe was resolved.
             let Some(&w) = self.declared.get(&p.span) else {
@@ -532,7 +402,7 @@ impl<'a> Elab<'a> {
         }
         let mut sc = Scope {
             owner: Owner::Probe(id),
-            names: Names::default(),
+            names: Interned::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
@@ -542,7 +412,7 @@ impl<'a> Elab<'a> {
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
             let l = sc.locals.alloc(Local {
-                name: name.clone(),
+                name,
                 ty: Ty::Long,
                 span: p.span,
             });
@@ -560,19 +430,19 @@ impl<'a> Elab<'a> {
     }
 
     /// The id of a function by name, allocating it (and queueing its body) on first use.
-    fn function_id(&mut self, name: &str) -> Option<Id<Function>> {
-        if let Some(&id) = self.fn_ids.get(name) {
+    fn function_id(&mut self, name: Name) -> Option<Id<Function>> {
+        if let Some(&id) = self.fn_ids.get(&name) {
             return Some(id);
         }
-        let fd = self.decls.get(name)?;
-        let d = fd.decl;
+        let fd = self.decls.get(&name)?;
+        let d: &ast::FunctionDecl = &fd.decl;
         let mut locals = ir::Arena::default();
         let params = d
             .params
             .iter()
             .map(|p| {
                 locals.alloc(Local {
-                    name: p.name.name.to_string(),
+                    name: p.name.name,
                     ty: p.ty.map(ty_of).unwrap_or(Ty::Unknown),
                     span: p.name.span,
                 })
@@ -601,9 +471,9 @@ impl<'a> Elab<'a> {
             // An overload (`NAME/ARITY`) keeps its name, and the back end adds the arity when
             // the module has more than one; a private function keeps its file-scoped key.
             name: if name.contains('/') {
-                d.name.name.to_string()
+                d.name.name
             } else {
-                name.to_string()
+                name
             },
             ret,
             params,
@@ -614,32 +484,39 @@ impl<'a> Elab<'a> {
             needs,
             overloaded: false,
         });
-        self.fn_ids.insert(name.to_string(), id);
+        self.fn_ids.insert(name, id);
         self.pending.push(id);
         Some(id)
     }
 
     fn function_body(&mut self, id: Id<Function>) {
-        // The decls key: the name, or `NAME/ARITY` for an overload.
-        let key = self
+        // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
+        let (&key, &at) = self
             .fn_ids
-            .iter()
-            .find(|(_, v)| **v == id)
-            .map(|(k, _)| k.clone())
-            .unwrap_or_default();
-        let d = self.decls[key.as_str()].decl;
-        match &d.body {
-            FunctionBody::Embedded(c, sp) => {
-                self.m.functions[id].body = Body::Embedded(c.to_string(), *sp)
+            .get_index(id.index())
+            .expect("every function id is in `fn_ids`");
+        debug_assert!(at == id, "`fn_ids` is in id order");
+        let fd = &mut self.decls[&key];
+        // A script function's body leaves its declaration (the rest stays for arity checks).
+        let body: std::borrow::Cow<'a, FunctionBody> = match &mut fd.decl {
+            std::borrow::Cow::Borrowed(d) => {
+                let d: &'a ast::FunctionDecl = d;
+                std::borrow::Cow::Borrowed(&d.body)
             }
+            std::borrow::Cow::Owned(d) => {
+                let empty = FunctionBody::Script(ast::Block {
+                    stmts: vec![],
+                    span: d.span,
+                });
+                std::borrow::Cow::Owned(std::mem::replace(&mut d.body, empty))
+            }
+        };
+        match &*body {
+            FunctionBody::Embedded(c, sp) => self.m.functions[id].body = Body::Embedded(*c, *sp),
             FunctionBody::Script(b) => {
                 let f = &mut self.m.functions[id];
                 let locals = std::mem::take(&mut f.locals);
-                let names = f
-                    .params
-                    .iter()
-                    .map(|&p| (locals[p].name.clone(), p))
-                    .collect();
+                let names = f.params.iter().map(|&p| (locals[p].name, p)).collect();
                 let mut sc = Scope {
                     owner: Owner::Function(id),
                     names,
@@ -810,9 +687,9 @@ impl<'a> Elab<'a> {
                 step,
                 body,
             } => {
-                let init = init.as_ref().map(|e| self.expr(e, sc));
-                let cond = cond.as_ref().map(|e| self.expr(e, sc));
-                let step = step.as_ref().map(|e| self.expr(e, sc));
+                let init = init.as_ref().map(|e| Box::new(self.expr(e, sc)));
+                let cond = cond.as_ref().map(|e| Box::new(self.expr(e, sc)));
+                let step = step.as_ref().map(|e| Box::new(self.expr(e, sc)));
                 K::For {
                     init,
                     cond,
@@ -888,7 +765,7 @@ impl<'a> Elab<'a> {
                 }
                 let keys = keys.iter().map(|k| self.local_for(k, sc)).collect();
                 let value = value.as_ref().map(|v| self.local_for(v, sc));
-                let limit = limit.as_ref().map(|e| self.expr(e, sc));
+                let limit = limit.as_ref().map(|e| Box::new(self.expr(e, sc)));
                 if let Some((_, outer, at)) = sc
                     .iterating_aggs
                     .iter()
@@ -1093,11 +970,11 @@ impl<'a> Elab<'a> {
             return l;
         }
         let l = sc.locals.alloc(Local {
-            name: id.name.to_string(),
+            name: id.name,
             ty: Ty::Unknown,
             span: id.span,
         });
-        sc.names.insert(id.name.to_string(), l);
+        sc.names.insert(id.name, l);
         l
     }
 
@@ -1142,11 +1019,11 @@ impl<'a> Elab<'a> {
             return Some(LValue::Global(g));
         }
         let l = sc.locals.alloc(Local {
-            name: v.name.to_string(),
+            name: v.name,
             ty: Ty::Unknown,
             span: v.span,
         });
-        sc.names.insert(v.name.to_string(), l);
+        sc.names.insert(v.name, l);
         Some(LValue::Local(l))
     }
 
@@ -1159,7 +1036,7 @@ impl<'a> Elab<'a> {
                     self.stat_as_value(g, e.span);
                     return None;
                 }
-                let keys: Vec<ir::Expr> = keys.iter().map(|k| self.expr(k, sc)).collect();
+                let keys: Box<[ir::Expr]> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }
             // Reported (or, in dead code, not) as a value is.
@@ -1197,7 +1074,7 @@ impl<'a> Elab<'a> {
         match &e.kind {
             A::Lit(l) => match &l.value {
                 LitValue::Int(v) => mk(ExprKind::Long(*v)),
-                LitValue::Str(s) => mk(ExprKind::Str(s.to_string())),
+                LitValue::Str(s) => mk(ExprKind::Str(*s)),
             },
             A::Var(_) | A::Index { .. } => match self.lvalue(e, sc) {
                 Some(lv) => mk(ExprKind::Var(lv)),
@@ -1374,14 +1251,19 @@ impl<'a> Elab<'a> {
         span: Span,
         sc: &mut Scope,
     ) -> ir::Expr {
-        let lowered: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, sc)).collect();
+        let which = builtin(&name.name);
+        // A printf's format is lowered (for what it reports) but not kept: its pieces are.
+        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf));
+        let skip = usize::from(formatted && !args.is_empty());
+        args[..skip].iter().for_each(|a| drop(self.expr(a, sc)));
+        let lowered: Vec<ir::Expr> = args[skip..].iter().map(|a| self.expr(a, sc)).collect();
         let mk = |kind| ir::Expr {
             kind,
             ty: Ty::Unknown,
             span,
         };
-        if let Some(b) = builtin(&name.name) {
-            let mut format = vec![];
+        if let Some(b) = which {
+            let mut format = self.no_format.clone();
             if matches!(b, Builtin::Printf | Builtin::Sprintf) {
                 match args.first().map(|a| &a.kind) {
                     Some(ast::ExprKind::Lit(ast::Literal {
@@ -1389,7 +1271,16 @@ impl<'a> Elab<'a> {
                         span: fsp,
                         ..
                     })) => {
-                        match format::parse(f, *fsp) {
+                        let parsed = match self.formats.get(f) {
+                            Some(p) => Ok(p.clone()),
+                            // A bad format is reported at each use: it is not kept.
+                            None => format::parse(f, *fsp).map(|p| {
+                                let p: std::rc::Rc<[ir::FmtPiece]> = p.into();
+                                self.formats.insert(*f, p.clone());
+                                p
+                            }),
+                        };
+                        match parsed {
                             Ok(p) => {
                                 let want = format::arg_types(&p).len();
                                 if want != args.len() - 1 {
@@ -1427,36 +1318,34 @@ impl<'a> Elab<'a> {
                     format!("{} needs at least one argument", b.name()),
                 ));
             }
-            let args = if matches!(b, Builtin::Printf | Builtin::Sprintf) {
-                lowered.into_iter().skip(1).collect()
-            } else {
-                lowered
-            };
             return mk(ExprKind::Builtin {
                 which: b,
                 format,
-                args,
+                args: lowered.into_boxed_slice(),
             });
         }
         // A tapset's private function, called from that tapset, before any public one; then
         // the overload of this arity, when the name's entry has another one.
-        let private = private_key(name.span.file, &name.name);
-        let key = if self.decls.contains_key(&private) {
-            private
-        } else {
-            match self.decls.get(name.name.as_str()) {
+        // Most calls name a public function by its name: no key is built for them.
+        let private = Some(&name.name)
+            .filter(|n| self.private_names.contains(*n))
+            .map(|n| private_key(name.span.file, n))
+            .filter(|k| self.decls.contains_key(k.as_str()));
+        let key = match private {
+            Some(k) => Name::from_string(k),
+            None => match self.decls.get(name.name.as_str()) {
                 Some(d) if d.decl.params.len() != args.len() => {
                     let k = overload_key(&name.name, args.len());
-                    if self.decls.contains_key(&k) {
-                        k
+                    if self.decls.contains_key(k.as_str()) {
+                        Name::from_string(k)
                     } else {
-                        name.name.to_string()
+                        name.name
                     }
                 }
-                _ => name.name.to_string(),
-            }
+                _ => name.name,
+            },
         };
-        let Some(f) = self.function_id(&key) else {
+        let Some(f) = self.function_id(key) else {
             let mut cands: Vec<&str> = self
                 .decls
                 .keys()
@@ -1497,7 +1386,10 @@ impl<'a> Elab<'a> {
         if nparams != args.len() {
             let fspan = self.m.functions[f].span;
             let mut arities: Vec<usize> = std::iter::once(nparams)
-                .chain((0..=8).filter(|n| self.decls.contains_key(&overload_key(&name.name, *n))))
+                .chain((0..=8).filter(|n| {
+                    self.decls
+                        .contains_key(overload_key(&name.name, *n).as_str())
+                }))
                 .collect();
             arities.sort_unstable();
             arities.dedup();

@@ -934,7 +934,7 @@ fn data_spec(
     });
     let addr = match (&data.arg, &data.param) {
         (None, Some(p)) => match param {
-            Some(q) if q.name == p.name => WatchAddr::Param(p.name.to_string()),
+            Some(q) if q.name == p.name => WatchAddr::Param(p.name),
             _ => {
                 let mut d = Diag::error(
                     codes::WATCH_ARG,

@@ -23,7 +23,7 @@ impl<'a> Elab<'a> {
     /// is lowered, so that a use as a number reads as an error wherever it comes.
     pub(super) fn scan_stats(&mut self, items: &[&Item]) {
         self.stats = vec![StatDecl::default(); self.m.globals.len()];
-        let mut adds: Vec<(String, Span)> = vec![];
+        let mut adds: Vec<(crate::syntax::name::Name, Span)> = vec![];
         for &it in items {
             let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
                 Item::Probe(p) => (vec![], &p.body.stmts),
@@ -41,11 +41,9 @@ impl<'a> Elab<'a> {
                 if let ast::ExprKind::StatAdd { target, .. } = &e.kind {
                     match &target.kind {
                         ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                            adds.push((v.name.to_string(), v.span))
+                            adds.push((v.name, v.span))
                         }
-                        ast::ExprKind::Index { array, .. } => {
-                            adds.push((array.name.to_string(), array.span))
-                        }
+                        ast::ExprKind::Index { array, .. } => adds.push((array.name, array.span)),
                         _ => {}
                     }
                 }
@@ -56,7 +54,7 @@ impl<'a> Elab<'a> {
         }
         adds.sort_by_key(|a| (a.1.file, a.1.start));
         for (name, span) in adds {
-            let Some(&g) = self.globals.get(&name) else {
+            let Some(&g) = self.globals.get(name.as_str()) else {
                 continue; // a local: reported when lowered
             };
             let d = &mut self.stats[g.index()];
@@ -168,7 +166,11 @@ impl<'a> Elab<'a> {
     ) -> ir::StmtKind {
         let value = self.expr(value, sc);
         match self.stat_global(target, "`<<<`", sc) {
-            Some((stat, keys)) => ir::StmtKind::StatAdd { stat, keys, value },
+            Some((stat, keys)) => ir::StmtKind::StatAdd {
+                stat,
+                keys,
+                value: Box::new(value),
+            },
             None => ir::StmtKind::Empty,
         }
     }
@@ -272,21 +274,21 @@ impl<'a> Elab<'a> {
         };
         let var = || ExprKind::Var(ir::LValue::Local(l));
         ir::StmtKind::For {
-            init: Some(e(ExprKind::Assign {
+            init: Some(Box::new(e(ExprKind::Assign {
                 op: None,
                 target: ir::LValue::Local(l),
                 value: Box::new(e(ExprKind::Long(0))),
-            })),
-            cond: Some(e(ExprKind::Binary {
+            }))),
+            cond: Some(Box::new(e(ExprKind::Binary {
                 op: ast::BinOp::Lt,
                 l: Box::new(e(var())),
                 r: Box::new(e(ExprKind::Long(n))),
-            })),
-            step: Some(e(ExprKind::IncDec {
+            }))),
+            step: Some(Box::new(e(ExprKind::IncDec {
                 target: ir::LValue::Local(l),
                 inc: true,
                 pre: false,
-            })),
+            }))),
             body: Box::new(self.loop_body(body, sc)),
         }
     }
@@ -501,7 +503,7 @@ impl<'a> Elab<'a> {
         agg: Option<(StatFn, Span)>,
         value: Option<&ast::Ident>,
     ) -> Option<StatFn> {
-        let name = self.m.globals[g].name.clone();
+        let name = self.m.globals[g].name;
         if !self.is_stat(g) {
             if let Some((f, at)) = agg {
                 self.diags.push(
@@ -551,7 +553,7 @@ impl<'a> Elab<'a> {
 
     /// A statistic used where a value is wanted.
     pub(super) fn stat_as_value(&mut self, g: Id<ir::Global>, span: Span) {
-        let name = self.m.globals[g].name.clone();
+        let name = self.m.globals[g].name;
         let mut d = Diag::error(
             codes::STAT_MISUSE,
             span,

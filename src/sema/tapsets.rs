@@ -123,7 +123,7 @@ pub fn embedded_declares(name: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Every name a script's probes and functions use (variables, arrays, called functions).
-pub fn used_names(script: &ast::Script) -> FxHashSet<String> {
+pub fn used_names(script: &ast::Script) -> FxHashSet<crate::syntax::name::Name> {
     super::linkage::used_names(script)
 }
 

@@ -355,8 +355,8 @@ impl Infer<'_> {
 
     fn name_of(&self, m: &mut Module, o: Owner, lv: &LValue) -> String {
         match lv {
-            LValue::Local(l) => locals_of(m, o)[*l].name.clone(),
-            LValue::Global(g) | LValue::Array(g) => m.globals[*g].name.clone(),
+            LValue::Local(l) => locals_of(m, o)[*l].name.to_string(),
+            LValue::Global(g) | LValue::Array(g) => m.globals[*g].name.to_string(),
             LValue::Index { array, .. } => format!("{}[...]", m.globals[*array].name),
         }
     }

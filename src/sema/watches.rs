@@ -56,7 +56,7 @@ impl Elab<'_> {
 
     /// The parameter a probe binds: the name a parametric watchpoint's declaration gives it,
     /// when every point of the probe is a hit or sub-probe of that one watchpoint.
-    pub(super) fn watch_param(&self, points: &[ir::Point]) -> Option<String> {
+    pub(super) fn watch_param(&self, points: &[ir::Point]) -> Option<crate::syntax::name::Name> {
         let mut one: Option<Id<Watch>> = None;
         for pt in points {
             let w = match pt.kind {
@@ -69,7 +69,7 @@ impl Elab<'_> {
             one = Some(w);
         }
         match &self.m.watches[one?].addr {
-            WatchAddr::Param(n) => Some(n.clone()),
+            WatchAddr::Param(n) => Some(*n),
             _ => None,
         }
     }

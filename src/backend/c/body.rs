@@ -292,7 +292,7 @@ impl<'a> BodyGen<'a> {
                 if let Some(i) = init {
                     self.effect(i);
                 }
-                self.lp(cond.as_ref(), step.as_ref(), body)
+                self.lp(cond.as_deref(), step.as_deref(), body)
             }
             StmtKind::Foreach {
                 value,
@@ -308,7 +308,7 @@ impl<'a> BodyGen<'a> {
                 keys,
                 *array,
                 (slice.as_deref(), *sort, *agg),
-                limit.as_ref(),
+                limit.as_deref(),
                 body,
                 s.span,
             ),

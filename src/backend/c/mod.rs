@@ -1374,7 +1374,7 @@ mod tests {
         let (script, diags, sm) = crate::syntax::parse_text(text, &[]);
         assert!(!diags.has_errors(), "{diags:?}");
         let mut diags = diags;
-        let m = crate::sema::elaborate(&script, &[], crate::target::Arch::X86_64, &mut diags);
+        let m = crate::sema::elaborate(script, &[], crate::target::Arch::X86_64, &mut diags);
         assert!(!diags.has_errors(), "{diags:?}");
         let opts = Opts {
             module_name: "m".into(),

@@ -113,7 +113,7 @@ impl BodyGen<'_> {
     /// `delete a[keys]`, or `delete a` (no keys), of an array of statistics.
     pub(super) fn stat_delete(&mut self, stat: Id<Global>, keys: &[Expr]) {
         let g = self.stat_name(stat);
-        let name = self.m.globals[stat].name.clone();
+        let name = self.m.globals[stat].name;
         let map = names::global(&name);
         if keys.is_empty() {
             self.charge_work(
@@ -133,7 +133,7 @@ impl BodyGen<'_> {
     /// into the map's value column.
     pub(super) fn stat_sort_values(&mut self, stat: Id<Global>, op: StatFn, span: Span) {
         let g = self.stat_name(stat);
-        let name = self.m.globals[stat].name.clone();
+        let name = self.m.globals[stat].name;
         let map = names::global(&name);
         self.charge_work(
             format_args!("stp_stat_sort_work({map})"),
