@@ -110,7 +110,7 @@ pub fn emit(
     shared: &super::Shared,
     o: &OnTheFly,
     frames: &mut CWriter,
-    union_members: &mut Vec<String>,
+    unions: &mut CWriter,
     bodies: &mut CWriter,
 ) {
     if o.probes.is_empty() {
@@ -124,7 +124,7 @@ pub fn emit(
         g.w.line_fmt(format_args!("c->cond_result = {v};"));
         let fname = names::frame("c", n);
         frame_struct(frames, &fname, &Arena::default(), &g.temps);
-        union_members.push(format!("struct {fname} c{n};"));
+        unions.line_fmt(format_args!("struct {fname} c{n};"));
         let mut reads = BTreeSet::new();
         global_reads(c, &mut reads);
         let u = Uses {

@@ -472,24 +472,21 @@ pub fn emit(m: &Module, sm: &SourceMap, opts: &Opts) -> String {
 /// first, since the frames and prototypes they need come before them in the file; then each
 /// part goes out in file order, so the C never exists whole in memory, let alone twice.
 pub fn emit_to(m: &Module, sm: &SourceMap, opts: &Opts, out: &mut dyn Out) -> io::Result<()> {
-    emit_spilling(m, sm, opts, out, Spill::new(SPILL_BYTES))
+    emit_spilling(m, sm, opts, out, SPILL_BYTES)
 }
 
-/// `emit_to`, with the handlers' text moved to a temporary file past `spill`'s limit.
+/// `emit_to`, with each part that waits moved to a temporary file past `limit` bytes.
 fn emit_spilling(
     m: &Module,
     sm: &SourceMap,
     opts: &Opts,
     out: &mut dyn Out,
-    spill: Spill,
+    limit: usize,
 ) -> io::Result<()> {
     let (fn_uses, probe_uses) = uses_of(m);
     let shared = Shared::of(m, counters(m, &fn_uses, &probe_uses));
     let otf = conds::analyze(m);
-    let mut g = Parts {
-        spill,
-        ..Parts::default()
-    };
+    let mut g = Parts::new(limit);
     function_bodies(m, sm, &shared, &mut g);
     probe_bodies(m, sm, &shared, &probe_uses, &otf, &mut g);
     conds::emit(
@@ -498,10 +495,11 @@ fn emit_spilling(
         &shared,
         &otf,
         &mut g.frames,
-        &mut g.union_members,
+        &mut g.unions,
         &mut g.bodies,
     );
     drop(g.scratch);
+    let [frames_spill, unions_spill, protos_spill, bodies_spill] = &mut g.spills;
 
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
@@ -509,16 +507,19 @@ fn emit_spilling(
     globals(m, &shared.counters, &mut w);
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
+    frames_spill.put_back(&mut out)?;
     out.put(g.frames.text())?;
     drop(g.frames);
     w.open("union stp_frame");
-    for u in &g.union_members {
-        w.line(u);
-    }
+    send(&mut w, &mut out)?;
+    unions_spill.put_back(&mut out)?;
+    out.put(g.unions.text())?;
+    drop(g.unions);
     w.line("char stp_none;");
     w.close_semi();
     w.line("");
     send(&mut w, &mut out)?;
+    protos_spill.put_back(&mut out)?;
     out.put(g.protos.text())?;
     drop(g.protos);
     w.line("");
@@ -527,7 +528,7 @@ fn emit_spilling(
     regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
     send(&mut w, &mut out)?;
-    g.spill.put_back(&mut out)?;
+    bodies_spill.put_back(&mut out)?;
     out.put(g.bodies.text())?;
     drop(g.bodies);
     watches::handlers(m, sm, &mut w);
@@ -552,22 +553,64 @@ fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
 
 /// What the bodies of functions, probes and conditions add to the module, written before
 /// the parts that declare their frames and prototypes.
-#[derive(Default)]
 struct Parts {
     frames: CWriter,
-    union_members: Vec<String>,
+    /// The members of `union stp_frame`, one line each.
+    unions: CWriter,
     protos: CWriter,
     bodies: CWriter,
     /// The buffer each body is written into before it joins `bodies` (reused, not regrown).
     scratch: String,
-    /// Where `bodies` goes while it waits, past a size.
-    spill: Spill,
+    /// Where each of `frames`, `unions`, `protos` and `bodies` goes while it waits, past a
+    /// size.
+    spills: [Spill; 4],
 }
 
-/// Handlers' text held in memory before it moves to a temporary file: the C of a generated
-/// 100,000-line script has 30 MB of it, which waits for the frames and prototypes written
-/// before it in the file.
-const SPILL_BYTES: usize = 4 << 20;
+impl Parts {
+    fn new(limit: usize) -> Parts {
+        Parts {
+            frames: CWriter::default(),
+            unions: CWriter::new(1),
+            protos: CWriter::default(),
+            bodies: CWriter::default(),
+            scratch: String::new(),
+            spills: std::array::from_fn(|_| Spill::new(limit)),
+        }
+    }
+
+    /// Before each body: moves each part that has grown past the limit to its file, and
+    /// hands out the parts (frames, unions, prototypes, bodies) and the scratch buffer.
+    #[allow(clippy::type_complexity)]
+    fn next_body(
+        &mut self,
+    ) -> (
+        &mut CWriter,
+        &mut CWriter,
+        &mut CWriter,
+        &mut CWriter,
+        &mut String,
+    ) {
+        let [f, u, p, b] = &mut self.spills;
+        f.take(&mut self.frames);
+        u.take(&mut self.unions);
+        p.take(&mut self.protos);
+        b.take(&mut self.bodies);
+        (
+            &mut self.frames,
+            &mut self.unions,
+            &mut self.protos,
+            &mut self.bodies,
+            &mut self.scratch,
+        )
+    }
+}
+
+/// Text held in memory, per part, before it moves to a temporary file: the C of a generated
+/// 100,000-line script has 30 MB of handlers and 7 MB of frames and prototypes, which wait
+/// for what is written before them in the file, beside the whole IR. At 1 MiB a part's
+/// buffer stays under 2 MiB (it is shrunk back after each move); a 3,200-line script's
+/// parts stay in memory.
+const SPILL_BYTES: usize = 1 << 20;
 
 /// The bodies' text that waits in a temporary file (`take`n from `bodies` past `limit`
 /// bytes), and is `put_back` into the output, ahead of what `bodies` still holds. Without
@@ -605,6 +648,7 @@ impl Spill {
             Ok(()) => {
                 self.len += bodies.text().len() as u64;
                 bodies.clear();
+                bodies.shrink_to(self.limit);
             }
             // The text stays in `bodies`; only the file's first `len` bytes are read back.
             Err(_) => self.failed = true,
@@ -619,7 +663,7 @@ impl Spill {
             return Ok(());
         };
         f.seek(io::SeekFrom::Start(0))?;
-        let mut r = io::BufReader::with_capacity(1 << 20, f.take(self.len));
+        let mut r = io::BufReader::with_capacity(256 << 10, f.take(self.len));
         loop {
             let buf = r.fill_buf()?;
             if buf.is_empty() {
@@ -644,16 +688,8 @@ impl Spill {
 
 /// Script and tapset functions: one C function each, with its frame.
 fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
-    let (frames, union_members, protos, bodies, scratch, spill) = (
-        &mut g.frames,
-        &mut g.union_members,
-        &mut g.protos,
-        &mut g.bodies,
-        &mut g.scratch,
-        &mut g.spill,
-    );
     for (id, f) in m.functions.iter() {
-        spill.take(bodies);
+        let (frames, unions, protos, bodies, scratch) = g.next_body();
         let sig = signature(m, id);
         protos.line_fmt(format_args!("{sig};"));
         match &f.body {
@@ -663,7 +699,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 g.block(b);
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
-                union_members.push(format!("struct {fname} f{};", id.index()));
+                unions.line_fmt(format_args!("struct {fname} f{};", id.index()));
                 bodies.line_fmt(format_args!("/* {} */", comment_where(sm, f.span)));
                 bodies.open(&sig);
                 bodies.line_fmt(format_args!("struct {fname} *f;"));
@@ -789,16 +825,8 @@ fn probe_bodies(
     otf: &conds::OnTheFly,
     g: &mut Parts,
 ) {
-    let (frames, union_members, protos, bodies, scratch, spill) = (
-        &mut g.frames,
-        &mut g.union_members,
-        &mut g.protos,
-        &mut g.bodies,
-        &mut g.scratch,
-        &mut g.spill,
-    );
     for (id, p) in m.probes.iter() {
-        spill.take(bodies);
+        let (frames, unions, protos, bodies, scratch) = g.next_body();
         let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
         bg.w = CWriter::reusing(std::mem::take(scratch), 1);
         if let Some(c) = &p.cond {
@@ -810,7 +838,7 @@ fn probe_bodies(
         bg.block(&p.body);
         let fname = names::frame("p", id.index());
         frame_struct(frames, &fname, &p.locals, &bg.temps);
-        union_members.push(format!("struct {fname} p{};", id.index()));
+        unions.line_fmt(format_args!("struct {fname} p{};", id.index()));
         let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
         bodies.line_fmt(format_args!(
             "/* probe {} at {} */",
@@ -1339,7 +1367,7 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{Opts, Spill, c_where, comment_where, emit_spilling};
+    use super::{Opts, c_where, comment_where, emit_spilling};
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1361,8 +1389,9 @@ mod tests {
         }
     }
 
-    /// The handlers' text reads the same whether it waited in memory or in a temporary file,
-    /// however often it moved there (here after every body), UTF-8 included.
+    /// The frames, the union's members, the prototypes and the handlers read the same whether
+    /// they waited in memory or in temporary files, however often they moved there (here
+    /// before every body), UTF-8 included.
     #[test]
     fn spilled_bodies_read_back_the_same() {
         let text = "global n, a\n\
@@ -1382,7 +1411,7 @@ mod tests {
         };
         let emit = |limit| {
             let mut c = String::new();
-            emit_spilling(&m, &sm, &opts, &mut c, Spill::new(limit)).expect("emits");
+            emit_spilling(&m, &sm, &opts, &mut c, limit).expect("emits");
             c
         };
         let kept = emit(usize::MAX);

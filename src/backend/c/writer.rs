@@ -38,6 +38,10 @@ impl CWriter {
     pub fn clear(&mut self) {
         self.out.clear();
     }
+    /// Gives back the buffer's room past `n` bytes.
+    pub fn shrink_to(&mut self, n: usize) {
+        self.out.shrink_to(n);
+    }
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
