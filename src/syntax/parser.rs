@@ -387,6 +387,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_op(")")?;
+        // As in `expr_list`: a Vec's first growth makes room for four.
+        params.shrink_to_fit();
         let t = self.peek();
         let body = match &t.t {
             T::Embedded(c) => {
@@ -570,6 +572,9 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        // As in `expr_list`: a Vec's first growth makes room for four, and a component is
+        // 88 bytes.
+        components.shrink_to_fit();
         let sufficient = self.eat_op("!");
         let optional = sufficient || self.eat_op("?");
         Ok(ProbePoint {
@@ -868,6 +873,8 @@ impl<'a> Parser<'a> {
                 body,
             });
         }
+        // As in `expr_list`: a Vec's first growth makes room for four.
+        keys.shrink_to_fit();
         let array = self.ident("an array name")?;
         let slice = if self.eat_op("[") {
             Some(self.expr_list("]")?)
