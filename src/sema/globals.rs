@@ -27,7 +27,7 @@ impl Elab<'_> {
             );
             return;
         }
-        let (ty, init) = match &g.init {
+        let (ty, init) = match g.init.as_deref() {
             Some(ast::Expr {
                 kind: ast::ExprKind::Lit(l),
                 ..

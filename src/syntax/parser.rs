@@ -311,7 +311,7 @@ impl<'a> Parser<'a> {
                 }
                 self.expect_op("]")?;
             } else if wrap.is_none() && self.eat_op("=") {
-                init = Some(self.global_init()?);
+                init = Some(Box::new(self.global_init()?));
             }
             out.push(Item::Global(GlobalDecl {
                 name,
@@ -437,9 +437,9 @@ impl<'a> Parser<'a> {
         };
         let body = self.block()?;
         Ok(ProbeDecl {
-            watch,
+            watch: watch.map(Box::new),
             points,
-            cond,
+            cond: cond.map(Box::new),
             body,
             span: kw.to(self.prev_span()),
         })
