@@ -27,7 +27,7 @@ impl Elab<'_> {
             );
             return;
         }
-        let (ty, init) = match &g.init {
+        let (ty, init) = match g.init.as_deref() {
             Some(ast::Expr {
                 kind: ast::ExprKind::Lit(l),
                 ..
@@ -94,9 +94,16 @@ impl Elab<'_> {
                 _ => continue,
             };
             let mut fe = |e: &ast::Expr| match &e.kind {
-                ast::ExprKind::Index { array, keys } | ast::ExprKind::In { array, keys } => {
-                    add(&mut uses, &array.name, Some(keys.len()), array.span)
+                ast::ExprKind::Index {
+                    array,
+                    array_span,
+                    keys,
                 }
+                | ast::ExprKind::In {
+                    array,
+                    array_span,
+                    keys,
+                } => add(&mut uses, array, Some(keys.len()), *array_span),
                 ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
                     add(&mut uses, &v.name, None, v.span)
                 }

@@ -31,10 +31,10 @@ fn names_in(stmts: &[ast::Stmt], out: &mut FxHashSet<Name>) {
             out.insert(v.name);
         }
         ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
-            out.insert(array.name);
+            out.insert(*array);
         }
         ast::ExprKind::Call { name, .. } => {
-            out.insert(name.name);
+            out.insert(*name);
         }
         _ => {}
     };
@@ -64,10 +64,10 @@ pub(super) fn used_names(script: &ast::Script) -> FxHashSet<Name> {
                             names.insert(v.name);
                         }
                         ast::ExprKind::Call { name, .. } => {
-                            names.insert(name.name);
+                            names.insert(*name);
                         }
                         ast::ExprKind::Index { array, .. } | ast::ExprKind::In { array, .. } => {
-                            names.insert(array.name);
+                            names.insert(*array);
                         }
                         _ => {}
                     });

@@ -310,7 +310,7 @@ pub fn elaborate(
 /// Whether a condition is a constant (`@defined(...)` folds to one): `Some(truth)`.
 fn const_truth(e: &ast::Expr) -> Option<bool> {
     match &e.kind {
-        ast::ExprKind::Lit(ast::Literal {
+        ast::ExprKind::Lit(ast::Lit {
             value: LitValue::Int(v),
             ..
         }) => Some(*v != 0),
@@ -710,7 +710,7 @@ impl<'a> Elab<'a> {
                     body,
                 } = &**f;
                 let nkeys = keys.len();
-                let Some(g) = self.array_global(array, keys.len()) else {
+                let Some(g) = self.array_global(array.name, array.span, keys.len()) else {
                     return ir::Stmt {
                         kind: K::Empty,
                         span,
@@ -876,29 +876,33 @@ impl<'a> Elab<'a> {
                         None => K::Empty,
                     },
                 },
-                ast::ExprKind::Index { array, keys }
-                    if keys
-                        .iter()
-                        .any(|k| matches!(k.kind, ast::ExprKind::Wildcard)) =>
+                ast::ExprKind::Index {
+                    array,
+                    array_span,
+                    keys,
+                } if keys
+                    .iter()
+                    .any(|k| matches!(k.kind, ast::ExprKind::Wildcard)) =>
                 {
-                    let g = self.array_global(array, keys.len());
+                    let g = self.array_global(*array, *array_span, keys.len());
                     let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
                     match g {
                         Some(array) => K::Delete(LValue::Index { array, keys }),
                         None => K::Empty,
                     }
                 }
-                ast::ExprKind::Index { array, keys } => match self.globals.get(array.name.as_str())
-                {
-                    Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
-                        array: g,
-                        keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
-                    }),
-                    _ => match self.lvalue(e, sc) {
-                        Some(lv) => K::Delete(lv),
-                        None => K::Empty,
-                    },
-                },
+                ast::ExprKind::Index { array, keys, .. } => {
+                    match self.globals.get(array.as_str()) {
+                        Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
+                            array: g,
+                            keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
+                        }),
+                        _ => match self.lvalue(e, sc) {
+                            Some(lv) => K::Delete(lv),
+                            None => K::Empty,
+                        },
+                    }
+                }
                 _ => {
                     self.diags.push(Diag::error(
                         codes::NOT_LVALUE,
@@ -979,19 +983,19 @@ impl<'a> Elab<'a> {
     }
 
     /// The global array `a` used with `arity` keys, or an error.
-    fn array_global(&mut self, a: &ast::Ident, _arity: usize) -> Option<Id<Global>> {
-        match self.globals.get(a.name.as_str()) {
+    fn array_global(&mut self, name: Name, span: Span, _arity: usize) -> Option<Id<Global>> {
+        match self.globals.get(name.as_str()) {
             Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => Some(g),
             Some(_) => None, // reported by scan_shapes
             None => {
                 self.diags.push(
                     Diag::error(
                         codes::UNDEFINED,
-                        a.span,
-                        format!("array `{}` is not declared", a.name),
+                        span,
+                        format!("array `{name}` is not declared"),
                     )
                     .label("arrays must be global")
-                    .help(format!("declare it at the top level: global {}", a.name)),
+                    .help(format!("declare it at the top level: global {name}")),
                 );
                 None
             }
@@ -1030,8 +1034,12 @@ impl<'a> Elab<'a> {
     fn lvalue(&mut self, e: &ast::Expr, sc: &mut Scope) -> Option<LValue> {
         match &e.kind {
             ast::ExprKind::Var(v) => self.var(v, sc),
-            ast::ExprKind::Index { array, keys } => {
-                let g = self.array_global(array, keys.len());
+            ast::ExprKind::Index {
+                array,
+                array_span,
+                keys,
+            } => {
+                let g = self.array_global(*array, *array_span, keys.len());
                 if let Some(g) = g.filter(|g| self.is_stat(*g)) {
                     self.stat_as_value(g, e.span);
                     return None;
@@ -1080,7 +1088,17 @@ impl<'a> Elab<'a> {
                 Some(lv) => mk(ExprKind::Var(lv)),
                 None => err(),
             },
-            A::Call { name, args } => self.call(name, args, span, sc),
+            A::Call {
+                name,
+                name_span,
+                args,
+            } => {
+                let name = ast::Ident {
+                    name: *name,
+                    span: *name_span,
+                };
+                self.call(&name, args, span, sc)
+            }
             A::Unary { op, e } => {
                 let e = self.expr(e, sc);
                 mk(ExprKind::Unary {
@@ -1186,8 +1204,12 @@ impl<'a> Elab<'a> {
                 );
                 err()
             }
-            A::In { keys, array } => {
-                let g = self.array_global(array, keys.len());
+            A::In {
+                keys,
+                array,
+                array_span,
+            } => {
+                let g = self.array_global(*array, *array_span, keys.len());
                 let keys = keys.iter().map(|k| self.key_or_wildcard(k, sc)).collect();
                 match g {
                     Some(array) => mk(ExprKind::In { array, keys }),
@@ -1266,11 +1288,12 @@ impl<'a> Elab<'a> {
             let mut format = self.no_format.clone();
             if matches!(b, Builtin::Printf | Builtin::Sprintf) {
                 match args.first().map(|a| &a.kind) {
-                    Some(ast::ExprKind::Lit(ast::Literal {
+                    Some(ast::ExprKind::Lit(ast::Lit {
                         value: LitValue::Str(f),
-                        span: fsp,
                         ..
                     })) => {
+                        // The literal's span is its expression's.
+                        let fsp = &args[0].span;
                         let parsed = match self.formats.get(f) {
                             Some(p) => Ok(p.clone()),
                             // A bad format is reported at each use: it is not kept.

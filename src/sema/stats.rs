@@ -43,7 +43,9 @@ impl<'a> Elab<'a> {
                         ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
                             adds.push((v.name, v.span))
                         }
-                        ast::ExprKind::Index { array, .. } => adds.push((array.name, array.span)),
+                        ast::ExprKind::Index {
+                            array, array_span, ..
+                        } => adds.push((*array, *array_span)),
                         _ => {}
                     }
                 }
@@ -96,8 +98,18 @@ impl<'a> Elab<'a> {
         sc: &mut Scope,
     ) -> Option<(Id<ir::Global>, Vec<ir::Expr>)> {
         let (v, keys) = match &e.kind {
-            ast::ExprKind::Var(v) => (v, None),
-            ast::ExprKind::Index { array, keys } => (array, Some(keys)),
+            ast::ExprKind::Var(v) => (v.clone(), None),
+            ast::ExprKind::Index {
+                array,
+                array_span,
+                keys,
+            } => (
+                ast::Ident {
+                    name: *array,
+                    span: *array_span,
+                },
+                Some(keys),
+            ),
             _ => {
                 self.diags.push(
                     Diag::error(
@@ -181,10 +193,10 @@ impl<'a> Elab<'a> {
         e: &ast::Expr,
         sc: &mut Scope,
     ) -> Option<ir::StmtKind> {
-        let ast::ExprKind::Call { name, args } = &e.kind else {
+        let ast::ExprKind::Call { name, args, .. } = &e.kind else {
             return None;
         };
-        let newline = match name.name.as_str() {
+        let newline = match name.as_str() {
             "print" => false,
             "println" => true,
             _ => return None,
@@ -200,7 +212,7 @@ impl<'a> Elab<'a> {
                     },
                 span,
             },
-        ] = args.as_slice()
+        ] = &args[..]
         else {
             return None;
         };
@@ -365,7 +377,7 @@ impl<'a> Elab<'a> {
         let mut nums = vec![];
         for p in params {
             match &p.kind {
-                ast::ExprKind::Lit(ast::Literal {
+                ast::ExprKind::Lit(ast::Lit {
                     value: LitValue::Int(v),
                     ..
                 }) => nums.push(*v),

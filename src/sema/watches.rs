@@ -181,7 +181,7 @@ impl Elab<'_> {
             (_, Some(a))
                 if matches!(
                     a.kind,
-                    ast::ExprKind::Lit(ast::Literal {
+                    ast::ExprKind::Lit(ast::Lit {
                         value: ast::LitValue::Str(_),
                         ..
                     })

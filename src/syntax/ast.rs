@@ -21,6 +21,10 @@ pub struct Script {
     pub items: Vec<Item>,
 }
 
+// The items stay inline in the script's vector (boxing them would move that vector's memory,
+// which pass 2 hands back as it empties, into the heap); their rare parts (an alias's or
+// named watchpoint's name, a probe's condition, a global's initial value) are boxed instead,
+// so that an item is 104 bytes rather than 216.
 #[derive(Debug, Clone)]
 pub enum Item {
     Global(GlobalDecl),
@@ -50,7 +54,7 @@ pub struct GlobalDecl {
     pub array_size: Option<(i64, Span)>,
     /// `global a%` / `global a%[N]`: a wrap-around array (a full one drops its oldest entry).
     pub wrap: Option<Span>,
-    pub init: Option<Expr>,
+    pub init: Option<Box<Expr>>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,9 +85,9 @@ pub enum FunctionBody {
 pub struct ProbeDecl {
     /// `probe NAME = POINT` / `probe NAME(param) = ...` / `probe A.B += POINT`: a named
     /// watchpoint when POINT is `kernel.data(...)`, otherwise a probe alias.
-    pub watch: Option<WatchName>,
+    pub watch: Option<Box<WatchName>>,
     pub points: Vec<ProbePoint>,
-    pub cond: Option<Expr>,
+    pub cond: Option<Box<Expr>>,
     pub body: Block,
     pub span: Span,
 }
@@ -122,6 +126,14 @@ pub struct Component {
 pub struct Literal {
     pub value: LitValue,
     pub span: Span,
+    /// The command-line argument it came from, if substituted by the preprocessor.
+    pub from_arg: Option<Name>,
+}
+
+/// A literal as an expression: the `Expr` around it has its span.
+#[derive(Debug, Clone)]
+pub struct Lit {
+    pub value: LitValue,
     /// The command-line argument it came from, if substituted by the preprocessor.
     pub from_arg: Option<Name>,
 }
@@ -220,7 +232,7 @@ pub struct Foreach {
     /// `foreach (k in a @sum-)`: the extractor an array of statistics sorts by.
     pub agg: Option<(StatFn, Span)>,
     /// `in arr[k, *]`: only the entries matching these keys (`*` matches any).
-    pub slice: Option<Vec<Expr>>,
+    pub slice: Option<Box<[Expr]>>,
     pub sort: Option<(SortBy, SortDir)>,
     pub limit: Option<Expr>,
     pub body: Stmt,
@@ -323,20 +335,26 @@ pub struct Expr {
     pub span: Span,
 }
 
+// An `Expr` is 56 bytes, so that a boxed one is a 64-byte malloc chunk rather than 80: the
+// variants hold at most 40 bytes with their tag. A name and its span sit as two fields rather
+// than an `Ident` (whose 4 bytes of padding would push the tag past 40), lists are boxed
+// slices (no growth slack), and the rare regex pattern is boxed.
 #[derive(Debug, Clone)]
 pub enum ExprKind {
-    Lit(Literal),
+    Lit(Lit),
     Var(Ident),
     /// `$name`, a debuginfo target variable: pass 2 reports it unless it sits in code that
     /// `@defined` makes dead.
     TargetVar(Ident),
     Index {
-        array: Ident,
-        keys: Vec<Expr>,
+        array: Name,
+        array_span: Span,
+        keys: Box<[Expr]>,
     },
     Call {
-        name: Ident,
-        args: Vec<Expr>,
+        name: Name,
+        name_span: Span,
+        args: Box<[Expr]>,
     },
     Unary {
         op: UnOp,
@@ -367,15 +385,16 @@ pub enum ExprKind {
         op_on_next_line: bool,
     },
     In {
-        keys: Vec<Expr>,
-        array: Ident,
+        keys: Box<[Expr]>,
+        array: Name,
+        array_span: Span,
     },
     /// `s =~ "re"` / `s !~ "re"` (`negate`): the pattern is a string literal, as SystemTap
     /// requires, so that it is compiled at translation time.
     Regex {
         s: Box<Expr>,
         negate: bool,
-        pattern: Literal,
+        pattern: Box<Literal>,
     },
     /// `*` as a key: any value of that column (`[k, *] in arr`, `delete arr[k, *]`).
     Wildcard,
@@ -388,7 +407,7 @@ pub enum ExprKind {
     StatOp {
         op: StatFn,
         arg: Box<Expr>,
-        params: Vec<Expr>,
+        params: Box<[Expr]>,
         bucket: Option<Box<Expr>>,
     },
 }
@@ -538,5 +557,7 @@ pub fn walk_stmt<'e>(s: &'e Stmt, fe: &mut dyn FnMut(&'e Expr), fs: &mut dyn FnM
 // A script's AST is a few times its size in bytes: keep the nodes small (a `Stmt` was 240
 // bytes before the rare statements boxed their larger parts).
 const _: () = assert!(std::mem::size_of::<Ident>() <= 24);
-const _: () = assert!(std::mem::size_of::<Expr>() <= 72);
+const _: () = assert!(std::mem::size_of::<Item>() <= 104);
+const _: () = assert!(std::mem::size_of::<ExprKind>() <= 40);
+const _: () = assert!(std::mem::size_of::<Expr>() <= 56);
 const _: () = assert!(std::mem::size_of::<Stmt>() <= 104);

@@ -410,8 +410,8 @@ pub fn expr(e: &Expr, min: u8) -> String {
             (literal(&l.value), if neg { PREC_UNARY } else { 100 })
         }
         ExprKind::Var(v) | ExprKind::TargetVar(v) => (v.name.to_string(), 100),
-        ExprKind::Index { array, keys } => (format!("{}[{}]", array.name, list(keys)), 100),
-        ExprKind::Call { name, args } => (format!("{}({})", name.name, list(args)), 100),
+        ExprKind::Index { array, keys, .. } => (format!("{array}[{}]", list(keys)), 100),
+        ExprKind::Call { name, args, .. } => (format!("{name}({})", list(args)), 100),
         ExprKind::Unary { op, e } => (unary(*op, expr(e, PREC_UNARY)), PREC_UNARY),
         ExprKind::Regex { s, negate, pattern } => (
             format!(
@@ -465,14 +465,14 @@ pub fn expr(e: &Expr, min: u8) -> String {
             }
         }
         ExprKind::Wildcard => ("*".to_string(), 100),
-        ExprKind::In { keys, array } => {
+        ExprKind::In { keys, array, .. } => {
             if keys.len() == 1 && !matches!(keys[0].kind, ExprKind::Wildcard) {
                 (
-                    format!("{} in {}", expr(&keys[0], PREC_IN + 1), array.name),
+                    format!("{} in {array}", expr(&keys[0], PREC_IN + 1)),
                     PREC_IN,
                 )
             } else {
-                (format!("[{}] in {}", list(keys), array.name), PREC_IN)
+                (format!("[{}] in {array}", list(keys)), PREC_IN)
             }
         }
         ExprKind::StatAdd { target, value } => (
