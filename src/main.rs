@@ -50,8 +50,9 @@ fn script_len(cli: &Cli) -> u64 {
     }
 }
 
-/// Heap the passes take per byte of script, at the least: about 40 on generated scripts of
-/// 3,200 and 100,000 lines (`valgrind --tool=massif`), so this much is surely touched.
+/// Heap the passes surely touch per byte of script: at their peak, 31 bytes on a generated
+/// 3,200-line script and 19 on a 100,000-line one (`valgrind --tool=massif`), where the
+/// 12 MiB cap below applies long before.
 const HEAP_PER_SCRIPT_BYTE: u64 = 32;
 
 /// Maps the heap a large script's translation will touch in one go, in huge pages, instead

@@ -38,7 +38,7 @@ pub struct Options {
 }
 
 /// Where a local lives: a probe or a function.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Owner {
     Probe(Id<Probe>),
     Function(Id<Function>),

@@ -12,7 +12,7 @@ use crate::ir::{
 use crate::syntax::ast::BinOp;
 use rustc_hash::FxHashMap;
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Slot {
     Local(Owner, Id<Local>),
     Global(Id<Global>),
@@ -36,7 +36,7 @@ struct Infer<'d> {
     poisoned: Vec<Slot>,
     /// Where each slot got its type: a mismatch points there too, as SystemTap's "type was
     /// first inferred here" does.
-    origin: FxHashMap<(u8, u32, u32), Span>,
+    origin: FxHashMap<Slot, Span>,
 }
 
 pub fn infer(m: &mut Module, diags: &mut Diags) {
@@ -66,20 +66,6 @@ fn slot_of(o: Owner, lv: &LValue) -> Slot {
     match lv {
         LValue::Local(l) => Slot::Local(o, *l),
         LValue::Global(g) | LValue::Index { array: g, .. } | LValue::Array(g) => Slot::Global(*g),
-    }
-}
-
-/// A slot as a map key (`Owner` is not hashable).
-fn slot_key(s: Slot) -> (u8, u32, u32) {
-    let owner = |o: Owner| match o {
-        Owner::Probe(p) => p.index() as u32 * 2,
-        Owner::Function(f) => f.index() as u32 * 2 + 1,
-    };
-    match s {
-        Slot::Local(o, l) => (0, owner(o), l.index() as u32),
-        Slot::Global(g) => (1, g.index() as u32, 0),
-        Slot::Key(g, i) => (2, g.index() as u32, i as u32),
-        Slot::Ret(f) => (3, f.index() as u32, 0),
     }
 }
 
@@ -254,7 +240,7 @@ impl Infer<'_> {
             return cur;
         }
         self.changed = true;
-        self.origin.insert(slot_key(s), at);
+        self.origin.insert(s, at);
         match s {
             Slot::Local(o, l) => locals_of(m, o)[l].ty = t,
             Slot::Global(g) => m.globals[g].ty = t,
@@ -289,7 +275,7 @@ impl Infer<'_> {
         )
         .label(format!("this is a {got}"));
         if let Some((slot, ty, name)) = typed {
-            if let Some(&at) = self.origin.get(&slot_key(slot)) {
+            if let Some(&at) = self.origin.get(&slot) {
                 let overlaps = at.file == span.file && at.start < span.end && span.start < at.end;
                 if !overlaps {
                     d = d.secondary(at, format!("{name} became a {ty} here"));

@@ -499,7 +499,6 @@ fn emit_spilling(
         &mut g.bodies,
     );
     drop(g.scratch);
-    let [frames_spill, unions_spill, protos_spill, bodies_spill] = &mut g.spills;
 
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
@@ -507,30 +506,22 @@ fn emit_spilling(
     globals(m, &shared.counters, &mut w);
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
-    frames_spill.put_back(&mut out)?;
-    out.put(g.frames.text())?;
-    drop(g.frames);
+    g.frames.send(&mut out)?;
     w.open("union stp_frame");
     send(&mut w, &mut out)?;
-    unions_spill.put_back(&mut out)?;
-    out.put(g.unions.text())?;
-    drop(g.unions);
+    g.unions.send(&mut out)?;
     w.line("char stp_none;");
     w.close_semi();
     w.line("");
     send(&mut w, &mut out)?;
-    protos_spill.put_back(&mut out)?;
-    out.put(g.protos.text())?;
-    drop(g.protos);
+    g.protos.send(&mut out)?;
     w.line("");
     watches::table(m, &mut w);
     kprobes::table(m, &mut w);
     regex::tables(m, &mut w);
     embedded(m, sm, &mut w);
     send(&mut w, &mut out)?;
-    bodies_spill.put_back(&mut out)?;
-    out.put(g.bodies.text())?;
-    drop(g.bodies);
+    g.bodies.send(&mut out)?;
     watches::handlers(m, sm, &mut w);
     kprobes::handlers(m, sm, &mut w);
     let t = Triggers::of(m);
@@ -554,54 +545,36 @@ fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
 /// What the bodies of functions, probes and conditions add to the module, written before
 /// the parts that declare their frames and prototypes.
 struct Parts {
-    frames: CWriter,
+    frames: Waiting,
     /// The members of `union stp_frame`, one line each.
-    unions: CWriter,
-    protos: CWriter,
-    bodies: CWriter,
+    unions: Waiting,
+    protos: Waiting,
+    bodies: Waiting,
     /// The buffer each body is written into before it joins `bodies` (reused, not regrown).
     scratch: String,
-    /// Where each of `frames`, `unions`, `protos` and `bodies` goes while it waits, past a
-    /// size.
-    spills: [Spill; 4],
 }
 
 impl Parts {
     fn new(limit: usize) -> Parts {
         Parts {
-            frames: CWriter::default(),
-            unions: CWriter::new(1),
-            protos: CWriter::default(),
-            bodies: CWriter::default(),
+            frames: Waiting::new(limit, 0),
+            unions: Waiting::new(limit, 1),
+            protos: Waiting::new(limit, 0),
+            bodies: Waiting::new(limit, 0),
             scratch: String::new(),
-            spills: std::array::from_fn(|_| Spill::new(limit)),
         }
     }
 
-    /// Before each body: moves each part that has grown past the limit to its file, and
-    /// hands out the parts (frames, unions, prototypes, bodies) and the scratch buffer.
-    #[allow(clippy::type_complexity)]
-    fn next_body(
-        &mut self,
-    ) -> (
-        &mut CWriter,
-        &mut CWriter,
-        &mut CWriter,
-        &mut CWriter,
-        &mut String,
-    ) {
-        let [f, u, p, b] = &mut self.spills;
-        f.take(&mut self.frames);
-        u.take(&mut self.unions);
-        p.take(&mut self.protos);
-        b.take(&mut self.bodies);
-        (
+    /// Before each body: each part that has grown past the limit moves to its file.
+    fn settle(&mut self) {
+        for part in [
             &mut self.frames,
             &mut self.unions,
             &mut self.protos,
             &mut self.bodies,
-            &mut self.scratch,
-        )
+        ] {
+            part.settle();
+        }
     }
 }
 
@@ -612,11 +585,12 @@ impl Parts {
 /// parts stay in memory.
 const SPILL_BYTES: usize = 1 << 20;
 
-/// The bodies' text that waits in a temporary file (`take`n from `bodies` past `limit`
-/// bytes), and is `put_back` into the output, ahead of what `bodies` still holds. Without
-/// a file (none could be made or written), the text stays in memory as before.
-#[derive(Default)]
-struct Spill {
+/// A part's text that waits for its place in the file: written into `w` (which it derefs
+/// to), moved to a temporary file each time `settle` finds it past `limit` bytes, and `send`
+/// out, the file's text first. Without a file (none could be made or written), the text
+/// stays in memory.
+struct Waiting {
+    w: CWriter,
     limit: usize,
     file: Option<std::fs::File>,
     /// How much of the file holds whole writes.
@@ -624,16 +598,32 @@ struct Spill {
     failed: bool,
 }
 
-impl Spill {
-    fn new(limit: usize) -> Spill {
-        Spill {
+impl std::ops::Deref for Waiting {
+    type Target = CWriter;
+    fn deref(&self) -> &CWriter {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for Waiting {
+    fn deref_mut(&mut self) -> &mut CWriter {
+        &mut self.w
+    }
+}
+
+impl Waiting {
+    fn new(limit: usize, indent: usize) -> Waiting {
+        Waiting {
+            w: CWriter::new(indent),
             limit,
-            ..Spill::default()
+            file: None,
+            len: 0,
+            failed: false,
         }
     }
 
-    fn take(&mut self, bodies: &mut CWriter) {
-        if self.failed || bodies.text().len() < self.limit.max(1) {
+    fn settle(&mut self) {
+        if self.failed || self.w.text().len() < self.limit.max(1) {
             return;
         }
         use std::io::Write;
@@ -644,26 +634,34 @@ impl Spill {
             self.failed = true;
             return;
         };
-        match f.write_all(bodies.text().as_bytes()) {
+        match f.write_all(self.w.text().as_bytes()) {
             Ok(()) => {
-                self.len += bodies.text().len() as u64;
-                bodies.clear();
-                bodies.shrink_to(self.limit);
+                self.len += self.w.text().len() as u64;
+                self.w.clear();
+                self.w.shrink_to(self.limit);
             }
-            // The text stays in `bodies`; only the file's first `len` bytes are read back.
+            // The text stays in `w`; only the file's first `len` bytes are read back.
             Err(_) => self.failed = true,
         }
     }
 
-    /// The file's text into `out`, a run of whole lines at a time (a line is never cut, so
-    /// neither is a character).
-    fn put_back(&mut self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+    /// The whole part into `out`: the file's text, a run of whole lines at a time (a line is
+    /// never cut, so neither is a character), then what is still in memory.
+    fn send(self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+        if let Some(f) = self.file {
+            Self::put_back(f, self.len, out)?;
+        }
+        out.put(self.w.text())
+    }
+
+    fn put_back(
+        mut f: std::fs::File,
+        len: u64,
+        out: &mut LineReset<dyn Out + '_>,
+    ) -> io::Result<()> {
         use std::io::{BufRead, Read, Seek};
-        let Some(mut f) = self.file.take() else {
-            return Ok(());
-        };
         f.seek(io::SeekFrom::Start(0))?;
-        let mut r = io::BufReader::with_capacity(256 << 10, f.take(self.len));
+        let mut r = io::BufReader::with_capacity(256 << 10, f.take(len));
         loop {
             let buf = r.fill_buf()?;
             if buf.is_empty() {
@@ -689,7 +687,14 @@ impl Spill {
 /// Script and tapset functions: one C function each, with its frame.
 fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
     for (id, f) in m.functions.iter() {
-        let (frames, unions, protos, bodies, scratch) = g.next_body();
+        g.settle();
+        let Parts {
+            frames,
+            unions,
+            protos,
+            bodies,
+            scratch,
+        } = &mut *g;
         let sig = signature(m, id);
         protos.line_fmt(format_args!("{sig};"));
         match &f.body {
@@ -826,7 +831,14 @@ fn probe_bodies(
     g: &mut Parts,
 ) {
     for (id, p) in m.probes.iter() {
-        let (frames, unions, protos, bodies, scratch) = g.next_body();
+        g.settle();
+        let Parts {
+            frames,
+            unions,
+            protos,
+            bodies,
+            scratch,
+        } = &mut *g;
         let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
         bg.w = CWriter::reusing(std::mem::take(scratch), 1);
         if let Some(c) = &p.cond {
