@@ -18,7 +18,8 @@
 //!   argv to run (or a `/bin/sh` script in `shell`, which wins over `command`), a timeout for the
 //!   whole run (boot included), CPUs, memory and extra kernel command-line arguments.
 //! * [`run_guest`] streams the command's stdout and stderr, live and byte-exact, to the two
-//!   writers it is given (flushed after every chunk) and returns a [`GuestOutcome`]: the exit
+//!   writers it is given, a line at a time (flushed after each; a line without its newline
+//!   goes on after 100 ms), and returns a [`GuestOutcome`]: the exit
 //!   status (`None` if the command never finished: timeout, panic, ...), the kernel console log
 //!   (`\r\n` turned into `\n`), the kernel problems found in it ([`detect_kernel_problems`]),
 //!   and timings. It returns `Err` only when the guest could not be set up or QEMU could not be
@@ -356,6 +357,8 @@ fn run_with_child(
     let mut exited_at: Option<Instant> = None;
     let mut status_at: Option<Instant> = None;
     let mut write_err: Option<io::Error> = None;
+    let mut out_lines = LineRelay::default();
+    let mut err_lines = LineRelay::default();
 
     loop {
         if timed_out {
@@ -371,14 +374,14 @@ fn run_with_child(
             Ok(Msg::Data(0, d)) => console.extend_from_slice(&d),
             Ok(Msg::Data(1, d)) => {
                 if write_err.is_none()
-                    && let Err(e) = stdout.write_all(&d).and_then(|_| stdout.flush())
+                    && let Err(e) = out_lines.push(&d, stdout)
                 {
                     write_err = Some(e);
                 }
             }
             Ok(Msg::Data(2, d)) => {
                 if write_err.is_none()
-                    && let Err(e) = stderr.write_all(&d).and_then(|_| stderr.flush())
+                    && let Err(e) = err_lines.push(&d, stderr)
                 {
                     write_err = Some(e);
                 }
@@ -399,6 +402,12 @@ fn run_with_child(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+        }
+        if write_err.is_none()
+            && let Err(e) =
+                (out_lines.flush_stale(stdout)).and_then(|()| err_lines.flush_stale(stderr))
+        {
+            write_err = Some(e);
         }
         if exited_at.is_none() && child.try_wait()?.is_some() {
             exited_at = Some(Instant::now());
@@ -424,10 +433,10 @@ fn run_with_child(
         match m {
             Msg::Data(0, d) => console.extend_from_slice(&d),
             Msg::Data(1, d) if write_err.is_none() => {
-                let _ = stdout.write_all(&d).and_then(|_| stdout.flush());
+                let _ = out_lines.push(&d, stdout);
             }
             Msg::Data(2, d) if write_err.is_none() => {
-                let _ = stderr.write_all(&d).and_then(|_| stderr.flush());
+                let _ = err_lines.push(&d, stderr);
             }
             Msg::Data(3, d) => {
                 control.extend_from_slice(&d);
@@ -442,6 +451,11 @@ fn run_with_child(
             _ => {}
         }
     }
+    if write_err.is_none() {
+        // A last line without its newline.
+        let _ = out_lines.finish(stdout);
+        let _ = err_lines.finish(stderr);
+    }
     drop(guard);
     if let Some(e) = write_err {
         return Err(e);
@@ -452,6 +466,57 @@ fn run_with_child(
     out.timed_out = timed_out;
     out.total_ms = t0.elapsed().as_millis();
     Ok(out)
+}
+
+/// Passes one of the guest's streams on a line at a time. A serial port delivers what the
+/// guest writes in pieces of a few bytes, and the command's stdout and stderr come on two
+/// ports: written through piece by piece, a line of one stream could be cut by a line of the
+/// other on a terminal both go to (`2>&1`). A line without its newline (a prompt, `print`
+/// without one) is passed on once it has waited `PARTIAL_LINE_WAIT`, or grown past
+/// `PARTIAL_LINE_MAX`, so that the output stays live.
+#[derive(Default)]
+struct LineRelay {
+    held: Vec<u8>,
+    /// When the held piece started waiting.
+    since: Option<Instant>,
+}
+
+const PARTIAL_LINE_WAIT: Duration = Duration::from_millis(100);
+const PARTIAL_LINE_MAX: usize = 64 << 10;
+
+impl LineRelay {
+    fn push(&mut self, d: &[u8], to: &mut dyn Write) -> io::Result<()> {
+        let Some(end) = memchr::memrchr(b'\n', d) else {
+            self.held.extend_from_slice(d);
+            self.since.get_or_insert_with(Instant::now);
+            if self.held.len() > PARTIAL_LINE_MAX {
+                return self.finish(to);
+            }
+            return Ok(());
+        };
+        to.write_all(&self.held)?;
+        to.write_all(&d[..=end])?;
+        to.flush()?;
+        self.held.clear();
+        self.held.extend_from_slice(&d[end + 1..]);
+        self.since = (!self.held.is_empty()).then(Instant::now);
+        Ok(())
+    }
+    fn flush_stale(&mut self, to: &mut dyn Write) -> io::Result<()> {
+        match self.since {
+            Some(t) if t.elapsed() >= PARTIAL_LINE_WAIT => self.finish(to),
+            _ => Ok(()),
+        }
+    }
+    fn finish(&mut self, to: &mut dyn Write) -> io::Result<()> {
+        self.since = None;
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        to.write_all(&self.held)?;
+        self.held.clear();
+        to.flush()
+    }
 }
 
 /// Scan the control channel: (ready marker seen, exit status if its marker is complete).
@@ -546,6 +611,38 @@ fn strip_timestamp(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_pass_whole_lines() {
+        let mut r = LineRelay::default();
+        let mut out = Vec::new();
+        r.push(b"ca", &mut out).unwrap();
+        assert!(out.is_empty(), "a piece of a line waits for the rest");
+        r.push(b"ught: x\nne", &mut out).unwrap();
+        assert_eq!(out, b"caught: x\n");
+        r.push(b"xt\nlast", &mut out).unwrap();
+        assert_eq!(out, b"caught: x\nnext\n");
+        r.flush_stale(&mut out).unwrap();
+        assert_eq!(out, b"caught: x\nnext\n", "too soon for the partial line");
+        r.since = Some(Instant::now() - PARTIAL_LINE_WAIT);
+        r.flush_stale(&mut out).unwrap();
+        assert_eq!(
+            out, b"caught: x\nnext\nlast",
+            "a partial line goes on once it waited"
+        );
+        r.push(b"!\n", &mut out).unwrap();
+        r.push(b"tail", &mut out).unwrap();
+        r.finish(&mut out).unwrap();
+        assert_eq!(out, b"caught: x\nnext\nlast!\ntail");
+        let big = vec![b'x'; PARTIAL_LINE_MAX + 1];
+        let mut out = Vec::new();
+        r.push(&big, &mut out).unwrap();
+        assert_eq!(
+            out.len(),
+            big.len(),
+            "a long line without a newline is not held"
+        );
+    }
 
     #[test]
     fn control_markers() {
