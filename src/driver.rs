@@ -216,16 +216,25 @@ impl Session {
                 match String::from_utf8(bytes) {
                     Ok(s) => (f.clone(), s, Origin::Script),
                     Err(e) => {
+                        // Where, but not the line itself: the line of a binary file is bytes
+                        // a terminal would take as control codes.
+                        let bytes = e.as_bytes();
                         let at = e.utf8_error().valid_up_to();
-                        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                        let file = self.sm.add(f.clone(), text, Origin::Script);
+                        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+                        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count();
+                        // In characters, as every other column: the line is valid up to `at`.
+                        let col = 1 + String::from_utf8_lossy(&bytes[line_start..at])
+                            .chars()
+                            .count();
                         self.diags.push(
                             crate::diag::Diag::error(
                                 crate::diag::codes::INPUT,
-                                crate::diag::Span::new(file, at..at + 1),
-                                "the script is not valid UTF-8 text",
+                                Loc::Synthesized,
+                                format!(
+                                    "{f}:{line}:{col}: the script is not valid UTF-8 text (byte 0x{:02x})",
+                                    bytes[at]
+                                ),
                             )
-                            .label("invalid byte here")
                             .help("is this a binary file?"),
                         );
                         return Err(Stop::Script);

@@ -154,8 +154,36 @@ impl Diags {
 /// All source texts of one run, for spans and rendering.
 #[derive(Default)]
 pub struct SourceMap {
+    /// The texts as diagnostics show them (see `shown`).
     files: SimpleFiles<String, String>,
     origins: Vec<Origin>,
+    /// A file's own text, where it differs from what diagnostics show.
+    raw: Vec<Option<String>>,
+}
+
+/// The text as a diagnostic shows it: a control character (an escape sequence in a script
+/// would clear or recolour the terminal the error is printed on) becomes `?`, or `¿` for a
+/// two-byte C1 control, so that every byte offset, line and column stays where it was.
+/// `None` when the text has none (nearly always).
+fn shown(text: &str) -> Option<String> {
+    let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f;
+    let bytes = text.as_bytes();
+    let c1 =
+        |i: usize| bytes[i] == 0xc2 && bytes.get(i + 1).is_some_and(|b| (0x80..0xa0).contains(b));
+    if !(0..bytes.len()).any(|i| control(bytes[i]) || c1(i)) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        out.push(match ch {
+            '\t' | '\n' | '\r' => ch,
+            '\u{80}'..='\u{9f}' => '\u{bf}',
+            c if c.is_ascii_control() => '?',
+            c => c,
+        });
+    }
+    debug_assert_eq!(out.len(), text.len());
+    Some(out)
 }
 
 impl SourceMap {
@@ -165,12 +193,25 @@ impl SourceMap {
         text: impl Into<String>,
         origin: Origin,
     ) -> FileId {
-        let id = self.files.add(name.into(), text.into());
+        let text = text.into();
+        let id = match shown(&text) {
+            Some(shown) => {
+                self.raw.push(Some(text));
+                self.files.add(name.into(), shown)
+            }
+            None => {
+                self.raw.push(None);
+                self.files.add(name.into(), text)
+            }
+        };
         self.origins.push(origin);
         // Files are the script, the tapsets it uses and the macro library: far fewer than 2^32.
         FileId(u32::try_from(id).expect("fewer than 2^32 source files"))
     }
     pub fn text(&self, f: FileId) -> &str {
+        if let Some(Some(raw)) = self.raw.get(f.0 as usize) {
+            return raw;
+        }
         self.files
             .get(f.0 as usize)
             .map(|f| f.source().as_str())
