@@ -25,7 +25,7 @@ _stp-hwbp() {
 '-L+[List the probe points matching PATTERN with the context functions they offer]:PATTERN:_default' \
 '-m+[Module name]:NAME:_default' \
 '-c+[Run CMD through /bin/sh -c; target() is its pid; the session ends when it exits]:CMD:_default' \
-'-x+[Set target() to PID]:PID:_default' \
+'(-c)-x+[Set target() to PID]:PID:_default' \
 '-o+[Write the script'\''s output to FILE]:FILE:_default' \
 '-T+[End the session after SECONDS (a positive number, fractions allowed, at most a year)]:SECONDS:_default' \
 '*-G+[Set a global variable when the module loads]:VAR=VALUE:_default' \

@@ -103,7 +103,7 @@ pub struct Cli {
     #[arg(short = 'c', value_name = "CMD")]
     pub command: Option<String>,
     /// Set target() to PID
-    #[arg(short = 'x', value_name = "PID")]
+    #[arg(short = 'x', value_name = "PID", conflicts_with = "command")]
     pub target_pid: Option<i64>,
     /// Write the script's output to FILE
     #[arg(short = 'o', value_name = "FILE")]

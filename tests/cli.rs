@@ -71,6 +71,17 @@ fn usage_errors_exit_2() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
+    // Refused before anything is built, not after pass 4.
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .args(["-x", "1", "-c", "true", "-e", "probe begin {}"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'-x <PID>' cannot be used with '-c <CMD>'"),
+        "{err}"
+    );
 }
 
 #[test]
