@@ -397,6 +397,8 @@ impl Infer<'_> {
 
     fn expr(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
         match &mut e.kind {
+            // Unresolved, and reported: nothing is learned from it.
+            ExprKind::Invalid => Ty::Unknown,
             // Only a key of `in` or `delete`, which `keys` steps over.
             ExprKind::Wildcard => Ty::Unknown,
             ExprKind::Long(_) => Ty::Long,
