@@ -5,7 +5,8 @@
 //!   and watches are in script order; functions (script and tapset alike) in the order a walk
 //!   of the probes in script order first calls them. Every walk over the IR is deterministic.
 //! - Every name is resolved: variables are `Local`/`Global` ids, calls are `Function` ids or
-//!   `Builtin`s. Every expression has a type other than `Ty::Unknown`.
+//!   `Builtin`s. Every expression has a type other than `Ty::Unknown`, and none is
+//!   `ExprKind::Invalid`.
 //! - Only functions reachable from a probe are present.
 //! - Start-up watches are deduplicated: probes on the same (address, length, access, priority)
 //!   share one `Watch`, whose `users` list is in script order (`.change` probes share the
@@ -698,6 +699,11 @@ pub enum FmtSize {
 
 #[derive(Clone)]
 pub enum ExprKind {
+    /// Stands for an expression that could not be resolved (an unknown function, an
+    /// undeclared array, ...) once an error has said so. It has no type: inference learns
+    /// nothing from it and reports nothing about it, so that the one error is not followed by
+    /// mismatches it caused. The error stops the run before pass 3, which never sees it.
+    Invalid,
     /// `*` as a key of `In` or of a deleted `LValue::Index`: any value of that column.
     Wildcard,
     Long(i64),

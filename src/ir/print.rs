@@ -474,6 +474,9 @@ impl Printer<'_> {
                 }
             }
             ExprKind::Wildcard => ("*".to_string(), 100),
+            // Never in a module that is printed (its error stops the run first), but a dump
+            // made while debugging pass 2 shows where one is.
+            ExprKind::Invalid => ("<invalid>".to_string(), 100),
             ExprKind::In { array, keys } => (
                 format!("[{}] in {}", self.list(keys), self.m.globals[*array].name),
                 PREC_IN,

@@ -225,7 +225,7 @@ fn lvalue(lv: &LValue, at: Span, write: bool, ev: &mut dyn FnMut(Event)) {
 
 fn expr(e: &Expr, ev: &mut dyn FnMut(Event)) {
     match &e.kind {
-        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => {}
+        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard | ExprKind::Invalid => {}
         ExprKind::Var(lv) => lvalue(lv, e.span, false, ev),
         ExprKind::Call { func, args } => {
             args.iter().for_each(|a| expr(a, ev));

@@ -1047,11 +1047,6 @@ impl<'a> Elab<'a> {
                 let keys: Box<[ir::Expr]> = keys.iter().map(|k| self.expr(k, sc)).collect();
                 Some(LValue::Index { array: g?, keys })
             }
-            // Reported (or, in dead code, not) as a value is.
-            ast::ExprKind::TargetVar(_) => {
-                self.expr(e, sc);
-                None
-            }
             _ => {
                 self.diags.push(
                     Diag::error(
@@ -1074,8 +1069,11 @@ impl<'a> Elab<'a> {
             ty: Ty::Unknown,
             span,
         };
+        // For an expression that could not be lowered, once an error has said why: it has no
+        // type, so that inference neither types anything from it nor reports mismatches that
+        // only follow from it (the error stops the run before pass 3).
         let err = || ir::Expr {
-            kind: ExprKind::Long(0),
+            kind: ExprKind::Invalid,
             ty: Ty::Unknown,
             span,
         };
@@ -1133,6 +1131,11 @@ impl<'a> Elab<'a> {
             }
             A::Assign { op, target, value } => {
                 let value = self.expr(value, sc);
+                // `$x = v` is lowered as `$x` is: reported, or a 0 in dead code (which an
+                // lvalue could not stand for).
+                if matches!(target.kind, A::TargetVar(_)) {
+                    return self.expr(target, sc);
+                }
                 match self.lvalue(target, sc) {
                     Some(target) => mk(ExprKind::Assign {
                         op: *op,
@@ -1193,8 +1196,11 @@ impl<'a> Elab<'a> {
                             "read kernel memory with kernel_long(), kernel_int(), ... or data_value(); `@defined(...)` of one is 0",
                         ),
                     );
+                    return err();
                 }
-                err()
+                // Not reported in code that never runs, which is still compiled (as `if (0)`
+                // is): a 0 there, not a placeholder.
+                mk(ExprKind::Long(0))
             }
             A::Wildcard => {
                 self.diags.push(
@@ -1399,11 +1405,9 @@ impl<'a> Elab<'a> {
                 );
             }
             self.diags.push(d);
-            return ir::Expr {
-                kind: ExprKind::Long(0),
-                ty: Ty::Unknown,
-                span,
-            };
+            // Of no type: what the call was meant to be is unknown, so nothing is inferred
+            // from it and no mismatch is reported against it.
+            return mk(ExprKind::Invalid);
         };
         let nparams = self.m.functions[f].params.len();
         if nparams != args.len() {

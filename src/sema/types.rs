@@ -2,6 +2,11 @@
 //! and return value is `long` or `string`, learned from any use that fixes it (a literal, an
 //! operator, a typed parameter, a printf directive) and propagated to a fixed point. A final
 //! walk reports conflicts at the use that conflicts, and anything still unknown.
+//!
+//! An expression pass 2 could not resolve (`ExprKind::Invalid`, already reported) has no type
+//! at all, and neither has an operator with one as an operand: such a value gives nothing it
+//! flows into a type, is never reported as a mismatch, and what it leaves unknown is not
+//! reported either. The user sees the one error, not the ones it would cause.
 
 use super::Owner;
 use super::format;
@@ -31,9 +36,15 @@ struct Infer<'d> {
     /// Arrays stored into or read with keys (`a[k]`), as opposed to only `foreach`, `in` or
     /// `delete`, which can never give them a type.
     global_indexed: Vec<bool>,
-    /// Slots that were given a value of no type (`x = exit()`), already reported: they are
-    /// not reported again as unresolved.
+    /// Slots that were given a value of no type (`x = exit()`, `x = no_such()`), already
+    /// reported: they are not reported again as unresolved.
     poisoned: Vec<Slot>,
+    /// Whether the expression `expr` last walked has no type for good: an unresolved one, or
+    /// an operator over one. Read right after the walk.
+    invalid: bool,
+    /// While an operator is walked: whether one of its operands was `invalid`, which makes
+    /// the operator invalid too.
+    operand_invalid: bool,
     /// Where each slot got its type: a mismatch points there too, as SystemTap's "type was
     /// first inferred here" does.
     origin: FxHashMap<Slot, Span>,
@@ -48,6 +59,8 @@ pub fn infer(m: &mut Module, diags: &mut Diags) {
         global_used: vec![false; m.globals.len()],
         global_indexed: vec![false; m.globals.len()],
         poisoned: vec![],
+        invalid: false,
+        operand_invalid: false,
         origin: FxHashMap::default(),
     };
     inf.fixed_point(m);
@@ -136,19 +149,36 @@ impl Infer<'_> {
     /// the type is not known yet: report it, and keep `into`, the slot it was meant to give a
     /// type, out of later reports.
     fn void_value(&mut self, m: &Module, e: &Expr, into: Slot, what: String) {
-        if !self.poisoned.contains(&into) {
-            self.poisoned.push(into);
-        }
+        self.poison(into);
         self.no_value(m, e, what);
     }
 
-    /// `e`, of unknown type, flows into `into`: if `e` is a slot that was given no value,
-    /// `into` is left unreported too (`a = exit(); b = a` reports only the first).
-    fn pass_poison(&mut self, o: Owner, e: &Expr, into: Slot) {
+    /// Keeps `s` out of the reports of what is left unknown.
+    fn poison(&mut self, s: Slot) {
+        if !self.poisoned.contains(&s) {
+            self.poisoned.push(s);
+        }
+    }
+
+    /// `e`, of unknown type, flows into `into`: if `e` is `invalid` (as `expr` left it), or
+    /// reads a slot that was given no value (a variable, or a call to a function that returns
+    /// one), `into` is left unreported too (`a = exit(); b = a` reports only the first).
+    fn pass_poison(&mut self, o: Owner, e: &Expr, invalid: bool, into: Slot) {
+        let from = match &e.kind {
+            ExprKind::Var(lv) => Some(slot_of(o, lv)),
+            ExprKind::Call { func, .. } => Some(Slot::Ret(*func)),
+            _ => None,
+        };
+        if invalid || from.is_some_and(|s| self.poisoned.contains(&s)) {
+            self.poison(into);
+        }
+    }
+
+    /// `e` would have taken its type from the other side of a comparison or `?:`, which is
+    /// invalid: if it is a variable, what is left unknown of it is not reported.
+    fn poison_var(&mut self, o: Owner, e: &Expr) {
         if let ExprKind::Var(lv) = &e.kind {
-            if self.poisoned.contains(&slot_of(o, lv)) && !self.poisoned.contains(&into) {
-                self.poisoned.push(into);
-            }
+            self.poison(slot_of(o, lv));
         }
     }
 
@@ -391,12 +421,39 @@ impl Infer<'_> {
             }
             let kt = self.get(m, Slot::Key(g, i));
             let t = self.check_from(m, o, k, kt, Some(Slot::Key(g, i)));
+            if t == Ty::Unknown {
+                self.pass_poison(o, k, self.invalid, Slot::Key(g, i));
+            }
             self.unify(m, Slot::Key(g, i), t, k.span);
         }
     }
 
+    /// The type of `e`, learning what its parts' uses teach on the way; `want` is what its
+    /// place needs, when known. Leaves `invalid` set when `e` has no type for good, and
+    /// returns `Unknown` then, whatever its operator would give.
     fn expr(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
+        // The operator this expression is an operand of keeps its own flag meanwhile.
+        let outer = std::mem::replace(&mut self.operand_invalid, false);
+        let t = self.expr_kind(m, o, e, want);
+        let operand_invalid = std::mem::replace(&mut self.operand_invalid, outer);
+        self.invalid = operand_invalid || matches!(e.kind, ExprKind::Invalid);
+        if self.invalid { Ty::Unknown } else { t }
+    }
+
+    /// `check` for an operand of an operator (`expr_kind`'s arms of `Unary`, `Binary`,
+    /// `Ternary` and `Assign`): when the operand is `invalid`, so is the operator, as what it
+    /// gives is not known when an operand is not (`no_such() + 1` may have been meant as a
+    /// concatenation). A call's value, an array's element or a builtin's have their types
+    /// whatever their arguments and keys are: those are not operands.
+    fn operand(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
+        let t = self.check(m, o, e, want);
+        self.operand_invalid |= self.invalid;
+        t
+    }
+
+    fn expr_kind(&mut self, m: &mut Module, o: Owner, e: &mut Expr, want: Ty) -> Ty {
         match &mut e.kind {
+            ExprKind::Invalid => Ty::Unknown,
             // Only a key of `in` or `delete`, which `keys` steps over.
             ExprKind::Wildcard => Ty::Unknown,
             ExprKind::Long(_) => Ty::Long,
@@ -419,7 +476,7 @@ impl Infer<'_> {
                         );
                         self.void_value(m, a, slot, what);
                     } else if t == Ty::Unknown {
-                        self.pass_poison(o, a, slot);
+                        self.pass_poison(o, a, self.invalid, slot);
                     }
                     self.unify(m, slot, t, a.span);
                 }
@@ -453,35 +510,54 @@ impl Infer<'_> {
                 }
             }
             ExprKind::Unary { e, .. } => {
-                self.check(m, o, e, Ty::Long);
+                self.operand(m, o, e, Ty::Long);
                 Ty::Long
             }
             ExprKind::Binary { op, l, r } => {
                 if *op == BinOp::Concat {
-                    self.check(m, o, l, Ty::Str);
-                    self.check(m, o, r, Ty::Str);
+                    self.operand(m, o, l, Ty::Str);
+                    self.operand(m, o, r, Ty::Str);
                     Ty::Str
                 } else if op.is_comparison() {
                     let mut lt = self.expr(m, o, l, Ty::Unknown);
+                    let l_invalid = self.invalid;
+                    self.operand_invalid |= l_invalid;
                     l.ty = lt;
-                    let rt = self.check(m, o, r, lt);
+                    let rt = self.operand(m, o, r, lt);
+                    let r_invalid = self.invalid;
                     if lt == Ty::Unknown && rt != Ty::Unknown {
                         lt = self.check(m, o, l, rt);
+                    }
+                    // A side left unknown would have had the other's type.
+                    if l_invalid && rt == Ty::Unknown {
+                        self.poison_var(o, r);
+                    }
+                    if r_invalid && lt == Ty::Unknown {
+                        self.poison_var(o, l);
                     }
                     if lt == Ty::Void {
                         self.no_value(m, l, "a comparison needs a value on each side".into());
                     }
                     Ty::Long
                 } else {
-                    self.check(m, o, l, Ty::Long);
-                    self.check(m, o, r, Ty::Long);
+                    self.operand(m, o, l, Ty::Long);
+                    self.operand(m, o, r, Ty::Long);
                     Ty::Long
                 }
             }
             ExprKind::Ternary { cond, then, els } => {
-                self.check(m, o, cond, Ty::Long);
-                let tt = self.check(m, o, then, want);
-                let et = self.check(m, o, els, if want != Ty::Unknown { want } else { tt });
+                self.operand(m, o, cond, Ty::Long);
+                let tt = self.operand(m, o, then, want);
+                let then_invalid = self.invalid;
+                let et = self.operand(m, o, els, if want != Ty::Unknown { want } else { tt });
+                let els_invalid = self.invalid;
+                // A branch left unknown would have had the other's type.
+                if then_invalid && et == Ty::Unknown {
+                    self.poison_var(o, els);
+                }
+                if els_invalid && tt == Ty::Unknown {
+                    self.poison_var(o, then);
+                }
                 if tt == Ty::Unknown && et != Ty::Unknown {
                     self.check(m, o, then, et)
                 } else if tt != Ty::Unknown {
@@ -503,6 +579,10 @@ impl Infer<'_> {
                     None
                 };
                 let vt = self.check_from(m, o, value, fixed.unwrap_or(tt), from);
+                // The value is the operand: the target's keys are not (`a[no_such()] = 1` is
+                // 1).
+                let value_invalid = self.invalid;
+                self.operand_invalid |= value_invalid;
                 if vt == Ty::Void {
                     if tt != Ty::Unknown || fixed.is_some() {
                         // `check` has reported it against the known type.
@@ -520,7 +600,7 @@ impl Infer<'_> {
                     return self.lvalue(m, o, target, vt, e.span);
                 }
                 if tt == Ty::Unknown {
-                    self.pass_poison(o, value, slot_of(o, target));
+                    self.pass_poison(o, value, value_invalid, slot_of(o, target));
                 }
                 if let (Some(f), true) = (fixed, tt != Ty::Unknown) {
                     if tt != f {
@@ -616,6 +696,9 @@ impl Infer<'_> {
                     let sp = locals_of(m, o)[*k].span;
                     let lt = self.unify(m, Slot::Local(o, *k), kt, sp);
                     self.unify(m, Slot::Key(g, i), lt, sp);
+                    if self.poisoned.contains(&Slot::Key(g, i)) {
+                        self.poison(Slot::Local(o, *k));
+                    }
                     if kt != Ty::Unknown && lt != kt {
                         let what = Some(format!("the keys of `{}` are {kt}", m.globals[g].name));
                         let typed = self.typed(m, Slot::Key(g, i));
@@ -627,6 +710,9 @@ impl Infer<'_> {
                     let sp = locals_of(m, o)[*v].span;
                     let lt = self.unify(m, Slot::Local(o, *v), vt, sp);
                     self.unify(m, Slot::Global(g), lt, sp);
+                    if self.poisoned.contains(&Slot::Global(g)) {
+                        self.poison(Slot::Local(o, *v));
+                    }
                 }
                 if let Some(l) = limit {
                     self.check(m, o, l, Ty::Long);
@@ -641,7 +727,7 @@ impl Infer<'_> {
                     let what = format!("so `{}` cannot return it", m.functions[f].name);
                     self.void_value(m, e, Slot::Ret(f), what);
                 } else if t == Ty::Unknown {
-                    self.pass_poison(o, e, Slot::Ret(f));
+                    self.pass_poison(o, e, self.invalid, Slot::Ret(f));
                 }
                 self.unify(m, Slot::Ret(f), t, e.span);
             }
@@ -697,7 +783,10 @@ impl Infer<'_> {
                 );
             }
             if let Some(a) = &g.array {
-                if a.keys.contains(&Ty::Unknown) && used && !a.keys.is_empty() {
+                let unreported = |(i, k): (usize, &Ty)| {
+                    *k == Ty::Unknown && !self.poisoned.contains(&Slot::Key(gid, i))
+                };
+                if used && a.keys.iter().enumerate().any(unreported) {
                     self.diags.push(
                         Diag::error(
                             codes::TYPE_UNRESOLVED,

@@ -733,6 +733,7 @@ impl<'a> BodyGen<'a> {
         match &e.kind {
             ExprKind::Long(v) => push_long(out, *v),
             ExprKind::Str(_) | ExprKind::Wildcard => out.push('0'),
+            ExprKind::Invalid => super::invalid(),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
@@ -1333,6 +1334,7 @@ fn wildcard_mask(keys: &[Expr]) -> Option<u32> {
 pub fn needs_statements(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => false,
+        ExprKind::Invalid => super::invalid(),
         ExprKind::Var(LValue::Index { .. }) => true,
         ExprKind::Var(_) => false,
         ExprKind::Call { .. }

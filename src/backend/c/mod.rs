@@ -154,6 +154,14 @@ fn counters(m: &Module, fns: &[Uses], probes: &[Uses]) -> BTreeSet<usize> {
         .collect()
 }
 
+/// Where pass 3 meets an `ExprKind::Invalid`: pass 2 puts one only where it reports an error,
+/// and an error stops the run before pass 3.
+fn invalid() -> ! {
+    unreachable!(
+        "an unresolved expression reached pass 3, but its error should have stopped the run"
+    )
+}
+
 fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     fn lv(u: &mut Uses, l: &LValue, write: bool) {
         match l {
@@ -178,6 +186,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     fn expr(u: &mut Uses, e: &Expr) {
         match &e.kind {
             ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Wildcard => {}
+            ExprKind::Invalid => invalid(),
             ExprKind::Var(l) => lv(u, l, false),
             ExprKind::Call { func, args } => {
                 u.calls.push(func.index());
