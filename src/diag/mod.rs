@@ -166,11 +166,12 @@ pub struct SourceMap {
 /// two-byte C1 control, so that every byte offset, line and column stays where it was.
 /// `None` when the text has none (nearly always).
 fn shown(text: &str) -> Option<String> {
-    let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f;
-    let bytes = text.as_bytes();
-    let c1 =
-        |i: usize| bytes[i] == 0xc2 && bytes.get(i + 1).is_some_and(|b| (0x80..0xa0).contains(b));
-    if !(0..bytes.len()).any(|i| control(bytes[i]) || c1(i)) {
+    // A first look, in blocks with no early exit so that it vectorises: a C0 control or DEL,
+    // or 0xc2, which starts every C1 control (and `©`, `é`, ...: those are looked at again).
+    let maybe = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xc2;
+    let any_maybe =
+        (text.as_bytes().chunks(64)).any(|c| c.iter().fold(false, |a, &b| a | maybe(b)));
+    if !any_maybe || !(text.chars()).any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -310,4 +311,23 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn control_characters_are_shown_in_place() {
+        assert_eq!(
+            shown("café ©\ttab\r\n"),
+            None,
+            "text and whitespace stay as they are"
+        );
+        let text = "a\u{1b}[2Jb\u{9b}c\u{7f}\u{0}";
+        let s = shown(text).expect("has controls");
+        assert_eq!(s, "a?[2Jb\u{bf}c??");
+        assert_eq!(s.len(), text.len(), "byte offsets unchanged");
+        assert_eq!(s.chars().count(), text.chars().count(), "columns unchanged");
+    }
 }
