@@ -104,6 +104,21 @@ struct Scope {
     iterating: Vec<(Id<Global>, Sort, Span)>,
     /// The extractors enclosing loops over arrays of statistics sort by (same check).
     iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
+    /// By local index: whether anything gives the local a value (an assignment, `++`, a
+    /// `foreach` or `catch` binding, a parameter). One nothing does is a warning.
+    assigned: Vec<bool>,
+}
+
+impl Scope {
+    fn assign(&mut self, lv: &LValue) {
+        if let LValue::Local(l) = lv {
+            let i = l.index();
+            if self.assigned.len() <= i {
+                self.assigned.resize(i + 1, false);
+            }
+            self.assigned[i] = true;
+        }
+    }
 }
 
 /// Consumes the script: each probe's syntax tree is dropped as soon as it is lowered, and each
@@ -408,6 +423,7 @@ impl<'a> Elab<'a> {
             returns_value: false,
             iterating: vec![],
             iterating_aggs: vec![],
+            assigned: vec![],
         };
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
@@ -417,10 +433,16 @@ impl<'a> Elab<'a> {
                 span: p.span,
             });
             sc.names.insert(name, l);
+            sc.assign(&LValue::Local(l));
             l
         });
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
+        // A probe whose points were all refused may have been meant as a SystemTap tapset
+        // alias, which would have given its locals values: not warned about.
+        if !points.is_empty() {
+            self.never_assigned(&sc);
+        }
         let probe = &mut self.m.probes[id];
         probe.param = param;
         probe.points = points;
@@ -525,8 +547,13 @@ impl<'a> Elab<'a> {
                     returns_value: false,
                     iterating: vec![],
                     iterating_aggs: vec![],
+                    assigned: vec![],
                 };
+                for &p in &self.m.functions[id].params {
+                    sc.assign(&LValue::Local(p));
+                }
                 let body = self.block(b, &mut sc);
+                self.never_assigned(&sc);
                 let f = &mut self.m.functions[id];
                 f.body = Body::Script(body);
                 f.locals = sc.locals;
@@ -872,7 +899,10 @@ impl<'a> Elab<'a> {
                         K::Delete(LValue::Global(g))
                     }
                     _ => match self.lvalue(e, sc) {
-                        Some(lv) => K::Delete(lv),
+                        Some(lv) => {
+                            sc.assign(&lv);
+                            K::Delete(lv)
+                        }
                         None => K::Empty,
                     },
                 },
@@ -927,7 +957,10 @@ impl<'a> Elab<'a> {
                             .label("the error message is a string: it goes into a scalar"),
                         );
                     }
-                    lv.map(|lv| (lv, v.span))
+                    lv.map(|lv| {
+                        sc.assign(&lv);
+                        (lv, v.span)
+                    })
                 });
                 K::Try {
                     body,
@@ -959,6 +992,34 @@ impl<'a> Elab<'a> {
         b
     }
 
+    /// Warns about each local of a finished body that is read but given no value anywhere
+    /// (it reads as 0 or ""), as SystemTap does: usually a misspelt name.
+    fn never_assigned(&mut self, sc: &Scope) {
+        for (l, local) in sc.locals.iter() {
+            if sc.assigned.get(l.index()).copied().unwrap_or(false) {
+                continue;
+            }
+            let others = (sc.locals.iter())
+                .filter(|(o, _)| *o != l)
+                .map(|(_, o)| o.name.as_str())
+                .chain(self.globals.keys().map(|g| g.as_str()));
+            let mut d = Diag::warning(
+                codes::WARN_NEVER_ASSIGNED,
+                local.span,
+                format!("local `{}` is never assigned", local.name),
+            )
+            .label("read here, but nothing gives it a value: it is 0 or \"\"");
+            // A one- or two-letter name is near every other short one.
+            if let Some(n) = (local.name.len() > 2)
+                .then(|| crate::diag::nearest(&local.name, others))
+                .flatten()
+            {
+                d = d.help(format!("did you mean `{n}`?"));
+            }
+            self.diags.push(d);
+        }
+    }
+
     pub(super) fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
         if let Some(&g) = self.globals.get(id.name.as_str()) {
             self.diags.push(
@@ -971,6 +1032,7 @@ impl<'a> Elab<'a> {
             );
         }
         if let Some(&l) = sc.names.get(id.name.as_str()) {
+            sc.assign(&LValue::Local(l));
             return l;
         }
         let l = sc.locals.alloc(Local {
@@ -979,6 +1041,7 @@ impl<'a> Elab<'a> {
             span: id.span,
         });
         sc.names.insert(id.name, l);
+        sc.assign(&LValue::Local(l));
         l
     }
 
@@ -1137,11 +1200,14 @@ impl<'a> Elab<'a> {
                     return self.expr(target, sc);
                 }
                 match self.lvalue(target, sc) {
-                    Some(target) => mk(ExprKind::Assign {
-                        op: *op,
-                        target,
-                        value: Box::new(value),
-                    }),
+                    Some(target) => {
+                        sc.assign(&target);
+                        mk(ExprKind::Assign {
+                            op: *op,
+                            target,
+                            value: Box::new(value),
+                        })
+                    }
                     None => err(),
                 }
             }
@@ -1175,11 +1241,14 @@ impl<'a> Elab<'a> {
                     return err();
                 }
                 match self.lvalue(target, sc) {
-                    Some(target) => mk(ExprKind::IncDec {
-                        target,
-                        inc: *inc,
-                        pre: *pre,
-                    }),
+                    Some(target) => {
+                        sc.assign(&target);
+                        mk(ExprKind::IncDec {
+                            target,
+                            inc: *inc,
+                            pre: *pre,
+                        })
+                    }
                     None => err(),
                 }
             }
