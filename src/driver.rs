@@ -497,21 +497,16 @@ fn parse_define(s: &str) -> (String, String) {
 /// Runs one invocation; returns the exit code.
 pub fn main(cli: crate::cli::Cli) -> i32 {
     if cli.print_man {
-        print!("{}", crate::cli::man_page());
-        return 0;
+        return print_text(&crate::cli::man_page(), "the man page");
     }
     if let Some(sh) = cli.print_completions {
-        print!("{}", crate::cli::completions(sh));
-        return 0;
+        return print_text(&crate::cli::completions(sh), "the completions");
     }
     if let Some(p) = cli.list.as_deref().or(cli.list_context.as_deref()) {
         // `kprobe.function("PATTERN")`: the running kernel's functions that match.
         let out = list_functions(p).or_else(|| sema::listing::list(p, cli.list_context.is_some()));
         return match out.filter(|o| !o.is_empty()) {
-            Some(out) => {
-                print!("{out}");
-                0
-            }
+            Some(out) => print_text(&out, "the list"),
             None => {
                 eprintln!("stp-hwbp: no probe point matches `{p}`");
                 EXIT_SCRIPT
@@ -519,8 +514,7 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         };
     }
     if cli.dump_probe_types {
-        print!("{}", sema::listing::probe_types());
-        return 0;
+        return print_text(&sema::listing::probe_types(), "the probe types");
     }
     let (script_file, args) = match (&cli.script, cli.rest.split_first()) {
         (Some(_), _) => (None, cli.rest.clone()),
@@ -680,6 +674,19 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     };
     s.keep(built);
     r
+}
+
+/// `print_pass` for what runs no pass (`--dump-functions`, `-l`, ...): its exit code. A reader
+/// that stopped reading (`| head`) is not an error.
+fn print_text(text: &str, what: &str) -> i32 {
+    match print_pass(text, what) {
+        Ok(code) => code,
+        Err(Stop::Env(m)) => {
+            eprintln!("stp-hwbp: {m}");
+            EXIT_ENV
+        }
+        Err(_) => EXIT_ENV,
+    }
 }
 
 /// Prints the output of `-p1` or `-p2` (`what` names it for an error).
@@ -842,7 +849,11 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     if let Ok(mut sp) = spin.lock() {
         sp.stop();
     }
-    let outcome = outcome.map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?;
+    let outcome = match outcome {
+        // The reader stopped reading (`| head`): the guest was stopped, as `-p3 | head` stops.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        o => o.map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?,
+    };
     if s.cfg.verbose > 0 {
         eprintln!(
             "Pass 5: ran in a {} guest in {} ms (boot {} ms)",
@@ -938,10 +949,9 @@ fn dump_functions(s: &mut Session) -> i32 {
         .map(String::from),
     );
     lines.sort();
-    for l in lines {
-        println!("{l}");
-    }
-    0
+    let mut text = lines.join("\n");
+    text.push('\n');
+    print_text(&text, "the functions")
 }
 
 /// `-l 'kprobe.function("vfs_*")'` (also `kernel.function`, `.return`, `kprobe.module("m")`):

@@ -433,6 +433,31 @@ fn pass_output_errors_end_the_run_cleanly() {
     }
 }
 
+/// What runs no pass (`--dump-functions`, `-l`, `--dump-probe-types`, the man page) ends
+/// quietly too when its reader is gone: once a crash ("internal error") under `| head`.
+#[test]
+fn listing_output_to_a_closed_pipe_ends_quietly() {
+    for args in [
+        &["--dump-functions"][..],
+        &["--dump-probe-types"],
+        &["-l", "timer.*"],
+        &["--print-man"],
+    ] {
+        // The read end is closed before the run starts: every write fails, whatever the
+        // timing.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
 /// A script of 64 KiB or more has its heap mapped before the passes start (`prefault_heap` in
 /// main.rs); one read from stdin does not (its size is not known first). Both translate to
 /// the same C.

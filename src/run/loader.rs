@@ -493,7 +493,8 @@ fn session(
             Ok(0) => break,
             Ok(n) => {
                 if let Err(e) = splitter.feed(&buf[..n], out) {
-                    if !out_failed {
+                    // A reader that stopped reading (`| head`) just ends the session.
+                    if !out_failed && e.kind() != io::ErrorKind::BrokenPipe {
                         eprintln!("WARNING: cannot write the script's output: {e}");
                     }
                     out_failed = true;

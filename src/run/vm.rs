@@ -361,7 +361,9 @@ fn run_with_child(
     let mut err_lines = LineRelay::default();
 
     loop {
-        if timed_out {
+        // Once the output cannot be written (`--vm ... | head` after its lines), nothing the
+        // guest does can be seen any more: stop it now rather than at the session's end.
+        if timed_out || write_err.is_some() {
             break;
         }
         let now = Instant::now();
@@ -424,7 +426,7 @@ fn run_with_child(
             let _ = child.kill();
         }
     }
-    if timed_out {
+    if timed_out || write_err.is_some() {
         let _ = child.kill();
     }
     let _ = child.wait();
