@@ -855,7 +855,9 @@ impl Infer<'_> {
                 }
             }
         }
-        for (pid, p) in m.probes.iter() {
+        // A probe whose points were all refused (reported) may have been meant as a SystemTap
+        // tapset alias (`syscall.open`), which would have set the locals it reads.
+        for (pid, p) in m.probes.iter().filter(|(_, p)| !p.points.is_empty()) {
             for (lid, l) in p.locals.iter() {
                 if l.ty == Ty::Unknown
                     && !self.poisoned.contains(&Slot::Local(Owner::Probe(pid), lid))
