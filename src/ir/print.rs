@@ -279,16 +279,17 @@ impl Printer<'_> {
                     ind,
                 )
             }
-            StmtKind::Foreach {
-                value,
-                keys,
-                array,
-                agg,
-                slice,
-                sort,
-                limit,
-                body,
-            } => {
+            StmtKind::Foreach(fe) => {
+                let crate::ir::Foreach {
+                    value,
+                    keys,
+                    array,
+                    agg,
+                    slice,
+                    sort,
+                    limit,
+                    body,
+                } = &**fe;
                 let ks: Vec<&str> = keys.iter().map(|k| self.locals[*k].name.as_str()).collect();
                 let name = &self.m.globals[*array].name;
                 let arr = match slice {
@@ -344,7 +345,8 @@ impl Printer<'_> {
                     &format!("disable {name}{}", arg.unwrap_or_default()),
                 )
             }
-            StmtKind::Try { body, var, catch } => {
+            StmtKind::Try(t) => {
+                let crate::ir::Try { body, var, catch } = &**t;
                 Self::line(o, ind, "try {");
                 self.block(o, body, ind + 1);
                 let head = match var {

@@ -159,13 +159,14 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
                 .for_each(|e| expr(e, ev));
             stmt(body, ev);
         }
-        StmtKind::Foreach {
-            array,
-            limit,
-            slice,
-            body,
-            ..
-        } => {
+        StmtKind::Foreach(fe) => {
+            let crate::ir::Foreach {
+                array,
+                limit,
+                slice,
+                body,
+                ..
+            } = &**fe;
             // The limit and the slice are evaluated once, before the loop starts.
             if let Some(l) = limit {
                 expr(l, ev);
@@ -194,7 +195,8 @@ fn stmt(s: &Stmt, ev: &mut dyn FnMut(Event)) {
                 expr(e, ev)
             }
         }
-        StmtKind::Try { body, var, catch } => {
+        StmtKind::Try(t) => {
+            let crate::ir::Try { body, var, catch } = &**t;
             block(body, ev);
             if let Some((v, _)) = var {
                 lvalue(v, s.span, false, ev);

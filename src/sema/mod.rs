@@ -833,10 +833,10 @@ impl<'a> Elab<'a> {
                     ks.iter().map(|k| self.key_or_wildcard(k, sc)).collect()
                 });
                 sc.iterating.push((g, *sort, array.span));
-                let body = Box::new(self.loop_body(body, sc));
+                let body = self.loop_body(body, sc);
                 sc.iterating.pop();
                 sc.iterating_aggs.pop();
-                K::Foreach {
+                K::Foreach(Box::new(ir::Foreach {
                     value,
                     keys,
                     array: g,
@@ -845,7 +845,7 @@ impl<'a> Elab<'a> {
                     sort: *sort,
                     limit,
                     body,
-                }
+                }))
             }
             A::Break | A::Continue => {
                 if sc.loop_depth == 0 {
@@ -962,11 +962,11 @@ impl<'a> Elab<'a> {
                         (lv, v.span)
                     })
                 });
-                K::Try {
+                K::Try(Box::new(ir::Try {
                     body,
                     var,
                     catch: self.block(catch, sc),
-                }
+                }))
             }
             A::Empty => K::Empty,
         };

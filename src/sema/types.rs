@@ -677,15 +677,16 @@ impl Infer<'_> {
                 }
                 self.stmt(m, o, body);
             }
-            StmtKind::Foreach {
-                value,
-                keys,
-                array,
-                slice,
-                limit,
-                body,
-                ..
-            } => {
+            StmtKind::Foreach(fe) => {
+                let crate::ir::Foreach {
+                    value,
+                    keys,
+                    array,
+                    slice,
+                    limit,
+                    body,
+                    ..
+                } = &mut **fe;
                 let g = *array;
                 self.global_used[g.index()] = true;
                 if let Some(s) = slice {
@@ -748,7 +749,8 @@ impl Infer<'_> {
                     self.check(m, o, e, Ty::Long);
                 }
             }
-            StmtKind::Try { body, var, catch } => {
+            StmtKind::Try(t) => {
+                let crate::ir::Try { body, var, catch } = &mut **t;
                 body.stmts.iter_mut().for_each(|s| self.stmt(m, o, s));
                 if let Some((v, at)) = var {
                     let t = self.lvalue(m, o, v, Ty::Str, *at);

@@ -294,24 +294,27 @@ impl<'a> BodyGen<'a> {
                 }
                 self.lp(cond.as_deref(), step.as_deref(), body)
             }
-            StmtKind::Foreach {
-                value,
-                keys,
-                array,
-                agg,
-                slice,
-                sort,
-                limit,
-                body,
-            } => self.foreach(
-                *value,
-                keys,
-                *array,
-                (slice.as_deref(), *sort, *agg),
-                limit.as_deref(),
-                body,
-                s.span,
-            ),
+            StmtKind::Foreach(fe) => {
+                let crate::ir::Foreach {
+                    value,
+                    keys,
+                    array,
+                    agg,
+                    slice,
+                    sort,
+                    limit,
+                    body,
+                } = &**fe;
+                self.foreach(
+                    *value,
+                    keys,
+                    *array,
+                    (slice.as_deref(), *sort, *agg),
+                    limit.as_deref(),
+                    body,
+                    s.span,
+                )
+            }
             StmtKind::Break => self.w.line("break;"),
             StmtKind::Continue => match self.loops.last().cloned().flatten() {
                 Some(l) => {
@@ -401,7 +404,8 @@ impl<'a> BodyGen<'a> {
                 keys,
                 newline,
             } => self.print_hist(*stat, keys, *newline, s.span),
-            StmtKind::Try { body, var, catch } => {
+            StmtKind::Try(t) => {
+                let crate::ir::Try { body, var, catch } = &**t;
                 self.try_catch(body, var.as_ref().map(|v| &v.0), catch)
             }
             StmtKind::Empty => {}

@@ -264,13 +264,14 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                     .for_each(|e| expr(u, e));
                 stmt(u, body)
             }
-            StmtKind::Foreach {
-                array,
-                limit,
-                slice,
-                body,
-                ..
-            } => {
+            StmtKind::Foreach(fe) => {
+                let crate::ir::Foreach {
+                    array,
+                    limit,
+                    slice,
+                    body,
+                    ..
+                } = &**fe;
                 // Sorting writes the map's index array: iteration takes the write lock.
                 *u.globals.entry(array.index()).or_default() = true;
                 if let Some(l) = limit {
@@ -299,7 +300,8 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                     expr(u, e)
                 }
             }
-            StmtKind::Try { body, var, catch } => {
+            StmtKind::Try(t) => {
+                let crate::ir::Try { body, var, catch } = &**t;
                 body.stmts.iter().for_each(|s| stmt(u, s));
                 if let Some((v, _)) = var {
                     lv(u, v, true);
