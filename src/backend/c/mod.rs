@@ -514,7 +514,7 @@ fn emit_spilling(
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
     let mut w = CWriter::after(header(m, opts));
-    globals(m, &shared.counters, &mut w);
+    globals(m, &shared.counters, &mut w, &mut out)?;
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
     g.frames.send(&mut out)?;
@@ -535,16 +535,23 @@ fn emit_spilling(
     g.bodies.send(&mut out)?;
     watches::handlers(m, sm, &mut w);
     kprobes::handlers(m, sm, &mut w);
+    send(&mut w, &mut out)?;
     let t = Triggers::of(m);
     timer_handlers(m, sm, &t, &mut w);
+    send(&mut w, &mut out)?;
     start(m, sm, &t, &mut w);
+    send(&mut w, &mut out)?;
     shutdown(m, sm, &t, &mut w);
+    send(&mut w, &mut out)?;
     init_and_exit(m, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
     send(&mut w, &mut out)?;
     out.finish()
 }
+
+/// How much of the text written between the parts waits in memory before it goes out.
+const SEND_AT: usize = 64 << 10;
 
 /// What `w` holds, out; `w` goes on empty.
 fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
@@ -961,11 +968,21 @@ fn header(m: &Module, opts: &Opts) -> String {
 }
 
 /// Globals, each with its lock and, for scalars, the load-time parameter that sets it.
-fn globals(m: &Module, counters: &BTreeSet<usize>, w: &mut CWriter) {
+/// Sent out every `SEND_AT` bytes: the declarations of a large script's globals are
+/// megabytes, which would otherwise wait whole in `w`.
+fn globals(
+    m: &Module,
+    counters: &BTreeSet<usize>,
+    w: &mut CWriter,
+    out: &mut LineReset<dyn Out + '_>,
+) -> io::Result<()> {
     if !m.globals.is_empty() {
         w.line("/* Globals, each with its lock. */");
     }
     for (id, g) in m.globals.iter() {
+        if w.text().len() >= SEND_AT {
+            send(w, out)?;
+        }
         let n = names::global(&g.name);
         if counters.contains(&id.index()) {
             w.line_fmt(format_args!(
@@ -1006,6 +1023,7 @@ fn globals(m: &Module, counters: &BTreeSet<usize>, w: &mut CWriter) {
         }
     }
     w.line("");
+    Ok(())
 }
 
 /// Top-level `%{ %}` blocks, with `#line` pointing at the script.
