@@ -381,6 +381,16 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
+                if let Some(first) = params.iter().find(|p: &&Param| p.name.name == name.name) {
+                    self.diags.push(
+                        Diag::error(
+                            codes::DUPLICATE,
+                            name.span,
+                            format!("parameter `{}` is named twice", name.name),
+                        )
+                        .secondary(first.name.span, "first named here"),
+                    );
+                }
                 params.push(Param { name, ty });
                 if !self.eat_op(",") {
                     break;
