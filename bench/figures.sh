@@ -7,7 +7,7 @@
 #   module (bench/empty-module), on every installed kernel tree; and the same for a script not
 #   in the module cache on a tree built for before, where kbuild's recorded commands are
 #   replayed (src/kbuild/recipe.rs);
-# - `-p3` against `stap -p3 -r KVER`, on one probe (each side the mean of 20 runs) and on a
+# - `-p3 -r KVER` against `stap -p3 -r KVER`, on one probe (each side the mean of 20 runs) and on a
 #   generated 3,200-line script (bench/gen-script.sh), when `stap` is installed;
 # - `--vm`: QEMU start to the guest ready (`-v`'s boot time), and the whole run of a small
 #   script whose module is cached, on every installed kernel with an image in /boot;
@@ -122,11 +122,12 @@ fi
 
 if want translation && command -v stap >/dev/null; then
 	k=${trees[0]}
-	echo "== -p3 against stap -p3 -r $k (CPU ms; ratio: times faster)"
-	ours() { REPS=20 cpu "$BIN" -p3 "$tmp/one.stp"; }
+	echo "== -p3 -r $k, stp-hwbp against stap (CPU ms; ratio: times faster)"
+	# Both sides name the tree, so both read its .config to learn its architecture.
+	ours() { REPS=20 cpu "$BIN" -p3 -r "$k" "$tmp/one.stp"; }
 	ref() { REPS=20 cpu stap -p3 -r "$k" "$tmp/one.stp"; }
 	side "one probe" ms ours ref
-	ours() { cpu "$BIN" -p3 "$tmp/gen3200.stp"; }
+	ours() { cpu "$BIN" -p3 -r "$k" "$tmp/gen3200.stp"; }
 	ref() { cpu stap -p3 -r "$k" "$tmp/gen3200.stp"; }
 	side "generated $(wc -l < "$tmp/gen3200.stp")-line script" ms ours ref
 fi

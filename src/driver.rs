@@ -59,8 +59,8 @@ pub struct Kernel {
     /// `-a`, which also picks where a release name is looked up.
     pub arch: Option<Arch>,
     found: Option<Result<KernelTree, String>>,
-    /// The target tree's `.config` text, read the first time an option is asked for.
-    config: Option<Result<String, String>>,
+    /// The target tree's `.config`, read the first time an option is asked for.
+    config: Option<Result<Vec<u8>, String>>,
 }
 
 impl Kernel {

@@ -30,15 +30,24 @@ impl Arch {
         }
     }
 
-    /// A kernel tree's architecture, from the text of its `.config`.
-    pub fn from_config(config: &str) -> Option<Arch> {
-        let set = |k: &str| crate::kbuild::tree::config_get(config, k) == Some("y");
-        if set("CONFIG_ARM64") {
-            Some(Arch::Arm64)
-        } else if set("CONFIG_X86_64") {
-            Some(Arch::X86_64)
-        } else {
-            None
+    /// A kernel tree's architecture, from its `.config`. The host's option is looked for
+    /// first: it is near the top of a native tree's file, so the usual case reads a few
+    /// kilobytes, not the whole file for the option that is absent.
+    pub fn from_config(config: &[u8]) -> Option<Arch> {
+        let set = |a: Arch| crate::kbuild::tree::config_get(config, a.config_option()) == Some("y");
+        let host = Arch::host();
+        let other = match host {
+            Arch::X86_64 => Arch::Arm64,
+            Arch::Arm64 => Arch::X86_64,
+        };
+        [host, other].into_iter().find(|&a| set(a))
+    }
+
+    /// The `.config` option a tree for this architecture sets to `y`.
+    fn config_option(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "CONFIG_X86_64",
+            Arch::Arm64 => "CONFIG_ARM64",
         }
     }
 
@@ -153,15 +162,19 @@ mod tests {
     /// the same (`CONFIG_X_ARM64=y`) and a comment do not set it.
     #[test]
     fn arch_from_config_text() {
-        let x86 = "# CONFIG_ARM64 is not set\nCONFIG_X_ARM64=y\nCONFIG_X86_64=y\r\n";
+        let x86 = b"# CONFIG_ARM64 is not set\nCONFIG_X_ARM64=y\nCONFIG_X86_64=y\r\n";
         assert_eq!(Arch::from_config(x86), Some(Arch::X86_64));
+        let arm = b"# CONFIG_X86_64 is not set\nCONFIG_ARM64=y\n";
+        assert_eq!(Arch::from_config(arm), Some(Arch::Arm64));
+        // A file that sets both (no real one does) is taken for the host's.
         assert_eq!(
-            Arch::from_config("CONFIG_ARM64=y\nCONFIG_X86_64=y\n"),
-            Some(Arch::Arm64)
+            Arch::from_config(b"CONFIG_ARM64=y\nCONFIG_X86_64=y\n"),
+            Some(Arch::host())
         );
-        assert_eq!(Arch::from_config("CONFIG_X86_64=m"), None);
-        assert_eq!(Arch::from_config(""), None);
-        let c = "CONFIG_LOCALVERSION=\"-amd64\"\nCONFIG_HZ=250";
+        assert_eq!(Arch::from_config(b"CONFIG_X86_64=m"), None);
+        assert_eq!(Arch::from_config(b""), None);
+        let c = b"CONFIG_LOCALVERSION=\"-amd64\"\nCONFIG_HZ=250\nCONFIG_X=\xff\n";
+        assert_eq!(crate::kbuild::tree::config_get(c, "CONFIG_X"), None);
         assert_eq!(crate::kbuild::tree::config_get(c, "CONFIG_HZ"), Some("250"));
         assert_eq!(
             crate::kbuild::tree::config_get(c, "CONFIG_LOCALVERSION"),

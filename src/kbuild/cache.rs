@@ -318,10 +318,12 @@ pub fn key(c: &str, module: &str, tree: &KernelTree, kbuild_file: &str) -> Strin
     field("arch", tree.arch.name().as_bytes());
     let dir = std::fs::canonicalize(&tree.dir).unwrap_or_else(|_| tree.dir.clone());
     field("tree", dir.as_os_str().as_encoded_bytes());
-    for f in [".config", "Module.symvers", "Makefile", ".kernelvariables"] {
+    let config = std::fs::read(tree.dir.join(".config")).unwrap_or_default();
+    field(".config", &config);
+    for f in ["Module.symvers", "Makefile", ".kernelvariables"] {
         field(f, &std::fs::read(tree.dir.join(f)).unwrap_or_default());
     }
-    field("compiler", compiler_version(tree).as_bytes());
+    field("compiler", compiler_version(&config).as_bytes());
     for v in KBUILD_ENV {
         let value = std::env::var_os(v);
         let shown = value.as_ref().map(|v| v.as_encoded_bytes());
@@ -332,12 +334,9 @@ pub fn key(c: &str, module: &str, tree: &KernelTree, kbuild_file: &str) -> Strin
 
 /// The version string of the compiler the tree was configured with (the first word of
 /// `CONFIG_CC_VERSION_TEXT`, which is what Debian's trees run), as that compiler reports it now.
-fn compiler_version(tree: &KernelTree) -> String {
-    let config = std::fs::read_to_string(tree.dir.join(".config")).unwrap_or_default();
-    let cc = config
-        .lines()
-        .find_map(|l| l.strip_prefix("CONFIG_CC_VERSION_TEXT=\""))
-        .and_then(|v| v.split_whitespace().next())
+fn compiler_version(config: &[u8]) -> String {
+    let cc = super::tree::config_get(config, "CONFIG_CC_VERSION_TEXT")
+        .and_then(|v| v.trim_matches('"').split_whitespace().next())
         .unwrap_or("gcc")
         .to_string();
     let run = |cc: &str| {

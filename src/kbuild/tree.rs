@@ -163,23 +163,21 @@ fn read_release(dir: &Path) -> Option<String> {
 }
 
 impl KernelTree {
-    /// The text of the tree's `.config`; `config_get` reads an option from it.
-    pub fn config(&self) -> Result<String, String> {
-        std::fs::read_to_string(self.dir.join(".config"))
+    /// The bytes of the tree's `.config`; `config_get` reads an option from it. Only the
+    /// values asked for are checked as UTF-8, not the whole quarter megabyte.
+    pub fn config(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(self.dir.join(".config"))
             .map_err(|e| format!("cannot read {}/.config: {e}", self.dir.display()))
     }
 }
 
-/// The value of option `name` in the text of a `.config` (quotes kept): the rest of the first
-/// line that starts with `name=`.
-pub fn config_get<'a>(config: &'a str, name: &str) -> Option<&'a str> {
+/// The value of option `name` in a `.config` (quotes kept): the rest of the first line that
+/// starts with `name=`, if that is UTF-8.
+pub fn config_get<'a>(config: &'a [u8], name: &str) -> Option<&'a str> {
     let key = format!("{name}=");
-    let bytes = config.as_bytes();
-    memchr::memmem::find_iter(bytes, key.as_bytes())
-        .find(|&at| at == 0 || bytes[at - 1] == b'\n')
-        .map(|at| {
-            let rest = &config[at + key.len()..];
-            let line = rest.split('\n').next().unwrap_or("");
-            line.strip_suffix('\r').unwrap_or(line)
-        })
+    let at = memchr::memmem::find_iter(config, key.as_bytes())
+        .find(|&at| at == 0 || config[at - 1] == b'\n')?;
+    let rest = &config[at + key.len()..];
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)).ok()
 }
