@@ -549,8 +549,9 @@ static inline void stp_arb_want(struct stp_wdecl *d, bool on)
 	}
 }
 
-/* Process (worker). Does every queued request, in order; requests made meanwhile (by the
- * sub-probes it runs, or by probes elsewhere) are done in the same call. */
+/* Process (worker; may sleep). Does every queued request, in order; requests made meanwhile
+ * (by the sub-probes it runs, or by probes elsewhere) are done in the same call, which ends
+ * when none is left or the session is ending. */
 static inline void stp_arbiter_drain(void)
 {
 	struct stp_wreq r;
@@ -574,6 +575,11 @@ static inline void stp_arbiter_drain(void)
 		if (stp_arb_started)
 			stp_arb_do(&r);
 		stp_arb_put(r.inst);
+		/* Sub-probes may queue requests without end (a .begin that disables and
+		 * enables its own watchpoint): each one gives way, so that this CPU's other
+		 * tasks run and RCU sees a quiescent state (perf frees a released event after
+		 * a grace period) even on a kernel without preemption. */
+		cond_resched();
 	}
 }
 

@@ -398,6 +398,9 @@ fn session(
 
     let mut splitter = super::stream::Splitter::new(opts.verbose > 0);
     let mut buf = vec![0u8; 65536];
+    // `-T` counts from here: opening `out` starts the session, and a session that never
+    // leaves `starting` (a begin probe's requests that never run out) still ends on time.
+    let attached = Instant::now();
     let mut started: Option<Instant> = None; // the state left `starting`
     let mut running_child: Option<Child> = None;
     let mut exit_requested = false;
@@ -450,8 +453,8 @@ fn session(
             let mut why = None;
             if sigs > 0 {
                 why = Some("signal");
-            } else if let (Some(t), Some(s)) = (opts.timeout, started)
-                && s.elapsed() >= t
+            } else if let Some(t) = opts.timeout
+                && attached.elapsed() >= t
             {
                 why = Some("timeout");
             }

@@ -218,15 +218,17 @@ exec 3<&-
 # ends the session if it is killed (SIGKILL included), as the Rust loader's closing of out does.
 ( while kill -0 $$ 2>/dev/null; do sleep 0.2; done; echo exit > $P/ctl ) 2>/dev/null &
 watchdog=$!
-while :; do
-	st=$(cat $P/ctl 2>/dev/null)
-	case "$st" in "state=starting"*) sleep 0.02 ;; *) break ;; esac
-done
+# -T counts from the attach, as the Rust loader's does: a session that never leaves
+# `starting` ends on time too.
 timer=
 if [ -n "$T" ]; then
 	( sleep $T; echo exit > $P/ctl ) 2>/dev/null &
 	timer=$!
 fi
+while :; do
+	st=$(cat $P/ctl 2>/dev/null)
+	case "$st" in "state=starting"*) sleep 0.02 ;; *) break ;; esac
+done
 case "$st" in
 "state=running"*)
 	if [ -n "$child" ]; then
