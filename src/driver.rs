@@ -867,6 +867,13 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
         for p in &outcome.kernel_problems {
             eprintln!("  {p}");
         }
+        // The kernel's own report of the first one (its call trace says where), for a bug
+        // report: the guest and its log are gone once this returns.
+        let report = crate::run::vm::first_problem_report(&outcome.kernel_log, 60);
+        if !report.is_empty() {
+            eprintln!("stp-hwbp: the guest kernel's log from the first problem on:");
+            eprintln!("{report}");
+        }
         return Ok(EXIT_SCRIPT);
     }
     match outcome.status {

@@ -548,6 +548,28 @@ fn parse_control(data: &[u8]) -> (bool, Option<i32>) {
 /// general protection faults, invalid opcodes, double faults, soft/hard lockups, RCU stalls,
 /// hung tasks, `Kernel panic`, KASAN/UBSAN/KFENCE/KCSAN/KMSAN reports, list corruption,
 /// stack-protector failures.
+/// Up to `max` lines of the guest's kernel log from the one before its first problem (a
+/// `cut here` marker, or the problem line itself) on: the kernel's own report of it.
+pub fn first_problem_report(log: &str, max: usize) -> String {
+    let first = detect_kernel_problems(log).into_iter().next();
+    let Some(first) = first else {
+        return String::new();
+    };
+    let lines: Vec<&str> = log.lines().collect();
+    let Some(at) = lines
+        .iter()
+        .position(|l| strip_timestamp(l).trim() == first)
+    else {
+        return String::new();
+    };
+    let from = if at > 0 && lines[at - 1].contains("cut here") {
+        at - 1
+    } else {
+        at
+    };
+    lines[from..lines.len().min(from + max)].join("\n")
+}
+
 pub fn detect_kernel_problems(log: &str) -> Vec<String> {
     let lines: Vec<&str> = log.lines().map(strip_timestamp).collect();
     let mut found = Vec::new();
@@ -673,6 +695,23 @@ mod tests {
         assert_eq!(p.len(), 5, "{p:?}");
         assert!(p[0].starts_with("WARNING: CPU: 1"));
         assert!(detect_kernel_problems("[ 0.1] all good\n").is_empty());
+    }
+
+    /// The report starts at the `cut here` marker before the first problem and keeps the
+    /// kernel's own lines (timestamps included) up to the limit.
+    #[test]
+    fn first_problem_report_keeps_the_trace() {
+        let log = "[    0.1] booting\n\
+                   [    1.0] ------------[ cut here ]------------\n\
+                   [    1.0] WARNING: CPU: 0 PID: 31 at arch/x86/kernel/traps.c:1120 f+0x1/0x2\n\
+                   [    1.0] Call Trace:\n\
+                   [    1.0]  g+0x1/0x2\n\
+                   [    2.0] later\n";
+        let r = first_problem_report(log, 4);
+        assert_eq!(r.lines().count(), 4, "{r}");
+        assert!(r.starts_with("[    1.0] ------------[ cut here ]"), "{r}");
+        assert!(r.ends_with("g+0x1/0x2"), "{r}");
+        assert_eq!(first_problem_report("[ 0.1] all good\n", 10), "");
     }
 
     /// Boots the first Debian kernel found in /boot: stdout, stderr and the status come back
