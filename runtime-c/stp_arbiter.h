@@ -196,6 +196,22 @@ static inline struct stp_winst *stp_winst_find(struct stp_wdecl *d, unsigned lon
 	return free;
 }
 
+/* Under stp_arb_lock. Whether a request op of w, made since w's last disable, is queued
+ * (at most STP_MAXWATCHREQUESTS entries to look at). */
+static inline bool stp_wreq_pending(struct stp_winst *w, int op)
+{
+	unsigned int gen = (unsigned int)atomic_read(&w->gate) >> 1;
+	unsigned int i;
+
+	for (i = 0; i < stp_wreq_count; i++) {
+		struct stp_wreq *q = &stp_wreqs[(stp_wreq_head + i) % STP_MAXWATCHREQUESTS];
+
+		if (q->inst == w && q->op == op && q->gen == gen)
+			return true;
+	}
+	return false;
+}
+
 /* NMI, IRQ, process. Queues `enable` (op STP_REQ_ENABLE or _LATER) or `disable`
  * (STP_REQ_DISABLE, or STP_REQ_DISABLE_ALL for every instance) of d; arg is the address of
  * a parametric watchpoint. A disable takes effect on hits at once. Returns 0, or -1 with
@@ -239,8 +255,17 @@ static inline int stp_watch_request(struct stp_context *c, struct stp_wdecl *d, 
 			}
 			w->refs++;
 		}
-		if (op == STP_REQ_DISABLE)
+		if (op == STP_REQ_DISABLE) {
 			stp_winst_kill(w);
+		} else if (stp_wreq_pending(w, op)) {
+			/* The same enable of the same instance is queued and no disable came
+			 * since: this one would do nothing more. A function probe that enables
+			 * w(pointer_arg(1)) on every call while the first enable registers
+			 * (tens of milliseconds) would otherwise fill the queue. */
+			if (d->parametric)
+				w->refs--;
+			goto out;
+		}
 	}
 	r = &stp_wreqs[(stp_wreq_head + stp_wreq_count) % STP_MAXWATCHREQUESTS];
 	r->op = op;
