@@ -54,23 +54,48 @@ impl Elab<'_> {
         }
     }
 
-    /// The parameter a probe binds: the name a parametric watchpoint's declaration gives it,
-    /// when every point of the probe is a hit or sub-probe of that one watchpoint.
-    pub(super) fn watch_param(&self, points: &[ir::Point]) -> Option<crate::syntax::name::Name> {
-        let mut one: Option<Id<Watch>> = None;
+    /// The parameter a probe binds: the name the parametric watchpoints' declarations give
+    /// it, when every point of the probe is a hit or sub-probe of a parametric watchpoint and
+    /// they all give it the same name (the value is the address of whichever instance the
+    /// probe runs for). Watchpoints that name it differently sharing one body are an error.
+    pub(super) fn watch_param(
+        &mut self,
+        points: &[ir::Point],
+    ) -> Option<crate::syntax::name::Name> {
+        let mut names: Vec<(crate::syntax::name::Name, Id<Watch>)> = Vec::new();
         for pt in points {
             let w = match pt.kind {
                 PointKind::Data(w) | PointKind::Change(w) | PointKind::WatchSub(w, _) => w,
                 _ => return None,
             };
-            if one.is_some_and(|x| x != w) {
-                return None;
+            match &self.m.watches[w].addr {
+                WatchAddr::Param(n) => {
+                    if !names.iter().any(|(m, _)| m == n) {
+                        names.push((*n, w));
+                    }
+                }
+                _ => return None,
             }
-            one = Some(w);
         }
-        match &self.m.watches[one?].addr {
-            WatchAddr::Param(n) => Some(*n),
-            _ => None,
+        match names.as_slice() {
+            [] => None,
+            [(n, _)] => Some(*n),
+            [(a, wa), (b, wb), ..] => {
+                let ta = self.m.watches[*wa].label().to_string();
+                let tb = self.m.watches[*wb].label().to_string();
+                let span = points[0].span.to(points[points.len() - 1].span);
+                self.diags.push(
+                    Diag::error(
+                        codes::WATCH_SUB,
+                        span,
+                        format!(
+                            "this probe's watchpoints name their parameter differently: `{a}` in `{ta}`, `{b}` in `{tb}`"
+                        ),
+                    )
+                    .help("give the parametric watchpoints whose probes share a body the same parameter name"),
+                );
+                None
+            }
         }
     }
 
