@@ -110,6 +110,14 @@ static inline bool stp_winst_live(struct stp_winst *w)
 	return atomic_read_acquire(&w->gate) & 1;
 }
 
+/* NMI (a hit probe's body, once it holds its locks). Whether this is a hit of an instance
+ * disabled since its handler checked the gate: by the probe that held those locks before
+ * it. False in sub-probes (no regs) and in other probes (no watch). */
+static inline bool stp_hit_disabled(const struct stp_context *c)
+{
+	return c->watch && c->regs && !(atomic_read_acquire(&c->watch->gate) & 1);
+}
+
 /* NMI, IRQ, process. The watched bytes now, zero-extended (0 if unreadable). */
 static inline int64_t stp_winst_read(const struct stp_winst *w)
 {

@@ -212,6 +212,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	this_cpu_add(stp_pc_hits, 1);
 	STP_STMT();
 	f->t1 = stp_fn_charge(c, 8LL);

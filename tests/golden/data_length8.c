@@ -60,6 +60,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "a");
 	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:4:57"))
@@ -78,6 +80,8 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "b");
 	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:5:57"))

@@ -187,6 +187,8 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	if (!(stp_g_tracing))
 		goto stp_out;
 	stp_fn_execname(c, f->s1);

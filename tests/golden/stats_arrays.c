@@ -146,6 +146,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -1670,6 +1670,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	f->t2 = stp_fn_uaddr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;

@@ -51,6 +51,8 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
+	if (unlikely(stp_hit_disabled(c)))
+		goto stp_out;
 	stp_g_later++;
 	goto stp_out;
 stp_out:

@@ -897,6 +897,16 @@ fn probe_bodies(
                 names::local(&p.locals[l].name)
             ));
         }
+        // A hit that waited for the locks while the probe holding them disabled its
+        // watchpoint is not reported: no hit is, from the moment `disable` runs.
+        let hits = p
+            .points
+            .iter()
+            .any(|pt| matches!(pt.kind, PointKind::Data(_) | PointKind::Change(_)));
+        if hits && !release.is_empty() {
+            bodies.line("if (unlikely(stp_hit_disabled(c)))");
+            bodies.line("\tgoto stp_out;");
+        }
         bodies.raw(bg.w.text());
         *scratch = std::mem::take(&mut bg.w).finish();
         bodies.line("goto stp_out;");
