@@ -55,6 +55,7 @@ struct stp_wdecl {
 	unsigned long addr;		/* fixed address (0 for parametric, or a missing symbol) */
 	int len, type, priority;
 	bool parametric, startup, has_unavailable, change, symbol_missing;
+	bool optional;		/* start-up, marked `?`/`!`: left out (a NOTE) if it cannot be armed */
 	perf_overflow_handler_t handler;	/* NMI; overflow_handler_context is the instance */
 	/* Process. Runs the probes attached to one sub-probe kind, in script order; NULL
 	 * when the watchpoint has no sub-probe. */
@@ -470,6 +471,10 @@ static inline void stp_arb_unavailable(struct stp_winst *w, int err, int why, co
 		stp_arb_sub(w, STP_SUB_UNAVAILABLE, reason);
 		return;
 	}
+	if (d->optional) {
+		stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name, reason);
+		return;
+	}
 	if (d->parametric)
 		stp_out_diag("ERROR: cannot enable %s(0x%lx): %s%s%s\n", d->name, w->addr, reason,
 			     where ? " near " : "", where ? where : "");
@@ -728,7 +733,7 @@ static inline int stp_arbiter_init(struct stp_wdecl *decls, int n)
 		}
 		d->startup_err = err;
 		d->startup_why = why;
-		if (d->has_unavailable)
+		if (d->has_unavailable || d->optional)
 			continue;
 		stp_out_diag("ERROR: cannot arm %s: %s\n", d->name, stp_watch_reason(err, why));
 		pr_err("%s: cannot arm %s: %s\n", KBUILD_MODNAME, d->name,
@@ -759,6 +764,9 @@ static inline void stp_arbiter_start(void)
 			stp_arb_sub(&d->fixed, STP_SUB_BEGIN, NULL);
 			atomic_cmpxchg_release(&d->fixed.gate, 0, 1);
 		} else if (d->startup_err) {
+			if (d->optional && !d->has_unavailable)
+				stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name,
+					     stp_watch_reason(d->startup_err, d->startup_why));
 			stp_arb_sub(&d->fixed, STP_SUB_UNAVAILABLE,
 			       stp_watch_reason(d->startup_err, d->startup_why));
 		}

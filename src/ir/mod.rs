@@ -525,6 +525,9 @@ pub struct Watch {
     pub priority: i64,
     /// Some user is `.change`: the runtime keeps the last value.
     pub change: bool,
+    /// A start-up watch that some hit probe names with `?` or `!`: one that cannot be armed
+    /// at start is left out (a NOTE under -v) instead of failing the start.
+    pub optional: bool,
     /// The point's text without sub-probe suffix, for messages.
     pub text: String,
     pub span: Span,

@@ -76,6 +76,9 @@ pub fn module(m: &Module) -> String {
             if w.priority != 0 {
                 let _ = write!(extra, " priority {}", w.priority);
             }
+            if w.optional {
+                extra.push_str(" optional");
+            }
             let _ = writeln!(
                 o,
                 "watch {}: {name}{} length {} {}{extra}{}  <- {}",

@@ -450,6 +450,7 @@ pub fn resolve(
                     None => {
                         m.watches[w].users.push((probe, idx));
                         m.watches[w].change |= change;
+                        m.watches[w].optional |= pp.optional || pp.sufficient;
                         if change {
                             PointKind::Change(w)
                         } else {
@@ -721,6 +722,7 @@ fn new_watch(spec: DataSpec, name: Option<String>, m: &mut Module, span: Span) -
         name,
         priority: spec.priority,
         change: spec.change,
+        optional: false,
         text: spec.text,
         span,
     })

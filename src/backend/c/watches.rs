@@ -53,7 +53,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
         };
         let flag = |b: bool| if b { "true" } else { "false" };
         w.line_fmt(format_args!(
-            "{{ .name = {}, .addr = {addr}, .len = {}, .type = {ty}, .priority = {}, .parametric = {}, .startup = {}, .has_unavailable = {}, .change = {}, .handler = {}, .sub = {} }},",
+            "{{ .name = {}, .addr = {addr}, .len = {}, .type = {ty}, .priority = {}, .parametric = {}, .startup = {}, .has_unavailable = {}, .change = {}, {}.handler = {}, .sub = {} }},",
             c_string(wt.label()),
             wt.len,
             wt.priority,
@@ -61,6 +61,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
             flag(wt.name.is_none()),
             flag(wt.has_sub(SubKind::Unavailable)),
             flag(wt.change),
+            if wt.optional { ".optional = true, " } else { "" },
             names::hit(id.index()),
             if wt.subs.is_empty() {
                 "NULL".to_string()
