@@ -98,29 +98,42 @@ static inline unsigned long stp_symbol_address(const char *name)
 	return stp_kallsyms_lookup_name_fn(name);
 }
 
+/* Any context. The kernel stack at the probe, innermost first, in entries[] (at most
+ * STP_MAXBACKTRACE); returns how many. In a probe with registers (a hit, a function probe)
+ * the trace is taken from the handler itself: the frames of the #DB/kprobe/perf machinery
+ * above the interrupted instruction are skipped (when the unwinder did not list that
+ * instruction, it comes first, before the whole trace). */
+static inline unsigned int stp_stack_at_probe(struct stp_context *c, unsigned long *entries)
+{
+	unsigned int n, i;
+
+	n = stack_trace_save(entries, STP_MAXBACKTRACE, 0);
+	if (!c->regs)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (entries[i] == instruction_pointer(c->regs)) {
+			memmove(entries, entries + i, (n - i) * sizeof(*entries));
+			return n - i;
+		}
+	}
+	/* The interrupted frame is not in the trace: it goes first, followed by the whole
+	 * trace (the machinery's frames, then its callers). */
+	if (n == STP_MAXBACKTRACE)
+		n--;
+	memmove(entries + 1, entries, n * sizeof(*entries));
+	entries[0] = instruction_pointer(c->regs);
+	return n + 1;
+}
+
 /* Any context. Prints the kernel stack at the probe, innermost first, one symbolized frame
- * per line. In a hit handler the trace is taken from the handler itself and the frames of
- * the #DB/perf machinery above the interrupted instruction are skipped. */
+ * per line (stp_stack_at_probe). */
 static inline void stp_print_backtrace(struct stp_context *c)
 {
 	unsigned long entries[STP_MAXBACKTRACE];
-	unsigned int n, i, first = 0;
+	unsigned int n, i;
 
-	n = stack_trace_save(entries, STP_MAXBACKTRACE, 0);
-	if (c->regs) {
-		for (i = 0; i < n; i++) {
-			if (entries[i] == instruction_pointer(c->regs)) {
-				first = i;
-				break;
-			}
-		}
-		if (i == n) {
-			/* The interrupted frame is not in the trace: print it first. */
-			stp_printf(c, " 0x%lx : %pS\n", instruction_pointer(c->regs),
-				   (void *)instruction_pointer(c->regs));
-		}
-	}
-	for (i = first; i < n; i++)
+	n = stp_stack_at_probe(c, entries);
+	for (i = 0; i < n; i++)
 		stp_printf(c, " 0x%lx : %pS\n", entries[i], (void *)entries[i]);
 }
 
@@ -273,8 +286,9 @@ static inline void stp_run_kprobe(void (*body)(struct stp_context *), const char
 /* stp_arg(), stp_register(), stp_print_regs(): per architecture. */
 #include "stp_regs.h"
 
-/* Any context. backtrace(): the kernel stack as hex addresses separated by spaces,
- * innermost first, cut to fit MAXSTRINGLEN. */
+/* Any context. backtrace(): the kernel stack at the probe (stp_stack_at_probe, the frames
+ * print_backtrace() prints) as hex addresses separated by spaces, innermost first, cut to
+ * fit MAXSTRINGLEN. */
 static inline void stp_backtrace_str(struct stp_context *c, char *out)
 {
 	unsigned long entries[STP_MAXBACKTRACE];
@@ -282,7 +296,7 @@ static inline void stp_backtrace_str(struct stp_context *c, char *out)
 	size_t len = 0;
 
 	out[0] = '\0';
-	n = stack_trace_save(entries, STP_MAXBACKTRACE, 0);
+	n = stp_stack_at_probe(c, entries);
 	for (i = 0; i < n && len < STP_MAXSTRINGLEN - 1; i++)
 		len += scnprintf(out + len, STP_MAXSTRINGLEN - len, "%s0x%lx", i ? " " : "",
 				 entries[i]);
