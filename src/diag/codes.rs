@@ -53,3 +53,4 @@ pub const WARN_UNUSED: &str = "W002";
 pub const WARN_NEVER_ASSIGNED: &str = "W003";
 pub const WARN_CONTEXT_FN: &str = "W004";
 pub const WARN_NEVER_ENABLED: &str = "W010";
+pub const WARN_ENABLE_AT_END: &str = "W011";

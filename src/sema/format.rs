@@ -86,7 +86,8 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
             return Err(Diag::error(
                 codes::FORMAT,
                 span,
-                format!("unknown format directive `{spec}`"),
+                // As the script spells it: `%z\n`, not a line break inside the quotes.
+                format!("unknown format directive `{}`", spec.escape_debug()),
             )
             .label("in this format")
             .help("known directives: %d %i %u %x %X %o %c %s %p %%, with flags, width and precision (a number or `*`)"));

@@ -81,6 +81,9 @@ struct Elab<'a> {
     declared: std::collections::HashMap<Span, Id<ir::Watch>>,
     /// Named watches some `enable` names.
     enabled: std::collections::HashSet<Id<ir::Watch>>,
+    /// The probe being lowered runs only as the session ends (`end`, `error`): an `enable`
+    /// there is ignored at run time, so it is warned about.
+    ending_probe: bool,
     /// Names whose watchpoint declaration was refused (no follow-on errors for their uses).
     bad_watches: std::collections::HashSet<String>,
     /// Per global: whether it is a statistic, and what it keeps so far.
@@ -150,6 +153,7 @@ pub fn elaborate(
         named: probes::NamedWatches::new(),
         declared: std::collections::HashMap::new(),
         enabled: std::collections::HashSet::new(),
+        ending_probe: false,
         bad_watches: std::collections::HashSet::new(),
         stats: vec![],
         dead: 0,
@@ -436,8 +440,13 @@ impl<'a> Elab<'a> {
             sc.assign(&LValue::Local(l));
             l
         });
+        self.ending_probe = !points.is_empty()
+            && points
+                .iter()
+                .all(|pt| matches!(pt.kind, ir::PointKind::End(_) | ir::PointKind::Error(_)));
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
+        self.ending_probe = false;
         // A probe whose points were all refused may have been meant as a SystemTap tapset
         // alias, which would have given its locals values: not warned about.
         if !points.is_empty() {

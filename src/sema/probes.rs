@@ -800,6 +800,7 @@ fn data_spec(
     let mut access = None;
     let mut change = false;
     let mut priority = 0;
+    let mut priority_at: Option<Span> = None;
     let mut sub = None;
     let mut base_len = c.len();
     for (i, name) in rest.iter().enumerate() {
@@ -843,11 +844,28 @@ fn data_spec(
                 no_arg(comp, diags).then_some(())?;
                 access = Some(Access::Read);
             }
+            ("priority", _) if access.is_some() && priority_at.is_some() => {
+                let first = priority_at.expect("checked");
+                diags.push(
+                    Diag::error(
+                        codes::WATCH_PRIORITY,
+                        comp.name.span,
+                        "a watchpoint has one priority",
+                    )
+                    .label("a second `.priority`")
+                    .secondary(first, "the first one")
+                    .help("keep one `.priority(N)`"),
+                );
+                return None;
+            }
             ("priority", _) if access.is_some() => match &comp.arg {
                 Some(ast::Literal {
                     value: LitValue::Int(v),
                     ..
-                }) if i32::try_from(*v).is_ok() => priority = *v,
+                }) if i32::try_from(*v).is_ok() => {
+                    priority = *v;
+                    priority_at = Some(comp.name.span);
+                }
                 Some(ast::Literal {
                     value: LitValue::Int(v),
                     span,

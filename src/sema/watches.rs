@@ -234,6 +234,20 @@ impl Elab<'_> {
         }
         if enable {
             self.enabled.insert(w);
+            if self.ending_probe {
+                self.diags.push(
+                    Diag::warning(
+                        codes::WARN_ENABLE_AT_END,
+                        name.span,
+                        format!(
+                            "`enable {}` in an end or error probe does nothing",
+                            name.name
+                        ),
+                    )
+                    .label("requests made while the session ends are ignored")
+                    .help("enable it from a begin probe, a timer or a hit instead"),
+                );
+            }
         }
         let arg = arg.map(|a| self.expr(a, sc));
         if enable {

@@ -480,6 +480,19 @@ impl<'a> Parser<'a> {
         ) {
             (T::Op("=" | "+="), ..) => None,
             (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p),
+            (T::Op("("), T::Ident(_), T::Op(","), _) if n == 1 && self.param_list_then_eq(n) => {
+                // `NAME(a, b) =`: a watchpoint has one address, so one parameter.
+                for _ in 0..4 {
+                    self.bump();
+                }
+                let sp = self.peek().span;
+                self.diags.push(
+                    Diag::error(codes::PARSE, sp, "a watchpoint takes one parameter")
+                        .label("a second parameter")
+                        .help("declare one parameter, the address: probe NAME(addr) = kernel.data(addr)..."),
+                );
+                return Err(Fatal::Syntax);
+            }
             _ => return Ok(None),
         };
         let mut names = vec![];
@@ -518,6 +531,21 @@ impl<'a> Parser<'a> {
             rest: names.collect(),
             append,
         }))
+    }
+
+    /// Whether the tokens from `n` on are `( NAME , NAME ... ) =`.
+    fn param_list_then_eq(&mut self, n: usize) -> bool {
+        let mut i = n + 1;
+        loop {
+            if !matches!(self.peek_at(i), T::Ident(_)) {
+                return false;
+            }
+            match self.peek_at(i + 1) {
+                T::Op(",") => i += 2,
+                T::Op(")") => return self.peek_at(i + 2) == T::Op("="),
+                _ => return false,
+            }
+        }
     }
 
     fn probe_point(&mut self) -> PResult<ProbePoint> {

@@ -474,6 +474,7 @@ impl Gen<'_> {
 
     fn probe(&mut self, p: Plan) -> Item {
         let mut b = Body::probe(p.allowed, p.param);
+        b.ending = p.points.iter().all(|pt| pt.0[0].0 == "end");
         let cond = self.chance(20).then(|| self.expr(&mut b, Ty::Long, 2));
         let body = self.stmts(&mut b, 0, 1, 4);
         Item::Probe(ProbeDecl {
@@ -529,8 +530,11 @@ impl Gen<'_> {
         if body.is_empty() {
             return vec![];
         }
+        // Not `end`: an enable there does nothing (W011).
+        let has_enable = body.iter().any(|s| matches!(s, Stmt::Enable { .. }));
         let point = match self.below(4) {
-            0 => Point(vec![comp("end", None)]),
+            0 if !has_enable => Point(vec![comp("end", None)]),
+            0 => Point(vec![comp("never", None)]),
             1 => Point(vec![comp("never", None)]),
             2 => Point(vec![comp("begin", Some("-5".into()))]),
             _ => Point(vec![comp("begin", None)]),

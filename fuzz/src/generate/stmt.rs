@@ -20,6 +20,9 @@ pub(crate) struct Body {
     /// What the body reached: context functions and changed arrays, itself or through calls.
     pub needs: Needs,
     pub writes: BTreeSet<usize>,
+    /// A probe that runs only as the session ends (every point `end`): an `enable` there
+    /// does nothing (warning W011), so none is written.
+    pub ending: bool,
 }
 
 impl Body {
@@ -35,6 +38,7 @@ impl Body {
             iterating: vec![],
             needs: 0,
             writes: BTreeSet::new(),
+            ending: false,
         }
     }
 }
@@ -341,7 +345,7 @@ impl Gen<'_> {
                 _ => g.expr(b, Ty::Long, 1),
             })
         };
-        Some(if self.chance(60) {
+        Some(if !b.ending && self.chance(60) {
             self.facts.enabled.insert(w);
             let arg = if parametric { arg(self, b) } else { None };
             Stmt::Enable {
