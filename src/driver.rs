@@ -762,6 +762,11 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
             image.display()
         )));
     }
+    // A -G mistake is found here, not after the guest booted.
+    if !s.cfg.run.globals.is_empty() {
+        let info = crate::run::modinfo::ModInfo::from_file(ko).map_err(Stop::Env)?;
+        crate::run::loader::global_params(&info, &s.cfg.run.globals).map_err(Stop::Env)?;
+    }
     let exe =
         std::env::current_exe().map_err(|e| Stop::Env(format!("cannot find this program: {e}")))?;
     let guest_ko = format!(

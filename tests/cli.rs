@@ -502,3 +502,41 @@ fn a_prefaulted_heap_translates_the_same() {
         "the C differs"
     );
 }
+
+/// A -G that names no global of the script, or gives a number global text, is refused once
+/// the module is built, before any guest boots: QEMU is never started (an impossible
+/// `STPHWBP_QEMU` would fail otherwise with a different message).
+#[test]
+fn bad_set_globals_are_refused_before_the_guest_boots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = some_tree();
+    let base = [
+        "--vm",
+        "-r",
+        tree.as_str(),
+        "-e",
+        "global hits = 5 probe begin { println(hits) exit() }",
+    ];
+    for (g, want) in [
+        (
+            "nosuch=1",
+            "no global 'nosuch' that can be set (settable: hits)",
+        ),
+        (
+            "hits=abc",
+            "global 'hits' is a number, and 'abc' is not one",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .current_dir(dir.path())
+            .args(base)
+            .args(["-G", g])
+            .env("XDG_CACHE_HOME", dir.path())
+            .env("STPHWBP_QEMU", "/nonexistent/qemu")
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{g}: {err}");
+        assert!(err.contains(want), "{g}: {err}");
+    }
+}

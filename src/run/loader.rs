@@ -264,7 +264,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
 }
 
 /// `-G` settings as module parameters, checked against `stphwbp_global` entries.
-pub(super) fn global_params(
+pub(crate) fn global_params(
     info: &ModInfo,
     globals: &[(String, String)],
 ) -> Result<Vec<String>, String> {
