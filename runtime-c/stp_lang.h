@@ -180,11 +180,17 @@ static inline void stp_regex_matched(struct stp_context *c, char *rv, int64_t n)
 }
 #endif
 
-/* Any context. Reports a full array; returns 1 so that generated code reads
- * `if (stp_map_set_long(...) && stp_map_full(c, "arr", "f.stp:3:5")) goto stp_out;`. */
-static inline int stp_map_full(struct stp_context *c, const char *array, const char *where)
+/* Any context. Reports a full array, naming the limit it reached (its declared size, or
+ * MAXMAPENTRIES); returns 1 so that generated code reads
+ * `if (stp_map_set_long(m, ...) && stp_map_full(c, m, "arr", "f.stp:3:5")) goto stp_out;`. */
+static inline int stp_map_full(struct stp_context *c, const struct stp_map *m, const char *array,
+			       const char *where)
 {
-	stp_error_near(c, where, "array %s is full (MAXMAPENTRIES)", array);
+	if (m->sized)
+		stp_error_near(c, where, "array %s is full (its declared size, %u)", array,
+			       m->maxentries);
+	else
+		stp_error_near(c, where, "array %s is full (MAXMAPENTRIES=%u)", array, m->maxentries);
 	return 1;
 }
 

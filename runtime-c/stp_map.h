@@ -47,6 +47,7 @@ struct stp_map {
 	uint32_t free_head;
 	uint32_t oldest, newest;		/* ends of the insertion order */
 	bool wrap;				/* full: adding drops the oldest */
+	bool sized;				/* maxentries is the declared size (`a[N]`) */
 	uint32_t *buckets;
 	uint32_t *sorted;
 	char *entries;
@@ -249,6 +250,8 @@ static inline struct stp_map *stp_map_new(const char *keytypes, char valtype, un
 
 	if (n < 1 || n > STP_MAXKEYS || (valtype != 'l' && valtype != 's'))
 		return NULL;
+	bool sized = maxentries != 0;
+
 	if (maxentries == 0)
 		maxentries = STP_MAXMAPENTRIES;
 	if (maxentries >= 0x40000000u)
@@ -256,6 +259,7 @@ static inline struct stp_map *stp_map_new(const char *keytypes, char valtype, un
 	m = STP_ZALLOC(sizeof(*m));
 	if (!m)
 		return NULL;
+	m->sized = sized;
 	m->nkeys = n;
 	m->valtype = valtype;
 	for (c = 0; c <= n; c++) {

@@ -115,27 +115,27 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 1LL);
 	f->t2 = 10LL;
-	if (stp_map_set_long(stp_g_one, &f->k1, f->t2) && stp_map_full(c, "one", "arrays.stp:6:3"))
+	if (stp_map_set_long(stp_g_one, &f->k1, f->t2) && stp_map_full(c, stp_g_one, "one", "arrays.stp:6:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
 	stp_key_long(&f->k3, 2LL);
 	f->t4 = 20LL;
-	if (stp_map_set_long(stp_g_one, &f->k3, f->t4) && stp_map_full(c, "one", "arrays.stp:7:3"))
+	if (stp_map_set_long(stp_g_one, &f->k3, f->t4) && stp_map_full(c, stp_g_one, "one", "arrays.stp:7:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_str(&f->k5, "a");
 	stp_key_long(&f->k5, 1LL);
 	f->t6 = 100LL;
-	if (stp_map_set_long(stp_g_two, &f->k5, f->t6) && stp_map_full(c, "two", "arrays.stp:8:3"))
+	if (stp_map_set_long(stp_g_two, &f->k5, f->t6) && stp_map_full(c, stp_g_two, "two", "arrays.stp:8:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k7);
 	stp_key_str(&f->k7, "b");
 	stp_key_long(&f->k7, 2LL);
 	f->t8 = 200LL;
-	if (stp_map_set_long(stp_g_two, &f->k7, f->t8) && stp_map_full(c, "two", "arrays.stp:9:3"))
+	if (stp_map_set_long(stp_g_two, &f->k7, f->t8) && stp_map_full(c, stp_g_two, "two", "arrays.stp:9:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_fn_execname(c, f->s9);
@@ -143,7 +143,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	stp_key_init(&f->k10);
 	stp_key_str(&f->k10, f->s9);
-	if (stp_map_set_str(stp_g_names, &f->k10, "x") && stp_map_full(c, "names", "arrays.stp:10:3"))
+	if (stp_map_set_str(stp_g_names, &f->k10, "x") && stp_map_full(c, stp_g_names, "names", "arrays.stp:10:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_g_s = 5LL;

@@ -142,18 +142,18 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 1LL);
-	if (stp_map_add_long(stp_g_arr, &f->k5, 1, &f->t6) && stp_map_full(c, "arr", "assign_ops.stp:11:3"))
+	if (stp_map_add_long(stp_g_arr, &f->k5, 1, &f->t6) && stp_map_full(c, stp_g_arr, "arr", "assign_ops.stp:11:3"))
 		goto stp_out;
 	(void)((f->t6 - (1)));
 	STP_STMT();
 	stp_key_init(&f->k7);
 	stp_key_long(&f->k7, 1LL);
-	if (stp_map_add_long(stp_g_arr, &f->k7, 10LL, &f->t8) && stp_map_full(c, "arr", "assign_ops.stp:12:3"))
+	if (stp_map_add_long(stp_g_arr, &f->k7, 10LL, &f->t8) && stp_map_full(c, stp_g_arr, "arr", "assign_ops.stp:12:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);
 	stp_key_long(&f->k9, 2LL);
-	if (stp_map_add_long(stp_g_arr, &f->k9, 1, &f->t10) && stp_map_full(c, "arr", "assign_ops.stp:13:3"))
+	if (stp_map_add_long(stp_g_arr, &f->k9, 1, &f->t10) && stp_map_full(c, stp_g_arr, "arr", "assign_ops.stp:13:3"))
 		goto stp_out;
 	STP_STMT();
 	f->l_m = (((int64_t)((f->l_x) > (f->l_y))) ? (f->l_x) : (f->l_y));

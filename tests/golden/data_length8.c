@@ -64,7 +64,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "a");
-	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:4:57"))
+	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, stp_g_hits, "hits", "data_length8.stp:4:57"))
 		goto stp_out;
 	(void)((f->t2 - (1)));
 	goto stp_out;
@@ -84,7 +84,7 @@ static void stp_probe_1(struct stp_context *c) {
 		goto stp_out;
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, "b");
-	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, "hits", "data_length8.stp:5:57"))
+	if (stp_map_add_long(stp_g_hits, &f->k1, 1, &f->t2) && stp_map_full(c, stp_g_hits, "hits", "data_length8.stp:5:57"))
 		goto stp_out;
 	(void)((f->t2 - (1)));
 	goto stp_out;

@@ -53,7 +53,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 1LL);
 	f->t2 = 2LL;
-	if (stp_map_set_long(stp_g_a, &f->k1, f->t2) && stp_map_full(c, "a", "enable_variable.stp:5:3"))
+	if (stp_map_set_long(stp_g_a, &f->k1, f->t2) && stp_map_full(c, stp_g_a, "a", "enable_variable.stp:5:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_g_enable = 1LL;

@@ -112,40 +112,40 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, 3LL);
 	f->t2 = 30LL;
-	if (stp_map_set_long(stp_g_a, &f->k1, f->t2) && stp_map_full(c, "a", "foreach_sort.stp:6:3"))
+	if (stp_map_set_long(stp_g_a, &f->k1, f->t2) && stp_map_full(c, stp_g_a, "a", "foreach_sort.stp:6:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
 	stp_key_long(&f->k3, 1LL);
 	f->t4 = 10LL;
-	if (stp_map_set_long(stp_g_a, &f->k3, f->t4) && stp_map_full(c, "a", "foreach_sort.stp:6:14"))
+	if (stp_map_set_long(stp_g_a, &f->k3, f->t4) && stp_map_full(c, stp_g_a, "a", "foreach_sort.stp:6:14"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 2LL);
 	f->t6 = 20LL;
-	if (stp_map_set_long(stp_g_a, &f->k5, f->t6) && stp_map_full(c, "a", "foreach_sort.stp:6:25"))
+	if (stp_map_set_long(stp_g_a, &f->k5, f->t6) && stp_map_full(c, stp_g_a, "a", "foreach_sort.stp:6:25"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k7);
 	stp_key_str(&f->k7, "x");
 	stp_key_long(&f->k7, 2LL);
 	f->t8 = 1LL;
-	if (stp_map_set_long(stp_g_m, &f->k7, f->t8) && stp_map_full(c, "m", "foreach_sort.stp:7:3"))
+	if (stp_map_set_long(stp_g_m, &f->k7, f->t8) && stp_map_full(c, stp_g_m, "m", "foreach_sort.stp:7:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);
 	stp_key_str(&f->k9, "y");
 	stp_key_long(&f->k9, 1LL);
 	f->t10 = 2LL;
-	if (stp_map_set_long(stp_g_m, &f->k9, f->t10) && stp_map_full(c, "m", "foreach_sort.stp:7:18"))
+	if (stp_map_set_long(stp_g_m, &f->k9, f->t10) && stp_map_full(c, stp_g_m, "m", "foreach_sort.stp:7:18"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k11);
 	stp_key_str(&f->k11, "z");
 	stp_key_long(&f->k11, 3LL);
 	f->t12 = 3LL;
-	if (stp_map_set_long(stp_g_m, &f->k11, f->t12) && stp_map_full(c, "m", "foreach_sort.stp:7:33"))
+	if (stp_map_set_long(stp_g_m, &f->k11, f->t12) && stp_map_full(c, stp_g_m, "m", "foreach_sort.stp:7:33"))
 		goto stp_out;
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 0), "foreach over a")))

@@ -123,7 +123,7 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_long(&f->k1, stp_g_counter);
-	if (stp_map_set_str(stp_g_table, &f->k1, stp_g_greeting) && stp_map_full(c, "table", "globals.stp:11:3"))
+	if (stp_map_set_str(stp_g_table, &f->k1, stp_g_greeting) && stp_map_full(c, stp_g_table, "table", "globals.stp:11:3"))
 		goto stp_out;
 	STP_STMT();
 	f->t2 = stp_g_counter;

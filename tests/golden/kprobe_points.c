@@ -506,7 +506,7 @@ static void stp_probe_1(struct stp_context *c) {
 		goto stp_out;
 	stp_key_init(&f->k2);
 	stp_key_long(&f->k2, f->t1);
-	if (stp_map_add_long(stp_g_rets, &f->k2, 1, &f->t3) && stp_map_full(c, "rets", "kprobe_points.stp:10:56"))
+	if (stp_map_add_long(stp_g_rets, &f->k2, 1, &f->t3) && stp_map_full(c, stp_g_rets, "rets", "kprobe_points.stp:10:56"))
 		goto stp_out;
 	(void)((f->t3 - (1)));
 	goto stp_out;

@@ -409,13 +409,13 @@ static void stp_fn_start_stopwatch(struct stp_context *c, const char *a_name) {
 		if (unlikely(c->last_error))
 			goto stp_out;
 		f->t6 = f->t5;
-		if (stp_map_set_long(stp_g___stopwatch_lap_start, &f->k4, f->t6) && stp_map_full(c, "__stopwatch_lap_start", "<tapset>/stopwatch.stp:11:3"))
+		if (stp_map_set_long(stp_g___stopwatch_lap_start, &f->k4, f->t6) && stp_map_full(c, stp_g___stopwatch_lap_start, "__stopwatch_lap_start", "<tapset>/stopwatch.stp:11:3"))
 			goto stp_out;
 	}
 	STP_STMT();
 	stp_key_init(&f->k7);
 	stp_key_str(&f->k7, f->l_name);
-	if (stp_map_add_long(stp_g___stopwatch_total, &f->k7, 0LL, &f->t8) && stp_map_full(c, "__stopwatch_total", "<tapset>/stopwatch.stp:12:2"))
+	if (stp_map_add_long(stp_g___stopwatch_total, &f->k7, 0LL, &f->t8) && stp_map_full(c, stp_g___stopwatch_total, "__stopwatch_total", "<tapset>/stopwatch.stp:12:2"))
 		goto stp_out;
 	goto stp_out;
 stp_out:
@@ -440,13 +440,13 @@ static void stp_fn_stop_stopwatch(struct stp_context *c, const char *a_name) {
 	f->t3 = stp_fn___stopwatch_lap(c, f->l_name);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	if (stp_map_add_long(stp_g___stopwatch_total, &f->k2, f->t3, &f->t4) && stp_map_full(c, "__stopwatch_total", "<tapset>/stopwatch.stp:16:2"))
+	if (stp_map_add_long(stp_g___stopwatch_total, &f->k2, f->t3, &f->t4) && stp_map_full(c, stp_g___stopwatch_total, "__stopwatch_total", "<tapset>/stopwatch.stp:16:2"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_str(&f->k5, f->l_name);
 	f->t6 = 0LL;
-	if (stp_map_set_long(stp_g___stopwatch_lap_start, &f->k5, f->t6) && stp_map_full(c, "__stopwatch_lap_start", "<tapset>/stopwatch.stp:17:2"))
+	if (stp_map_set_long(stp_g___stopwatch_lap_start, &f->k5, f->t6) && stp_map_full(c, stp_g___stopwatch_lap_start, "__stopwatch_lap_start", "<tapset>/stopwatch.stp:17:2"))
 		goto stp_out;
 	goto stp_out;
 stp_out:
@@ -492,7 +492,7 @@ static int64_t stp_fn_read_stopwatch_ns(struct stp_context *c, const char *a_nam
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, f->l_name);
-	if (stp_map_add_long(stp_g___stopwatch_total, &f->k1, 0LL, &f->t2) && stp_map_full(c, "__stopwatch_total", "<tapset>/stopwatch.stp:32:2"))
+	if (stp_map_add_long(stp_g___stopwatch_total, &f->k1, 0LL, &f->t2) && stp_map_full(c, stp_g___stopwatch_total, "__stopwatch_total", "<tapset>/stopwatch.stp:32:2"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
@@ -605,13 +605,13 @@ static void stp_fn_qsq_start(struct stp_context *c, const char *a_qname) {
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, f->l_qname);
 	f->t2 = 0LL;
-	if (stp_map_set_long(stp_g___qs_waiting, &f->k1, f->t2) && stp_map_full(c, "__qs_waiting", "<tapset>/queue_stats.stp:51:2"))
+	if (stp_map_set_long(stp_g___qs_waiting, &f->k1, f->t2) && stp_map_full(c, stp_g___qs_waiting, "__qs_waiting", "<tapset>/queue_stats.stp:51:2"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
 	stp_key_str(&f->k3, f->l_qname);
 	f->t4 = 0LL;
-	if (stp_map_set_long(stp_g___qs_running, &f->k3, f->t4) && stp_map_full(c, "__qs_running", "<tapset>/queue_stats.stp:52:2"))
+	if (stp_map_set_long(stp_g___qs_running, &f->k3, f->t4) && stp_map_full(c, stp_g___qs_running, "__qs_running", "<tapset>/queue_stats.stp:52:2"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
@@ -645,7 +645,7 @@ static void stp_fn_qsq_start(struct stp_context *c, const char *a_qname) {
 	if (unlikely(c->last_error))
 		goto stp_out;
 	f->t14 = f->t13;
-	if (stp_map_set_long(stp_g___qs_since, &f->k12, f->t14) && stp_map_full(c, "__qs_since", "<tapset>/queue_stats.stp:59:2"))
+	if (stp_map_set_long(stp_g___qs_since, &f->k12, f->t14) && stp_map_full(c, stp_g___qs_since, "__qs_since", "<tapset>/queue_stats.stp:59:2"))
 		goto stp_out;
 	goto stp_out;
 stp_out:
@@ -670,7 +670,7 @@ static void stp_fn_qs_wait(struct stp_context *c, const char *a_qname) {
 	STP_STMT();
 	stp_key_init(&f->k1);
 	stp_key_str(&f->k1, f->l_qname);
-	if (stp_map_add_long(stp_g___qs_waiting, &f->k1, 1, &f->t2) && stp_map_full(c, "__qs_waiting", "<tapset>/queue_stats.stp:30:2"))
+	if (stp_map_add_long(stp_g___qs_waiting, &f->k1, 1, &f->t2) && stp_map_full(c, stp_g___qs_waiting, "__qs_waiting", "<tapset>/queue_stats.stp:30:2"))
 		goto stp_out;
 	(void)((f->t2 - (1)));
 	goto stp_out;
@@ -702,13 +702,13 @@ static void stp_fn_qs_run(struct stp_context *c, const char *a_qname) {
 			STP_STMT();
 			stp_key_init(&f->k3);
 			stp_key_str(&f->k3, f->l_qname);
-			if (stp_map_add_long(stp_g___qs_waiting, &f->k3, -1, &f->t4) && stp_map_full(c, "__qs_waiting", "<tapset>/queue_stats.stp:36:3"))
+			if (stp_map_add_long(stp_g___qs_waiting, &f->k3, -1, &f->t4) && stp_map_full(c, stp_g___qs_waiting, "__qs_waiting", "<tapset>/queue_stats.stp:36:3"))
 				goto stp_out;
 			(void)((f->t4 - (-1)));
 			STP_STMT();
 			stp_key_init(&f->k5);
 			stp_key_str(&f->k5, f->l_qname);
-			if (stp_map_add_long(stp_g___qs_running, &f->k5, 1, &f->t6) && stp_map_full(c, "__qs_running", "<tapset>/queue_stats.stp:37:3"))
+			if (stp_map_add_long(stp_g___qs_running, &f->k5, 1, &f->t6) && stp_map_full(c, stp_g___qs_running, "__qs_running", "<tapset>/queue_stats.stp:37:3"))
 				goto stp_out;
 			(void)((f->t6 - (1)));
 		}
@@ -742,13 +742,13 @@ static void stp_fn_qs_done(struct stp_context *c, const char *a_qname) {
 			STP_STMT();
 			stp_key_init(&f->k3);
 			stp_key_str(&f->k3, f->l_qname);
-			if (stp_map_add_long(stp_g___qs_running, &f->k3, -1, &f->t4) && stp_map_full(c, "__qs_running", "<tapset>/queue_stats.stp:44:3"))
+			if (stp_map_add_long(stp_g___qs_running, &f->k3, -1, &f->t4) && stp_map_full(c, stp_g___qs_running, "__qs_running", "<tapset>/queue_stats.stp:44:3"))
 				goto stp_out;
 			(void)((f->t4 - (-1)));
 			STP_STMT();
 			stp_key_init(&f->k5);
 			stp_key_str(&f->k5, f->l_qname);
-			if (stp_map_add_long(stp_g___qs_served, &f->k5, 1, &f->t6) && stp_map_full(c, "__qs_served", "<tapset>/queue_stats.stp:45:3"))
+			if (stp_map_add_long(stp_g___qs_served, &f->k5, 1, &f->t6) && stp_map_full(c, stp_g___qs_served, "__qs_served", "<tapset>/queue_stats.stp:45:3"))
 				goto stp_out;
 			(void)((f->t6 - (1)));
 		}
@@ -1089,32 +1089,32 @@ static void stp_fn___qs_advance(struct stp_context *c, const char *a_q) {
 		STP_STMT();
 		stp_key_init(&f->k8);
 		stp_key_str(&f->k8, f->l_q);
-		if (stp_map_add_long(stp_g___qs_wait_busy, &f->k8, f->l_dt, &f->t9) && stp_map_full(c, "__qs_wait_busy", "<tapset>/queue_stats.stp:21:9"))
+		if (stp_map_add_long(stp_g___qs_wait_busy, &f->k8, f->l_dt, &f->t9) && stp_map_full(c, stp_g___qs_wait_busy, "__qs_wait_busy", "<tapset>/queue_stats.stp:21:9"))
 			goto stp_out;
 	}
 	STP_STMT();
 	stp_key_init(&f->k10);
 	stp_key_str(&f->k10, f->l_q);
-	if (stp_map_add_long(stp_g___qs_wait_area, &f->k10, (int64_t)((uint64_t)(f->l_w) * (uint64_t)(f->l_dt)), &f->t11) && stp_map_full(c, "__qs_wait_area", "<tapset>/queue_stats.stp:22:2"))
+	if (stp_map_add_long(stp_g___qs_wait_area, &f->k10, (int64_t)((uint64_t)(f->l_w) * (uint64_t)(f->l_dt)), &f->t11) && stp_map_full(c, stp_g___qs_wait_area, "__qs_wait_area", "<tapset>/queue_stats.stp:22:2"))
 		goto stp_out;
 	STP_STMT();
 	if (f->l_r) {
 		STP_STMT();
 		stp_key_init(&f->k12);
 		stp_key_str(&f->k12, f->l_q);
-		if (stp_map_add_long(stp_g___qs_run_busy, &f->k12, f->l_dt, &f->t13) && stp_map_full(c, "__qs_run_busy", "<tapset>/queue_stats.stp:23:9"))
+		if (stp_map_add_long(stp_g___qs_run_busy, &f->k12, f->l_dt, &f->t13) && stp_map_full(c, stp_g___qs_run_busy, "__qs_run_busy", "<tapset>/queue_stats.stp:23:9"))
 			goto stp_out;
 	}
 	STP_STMT();
 	stp_key_init(&f->k14);
 	stp_key_str(&f->k14, f->l_q);
-	if (stp_map_add_long(stp_g___qs_run_area, &f->k14, (int64_t)((uint64_t)(f->l_r) * (uint64_t)(f->l_dt)), &f->t15) && stp_map_full(c, "__qs_run_area", "<tapset>/queue_stats.stp:24:2"))
+	if (stp_map_add_long(stp_g___qs_run_area, &f->k14, (int64_t)((uint64_t)(f->l_r) * (uint64_t)(f->l_dt)), &f->t15) && stp_map_full(c, stp_g___qs_run_area, "__qs_run_area", "<tapset>/queue_stats.stp:24:2"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k16);
 	stp_key_str(&f->k16, f->l_q);
 	f->t17 = f->l_now;
-	if (stp_map_set_long(stp_g___qs_touched, &f->k16, f->t17) && stp_map_full(c, "__qs_touched", "<tapset>/queue_stats.stp:25:2"))
+	if (stp_map_set_long(stp_g___qs_touched, &f->k16, f->t17) && stp_map_full(c, stp_g___qs_touched, "__qs_touched", "<tapset>/queue_stats.stp:25:2"))
 		goto stp_out;
 	goto stp_out;
 stp_out:
@@ -1647,7 +1647,7 @@ static void stp_probe_0(struct stp_context *c) {
 	if (unlikely(c->last_error))
 		goto stp_out;
 	f->t14 = f->t13;
-	if (stp_map_set_long(stp_g___this_var1, &f->k12, f->t14) && stp_map_full(c, "__this_var1", "tapset_globals.stp:14:3"))
+	if (stp_map_set_long(stp_g___this_var1, &f->k12, f->t14) && stp_map_full(c, stp_g___this_var1, "__this_var1", "tapset_globals.stp:14:3"))
 		goto stp_out;
 	STP_STMT();
 	f->t15 = stp_fn_tid(c);
@@ -1658,7 +1658,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_execname(c, f->s17);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	if (stp_map_set_str(stp_g___this_var3, &f->k16, f->s17) && stp_map_full(c, "__this_var3", "tapset_globals.stp:15:3"))
+	if (stp_map_set_str(stp_g___this_var3, &f->k16, f->s17) && stp_map_full(c, stp_g___this_var3, "__this_var3", "tapset_globals.stp:15:3"))
 		goto stp_out;
 	STP_STMT();
 	f->t18 = stp_fn_tid(c);

@@ -180,7 +180,7 @@ stp_try_end3:
 		goto stp_out;
 	snprintf(f->s6, STP_MAXSTRINGLEN, "%lld", (long long)((int64_t)((uint64_t)(f->t7) + (uint64_t)(f->t8))));
 	stp_strcat(f->s5, f->s6);
-	if (stp_map_set_str(stp_g_names, &f->k4, f->s5) && stp_map_full(c, "names", "warn_never_assigned.stp:17:3"))
+	if (stp_map_set_str(stp_g_names, &f->k4, f->s5) && stp_map_full(c, stp_g_names, "names", "warn_never_assigned.stp:17:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);

@@ -105,21 +105,21 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k1, 1LL);
 	stp_key_str(&f->k1, "read");
 	f->t2 = 3LL;
-	if (stp_map_set_long(stp_g_calls, &f->k1, f->t2) && stp_map_full(c, "calls", "wildcard_keys.stp:5:3"))
+	if (stp_map_set_long(stp_g_calls, &f->k1, f->t2) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:5:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
 	stp_key_long(&f->k3, 1LL);
 	stp_key_str(&f->k3, "write");
 	f->t4 = 4LL;
-	if (stp_map_set_long(stp_g_calls, &f->k3, f->t4) && stp_map_full(c, "calls", "wildcard_keys.stp:5:25"))
+	if (stp_map_set_long(stp_g_calls, &f->k3, f->t4) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:5:25"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 2LL);
 	stp_key_str(&f->k5, "read");
 	f->t6 = 5LL;
-	if (stp_map_set_long(stp_g_calls, &f->k5, f->t6) && stp_map_full(c, "calls", "wildcard_keys.stp:5:48"))
+	if (stp_map_set_long(stp_g_calls, &f->k5, f->t6) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:5:48"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k7);
@@ -127,7 +127,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k7, 1LL);
 	stp_key_str(&f->k7, "x");
 	f->t8 = 1LL;
-	if (stp_map_set_long(stp_g_names, &f->k7, f->t8) && stp_map_full(c, "names", "wildcard_keys.stp:6:3"))
+	if (stp_map_set_long(stp_g_names, &f->k7, f->t8) && stp_map_full(c, stp_g_names, "names", "wildcard_keys.stp:6:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);
@@ -229,21 +229,21 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_key_long(&f->k1, 3LL);
 	stp_key_str(&f->k1, "read");
 	f->t2 = 1LL;
-	if (stp_map_set_long(stp_g_calls, &f->k1, f->t2) && stp_map_full(c, "calls", "wildcard_keys.stp:16:3"))
+	if (stp_map_set_long(stp_g_calls, &f->k1, f->t2) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:16:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k3);
 	stp_key_long(&f->k3, 3LL);
 	stp_key_str(&f->k3, "open");
 	f->t4 = 2LL;
-	if (stp_map_set_long(stp_g_calls, &f->k3, f->t4) && stp_map_full(c, "calls", "wildcard_keys.stp:16:25"))
+	if (stp_map_set_long(stp_g_calls, &f->k3, f->t4) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:16:25"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 4LL);
 	stp_key_str(&f->k5, "read");
 	f->t6 = 9LL;
-	if (stp_map_set_long(stp_g_calls, &f->k5, f->t6) && stp_map_full(c, "calls", "wildcard_keys.stp:16:47"))
+	if (stp_map_set_long(stp_g_calls, &f->k5, f->t6) && stp_map_full(c, stp_g_calls, "calls", "wildcard_keys.stp:16:47"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k9);

@@ -102,14 +102,14 @@ static void stp_probe_0(struct stp_context *c) {
 			stp_key_init(&f->k2);
 			stp_key_long(&f->k2, f->l_i);
 			f->t3 = (int64_t)((uint64_t)(f->l_i) * (uint64_t)(f->l_i));
-			if (stp_map_set_long(stp_g_recent, &f->k2, f->t3) && stp_map_full(c, "recent", "wrap_arrays.stp:5:5"))
+			if (stp_map_set_long(stp_g_recent, &f->k2, f->t3) && stp_map_full(c, stp_g_recent, "recent", "wrap_arrays.stp:5:5"))
 				goto stp_out;
 			STP_STMT();
 			snprintf(f->s4, STP_MAXSTRINGLEN, "n%lld", (long long)(f->l_i));
 			stp_key_init(&f->k5);
 			stp_key_str(&f->k5, f->s4);
 			snprintf(f->s6, STP_MAXSTRINGLEN, "v%lld", (long long)(f->l_i));
-			if (stp_map_set_str(stp_g_names, &f->k5, f->s6) && stp_map_full(c, "names", "wrap_arrays.stp:6:5"))
+			if (stp_map_set_str(stp_g_names, &f->k5, f->s6) && stp_map_full(c, stp_g_names, "names", "wrap_arrays.stp:6:5"))
 				goto stp_out;
 			STP_STMT();
 			f->t7 = f->l_i;
@@ -120,7 +120,7 @@ static void stp_probe_0(struct stp_context *c) {
 			stp_key_long(&f->k9, f->t7);
 			stp_key_str(&f->k9, f->s8);
 			f->t10 = f->l_i;
-			if (stp_map_set_long(stp_g_pairs, &f->k9, f->t10) && stp_map_full(c, "pairs", "wrap_arrays.stp:7:5"))
+			if (stp_map_set_long(stp_g_pairs, &f->k9, f->t10) && stp_map_full(c, stp_g_pairs, "pairs", "wrap_arrays.stp:7:5"))
 				goto stp_out;
 		}
 		f->t11 = f->l_i++;

@@ -837,9 +837,9 @@ impl<'a> BodyGen<'a> {
                         let k = self.key(*array, keys, None);
                         let t = self.temp_ref(TempKind::Long);
                         let name = &self.m.globals[*array].name;
+                        let map = self.global_name(*array);
                         self.w.line_fmt(format_args!(
-                            "if (stp_map_add_long({}, &{k}, {delta}, &{t}) && stp_map_full(c, {}, {}))",
-                            self.global_name(*array),
+                            "if (stp_map_add_long({map}, &{k}, {delta}, &{t}) && stp_map_full(c, {map}, {}, {}))",
                             c_string(name),
                             self.where_(e.span)
                         ));
@@ -1030,7 +1030,7 @@ impl<'a> BodyGen<'a> {
         if let LValue::Index { array, keys } = target {
             let name = &self.m.globals[*array].name;
             let map = self.global_name(*array);
-            let full = Full(c_string(name), self.where_(span));
+            let full = Full(map.to_string(), c_string(name), self.where_(span));
             let k = self.key(*array, keys, Some(value));
             if ty == Ty::Str {
                 let v = self.str_stable(value, &[]);
@@ -1445,14 +1445,16 @@ fn push_all(out: &mut String, pieces: &[&str]) {
     }
 }
 
-/// `stp_map_full(c, NAME, WHERE)`: what a failed insert into an array reports.
-struct Full(String, String);
+/// `stp_map_full(c, MAP, NAME, WHERE)`: what a failed insert into an array reports.
+struct Full(String, String, String);
 impl std::fmt::Display for Full {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("stp_map_full(c, ")?;
         f.write_str(&self.0)?;
         f.write_str(", ")?;
         f.write_str(&self.1)?;
+        f.write_str(", ")?;
+        f.write_str(&self.2)?;
         f.write_str(")")
     }
 }
