@@ -19,7 +19,17 @@ pub fn list(pattern: &str, with_context: bool) -> Option<String> {
             if have.len() == want.len()
                 && want.iter().zip(&have).all(|(w, h)| component_matches(w, h))
             {
-                line(&mut out, f.pattern, f, with_context);
+                // Arguments the pattern gives stand in for the template's placeholders,
+                // as SystemTap lists `kernel.data("x").length(4).*`: the point each makes is
+                // checked as a script's would be, and left out if it is not valid.
+                match substituted(&want, &have) {
+                    Some(text) => {
+                        if let Some(l) = concrete(&text, with_context) {
+                            out.push_str(&l);
+                        }
+                    }
+                    None => line(&mut out, f.pattern, f, with_context),
+                }
             }
         }
         out
@@ -84,6 +94,26 @@ fn component_matches(want: &str, have: &str) -> bool {
         (Some(_), None) => false,
         (Some(w), Some(h)) => h.chars().all(|c| c.is_ascii_uppercase()) || glob(w, h) || w == "*",
     }
+}
+
+/// The template's components with each placeholder argument replaced by the pattern's
+/// argument where the pattern gives one without wildcards; None when nothing is replaced.
+fn substituted(want: &[String], have: &[String]) -> Option<String> {
+    let mut any = false;
+    let parts: Vec<String> = want
+        .iter()
+        .zip(have)
+        .map(|(w, h)| match (split_arg(w), split_arg(h)) {
+            ((_, Some(wa)), (hn, Some(ha)))
+                if !wa.contains(['*', '?']) && ha.chars().all(|c| c.is_ascii_uppercase()) =>
+            {
+                any = true;
+                format!("{hn}({wa})")
+            }
+            _ => h.clone(),
+        })
+        .collect();
+    any.then(|| parts.join("."))
 }
 
 fn split_arg(c: &str) -> (&str, Option<&str>) {
@@ -195,6 +225,27 @@ mod tests {
         assert_eq!(list("end(-1)", false).as_deref(), Some("end(-1)\n"));
         assert!(list("nosuch", false).is_none());
         assert!(list("timer.s(0)", false).is_none());
+    }
+
+    /// A wildcard pattern's concrete arguments fill the templates' placeholders, and only
+    /// the valid points they make are listed.
+    #[test]
+    fn pattern_arguments_fill_templates() {
+        assert_eq!(
+            list("kernel.data(\"pid_max\").length(4).*", false).as_deref(),
+            Some(
+                "kernel.data(\"pid_max\").length(4).write\n\
+                 kernel.data(\"pid_max\").length(4).rw\n\
+                 kernel.data(\"pid_max\").length(4).change\n"
+            )
+        );
+        assert!(list("kernel.data(\"pid_max\").length(3).*", false).is_none());
+        let t = list("timer.*(5)", false).unwrap();
+        assert!(t.lines().any(|x| x == "timer.ms(5)"), "{t}");
+        assert!(
+            !t.contains("timer.us(5)"),
+            "5 us is below the shortest period: {t}"
+        );
     }
 
     #[test]
