@@ -406,6 +406,14 @@ impl<'a> Elab<'a> {
             });
         } else {
             for (i, pp) in p.points.iter().enumerate() {
+                // A probe of a watchpoint whose declaration was refused (and said why).
+                if pp.components.len() <= 2
+                    && self
+                        .bad_watches
+                        .contains(pp.components[0].name.name.as_str())
+                {
+                    continue;
+                }
                 if let Some(pt) = probes::resolve(
                     pp,
                     &mut self.m,

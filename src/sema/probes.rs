@@ -230,9 +230,25 @@ fn unknown(pp: &ProbePoint, text: &str) -> Diag {
         format!("unknown probe point `{text}`"),
     );
     candidates.dedup();
+    let access = |c: &str| matches!(c, "write" | "rw" | "change" | "read");
     if let Some(comp) = comps.get(at) {
         d = d.label(format!("no probe point has `{comp}` here"));
-        if let Some(s) = nearest(comp, candidates.iter().copied()) {
+        if comps[0] == "kernel"
+            && comps.get(1) == Some(&"data")
+            && at > 0
+            && access(comp)
+            && *comp != "read" // only arm64 has `.read`, and the target is not known here
+            && access(comps[at - 1])
+        {
+            // `.write.change`: one access kind to a point; `.change` is a kind of write.
+            let mut fixed = pp.clone();
+            fixed.components.remove(at - 1);
+            d = d.help(format!(
+                "a point watches one kind of access, and `.{comp}` replaces `.{}`: `{}`",
+                comps[at - 1],
+                crate::syntax::print::probe_point(&fixed)
+            ));
+        } else if let Some(s) = nearest(comp, candidates.iter().copied()) {
             let mut fixed = pp.clone();
             fixed.components[at].name.name = crate::syntax::ast::Name::new(s);
             d = d.help(format!(
