@@ -33,6 +33,14 @@ fn seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `-G VAR=VALUE`: the `=` is required (an empty value is `VAR=`).
+fn var_value(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.is_empty() => Ok(s.to_string()),
+        _ => Err("expected VAR=VALUE, such as -G limit=5 or -G name=".to_string()),
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     allow_negative_numbers = true,
@@ -112,7 +120,7 @@ pub struct Cli {
     #[arg(short = 'T', value_name = "SECONDS", value_parser = seconds)]
     pub timeout: Option<f64>,
     /// Set a global variable when the module loads
-    #[arg(short = 'G', value_name = "VAR=VALUE")]
+    #[arg(short = 'G', value_name = "VAR=VALUE", value_parser = var_value)]
     pub set_globals: Vec<String>,
     /// Run inside a QEMU guest booting the target kernel (safe: the host kernel is untouched)
     #[arg(long = "vm")]

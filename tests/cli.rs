@@ -82,6 +82,16 @@ fn usage_errors_exit_2() {
         err.contains("'-x <PID>' cannot be used with '-c <CMD>'"),
         "{err}"
     );
+    // -G needs its `=` (it was taken as VAR= and refused only in pass 5).
+    for g in ["limit", "=5"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(["-G", g, "-p3", "-e", "probe begin {}"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "-G {g}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("expected VAR=VALUE"), "{err}");
+    }
 }
 
 #[test]
