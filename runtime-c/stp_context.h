@@ -210,6 +210,20 @@ static inline __printf(3, 4) int stp_error_near(struct stp_context *c, const cha
 	return -1;
 }
 
+/* NMI, IRQ, process. Reports a full array (a map or a statistics array), naming the limit
+ * it reached (its declared size, or MAXMAPENTRIES); returns 1 so that generated code reads
+ * `if (stp_map_set_long(m, ...) && stp_map_full(c, m, "arr", "f.stp:3:5")) goto stp_out;`. */
+static inline int stp_map_full(struct stp_context *c, const struct stp_map *m, const char *array,
+			       const char *where)
+{
+	if (m->sized)
+		stp_error_near(c, where, "array %s is full (its declared size, %u)", array,
+			       m->maxentries);
+	else
+		stp_error_near(c, where, "array %s is full (MAXMAPENTRIES=%u)", array, m->maxentries);
+	return 1;
+}
+
 /* NMI, IRQ, process. The end of a `try` block reached through stp_out: 1 when an error is
  * pending and catchable (its message, without location and cut to a script string, goes to
  * msg unless msg is NULL; the error is cleared, so it neither prints nor counts toward

@@ -180,20 +180,6 @@ static inline void stp_regex_matched(struct stp_context *c, char *rv, int64_t n)
 }
 #endif
 
-/* Any context. Reports a full array, naming the limit it reached (its declared size, or
- * MAXMAPENTRIES); returns 1 so that generated code reads
- * `if (stp_map_set_long(m, ...) && stp_map_full(c, m, "arr", "f.stp:3:5")) goto stp_out;`. */
-static inline int stp_map_full(struct stp_context *c, const struct stp_map *m, const char *array,
-			       const char *where)
-{
-	if (m->sized)
-		stp_error_near(c, where, "array %s is full (its declared size, %u)", array,
-			       m->maxentries);
-	else
-		stp_error_near(c, where, "array %s is full (MAXMAPENTRIES=%u)", array, m->maxentries);
-	return 1;
-}
-
 /* Process context (begin and end probes, from the session workqueue). Runs one probe body
  * with interrupts off, as hit handlers and timers run theirs. Not counted by the overload
  * check (stp_overload.h): each runs once, as in SystemTap. */

@@ -591,12 +591,7 @@ static inline int64_t stp_stat_slot(struct stp_context *c, struct stp_map *m, co
 	e = stp_map_lookup_or_add(m, k);
 	stp_write_unlock(ins);
 	if (!e) {
-		if (m->sized)
-			stp_error(c, "array %s is full (its declared size, %u) near %s", name,
-				  m->maxentries, where);
-		else
-			stp_error(c, "array %s is full (MAXMAPENTRIES=%u) near %s", name,
-				  m->maxentries, where);
+		stp_map_full(c, m, name, where);
 		return -2;
 	}
 	if (added)
