@@ -3,6 +3,7 @@
 //! first; the driver checks for errors between passes.
 
 pub mod codes;
+mod window;
 
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CsSeverity};
 use codespan_reporting::files::SimpleFiles;
@@ -252,8 +253,9 @@ impl SourceMap {
         let mut out = String::new();
         let config = Config::default();
         for d in diags {
-            let cs = self.to_codespan(d);
-            let _ = term::emit_to_string(&mut out, &config, &self.files, &cs);
+            let mut cs = self.to_codespan(d);
+            let view = window::View::new(&self.files, &mut cs);
+            let _ = term::emit_to_string(&mut out, &config, &view, &cs);
         }
         out
     }
