@@ -547,10 +547,22 @@ impl Infer<'_> {
             }
             ExprKind::Ternary { cond, then, els } => {
                 self.operand(m, o, cond, Ty::Long);
-                let tt = self.operand(m, o, then, want);
+                // The branches are checked against each other, not against what the context
+                // wants: branches that agree on a type the context does not take are one
+                // mismatch, which the caller reports on the whole expression (once, not once
+                // per branch and again for the whole).
+                let tt = self.operand(m, o, then, Ty::Unknown);
                 let then_invalid = self.invalid;
-                let et = self.operand(m, o, els, if want != Ty::Unknown { want } else { tt });
+                let et = self.operand(m, o, els, tt);
                 let els_invalid = self.invalid;
+                // Neither branch has a type of its own yet (`c ? x : y`, both untyped): they
+                // get the context's.
+                if tt == Ty::Unknown && et == Ty::Unknown && !(then_invalid || els_invalid) {
+                    if want != Ty::Unknown && want != Ty::Void {
+                        self.check(m, o, then, want);
+                        return self.check(m, o, els, want);
+                    }
+                }
                 // A branch left unknown would have had the other's type.
                 if then_invalid && et == Ty::Unknown {
                     self.poison_var(o, els);
