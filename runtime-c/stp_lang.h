@@ -50,20 +50,17 @@ static inline int64_t stp_mod(struct stp_context *c, int64_t a, int64_t b, const
 	return a % b;
 }
 
-/* Any context. Shifts by a negative count or by 64 or more give 0 (or the sign, for >>)
- * instead of C's undefined behaviour. */
+/* Any context. The count is taken modulo 64 (its low six bits), as SystemTap's generated
+ * code does: `1 << 64` is 1 and `x >> -1` is `x >> 63`, never C's undefined behaviour. `>>`
+ * is arithmetic (it copies the sign). */
 static inline int64_t stp_shl(int64_t a, int64_t b)
 {
-	return (b < 0 || b > 63) ? 0 : (int64_t)((uint64_t)a << b);
+	return (int64_t)((uint64_t)a << (b & 63));
 }
 
 static inline int64_t stp_shr(int64_t a, int64_t b)
 {
-	if (b < 0)
-		return 0;
-	if (b > 63)
-		return a < 0 ? -1 : 0;
-	return a >> b;
+	return a >> (b & 63);
 }
 
 /* Any context. The bytes of the watched range after the access, zero-extended. */
