@@ -476,7 +476,8 @@ enum stp_stat_op {
 
 /* NMI, IRQ, process, in a probe run, with the global's read lock. The merged aggregate
  * of a slot, or NULL with the run's error set: a CPU kept its record busy, or (nonempty) it
- * holds no value, which SystemTap reports as "empty aggregate" for all but @count. */
+ * holds no value, which SystemTap reports as "empty aggregate" for @min, @max, @avg and
+ * @variance (@count and @sum of nothing are 0). */
 static inline const struct stp_stat_agg *stp_stat_read(struct stp_context *c,
 						       const struct stp_stat *st, unsigned int slot,
 						       bool nonempty, const char *where)
@@ -485,11 +486,11 @@ static inline const struct stp_stat_agg *stp_stat_read(struct stp_context *c,
 	const struct stp_stat_agg *a = stp_stat_get(st, smp_processor_id(), slot, &busy);
 
 	if (unlikely(!a)) {
-		stp_error(c, "statistic busy on CPU %u near %s", busy, where);
+		stp_error_near(c, where, "statistic busy on CPU %u", busy);
 		return NULL;
 	}
 	if (nonempty && a->count == 0) {
-		stp_error(c, "empty aggregate near %s", where);
+		stp_error_near(c, where, "empty aggregate");
 		return NULL;
 	}
 	return a;
@@ -515,12 +516,19 @@ static inline int64_t stp_stat_value(const struct stp_stat_agg *a, enum stp_stat
 	return 0;
 }
 
+/* Any context (pure). Whether an extractor needs a value: @count and @sum of nothing are 0,
+ * as in SystemTap; the others of nothing are an error. */
+static inline bool stp_stat_needs_value(enum stp_stat_op op)
+{
+	return op != STP_STAT_GET_COUNT && op != STP_STAT_GET_SUM;
+}
+
 /* NMI, IRQ, process, in a probe run, with the global's read lock. One extractor's value
  * of a slot; 0 with the run's error set on failure. */
 static inline int64_t stp_stat_extract(struct stp_context *c, const struct stp_stat *st,
 				       unsigned int slot, enum stp_stat_op op, const char *where)
 {
-	const struct stp_stat_agg *a = stp_stat_read(c, st, slot, op != STP_STAT_GET_COUNT, where);
+	const struct stp_stat_agg *a = stp_stat_read(c, st, slot, stp_stat_needs_value(op), where);
 
 	return a ? stp_stat_value(a, op) : 0;
 }
@@ -533,8 +541,8 @@ static inline int64_t stp_stat_bucket(struct stp_context *c, const struct stp_st
 	const struct stp_stat_agg *a;
 
 	if (i < 0 || i >= st->nbuckets) {
-		stp_error(c, "histogram index %lld out of range (0 to %d) near %s", (long long)i,
-			  st->nbuckets - 1, where);
+		stp_error_near(c, where, "histogram index %lld out of range (0 to %d)", (long long)i,
+			       st->nbuckets - 1);
 		return 0;
 	}
 	a = stp_stat_read(c, st, slot, false, where);
@@ -585,7 +593,7 @@ static inline int64_t stp_stat_slot(struct stp_context *c, struct stp_map *m, co
 	if (e || !add)
 		return e ? (int64_t)stp_map_index(m, e) : -1;
 	if (!stp_write_trylock(ins)) {
-		stp_error(c, "array %s: another CPU kept adding a key near %s", name, where);
+		stp_error_near(c, where, "array %s: another CPU kept adding a key", name);
 		return -2;
 	}
 	e = stp_map_lookup_or_add(m, k);
@@ -617,7 +625,7 @@ static inline int stp_stat_add_key(struct stp_context *c, struct stp_map *m, str
 	return 0;
 }
 
-/* `@op(a[k])`: @count of an absent key is 0, anything else of it an error. */
+/* `@op(a[k])`: @count and @sum of an absent key are 0, anything else of it an error. */
 static inline int64_t stp_stat_extract_key(struct stp_context *c, struct stp_map *m,
 					   const struct stp_stat *st, const struct stp_key *k,
 					   enum stp_stat_op op, const char *where)
@@ -626,8 +634,8 @@ static inline int64_t stp_stat_extract_key(struct stp_context *c, struct stp_map
 
 	if (slot >= 0)
 		return stp_stat_extract(c, st, slot, op, where);
-	if (op != STP_STAT_GET_COUNT)
-		stp_error(c, "aggregate element not found near %s", where);
+	if (stp_stat_needs_value(op))
+		stp_error_near(c, where, "aggregate element not found");
 	return 0;
 }
 
@@ -652,7 +660,7 @@ static inline int stp_stat_print_key(struct stp_context *c, struct stp_map *m,
 
 	if (slot >= 0)
 		return stp_stat_print(c, st, slot, newline, where);
-	stp_error(c, "aggregate element not found near %s", where);
+	stp_error_near(c, where, "aggregate element not found");
 	return -1;
 }
 
