@@ -14,12 +14,12 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_bytes;
-static struct stp_stat *stp_g_bytes_stat;
-static stp_rwlock_t __maybe_unused stp_lock_bytes_ins = STP_RWLOCK_INIT;
+static struct stp_stat *stp_gstat_bytes;
+static stp_rwlock_t __maybe_unused stp_inslock_bytes = STP_RWLOCK_INIT;
 static stp_rwlock_t __maybe_unused stp_lock_bytes = STP_RWLOCK_INIT;
 static struct stp_map *stp_g_lat;
-static struct stp_stat *stp_g_lat_stat;
-static stp_rwlock_t __maybe_unused stp_lock_lat_ins = STP_RWLOCK_INIT;
+static struct stp_stat *stp_gstat_lat;
+static stp_rwlock_t __maybe_unused stp_inslock_lat = STP_RWLOCK_INIT;
 static stp_rwlock_t __maybe_unused stp_lock_lat = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
@@ -160,7 +160,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t4 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	if (stp_stat_add_key(c, stp_g_bytes, stp_g_bytes_stat, &stp_lock_bytes_ins, &f->k3, f->t4, "bytes", "stats_arrays.stp:7:3"))
+	if (stp_stat_add_key(c, stp_g_bytes, stp_gstat_bytes, &stp_inslock_bytes, &f->k3, f->t4, "bytes", "stats_arrays.stp:7:3"))
 		goto stp_out;
 	STP_STMT();
 	f->t5 = stp_fn_data_value(c);
@@ -174,7 +174,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t8 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	if (stp_stat_add_key(c, stp_g_lat, stp_g_lat_stat, &stp_lock_lat_ins, &f->k7, f->t8, "lat", "stats_arrays.stp:8:3"))
+	if (stp_stat_add_key(c, stp_g_lat, stp_gstat_lat, &stp_inslock_lat, &f->k7, f->t8, "lat", "stats_arrays.stp:8:3"))
 		goto stp_out;
 	goto stp_out;
 stp_out:
@@ -199,7 +199,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t3 = 5LL;
 	if (unlikely(stp_count_work(c, stp_stat_sort_work(stp_g_bytes), "foreach over bytes")))
 		goto stp_out;
-	if (stp_stat_sort_values(c, stp_g_bytes, stp_g_bytes_stat, STP_STAT_GET_SUM, "stats_arrays.stp:12:3"))
+	if (stp_stat_sort_values(c, stp_g_bytes, stp_gstat_bytes, STP_STAT_GET_SUM, "stats_arrays.stp:12:3"))
 		goto stp_out;
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_bytes, -1), "foreach over bytes")))
 		goto stp_out;
@@ -217,19 +217,19 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_key_init(&f->k6);
 		stp_key_str(&f->k6, f->l_name);
 		stp_key_long(&f->k6, f->l_c);
-		f->t7 = stp_stat_extract_key(c, stp_g_bytes, stp_g_bytes_stat, &f->k6, STP_STAT_GET_COUNT, "stats_arrays.stp:13:59");
+		f->t7 = stp_stat_extract_key(c, stp_g_bytes, stp_gstat_bytes, &f->k6, STP_STAT_GET_COUNT, "stats_arrays.stp:13:59");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_key_init(&f->k8);
 		stp_key_str(&f->k8, f->l_name);
 		stp_key_long(&f->k8, f->l_c);
-		f->t9 = stp_stat_extract_key(c, stp_g_bytes, stp_g_bytes_stat, &f->k8, STP_STAT_GET_SUM, "stats_arrays.stp:14:12");
+		f->t9 = stp_stat_extract_key(c, stp_g_bytes, stp_gstat_bytes, &f->k8, STP_STAT_GET_SUM, "stats_arrays.stp:14:12");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_key_init(&f->k10);
 		stp_key_str(&f->k10, f->l_name);
 		stp_key_long(&f->k10, f->l_c);
-		f->t11 = stp_stat_extract_key(c, stp_g_bytes, stp_g_bytes_stat, &f->k10, STP_STAT_GET_AVG, "stats_arrays.stp:14:34");
+		f->t11 = stp_stat_extract_key(c, stp_g_bytes, stp_gstat_bytes, &f->k10, STP_STAT_GET_AVG, "stats_arrays.stp:14:34");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_printf(c, "%s/%lld: %lld writes, sum %lld, avg %lld\n", f->s4, (long long)(f->t5), (long long)(f->t7), (long long)(f->t9), (long long)(f->t11));
@@ -251,7 +251,7 @@ static void stp_probe_1(struct stp_context *c) {
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_stat_sort_work(stp_g_lat), "foreach over lat")))
 		goto stp_out;
-	if (stp_stat_sort_values(c, stp_g_lat, stp_g_lat_stat, STP_STAT_GET_COUNT, "stats_arrays.stp:17:3"))
+	if (stp_stat_sort_values(c, stp_g_lat, stp_gstat_lat, STP_STAT_GET_COUNT, "stats_arrays.stp:17:3"))
 		goto stp_out;
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_lat, -1), "foreach over lat")))
 		goto stp_out;
@@ -266,7 +266,7 @@ static void stp_probe_1(struct stp_context *c) {
 		f->t16 = f->l_k;
 		stp_key_init(&f->k17);
 		stp_key_long(&f->k17, f->l_k);
-		f->t18 = stp_stat_extract_key(c, stp_g_lat, stp_g_lat_stat, &f->k17, STP_STAT_GET_MAX, "stats_arrays.stp:18:22");
+		f->t18 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k17, STP_STAT_GET_MAX, "stats_arrays.stp:18:22");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_printf(c, "%lld%s%lld\n", (long long)(f->t16), ": ", (long long)(f->t18));
@@ -280,33 +280,33 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_key_init(&f->k20);
 		stp_key_str(&f->k20, "sh");
 		stp_key_long(&f->k20, 0LL);
-		stp_stat_delete_key(stp_g_bytes, stp_g_bytes_stat, &f->k20);
+		stp_stat_delete_key(stp_g_bytes, stp_gstat_bytes, &f->k20);
 	}
 	STP_STMT();
 	stp_key_init(&f->k21);
 	stp_key_long(&f->k21, 3LL);
-	if (stp_stat_print_key(c, stp_g_lat, stp_g_lat_stat, &f->k21, false, "stats_arrays.stp:21:3"))
+	if (stp_stat_print_key(c, stp_g_lat, stp_gstat_lat, &f->k21, false, "stats_arrays.stp:21:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_key_init(&f->k22);
 	stp_key_long(&f->k22, 4LL);
-	f->t23 = stp_stat_bucket_key(c, stp_g_lat, stp_g_lat_stat, &f->k22, 1LL, "stats_arrays.stp:22:11");
+	f->t23 = stp_stat_bucket_key(c, stp_g_lat, stp_gstat_lat, &f->k22, 1LL, "stats_arrays.stp:22:11");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_key_init(&f->k24);
 	stp_key_long(&f->k24, 99LL);
-	f->t25 = stp_stat_extract_key(c, stp_g_lat, stp_g_lat_stat, &f->k24, STP_STAT_GET_COUNT, "stats_arrays.stp:22:55");
+	f->t25 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k24, STP_STAT_GET_COUNT, "stats_arrays.stp:22:55");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_printf(c, "%lld%s%lld\n", (long long)(f->t23), " ", (long long)(f->t25));
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_bytes), "delete bytes")))
 		goto stp_out;
-	stp_stat_delete_all(stp_g_bytes, stp_g_bytes_stat);
+	stp_stat_delete_all(stp_g_bytes, stp_gstat_bytes);
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_lat), "delete lat")))
 		goto stp_out;
-	stp_stat_delete_all(stp_g_lat, stp_g_lat_stat);
+	stp_stat_delete_all(stp_g_lat, stp_gstat_lat);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_lat);
@@ -348,10 +348,10 @@ static void stp_free_maps(void) {
 	stp_g_bytes = NULL;
 	stp_map_free(stp_g_lat);
 	stp_g_lat = NULL;
-	stp_stat_free(stp_g_bytes_stat);
-	stp_g_bytes_stat = NULL;
-	stp_stat_free(stp_g_lat_stat);
-	stp_g_lat_stat = NULL;
+	stp_stat_free(stp_gstat_bytes);
+	stp_gstat_bytes = NULL;
+	stp_stat_free(stp_gstat_lat);
+	stp_gstat_lat = NULL;
 }
 
 /* Process context (module load). */
@@ -361,14 +361,14 @@ static int __init stp_init(void) {
 	stp_g_bytes = stp_map_new("sl", 'l', 0);
 	if (!stp_g_bytes)
 		goto fail_maps;
-	stp_g_bytes_stat = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_g_bytes_stat)
+	stp_gstat_bytes = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
+	if (!stp_gstat_bytes)
 		goto fail_maps;
 	stp_g_lat = stp_map_new("l", 'l', 100);
 	if (!stp_g_lat)
 		goto fail_maps;
-	stp_g_lat_stat = stp_stat_new(STP_STAT_MAX, STP_HIST_LINEAR, 0LL, 1000LL, 100LL, 0, 100);
-	if (!stp_g_lat_stat)
+	stp_gstat_lat = stp_stat_new(STP_STAT_MAX, STP_HIST_LINEAR, 0LL, 1000LL, 100LL, 0, 100);
+	if (!stp_gstat_lat)
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

@@ -13,12 +13,12 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_a;
-static struct stp_stat *stp_g_a_stat;
-static stp_rwlock_t __maybe_unused stp_lock_a_ins = STP_RWLOCK_INIT;
+static struct stp_stat *stp_gstat_a;
+static stp_rwlock_t __maybe_unused stp_inslock_a = STP_RWLOCK_INIT;
 static stp_rwlock_t __maybe_unused stp_lock_a = STP_RWLOCK_INIT;
 static struct stp_map *stp_g_b;
-static struct stp_stat *stp_g_b_stat;
-static stp_rwlock_t __maybe_unused stp_lock_b_ins = STP_RWLOCK_INIT;
+static struct stp_stat *stp_gstat_b;
+static stp_rwlock_t __maybe_unused stp_inslock_b = STP_RWLOCK_INIT;
 static stp_rwlock_t __maybe_unused stp_lock_b = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
@@ -89,12 +89,12 @@ static void stp_probe_0(struct stp_context *c) {
 				goto stp_out;
 			stp_key_init(&f->k3);
 			stp_key_long(&f->k3, f->t2);
-			if (stp_stat_add_key(c, stp_g_a, stp_g_a_stat, &stp_lock_a_ins, &f->k3, f->l_i, "a", "stats_wrap.stp:3:30"))
+			if (stp_stat_add_key(c, stp_g_a, stp_gstat_a, &stp_inslock_a, &f->k3, f->l_i, "a", "stats_wrap.stp:3:30"))
 				goto stp_out;
 			STP_STMT();
 			stp_key_init(&f->k4);
 			stp_key_long(&f->k4, f->l_i);
-			if (stp_stat_add_key(c, stp_g_b, stp_g_b_stat, &stp_lock_b_ins, &f->k4, (int64_t)((uint64_t)(f->l_i) * (uint64_t)(2LL)), "b", "stats_wrap.stp:3:46"))
+			if (stp_stat_add_key(c, stp_g_b, stp_gstat_b, &stp_inslock_b, &f->k4, (int64_t)((uint64_t)(f->l_i) * (uint64_t)(2LL)), "b", "stats_wrap.stp:3:46"))
 				goto stp_out;
 		}
 		f->t5 = f->l_i++;
@@ -113,12 +113,12 @@ static void stp_probe_0(struct stp_context *c) {
 		f->t8 = f->l_k;
 		stp_key_init(&f->k9);
 		stp_key_long(&f->k9, f->l_k);
-		f->t10 = stp_stat_extract_key(c, stp_g_a, stp_g_a_stat, &f->k9, STP_STAT_GET_COUNT, "stats_wrap.stp:4:56");
+		f->t10 = stp_stat_extract_key(c, stp_g_a, stp_gstat_a, &f->k9, STP_STAT_GET_COUNT, "stats_wrap.stp:4:56");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_key_init(&f->k11);
 		stp_key_long(&f->k11, f->l_k);
-		f->t12 = stp_stat_extract_key(c, stp_g_a, stp_g_a_stat, &f->k11, STP_STAT_GET_SUM, "stats_wrap.stp:4:70");
+		f->t12 = stp_stat_extract_key(c, stp_g_a, stp_gstat_a, &f->k11, STP_STAT_GET_SUM, "stats_wrap.stp:4:70");
 		if (unlikely(c->last_error))
 			goto stp_out;
 		stp_printf(c, "%lld: count %lld sum %lld\n", (long long)(f->t8), (long long)(f->t10), (long long)(f->t12));
@@ -126,7 +126,7 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_key_init(&f->k13);
 	stp_key_long(&f->k13, 9LL);
-	f->t14 = stp_stat_extract_key(c, stp_g_b, stp_g_b_stat, &f->k13, STP_STAT_GET_COUNT, "stats_wrap.stp:5:24");
+	f->t14 = stp_stat_extract_key(c, stp_g_b, stp_gstat_b, &f->k13, STP_STAT_GET_COUNT, "stats_wrap.stp:5:24");
 	if (unlikely(c->last_error))
 		goto stp_out;
 	stp_printf(c, "b has %lld\n", (long long)(f->t14));
@@ -162,10 +162,10 @@ static void stp_free_maps(void) {
 	stp_g_a = NULL;
 	stp_map_free(stp_g_b);
 	stp_g_b = NULL;
-	stp_stat_free(stp_g_a_stat);
-	stp_g_a_stat = NULL;
-	stp_stat_free(stp_g_b_stat);
-	stp_g_b_stat = NULL;
+	stp_stat_free(stp_gstat_a);
+	stp_gstat_a = NULL;
+	stp_stat_free(stp_gstat_b);
+	stp_gstat_b = NULL;
 }
 
 /* Process context (module load). */
@@ -175,15 +175,15 @@ static int __init stp_init(void) {
 	stp_g_a = stp_map_new("l", 'l', 3);
 	if (!stp_g_a)
 		goto fail_maps;
-	stp_g_a_stat = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 3);
-	if (!stp_g_a_stat)
+	stp_gstat_a = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 3);
+	if (!stp_gstat_a)
 		goto fail_maps;
 	stp_map_wrap(stp_g_a);
 	stp_g_b = stp_map_new("l", 'l', 0);
 	if (!stp_g_b)
 		goto fail_maps;
-	stp_g_b_stat = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_g_b_stat)
+	stp_gstat_b = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
+	if (!stp_gstat_b)
 		goto fail_maps;
 	stp_map_wrap(stp_g_b);
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

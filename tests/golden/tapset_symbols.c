@@ -14,8 +14,8 @@ module_param(stp_target, long, 0400);
 
 /* Globals, each with its lock. */
 static struct stp_map *stp_g_hits;
-static struct stp_stat *stp_g_hits_stat;
-static stp_rwlock_t __maybe_unused stp_lock_hits_ins = STP_RWLOCK_INIT;
+static struct stp_stat *stp_gstat_hits;
+static stp_rwlock_t __maybe_unused stp_inslock_hits = STP_RWLOCK_INIT;
 static stp_rwlock_t __maybe_unused stp_lock_hits = STP_RWLOCK_INIT;
 
 /* Frames: the locals and temporaries of each body, per nesting level. */
@@ -1691,7 +1691,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k6, f->s1);
 	stp_key_str(&f->k6, f->s3);
 	stp_key_str(&f->k6, f->s5);
-	if (stp_stat_add_key(c, stp_g_hits, stp_g_hits_stat, &stp_lock_hits_ins, &f->k6, 1LL, "hits", "tapset_symbols.stp:7:3"))
+	if (stp_stat_add_key(c, stp_g_hits, stp_gstat_hits, &stp_inslock_hits, &f->k6, 1LL, "hits", "tapset_symbols.stp:7:3"))
 		goto stp_out;
 	STP_STMT();
 	stp_fn_print_ubacktrace_brief(c);
@@ -1993,8 +1993,8 @@ static void stp_shutdown(struct work_struct *work) {
 static void stp_free_maps(void) {
 	stp_map_free(stp_g_hits);
 	stp_g_hits = NULL;
-	stp_stat_free(stp_g_hits_stat);
-	stp_g_hits_stat = NULL;
+	stp_stat_free(stp_gstat_hits);
+	stp_gstat_hits = NULL;
 }
 
 /* Process context (module load). */
@@ -2004,8 +2004,8 @@ static int __init stp_init(void) {
 	stp_g_hits = stp_map_new("sss", 'l', 0);
 	if (!stp_g_hits)
 		goto fail_maps;
-	stp_g_hits_stat = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_g_hits_stat)
+	stp_gstat_hits = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
+	if (!stp_gstat_hits)
 		goto fail_maps;
 	stp_symbol_lookup("kallsyms_lookup_name");
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

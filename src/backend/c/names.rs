@@ -29,6 +29,16 @@ pub fn counter(name: &str) -> String {
 pub fn global_lock(name: &str) -> String {
     prefixed("stp_lock_", name)
 }
+/// An array of statistics' records, beside its key map (`global`). A prefix of its own, not
+/// a suffix on `global`'s name: a global `lat_stat` beside a statistics array `lat` would
+/// have had the same C name.
+pub fn stat_records(name: &str) -> String {
+    prefixed("stp_gstat_", name)
+}
+/// The lock that orders the CPUs adding new keys to an array of statistics.
+pub fn insert_lock(name: &str) -> String {
+    prefixed("stp_inslock_", name)
+}
 pub fn global_param(name: &str) -> String {
     prefixed("g_", name)
 }

@@ -35,7 +35,7 @@ impl BodyGen<'_> {
         let k = self.key(stat, keys, Some(value));
         let v = self.long(value);
         let name = &self.m.globals[stat].name;
-        let (map, ins) = (names::global(name), insert_lock(name));
+        let (map, ins) = (names::global(name), names::insert_lock(name));
         let wh = self.where_(span);
         self.w.line_fmt(format_args!(
             "if (stp_stat_add_key(c, {map}, {g}, &{ins}, &{k}, {v}, {}, {wh}))",
@@ -163,16 +163,11 @@ fn op_c(op: StatFn) -> &'static str {
 }
 
 fn stat_c(g: &Global) -> String {
-    let n = names::global(&g.name);
     if g.array.is_some() {
-        format!("{n}_stat")
+        names::stat_records(&g.name)
     } else {
-        n
+        names::global(&g.name)
     }
-}
-
-fn insert_lock(name: &str) -> String {
-    format!("{}_ins", names::global_lock(name))
 }
 
 /// The declarations an array of statistics adds to its key map: its records and the lock
@@ -182,7 +177,7 @@ pub(super) fn decl(g: &Global, w: &mut CWriter) {
         w.line_fmt(format_args!("static struct stp_stat *{};", stat_c(g)));
         w.line_fmt(format_args!(
             "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
-            insert_lock(&g.name)
+            names::insert_lock(&g.name)
         ));
     }
 }
