@@ -5,7 +5,7 @@
  * ends more than STP_OVERLOAD_INTERVAL cycles after that CPU's window opened, the window
  * closes: if the runs in it took more than STP_OVERLOAD_THRESHOLD cycles, the session ends
  * with "ERROR: probe overhead exceeded threshold" naming the probe whose run closed the
- * window; either way a new window opens. This is SystemTap's check (its runtime's
+ * window (the error probes run, not the end ones); either way a new window opens. This is SystemTap's check (its runtime's
  * STP_OVERLOAD, with the same defaults: 500M of 1G cycles), per CPU as there.
  *
  * Counted: hit probes (NMI), timer probes (hard IRQ) and watchpoint sub-probes (process
@@ -49,7 +49,7 @@ static noinline void stp_overload_close(struct stp_context *c, u64 end)
 			     (unsigned long long)STP_OVERLOAD_INTERVAL,
 			     c->probe_where ? c->probe_where : c->probe_point);
 		atomic_inc(&stp_errors);
-		stp_request_exit();
+		stp_request_error_exit();
 	}
 	c->overload_base = end;
 	c->overload_sum = 0;

@@ -67,10 +67,10 @@ static inline void stp_request_exit(void)
 }
 
 /* NMI, IRQ, process. Ends the session because of errors (more than MAXERRORS failed probe
- * runs): as SystemTap, the end probes are skipped and the error probes run. Also when exit()
- * came first but the shutdown has not run the end probes yet, and during them (the rest of
- * them are skipped). The other ways a session fails (a watchpoint that cannot be armed,
- * overload) keep running the end probes, as their tests expect. */
+ * runs, more than MAXSKIPPED skipped ones, probe overload): as SystemTap, the end probes are
+ * skipped and the error probes run. Also when exit() came first but the shutdown has not run
+ * the end probes yet, and during them (the rest of them are skipped). A now-or-fail enable
+ * that fails (stp_arbiter.h) ends the session as exit() does: the end probes run. */
 static inline void stp_request_error_exit(void)
 {
 	atomic_set(&stp_session_errored, 1);
@@ -170,12 +170,13 @@ static inline void stp_session_exit(void)
 }
 
 /* NMI, IRQ, process. Counts a probe run that was not run (busy context, lock timeout);
- * more than STP_MAXSKIPPED end the session with an error. */
+ * more than STP_MAXSKIPPED end the session with an error (the error probes run, not the end
+ * ones, as in SystemTap). */
 static inline void stp_count_skipped(void)
 {
 	if (atomic_inc_return(&stp_skipped) == STP_MAXSKIPPED + 1) {
 		stp_out_diag("ERROR: Skipped too many probes (%d), exiting\n", STP_MAXSKIPPED + 1);
-		stp_request_exit();
+		stp_request_error_exit();
 	}
 }
 
