@@ -43,9 +43,40 @@
 #include <linux/cpuhotplug.h>
 #include <asm/processor.h>
 
-/* Process context only: may sleep. */
-#define STP_ZALLOC(size) kvzalloc((size), GFP_KERNEL)
+/* Process context only: may sleep. The size of the last allocation that failed, which
+ * stp_alloc_failed reports. */
+static size_t stp_zalloc_failed_size;
+
+/* Process context only: may sleep. Zeroed memory, or NULL without the kernel's warning: an
+ * array's entries can ask for more than kvmalloc gives at once (INT_MAX bytes), which it
+ * refuses with a WARNING and a stack unless told not to; the load reports it instead
+ * (stp_alloc_failed). */
+static inline void *stp_zalloc(size_t size)
+{
+	void *p = kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
+
+	if (!p)
+		stp_zalloc_failed_size = size;
+	return p;
+}
+#define STP_ZALLOC(size) stp_zalloc(size)
 #define STP_FREE(p) kvfree(p)
+
+/* Process context (module load). True when the global array's allocation p failed, after
+ * saying so in the kernel log (which the loader shows): its name, the size asked for, and
+ * what to lower. */
+static inline bool stp_alloc_failed(const void *p, const char *array)
+{
+	size_t mb = (stp_zalloc_failed_size + (1 << 20) - 1) >> 20;
+
+	if (p)
+		return false;
+	pr_err("%s: cannot allocate array %s: %zu MB at once, %s: lower its declared size, MAXMAPENTRIES or MAXSTRINGLEN\n",
+	       KBUILD_MODNAME, array, mb,
+	       stp_zalloc_failed_size > INT_MAX ? "over the kernel's limit of 2048 MB" :
+	       "more than the kernel could give");
+	return true;
+}
 #endif /* __KERNEL__ */
 
 #endif /* STP_KCOMPAT_H */

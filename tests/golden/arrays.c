@@ -237,13 +237,13 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_one = stp_map_new("l", 'l', 0);
-	if (!stp_g_one)
+	if (stp_alloc_failed(stp_g_one, "one"))
 		goto fail_maps;
 	stp_g_two = stp_map_new("sl", 'l', 0);
-	if (!stp_g_two)
+	if (stp_alloc_failed(stp_g_two, "two"))
 		goto fail_maps;
 	stp_g_names = stp_map_new("s", 's', 0);
-	if (!stp_g_names)
+	if (stp_alloc_failed(stp_g_names, "names"))
 		goto fail_maps;
 	stp_g_s = g_s;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -219,7 +219,7 @@ static int __init stp_init(void) {
 
 	stp_g_g = g_g;
 	stp_g_arr = stp_map_new("l", 'l', 0);
-	if (!stp_g_arr)
+	if (stp_alloc_failed(stp_g_arr, "arr"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

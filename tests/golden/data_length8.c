@@ -163,7 +163,7 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_hits = stp_map_new("s", 'l', 0);
-	if (!stp_g_hits)
+	if (stp_alloc_failed(stp_g_hits, "hits"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

@@ -109,7 +109,7 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_a = stp_map_new("l", 'l', 0);
-	if (!stp_g_a)
+	if (stp_alloc_failed(stp_g_a, "a"))
 		goto fail_maps;
 	stp_g_enable = g_enable;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -413,10 +413,10 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_a = stp_map_new("l", 'l', 0);
-	if (!stp_g_a)
+	if (stp_alloc_failed(stp_g_a, "a"))
 		goto fail_maps;
 	stp_g_m = stp_map_new("sl", 'l', 0);
-	if (!stp_g_m)
+	if (stp_alloc_failed(stp_g_m, "m"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

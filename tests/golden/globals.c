@@ -179,7 +179,7 @@ static int __init stp_init(void) {
 	stp_strcpy(stp_g_greeting, g_greeting ? g_greeting : "hello");
 	stp_g_total = g_total;
 	stp_g_table = stp_map_new("l", 's', 100);
-	if (!stp_g_table)
+	if (stp_alloc_failed(stp_g_table, "table"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

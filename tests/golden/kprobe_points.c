@@ -685,7 +685,7 @@ static int __init stp_init(void) {
 
 	stp_g_calls = g_calls;
 	stp_g_rets = stp_map_new("l", 'l', 0);
-	if (!stp_g_rets)
+	if (stp_alloc_failed(stp_g_rets, "rets"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

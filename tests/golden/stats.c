@@ -408,19 +408,19 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_lat = stp_stat_new(STP_STAT_SUM | STP_STAT_MIN | STP_STAT_MAX | STP_STAT_VARIANCE, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 1);
-	if (!stp_g_lat)
+	if (stp_alloc_failed(stp_g_lat, "lat"))
 		goto fail_maps;
 	stp_g_sizes = stp_stat_new(0, STP_HIST_LINEAR, 0LL, 100LL, 10LL, 0, 1);
-	if (!stp_g_sizes)
+	if (stp_alloc_failed(stp_g_sizes, "sizes"))
 		goto fail_maps;
 	stp_g_spread = stp_stat_new(STP_STAT_SUM | STP_STAT_VARIANCE, STP_HIST_LOG, 0LL, 0LL, 0LL, 2, 1);
-	if (!stp_g_spread)
+	if (stp_alloc_failed(stp_g_spread, "spread"))
 		goto fail_maps;
 	stp_g_hits = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 1);
-	if (!stp_g_hits)
+	if (stp_alloc_failed(stp_g_hits, "hits"))
 		goto fail_maps;
 	stp_g_delays = stp_stat_new(0, STP_HIST_LOG, 0LL, 0LL, 0LL, 0, 1);
-	if (!stp_g_delays)
+	if (stp_alloc_failed(stp_g_delays, "delays"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

@@ -359,16 +359,16 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_bytes = stp_map_new("sl", 'l', 0);
-	if (!stp_g_bytes)
+	if (stp_alloc_failed(stp_g_bytes, "bytes"))
 		goto fail_maps;
 	stp_gstat_bytes = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_gstat_bytes)
+	if (stp_alloc_failed(stp_gstat_bytes, "bytes"))
 		goto fail_maps;
 	stp_g_lat = stp_map_new("l", 'l', 100);
-	if (!stp_g_lat)
+	if (stp_alloc_failed(stp_g_lat, "lat"))
 		goto fail_maps;
 	stp_gstat_lat = stp_stat_new(STP_STAT_MAX, STP_HIST_LINEAR, 0LL, 1000LL, 100LL, 0, 100);
-	if (!stp_gstat_lat)
+	if (stp_alloc_failed(stp_gstat_lat, "lat"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

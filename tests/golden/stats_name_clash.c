@@ -170,15 +170,15 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_lat = stp_map_new("s", 'l', 0);
-	if (!stp_g_lat)
+	if (stp_alloc_failed(stp_g_lat, "lat"))
 		goto fail_maps;
 	stp_gstat_lat = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_gstat_lat)
+	if (stp_alloc_failed(stp_gstat_lat, "lat"))
 		goto fail_maps;
 	stp_g_lat_stat = g_lat_stat;
 	stp_g_lat_ins = g_lat_ins;
 	stp_g_s = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 1);
-	if (!stp_g_s)
+	if (stp_alloc_failed(stp_g_s, "s"))
 		goto fail_maps;
 	stp_g_s_ins = g_s_ins;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -173,17 +173,17 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_a = stp_map_new("l", 'l', 3);
-	if (!stp_g_a)
+	if (stp_alloc_failed(stp_g_a, "a"))
 		goto fail_maps;
 	stp_gstat_a = stp_stat_new(STP_STAT_SUM, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, 3);
-	if (!stp_gstat_a)
+	if (stp_alloc_failed(stp_gstat_a, "a"))
 		goto fail_maps;
 	stp_map_wrap(stp_g_a);
 	stp_g_b = stp_map_new("l", 'l', 0);
-	if (!stp_g_b)
+	if (stp_alloc_failed(stp_g_b, "b"))
 		goto fail_maps;
 	stp_gstat_b = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_gstat_b)
+	if (stp_alloc_failed(stp_gstat_b, "b"))
 		goto fail_maps;
 	stp_map_wrap(stp_g_b);
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -1776,44 +1776,44 @@ static int __init stp_init(void) {
 	stp_g_VM_FAULT_ERROR = g_VM_FAULT_ERROR;
 	stp_g_FAULT_FLAG_WRITE = g_FAULT_FLAG_WRITE;
 	stp_g___stopwatch_lap_start = stp_map_new("s", 'l', 0);
-	if (!stp_g___stopwatch_lap_start)
+	if (stp_alloc_failed(stp_g___stopwatch_lap_start, "__stopwatch_lap_start"))
 		goto fail_maps;
 	stp_g___stopwatch_total = stp_map_new("s", 'l', 0);
-	if (!stp_g___stopwatch_total)
+	if (stp_alloc_failed(stp_g___stopwatch_total, "__stopwatch_total"))
 		goto fail_maps;
 	stp_g___qs_waiting = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_waiting)
+	if (stp_alloc_failed(stp_g___qs_waiting, "__qs_waiting"))
 		goto fail_maps;
 	stp_g___qs_running = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_running)
+	if (stp_alloc_failed(stp_g___qs_running, "__qs_running"))
 		goto fail_maps;
 	stp_g___qs_served = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_served)
+	if (stp_alloc_failed(stp_g___qs_served, "__qs_served"))
 		goto fail_maps;
 	stp_g___qs_since = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_since)
+	if (stp_alloc_failed(stp_g___qs_since, "__qs_since"))
 		goto fail_maps;
 	stp_g___qs_touched = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_touched)
+	if (stp_alloc_failed(stp_g___qs_touched, "__qs_touched"))
 		goto fail_maps;
 	stp_g___qs_wait_busy = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_wait_busy)
+	if (stp_alloc_failed(stp_g___qs_wait_busy, "__qs_wait_busy"))
 		goto fail_maps;
 	stp_g___qs_wait_area = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_wait_area)
+	if (stp_alloc_failed(stp_g___qs_wait_area, "__qs_wait_area"))
 		goto fail_maps;
 	stp_g___qs_run_busy = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_run_busy)
+	if (stp_alloc_failed(stp_g___qs_run_busy, "__qs_run_busy"))
 		goto fail_maps;
 	stp_g___qs_run_area = stp_map_new("s", 'l', 0);
-	if (!stp_g___qs_run_area)
+	if (stp_alloc_failed(stp_g___qs_run_area, "__qs_run_area"))
 		goto fail_maps;
 	stp_g___this_var1 = stp_map_new("l", 'l', 0);
-	if (!stp_g___this_var1)
+	if (stp_alloc_failed(stp_g___this_var1, "__this_var1"))
 		goto fail_maps;
 	stp_map_wrap(stp_g___this_var1);
 	stp_g___this_var3 = stp_map_new("l", 's', 0);
-	if (!stp_g___this_var3)
+	if (stp_alloc_failed(stp_g___this_var3, "__this_var3"))
 		goto fail_maps;
 	stp_map_wrap(stp_g___this_var3);
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -2002,10 +2002,10 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_hits = stp_map_new("sss", 'l', 0);
-	if (!stp_g_hits)
+	if (stp_alloc_failed(stp_g_hits, "hits"))
 		goto fail_maps;
 	stp_gstat_hits = stp_stat_new(0, STP_HIST_NONE, 0LL, 0LL, 0LL, 0, STP_MAXMAPENTRIES);
-	if (!stp_gstat_hits)
+	if (stp_alloc_failed(stp_gstat_hits, "hits"))
 		goto fail_maps;
 	stp_symbol_lookup("kallsyms_lookup_name");
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

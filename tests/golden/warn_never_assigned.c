@@ -225,7 +225,7 @@ static int __init stp_init(void) {
 
 	stp_g_total = g_total;
 	stp_g_names = stp_map_new("s", 's', 0);
-	if (!stp_g_names)
+	if (stp_alloc_failed(stp_g_names, "names"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

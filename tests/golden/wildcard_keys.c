@@ -344,10 +344,10 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_calls = stp_map_new("ls", 'l', 0);
-	if (!stp_g_calls)
+	if (stp_alloc_failed(stp_g_calls, "calls"))
 		goto fail_maps;
 	stp_g_names = stp_map_new("sls", 'l', 0);
-	if (!stp_g_names)
+	if (stp_alloc_failed(stp_g_names, "names"))
 		goto fail_maps;
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);
 	if (rc)

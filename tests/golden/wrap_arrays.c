@@ -202,15 +202,15 @@ static int __init stp_init(void) {
 	int rc = -ENOMEM;
 
 	stp_g_recent = stp_map_new("l", 'l', 4);
-	if (!stp_g_recent)
+	if (stp_alloc_failed(stp_g_recent, "recent"))
 		goto fail_maps;
 	stp_map_wrap(stp_g_recent);
 	stp_g_names = stp_map_new("s", 's', 0);
-	if (!stp_g_names)
+	if (stp_alloc_failed(stp_g_names, "names"))
 		goto fail_maps;
 	stp_map_wrap(stp_g_names);
 	stp_g_pairs = stp_map_new("ls", 'l', 2);
-	if (!stp_g_pairs)
+	if (stp_alloc_failed(stp_g_pairs, "pairs"))
 		goto fail_maps;
 	stp_map_wrap(stp_g_pairs);
 	rc = stp_runtime_init(KBUILD_MODNAME, sizeof(union stp_frame), stp_start, stp_shutdown);

@@ -464,6 +464,16 @@ fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> V
     taken
 }
 
+/// Module load: leaves it when global `name`'s allocation (`var`) failed, the kernel log
+/// saying which array it was and how large (`stp_alloc_failed`).
+fn alloc_check(w: &mut CWriter, var: &str, name: &str) {
+    w.line_fmt(format_args!(
+        "if (stp_alloc_failed({var}, {}))",
+        c_string(name)
+    ));
+    w.line("\tgoto fail_maps;");
+}
+
 /// Releases the locks `locks` took, in reverse order.
 fn unlock(taken: &[Held], w: &mut CWriter) {
     for h in taken.iter().rev() {
@@ -1319,8 +1329,7 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                     "{n} = stp_map_new({}, '{val}', {max});",
                     c_string(&keys)
                 ));
-                w.line_fmt(format_args!("if (!{n})"));
-                w.line("\tgoto fail_maps;");
+                alloc_check(w, &n, &g.name);
                 if let Some(st) = &g.stat {
                     stats::init(g, st, w);
                 }

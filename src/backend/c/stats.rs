@@ -229,8 +229,7 @@ pub(super) fn init(g: &Global, st: &Stat, w: &mut CWriter) {
         "{n} = stp_stat_new({}, {slots});",
         new_args(st)
     ));
-    w.line_fmt(format_args!("if (!{n})"));
-    w.line("\tgoto fail_maps;");
+    super::alloc_check(w, &n, &g.name);
 }
 
 /// Module exit and failed init.
