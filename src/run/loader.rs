@@ -19,7 +19,8 @@
 //! * `stphwbp_sym=N:SYMBOL` -> parameter `stp_sym_addr_N=0x<hex>` with the address of the first
 //!   line of `/proc/kallsyms` whose 3rd column is exactly SYMBOL. A missing symbol passes
 //!   nothing: the module decides (a `.unavailable`, or a failed start). Address shown as 0
-//!   (`kptr_restrict`): the parameter is not passed (the module looks the symbol up itself).
+//!   (`kptr_restrict`), or not a kernel address (a per-CPU variable's offset): the parameter
+//!   is not passed (the module looks the symbol up itself, and refuses such an address).
 //! * `stphwbp_global=NAME:long|string` -> `-G NAME=VALUE` becomes `g_NAME=VALUE`. A long is
 //!   checked here (decimal, or `0x` hex, optional sign) and passed in decimal; a string is passed
 //!   as `g_NAME="VALUE"` (the kernel's `next_arg` strips the quotes; a value containing `"`
@@ -136,6 +137,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
                 // itself and, if it is missing there too, reports it as the watchpoint's
                 // `.unavailable` reason or fails the start naming the point.
                 None | Some(0) => {}
+                // Not a kernel address (the top bit clear): a per-CPU variable's symbol is
+                // an offset into each CPU's area (`runqueues` is 0x31c40). The parameter
+                // would refuse it and fail the load; without it the module finds the same
+                // value and reports `not a kernel address (EINVAL)` as the watchpoint's
+                // `.unavailable` reason, or fails the start naming the point.
+                Some(addr) if addr >> 63 == 0 => {}
                 Some(addr) => params.push(format!("stp_sym_addr_{n}={addr:#x}")),
             }
         }
