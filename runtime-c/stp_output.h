@@ -129,7 +129,9 @@ static inline int stp_print(struct stp_context *c, const char *s, size_t n)
 }
 
 /* NMI, IRQ, process. Kernel vsnprintf formats (the translator rewrites script formats to
- * them). One call's text longer than STP_PRINTBUF is truncated to STP_PRINTBUF bytes. */
+ * them). One call's text longer than STP_PRINTBUF is truncated to STP_PRINTBUF - 1 bytes
+ * (as SystemTap clamps one printf to its buffer); the bytes cut count as lost output, which
+ * the session's end reports. */
 static inline __printf(2, 3) int stp_printf(struct stp_context *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -153,8 +155,13 @@ static inline __printf(2, 3) int stp_printf(struct stp_context *c, const char *f
 	va_end(ap);
 	if (n < 0)
 		return n;
-	c->printlen = (size_t)n < STP_PRINTBUF ? (size_t)n : STP_PRINTBUF - 1;
-	return (size_t)n < STP_PRINTBUF ? 0 : -E2BIG;
+	if ((size_t)n < STP_PRINTBUF) {
+		c->printlen = n;
+		return 0;
+	}
+	c->printlen = STP_PRINTBUF - 1;
+	atomic64_add(n - (STP_PRINTBUF - 1), &stp_out_rings.lost_bytes);
+	return -E2BIG;
 }
 
 /* Process (session workqueue, after the shutdown function). End-of-session warnings. */
