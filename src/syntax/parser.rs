@@ -421,9 +421,9 @@ impl<'a> Parser<'a> {
 
     fn probe(&mut self, kw: Span) -> PResult<ProbeDecl> {
         let watch = self.watch_name()?;
-        let mut points = vec![self.probe_point()?];
+        let mut points = self.probe_point()?;
         while self.eat_op(",") {
-            points.push(self.probe_point()?);
+            points.extend(self.probe_point()?);
         }
         if self.is_op("=") || self.is_op("+=") {
             let sp = self.peek().span;
@@ -548,80 +548,138 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn probe_point(&mut self) -> PResult<ProbePoint> {
+    /// A probe point, or several written as one with brace alternatives, as SystemTap
+    /// expands them: `timer.{ms(100),s(1)}` is `timer.ms(100)` and `timer.s(1)`, and
+    /// `kernel.function("f").{call,return}` two points; braces nest, and each alternative may
+    /// have several components. A trailing `?` or `!` applies to every point made.
+    fn probe_point(&mut self) -> PResult<Vec<ProbePoint>> {
         let start = self.peek().span;
-        let mut components = vec![];
-        loop {
-            let t = self.peek();
-            let name = match &t.t {
-                T::Ident(s) => {
-                    self.bump();
-                    Ident {
-                        name: *s,
-                        span: t.span,
-                    }
-                }
-                T::Op("*") => {
-                    self.bump();
-                    Ident {
-                        name: "*".into(),
-                        span: t.span,
-                    }
-                }
-                _ => return self.error("a probe point component"),
-            };
-            let mut param = None;
-            let arg = if self.eat_op("(") {
-                if let T::Ident(p) = &self.peek().t {
-                    if matches!(self.peek_at(1), T::Op(")")) {
-                        param = Some(Ident {
-                            name: *p,
-                            span: self.bump().span,
-                        });
-                        self.bump();
-                    }
-                }
-                if param.is_some() {
-                    None
-                } else {
-                    let neg = self.eat_op("-");
-                    let t = self.peek();
-                    let value = match &t.t {
-                        T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-                        T::Str(s) if !neg => LitValue::Str(*s),
-                        T::Reported => LitValue::Int(0),
-                        _ => return self.error("a number or string literal"),
-                    };
-                    self.skip_reported();
-                    if !matches!(t.t, T::Reported) {
-                        self.bump();
-                    }
-                    self.expect_op(")")?;
-                    Some(Literal {
-                        value,
-                        span: t.span,
-                        from_arg: t.from_arg,
-                    })
-                }
-            } else {
-                None
-            };
-            components.push(Component { name, arg, param });
-            if !self.eat_op(".") {
-                break;
-            }
-        }
-        // As in `expr_list`: a Vec's first growth makes room for four, and a component is
-        // 88 bytes.
-        components.shrink_to_fit();
+        let alternatives = self.point_alternatives()?;
         let sufficient = self.eat_op("!");
         let optional = sufficient || self.eat_op("?");
-        Ok(ProbePoint {
-            components,
-            optional,
-            sufficient,
-            span: start.to(self.prev_span()),
-        })
+        let span = start.to(self.prev_span());
+        Ok(alternatives
+            .into_iter()
+            .map(|mut components| {
+                // As in `expr_list`: a Vec's first growth makes room for four, and a
+                // component is 88 bytes.
+                components.shrink_to_fit();
+                ProbePoint {
+                    components,
+                    optional,
+                    sufficient,
+                    span,
+                }
+            })
+            .collect())
+    }
+
+    /// Dotted components, where a `{A,B,...}` stands for each of its alternatives: every
+    /// sequence of components the text spells, in order.
+    fn point_alternatives(&mut self) -> PResult<Vec<Vec<Component>>> {
+        /// More points than this from one written point is an error, not an explosion.
+        const MOST: usize = 1024;
+        let mut alts: Vec<Vec<Component>> = vec![vec![]];
+        loop {
+            if self.is_op("{") {
+                let open = self.bump().span;
+                let mut inner = self.point_alternatives()?;
+                while self.eat_op(",") {
+                    inner.extend(self.point_alternatives()?);
+                }
+                self.expect_op("}")?;
+                if alts.len().saturating_mul(inner.len()) > MOST {
+                    self.diags.push(
+                        Diag::error(
+                            codes::PARSE,
+                            open.to(self.prev_span()),
+                            format!("brace alternatives make more than {MOST} probe points"),
+                        )
+                        .label("alternatives multiply here")
+                        .help("write fewer alternatives, or a wildcard (`*`)"),
+                    );
+                    return Err(Fatal::Syntax);
+                }
+                alts = alts
+                    .iter()
+                    .flat_map(|a| {
+                        inner.iter().map(move |b| {
+                            let mut v = a.clone();
+                            v.extend(b.iter().cloned());
+                            v
+                        })
+                    })
+                    .collect();
+            } else {
+                let c = self.point_component()?;
+                match alts.len() {
+                    1 => alts[0].push(c),
+                    _ => alts.iter_mut().for_each(|a| a.push(c.clone())),
+                }
+            }
+            if !self.eat_op(".") {
+                return Ok(alts);
+            }
+        }
+    }
+
+    /// One component: a name (or `*`) and its optional argument or parameter.
+    fn point_component(&mut self) -> PResult<Component> {
+        let t = self.peek();
+        let name = match &t.t {
+            T::Ident(s) => {
+                self.bump();
+                Ident {
+                    name: *s,
+                    span: t.span,
+                }
+            }
+            T::Op("*") => {
+                self.bump();
+                Ident {
+                    name: "*".into(),
+                    span: t.span,
+                }
+            }
+            _ => return self.error("a probe point component"),
+        };
+        let mut param = None;
+        let arg = if self.eat_op("(") {
+            if let T::Ident(p) = &self.peek().t {
+                if matches!(self.peek_at(1), T::Op(")")) {
+                    param = Some(Ident {
+                        name: *p,
+                        span: self.bump().span,
+                    });
+                    self.bump();
+                }
+            }
+            if param.is_some() {
+                None
+            } else {
+                let neg = self.eat_op("-");
+                let t = self.peek();
+                let value = match &t.t {
+                    T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
+                    T::Str(s) if !neg => LitValue::Str(*s),
+                    T::Reported => LitValue::Int(0),
+                    _ => return self.error("a number or string literal"),
+                };
+                self.skip_reported();
+                if !matches!(t.t, T::Reported) {
+                    self.bump();
+                }
+                self.expect_op(")")?;
+                Some(Literal {
+                    value,
+                    span: t.span,
+                    from_arg: t.from_arg,
+                })
+            }
+        } else {
+            None
+        };
+        Ok(Component { name, arg, param })
     }
 
     // ---- statements ----
