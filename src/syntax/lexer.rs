@@ -17,7 +17,9 @@ enum Raw {
     Number,
     #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
     Str,
-    #[regex(r#""([^"\\\n]|\\[^\n])*"#)]
+    // A backslash that ends the line (or the text) is the unterminated string's own: read as
+    // a token of its own it would be a second error for the same mistake.
+    #[regex(r#""([^"\\\n]|\\[^\n])*\\?"#)]
     UnterminatedStr,
     #[token("/*")]
     UnterminatedComment,
