@@ -663,9 +663,9 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         let dest = std::path::PathBuf::from(format!("{}.ko", s.module_name()));
         std::fs::copy(&built.ko, &dest)
             .map_err(|e| Stop::Env(format!("cannot write {}: {e}", dest.display())))?;
-        println!("{}", dest.display());
+        let r = print_pass(&format!("{}\n", dest.display()), "the module's name");
         s.keep(built);
-        return Ok(0);
+        return r;
     }
     let r = if s.cfg.run.vm {
         run_vm(s, &built.ko)

@@ -468,6 +468,34 @@ fn listing_output_to_a_closed_pipe_ends_quietly() {
     }
 }
 
+/// Diagnostics to a closed stderr (`-p2 bad.stp 2>&1 | head -1`) end the run with the status
+/// its errors earn, not a panic; so does `-v`'s timing to a closed stderr with `-p3`'s C to a
+/// closed stdout.
+#[test]
+fn closed_stderr_keeps_the_exit_status() {
+    let script: String = (0..40)
+        .map(|i| format!("probe begin {{ x = y{i} + ; }}\n"))
+        .collect();
+    for (args, status) in [
+        (&["-p2", "-e", script.as_str()][..], 1),
+        (&["-v", "-p3", "-e", "probe begin { exit() }"], 0),
+    ] {
+        // Both read ends are closed before the run starts: every write fails, whatever the
+        // timing.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let (out_reader, out_writer) = std::io::pipe().expect("pipe");
+        drop(out_reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(args)
+            .stdout(out_writer)
+            .stderr(writer)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(status), "{:?}", &args[..2]);
+    }
+}
+
 /// A script of 64 KiB or more has its heap mapped before the passes start (`prefault_heap` in
 /// main.rs); one read from stdin does not (its size is not known first). Both translate to
 /// the same C.
