@@ -541,7 +541,8 @@ fn a_prefaulted_heap_translates_the_same() {
     );
 }
 
-/// A -G that names no global of the script, or gives a number global text, is refused once
+/// A -G that names no global of the script, gives a number global text, or a string global more
+/// than the kernel passes to a module parameter (1023 bytes), is refused once
 /// the module is built, before any guest boots: QEMU is never started (an impossible
 /// `STPHWBP_QEMU` would fail otherwise with a different message).
 #[test]
@@ -553,16 +554,23 @@ fn bad_set_globals_are_refused_before_the_guest_boots() {
         "-r",
         tree.as_str(),
         "-e",
-        "global hits = 5 probe begin { println(hits) exit() }",
+        "global hits = 5, name = \"x\" probe begin { println(hits, name) exit() }",
     ];
+    // The kernel refuses a string module parameter of 1024 bytes or more, naming only the
+    // module's internal parameter (`g_name: string parameter too long`).
+    let long = format!("name={}", "y".repeat(1500));
     for (g, want) in [
         (
             "nosuch=1",
-            "no global 'nosuch' that can be set (settable: hits)",
+            "no global 'nosuch' that can be set (settable: name, hits)",
         ),
         (
             "hits=abc",
             "global 'hits' is a number, and 'abc' is not one",
+        ),
+        (
+            long.as_str(),
+            "-G name=...: the value for global 'name' is 1500 bytes; the kernel passes at most 1023 bytes",
         ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
