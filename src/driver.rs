@@ -202,44 +202,22 @@ impl Session {
 
     /// Pass 1.
     pub fn parse(&mut self) -> Result<ast::Script, Stop> {
-        let (name, text, origin) = match (&self.cfg.script_text, &self.cfg.script_file) {
-            (Some(t), _) => ("<command line>".to_string(), t.clone(), Origin::CommandLine),
+        let (name, bytes, origin) = match (&self.cfg.script_text, &self.cfg.script_file) {
+            (Some(t), _) => (
+                "<command line>".to_string(),
+                t.clone().into_bytes(),
+                Origin::CommandLine,
+            ),
             (None, Some(f)) if f == "-" => {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                let mut s = vec![];
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)
                     .map_err(|e| Stop::Env(format!("cannot read the script from stdin: {e}")))?;
                 ("<stdin>".to_string(), s, Origin::Script)
             }
             (None, Some(f)) => {
                 let bytes =
                     std::fs::read(f).map_err(|e| Stop::Env(format!("cannot read {f}: {e}")))?;
-                match String::from_utf8(bytes) {
-                    Ok(s) => (f.clone(), s, Origin::Script),
-                    Err(e) => {
-                        // Where, but not the line itself: the line of a binary file is bytes
-                        // a terminal would take as control codes.
-                        let bytes = e.as_bytes();
-                        let at = e.utf8_error().valid_up_to();
-                        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-                        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count();
-                        // In characters, as every other column: the line is valid up to `at`.
-                        let col = 1 + String::from_utf8_lossy(&bytes[line_start..at])
-                            .chars()
-                            .count();
-                        self.diags.push(
-                            crate::diag::Diag::error(
-                                crate::diag::codes::INPUT,
-                                Loc::Synthesized,
-                                format!(
-                                    "{f}:{line}:{col}: the script is not valid UTF-8 text (byte 0x{:02x})",
-                                    bytes[at]
-                                ),
-                            )
-                            .help("is this a binary file?"),
-                        );
-                        return Err(Stop::Script);
-                    }
-                }
+                (f.clone(), bytes, Origin::Script)
             }
             (None, None) => {
                 return Err(Stop::Env(
@@ -247,8 +225,39 @@ impl Session {
                 ));
             }
         };
+        // Bytes that are not UTF-8 are the lexer's to judge (a comment or a string may hold
+        // them), but not in a binary file.
+        let (text, stray) = match syntax::text::decode(bytes) {
+            Ok(t) => t,
+            Err(bytes) => {
+                // Where, but not the line itself: the line of a binary file is bytes a
+                // terminal would take as control codes.
+                let at = std::str::from_utf8(&bytes)
+                    .err()
+                    .map_or(0, |e| e.valid_up_to());
+                let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+                let line = 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count();
+                // In characters, as every other column: the line is valid up to `at`.
+                let col = 1 + String::from_utf8_lossy(&bytes[line_start..at])
+                    .chars()
+                    .count();
+                self.diags.push(
+                    crate::diag::Diag::error(
+                        crate::diag::codes::INPUT,
+                        Loc::Synthesized,
+                        format!(
+                            "{name}:{line}:{col}: the script is not valid UTF-8 text (byte 0x{:02x})",
+                            bytes.get(at).copied().unwrap_or(0)
+                        ),
+                    )
+                    .help("is this a binary file? (it has NUL bytes)"),
+                );
+                return Err(Stop::Script);
+            }
+        };
         let lib = self.macro_library()?;
         let file = self.sm.add(name, text, origin);
+        self.sm.set_stray(file, stray);
         let args = self.cfg.args.clone();
         let guru = self.cfg.guru;
         let script = self.time("Pass 1: parsed the script", |s| {
@@ -663,9 +672,9 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
         let dest = std::path::PathBuf::from(format!("{}.ko", s.module_name()));
         std::fs::copy(&built.ko, &dest)
             .map_err(|e| Stop::Env(format!("cannot write {}: {e}", dest.display())))?;
-        println!("{}", dest.display());
+        let r = print_pass(&format!("{}\n", dest.display()), "the module's name");
         s.keep(built);
-        return Ok(0);
+        return r;
     }
     let r = if s.cfg.run.vm {
         run_vm(s, &built.ko)

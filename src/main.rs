@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         });
     // Only a driver that panicked (or a thread that could not start) comes back here.
     let _ = child.map(|h| h.join());
-    eprintln!("stp-hwbp: internal error");
+    // Not std's eprintln!, which would panic again on a closed stderr.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), b"stp-hwbp: internal error\n");
     ExitCode::from(101)
 }
 

@@ -468,6 +468,34 @@ fn listing_output_to_a_closed_pipe_ends_quietly() {
     }
 }
 
+/// Diagnostics to a closed stderr (`-p2 bad.stp 2>&1 | head -1`) end the run with the status
+/// its errors earn, not a panic; so does `-v`'s timing to a closed stderr with `-p3`'s C to a
+/// closed stdout.
+#[test]
+fn closed_stderr_keeps_the_exit_status() {
+    let script: String = (0..40)
+        .map(|i| format!("probe begin {{ x = y{i} + ; }}\n"))
+        .collect();
+    for (args, status) in [
+        (&["-p2", "-e", script.as_str()][..], 1),
+        (&["-v", "-p3", "-e", "probe begin { exit() }"], 0),
+    ] {
+        // Both read ends are closed before the run starts: every write fails, whatever the
+        // timing.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let (out_reader, out_writer) = std::io::pipe().expect("pipe");
+        drop(out_reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+            .args(args)
+            .stdout(out_writer)
+            .stderr(writer)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(status), "{:?}", &args[..2]);
+    }
+}
+
 /// A script of 64 KiB or more has its heap mapped before the passes start (`prefault_heap` in
 /// main.rs); one read from stdin does not (its size is not known first). Both translate to
 /// the same C.
@@ -513,7 +541,8 @@ fn a_prefaulted_heap_translates_the_same() {
     );
 }
 
-/// A -G that names no global of the script, or gives a number global text, is refused once
+/// A -G that names no global of the script, gives a number global text, or a string global more
+/// than the kernel passes to a module parameter (1023 bytes), is refused once
 /// the module is built, before any guest boots: QEMU is never started (an impossible
 /// `STPHWBP_QEMU` would fail otherwise with a different message).
 #[test]
@@ -525,16 +554,23 @@ fn bad_set_globals_are_refused_before_the_guest_boots() {
         "-r",
         tree.as_str(),
         "-e",
-        "global hits = 5 probe begin { println(hits) exit() }",
+        "global hits = 5, name = \"x\" probe begin { println(hits, name) exit() }",
     ];
+    // The kernel refuses a string module parameter of 1024 bytes or more, naming only the
+    // module's internal parameter (`g_name: string parameter too long`).
+    let long = format!("name={}", "y".repeat(1500));
     for (g, want) in [
         (
             "nosuch=1",
-            "no global 'nosuch' that can be set (settable: hits)",
+            "no global 'nosuch' that can be set (settable: name, hits)",
         ),
         (
             "hits=abc",
             "global 'hits' is a number, and 'abc' is not one",
+        ),
+        (
+            long.as_str(),
+            "-G name=...: the value for global 'name' is 1500 bytes; the kernel passes at most 1023 bytes",
         ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))

@@ -293,6 +293,16 @@ fn generated() -> Vec<(&'static str, String)> {
             "deep_ifs",
             format!("probe begin {{\n{}  exit()\n}}\n", "if (1)\n".repeat(N)),
         ),
+        // Each `else if` nests the rest of its chain one level deeper.
+        (
+            "deep_else_ifs",
+            format!(
+                "probe begin {{\n  x = 0\n  if (x == 0) x = 1\n{}  exit()\n}}\n",
+                (1..N)
+                    .map(|i| format!("  else if (x == {i}) x = 1\n"))
+                    .collect::<String>()
+            ),
+        ),
         // One byte over the 8 MiB limit, mostly one comment.
         (
             "too_large",

@@ -18,6 +18,8 @@ pub const MACRO: &str = "E019";
 pub const PARSE: &str = "E020";
 pub const PARSE_TOO_DEEP: &str = "E021";
 pub const PARSE_GURU: &str = "E022";
+/// A macro use whose expansion (nested uses included) outgrows the translator's budget.
+pub const MACRO_TOO_LARGE: &str = "E023";
 pub const UNDEFINED: &str = "E030";
 pub const DUPLICATE: &str = "E031";
 pub const NOT_ARRAY: &str = "E032";

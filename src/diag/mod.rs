@@ -160,6 +160,9 @@ pub struct SourceMap {
     origins: Vec<Origin>,
     /// A file's own text, where it differs from what diagnostics show.
     raw: Vec<Option<String>>,
+    /// Per file, the bytes that were not UTF-8 (offset and byte, ascending), each standing in
+    /// the text as one SUB character (`syntax::text`).
+    stray: Vec<Vec<(u32, u8)>>,
 }
 
 /// The text as a diagnostic shows it: a control character (an escape sequence in a script
@@ -207,6 +210,7 @@ impl SourceMap {
             }
         };
         self.origins.push(origin);
+        self.stray.push(vec![]);
         // Files are the script, the tapsets it uses and the macro library: far fewer than 2^32.
         FileId(u32::try_from(id).expect("fewer than 2^32 source files"))
     }
@@ -218,6 +222,15 @@ impl SourceMap {
             .get(f.0 as usize)
             .map(|f| f.source().as_str())
             .unwrap_or("")
+    }
+    /// Records the bytes of `f` that were not UTF-8 (see the field).
+    pub fn set_stray(&mut self, f: FileId, stray: Vec<(u32, u8)>) {
+        if let Some(s) = self.stray.get_mut(f.0 as usize) {
+            *s = stray;
+        }
+    }
+    pub fn stray(&self, f: FileId) -> &[(u32, u8)] {
+        self.stray.get(f.0 as usize).map_or(&[], |s| s.as_slice())
     }
     pub fn name(&self, f: FileId) -> &str {
         self.files

@@ -270,6 +270,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
     Ok(if saw_error { 1 } else { 0 })
 }
 
+/// The longest string the kernel passes to a `charp` module parameter (`param_set_charp`
+/// refuses 1024 bytes or more, naming only the parameter).
+pub const MAX_STRING_PARAM: usize = 1023;
+
 /// `-G` settings as module parameters, checked against `stphwbp_global` entries.
 pub(crate) fn global_params(
     info: &ModInfo,
@@ -300,6 +304,13 @@ pub(crate) fn global_params(
                 if v.contains('"') || v.contains('\0') {
                     return Err(format!(
                         "-G {k}={v}: a value for global '{k}' cannot contain '\"' (the kernel's parameter parser cannot pass it)"
+                    ));
+                }
+                if v.len() > MAX_STRING_PARAM {
+                    // Not the value itself: it is long, and the length is what is wrong.
+                    return Err(format!(
+                        "-G {k}=...: the value for global '{k}' is {} bytes; the kernel passes at most {MAX_STRING_PARAM} bytes to a module parameter, so -G cannot set a longer string (set it in a begin probe instead)",
+                        v.len()
                     ));
                 }
                 out.push(format!("g_{k}=\"{v}\""));
@@ -764,6 +775,10 @@ mod tests {
                 .contains("'n'")
         );
         assert!(global_params(&info, &[("s".into(), "a\"b".into())]).is_err());
+        let longest = "x".repeat(MAX_STRING_PARAM);
+        assert!(global_params(&info, &[("s".into(), longest.clone())]).is_ok());
+        let err = global_params(&info, &[("s".into(), longest + "x")]).unwrap_err();
+        assert!(err.contains("'s' is 1024 bytes") && err.contains("at most 1023"));
     }
 
     #[test]

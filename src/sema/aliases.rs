@@ -12,8 +12,13 @@ use crate::diag::{Diag, Diags, Span, codes};
 use crate::syntax::ast::{self, Item, ProbeDecl, ProbePoint, Stmt, StmtKind};
 use crate::syntax::preprocess::glob;
 
-/// Aliases of aliases nest at most this deep (a deeper chain is taken for a loop).
-const MAX_ALIAS_DEPTH: usize = 16;
+/// Aliases of aliases nest at most this deep (a deeper chain is taken for a loop). SystemTap
+/// sets no depth: this only has to be far above any real chain of tapset aliases.
+pub const MAX_ALIAS_DEPTH: usize = 128;
+
+/// Probes the alias uses of one script may expand into, in all. An alias naming another
+/// alias twice doubles the probes at every level, so the depth alone does not bound the work.
+pub const MAX_ALIAS_EXPANSIONS: usize = 10_000;
 
 struct Alias<'a> {
     names: Vec<&'a str>,
@@ -85,17 +90,37 @@ pub fn expand(
         defs.push(Alias { names, decl: p });
     }
     let mut items = Vec::with_capacity(script.items.len());
+    let mut ex = Expander {
+        defs: &defs,
+        diags,
+        expansions: 0,
+        over_budget: false,
+    };
     for it in script.items {
         match it {
             Item::Probe(p) => {
                 let mut out = vec![];
-                expand_probe(&p, &defs, 0, p.span, &mut out, diags);
-                items.extend(out.into_iter().map(Item::Probe));
+                // A probe whose expansion failed is reported once and left out whole.
+                if !ex.over_budget && ex.probe(&p, 0, p.span, &mut out).is_ok() {
+                    items.extend(out.into_iter().map(Item::Probe));
+                }
             }
             other => items.push(other),
         }
     }
     (ast::Script { items }, true)
+}
+
+/// An expansion that failed, already reported: the written probe is dropped.
+struct Failed;
+
+struct Expander<'d, 'a> {
+    defs: &'d [Alias<'a>],
+    diags: &'a mut Diags,
+    /// Probes made so far, against `MAX_ALIAS_EXPANSIONS`.
+    expansions: usize,
+    /// `MAX_ALIAS_EXPANSIONS` was reached (and reported): nothing more is expanded.
+    over_budget: bool,
 }
 
 /// The definitions a written point names, each with the suffix left after the alias's name.
@@ -112,81 +137,105 @@ fn matches<'d, 'a>(pp: &ProbePoint, defs: &'d [Alias<'a>]) -> Vec<(&'d Alias<'a>
         .collect()
 }
 
-fn expand_probe(
-    p: &ProbeDecl,
-    defs: &[Alias],
-    depth: usize,
-    origin: Span,
-    out: &mut Vec<ProbeDecl>,
-    diags: &mut Diags,
-) {
-    let mut plain = vec![];
-    let mut expanded = vec![];
-    for pp in &p.points {
-        let found = matches(pp, defs);
-        if found.is_empty() {
-            plain.push(pp.clone());
-            continue;
+impl Expander<'_, '_> {
+    /// Expands `p`, written at `origin`, into `out`; `depth` aliases deep.
+    fn probe(
+        &mut self,
+        p: &ProbeDecl,
+        depth: usize,
+        origin: Span,
+        out: &mut Vec<ProbeDecl>,
+    ) -> Result<(), Failed> {
+        let mut plain = vec![];
+        let mut expanded = vec![];
+        for pp in &p.points {
+            let found = matches(pp, self.defs);
+            if found.is_empty() {
+                plain.push(pp.clone());
+                continue;
+            }
+            if depth >= MAX_ALIAS_DEPTH {
+                let d = found[0].0;
+                self.diags.push(
+                    Diag::error(
+                        codes::PROBE_ALIAS,
+                        origin,
+                        format!(
+                            "alias `{}` expands more than {MAX_ALIAS_DEPTH} levels deep: do aliases name each other?",
+                            d.names.join(".")
+                        ),
+                    )
+                    .label("in the expansion of this probe")
+                    .secondary(d.decl.span, "this alias is still expanding"),
+                );
+                return Err(Failed);
+            }
+            for (def, k) in found {
+                if self.expansions >= MAX_ALIAS_EXPANSIONS {
+                    self.over_budget = true;
+                    self.diags.push(
+                        Diag::error(
+                            codes::PROBE_ALIAS,
+                            origin,
+                            format!(
+                                "the aliases this probe uses expand into more than {MAX_ALIAS_EXPANSIONS} probes"
+                            ),
+                        )
+                        .label("in the expansion of this probe")
+                        .secondary(def.decl.span, "still expanding this alias")
+                        .help(
+                            "each point that names an alias becomes a probe of its own, so an \
+                             alias that names another alias twice doubles the probes at every \
+                             level: name each alias once",
+                        ),
+                    );
+                    return Err(Failed);
+                }
+                self.expansions += 1;
+                let suffix = &pp.components[k..];
+                let points = def
+                    .decl
+                    .points
+                    .iter()
+                    .map(|t| {
+                        let mut t = t.clone();
+                        t.components.extend(suffix.iter().cloned());
+                        t.optional |= pp.optional;
+                        t.sufficient |= pp.sufficient;
+                        t.span = pp.span;
+                        t
+                    })
+                    .collect();
+                let (first, last) = if def.decl.watch.as_ref().is_some_and(|w| w.append) {
+                    (&p.body, &def.decl.body)
+                } else {
+                    (&def.decl.body, &p.body)
+                };
+                let block = |b: &ast::Block| Stmt {
+                    kind: StmtKind::Block(b.clone()),
+                    span: b.span,
+                };
+                expanded.push(ProbeDecl {
+                    watch: None,
+                    points,
+                    cond: p.cond.clone(),
+                    body: ast::Block {
+                        stmts: vec![block(first), block(last)],
+                        span: p.body.span,
+                    },
+                    span: p.span,
+                });
+            }
         }
-        if depth >= MAX_ALIAS_DEPTH {
-            let d = found[0].0;
-            diags.push(
-                Diag::error(
-                    codes::PROBE_ALIAS,
-                    origin,
-                    format!(
-                        "alias `{}` expands more than {MAX_ALIAS_DEPTH} levels deep: do aliases name each other?",
-                        d.names.join(".")
-                    ),
-                )
-                .label("in the expansion of this probe")
-                .secondary(d.decl.span, "this alias is still expanding"),
-            );
-            return;
-        }
-        for (def, k) in found {
-            let suffix = &pp.components[k..];
-            let points = def
-                .decl
-                .points
-                .iter()
-                .map(|t| {
-                    let mut t = t.clone();
-                    t.components.extend(suffix.iter().cloned());
-                    t.optional |= pp.optional;
-                    t.sufficient |= pp.sufficient;
-                    t.span = pp.span;
-                    t
-                })
-                .collect();
-            let (first, last) = if def.decl.watch.as_ref().is_some_and(|w| w.append) {
-                (&p.body, &def.decl.body)
-            } else {
-                (&def.decl.body, &p.body)
-            };
-            let block = |b: &ast::Block| Stmt {
-                kind: StmtKind::Block(b.clone()),
-                span: b.span,
-            };
-            expanded.push(ProbeDecl {
-                watch: None,
-                points,
-                cond: p.cond.clone(),
-                body: ast::Block {
-                    stmts: vec![block(first), block(last)],
-                    span: p.body.span,
-                },
-                span: p.span,
+        if !plain.is_empty() {
+            out.push(ProbeDecl {
+                points: plain,
+                ..p.clone()
             });
         }
-    }
-    if !plain.is_empty() {
-        out.push(ProbeDecl {
-            points: plain,
-            ..p.clone()
-        });
-    }
-    for e in expanded {
-        expand_probe(&e, defs, depth + 1, origin, out, diags);
+        for e in expanded {
+            self.probe(&e, depth + 1, origin, out)?;
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
 
 use super::name::Name;
+use super::text::{STRAY, Stray, stray_at};
 use crate::diag::{Diag, Diags, FileId, Span, codes};
 use logos::Logos;
 
@@ -17,7 +18,9 @@ enum Raw {
     Number,
     #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
     Str,
-    #[regex(r#""([^"\\\n]|\\[^\n])*"#)]
+    // A backslash that ends the line (or the text) is the unterminated string's own: read as
+    // a token of its own it would be a second error for the same mistake.
+    #[regex(r#""([^"\\\n]|\\[^\n])*\\?"#)]
     UnterminatedStr,
     #[token("/*")]
     UnterminatedComment,
@@ -187,6 +190,8 @@ pub struct Stream<'t> {
     lexer: logos::Lexer<'t, Raw>,
     file: FileId,
     text: &'t str,
+    /// The bytes of the file that were not UTF-8, each a SUB in `text` (`text.rs`).
+    stray: &'t [Stray],
     /// End of the previous token, for `line_start`.
     prev_end: Option<usize>,
     /// Errors reported before this text: the lexer gives up after 50 in all.
@@ -196,11 +201,12 @@ pub struct Stream<'t> {
 }
 
 impl<'t> Stream<'t> {
-    pub fn new(file: FileId, text: &'t str, prior_errors: usize) -> Stream<'t> {
+    pub fn new(file: FileId, text: &'t str, stray: &'t [Stray], prior_errors: usize) -> Stream<'t> {
         Stream {
             lexer: Raw::lexer(text),
             file,
             text,
+            stray,
             prev_end: None,
             prior_errors,
             done: false,
@@ -250,6 +256,13 @@ impl<'t> Stream<'t> {
             let raw = match res {
                 Ok(r) => r,
                 Err(()) => {
+                    if let Some(b) = stray_at(self.stray, range.start) {
+                        self.diags.push(not_utf8(span, b));
+                        if self.prior_errors + self.diags.error_count() > 50 {
+                            return self.end();
+                        }
+                        continue;
+                    }
                     let c = slice.chars().next().unwrap_or('?');
                     let shown = if c.is_control() || !c.is_ascii() {
                         format!(
@@ -292,11 +305,12 @@ impl<'t> Stream<'t> {
                 Raw::Str => {
                     let body = &slice[1..slice.len() - 1];
                     // Most strings have no escape to decode: interned straight from the text.
-                    if body.bytes().any(|b| b == b'\\' || b == 0) {
+                    if body.bytes().any(|b| b == b'\\' || b == 0 || b == STRAY) {
                         T::Str(Name::from_string(unescape(
                             body,
                             file,
                             range.start + 1,
+                            self.stray,
                             &mut self.diags,
                         )))
                     } else {
@@ -349,6 +363,14 @@ impl<'t> Stream<'t> {
                             "this `%{` has no closing `%}`",
                         );
                     }
+                    // The C compiler reads UTF-8 (or bytes it passes through): a byte that was
+                    // not UTF-8 would reach it as SUB.
+                    if let Some(i) = slice.bytes().position(|b| b == STRAY)
+                        && let Some(b) = stray_at(self.stray, range.start + i)
+                    {
+                        let at = Span::new(file, range.start + i..range.start + i + 1);
+                        self.diags.push(not_utf8(at, b));
+                    }
                     T::Embedded(Name::new(&slice[2..slice.len() - 2]))
                 }
                 Raw::PpOpen => T::PpOpen,
@@ -376,11 +398,11 @@ impl<'t> Stream<'t> {
 }
 
 /// All the tokens of a text, `Eof` last.
-pub fn lex(file: FileId, text: &str, diags: &mut Diags) -> Vec<Tok> {
+pub fn lex(file: FileId, text: &str, stray: &[Stray], diags: &mut Diags) -> Vec<Tok> {
     // Scripts run about three bytes a token: one allocation instead of a doubling series
     // (capacity never written is never resident).
     let mut out: Vec<Tok> = Vec::with_capacity(text.len() / 3 + 1);
-    let mut s = Stream::new(file, text, diags.error_count());
+    let mut s = Stream::new(file, text, stray, diags.error_count());
     loop {
         let t = s.next_tok();
         let eof = t.t == T::Eof;
@@ -409,10 +431,32 @@ pub fn parse_int(s: &str) -> Option<i64> {
     u64::from_str_radix(digits, radix).ok().map(|v| v as i64)
 }
 
-fn unescape(s: &str, file: FileId, base: usize, diags: &mut Diags) -> String {
+/// A byte of the file that is not UTF-8, where only comments and strings may hold one.
+fn not_utf8(at: Span, b: u8) -> Diag {
+    Diag::error(
+        codes::INPUT,
+        at,
+        format!("byte 0x{b:02x} is not UTF-8 text"),
+    )
+    .label("not UTF-8")
+    .help(
+        "outside comments and string literals a script must be UTF-8: re-encode the file \
+         (`iconv -f latin1 -t utf-8` for Latin-1)",
+    )
+}
+
+fn unescape(s: &str, file: FileId, base: usize, stray: &[Stray], diags: &mut Diags) -> String {
     let mut out = String::new();
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        // A byte of the file that was not UTF-8 is that byte in the string, as SystemTap
+        // (which reads bytes) has it.
+        if c == char::from(STRAY)
+            && let Some(b) = stray_at(stray, base + i)
+        {
+            out.push(byte_char(b));
+            continue;
+        }
         if c == '\0' {
             diags.push(
                 Diag::error(
@@ -570,7 +614,7 @@ mod tests {
     #[test]
     fn ops_split_greedily() {
         let mut d = Diags::default();
-        let toks = lex(FileId(0), "a+=-b<<=c", &mut d);
+        let toks = lex(FileId(0), "a+=-b<<=c", &[], &mut d);
         let ops: Vec<_> = toks
             .iter()
             .filter_map(|t| if let T::Op(o) = t.t { Some(o) } else { None })

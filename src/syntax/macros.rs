@@ -17,6 +17,13 @@ use indexmap::IndexMap;
 /// Expansions nested deeper than this are taken for recursion (`@define f %( @f %)`).
 pub const MAX_MACRO_DEPTH: usize = 64;
 
+/// The tokens a file's macro expansions may produce, counted at every level (each use's body
+/// with its arguments in place), unless the file itself is larger: at most twice its own
+/// tokens then. Nesting can grow an expansion exponentially (a body using the macro before it
+/// twice doubles it at every level, as can an argument used twice), and unbounded it ran the
+/// translator out of memory; a real script's expansions are a small multiple of its text.
+pub const MIN_MACRO_TOKENS: usize = 1 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Macro {
     pub params: Vec<Name>,
@@ -39,6 +46,9 @@ pub fn define_library(toks: Vec<Tok>, lib: &mut Library, diags: &mut Diags) {
         lib: &Library::default(),
         local: IndexMap::new(),
         diags,
+        budget: 0,
+        budget_total: 0,
+        over_budget: false,
     };
     loop {
         match ex.peek().t {
@@ -74,12 +84,16 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
         return toks;
     }
     let mut out = Vec::with_capacity(toks.len());
+    let budget = MIN_MACRO_TOKENS.max(toks.len().saturating_mul(2));
     let mut ex = Expander {
         toks,
         pos: 0,
         lib,
         local: IndexMap::new(),
         diags,
+        budget,
+        budget_total: budget,
+        over_budget: false,
     };
     loop {
         // Only a macro use is copied out of the token: every other token moves on as it is.
@@ -100,11 +114,20 @@ pub fn expand(toks: Vec<Tok>, lib: &Library, diags: &mut Diags) -> Vec<Tok> {
                 let tok = *ex.bump();
                 let T::At(name) = &tok.t else { continue };
                 let before = ex.diags.error_count();
+                let mark = out.len();
                 if let Some(args) = ex.args_at_top(name, tok.span) {
-                    ex.expand_use(name, &tok, args, None, 0, &mut out);
+                    // Past the budget, later uses are not expanded (nor reported again).
+                    if !ex.over_budget {
+                        ex.expand_use(name, &tok, args, None, 0, &mut out);
+                        if ex.over_budget {
+                            ex.report_over_budget(name, tok.span);
+                        }
+                    }
                 }
-                if ex.diags.error_count() > before {
-                    // Already reported: the parser steps over it without follow-on errors.
+                if ex.diags.error_count() > before || ex.over_budget {
+                    // Already reported: the parser steps over it without follow-on errors (nor
+                    // reads what the expansion gave before it failed).
+                    out.truncate(mark);
                     out.push(Tok {
                         t: T::Reported,
                         ..tok
@@ -122,6 +145,12 @@ struct Expander<'a> {
     lib: &'a Library,
     local: IndexMap<String, Macro>,
     diags: &'a mut Diags,
+    /// Tokens the file's expansions may still produce (see `MIN_MACRO_TOKENS`).
+    budget: usize,
+    /// The budget at the start, for the report.
+    budget_total: usize,
+    /// The budget ran out (reported once, at the use that exhausted it).
+    over_budget: bool,
 }
 
 impl Expander<'_> {
@@ -156,6 +185,28 @@ impl Expander<'_> {
 
     fn err(&mut self, at: Span, msg: impl Into<String>) -> Diag {
         Diag::error(codes::MACRO, at, msg)
+    }
+
+    /// The use of `name` at `at`, in the file's own text, ran the expansion budget out.
+    fn report_over_budget(&mut self, name: &str, at: Span) {
+        let def = self.lookup(name).map(|m| m.span);
+        let mut d = Diag::error(
+            codes::MACRO_TOO_LARGE,
+            at,
+            format!(
+                "macro `@{name}` expands to more than {} tokens",
+                self.budget_total
+            ),
+        )
+        .label("this use's expansion is too large")
+        .help(
+            "a macro whose body uses another macro (or an argument) twice doubles at every \
+             level of nesting; compute the value once, in a function or a variable, instead",
+        );
+        if let Some(def) = def {
+            d = d.secondary(def, "defined here");
+        }
+        self.diags.push(d);
     }
 
     /// After an error in a definition's head: skips to the end of its body, if it has one
@@ -409,6 +460,22 @@ impl Expander<'_> {
             self.diags.push(d);
             return;
         }
+        // Counted before the body is copied: one use can be far larger than its body.
+        let size = m.body.iter().fold(0usize, |n, t| match &t.t {
+            T::At(p) => match m.params.iter().position(|x| x == p) {
+                Some(i) => n.saturating_add(args[i].len()),
+                None => n.saturating_add(1),
+            },
+            _ => n.saturating_add(1),
+        });
+        // Every expansion costs at least one, so that the budget bounds their number too.
+        let size = size.max(1);
+        if size > self.budget {
+            // Reported by `expand`, at the use in the file's own text.
+            self.over_budget = true;
+            return;
+        }
+        self.budget -= size;
         let mut subst: Vec<Tok> = Vec::with_capacity(m.body.len());
         for t in &m.body {
             match &t.t {
@@ -435,7 +502,7 @@ impl Expander<'_> {
                     i += used;
                     let before = self.diags.error_count();
                     self.expand_use(n, &t, args, Some(site), depth + 1, out);
-                    if self.diags.error_count() > before {
+                    if self.over_budget || self.diags.error_count() > before {
                         return;
                     }
                 }

@@ -9,6 +9,7 @@ pub mod name;
 pub mod parser;
 pub mod preprocess;
 pub mod print;
+pub mod text;
 pub mod tokens;
 
 use crate::diag::{Diag, Diags, FileId, Loc, Origin, SourceMap, codes};
@@ -36,8 +37,9 @@ pub fn parse_file(
         return ast::Script { items: vec![] };
     }
     let guru = env.guru();
+    let stray = sm.stray(file);
     if tokens::needs_token_passes(text) {
-        let toks = lexer::lex(file, text, diags);
+        let toks = lexer::lex(file, text, stray, diags);
         let toks = macros::expand(toks, macros, diags);
         let toks = preprocess::preprocess(toks, env, diags);
         return parser::parse(
@@ -50,7 +52,7 @@ pub fn parse_file(
     // The parser pulls the tokens from the lexer as it goes. The lexer's diagnostics come
     // first, as when the text is lexed before it is parsed: the rest of the text is lexed
     // for them if the parser stopped early.
-    let mut stream = lexer::Stream::new(file, text, diags.error_count());
+    let mut stream = lexer::Stream::new(file, text, stray, diags.error_count());
     let mut parse_diags = Diags::default();
     let script = parser::parse(&mut stream, sm.origin(file), guru, &mut parse_diags);
     while stream.next_tok().t != lexer::T::Eof {}
@@ -70,7 +72,7 @@ pub fn no_probes(at: Loc) -> Diag {
 /// Reads a macro library (`.stpm`): its `@define`s join `lib`. Conditionals inside a body are
 /// resolved where the macro is used.
 pub fn define_macros(sm: &SourceMap, file: FileId, lib: &mut macros::Library, diags: &mut Diags) {
-    let toks = lexer::lex(file, sm.text(file), diags);
+    let toks = lexer::lex(file, sm.text(file), sm.stray(file), diags);
     macros::define_library(toks, lib, diags);
 }
 

@@ -200,7 +200,7 @@ impl<'a> Parser<'a> {
                     format!("nesting deeper than {MAX_DEPTH} levels"),
                 )
                 .label("the script nests too deeply here")
-                .note("each parenthesis, block, statement inside another, and each operator of a chain such as `a . b . c` counts as one level")
+                .note("each parenthesis, block, statement inside another, `else if` of a chain, and operator of a chain such as `a . b . c` counts as one level")
                 .help("split the expression or statement into smaller pieces"),
             );
             return Err(Fatal::TooDeep);

@@ -200,7 +200,7 @@ impl Pp<'_> {
             return;
         }
         let mut lex_diags = Diags::default();
-        let toks = crate::syntax::lexer::lex(tok.span.file, a, &mut lex_diags);
+        let toks = crate::syntax::lexer::lex(tok.span.file, a, &[], &mut lex_diags);
         let bad = toks.iter().find(|t| {
             matches!(
                 t.t,

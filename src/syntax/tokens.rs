@@ -77,7 +77,7 @@ mod tests {
             &mut d1,
         );
         let mut d2 = Diags::default();
-        let toks = lexer::lex(f, text, &mut d2);
+        let toks = lexer::lex(f, text, &[], &mut d2);
         let s2 = parser::parse(&mut VecSource::new(toks), Origin::Script, false, &mut d2);
         assert_eq!(print::script(&s1), print::script(&s2), "{text}");
         assert_eq!(format!("{:?}", d1.list), format!("{:?}", d2.list), "{text}");
