@@ -672,6 +672,12 @@ pub enum Builtin {
     /// `sprint(...)`, `sprintln(...)`: what print/println would print, as a string.
     Sprint,
     Sprintln,
+    /// `printd(DELIM, ...)` and the rest of its family: print's with the literal DELIM
+    /// between the values. Its `format` is one `Text` piece, the delimiter.
+    Printd,
+    Printdln,
+    Sprintd,
+    Sprintdln,
 }
 
 impl Builtin {
@@ -683,7 +689,39 @@ impl Builtin {
             Builtin::Println => "println",
             Builtin::Sprint => "sprint",
             Builtin::Sprintln => "sprintln",
+            Builtin::Printd => "printd",
+            Builtin::Printdln => "printdln",
+            Builtin::Sprintd => "sprintd",
+            Builtin::Sprintdln => "sprintdln",
         }
+    }
+
+    /// The printd family: the first argument is a literal delimiter.
+    pub fn delimited(self) -> bool {
+        matches!(
+            self,
+            Builtin::Printd | Builtin::Printdln | Builtin::Sprintd | Builtin::Sprintdln
+        )
+    }
+
+    /// Whether the call returns the text instead of printing it.
+    pub fn returns_string(self) -> bool {
+        matches!(
+            self,
+            Builtin::Sprintf
+                | Builtin::Sprint
+                | Builtin::Sprintln
+                | Builtin::Sprintd
+                | Builtin::Sprintdln
+        )
+    }
+
+    /// Whether a newline follows the values (println, sprintln, printdln, sprintdln).
+    pub fn newline(self) -> bool {
+        matches!(
+            self,
+            Builtin::Println | Builtin::Sprintln | Builtin::Printdln | Builtin::Sprintdln
+        )
     }
 }
 
@@ -726,6 +764,7 @@ pub enum ExprKind {
     Builtin {
         which: Builtin,
         /// Shared by every call with the same format text (a large script repeats a few).
+        /// For the printd family, one `Text` piece: the delimiter.
         format: std::rc::Rc<[FmtPiece]>,
         args: Box<[Expr]>,
     },

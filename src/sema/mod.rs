@@ -354,6 +354,10 @@ fn builtin(name: &str) -> Option<Builtin> {
         "println" => Builtin::Println,
         "sprint" => Builtin::Sprint,
         "sprintln" => Builtin::Sprintln,
+        "printd" => Builtin::Printd,
+        "printdln" => Builtin::Printdln,
+        "sprintd" => Builtin::Sprintd,
+        "sprintdln" => Builtin::Sprintdln,
         _ => return None,
     })
 }
@@ -1358,6 +1362,58 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// A printd's delimiter, as the one text piece of its format. As in SystemTap, it must
+    /// be a literal string, and two or more values follow it.
+    fn delimiter(
+        &mut self,
+        b: Builtin,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> std::rc::Rc<[ir::FmtPiece]> {
+        let delim = match args.first().map(|a| &a.kind) {
+            Some(ast::ExprKind::Lit(ast::Lit {
+                value: LitValue::Str(d),
+                ..
+            })) => Some(d.to_string()),
+            Some(_) => {
+                self.diags.push(
+                    Diag::error(
+                        codes::FORMAT,
+                        args[0].span,
+                        format!("the delimiter of {} must be a literal string", b.name()),
+                    )
+                    .help(format!(
+                        "write {}(\",\", a, b) to separate the values with a comma",
+                        b.name()
+                    )),
+                );
+                None
+            }
+            None => None,
+        };
+        if args.len() < 3 {
+            self.diags.push(
+                Diag::error(
+                    codes::CALL_ARITY,
+                    span,
+                    format!(
+                        "{} needs a delimiter and at least two values, {} argument(s) given",
+                        b.name(),
+                        args.len()
+                    ),
+                )
+                .help(format!(
+                    "to print one value, use {}",
+                    b.name().replace('d', "")
+                )),
+            );
+        }
+        match delim {
+            Some(d) => std::rc::Rc::new([ir::FmtPiece::Text(d)]),
+            None => self.no_format.clone(),
+        }
+    }
+
     fn call(
         &mut self,
         name: &ast::Ident,
@@ -1366,8 +1422,10 @@ impl<'a> Elab<'a> {
         sc: &mut Scope,
     ) -> ir::Expr {
         let which = builtin(&name.name);
-        // A printf's format is lowered (for what it reports) but not kept: its pieces are.
-        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf));
+        // A printf's format is lowered (for what it reports) but not kept: its pieces are;
+        // so is a printd's delimiter.
+        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf))
+            || which.is_some_and(Builtin::delimited);
         let skip = usize::from(formatted && !args.is_empty());
         args[..skip].iter().for_each(|a| drop(self.expr(a, sc)));
         let lowered: Vec<ir::Expr> = args[skip..].iter().map(|a| self.expr(a, sc)).collect();
@@ -1426,6 +1484,8 @@ impl<'a> Elab<'a> {
                         format!("{} needs a format", b.name()),
                     )),
                 }
+            } else if b.delimited() {
+                format = self.delimiter(b, args, span);
             } else if args.is_empty() && matches!(b, Builtin::Print | Builtin::Sprint) {
                 self.diags.push(Diag::error(
                     codes::CALL_ARITY,
@@ -1468,7 +1528,16 @@ impl<'a> Elab<'a> {
                 .filter(|s| !s.starts_with(PRIVATE_PREFIX) && !s.contains('/'))
                 .collect();
             cands.extend([
-                "printf", "sprintf", "print", "println", "sprint", "sprintln",
+                "printf",
+                "sprintf",
+                "print",
+                "println",
+                "sprint",
+                "sprintln",
+                "printd",
+                "printdln",
+                "sprintd",
+                "sprintdln",
             ]);
             let mut d = Diag::error(
                 codes::UNDEFINED,
