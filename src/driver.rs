@@ -957,6 +957,10 @@ fn dump_functions(s: &mut Session) -> i32 {
             "println:void (...) /* context: any */",
             "sprint:string (...) /* context: any */",
             "sprintln:string (...) /* context: any */",
+            "printd:void (delimiter:string, ...) /* context: any */",
+            "printdln:void (delimiter:string, ...) /* context: any */",
+            "sprintd:string (delimiter:string, ...) /* context: any */",
+            "sprintdln:string (delimiter:string, ...) /* context: any */",
         ]
         .map(String::from),
     );

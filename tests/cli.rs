@@ -331,6 +331,7 @@ fn dump_functions_gives_signatures_and_contexts() {
         "user_string:string (addr:long, err_msg:string) /* context: any */",
         "data_value:long () /* context: data */",
         "sprint:string (...) /* context: any */",
+        "sprintdln:string (delimiter:string, ...) /* context: any */",
     ] {
         assert!(d.lines().any(|x| x == l), "--dump-functions has {l}");
     }
