@@ -349,12 +349,30 @@ impl Session {
             let arch = s.kernel.target_arch();
             Ok(sema::elaborate(script, &tapsets, arch, &mut s.diags))
         })?;
-        // After alias expansion: a script of alias definitions alone has no probes.
+        if self.cfg.verbose > 0 {
+            for (point, why) in &m.left_out {
+                eprintln!("NOTE: optional probe {point} left out: {why}");
+            }
+        }
+        // After alias expansion: a script of alias definitions alone has no probes, nor
+        // one whose every point was optional and left out.
         if m.probes.is_empty() && !self.diags.has_errors() {
             let name = first_file
                 .map(|f| self.sm.name(f).to_string())
                 .unwrap_or_default();
-            self.diags.push(syntax::no_probes(Loc::CommandLine(name)));
+            let mut d = syntax::no_probes(Loc::CommandLine(name));
+            if !m.left_out.is_empty() {
+                d = d.note(format!(
+                    "every probe's points were optional and of kinds stp-hwbp does not have, so \
+                     all were left out: {}",
+                    m.left_out
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            self.diags.push(d);
         }
         self.check()?;
         Ok(m)

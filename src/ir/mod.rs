@@ -88,6 +88,16 @@ impl<T> Arena<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
+    /// Takes back the element `id`, which must be the last one allocated and referred to
+    /// by nothing (a probe whose every point was left out).
+    pub fn pop_last(&mut self, id: Id<T>) {
+        assert_eq!(
+            id.idx as usize + 1,
+            self.items.len(),
+            "not the last element"
+        );
+        self.items.pop();
+    }
     /// Room for exactly `n` more, when their number is known.
     pub fn reserve(&mut self, n: usize) {
         self.items.reserve_exact(n);
@@ -172,6 +182,9 @@ pub struct Module {
     pub embedded: Vec<(Name, Span)>,
     /// The regular expressions of `=~`/`!~`, one per distinct pattern, in order of use.
     pub regexes: Arena<Regex>,
+    /// Optional points (`?`, `!`) of a kind stp-hwbp does not have, left out as SystemTap
+    /// leaves out what it cannot resolve: (the point's text, why), for `-v`'s notes.
+    pub left_out: Vec<(String, String)>,
 }
 
 /// A regular expression of `=~`/`!~`, compiled by `sema::regex`. Both automata work on

@@ -409,7 +409,8 @@ impl<'a> Elab<'a> {
                 span: p.points[0].span,
             });
         } else {
-            for (i, pp) in p.points.iter().enumerate() {
+            let mut left_out = 0;
+            for pp in &p.points {
                 // A probe of a watchpoint whose declaration was refused (and said why).
                 if pp.components.len() <= 2
                     && self
@@ -418,17 +419,35 @@ impl<'a> Elab<'a> {
                 {
                     continue;
                 }
-                if let Some(pt) = probes::resolve(
-                    pp,
-                    &mut self.m,
-                    &mut self.watch_index,
-                    &self.named,
-                    id,
-                    i,
-                    self.diags,
-                ) {
-                    points.push(pt);
+                // An optional point's diagnostics wait until it is known whether it is
+                // merely of a kind stp-hwbp does not have.
+                let optional = pp.optional || pp.sufficient;
+                let mut own = Diags::default();
+                let diags = if optional { &mut own } else { &mut *self.diags };
+                // The point's index is its place among the points kept.
+                let idx = points.len();
+                let at = (&mut self.m, &mut self.watch_index, &self.named);
+                match probes::resolve(pp, at.0, at.1, at.2, id, idx, diags) {
+                    Some(pt) => points.push(pt),
+                    None if optional && probes::only_unknown(&own) => {
+                        let why = &own.list[0];
+                        let why = if why.label.is_empty() {
+                            why.message.clone()
+                        } else {
+                            why.label.clone()
+                        };
+                        let text = probes_text(pp);
+                        self.m.left_out.push((text, why));
+                        left_out += 1;
+                    }
+                    None => self.diags.extend(own),
                 }
+            }
+            // As in SystemTap, a probe whose every point was left out is dropped, its body
+            // unchecked.
+            if left_out == p.points.len() {
+                self.m.probes.pop_last(id);
+                return;
             }
         }
         let mut sc = Scope {
