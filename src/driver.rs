@@ -119,8 +119,9 @@ impl PpEnv for Env<'_> {
             self.kernel.config = Some(c);
         }
         match self.kernel.config.as_ref().expect("just set") {
+            // The value as the line has it: SystemTap keeps a string's quotes.
             Ok(c) => Ok(crate::kbuild::tree::config_get(c, name)
-                .map(|v| v.trim_matches('"').to_string())
+                .map(str::to_string)
                 .unwrap_or_default()),
             Err(e) => Err(e.clone()),
         }

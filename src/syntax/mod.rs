@@ -10,6 +10,7 @@ pub mod parser;
 pub mod preprocess;
 pub mod print;
 pub mod tokens;
+pub mod version;
 
 use crate::diag::{Diag, Diags, FileId, Loc, Origin, SourceMap, codes};
 
