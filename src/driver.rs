@@ -119,8 +119,9 @@ impl PpEnv for Env<'_> {
             self.kernel.config = Some(c);
         }
         match self.kernel.config.as_ref().expect("just set") {
+            // The value as the line has it: SystemTap keeps a string's quotes.
             Ok(c) => Ok(crate::kbuild::tree::config_get(c, name)
-                .map(|v| v.trim_matches('"').to_string())
+                .map(str::to_string)
                 .unwrap_or_default()),
             Err(e) => Err(e.clone()),
         }
@@ -358,12 +359,30 @@ impl Session {
             let arch = s.kernel.target_arch();
             Ok(sema::elaborate(script, &tapsets, arch, &mut s.diags))
         })?;
-        // After alias expansion: a script of alias definitions alone has no probes.
+        if self.cfg.verbose > 0 {
+            for (point, why) in &m.left_out {
+                eprintln!("NOTE: optional probe {point} left out: {why}");
+            }
+        }
+        // After alias expansion: a script of alias definitions alone has no probes, nor
+        // one whose every point was optional and left out.
         if m.probes.is_empty() && !self.diags.has_errors() {
             let name = first_file
                 .map(|f| self.sm.name(f).to_string())
                 .unwrap_or_default();
-            self.diags.push(syntax::no_probes(Loc::CommandLine(name)));
+            let mut d = syntax::no_probes(Loc::CommandLine(name));
+            if !m.left_out.is_empty() {
+                d = d.note(format!(
+                    "every probe's points were optional and of kinds stp-hwbp does not have, so \
+                     all were left out: {}",
+                    m.left_out
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            self.diags.push(d);
         }
         self.check()?;
         Ok(m)
@@ -966,6 +985,10 @@ fn dump_functions(s: &mut Session) -> i32 {
             "println:void (...) /* context: any */",
             "sprint:string (...) /* context: any */",
             "sprintln:string (...) /* context: any */",
+            "printd:void (delimiter:string, ...) /* context: any */",
+            "printdln:void (delimiter:string, ...) /* context: any */",
+            "sprintd:string (delimiter:string, ...) /* context: any */",
+            "sprintdln:string (delimiter:string, ...) /* context: any */",
         ]
         .map(String::from),
     );

@@ -331,6 +331,7 @@ fn dump_functions_gives_signatures_and_contexts() {
         "user_string:string (addr:long, err_msg:string) /* context: any */",
         "data_value:long () /* context: data */",
         "sprint:string (...) /* context: any */",
+        "sprintdln:string (delimiter:string, ...) /* context: any */",
     ] {
         assert!(d.lines().any(|x| x == l), "--dump-functions has {l}");
     }
@@ -585,4 +586,19 @@ fn bad_set_globals_are_refused_before_the_guest_boots() {
         assert_eq!(out.status.code(), Some(3), "{g}: {err}");
         assert!(err.contains(want), "{g}: {err}");
     }
+}
+
+/// An optional point of a kind stp-hwbp does not have is left out, with a note under -v
+/// alone.
+#[test]
+fn optional_unknown_points_are_noted_under_v() {
+    let script = "probe kernel.trace(\"sched_switch\")?, begin { println(1) }";
+    let quiet = stp_status(&["-p2", "-e", script], 0);
+    assert!(!quiet.contains("NOTE"), "{quiet}");
+    let noted = stp_status(&["-v", "-p2", "-e", script], 0);
+    assert!(
+        noted.lines().any(|l| l
+            == "NOTE: optional probe kernel.trace(\"sched_switch\") left out: no probe point has `trace` here"),
+        "{noted}"
+    );
 }

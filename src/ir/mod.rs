@@ -88,6 +88,16 @@ impl<T> Arena<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
+    /// Takes back the element `id`, which must be the last one allocated and referred to
+    /// by nothing (a probe whose every point was left out).
+    pub fn pop_last(&mut self, id: Id<T>) {
+        assert_eq!(
+            id.idx as usize + 1,
+            self.items.len(),
+            "not the last element"
+        );
+        self.items.pop();
+    }
     /// Room for exactly `n` more, when their number is known.
     pub fn reserve(&mut self, n: usize) {
         self.items.reserve_exact(n);
@@ -172,6 +182,9 @@ pub struct Module {
     pub embedded: Vec<(Name, Span)>,
     /// The regular expressions of `=~`/`!~`, one per distinct pattern, in order of use.
     pub regexes: Arena<Regex>,
+    /// Optional points (`?`, `!`) of a kind stp-hwbp does not have, left out as SystemTap
+    /// leaves out what it cannot resolve: (the point's text, why), for `-v`'s notes.
+    pub left_out: Vec<(String, String)>,
 }
 
 /// A regular expression of `=~`/`!~`, compiled by `sema::regex`. Both automata work on
@@ -672,6 +685,12 @@ pub enum Builtin {
     /// `sprint(...)`, `sprintln(...)`: what print/println would print, as a string.
     Sprint,
     Sprintln,
+    /// `printd(DELIM, ...)` and the rest of its family: print's with the literal DELIM
+    /// between the values. Its `format` is one `Text` piece, the delimiter.
+    Printd,
+    Printdln,
+    Sprintd,
+    Sprintdln,
 }
 
 impl Builtin {
@@ -683,7 +702,39 @@ impl Builtin {
             Builtin::Println => "println",
             Builtin::Sprint => "sprint",
             Builtin::Sprintln => "sprintln",
+            Builtin::Printd => "printd",
+            Builtin::Printdln => "printdln",
+            Builtin::Sprintd => "sprintd",
+            Builtin::Sprintdln => "sprintdln",
         }
+    }
+
+    /// The printd family: the first argument is a literal delimiter.
+    pub fn delimited(self) -> bool {
+        matches!(
+            self,
+            Builtin::Printd | Builtin::Printdln | Builtin::Sprintd | Builtin::Sprintdln
+        )
+    }
+
+    /// Whether the call returns the text instead of printing it.
+    pub fn returns_string(self) -> bool {
+        matches!(
+            self,
+            Builtin::Sprintf
+                | Builtin::Sprint
+                | Builtin::Sprintln
+                | Builtin::Sprintd
+                | Builtin::Sprintdln
+        )
+    }
+
+    /// Whether a newline follows the values (println, sprintln, printdln, sprintdln).
+    pub fn newline(self) -> bool {
+        matches!(
+            self,
+            Builtin::Println | Builtin::Sprintln | Builtin::Printdln | Builtin::Sprintdln
+        )
     }
 }
 
@@ -726,6 +777,7 @@ pub enum ExprKind {
     Builtin {
         which: Builtin,
         /// Shared by every call with the same format text (a large script repeats a few).
+        /// For the printd family, one `Text` piece: the delimiter.
         format: std::rc::Rc<[FmtPiece]>,
         args: Box<[Expr]>,
     },

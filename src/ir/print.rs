@@ -425,6 +425,10 @@ impl Printer<'_> {
                             .map(crate::sema::format::directive_text)
                             .collect::<String>(),
                     ));
+                } else if which.delimited() {
+                    if let [FmtPiece::Text(d)] = &format[..] {
+                        all.push(quote(d));
+                    }
                 }
                 all.extend(args.iter().map(|a| self.expr(a, 0)));
                 (format!("{}({})", which.name(), all.join(", ")), 100)

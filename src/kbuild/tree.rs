@@ -139,7 +139,7 @@ fn installed_in(modules: &Path) -> Vec<String> {
         })
         .unwrap_or_default();
     v.retain(|r| modules.join(r).join("build/Makefile").exists());
-    v.sort_by(|a, b| crate::syntax::preprocess::version_cmp(a, b).then(a.cmp(b)));
+    v.sort_by(|a, b| crate::syntax::version::version_cmp(a, b).then(a.cmp(b)));
     v
 }
 

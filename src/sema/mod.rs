@@ -354,6 +354,10 @@ fn builtin(name: &str) -> Option<Builtin> {
         "println" => Builtin::Println,
         "sprint" => Builtin::Sprint,
         "sprintln" => Builtin::Sprintln,
+        "printd" => Builtin::Printd,
+        "printdln" => Builtin::Printdln,
+        "sprintd" => Builtin::Sprintd,
+        "sprintdln" => Builtin::Sprintdln,
         _ => return None,
     })
 }
@@ -405,7 +409,8 @@ impl<'a> Elab<'a> {
                 span: p.points[0].span,
             });
         } else {
-            for (i, pp) in p.points.iter().enumerate() {
+            let mut left_out = 0;
+            for pp in &p.points {
                 // A probe of a watchpoint whose declaration was refused (and said why).
                 if pp.components.len() <= 2
                     && self
@@ -414,17 +419,35 @@ impl<'a> Elab<'a> {
                 {
                     continue;
                 }
-                if let Some(pt) = probes::resolve(
-                    pp,
-                    &mut self.m,
-                    &mut self.watch_index,
-                    &self.named,
-                    id,
-                    i,
-                    self.diags,
-                ) {
-                    points.push(pt);
+                // An optional point's diagnostics wait until it is known whether it is
+                // merely of a kind stp-hwbp does not have.
+                let optional = pp.optional || pp.sufficient;
+                let mut own = Diags::default();
+                let diags = if optional { &mut own } else { &mut *self.diags };
+                // The point's index is its place among the points kept.
+                let idx = points.len();
+                let at = (&mut self.m, &mut self.watch_index, &self.named);
+                match probes::resolve(pp, at.0, at.1, at.2, id, idx, diags) {
+                    Some(pt) => points.push(pt),
+                    None if optional && probes::only_unknown(&own) => {
+                        let why = &own.list[0];
+                        let why = if why.label.is_empty() {
+                            why.message.clone()
+                        } else {
+                            why.label.clone()
+                        };
+                        let text = probes_text(pp);
+                        self.m.left_out.push((text, why));
+                        left_out += 1;
+                    }
+                    None => self.diags.extend(own),
                 }
+            }
+            // As in SystemTap, a probe whose every point was left out is dropped, its body
+            // unchecked.
+            if left_out == p.points.len() {
+                self.m.probes.pop_last(id);
+                return;
             }
         }
         let mut sc = Scope {
@@ -1358,6 +1381,58 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// A printd's delimiter, as the one text piece of its format. As in SystemTap, it must
+    /// be a literal string, and two or more values follow it.
+    fn delimiter(
+        &mut self,
+        b: Builtin,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> std::rc::Rc<[ir::FmtPiece]> {
+        let delim = match args.first().map(|a| &a.kind) {
+            Some(ast::ExprKind::Lit(ast::Lit {
+                value: LitValue::Str(d),
+                ..
+            })) => Some(d.to_string()),
+            Some(_) => {
+                self.diags.push(
+                    Diag::error(
+                        codes::FORMAT,
+                        args[0].span,
+                        format!("the delimiter of {} must be a literal string", b.name()),
+                    )
+                    .help(format!(
+                        "write {}(\",\", a, b) to separate the values with a comma",
+                        b.name()
+                    )),
+                );
+                None
+            }
+            None => None,
+        };
+        if args.len() < 3 {
+            self.diags.push(
+                Diag::error(
+                    codes::CALL_ARITY,
+                    span,
+                    format!(
+                        "{} needs a delimiter and at least two values, {} argument(s) given",
+                        b.name(),
+                        args.len()
+                    ),
+                )
+                .help(format!(
+                    "to print one value, use {}",
+                    b.name().replace('d', "")
+                )),
+            );
+        }
+        match delim {
+            Some(d) => std::rc::Rc::new([ir::FmtPiece::Text(d)]),
+            None => self.no_format.clone(),
+        }
+    }
+
     fn call(
         &mut self,
         name: &ast::Ident,
@@ -1366,8 +1441,10 @@ impl<'a> Elab<'a> {
         sc: &mut Scope,
     ) -> ir::Expr {
         let which = builtin(&name.name);
-        // A printf's format is lowered (for what it reports) but not kept: its pieces are.
-        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf));
+        // A printf's format is lowered (for what it reports) but not kept: its pieces are;
+        // so is a printd's delimiter.
+        let formatted = matches!(which, Some(Builtin::Printf | Builtin::Sprintf))
+            || which.is_some_and(Builtin::delimited);
         let skip = usize::from(formatted && !args.is_empty());
         args[..skip].iter().for_each(|a| drop(self.expr(a, sc)));
         let lowered: Vec<ir::Expr> = args[skip..].iter().map(|a| self.expr(a, sc)).collect();
@@ -1426,6 +1503,8 @@ impl<'a> Elab<'a> {
                         format!("{} needs a format", b.name()),
                     )),
                 }
+            } else if b.delimited() {
+                format = self.delimiter(b, args, span);
             } else if args.is_empty() && matches!(b, Builtin::Print | Builtin::Sprint) {
                 self.diags.push(Diag::error(
                     codes::CALL_ARITY,
@@ -1468,7 +1547,16 @@ impl<'a> Elab<'a> {
                 .filter(|s| !s.starts_with(PRIVATE_PREFIX) && !s.contains('/'))
                 .collect();
             cands.extend([
-                "printf", "sprintf", "print", "println", "sprint", "sprintln",
+                "printf",
+                "sprintf",
+                "print",
+                "println",
+                "sprint",
+                "sprintln",
+                "printd",
+                "printdln",
+                "sprintd",
+                "sprintdln",
             ]);
             let mut d = Diag::error(
                 codes::UNDEFINED,

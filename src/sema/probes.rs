@@ -353,6 +353,13 @@ pub fn family_names() -> Vec<&'static str> {
     v
 }
 
+/// Whether `d` (what resolving an optional point reported) says only that the point is of
+/// no kind stp-hwbp has: such a point is left out, as SystemTap leaves out an optional point
+/// it cannot resolve, where any other mistake in it stays an error.
+pub fn only_unknown(d: &Diags) -> bool {
+    !d.list.is_empty() && d.list.iter().all(|d| d.code == codes::PROBE_UNKNOWN)
+}
+
 /// Resolves one written probe point of probe `probe` (its point number `idx`). Start-up
 /// watches are created or shared in `m.watches`; `named` holds the declared watchpoints.
 #[allow(clippy::too_many_arguments)]

@@ -500,10 +500,7 @@ impl Infer<'_> {
                         self.no_value(m, a, format!("{} prints values", which.name()));
                     }
                 }
-                if matches!(
-                    which,
-                    Builtin::Sprintf | Builtin::Sprint | Builtin::Sprintln
-                ) {
+                if which.returns_string() {
                     Ty::Str
                 } else {
                     Ty::Void

@@ -11,6 +11,7 @@ pub mod preprocess;
 pub mod print;
 pub mod text;
 pub mod tokens;
+pub mod version;
 
 use crate::diag::{Diag, Diags, FileId, Loc, Origin, SourceMap, codes};
 

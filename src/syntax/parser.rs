@@ -119,6 +119,26 @@ impl<'a> Parser<'a> {
         }
         t
     }
+    /// The string literal at the next token and those right after it, consumed: SystemTap
+    /// joins adjacent literals (`"a=%d " "b=%d"` is one format). The text, the span over all
+    /// of them, and the `@N` it came from when it is one token.
+    fn string_lit(&mut self) -> (Name, Span, Option<Name>) {
+        let first = self.bump();
+        let T::Str(text) = first.t else {
+            unreachable!("string_lit at a token that is not a string")
+        };
+        if !matches!(self.peek().t, T::Str(_)) {
+            return (text, first.span, first.from_arg);
+        }
+        let mut joined = text.to_string();
+        let mut span = first.span;
+        while let T::Str(more) = self.peek().t {
+            joined.push_str(&more);
+            span = span.to(self.bump().span);
+        }
+        (Name::from_string(joined), span, None)
+    }
+
     fn prev_span(&self) -> Span {
         match self.prev {
             Some(sp) => sp,
@@ -335,7 +355,16 @@ impl<'a> Parser<'a> {
         let t = self.peek();
         let value = match (&t.t, neg) {
             (T::Int(v), _) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-            (T::Str(s), false) => LitValue::Str(*s),
+            (T::Str(_), false) => {
+                let (text, span, from_arg) = self.string_lit();
+                return Ok(Expr {
+                    kind: ExprKind::Lit(Lit {
+                        value: LitValue::Str(text),
+                        from_arg,
+                    }),
+                    span,
+                });
+            }
             _ => return self.error("a number or string literal as the initial value"),
         };
         self.bump();
@@ -659,21 +688,27 @@ impl<'a> Parser<'a> {
             } else {
                 let neg = self.eat_op("-");
                 let t = self.peek();
-                let value = match &t.t {
-                    T::Int(v) => LitValue::Int(if neg { v.wrapping_neg() } else { *v }),
-                    T::Str(s) if !neg => LitValue::Str(*s),
-                    T::Reported => LitValue::Int(0),
+                let (value, span, from_arg) = match &t.t {
+                    T::Str(_) if !neg => {
+                        let (text, span, from_arg) = self.string_lit();
+                        (LitValue::Str(text), span, from_arg)
+                    }
+                    T::Int(v) => {
+                        self.bump();
+                        let v = if neg { v.wrapping_neg() } else { *v };
+                        (LitValue::Int(v), t.span, t.from_arg)
+                    }
+                    T::Reported => {
+                        self.skip_reported();
+                        (LitValue::Int(0), t.span, t.from_arg)
+                    }
                     _ => return self.error("a number or string literal"),
                 };
-                self.skip_reported();
-                if !matches!(t.t, T::Reported) {
-                    self.bump();
-                }
                 self.expect_op(")")?;
                 Some(Literal {
                     value,
-                    span: t.span,
-                    from_arg: t.from_arg,
+                    span,
+                    from_arg,
                 })
             }
         } else {
@@ -1143,17 +1178,16 @@ impl<'a> Parser<'a> {
                 };
             } else if (self.is_op("=~") || self.is_op("!~")) && PREC_REGEX >= min {
                 let negate = self.bump().t == T::Op("!~");
-                let t = self.peek();
-                let T::Str(p) = &t.t else {
+                if !matches!(self.peek().t, T::Str(_)) {
                     return self.error("a string literal (the regular expression)");
-                };
-                self.bump();
+                }
+                let (p, p_span, from_arg) = self.string_lit();
                 let pattern = Box::new(Literal {
-                    value: LitValue::Str(*p),
-                    span: t.span,
-                    from_arg: t.from_arg,
+                    value: LitValue::Str(p),
+                    span: p_span,
+                    from_arg,
                 });
-                let span = lhs.span.to(t.span);
+                let span = lhs.span.to(p_span);
                 let l = std::mem::replace(
                     lhs,
                     Expr {
@@ -1324,14 +1358,14 @@ impl<'a> Parser<'a> {
                     span: t.span,
                 })
             }
-            T::Str(s) => {
-                self.bump();
+            T::Str(_) => {
+                let (text, span, from_arg) = self.string_lit();
                 Ok(Expr {
                     kind: ExprKind::Lit(Lit {
-                        value: LitValue::Str(*s),
-                        from_arg: t.from_arg,
+                        value: LitValue::Str(text),
+                        from_arg,
                     }),
-                    span: t.span,
+                    span,
                 })
             }
             T::Op("(") => {

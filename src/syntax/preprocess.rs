@@ -5,6 +5,7 @@
 use super::lexer::{T, Tok};
 use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
+use std::cmp::Ordering;
 
 /// What conditions can ask about the target. `kernel` is looked up lazily: scripts without
 /// kernel conditions need no kernel tree.
@@ -61,12 +62,19 @@ struct Pp<'a> {
     cond_failed: bool,
 }
 
+/// A condition's operand. What it is decides how it compares, as in SystemTap.
 #[derive(Debug, Clone, PartialEq)]
 enum Val {
     Int(i64),
+    /// A literal, `@N`, or a `$N` that is not a number: compared byte by byte.
     Str(String),
-    /// A kernel version, compared by numeric components.
+    /// `kernel_v`, `kernel_vr`, `systemtap_v`: in version order, or `==`/`!=` a pattern.
     Version(String),
+    /// `arch`, `runtime`, `systemtap_privilege`: only `==`/`!=`, a pattern.
+    Name(String),
+    /// `CONFIG_X`: its value as the `.config` line has it (a string keeps its quotes); a
+    /// name's comparisons, or a number's against a number.
+    Config(String),
 }
 
 impl Pp<'_> {
@@ -376,15 +384,11 @@ impl Pp<'_> {
             return false;
         };
         match compare(&l, op, &r) {
-            Some(b) => b,
-            None => {
+            Ok(b) => b,
+            Err((message, label)) => {
                 self.cond_error(
-                    Diag::error(
-                        codes::PP_BAD_COND,
-                        lhs_tok.span.to(rhs_tok.span),
-                        "cannot compare a number with a string",
-                    )
-                    .label("these operands have different types"),
+                    Diag::error(codes::PP_BAD_COND, lhs_tok.span.to(rhs_tok.span), message)
+                        .label(label),
                 );
                 false
             }
@@ -439,13 +443,13 @@ impl Pp<'_> {
                         None
                     }
                 },
-                "arch" => Some(Val::Str(self.env.arch().to_string())),
-                "runtime" => Some(Val::Str("kernel".into())),
+                "arch" => Some(Val::Name(self.env.arch().to_string())),
+                "runtime" => Some(Val::Name("kernel".into())),
                 "systemtap_v" => Some(Val::Version("4.8".into())),
                 "guru_mode" => Some(Val::Int(i64::from(self.env.guru()))),
-                "systemtap_privilege" => Some(Val::Str("stapdev".into())),
+                "systemtap_privilege" => Some(Val::Name("stapdev".into())),
                 c if c.starts_with("CONFIG_") => match self.env.kernel_config(c) {
-                    Ok(v) => Some(Val::Str(v)),
+                    Ok(v) => Some(Val::Config(v)),
                     Err(e) => {
                         kernel_err(self.diags, e);
                         None
@@ -471,32 +475,70 @@ impl Pp<'_> {
     }
 }
 
-fn compare(l: &Val, op: &str, r: &Val) -> Option<bool> {
-    use std::cmp::Ordering;
+/// Why a condition's comparison cannot be made: its message and label.
+type CmpError = (String, String);
+
+/// One comparison, as SystemTap makes it: versions in version order, names and `.config`
+/// values only for (pattern) equality, other strings byte by byte.
+fn compare(l: &Val, op: &str, r: &Val) -> Result<bool, CmpError> {
+    use super::version::{fnmatch, is_pattern, version_cmp};
+    let equality = matches!(op, "==" | "!=");
+    let matched = |m: bool| Ok(m == (op == "=="));
     let ord = match (l, r) {
         (Val::Int(a), Val::Int(b)) => a.cmp(b),
-        (Val::Version(a), Val::Str(b)) | (Val::Version(a), Val::Version(b)) => {
-            if matches!(op, "==" | "!=") && b.contains(['*', '?', '[']) {
-                let m = glob(b, a);
-                return Some(if op == "==" { m } else { !m });
+        (Val::Version(a), Val::Str(b)) => {
+            if is_pattern(b) {
+                if !equality {
+                    return Err((
+                        "a wildcard is not allowed with an order comparison".into(),
+                        format!("`{op}` compares versions; `==` and `!=` match a pattern"),
+                    ));
+                }
+                return matched(fnmatch(b, a));
             }
             version_cmp(a, b)
         }
-        (Val::Str(a), Val::Str(b)) => {
-            if matches!(op, "==" | "!=") {
-                let m = glob(b, a);
-                return Some(if op == "==" { m } else { !m });
-            }
-            a.cmp(b)
+        (Val::Version(_), _) => {
+            return Err((
+                "a version compares with a string".into(),
+                "write the version in quotes: \"6.1\"".into(),
+            ));
         }
-        (Val::Str(a), Val::Int(b)) => match a.parse::<i64>() {
-            // CONFIG_ values such as CONFIG_NR_CPUS compare as numbers.
-            Ok(a) => a.cmp(b),
-            Err(_) => return None,
+        (Val::Name(a) | Val::Config(a), Val::Str(b)) => {
+            if !equality {
+                return Err((
+                    format!(
+                        "`{op}` cannot compare `arch`, `runtime` or a `CONFIG_*` with a string"
+                    ),
+                    "only `==` and `!=` can (matching a pattern); a numeric CONFIG_* \
+                     compares with a number: CONFIG_HZ > 100"
+                        .into(),
+                ));
+            }
+            return matched(fnmatch(b, a));
+        }
+        (Val::Config(a), Val::Int(b)) => match a.as_str() {
+            // An option that is not set is 0, as in SystemTap.
+            "" => 0.cmp(b),
+            _ => match crate::syntax::lexer::parse_int(a) {
+                Some(a) => a.cmp(b),
+                None => {
+                    return Err((
+                        format!("the option's value `{a}` is not a number"),
+                        "compare it with a string".into(),
+                    ));
+                }
+            },
         },
-        _ => return None,
+        (Val::Str(a), Val::Str(b)) => a.as_bytes().cmp(b.as_bytes()),
+        _ => {
+            return Err((
+                "cannot compare a number with a string".into(),
+                "these operands have different types".into(),
+            ));
+        }
     };
-    Some(match op {
+    Ok(match op {
         "==" => ord == Ordering::Equal,
         "!=" => ord != Ordering::Equal,
         "<" => ord == Ordering::Less,
@@ -506,30 +548,7 @@ fn compare(l: &Val, op: &str, r: &Val) -> Option<bool> {
     })
 }
 
-/// Compares dotted versions numerically, component by component ("6.12" > "6.1.9").
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |s: &str| -> Vec<u64> {
-        s.split(['.', '-', '+'])
-            .map(|p| {
-                p.chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect::<String>()
-                    .parse()
-                    .unwrap_or(0)
-            })
-            .collect()
-    };
-    let (pa, pb) = (parts(a), parts(b));
-    for i in 0..pa.len().max(pb.len()) {
-        let c = pa.get(i).unwrap_or(&0).cmp(pb.get(i).unwrap_or(&0));
-        if c != std::cmp::Ordering::Equal {
-            return c;
-        }
-    }
-    std::cmp::Ordering::Equal
-}
-
-/// Shell-style glob with `*` and `?`, as SystemTap's `==` on strings.
+/// Shell-style glob with `*` and `?`, for probe-point and alias names.
 pub fn glob(pat: &str, s: &str) -> bool {
     let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
     let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
@@ -559,11 +578,45 @@ pub fn glob(pat: &str, s: &str) -> bool {
 mod tests {
     use super::*;
     #[test]
-    fn versions() {
-        assert_eq!(version_cmp("6.12.117", "6.1"), std::cmp::Ordering::Greater);
-        assert_eq!(version_cmp("6.1", "6.1.0"), std::cmp::Ordering::Equal);
+    fn globs() {
         assert!(glob("6.1*", "6.1.0"));
         assert!(!glob("6.1?", "6.12.1"));
+    }
+
+    fn cmp(l: Val, op: &str, r: &str) -> Result<bool, CmpError> {
+        compare(&l, op, &Val::Str(r.into()))
+    }
+
+    #[test]
+    fn comparisons_as_systemtap_makes_them() {
+        // Each checked against stap 4.8 with `-r 6.1.0-56-amd64`.
+        let v = || Val::Version("6.1.0".into());
+        let vr = || Val::Version("6.1.0-56-amd64".into());
+        assert_eq!(cmp(v(), ">", "6.1"), Ok(true));
+        assert_eq!(cmp(v(), "==", "6.1"), Ok(false));
+        assert_eq!(cmp(v(), "==", "6.1.*"), Ok(true));
+        assert_eq!(cmp(vr(), ">", "6.1.0-56"), Ok(true));
+        assert_eq!(cmp(v(), ">=", "6.1.0-rc1"), Ok(false));
+        assert_eq!(cmp(vr(), "!=", "6.1.0-5?-*"), Ok(false));
+        assert!(cmp(v(), ">=", "6.*").is_err());
+        let arch = || Val::Name("x86_64".into());
+        assert_eq!(cmp(arch(), "==", "x86_6[0-9]"), Ok(true));
+        assert!(cmp(arch(), "<", "y").is_err());
+        let hz = || Val::Config("250".into());
+        assert!(cmp(hz(), ">", "64").is_err());
+        assert_eq!(compare(&hz(), ">", &Val::Int(100)), Ok(true));
+        assert_eq!(cmp(hz(), "==", "2?0"), Ok(true));
+        let host = || Val::Config("\"(none)\"".into());
+        assert_eq!(cmp(host(), "==", "(none)"), Ok(false));
+        assert_eq!(cmp(host(), "==", "\"(none)\""), Ok(true));
+        assert!(compare(&Val::Config("y".into()), "==", &Val::Int(1)).is_err());
+        assert_eq!(
+            compare(&Val::Config("".into()), "==", &Val::Int(0)),
+            Ok(true)
+        );
+        // Other strings compare byte by byte, `==` included.
+        assert_eq!(cmp(Val::Str("abc".into()), "==", "a*"), Ok(false));
+        assert_eq!(cmp(Val::Str("abc".into()), "<", "b"), Ok(true));
     }
 }
 

@@ -240,7 +240,7 @@ impl Printer {
     }
 
     /// Statements need no `;`, so when read back a statement that starts like the rest of an
-    /// expression (`-1`, `+x`, `++y`, `(y)`, `[k] in a`) would join the one before it, and a `;`
+    /// expression (`-1`, `+x`, `++y`, `(y)`, `[k] in a`, `"s"` after a string) would join the one before it, and a `;`
     /// after a statement ends it rather than being an empty statement. In those cases, end
     /// the line before the statement printed from `start` with `;`: as many as the statements
     /// that end there would eat (`owed`, for an empty statement that follows). After
@@ -262,6 +262,8 @@ impl Printer {
                     && !before.ends_with("--"),
             ),
             Some('+' | '-' | '(' | '[') => usize::from(!before.ends_with(['{', '}', ';'])),
+            // Adjacent string literals are one (`x = "a"` then `"b"` would read `x = "ab"`).
+            Some('"') => usize::from(before.ends_with('"')),
             _ => 0,
         };
         self.out.insert_str(start - 1, &";".repeat(needed));
@@ -502,4 +504,38 @@ pub fn expr(e: &Expr, min: u8) -> String {
         }
     };
     if prec < min { format!("({s})") } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The printed script, which must read back as itself.
+    fn reprint(text: &str) -> String {
+        let (s, d, _) = super::super::parse_text(text, &["arg".into()]);
+        assert!(!d.has_errors(), "{text}: {d:?}");
+        let out = super::script(&s);
+        let (again, d, _) = super::super::parse_text(&out, &[]);
+        assert!(!d.has_errors(), "{out}: {d:?}");
+        assert_eq!(super::script(&again), out, "read back differently");
+        out
+    }
+
+    #[test]
+    fn adjacent_string_literals_are_one() {
+        let out = reprint(
+            "global a = \"x\" \"y\"\n\
+             probe kernel.data(\"pid\" \"_max\").write { printf(\"a=%d \" \"b\\n\", 1) }\n\
+             probe begin { s = \"p\" /* c */ \"q\"\n\"r\" . @1 \"z\"; if (s =~ \"^p\" \"q\") next }",
+        );
+        assert!(out.contains("global a = \"xy\""), "{out}");
+        assert!(out.contains("kernel.data(\"pid_max\")"), "{out}");
+        assert!(out.contains("printf(\"a=%d b\\n\", 1)"), "{out}");
+        assert!(out.contains("s = \"pqr\" . \"argz\""), "{out}");
+        assert!(out.contains("s =~ \"^pq\""), "{out}");
+    }
+
+    #[test]
+    fn a_statement_starting_with_a_string_stays_apart_from_one_ending_with_one() {
+        let out = reprint("probe begin { x = \"a\"; \"b\"; \"c\" . x; if (x) y = \"s\"; \"t\" }");
+        assert!(out.contains("x = \"a\";\n  \"b\";\n  \"c\" . x\n"), "{out}");
+    }
 }

@@ -447,10 +447,20 @@ fn is_pp(t: &str) -> bool {
     matches!(t, "%(" | "%?" | "%:" | "%)")
 }
 
-/// Whether `;` must end a statement of kind `k` that is followed by `next`.
-fn semi_needed(k: Semi, next: Option<&str>) -> bool {
+/// Whether `;` must end a statement of kind `k` whose last token is `prev` and that is
+/// followed by `next`.
+fn semi_needed(k: Semi, prev: Option<&str>, next: Option<&str>) -> bool {
     let Some(n) = next else { return false };
     if is_pp(n) || k == Semi::Always {
+        return true;
+    }
+    // Adjacent string literals are one (`@N` is one once substituted).
+    let string = |t: &str| {
+        t.ends_with('"')
+            || t.starts_with('"')
+            || t.starts_with('@') && t[1..].starts_with(|c: char| c.is_ascii_digit())
+    };
+    if string(n) && prev.is_some_and(string) {
         return true;
     }
     // The rest of an expression: a binary or postfix operator, a call, an index.
@@ -511,7 +521,9 @@ fn render(pieces: &[Piece], mut wild: Option<&mut dyn Source>) -> String {
             Piece::Semi(k) => {
                 let keep = match wild.as_deref_mut() {
                     None => true,
-                    Some(src) => semi_needed(*k, next_tok(i + 1)) || src.chance(40),
+                    Some(src) => {
+                        semi_needed(*k, last.map(|(t, _)| t), next_tok(i + 1)) || src.chance(40)
+                    }
                 };
                 if !keep {
                     continue;

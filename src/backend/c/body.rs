@@ -1267,8 +1267,23 @@ impl<'a> BodyGen<'a> {
                     }
                 }
             }
-            Builtin::Print | Builtin::Println | Builtin::Sprint | Builtin::Sprintln => {
+            Builtin::Print
+            | Builtin::Println
+            | Builtin::Sprint
+            | Builtin::Sprintln
+            | Builtin::Printd
+            | Builtin::Printdln
+            | Builtin::Sprintd
+            | Builtin::Sprintdln => {
+                // The delimiter is written into the format, as printf's text is.
+                let delim = match format {
+                    [FmtPiece::Text(d)] if which.delimited() => d.replace('%', "%%"),
+                    _ => String::new(),
+                };
                 for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        fmt.push_str(&delim);
+                    }
                     if a.ty == Ty::Str {
                         let v = self.str_stable(a, &args[i + 1..]);
                         fmt.push_str("%s");
@@ -1281,7 +1296,7 @@ impl<'a> BodyGen<'a> {
                         rest.push(')');
                     }
                 }
-                if matches!(which, Builtin::Println | Builtin::Sprintln) {
+                if which.newline() {
                     fmt.push('\n');
                 }
             }
