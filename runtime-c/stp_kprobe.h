@@ -4,7 +4,9 @@
  * One struct stp_kp per written probe point; it has one instance (struct stp_kp_inst) per
  * function it names: one, or, for a wildcard, one per function the loader found matching
  * in /proc/kallsyms (passed in as a module parameter array, one function a name: a charp
- * parameter holds at most 1024 bytes, fewer than a wildcard's names often take). Instances are
+ * parameter holds at most 1024 bytes, fewer than a wildcard's names often take). A wildcard's
+ * instance also has its own pp() text, the point with the function it matched in place of
+ * the pattern, made at load so that handlers only pass a pointer. Instances are
  * registered at module load in script order; handlers (generated) run with preemption
  * disabled (x86: in the int3 exception with interrupts off, or from ftrace), so they use
  * the per-CPU probe contexts like hit handlers do: a probe firing while another probe body
@@ -20,6 +22,7 @@ struct stp_kp_inst {
 	struct kretprobe rp;
 	struct stp_kp *point;
 	const char *func;		/* the function, as probefunc() returns it */
+	char *pp;			/* a wildcard's pp(): kmalloc'd at load; NULL otherwise */
 	char name[KSYM_NAME_LEN + MODULE_NAME_LEN + 2];	/* "func" or "module:func" */
 	bool registered;
 	bool enabled;
@@ -29,6 +32,9 @@ struct stp_kp {
 	const char *pp;			/* the probe point's text, for messages */
 	const char *module;		/* NULL: the kernel */
 	const char *symbol;		/* the function, or a wildcard */
+	const char *pp_head;		/* a wildcard's pp() before and after its function
+					 * (NULL: its instances have no pp of their own) */
+	const char *pp_tail;
 	char **list;			/* a wildcard's matches (the loader's parameter array) */
 	unsigned int nlist;		/* how many list holds, at most STP_MAXKPROBES + 1 */
 	bool ret, optional, sufficient, wildcard;
@@ -77,7 +83,7 @@ static inline const char *stp_kp_reason(int err)
 }
 
 /* Process. Makes k's instances: its one function, or each name in k->list (empty names left
- * out). 0, -ENOMEM, -ENOSPC (more than STP_MAXKPROBES names)
+ * out), with a wildcard's pp() texts. 0, -ENOMEM, -ENOSPC (more than STP_MAXKPROBES names)
  * or -ENOEXEC (a wildcard without matches). On an error, what was made is freed by
  * stp_kprobes_exit (k->ninsts counts it). */
 static inline int stp_kp_instances(struct stp_kp *k)
@@ -116,6 +122,11 @@ static inline int stp_kp_instances(struct stp_kp *k)
 		memcpy(in->name + off, f, len);
 		in->name[off + len] = '\0';
 		in->func = in->name + off;
+		if (k->wildcard && k->pp_head) {
+			in->pp = kasprintf(GFP_KERNEL, "%s%s%s", k->pp_head, in->func, k->pp_tail);
+			if (!in->pp)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -167,6 +178,8 @@ static inline void stp_kprobes_exit(struct stp_kp *k, int n)
 			}
 			in->registered = false;
 		}
+		for (j = 0; j < k[i].ninsts; j++)
+			kfree(k[i].insts[j].pp);
 		kvfree(k[i].insts);
 		k[i].insts = NULL;
 		k[i].ninsts = 0;

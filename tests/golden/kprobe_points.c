@@ -134,7 +134,7 @@ static struct stp_kp stp_kp_table[] = {
 	{ .pp = "kernel.function(\"proc_dointvec_minmax\").return", .module = NULL, .symbol = "proc_dointvec_minmax", .ret = true, .optional = false, .sufficient = false, .wildcard = false, .group = 1, .maxactive = 0, .exit = stp_kp_handler_1 },
 	{ .pp = "kprobe.function(\"vfs_read\").return.maxactive(64)", .module = NULL, .symbol = "vfs_read", .ret = true, .optional = false, .sufficient = false, .wildcard = false, .group = 2, .maxactive = 64, .exit = stp_kp_handler_2 },
 	{ .pp = "kprobe.module(\"ext4\").function(\"ext4_file_write_iter\")", .module = "ext4", .symbol = "ext4_file_write_iter", .ret = false, .optional = false, .sufficient = false, .wildcard = false, .group = 3, .maxactive = 0, .entry = stp_kp_handler_3 },
-	{ .pp = "kprobe.function(\"proc_dointvec*\")", .list = stp_kp_list_4, .module = NULL, .symbol = "proc_dointvec*", .ret = false, .optional = true, .sufficient = false, .wildcard = true, .group = 4, .maxactive = 0, .entry = stp_kp_handler_4 },
+	{ .pp = "kprobe.function(\"proc_dointvec*\")", .pp_head = "kprobe.function(\"", .pp_tail = "\")", .list = stp_kp_list_4, .module = NULL, .symbol = "proc_dointvec*", .ret = false, .optional = true, .sufficient = false, .wildcard = true, .group = 4, .maxactive = 0, .entry = stp_kp_handler_4 },
 	{ .pp = "kernel.function(\"do_sys_openat2\")", .module = NULL, .symbol = "do_sys_openat2", .ret = false, .optional = true, .sufficient = true, .wildcard = false, .group = 5, .maxactive = 0, .entry = stp_kp_handler_5 },
 	{ .pp = "kernel.function(\"do_sys_open\")", .module = NULL, .symbol = "do_sys_open", .ret = false, .optional = false, .sufficient = false, .wildcard = false, .group = 5, .maxactive = 0, .entry = stp_kp_handler_6 },
 };
@@ -635,7 +635,7 @@ static int stp_kp_handler_3(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_4(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec*\")", "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
+	stp_run_kprobe(stp_probe_4, in->pp, "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 

@@ -66,6 +66,13 @@ pub fn table(m: &Module, w: &mut CWriter) {
         };
         let handler = if k.ret { ".exit" } else { ".entry" };
         let mut resolved = String::new();
+        if let Some((head, tail)) = wildcard_pp(k) {
+            resolved = format!(
+                ".pp_head = {}, .pp_tail = {}, ",
+                c_string(head),
+                c_string(tail)
+            );
+        }
         if k.wildcard() {
             resolved.push_str(&format!(".list = {}, ", names::kp_list(id.index())));
         }
@@ -86,7 +93,23 @@ pub fn table(m: &Module, w: &mut CWriter) {
     w.line("");
 }
 
-/// One handler per point: it runs the point's probe body with the instance's function.
+/// A wildcard point's text split around its pattern: what comes before and after the
+/// function each matching instance puts in its place for pp() (`kernel.function("` and
+/// `").return`), as SystemTap gives the resolved point. None for a point naming one function
+/// (its pp() is its text).
+fn wildcard_pp(k: &Kprobe) -> Option<(&str, &str)> {
+    if !k.wildcard() {
+        return None;
+    }
+    // Function names are checked in pass 2 to need no escaping, so the text holds the
+    // pattern as written.
+    let at = k.text.rfind(&format!("function(\"{}\")", k.symbol))?;
+    let head = at + "function(\"".len();
+    Some((&k.text[..head], &k.text[head + k.symbol.len()..]))
+}
+
+/// One handler per point: it runs the point's probe body with the instance's function (and,
+/// for a wildcard, its pp() text).
 pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     for (id, k) in m.kprobes.iter() {
         let i = id.index();
@@ -95,7 +118,10 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             .iter()
             .position(|p| p.kind == PointKind::Kprobe(id))
             .unwrap_or(0);
-        let (pp, wh) = pp_where(m, sm, k.probe, pt);
+        let (mut pp, wh) = pp_where(m, sm, k.probe, pt);
+        if wildcard_pp(k).is_some() {
+            pp = "in->pp".into();
+        }
         w.line("/* NMI-like context: a kprobe handler, preemption disabled. */");
         if k.ret {
             w.open_fmt(format_args!(
