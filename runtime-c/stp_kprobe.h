@@ -3,7 +3,10 @@
  *
  * One struct stp_kp per written probe point; it has one instance (struct stp_kp_inst) per
  * function it names: one, or, for a wildcard, one per function the loader found matching
- * in /proc/kallsyms (passed in as a comma-separated module parameter). Instances are
+ * in /proc/kallsyms (passed in as a module parameter array, one function a name: a charp
+ * parameter holds at most 1024 bytes, fewer than a wildcard's names often take). A wildcard's
+ * instance also has its own pp() text, the point with the function it matched in place of
+ * the pattern, made at load so that handlers only pass a pointer. Instances are
  * registered at module load in script order; handlers (generated) run with preemption
  * disabled (x86: in the int3 exception with interrupts off, or from ftrace), so they use
  * the per-CPU probe contexts like hit handlers do: a probe firing while another probe body
@@ -19,6 +22,7 @@ struct stp_kp_inst {
 	struct kretprobe rp;
 	struct stp_kp *point;
 	const char *func;		/* the function, as probefunc() returns it */
+	char *pp;			/* a wildcard's pp(): kmalloc'd at load; NULL otherwise */
 	char name[KSYM_NAME_LEN + MODULE_NAME_LEN + 2];	/* "func" or "module:func" */
 	bool registered;
 	bool enabled;
@@ -28,7 +32,11 @@ struct stp_kp {
 	const char *pp;			/* the probe point's text, for messages */
 	const char *module;		/* NULL: the kernel */
 	const char *symbol;		/* the function, or a wildcard */
-	const char *list;		/* a wildcard's matches, "f1,f2,..." (from the loader) */
+	const char *pp_head;		/* a wildcard's pp() before and after its function
+					 * (NULL: its instances have no pp of their own) */
+	const char *pp_tail;
+	char **list;			/* a wildcard's matches (the loader's parameter array) */
+	unsigned int nlist;		/* how many list holds, at most STP_MAXKPROBES + 1 */
 	bool ret, optional, sufficient, wildcard;
 	int group;			/* the probe whose comma list it is in (for `!`) */
 	int maxactive;			/* .return.maxactive(N); 0: the kernel's default */
@@ -65,7 +73,8 @@ static inline const char *stp_kp_reason(int err)
 	case -ENOMEM:
 		return "out of memory (ENOMEM)";
 	case -ENOSPC:
-		return "too many matching functions (MAXKPROBES)";
+		return "more than MAXKPROBES (" __stringify(STP_MAXKPROBES)
+		       ") functions match (-D MAXKPROBES=N raises it, up to 8192)";
 	case -ENOEXEC:
 		return "no function matches the pattern (ENOEXEC: wildcards are expanded by the loader)";
 	default:
@@ -73,16 +82,20 @@ static inline const char *stp_kp_reason(int err)
 	}
 }
 
-/* Process. Makes k's instances: its one function, or each name in k->list. 0, -ENOMEM,
- * -ENOSPC (more than STP_MAXKPROBES names) or -ENOEXEC (a wildcard without matches). */
+/* Process. Makes k's instances: its one function, or each name in k->list (empty names left
+ * out), with a wildcard's pp() texts. 0, -ENOMEM, -ENOSPC (more than STP_MAXKPROBES names)
+ * or -ENOEXEC (a wildcard without matches). On an error, what was made is freed by
+ * stp_kprobes_exit (k->ninsts counts it). */
 static inline int stp_kp_instances(struct stp_kp *k)
 {
-	const char *p = k->wildcard ? (k->list ? k->list : "") : k->symbol;
-	int n = 0, i;
+	/* The kernel fills at most the array's STP_MAXKPROBES + 1 entries; bound it anyway. */
+	unsigned int nlist = min_t(unsigned int, k->nlist, STP_MAXKPROBES + 1);
+	unsigned int i;
+	int n = 0;
 
 	if (k->wildcard) {
-		for (i = 0; p[i]; i++)
-			n += (i == 0 || p[i - 1] == ',') && p[i] != ',';
+		for (i = 0; k->list && i < nlist; i++)
+			n += k->list[i] && k->list[i][0];
 	} else {
 		n = 1;
 	}
@@ -93,24 +106,28 @@ static inline int stp_kp_instances(struct stp_kp *k)
 	k->insts = kvcalloc(n, sizeof(*k->insts), GFP_KERNEL);
 	if (!k->insts)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		struct stp_kp_inst *in = &k->insts[i];
-		size_t len = k->wildcard ? strcspn(p, ",") : strlen(p);
-		size_t off = 0;
+	k->ninsts = n;
+	for (i = 0, n = 0; n < k->ninsts; i++) {
+		struct stp_kp_inst *in = &k->insts[n];
+		const char *f = k->wildcard ? k->list[i] : k->symbol;
+		size_t off = 0, len;
 
+		if (!f || !f[0])
+			continue;
+		n++;
 		in->point = k;
 		if (k->module)
 			off = scnprintf(in->name, sizeof(in->name), "%s:", k->module);
-		if (len >= sizeof(in->name) - off)
-			len = sizeof(in->name) - off - 1;
-		memcpy(in->name + off, p, len);
+		len = strnlen(f, sizeof(in->name) - off - 1);
+		memcpy(in->name + off, f, len);
 		in->name[off + len] = '\0';
 		in->func = in->name + off;
-		p += len;
-		while (*p == ',')
-			p++;
+		if (k->wildcard && k->pp_head) {
+			in->pp = kasprintf(GFP_KERNEL, "%s%s%s", k->pp_head, in->func, k->pp_tail);
+			if (!in->pp)
+				return -ENOMEM;
+		}
 	}
-	k->ninsts = n;
 	return 0;
 }
 
@@ -161,6 +178,8 @@ static inline void stp_kprobes_exit(struct stp_kp *k, int n)
 			}
 			in->registered = false;
 		}
+		for (j = 0; j < k[i].ninsts; j++)
+			kfree(k[i].insts[j].pp);
 		kvfree(k[i].insts);
 		k[i].insts = NULL;
 		k[i].ninsts = 0;

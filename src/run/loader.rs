@@ -155,13 +155,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, String> {
         let ks = std::fs::read_to_string("/proc/kallsyms")
             .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
         let ok = super::functions::Probeable::read();
+        let max = info.kpmax()?;
         for (n, module, pat) in &globs {
             let fns = super::functions::expand(&ks, pat, module.as_deref(), &ok);
             if opts.verbose > 0 {
                 eprintln!("Pass 5: {pat} matches {} functions", fns.len());
             }
             if !fns.is_empty() {
-                params.push(format!("stp_kp_list_{n}={}", fns.join(",")));
+                // The parameter is an array of MAXKPROBES + 1 names: one past the limit
+                // makes the module refuse the point naming MAXKPROBES (or leave it out, if
+                // optional); more would make the kernel refuse the parameter, naming it.
+                let keep = max.map_or(fns.len(), |m| fns.len().min(m.saturating_add(1)));
+                params.push(format!("stp_kp_list_{n}={}", fns[..keep].join(",")));
             }
         }
     }

@@ -124,6 +124,18 @@ impl ModInfo {
             .collect()
     }
 
+    /// `stphwbp_kpmax=N`: how many functions one wildcard point may match (MAXKPROBES), if
+    /// the module has wildcards. Its list parameters hold one name more, so that the module
+    /// itself reports a pattern matching too many: a loader passes no more than that.
+    pub fn kpmax(&self) -> Result<Option<usize>, String> {
+        self.get("stphwbp_kpmax")
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("malformed .modinfo entry stphwbp_kpmax={v} (want N)"))
+            })
+            .transpose()
+    }
+
     /// `stphwbp_global=NAME:TYPE` entries as `(NAME, TYPE)`, in file order.
     pub fn globals(&self) -> Result<Vec<(String, GlobalType)>, String> {
         self.get_all("stphwbp_global")

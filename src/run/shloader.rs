@@ -19,9 +19,9 @@
 //!    read to EOF and the module removed with `rmmod`. Should the script's shell be killed, a
 //!    watchdog writes `exit` within 0.2 s and the module stops, loaded, as with the Rust loader.
 //!
+//! Function-probe wildcards are expanded against the guest's `/proc/kallsyms` (`KP_LIST`).
 //! What it does not do: watched symbols are looked up by the module itself (it can, through
-//! kallsyms), function-probe wildcards are not expanded (a script with one is refused on the
-//! host), and output passes line by line (a last line without a newline gets one).
+//! kallsyms), and output passes line by line (a last line without a newline gets one).
 
 use super::modinfo::ModInfo;
 
@@ -64,9 +64,14 @@ pub fn script(
     let globs = info.kpglobs()?;
     if !globs.is_empty() {
         s.push_str(KP_LIST);
+        // As the Rust loader: at most one name past MAXKPROBES, for the module to refuse.
+        let keep = match info.kpmax()? {
+            Some(m) => m.saturating_add(1).to_string(),
+            None => String::new(),
+        };
         for (n, module, pat) in &globs {
             s.push_str(&format!(
-                "p=$(kp_list {n} {} {}) && set -- \"$@\" \"$p\"\n",
+                "p=$(kp_list {n} {} {} {keep}) && set -- \"$@\" \"$p\"\n",
                 q(&kallsyms_line_ere(pat, module.as_deref())),
                 q(pat)
             ));
@@ -150,8 +155,9 @@ fn glob_to_ere(pat: &str) -> String {
     re
 }
 
-/// `kp_list N LINE_ERE PATTERN`: prints `stp_kp_list_N=...` (and fails when nothing
-/// matches: nothing is passed, and the module says so), the functions of `/proc/kallsyms`
+/// `kp_list N LINE_ERE PATTERN [KEEP]`: prints `stp_kp_list_N=...` (and fails when nothing
+/// matches: nothing is passed, and the module says so), the first KEEP (all without it) of
+/// the functions of `/proc/kallsyms`
 /// whose lines match LINE_ERE (`kallsyms_line_ere`), as the Rust loader's `functions::expand`
 /// picks them: no compiler-made symbols (`__pfx_`, names with a dot), none on the kprobe
 /// blacklist, and only ftrace-traceable ones where tracefs can be read. grep narrows each
@@ -165,12 +171,13 @@ const KP_LIST: &str = r#"kp_list() {
 		sort -u > /tmp/stphwbp.kpc
 	cut -f2 $bl | grep -xF -f /tmp/stphwbp.kpc > /tmp/stphwbp.kpd
 	cut -d' ' -f1 $tf | grep -xF -f /tmp/stphwbp.kpc > /tmp/stphwbp.kpt
-	l=$(awk -v h=$h 'FILENAME == ARGV[1] { d[$1] = 1; next }
+	awk -v h=$h 'FILENAME == ARGV[1] { d[$1] = 1; next }
 		FILENAME == ARGV[2] { ok[$1] = 1; next }
 		!($1 in d) && (h == 0 || ($1 in ok)) { print $1 }' \
-		/tmp/stphwbp.kpd /tmp/stphwbp.kpt /tmp/stphwbp.kpc | tr '\n' , )
+		/tmp/stphwbp.kpd /tmp/stphwbp.kpt /tmp/stphwbp.kpc > /tmp/stphwbp.kpl
+	[ "$V" -gt 0 ] && echo "Pass 5: $3 matches $(($(wc -l < /tmp/stphwbp.kpl))) functions" >&2
+	if [ -n "$4" ]; then l=$(head -n "$4" /tmp/stphwbp.kpl | tr '\n' ,); else l=$(tr '\n' , < /tmp/stphwbp.kpl); fi
 	l=${l%,}
-	[ "$V" -gt 0 ] && echo "Pass 5: $3 matches $(echo "$l" | awk -F, '{ print $0 == "" ? 0 : NF }') functions" >&2
 	[ -n "$l" ] && echo "stp_kp_list_$1=$l"
 }
 "#;

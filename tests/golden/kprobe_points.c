@@ -123,16 +123,18 @@ static int stp_kp_handler_2(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int stp_kp_handler_3(struct kprobe *p, struct pt_regs *regs);
 static int stp_kp_handler_4(struct kprobe *p, struct pt_regs *regs);
 MODULE_INFO(stphwbp_kpglob, "4::proc_dointvec*");
-static char *stp_kp_list_4;
-module_param(stp_kp_list_4, charp, 0400);
+static char *stp_kp_list_4[STP_MAXKPROBES + 1];
+static unsigned int stp_kp_nlist_4;
+module_param_array(stp_kp_list_4, charp, &stp_kp_nlist_4, 0400);
 static int stp_kp_handler_5(struct kprobe *p, struct pt_regs *regs);
 static int stp_kp_handler_6(struct kprobe *p, struct pt_regs *regs);
+MODULE_INFO(stphwbp_kpmax, __stringify(STP_MAXKPROBES));
 static struct stp_kp stp_kp_table[] = {
 	{ .pp = "kprobe.function(\"proc_dointvec_minmax\")", .module = NULL, .symbol = "proc_dointvec_minmax", .ret = false, .optional = false, .sufficient = false, .wildcard = false, .group = 0, .maxactive = 0, .entry = stp_kp_handler_0 },
 	{ .pp = "kernel.function(\"proc_dointvec_minmax\").return", .module = NULL, .symbol = "proc_dointvec_minmax", .ret = true, .optional = false, .sufficient = false, .wildcard = false, .group = 1, .maxactive = 0, .exit = stp_kp_handler_1 },
 	{ .pp = "kprobe.function(\"vfs_read\").return.maxactive(64)", .module = NULL, .symbol = "vfs_read", .ret = true, .optional = false, .sufficient = false, .wildcard = false, .group = 2, .maxactive = 64, .exit = stp_kp_handler_2 },
 	{ .pp = "kprobe.module(\"ext4\").function(\"ext4_file_write_iter\")", .module = "ext4", .symbol = "ext4_file_write_iter", .ret = false, .optional = false, .sufficient = false, .wildcard = false, .group = 3, .maxactive = 0, .entry = stp_kp_handler_3 },
-	{ .pp = "kprobe.function(\"proc_dointvec*\")", .module = NULL, .symbol = "proc_dointvec*", .ret = false, .optional = true, .sufficient = false, .wildcard = true, .group = 4, .maxactive = 0, .entry = stp_kp_handler_4 },
+	{ .pp = "kprobe.function(\"proc_dointvec*\")", .pp_head = "kprobe.function(\"", .pp_tail = "\")", .list = stp_kp_list_4, .module = NULL, .symbol = "proc_dointvec*", .ret = false, .optional = true, .sufficient = false, .wildcard = true, .group = 4, .maxactive = 0, .entry = stp_kp_handler_4 },
 	{ .pp = "kernel.function(\"do_sys_openat2\")", .module = NULL, .symbol = "do_sys_openat2", .ret = false, .optional = true, .sufficient = true, .wildcard = false, .group = 5, .maxactive = 0, .entry = stp_kp_handler_5 },
 	{ .pp = "kernel.function(\"do_sys_open\")", .module = NULL, .symbol = "do_sys_open", .ret = false, .optional = false, .sufficient = false, .wildcard = false, .group = 5, .maxactive = 0, .entry = stp_kp_handler_6 },
 };
@@ -148,7 +150,7 @@ static void stp_fn_probefunc(struct stp_context *c, char *rv) {
 		strscpy(STAP_RETVALUE, CONTEXT->func, MAXSTRINGLEN);
 	else if (CONTEXT->regs)
 		snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)instruction_pointer(CONTEXT->regs));
-#line 152 "stphwbp_kprobe_points.c"
+#line 154 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -166,7 +168,7 @@ static int64_t stp_fn_addr(struct stp_context *c) {
 		STAP_RETVALUE = (int64_t)CONTEXT->probe_addr;
 	else if (CONTEXT->regs)
 		STAP_RETVALUE = (int64_t)instruction_pointer(CONTEXT->regs);
-#line 170 "stphwbp_kprobe_points.c"
+#line 172 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -183,7 +185,7 @@ static int64_t stp_fn_int_arg(struct stp_context *c, int64_t a_n) {
 #line 37 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 187 "stphwbp_kprobe_points.c"
+#line 189 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -201,7 +203,7 @@ static int64_t stp_fn_long_arg(struct stp_context *c, int64_t a_n) {
 #line 22 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 205 "stphwbp_kprobe_points.c"
+#line 207 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -219,7 +221,7 @@ static int64_t stp_fn_uint_arg(struct stp_context *c, int64_t a_n) {
 #line 43 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 223 "stphwbp_kprobe_points.c"
+#line 225 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -237,7 +239,7 @@ static int64_t stp_fn_pointer_arg(struct stp_context *c, int64_t a_n) {
 #line 28 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 241 "stphwbp_kprobe_points.c"
+#line 243 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -255,7 +257,7 @@ static int64_t stp_fn_ulong_arg(struct stp_context *c, int64_t a_n) {
 #line 25 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 259 "stphwbp_kprobe_points.c"
+#line 261 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -273,7 +275,7 @@ static int64_t stp_fn_s32_arg(struct stp_context *c, int64_t a_n) {
 #line 40 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 277 "stphwbp_kprobe_points.c"
+#line 279 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -291,7 +293,7 @@ static int64_t stp_fn_u32_arg(struct stp_context *c, int64_t a_n) {
 #line 46 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 295 "stphwbp_kprobe_points.c"
+#line 297 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -309,7 +311,7 @@ static int64_t stp_fn_s64_arg(struct stp_context *c, int64_t a_n) {
 #line 31 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 313 "stphwbp_kprobe_points.c"
+#line 315 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -327,7 +329,7 @@ static int64_t stp_fn_u64_arg(struct stp_context *c, int64_t a_n) {
 #line 34 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 331 "stphwbp_kprobe_points.c"
+#line 333 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -345,7 +347,7 @@ static int64_t stp_fn_register(struct stp_context *c, const char *a_name) {
 #line 60 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, true);
-#line 349 "stphwbp_kprobe_points.c"
+#line 351 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -363,7 +365,7 @@ static int64_t stp_fn_u_register(struct stp_context *c, const char *a_name) {
 #line 63 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, false);
-#line 367 "stphwbp_kprobe_points.c"
+#line 369 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -379,7 +381,7 @@ static void stp_fn_print_regs(struct stp_context *c) {
 #line 67 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	stp_print_regs(CONTEXT);
-#line 383 "stphwbp_kprobe_points.c"
+#line 385 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -397,7 +399,7 @@ static int64_t stp_fn_returnval(struct stp_context *c) {
 		stp_error(CONTEXT, "returnval() not defined in this context %s", CONTEXT->probe_point);
 	else
 		STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
-#line 401 "stphwbp_kprobe_points.c"
+#line 403 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -413,7 +415,7 @@ static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 417 "stphwbp_kprobe_points.c"
+#line 419 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -428,7 +430,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 432 "stphwbp_kprobe_points.c"
+#line 434 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -633,7 +635,7 @@ static int stp_kp_handler_3(struct kprobe *p, struct pt_regs *regs) {
 static int stp_kp_handler_4(struct kprobe *p, struct pt_regs *regs) {
 	struct stp_kp_inst *in = stp_kp_of(p);
 
-	stp_run_kprobe(stp_probe_4, "kprobe.function(\"proc_dointvec*\")", "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
+	stp_run_kprobe(stp_probe_4, in->pp, "probe kprobe.function(\"proc_dointvec*\") (kprobe_points.stp:13:1)", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);
 	return 0;
 }
 
@@ -699,7 +701,7 @@ static int __init stp_init(void) {
 	rc = stp_arbiter_init(stp_wdecl_table, ARRAY_SIZE(stp_wdecl_table));
 	if (rc)
 		goto fail_runtime;
-	stp_kp_table[4].list = stp_kp_list_4;
+	stp_kp_table[4].nlist = stp_kp_nlist_4;
 	rc = stp_kprobes_init(stp_kp_table, ARRAY_SIZE(stp_kp_table), NULL);
 	if (rc)
 		goto fail_runtime;

@@ -30,7 +30,10 @@ pub fn table(m: &Module, w: &mut CWriter) {
         }
         if k.wildcard() {
             // The loader expands the pattern against /proc/kallsyms (less what the kernel
-            // will not probe) and passes the matches in this parameter.
+            // will not probe) and passes the matches in this array, one function a name:
+            // a single charp parameter would cap them at 1024 bytes. One more entry than
+            // MAXKPROBES lets the module itself report a pattern matching too many (the
+            // loader passes no more than that, as stphwbp_kpmax tells it).
             w.line_fmt(format_args!(
                 "MODULE_INFO(stphwbp_kpglob, {});",
                 c_string(&format!(
@@ -39,12 +42,20 @@ pub fn table(m: &Module, w: &mut CWriter) {
                     k.symbol
                 ))
             ));
-            w.line_fmt(format_args!("static char *{};", names::kp_list(i)));
             w.line_fmt(format_args!(
-                "module_param({}, charp, 0400);",
+                "static char *{}[STP_MAXKPROBES + 1];",
                 names::kp_list(i)
             ));
+            w.line_fmt(format_args!("static unsigned int {};", names::kp_nlist(i)));
+            w.line_fmt(format_args!(
+                "module_param_array({}, charp, &{}, 0400);",
+                names::kp_list(i),
+                names::kp_nlist(i)
+            ));
         }
+    }
+    if m.kprobes.iter().any(|(_, k)| k.wildcard()) {
+        w.line("MODULE_INFO(stphwbp_kpmax, __stringify(STP_MAXKPROBES));");
     }
     w.open_fmt(format_args!("static struct stp_kp {}[] =", names::KPROBES));
     for (id, k) in m.kprobes.iter() {
@@ -54,8 +65,19 @@ pub fn table(m: &Module, w: &mut CWriter) {
             None => "NULL".into(),
         };
         let handler = if k.ret { ".exit" } else { ".entry" };
+        let mut resolved = String::new();
+        if let Some((head, tail)) = wildcard_pp(k) {
+            resolved = format!(
+                ".pp_head = {}, .pp_tail = {}, ",
+                c_string(head),
+                c_string(tail)
+            );
+        }
+        if k.wildcard() {
+            resolved.push_str(&format!(".list = {}, ", names::kp_list(id.index())));
+        }
         w.line_fmt(format_args!(
-            "{{ .pp = {}, .module = {module}, .symbol = {}, .ret = {}, .optional = {}, .sufficient = {}, .wildcard = {}, .group = {}, .maxactive = {}, {handler} = {} }},",
+            "{{ .pp = {}, {resolved}.module = {module}, .symbol = {}, .ret = {}, .optional = {}, .sufficient = {}, .wildcard = {}, .group = {}, .maxactive = {}, {handler} = {} }},",
             c_string(&k.text),
             c_string(&k.symbol),
             flag(k.ret),
@@ -71,7 +93,23 @@ pub fn table(m: &Module, w: &mut CWriter) {
     w.line("");
 }
 
-/// One handler per point: it runs the point's probe body with the instance's function.
+/// A wildcard point's text split around its pattern: what comes before and after the
+/// function each matching instance puts in its place for pp() (`kernel.function("` and
+/// `").return`), as SystemTap gives the resolved point. None for a point naming one function
+/// (its pp() is its text).
+fn wildcard_pp(k: &Kprobe) -> Option<(&str, &str)> {
+    if !k.wildcard() {
+        return None;
+    }
+    // Function names are checked in pass 2 to need no escaping, so the text holds the
+    // pattern as written.
+    let at = k.text.rfind(&format!("function(\"{}\")", k.symbol))?;
+    let head = at + "function(\"".len();
+    Some((&k.text[..head], &k.text[head + k.symbol.len()..]))
+}
+
+/// One handler per point: it runs the point's probe body with the instance's function (and,
+/// for a wildcard, its pp() text).
 pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
     for (id, k) in m.kprobes.iter() {
         let i = id.index();
@@ -80,7 +118,10 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             .iter()
             .position(|p| p.kind == PointKind::Kprobe(id))
             .unwrap_or(0);
-        let (pp, wh) = pp_where(m, sm, k.probe, pt);
+        let (mut pp, wh) = pp_where(m, sm, k.probe, pt);
+        if wildcard_pp(k).is_some() {
+            pp = "in->pp".into();
+        }
         w.line("/* NMI-like context: a kprobe handler, preemption disabled. */");
         if k.ret {
             w.open_fmt(format_args!(
@@ -120,11 +161,12 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     }
     for (id, k) in m.kprobes.iter() {
         if k.wildcard() {
+            // How many names the loader passed is known only now.
             w.line_fmt(format_args!(
-                "{}[{}].list = {};",
+                "{}[{}].nlist = {};",
                 names::KPROBES,
                 id.index(),
-                names::kp_list(id.index())
+                names::kp_nlist(id.index())
             ));
         }
     }

@@ -94,6 +94,10 @@ pub fn kp_handler(i: usize) -> String {
 pub fn kp_list(i: usize) -> String {
     format!("stp_kp_list_{i}")
 }
+/// How many names the loader passed in `kp_list(i)`.
+pub fn kp_nlist(i: usize) -> String {
+    format!("stp_kp_nlist_{i}")
+}
 pub fn cond(i: usize) -> String {
     format!("stp_cond_{i}")
 }
