@@ -873,10 +873,12 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     let mut out = crate::spinner::StopOnWrite {
         inner: out,
         spinner: &spin,
+        failed: false,
     };
     let mut err = crate::spinner::StopOnWrite {
         inner: std::io::stderr(),
         spinner: &spin,
+        failed: false,
     };
     let outcome = vm::run_guest(&spec, &mut out, &mut err);
     if let Ok(mut sp) = spin.lock() {
@@ -885,6 +887,12 @@ fn run_vm(s: &mut Session, ko: &std::path::Path) -> Result<i32, Stop> {
     let outcome = match outcome {
         // The reader stopped reading (`| head`): the guest was stopped, as `-p3 | head` stops.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        // The output could not be written (`-o` on a full disk): say so, not that the guest
+        // failed.
+        Err(e) if out.failed => {
+            let to = s.cfg.run.output.as_deref().unwrap_or("standard output");
+            return Err(Stop::Env(format!("cannot write the output to {to}: {e}")));
+        }
         o => o.map_err(|e| Stop::Env(format!("cannot run the guest: {e}")))?,
     };
     if s.cfg.verbose > 0 {

@@ -64,6 +64,9 @@ impl Drop for Spinner {
 pub struct StopOnWrite<'a, W: Write> {
     pub inner: W,
     pub spinner: &'a std::sync::Mutex<Spinner>,
+    /// A write or flush of `inner` failed: the error a run returns is this writer's (`-o`
+    /// on a full disk), not the run's own.
+    pub failed: bool,
 }
 
 impl<W: Write> Write for StopOnWrite<'_, W> {
@@ -71,9 +74,13 @@ impl<W: Write> Write for StopOnWrite<'_, W> {
         if let Ok(mut s) = self.spinner.lock() {
             s.stop();
         }
-        self.inner.write(buf)
+        let r = self.inner.write(buf);
+        self.failed |= r.is_err();
+        r
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        let r = self.inner.flush();
+        self.failed |= r.is_err();
+        r
     }
 }

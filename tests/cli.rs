@@ -602,3 +602,24 @@ fn optional_unknown_points_are_noted_under_v() {
         "{noted}"
     );
 }
+
+/// Output that cannot be written (`-o` on a full device) is reported as such, with status 3,
+/// not as a guest that failed to run. Boots a guest.
+#[test]
+fn unwritable_output_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = some_tree();
+    let out = Command::new(env!("CARGO_BIN_EXE_stp-hwbp"))
+        .current_dir(dir.path())
+        .args(["--vm", "-r", tree.as_str(), "-o", "/dev/full", "-e"])
+        .arg("probe begin { println(\"hi\") exit() }")
+        .env("XDG_CACHE_HOME", dir.path())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write the output to /dev/full: No space left on device"),
+        "{err}"
+    );
+}
