@@ -67,12 +67,10 @@ static inline void *stp_zalloc(size_t size)
  * what to lower. */
 static inline bool stp_alloc_failed(const void *p, const char *array)
 {
-	size_t mb = (stp_zalloc_failed_size + (1 << 20) - 1) >> 20;
-
 	if (p)
 		return false;
 	pr_err("%s: cannot allocate array %s: %zu MB at once, %s: lower its declared size, MAXMAPENTRIES or MAXSTRINGLEN\n",
-	       KBUILD_MODNAME, array, mb,
+	       KBUILD_MODNAME, array, (stp_zalloc_failed_size + (1 << 20) - 1) >> 20,
 	       stp_zalloc_failed_size > INT_MAX ? "over the kernel's limit of 2048 MB" :
 	       "more than the kernel could give");
 	return true;

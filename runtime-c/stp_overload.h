@@ -5,8 +5,9 @@
  * ends more than STP_OVERLOAD_INTERVAL cycles after that CPU's window opened, the window
  * closes: if the runs in it took more than STP_OVERLOAD_THRESHOLD cycles, the session ends
  * with "ERROR: probe overhead exceeded threshold" naming the probe whose run closed the
- * window (the error probes run, not the end ones); either way a new window opens. This is SystemTap's check (its runtime's
- * STP_OVERLOAD, with the same defaults: 500M of 1G cycles), per CPU as there.
+ * window (the error probes run, not the end ones); either way a new window opens. This is
+ * SystemTap's check (its runtime's STP_OVERLOAD, with the same defaults: 500M of 1G
+ * cycles), per CPU as there.
  *
  * Counted: hit probes (NMI), timer probes (hard IRQ) and watchpoint sub-probes (process
  * context, interrupts off). Not counted: begin and end probes, which run once each (as in

@@ -43,13 +43,8 @@ impl Arch {
         [host, other].into_iter().find(|&a| set(a))
     }
 
-    #[cfg(test)]
-    pub fn config_option_for_tests(self) -> &'static str {
-        self.config_option()
-    }
-
     /// The `.config` option a tree for this architecture sets to `y`.
-    fn config_option(self) -> &'static str {
+    pub(crate) fn config_option(self) -> &'static str {
         match self {
             Arch::X86_64 => "CONFIG_X86_64",
             Arch::Arm64 => "CONFIG_ARM64",

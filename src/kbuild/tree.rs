@@ -225,7 +225,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let config = d.path().join(".config");
         assert_eq!(config_arch(d.path()), None, "no .config");
-        let host = Arch::host().config_option_for_tests();
+        let host = Arch::host().config_option();
         // The option past the first block, after a line longer than the buffer.
         let text = format!(
             "# comment\n{}\nCONFIG_A=y\n{}=y\nCONFIG_B=y",
