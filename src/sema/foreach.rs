@@ -34,29 +34,36 @@ pub fn check(m: &Module, diags: &mut Diags) {
     // What each function changes, directly, then through the functions it calls.
     let mut changes: Vec<BTreeMap<Id<Global>, Change>> = vec![];
     let mut calls: Vec<Vec<Id<Function>>> = vec![];
+    // Only a body with a loop can have something to report.
+    let mut has_loop: Vec<bool> = vec![];
     for (id, f) in m.functions.iter() {
-        let (mut ch, mut cs) = (BTreeMap::new(), vec![]);
+        let (mut ch, mut cs, mut looping) = (BTreeMap::new(), vec![], false);
         body_of(f, &mut |ev| match ev {
             Event::Write(g, at) => {
                 ch.entry(g).or_insert(Change { at, func: id });
             }
             Event::Call(c, _) => cs.push(c),
-            Event::Loop(..) | Event::LoopEnd => {}
+            Event::Loop(..) => looping = true,
+            Event::LoopEnd => {}
         });
         changes.push(ch);
         calls.push(cs);
+        has_loop.push(looping);
     }
     loop {
         let mut changed = false;
         for f in 0..changes.len() {
-            for &c in &calls[f].clone() {
-                for (g, w) in changes[c.index()].clone() {
-                    if let std::collections::btree_map::Entry::Vacant(v) = changes[f].entry(g) {
+            // Taken out while the callees' changes join it (a call to itself adds nothing).
+            let mut mine = std::mem::take(&mut changes[f]);
+            for c in calls[f].iter().filter(|c| c.index() != f) {
+                for (&g, &w) in &changes[c.index()] {
+                    if let std::collections::btree_map::Entry::Vacant(v) = mine.entry(g) {
                         v.insert(w);
                         changed = true;
                     }
                 }
             }
+            changes[f] = mine;
         }
         if !changed {
             break;
@@ -97,28 +104,21 @@ pub fn check(m: &Module, diags: &mut Diags) {
                 .help("the loop would skip, repeat or add entries: collect the changes in another array and make them after the loop"),
         );
     };
-    let bodies = m.probes.iter().map(|(_, p)| {
-        let mut evs = vec![];
-        block(&p.body, &mut |ev| evs.push(ev));
-        evs
-    });
-    let fn_bodies = m.functions.iter().map(|(_, f)| {
-        let mut evs = vec![];
-        body_of(f, &mut |ev| evs.push(ev));
-        evs
-    });
-    for evs in bodies.chain(fn_bodies) {
-        let mut loops: Vec<(Id<Global>, Span)> = vec![];
-        for ev in &evs {
-            match ev {
-                Event::Loop(g, head) => loops.push((*g, *head)),
-                Event::LoopEnd => {
-                    loops.pop();
-                }
-                _ if !loops.is_empty() => report(diags, &loops, ev),
-                _ => {}
-            }
+    // The loops enclosing the event at hand; each body ends with none open.
+    let mut loops: Vec<(Id<Global>, Span)> = vec![];
+    let mut on_event = |ev: Event| match ev {
+        Event::Loop(g, head) => loops.push((g, head)),
+        Event::LoopEnd => {
+            loops.pop();
         }
+        _ if !loops.is_empty() => report(diags, &loops, &ev),
+        _ => {}
+    };
+    for (_, p) in m.probes.iter() {
+        block(&p.body, &mut on_event);
+    }
+    for ((_, f), _) in m.functions.iter().zip(&has_loop).filter(|(_, l)| **l) {
+        body_of(f, &mut on_event);
     }
 }
 

@@ -139,26 +139,25 @@ pub fn conversions(pieces: &[FmtPiece]) -> impl Iterator<Item = char> + '_ {
 }
 
 /// The type of each argument the format takes, in order: a `*` width, then a `*` precision,
-/// then the value, for each conversion.
-pub fn arg_types(pieces: &[FmtPiece]) -> Vec<Ty> {
-    let mut out = vec![];
-    for p in pieces {
-        if let FmtPiece::Conv {
-            width,
-            precision,
-            conv,
-            ..
-        } = p
-        {
-            for s in [width, precision] {
-                if *s == Some(FmtSize::Star) {
-                    out.push(Ty::Long);
-                }
-            }
-            out.push(arg_type(*conv));
-        }
-    }
-    out
+/// then the value, for each conversion. An iterator, not a vector: inference asks at every
+/// printf of every round.
+pub fn arg_types(pieces: &[FmtPiece]) -> impl Iterator<Item = Ty> + '_ {
+    pieces
+        .iter()
+        .flat_map(|p| {
+            let FmtPiece::Conv {
+                width,
+                precision,
+                conv,
+                ..
+            } = p
+            else {
+                return [None; 3];
+            };
+            let star = |s: &Option<FmtSize>| (*s == Some(FmtSize::Star)).then_some(Ty::Long);
+            [star(width), star(precision), Some(arg_type(*conv))]
+        })
+        .flatten()
 }
 
 pub fn directive_text(p: &FmtPiece) -> String {
@@ -205,7 +204,7 @@ mod tests {
         assert_eq!(directive_text(&p[1]), "%-5d");
         let p = parse("%*d|%-*.*s", sp()).unwrap();
         assert_eq!(
-            arg_types(&p),
+            arg_types(&p).collect::<Vec<_>>(),
             vec![Ty::Long, Ty::Long, Ty::Long, Ty::Long, Ty::Str]
         );
         assert_eq!(directive_text(&p[2]), "%-*.*s");

@@ -2,7 +2,7 @@
 //! with so many keys), decided by its first use in source order; a later use that does not
 //! fit is reported there, pointing back at the first.
 
-use super::{Elab, Shape};
+use super::{Elab, NameKey, Shape};
 use crate::diag::{Diag, Span, codes};
 use crate::ir::{self, Const, Global, Id, Ty};
 use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
@@ -16,7 +16,7 @@ type ShapeUse = (Id<Global>, Option<u32>, Span, u32);
 
 impl Elab<'_> {
     pub(super) fn declare_global(&mut self, g: &ast::GlobalDecl) {
-        if let Some(&id) = self.globals.get(g.name.name.as_str()) {
+        if let Some(&id) = self.globals.get(&NameKey(g.name.name)) {
             self.diags.push(
                 Diag::error(
                     codes::DUPLICATE,
@@ -56,7 +56,7 @@ impl Elab<'_> {
             stat: None,
             span: g.name.span,
         });
-        self.globals.insert(g.name.name, id);
+        self.globals.insert(NameKey(g.name.name), id);
         self.shapes.push(shape);
     }
 
@@ -67,7 +67,11 @@ impl Elab<'_> {
     /// `apart`: each item's uses come after the previous item's in source order, so they are
     /// decided after each item rather than all held (a large script has hundreds of
     /// thousands) and sorted at the end.
-    pub(super) fn scan_shapes(&mut self, items: &[&Item], apart: bool) {
+    ///
+    /// The same walk gathers, for `scan_stats`, the globals a `<<<` in a body adds to (by
+    /// name, where), which it returns: one walk of the script rather than two.
+    pub(super) fn scan_shapes(&mut self, items: &[&Item], apart: bool) -> Vec<(Name, Span)> {
+        let mut adds: Vec<(Name, Span)> = vec![];
         let mut uses: Vec<ShapeUse> = vec![];
         // `delete a` fits either shape; those names decide nothing.
         let mut deleted: Vec<Span> = vec![];
@@ -75,25 +79,24 @@ impl Elab<'_> {
         let mut last = None;
         for &it in items {
             let globals = &self.globals;
-            let add = |uses: &mut Vec<_>, name: &str, arity: Option<usize>, span: Span| {
-                if let Some(&g) = globals.get(name) {
+            let add = |uses: &mut Vec<_>, name: &Name, arity: Option<usize>, span: Span| {
+                if let Some(&g) = globals.get(&NameKey(*name)) {
                     let n = uses.len() as u32;
                     uses.push((g, arity.map(|a| a as u32), span, n));
                 }
             };
-            let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
-                Item::Probe(p) => (vec![], &p.body.stmts),
+            let (params, stmts): (&[ast::Param], &[ast::Stmt]) = match it {
+                Item::Probe(p) => (&[], &p.body.stmts),
                 Item::Function(ast::FunctionDecl {
                     params,
                     body: FunctionBody::Script(b),
                     ..
-                }) => (
-                    params.iter().map(|p| p.name.name.as_str()).collect(),
-                    &b.stmts,
-                ),
+                }) => (params, &b.stmts),
                 _ => continue,
             };
-            let mut fe = |e: &ast::Expr| match &e.kind {
+            let global = |v: &ast::Ident| !params.iter().any(|p| p.name.name == v.name);
+            // `adds` is given for the body's statements, not for a probe's condition.
+            let mut fe = |e: &ast::Expr, adds: Option<&mut Vec<(Name, Span)>>| match &e.kind {
                 ast::ExprKind::Index {
                     array,
                     array_span,
@@ -104,9 +107,17 @@ impl Elab<'_> {
                     array_span,
                     keys,
                 } => add(&mut uses, array, Some(keys.len()), *array_span),
-                ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                    add(&mut uses, &v.name, None, v.span)
-                }
+                ast::ExprKind::Var(v) if global(v) => add(&mut uses, &v.name, None, v.span),
+                ast::ExprKind::StatAdd { target, .. } => match (&target.kind, adds) {
+                    (ast::ExprKind::Var(v), Some(adds)) if global(v) => adds.push((v.name, v.span)),
+                    (
+                        ast::ExprKind::Index {
+                            array, array_span, ..
+                        },
+                        Some(adds),
+                    ) => adds.push((*array, *array_span)),
+                    _ => {}
+                },
                 _ => {}
             };
             let mut foreach_uses: Vec<(Name, Option<usize>, Span)> = vec![];
@@ -122,10 +133,10 @@ impl Elab<'_> {
                 _ => {}
             };
             if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
-                walk_expr(c, &mut fe);
+                walk_expr(c, &mut |e| fe(e, None));
             }
             for s in stmts {
-                walk_stmt(s, &mut fe, &mut fs);
+                walk_stmt(s, &mut |e| fe(e, Some(&mut adds)), &mut fs);
             }
             for (name, arity, span) in foreach_uses {
                 add(&mut uses, &name, arity, span);
@@ -135,6 +146,7 @@ impl Elab<'_> {
             }
         }
         self.decide_shapes(&mut uses, &mut deleted, last);
+        adds
     }
 
     /// Takes `uses` in source order: the first decides a global's shape, a later one that
@@ -226,7 +238,7 @@ impl Elab<'_> {
                 let name = self
                     .globals
                     .get_index(i)
-                    .map(|(n, _)| n.as_str())
+                    .map(|(n, _)| n.0.as_str())
                     .unwrap_or_default();
                 self.diags.push(
                     Diag::error(

@@ -30,6 +30,29 @@ use rustc_hash::FxBuildHasher;
 /// resistance to chosen keys buys nothing on a script's own names.
 type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
+/// As `Interned`, for the maps only ever searched by a `Name` (variables, globals, function
+/// ids), which are searched at every use of one: keyed by the address of the name's text.
+type ByName<V> = IndexMap<NameKey, V, FxBuildHasher>;
+
+/// A name hashed and compared by the address of its text, which interning makes one per text:
+/// a word to hash and compare, where `Name` hashes and compares the text (so that a map of
+/// them can be searched by `&str`). Only for lookups and maps kept in insertion order: the
+/// addresses differ from run to run, so nothing may iterate a hash order of them.
+#[derive(Clone, Copy)]
+struct NameKey(Name);
+
+impl PartialEq for NameKey {
+    fn eq(&self, o: &NameKey) -> bool {
+        std::ptr::eq(self.0.as_str(), o.0.as_str())
+    }
+}
+impl Eq for NameKey {}
+impl std::hash::Hash for NameKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_usize(self.0.as_str().as_ptr() as usize)
+    }
+}
+
 pub struct Options {
     /// `-w`: drop warnings.
     pub no_warnings: bool,
@@ -61,13 +84,13 @@ struct FnDecl<'a> {
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: Interned<Id<Global>>,
+    globals: ByName<Id<Global>>,
     shapes: Vec<Shape>,
     /// By name, `NAME/ARITY` for a tapset's overload, or a private function's file-scoped key.
     decls: Interned<FnDecl<'a>>,
-    fn_ids: Interned<Id<Function>>,
+    fn_ids: ByName<Id<Function>>,
     /// The names some tapset's private function has (only those calls look for one).
-    private_names: rustc_hash::FxHashSet<Name>,
+    private_names: rustc_hash::FxHashSet<NameKey>,
     /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
     formats: rustc_hash::FxHashMap<Name, std::rc::Rc<[ir::FmtPiece]>>,
     no_format: std::rc::Rc<[ir::FmtPiece]>,
@@ -78,14 +101,14 @@ struct Elab<'a> {
     watch_index: probes::WatchIndex,
     /// Named watchpoints, and the watch each `probe NAME = ...` declares (by the probe's span).
     named: probes::NamedWatches,
-    declared: std::collections::HashMap<Span, Id<ir::Watch>>,
+    declared: rustc_hash::FxHashMap<Span, Id<ir::Watch>>,
     /// Named watches some `enable` names.
-    enabled: std::collections::HashSet<Id<ir::Watch>>,
+    enabled: rustc_hash::FxHashSet<Id<ir::Watch>>,
     /// The probe being lowered runs only as the session ends (`end`, `error`): an `enable`
     /// there is ignored at run time, so it is warned about.
     ending_probe: bool,
     /// Names whose watchpoint declaration was refused (no follow-on errors for their uses).
-    bad_watches: std::collections::HashSet<String>,
+    bad_watches: rustc_hash::FxHashSet<String>,
     /// Per global: whether it is a statistic, and what it keeps so far.
     stats: Vec<stats::StatDecl>,
     /// Above 0 while lowering code a constant condition never runs (`if (@defined($x))`):
@@ -99,7 +122,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: Interned<Id<Local>>,
+    names: ByName<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -140,10 +163,10 @@ pub fn elaborate(
             ..Module::default()
         },
         diags,
-        globals: Interned::default(),
+        globals: ByName::default(),
         shapes: vec![],
         decls: Interned::default(),
-        fn_ids: Interned::default(),
+        fn_ids: ByName::default(),
         private_names: Default::default(),
         formats: Default::default(),
         no_format: std::rc::Rc::new([]),
@@ -151,10 +174,10 @@ pub fn elaborate(
         calls: vec![],
         watch_index: probes::WatchIndex::new(),
         named: probes::NamedWatches::new(),
-        declared: std::collections::HashMap::new(),
-        enabled: std::collections::HashSet::new(),
+        declared: Default::default(),
+        enabled: Default::default(),
         ending_probe: false,
-        bad_watches: std::collections::HashSet::new(),
+        bad_watches: Default::default(),
         stats: vec![],
         dead: 0,
     };
@@ -166,10 +189,10 @@ pub fn elaborate(
             if let Item::Function(f) = it {
                 let name = &f.name.name;
                 let key = if f.private {
-                    e.private_names.insert(*name);
+                    e.private_names.insert(NameKey(*name));
                     Name::from_string(private_key(f.name.span.file, name))
                 } else {
-                    match e.decls.get(name.as_str()) {
+                    match e.decls.get(name) {
                         Some(prev) if prev.decl.params.len() != f.params.len() => {
                             Name::from_string(overload_key(name, f.params.len()))
                         }
@@ -194,7 +217,7 @@ pub fn elaborate(
     e.m.globals.reserve(nglobals);
     e.globals.reserve(nglobals);
     e.shapes.reserve_exact(nglobals);
-    let mut script_fns: IndexMap<&str, Span> = IndexMap::new();
+    let mut script_fns: ByName<Span> = ByName::default();
     // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
     // The declarations move into `decls` once the scans below no longer borrow the script.
     let mut accepted: Vec<bool> = vec![];
@@ -203,7 +226,7 @@ pub fn elaborate(
             Item::Global(g) => e.declare_global(g),
             Item::Function(f) => {
                 accepted.push(false);
-                if let Some(prev) = script_fns.get(f.name.name.as_str()) {
+                if let Some(prev) = script_fns.get(&NameKey(f.name.name)) {
                     e.diags.push(
                         Diag::error(
                             codes::DUPLICATE,
@@ -225,7 +248,7 @@ pub fn elaborate(
                     ));
                     continue;
                 }
-                script_fns.insert(&f.name.name, f.name.span);
+                script_fns.insert(NameKey(f.name.name), f.name.span);
                 *accepted.last_mut().expect("pushed") = true;
             }
             Item::Embedded(c, sp) => e.m.embedded.push((*c, *sp)),
@@ -243,8 +266,8 @@ pub fn elaborate(
     let items: Vec<&Item> = script.items.iter().chain(&extra).collect();
     // Without aliases or linked tapset functions, each item's uses lie within its own text,
     // after the previous item's: they can be decided item by item.
-    e.scan_shapes(&items, !rewritten && extra.is_empty());
-    e.scan_stats(&items);
+    let adds = e.scan_shapes(&items, !rewritten && extra.is_empty());
+    e.scan_stats(adds);
     e.declare_watches(&script);
     drop(items);
     // Everything but the probes leaves the items, in order; the script's functions join the
@@ -365,12 +388,12 @@ fn builtin(name: &str) -> Option<Builtin> {
 impl<'a> Elab<'a> {
     /// Marks the functions that share their name with another (overloads by arity).
     fn mark_overloads(&mut self) {
-        let mut count: std::collections::HashMap<Name, usize> = Default::default();
+        let mut count: rustc_hash::FxHashMap<NameKey, usize> = Default::default();
         for (_, f) in self.m.functions.iter() {
-            *count.entry(f.name).or_default() += 1;
+            *count.entry(NameKey(f.name)).or_default() += 1;
         }
         for f in self.m.functions.values_mut() {
-            f.overloaded = count[&f.name] > 1;
+            f.overloaded = count[&NameKey(f.name)] > 1;
         }
     }
 
@@ -452,7 +475,7 @@ impl<'a> Elab<'a> {
         }
         let mut sc = Scope {
             owner: Owner::Probe(id),
-            names: Interned::default(),
+            names: ByName::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
@@ -467,7 +490,7 @@ impl<'a> Elab<'a> {
                 ty: Ty::Long,
                 span: p.span,
             });
-            sc.names.insert(name, l);
+            sc.names.insert(NameKey(name), l);
             sc.assign(&LValue::Local(l));
             l
         });
@@ -493,7 +516,7 @@ impl<'a> Elab<'a> {
 
     /// The id of a function by name, allocating it (and queueing its body) on first use.
     fn function_id(&mut self, name: Name) -> Option<Id<Function>> {
-        if let Some(&id) = self.fn_ids.get(&name) {
+        if let Some(&id) = self.fn_ids.get(&NameKey(name)) {
             return Some(id);
         }
         let fd = self.decls.get(&name)?;
@@ -546,14 +569,14 @@ impl<'a> Elab<'a> {
             needs,
             overloaded: false,
         });
-        self.fn_ids.insert(name, id);
+        self.fn_ids.insert(NameKey(name), id);
         self.pending.push(id);
         Some(id)
     }
 
     fn function_body(&mut self, id: Id<Function>) {
         // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
-        let (&key, &at) = self
+        let (&NameKey(key), &at) = self
             .fn_ids
             .get_index(id.index())
             .expect("every function id is in `fn_ids`");
@@ -578,7 +601,9 @@ impl<'a> Elab<'a> {
             FunctionBody::Script(b) => {
                 let f = &mut self.m.functions[id];
                 let locals = std::mem::take(&mut f.locals);
-                let names = f.params.iter().map(|&p| (locals[p].name, p)).collect();
+                let names = (f.params.iter())
+                    .map(|&p| (NameKey(locals[p].name), p))
+                    .collect();
                 let mut sc = Scope {
                     owner: Owner::Function(id),
                     names,
@@ -928,13 +953,13 @@ impl<'a> Elab<'a> {
                 K::Return(e.as_ref().map(|e| self.expr(e, sc)))
             }
             A::Delete(e) => match &e.kind {
-                ast::ExprKind::Var(v) => match self.globals.get(v.name.as_str()) {
+                ast::ExprKind::Var(v) => match self.globals.get(&NameKey(v.name)) {
                     Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => {
                         K::Delete(LValue::Array(g))
                     }
                     Some(&g)
                         if self.m.globals[g].stat.is_some()
-                            && !sc.names.contains_key(v.name.as_str()) =>
+                            && !sc.names.contains_key(&NameKey(v.name)) =>
                     {
                         K::Delete(LValue::Global(g))
                     }
@@ -962,7 +987,7 @@ impl<'a> Elab<'a> {
                     }
                 }
                 ast::ExprKind::Index { array, keys, .. } => {
-                    match self.globals.get(array.as_str()) {
+                    match self.globals.get(&NameKey(*array)) {
                         Some(&g) if self.is_stat(g) => K::Delete(LValue::Index {
                             array: g,
                             keys: keys.iter().map(|k| self.expr(k, sc)).collect(),
@@ -1042,7 +1067,7 @@ impl<'a> Elab<'a> {
             let others = (sc.locals.iter())
                 .filter(|(o, _)| *o != l)
                 .map(|(_, o)| o.name.as_str())
-                .chain(self.globals.keys().map(|g| g.as_str()));
+                .chain(self.globals.keys().map(|g| g.0.as_str()));
             let mut d = Diag::warning(
                 codes::WARN_NEVER_ASSIGNED,
                 local.span,
@@ -1061,7 +1086,7 @@ impl<'a> Elab<'a> {
     }
 
     pub(super) fn local_for(&mut self, id: &ast::Ident, sc: &mut Scope) -> Id<Local> {
-        if let Some(&g) = self.globals.get(id.name.as_str()) {
+        if let Some(&g) = self.globals.get(&NameKey(id.name)) {
             self.diags.push(
                 Diag::error(
                     codes::MISPLACED,
@@ -1071,7 +1096,7 @@ impl<'a> Elab<'a> {
                 .secondary(self.m.globals[g].span, "declared global here"),
             );
         }
-        if let Some(&l) = sc.names.get(id.name.as_str()) {
+        if let Some(&l) = sc.names.get(&NameKey(id.name)) {
             sc.assign(&LValue::Local(l));
             return l;
         }
@@ -1080,14 +1105,14 @@ impl<'a> Elab<'a> {
             ty: Ty::Unknown,
             span: id.span,
         });
-        sc.names.insert(id.name, l);
+        sc.names.insert(NameKey(id.name), l);
         sc.assign(&LValue::Local(l));
         l
     }
 
     /// The global array `a` used with `arity` keys, or an error.
     fn array_global(&mut self, name: Name, span: Span, _arity: usize) -> Option<Id<Global>> {
-        match self.globals.get(name.as_str()) {
+        match self.globals.get(&NameKey(name)) {
             Some(&g) if matches!(self.shapes[g.index()], Shape::Array(..)) => Some(g),
             Some(_) => None, // reported by scan_shapes
             None => {
@@ -1110,10 +1135,10 @@ impl<'a> Elab<'a> {
     /// A name without keys: a local, or a scalar global. `None` for an array global used
     /// without keys, which `scan_shapes` has reported.
     fn var(&mut self, v: &ast::Ident, sc: &mut Scope) -> Option<LValue> {
-        if let Some(&l) = sc.names.get(v.name.as_str()) {
+        if let Some(&l) = sc.names.get(&NameKey(v.name)) {
             return Some(LValue::Local(l));
         }
-        if let Some(&g) = self.globals.get(v.name.as_str()) {
+        if let Some(&g) = self.globals.get(&NameKey(v.name)) {
             if self.m.globals[g].stat.is_some() {
                 self.stat_as_value(g, v.span);
                 return None;
@@ -1130,7 +1155,7 @@ impl<'a> Elab<'a> {
             ty: Ty::Unknown,
             span: v.span,
         });
-        sc.names.insert(v.name, l);
+        sc.names.insert(NameKey(v.name), l);
         Some(LValue::Local(l))
     }
 
@@ -1474,7 +1499,7 @@ impl<'a> Elab<'a> {
                         };
                         match parsed {
                             Ok(p) => {
-                                let want = format::arg_types(&p).len();
+                                let want = format::arg_types(&p).count();
                                 if want != args.len() - 1 {
                                     self.diags.push(
                                     Diag::error(codes::FORMAT, span, format!("{}: the format takes {want} argument(s) but {} given", b.name(), args.len() - 1))
@@ -1522,12 +1547,12 @@ impl<'a> Elab<'a> {
         // the overload of this arity, when the name's entry has another one.
         // Most calls name a public function by its name: no key is built for them.
         let private = Some(&name.name)
-            .filter(|n| self.private_names.contains(*n))
+            .filter(|n| self.private_names.contains(&NameKey(**n)))
             .map(|n| private_key(name.span.file, n))
             .filter(|k| self.decls.contains_key(k.as_str()));
         let key = match private {
             Some(k) => Name::from_string(k),
-            None => match self.decls.get(name.name.as_str()) {
+            None => match self.decls.get(&name.name) {
                 Some(d) if d.decl.params.len() != args.len() => {
                     let k = overload_key(&name.name, args.len());
                     if self.decls.contains_key(k.as_str()) {

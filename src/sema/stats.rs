@@ -3,10 +3,10 @@
 //! read a bucket at a time), and what each statistic keeps (`ir::Stat`), decided by the
 //! extractors the program uses, as SystemTap decides it.
 
-use super::{Elab, Scope};
+use super::{Elab, NameKey, Scope};
 use crate::diag::{Diag, Span, codes};
 use crate::ir::{self, ExprKind, Hist, Id, Stat, Ty};
-use crate::syntax::ast::{self, FunctionBody, Item, LitValue, StatFn, walk_stmt};
+use crate::syntax::ast::{self, LitValue, StatFn};
 
 /// Per global, while elaborating: the first `<<<` (a statistic), and where its histogram
 /// kind and variance shift were first given, for conflicts.
@@ -21,42 +21,12 @@ pub(super) struct StatDecl {
 impl<'a> Elab<'a> {
     /// Marks every global some `<<<` in the script adds to as a statistic, before any body
     /// is lowered, so that a use as a number reads as an error wherever it comes.
-    pub(super) fn scan_stats(&mut self, items: &[&Item]) {
+    /// `adds`: the globals each `<<<` in a body names, as `scan_shapes` found them.
+    pub(super) fn scan_stats(&mut self, mut adds: Vec<(crate::syntax::name::Name, Span)>) {
         self.stats = vec![StatDecl::default(); self.m.globals.len()];
-        let mut adds: Vec<(crate::syntax::name::Name, Span)> = vec![];
-        for &it in items {
-            let (params, stmts): (Vec<&str>, &[ast::Stmt]) = match it {
-                Item::Probe(p) => (vec![], &p.body.stmts),
-                Item::Function(ast::FunctionDecl {
-                    body: FunctionBody::Script(b),
-                    params,
-                    ..
-                }) => (
-                    params.iter().map(|p| p.name.name.as_str()).collect(),
-                    &b.stmts,
-                ),
-                _ => continue,
-            };
-            let mut fe = |e: &ast::Expr| {
-                if let ast::ExprKind::StatAdd { target, .. } = &e.kind {
-                    match &target.kind {
-                        ast::ExprKind::Var(v) if !params.contains(&v.name.as_str()) => {
-                            adds.push((v.name, v.span))
-                        }
-                        ast::ExprKind::Index {
-                            array, array_span, ..
-                        } => adds.push((*array, *array_span)),
-                        _ => {}
-                    }
-                }
-            };
-            for s in stmts {
-                walk_stmt(s, &mut fe, &mut |_| {});
-            }
-        }
         adds.sort_by_key(|a| (a.1.file, a.1.start));
         for (name, span) in adds {
-            let Some(&g) = self.globals.get(name.as_str()) else {
+            let Some(&g) = self.globals.get(&NameKey(name)) else {
                 continue; // a local: reported when lowered
             };
             let d = &mut self.stats[g.index()];
@@ -125,8 +95,8 @@ impl<'a> Elab<'a> {
         let lowered: Vec<ir::Expr> = keys
             .map(|ks| ks.iter().map(|k| self.expr(k, sc)).collect())
             .unwrap_or_default();
-        let global = if keys.is_some() || !sc.names.contains_key(v.name.as_str()) {
-            self.globals.get(v.name.as_str()).copied()
+        let global = if keys.is_some() || !sc.names.contains_key(&NameKey(v.name)) {
+            self.globals.get(&NameKey(v.name)).copied()
         } else {
             None
         };

@@ -567,13 +567,12 @@ impl Infer<'_> {
                 format,
                 args,
             } => {
-                let types = format::arg_types(format);
-                for (i, a) in args.iter_mut().enumerate() {
-                    let want = match which {
-                        Builtin::Printf | Builtin::Sprintf => {
-                            types.get(i).copied().unwrap_or(Ty::Unknown)
-                        }
-                        _ => Ty::Unknown,
+                let mut types = format::arg_types(format);
+                let formatted = matches!(which, Builtin::Printf | Builtin::Sprintf);
+                for a in args.iter_mut() {
+                    let want = match formatted {
+                        true => types.next().unwrap_or(Ty::Unknown),
+                        false => Ty::Unknown,
                     };
                     let t = self.check(m, o, a, want);
                     if t == Ty::Void && want == Ty::Unknown {
