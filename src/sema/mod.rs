@@ -114,7 +114,15 @@ struct Elab<'a> {
     /// Above 0 while lowering code a constant condition never runs (`if (@defined($x))`):
     /// a target variable there is not reported.
     dead: u32,
+    /// `Scope::iterating` and `iterating_aggs` of the body lowered last, empty again: most
+    /// bodies have a loop, and the next reuses them rather than allocating its own.
+    loop_stacks: LoopStacks,
 }
+
+type LoopStacks = (
+    Vec<(Id<Global>, Sort, Span)>,
+    Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
+);
 
 /// How a foreach orders its array, if at all.
 type Sort = Option<(ast::SortBy, ast::SortDir)>;
@@ -180,6 +188,7 @@ pub fn elaborate(
         bad_watches: Default::default(),
         stats: vec![],
         dead: 0,
+        loop_stacks: Default::default(),
     };
     // Tapset functions first, so that script functions with the same name replace them. A
     // tapset may overload a name by arity, as SystemTap's do (`ctime()`, `ctime(secs)`): the
@@ -473,14 +482,15 @@ impl<'a> Elab<'a> {
                 return;
             }
         }
+        let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
         let mut sc = Scope {
             owner: Owner::Probe(id),
             names: ByName::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
-            iterating: vec![],
-            iterating_aggs: vec![],
+            iterating,
+            iterating_aggs,
             assigned: vec![],
         };
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
@@ -500,6 +510,10 @@ impl<'a> Elab<'a> {
                 .all(|pt| matches!(pt.kind, ir::PointKind::End(_) | ir::PointKind::Error(_)));
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
+        self.loop_stacks = (
+            std::mem::take(&mut sc.iterating),
+            std::mem::take(&mut sc.iterating_aggs),
+        );
         self.ending_probe = false;
         // A probe whose points were all refused may have been meant as a SystemTap tapset
         // alias, which would have given its locals values: not warned about.
@@ -604,20 +618,25 @@ impl<'a> Elab<'a> {
                 let names = (f.params.iter())
                     .map(|&p| (NameKey(locals[p].name), p))
                     .collect();
+                let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
                 let mut sc = Scope {
                     owner: Owner::Function(id),
                     names,
                     locals,
                     loop_depth: 0,
                     returns_value: false,
-                    iterating: vec![],
-                    iterating_aggs: vec![],
+                    iterating,
+                    iterating_aggs,
                     assigned: vec![],
                 };
                 for &p in &self.m.functions[id].params {
                     sc.assign(&LValue::Local(p));
                 }
                 let body = self.block(b, &mut sc);
+                self.loop_stacks = (
+                    std::mem::take(&mut sc.iterating),
+                    std::mem::take(&mut sc.iterating_aggs),
+                );
                 self.never_assigned(&sc);
                 let f = &mut self.m.functions[id];
                 f.body = Body::Script(body);
