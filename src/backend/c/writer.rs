@@ -79,6 +79,38 @@ impl CWriter {
         }
         self.out.push('\n');
     }
+    /// A line from pieces of any kind (`cline!` builds the list): text, numbers, temporaries.
+    /// What `line_fmt` writes, at a fraction of its cost: no format string to walk, no padding
+    /// checks per argument. Like `line`, a line that comes out empty gets no indentation.
+    pub fn line_pieces(&mut self, pieces: &[&dyn Piece]) {
+        let start = self.out.len();
+        self.indent_here();
+        let text = self.out.len();
+        for p in pieces {
+            p.put(&mut self.out);
+        }
+        if self.out.len() == text {
+            self.out.truncate(start);
+        }
+        self.out.push('\n');
+    }
+    /// `open` with the head from pieces (`copen!`).
+    pub fn open_pieces(&mut self, pieces: &[&dyn Piece]) {
+        let start = self.out.len();
+        self.indent_here();
+        let text = self.out.len();
+        for p in pieces {
+            p.put(&mut self.out);
+        }
+        if self.out.len() > text {
+            self.out.push(' ');
+        } else {
+            self.out.truncate(start);
+            self.indent_here();
+        }
+        self.out.push_str("{\n");
+        self.indent += 1;
+    }
     fn indent_here(&mut self) {
         const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
         let mut n = self.indent;
@@ -150,6 +182,104 @@ impl CWriter {
         self.out
     }
 }
+
+/// Something a generated line is written from, appended as it reads: what `{}` would give.
+pub trait Piece {
+    fn put(&self, out: &mut String);
+}
+impl Piece for str {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+impl Piece for String {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+impl Piece for char {
+    fn put(&self, out: &mut String) {
+        out.push(*self);
+    }
+}
+impl<T: Piece + ?Sized> Piece for &T {
+    fn put(&self, out: &mut String) {
+        (**self).put(out);
+    }
+}
+impl<T: Piece + ?Sized> Piece for &mut T {
+    fn put(&self, out: &mut String) {
+        (**self).put(out);
+    }
+}
+impl Piece for fmt::Arguments<'_> {
+    fn put(&self, out: &mut String) {
+        let _ = out.write_fmt(*self);
+    }
+}
+/// The unsigned integers, in decimal.
+macro_rules! unsigned_pieces {
+    ($($t:ty),*) => {$(
+        impl Piece for $t {
+            fn put(&self, out: &mut String) {
+                push_u64(out, *self as u64);
+            }
+        }
+    )*};
+}
+unsigned_pieces!(u8, u16, u32, u64, usize);
+impl Piece for bool {
+    fn put(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+impl Piece for i64 {
+    fn put(&self, out: &mut String) {
+        if *self < 0 {
+            out.push('-');
+        }
+        push_u64(out, self.unsigned_abs());
+    }
+}
+impl Piece for i32 {
+    fn put(&self, out: &mut String) {
+        i64::from(*self).put(out);
+    }
+}
+
+/// `n` in decimal, as `{}` writes it: digit by digit, with no UTF-8 check of a buffer (which
+/// cost more than the digits, at a number on most generated lines).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while n > 0 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// `cline!(w; a, b, ...)`: `w.line_pieces` of the pieces, each anything `Piece` (text, numbers,
+/// temporaries), in order. The pieces are evaluated before `w` is borrowed.
+macro_rules! cline {
+    ($w:expr; $($p:expr),* $(,)?) => {{
+        let pieces: &[&dyn $crate::backend::c::writer::Piece] = &[$(&$p),*];
+        $w.line_pieces(pieces);
+    }};
+}
+/// `copen!(w; a, b, ...)`: `w.open_pieces`, as `cline!`.
+macro_rules! copen {
+    ($w:expr; $($p:expr),* $(,)?) => {{
+        let pieces: &[&dyn $crate::backend::c::writer::Piece] = &[$(&$p),*];
+        $w.open_pieces(pieces);
+    }};
+}
+pub(crate) use {cline, copen};
 
 /// A script string as a C string literal. Non-ASCII text is written as UTF-8 octal escapes,
 /// `?` is escaped against trigraphs, and nothing a script contains can end the literal early.
@@ -248,7 +378,8 @@ pub fn push_long(o: &mut String, v: i64) {
     if v == i64::MIN {
         o.push_str("(-9223372036854775807LL - 1)");
     } else {
-        let _ = write!(o, "{v}LL");
+        Piece::put(&v, o);
+        o.push_str("LL");
     }
 }
 
@@ -293,6 +424,27 @@ mod tests {
         let mut deep = CWriter::new(20);
         deep.line("x");
         assert_eq!(deep.text(), format!("{}x\n", "\t".repeat(20)));
+    }
+    #[test]
+    fn pieces_read_as_formatted() {
+        let mut a = CWriter::new(1);
+        let mut b = CWriter::new(1);
+        for v in [0i64, 7, -7, i64::MAX, i64::MIN + 1, i64::MIN] {
+            cline!(a; "x = ", v, ", ", v.unsigned_abs(), " ", 'c', String::from("s"), ";");
+            b.line_fmt(format_args!(
+                "x = {v}, {} {}{};",
+                v.unsigned_abs(),
+                'c',
+                "s"
+            ));
+        }
+        cline!(a; "", String::new());
+        b.line_fmt(format_args!("{}", ""));
+        copen!(a; "if (", 3usize, ")");
+        b.open_fmt(format_args!("if ({})", 3usize));
+        copen!(a; "");
+        b.open_fmt(format_args!(""));
+        assert_eq!(a.text(), b.text());
     }
     #[test]
     fn longs() {
