@@ -125,7 +125,12 @@ impl<'a> BodyGen<'a> {
             temps: vec![],
             local_names: locals
                 .iter()
-                .map(|(_, l)| format!("f->{}", names::local(&l.name)))
+                .map(|(_, l)| {
+                    let mut s = String::with_capacity(5 + l.name.len());
+                    s.push_str("f->l_");
+                    super::writer::push_ident(&mut s, &l.name);
+                    s
+                })
                 .collect(),
             func,
             counter: 0,

@@ -368,7 +368,7 @@ fn c_type(t: Ty) -> &'static str {
 }
 
 /// A variable of type `t` declared on a line of its own, after `prefix` (`static `).
-fn member(w: &mut CWriter, prefix: &str, t: Ty, name: &str) {
+fn member(w: &mut CWriter, prefix: &str, t: Ty, name: &dyn writer::Piece) {
     match t {
         Ty::Str => cline!(w; prefix, "char ", name, "[STP_MAXSTRINGLEN];"),
         _ => cline!(w; prefix, c_type(t), " ", name, ";"),
@@ -417,16 +417,16 @@ fn signature(m: &Module, id: Id<Function>) -> String {
         } else {
             ", int64_t "
         });
-        o.push_str(&names::param(&l.name));
+        writer::Piece::put(&names::param(&l.name), &mut o);
     }
     o.push(')');
     o
 }
 
 /// A lock a body holds: the lock's name, and whether for writing.
-struct Held(String, bool);
+struct Held<'a>(names::Named<'a>, bool);
 
-impl Held {
+impl Held<'_> {
     fn release(&self, w: &mut CWriter) {
         let unlock = if self.1 {
             "stp_write_unlock"
@@ -439,7 +439,12 @@ impl Held {
 
 /// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
 /// leaving the run (counted as skipped) when one is busy. Returns the locks taken.
-fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> Vec<Held> {
+fn locks<'m>(
+    m: &'m Module,
+    counters: &BTreeSet<usize>,
+    u: &Uses,
+    w: &mut CWriter,
+) -> Vec<Held<'m>> {
     let mut taken: Vec<Held> = vec![];
     for (&g, &write) in &u.globals {
         if counters.contains(&g) {
@@ -1327,7 +1332,10 @@ fn timer_period(n: u64, unit: &str) -> String {
 /// escaping copy cost several times as much. Digits and `:` need no escape, so this is
 /// `c_string` of the description.
 pub(super) fn c_where(sm: &SourceMap, s: crate::diag::Span) -> String {
-    let mut o = c_string(sm.name(s.file));
+    let name = sm.name(s.file);
+    // Room for the quotes and `:LINE:COL` at once: a place is written at most checks.
+    let mut o = String::with_capacity(name.len() + 24);
+    writer::push_c_string(&mut o, name);
     o.pop();
     push_line_col(&mut o, sm, s);
     o.push('"');
@@ -1342,7 +1350,7 @@ fn comment_where(sm: &SourceMap, s: crate::diag::Span) -> String {
 }
 
 /// `:LINE:COL` of the start of `s`.
-fn push_line_col(o: &mut String, sm: &SourceMap, s: crate::diag::Span) {
+pub(super) fn push_line_col(o: &mut String, sm: &SourceMap, s: crate::diag::Span) {
     let (line, col) = sm.line_col(s.file, s.start);
     o.push(':');
     writer::push_u64(o, line as u64);

@@ -13,7 +13,18 @@ pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (Strin
     let pt = &p.points[pt];
     (
         c_string(&pt.text),
-        c_string(&format!("probe {} ({})", pt.text, sm.describe(p.span))),
+        c_string(&{
+            // `probe TEXT (FILE:LINE:COL)`, as `describe` names the place.
+            let name = sm.name(p.span.file);
+            let mut t = String::with_capacity(pt.text.len() + name.len() + 32);
+            t.push_str("probe ");
+            t.push_str(&pt.text);
+            t.push_str(" (");
+            t.push_str(name);
+            super::push_line_col(&mut t, sm, p.span);
+            t.push(')');
+            t
+        }),
     )
 }
 

@@ -247,21 +247,20 @@ impl Piece for i32 {
     }
 }
 
-/// `n` in decimal, as `{}` writes it: digit by digit, with no UTF-8 check of a buffer (which
-/// cost more than the digits, at a number on most generated lines).
-pub fn push_u64(out: &mut String, mut n: u64) {
+/// `n` in decimal, as `{}` writes it, two digits at a time from a table: no buffer to check
+/// as UTF-8 and no character-at-a-time pushes (a number stands on most generated lines).
+pub fn push_u64(out: &mut String, n: u64) {
+    const PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     if n < 10 {
         out.push(char::from(b'0' + n as u8));
-        return;
+    } else if n < 100 {
+        let i = 2 * n as usize;
+        out.push_str(&PAIRS[i..i + 2]);
+    } else {
+        push_u64(out, n / 100);
+        let i = 2 * (n % 100) as usize;
+        out.push_str(&PAIRS[i..i + 2]);
     }
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    while n > 0 {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// `cline!(w; a, b, ...)`: `w.line_pieces` of the pieces, each anything `Piece` (text, numbers,
@@ -285,6 +284,12 @@ pub(crate) use {cline, copen};
 /// `?` is escaped against trigraphs, and nothing a script contains can end the literal early.
 pub fn c_string(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
+    push_c_string(&mut o, s);
+    o
+}
+
+/// `c_string`, appended to `o`.
+pub fn push_c_string(o: &mut String, s: &str) {
     o.push('"');
     // Most script strings (and every source location) need no escape: copy the run of
     // plain characters at once, escaping char by char only from the first other one.
@@ -318,14 +323,14 @@ pub fn c_string(s: &str) -> String {
         }
     }
     o.push('"');
-    o
 }
 
 /// Text safe inside a C block comment, on one line: nothing can end the comment (`*/`),
 /// open a nested one (`/*`, which gcc's -Wcomment turns into a build error under -Werror)
 /// or continue it onto the next line; control characters become spaces.
 pub fn c_comment(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
+    // Room for a place's `:LINE:COL` after it (`comment_where`).
+    let mut o = String::with_capacity(s.len() + 24);
     let mut prev = ' ';
     for ch in s.chars() {
         let ch = if ch.is_control() { ' ' } else { ch };
@@ -437,6 +442,10 @@ mod tests {
                 'c',
                 "s"
             ));
+        }
+        for n in [0u64, 9, 10, 99, 100, 101, 1000, 12345, u64::MAX] {
+            cline!(a; n);
+            b.line_fmt(format_args!("{n}"));
         }
         cline!(a; "", String::new());
         b.line_fmt(format_args!("{}", ""));
