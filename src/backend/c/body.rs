@@ -98,6 +98,14 @@ impl Temp {
     }
 }
 
+/// The buffers handed from body to body, so that each body does not grow its own from empty:
+/// the text of the body being written, and the operand buffers `take` hands out.
+#[derive(Default)]
+pub(super) struct Buffers {
+    text: String,
+    spare: Vec<String>,
+}
+
 /// A foreach's slice (`in arr[k, *]`), its sort, and the extractor an array of statistics
 /// sorts by.
 type ForeachOrder<'e> = (
@@ -168,6 +176,17 @@ impl<'a> BodyGen<'a> {
         let mut s = String::with_capacity(12);
         self.temp_ref(kind).push_to(&mut s);
         s
+    }
+
+    /// Takes the buffers the last body gave back: its text's, and its operands' (`take`).
+    pub(super) fn borrow_buffers(&mut self, b: &mut Buffers) {
+        self.w = CWriter::reusing(std::mem::take(&mut b.text), 1);
+        self.spare = std::mem::take(&mut b.spare);
+    }
+    /// Gives the buffers back for the next body (the text already copied out).
+    pub(super) fn return_buffers(&mut self, b: &mut Buffers) {
+        b.text = std::mem::take(&mut self.w).finish();
+        b.spare = std::mem::take(&mut self.spare);
     }
 
     /// A scratch buffer for an operand, from those given back (`give`) by earlier
@@ -688,7 +707,7 @@ impl<'a> BodyGen<'a> {
 
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
-        let mut out = String::with_capacity(32);
+        let mut out = String::with_capacity(128);
         self.long_to(e, &mut out);
         out
     }
@@ -1120,9 +1139,10 @@ impl<'a> BodyGen<'a> {
     /// printf/sprintf/print/println: the format is rewritten for the kernel's vsnprintf with
     /// 64-bit conversions, so no script text is ever used as a format.
     fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
-        let mut fmt = String::new();
+        // Sized for most formats and argument lists at once.
+        let mut fmt = String::with_capacity(64);
         // The values after the format, each written with its ", " as it is evaluated.
-        let mut rest = String::new();
+        let mut rest = String::with_capacity(128);
         match which {
             Builtin::Printf | Builtin::Sprintf => {
                 let mut ai = 0;

@@ -579,7 +579,7 @@ struct Parts {
     protos: Waiting,
     bodies: Waiting,
     /// The buffer each body is written into before it joins `bodies` (reused, not regrown).
-    scratch: String,
+    scratch: body::Buffers,
 }
 
 impl Parts {
@@ -589,7 +589,7 @@ impl Parts {
             unions: Waiting::new(limit, 1),
             protos: Waiting::new(limit, 0),
             bodies: Waiting::new(limit, 0),
-            scratch: String::new(),
+            scratch: body::Buffers::default(),
         }
     }
 
@@ -728,7 +728,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
         match &f.body {
             Body::Script(b) => {
                 let mut g = BodyGen::new(m, sm, shared, &f.locals, Some(id));
-                g.w = CWriter::reusing(std::mem::take(scratch), 1);
+                g.borrow_buffers(scratch);
                 g.block(b);
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
@@ -761,7 +761,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                     }
                 }
                 bodies.raw(g.w.text());
-                *scratch = std::mem::take(&mut g.w).finish();
+                g.return_buffers(scratch);
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
                 bodies.line("c->nesting--;");
@@ -850,7 +850,7 @@ fn probe_bodies(
             scratch,
         } = &mut *g;
         let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
-        bg.w = CWriter::reusing(std::mem::take(scratch), 1);
+        bg.borrow_buffers(scratch);
         if let Some(c) = &p.cond {
             let v = bg.cond(c);
             cline!(bg.w; "if (!(", v, "))");
@@ -885,7 +885,7 @@ fn probe_bodies(
             bodies.line("\tgoto stp_out;");
         }
         bodies.raw(bg.w.text());
-        *scratch = std::mem::take(&mut bg.w).finish();
+        bg.return_buffers(scratch);
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
         unlock(&release, bodies);
