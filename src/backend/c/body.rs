@@ -7,7 +7,7 @@
 //! in left-to-right order, each failure leaving the body through `goto stp_out`.
 
 use super::names;
-use super::writer::{CWriter, c_string, push_long};
+use super::writer::{CWriter, Piece, c_string, cline, copen, push_long, push_u64};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
@@ -61,37 +61,20 @@ impl FrameRef {
     /// Appends the name to `out` by hand: pass 3 names a temporary in most expressions,
     /// and `write!` costs several times as much for a name this short.
     fn push_to(self, out: &mut String) {
-        let mut buf = [0u8; 20];
         out.push_str("f->");
         out.push(self.0.kind.letter());
-        out.push_str(decimal(self.0.n, &mut buf));
+        push_u64(out, self.0.n as u64);
     }
 }
-impl std::fmt::Display for FrameRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("f->")?;
-        self.0.fmt(f)
+impl Piece for FrameRef {
+    fn put(&self, out: &mut String) {
+        self.push_to(out);
     }
 }
-/// `n` in decimal, written into `buf`: cheaper than `{}` for the numbers of temporaries.
-pub(super) fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
-}
-/// Its member name in the frame.
-impl std::fmt::Display for Temp {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let mut buf = [0u8; 20];
-        f.write_char(self.kind.letter())?;
-        f.write_str(decimal(self.n, &mut buf))
+impl Piece for Temp {
+    fn put(&self, out: &mut String) {
+        out.push(self.kind.letter());
+        push_u64(out, self.n as u64);
     }
 }
 impl TempKind {
@@ -107,16 +90,20 @@ impl Temp {
     /// Its declaration as a frame member (a frame has a member per temporary: written from
     /// pieces, not formatted).
     pub fn member(self, w: &mut CWriter) {
-        let mut buf = [0u8; 20];
-        let mut name = [0u8; 4];
-        let letter = self.kind.letter().encode_utf8(&mut name);
-        let n = decimal(self.n, &mut buf);
         match self.kind {
-            TempKind::Long => w.line_of(&["int64_t ", letter, n, ";"]),
-            TempKind::Str => w.line_of(&["char ", letter, n, "[STP_MAXSTRINGLEN];"]),
-            TempKind::Key => w.line_of(&["struct stp_key ", letter, n, ";"]),
+            TempKind::Long => cline!(w; "int64_t ", self, ";"),
+            TempKind::Str => cline!(w; "char ", self, "[STP_MAXSTRINGLEN];"),
+            TempKind::Key => cline!(w; "struct stp_key ", self, ";"),
         }
     }
+}
+
+/// The buffers handed from body to body, so that each body does not grow its own from empty:
+/// the text of the body being written, and the operand buffers `take` hands out.
+#[derive(Default)]
+pub(super) struct Buffers {
+    text: String,
+    spare: Vec<String>,
 }
 
 /// A foreach's slice (`in arr[k, *]`), its sort, and the extractor an array of statistics
@@ -146,7 +133,12 @@ impl<'a> BodyGen<'a> {
             temps: vec![],
             local_names: locals
                 .iter()
-                .map(|(_, l)| format!("f->{}", names::local(&l.name)))
+                .map(|(_, l)| {
+                    let mut s = String::with_capacity(5 + l.name.len());
+                    s.push_str("f->l_");
+                    super::writer::push_ident(&mut s, &l.name);
+                    s
+                })
                 .collect(),
             func,
             counter: 0,
@@ -186,6 +178,17 @@ impl<'a> BodyGen<'a> {
         s
     }
 
+    /// Takes the buffers the last body gave back: its text's, and its operands' (`take`).
+    pub(super) fn borrow_buffers(&mut self, b: &mut Buffers) {
+        self.w = CWriter::reusing(std::mem::take(&mut b.text), 1);
+        self.spare = std::mem::take(&mut b.spare);
+    }
+    /// Gives the buffers back for the next body (the text already copied out).
+    pub(super) fn return_buffers(&mut self, b: &mut Buffers) {
+        b.text = std::mem::take(&mut self.w).finish();
+        b.spare = std::mem::take(&mut self.spare);
+    }
+
     /// A scratch buffer for an operand, from those given back (`give`) by earlier
     /// expressions, so a body's expressions reuse a few buffers.
     fn take(&mut self) -> String {
@@ -215,10 +218,7 @@ impl<'a> BodyGen<'a> {
     /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
     /// before the loop runs when it would go past it (`what` names it in the error).
     pub(super) fn charge_work(&mut self, steps: std::fmt::Arguments, what: &str) {
-        self.w.line_fmt(format_args!(
-            "if (unlikely(stp_count_work(c, {steps}, {})))",
-            c_string(what)
-        ));
+        cline!(self.w; "if (unlikely(stp_count_work(c, ", steps, ", ", c_string(what), ")))");
         self.w.line("\tgoto stp_out;");
     }
 
@@ -235,11 +235,7 @@ impl<'a> BodyGen<'a> {
             None => "0".into(),
         };
         let wh = self.where_(span);
-        self.w.line_fmt(format_args!(
-            "if (stp_watch_request(c, &{}[{}], {op}, {a}, {wh}))",
-            names::WDECLS,
-            w.index()
-        ));
+        cline!(self.w; "if (stp_watch_request(c, &", names::WDECLS, "[", w.index(), "], ", op, ", ", a, ", ", wh, "))");
         self.w.line("	goto stp_out;");
     }
 
@@ -273,7 +269,7 @@ impl<'a> BodyGen<'a> {
             StmtKind::If { cond, then, els } => {
                 let mut c = self.take();
                 self.cond_to(cond, &mut c);
-                self.w.open_fmt(format_args!("if ({c})"));
+                copen!(self.w; "if (", c, ")");
                 self.give(c);
                 self.stmt(then);
                 if let Some(e) = els {
@@ -318,7 +314,7 @@ impl<'a> BodyGen<'a> {
             StmtKind::Break => self.w.line("break;"),
             StmtKind::Continue => match self.loops.last().cloned().flatten() {
                 Some(l) => {
-                    self.w.line_fmt(format_args!("goto {l};"));
+                    cline!(self.w; "goto ", l, ";");
                     self.used_labels.push(l);
                 }
                 None => self.w.line("continue;"),
@@ -345,11 +341,11 @@ impl<'a> BodyGen<'a> {
                 match (e, f) {
                     (Some(e), Some(Ty::Str)) => {
                         let v = self.str(e);
-                        self.w.line_fmt(format_args!("stp_strcpy(rv, {v});"));
+                        cline!(self.w; "stp_strcpy(rv, ", v, ");");
                     }
                     (Some(e), Some(_)) => {
                         let v = self.long(e);
-                        self.w.line_fmt(format_args!("rv = {v};"));
+                        cline!(self.w; "rv = ", v, ";");
                     }
                     (None, _) | (_, None) => {}
                 }
@@ -364,7 +360,7 @@ impl<'a> BodyGen<'a> {
                         format_args!("stp_map_clear_work({map})"),
                         &format!("delete {name}"),
                     );
-                    self.w.line_fmt(format_args!("stp_map_clear({map});"));
+                    cline!(self.w; "stp_map_clear(", map, ");");
                 }
                 LValue::Index { array, keys } if self.m.globals[*array].stat.is_some() => {
                     self.stat_delete(*array, keys)
@@ -374,9 +370,7 @@ impl<'a> BodyGen<'a> {
                     let name = &self.m.globals[*array].name;
                     let map = self.global_name(*array);
                     match wildcard_mask(keys) {
-                        None => self
-                            .w
-                            .line_fmt(format_args!("stp_map_delete({map}, &{k});")),
+                        None => cline!(self.w; "stp_map_delete(", map, ", &", k, ");"),
                         Some(mask) => {
                             self.charge_work(
                                 format_args!("stp_map_clear_work({map})"),
@@ -392,9 +386,9 @@ impl<'a> BodyGen<'a> {
                 LValue::Local(_) | LValue::Global(_) => {
                     let (target, ty) = self.scalar(lv);
                     if ty == Ty::Str {
-                        self.w.line_fmt(format_args!("{target}[0] = '\\0';"));
+                        cline!(self.w; target, "[0] = '\\0';");
                     } else {
-                        self.w.line_fmt(format_args!("{target} = 0;"));
+                        cline!(self.w; target, " = 0;");
                     }
                 }
             },
@@ -422,7 +416,7 @@ impl<'a> BodyGen<'a> {
         if let Some(c) = cond {
             let mut v = self.take();
             self.cond_to(c, &mut v);
-            self.w.line_fmt(format_args!("if (!({v}))"));
+            cline!(self.w; "if (!(", v, "))");
             self.give(v);
             self.w.line("\tbreak;");
         }
@@ -464,7 +458,7 @@ impl<'a> BodyGen<'a> {
         let lim = limit.map(|l| {
             let v = self.long(l);
             let t = self.temp_long();
-            self.w.line_fmt(format_args!("{t} = {v};"));
+            cline!(self.w; t, " = ", v, ";");
             t
         });
         if let (Some(f), Some((SortBy::Value, _))) = (agg, sort) {
@@ -481,53 +475,42 @@ impl<'a> BodyGen<'a> {
             format_args!("stp_map_sort_work({map}, {dir})"),
             &format!("foreach over {}", g.name),
         );
-        self.w
-            .line_fmt(format_args!("{n} = stp_map_sort({map}, {col}, {dir});"));
+        cline!(self.w; n, " = stp_map_sort(", map, ", ", col, ", ", dir, ");");
         let counted = slice.as_ref().map_or(&i, |s| &s.2);
         if let Some((_, _, matched)) = &slice {
-            self.w.line_fmt(format_args!("{matched} = 0;"));
+            cline!(self.w; matched, " = 0;");
         }
         match &lim {
-            Some(l) => self.w.open_fmt(format_args!(
-                "for ({i} = 0; {i} < {n} && {counted} < {l}; {i}++)"
-            )),
-            None => self
-                .w
-                .open_fmt(format_args!("for ({i} = 0; {i} < {n}; {i}++)")),
+            Some(l) => {
+                copen!(self.w; "for (", i, " = 0; ", i, " < ", n, " && ", counted, " < ", l, "; ", i, "++)")
+            }
+            None => copen!(self.w; "for (", i, " = 0; ", i, " < ", n, "; ", i, "++)"),
         }
-        self.w.line_fmt(format_args!(
-            "const struct stp_map_entry *e = stp_map_entry({map}, {i});"
-        ));
+        cline!(self.w; "const struct stp_map_entry *e = stp_map_entry(", map, ", ", i, ");");
         self.w.line("if (!e)");
         self.w.line("\tcontinue;");
         if let Some((k, mask, matched)) = &slice {
             self.w
                 .line_fmt(format_args!("if (!stp_map_key_match(e, &{k}, {mask:#x}u))"));
             self.w.line("\tcontinue;");
-            self.w.line_fmt(format_args!("{matched}++;"));
+            cline!(self.w; matched, "++;");
         }
         self.w.line("STP_STMT();");
         let key_tys = g.array.as_ref().map_or(&[][..], |a| &a.keys);
         for (k, l) in keys.iter().enumerate() {
             let dst = self.local(*l);
             if key_tys.get(k) == Some(&Ty::Str) {
-                self.w.line_fmt(format_args!(
-                    "stp_strcpy({dst}, stp_entry_key_str(e, {}));",
-                    k + 1
-                ));
+                cline!(self.w; "stp_strcpy(", dst, ", stp_entry_key_str(e, ", k + 1, "));");
             } else {
-                self.w
-                    .line_fmt(format_args!("{dst} = stp_entry_key_long(e, {});", k + 1));
+                cline!(self.w; dst, " = stp_entry_key_long(e, ", k + 1, ");");
             }
         }
         if let Some(v) = value {
             let dst = self.local(v);
             if g.ty == Ty::Str {
-                self.w
-                    .line_fmt(format_args!("stp_strcpy({dst}, stp_entry_val_str(e));"));
+                cline!(self.w; "stp_strcpy(", dst, ", stp_entry_val_str(e));");
             } else {
-                self.w
-                    .line_fmt(format_args!("{dst} = stp_entry_val_long(e);"));
+                cline!(self.w; dst, " = stp_entry_val_long(e);");
             }
         }
         self.loops.push(None);
@@ -550,7 +533,7 @@ impl<'a> BodyGen<'a> {
             };
             let op = if sub { "this_cpu_sub" } else { "this_cpu_add" };
             let share = names::counter(&self.m.globals[g].name);
-            self.w.line_fmt(format_args!("{op}({share}, {delta});"));
+            cline!(self.w; op, "(", share, ", ", delta, ");");
             return;
         }
         match &e.kind {
@@ -560,8 +543,7 @@ impl<'a> BodyGen<'a> {
                 ..
             } => {
                 let (v, _) = self.scalar(target);
-                self.w
-                    .line_fmt(format_args!("{v}{};", if *inc { "++" } else { "--" }));
+                cline!(self.w; v, if *inc { "++" } else { "--" }, ";");
             }
             _ => self.effect(e),
         }
@@ -577,7 +559,7 @@ impl<'a> BodyGen<'a> {
                 let mut v = self.take();
                 self.long_to(e, &mut v);
                 if !is_simple(&v) {
-                    self.w.line_fmt(format_args!("(void)({v});"));
+                    cline!(self.w; "(void)(", v, ");");
                 }
                 self.give(v);
             }
@@ -613,8 +595,7 @@ impl<'a> BodyGen<'a> {
             } => self.print(*which, format, args, None),
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
-                self.w
-                    .line_fmt(format_args!("{}(c{a});", self.function_name(*func)));
+                cline!(self.w; self.function_name(*func), "(c", a, ");");
                 self.give(a);
                 self.fail_check();
             }
@@ -661,7 +642,7 @@ impl<'a> BodyGen<'a> {
             v
         } else {
             let t = self.temp_str();
-            self.w.line_fmt(format_args!("stp_strcpy({t}, {v});"));
+            cline!(self.w; "stp_strcpy(", t, ", ", v, ");");
             t
         }
     }
@@ -726,7 +707,7 @@ impl<'a> BodyGen<'a> {
 
     /// A long-valued expression as a C expression.
     pub fn long(&mut self, e: &Expr) -> String {
-        let mut out = String::with_capacity(32);
+        let mut out = String::with_capacity(128);
         self.long_to(e, &mut out);
         out
     }
@@ -742,10 +723,7 @@ impl<'a> BodyGen<'a> {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     let t = self.temp_ref(TempKind::Long);
-                    self.w.line_fmt(format_args!(
-                        "{t} = stp_map_get_long({}, &{k});",
-                        self.global_name(*array)
-                    ));
+                    cline!(self.w; t, " = stp_map_get_long(", self.global_name(*array), ", &", k, ");");
                     t.push_to(out);
                 }
                 LValue::Global(g) if self.counters.contains(&g.index()) => {
@@ -762,8 +740,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let a = self.args(*func, args);
                 let t = self.temp_ref(TempKind::Long);
-                self.w
-                    .line_fmt(format_args!("{t} = {}(c{a});", self.function_name(*func)));
+                cline!(self.w; t, " = ", self.function_name(*func), "(c", a, ");");
                 self.give(a);
                 self.fail_check();
                 t.push_to(out);
@@ -814,14 +791,14 @@ impl<'a> BodyGen<'a> {
                 let mut v = self.take();
                 self.cond_to(cond, &mut v);
                 let t = self.temp_ref(TempKind::Long);
-                self.w.open_fmt(format_args!("if ({v})"));
+                copen!(self.w; "if (", v, ")");
                 v.clear();
                 self.long_to(then, &mut v);
-                self.w.line_fmt(format_args!("{t} = {v};"));
+                cline!(self.w; t, " = ", v, ";");
                 self.w.reopen("else");
                 v.clear();
                 self.long_to(els, &mut v);
-                self.w.line_fmt(format_args!("{t} = {v};"));
+                cline!(self.w; t, " = ", v, ";");
                 self.w.close();
                 self.give(v);
                 t.push_to(out);
@@ -838,16 +815,14 @@ impl<'a> BodyGen<'a> {
                         let t = self.temp_ref(TempKind::Long);
                         let name = &self.m.globals[*array].name;
                         let map = self.global_name(*array);
-                        self.w.line_fmt(format_args!(
-                            "if (stp_map_add_long({map}, &{k}, {delta}, &{t}) && stp_map_full(c, {map}, {}, {}))",
-                            c_string(name),
-                            self.where_(e.span)
-                        ));
+                        cline!(self.w; "if (stp_map_add_long(", map, ", &", k, ", ", delta, ", &", t, ") && stp_map_full(c, ", map, ", ", c_string(name), ", ", self.where_(e.span), "))");
                         self.w.line("\tgoto stp_out;");
                         if *pre {
                             t.push_to(out);
                         } else {
-                            let _ = write!(out, "({t} - ({delta}))");
+                            out.push('(');
+                            t.push_to(out);
+                            out.push_str(if *inc { " - (1))" } else { " - (-1))" });
                         }
                     }
                     _ => {
@@ -857,9 +832,9 @@ impl<'a> BodyGen<'a> {
                         // A statement of its own, so that `x++ + ++x` has a defined order.
                         let t = self.temp_ref(TempKind::Long);
                         if *pre {
-                            self.w.line_fmt(format_args!("{t} = {op}{v};"));
+                            cline!(self.w; t, " = ", op, v, ";");
                         } else {
-                            self.w.line_fmt(format_args!("{t} = {v}{op};"));
+                            cline!(self.w; t, " = ", v, op, ";");
                         }
                         self.give(v);
                         t.push_to(out);
@@ -900,10 +875,7 @@ impl<'a> BodyGen<'a> {
                 let v = self.str(s);
                 let t = self.temp_ref(TempKind::Long);
                 let not = if *negate { "!" } else { "" };
-                self.w.line_fmt(format_args!(
-                    "{t} = {not}stp_regex_match(c, &{}, {v});",
-                    names::regex(re.index())
-                ));
+                cline!(self.w; t, " = ", not, "stp_regex_match(c, &", names::regex(re.index()), ", ", v, ");");
                 t.push_to(out);
             }
         }
@@ -912,7 +884,7 @@ impl<'a> BodyGen<'a> {
     /// Replaces the value in `v` by a new long temporary holding it (a statement).
     fn hold_in_temp(&mut self, v: &mut String) {
         let t = self.temp_ref(TempKind::Long);
-        self.w.line_fmt(format_args!("{t} = {v};"));
+        cline!(self.w; t, " = ", v, ";");
         v.clear();
         t.push_to(v);
     }
@@ -951,15 +923,15 @@ impl<'a> BodyGen<'a> {
             let mut v = self.take();
             self.cond_to(l, &mut v);
             let t = self.temp_ref(TempKind::Long);
-            self.w.line_fmt(format_args!("{t} = !!({v});"));
+            cline!(self.w; t, " = !!(", v, ");");
             if op == BinOp::And {
-                self.w.open_fmt(format_args!("if ({t})"));
+                copen!(self.w; "if (", t, ")");
             } else {
-                self.w.open_fmt(format_args!("if (!{t})"));
+                copen!(self.w; "if (!", t, ")");
             }
             v.clear();
             self.cond_to(r, &mut v);
-            self.w.line_fmt(format_args!("{t} = !!({v});"));
+            cline!(self.w; t, " = !!(", v, ");");
             self.w.close();
             self.give(v);
             t.push_to(out);
@@ -993,10 +965,7 @@ impl<'a> BodyGen<'a> {
                 } else {
                     "stp_mod"
                 };
-                self.w.line_fmt(format_args!(
-                    "{t} = {f}(c, {a}, {b}, {});",
-                    self.where_(span)
-                ));
+                cline!(self.w; t, " = ", f, "(c, ", a, ", ", b, ", ", self.where_(span), ");");
                 self.fail_check();
                 t.push_to(out);
             }
@@ -1038,16 +1007,12 @@ impl<'a> BodyGen<'a> {
                     None => v,
                     Some(_) => {
                         let t = self.temp_str();
-                        self.w.line_fmt(format_args!(
-                            "stp_strcpy({t}, stp_map_get_str({map}, &{k}));"
-                        ));
-                        self.w.line_fmt(format_args!("stp_strcat({t}, {v});"));
+                        cline!(self.w; "stp_strcpy(", t, ", stp_map_get_str(", map, ", &", k, "));");
+                        cline!(self.w; "stp_strcat(", t, ", ", v, ");");
                         t
                     }
                 };
-                self.w.line_fmt(format_args!(
-                    "if (stp_map_set_str({map}, &{k}, {res}) && {full})"
-                ));
+                cline!(self.w; "if (stp_map_set_str(", map, ", &", k, ", ", res, ") && ", full, ")");
                 self.w.line("\tgoto stp_out;");
                 return res;
             }
@@ -1055,24 +1020,19 @@ impl<'a> BodyGen<'a> {
             let t = self.temp_long();
             match op {
                 None => {
-                    self.w.line_fmt(format_args!("{t} = {v};"));
-                    self.w.line_fmt(format_args!(
-                        "if (stp_map_set_long({map}, &{k}, {t}) && {full})"
-                    ));
+                    cline!(self.w; t, " = ", v, ";");
+                    cline!(self.w; "if (stp_map_set_long(", map, ", &", k, ", ", t, ") && ", full, ")");
                 }
-                Some(BinOp::Add) => self.w.line_fmt(format_args!(
-                    "if (stp_map_add_long({map}, &{k}, {v}, &{t}) && {full})"
-                )),
+                Some(BinOp::Add) => {
+                    cline!(self.w; "if (stp_map_add_long(", map, ", &", k, ", ", v, ", &", t, ") && ", full, ")")
+                }
                 Some(o) => {
                     let cur = self.temp_long();
-                    self.w
-                        .line_fmt(format_args!("{cur} = stp_map_get_long({map}, &{k});"));
+                    cline!(self.w; cur, " = stp_map_get_long(", map, ", &", k, ");");
                     let e = self.apply(o, &cur, &v, span);
-                    self.w.line_fmt(format_args!("{t} = {e};"));
+                    cline!(self.w; t, " = ", e, ";");
                     self.fail_check();
-                    self.w.line_fmt(format_args!(
-                        "if (stp_map_set_long({map}, &{k}, {t}) && {full})"
-                    ));
+                    cline!(self.w; "if (stp_map_set_long(", map, ", &", k, ", ", t, ") && ", full, ")");
                 }
             }
             self.w.line("\tgoto stp_out;");
@@ -1082,19 +1042,19 @@ impl<'a> BodyGen<'a> {
         if ty == Ty::Str {
             let v = self.str(value);
             if op.is_some() {
-                self.w.line_fmt(format_args!("stp_strcat({dst}, {v});"));
+                cline!(self.w; "stp_strcat(", dst, ", ", v, ");");
             } else {
-                self.w.line_fmt(format_args!("stp_strcpy({dst}, {v});"));
+                cline!(self.w; "stp_strcpy(", dst, ", ", v, ");");
             }
             return dst;
         }
         let mut v = self.take();
         self.long_to(value, &mut v);
         match op {
-            None => self.w.line_fmt(format_args!("{dst} = {v};")),
+            None => cline!(self.w; dst, " = ", v, ";"),
             Some(o) => {
                 let e = self.apply(o, &dst, &v, span);
-                self.w.line_fmt(format_args!("{dst} = {e};"));
+                cline!(self.w; dst, " = ", e, ";");
                 if matches!(o, BinOp::Div | BinOp::Mod) {
                     self.fail_check();
                 }
@@ -1125,10 +1085,7 @@ impl<'a> BodyGen<'a> {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
                     let t = self.temp_str();
-                    self.w.line_fmt(format_args!(
-                        "stp_strcpy({t}, stp_map_get_str({}, &{k}));",
-                        self.global_name(*array)
-                    ));
+                    cline!(self.w; "stp_strcpy(", t, ", stp_map_get_str(", self.global_name(*array), ", &", k, "));");
                     t
                 }
                 _ => self.scalar(lv).0,
@@ -1136,8 +1093,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { func, args } => {
                 let t = self.temp_str();
                 let a = self.args(*func, args);
-                self.w
-                    .line_fmt(format_args!("{}(c, {t}{a});", self.function_name(*func)));
+                cline!(self.w; self.function_name(*func), "(c, ", t, a, ");");
                 self.give(a);
                 self.fail_check();
                 t
@@ -1158,20 +1114,20 @@ impl<'a> BodyGen<'a> {
             } => {
                 let t = self.temp_str();
                 let a = self.str(l);
-                self.w.line_fmt(format_args!("stp_strcpy({t}, {a});"));
+                cline!(self.w; "stp_strcpy(", t, ", ", a, ");");
                 let b = self.str(r);
-                self.w.line_fmt(format_args!("stp_strcat({t}, {b});"));
+                cline!(self.w; "stp_strcat(", t, ", ", b, ");");
                 t
             }
             ExprKind::Ternary { cond, then, els } => {
                 let c = self.cond(cond);
                 let t = self.temp_str();
-                self.w.open_fmt(format_args!("if ({c})"));
+                copen!(self.w; "if (", c, ")");
                 let a = self.str(then);
-                self.w.line_fmt(format_args!("stp_strcpy({t}, {a});"));
+                cline!(self.w; "stp_strcpy(", t, ", ", a, ");");
                 self.w.reopen("else");
                 let b = self.str(els);
-                self.w.line_fmt(format_args!("stp_strcpy({t}, {b});"));
+                cline!(self.w; "stp_strcpy(", t, ", ", b, ");");
                 self.w.close();
                 t
             }
@@ -1183,9 +1139,10 @@ impl<'a> BodyGen<'a> {
     /// printf/sprintf/print/println: the format is rewritten for the kernel's vsnprintf with
     /// 64-bit conversions, so no script text is ever used as a format.
     fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
-        let mut fmt = String::new();
+        // Sized for most formats and argument lists at once.
+        let mut fmt = String::with_capacity(64);
         // The values after the format, each written with its ", " as it is evaluated.
-        let mut rest = String::new();
+        let mut rest = String::with_capacity(128);
         match which {
             Builtin::Printf | Builtin::Sprintf => {
                 let mut ai = 0;
@@ -1304,18 +1261,14 @@ impl<'a> BodyGen<'a> {
         let fmt_lit = c_string(&fmt);
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
-            Some(t) if fmt.is_empty() => self.w.line_fmt(format_args!("{t}[0] = '\\0';")),
-            Some(t) => self.w.line_fmt(format_args!(
-                "snprintf({t}, STP_MAXSTRINGLEN, {fmt_lit}{rest});"
-            )),
+            Some(t) if fmt.is_empty() => cline!(self.w; t, "[0] = '\\0';"),
+            Some(t) => cline!(self.w; "snprintf(", t, ", STP_MAXSTRINGLEN, ", fmt_lit, rest, ");"),
             None => {
                 if rest.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
-                    self.w
-                        .line_fmt(format_args!("stp_print(c, {plain}, sizeof({plain}) - 1);"));
+                    cline!(self.w; "stp_print(c, ", plain, ", sizeof(", plain, ") - 1);");
                 } else {
-                    self.w
-                        .line_fmt(format_args!("stp_printf(c, {fmt_lit}{rest});"));
+                    cline!(self.w; "stp_printf(c, ", fmt_lit, rest, ");");
                 }
             }
         }
@@ -1328,7 +1281,7 @@ impl<'a> BodyGen<'a> {
         self.long_to(a, out);
         if args[next.min(args.len())..].iter().any(needs_statements) && !is_simple(&out[start..]) {
             let t = self.temp_ref(TempKind::Long);
-            self.w.line_fmt(format_args!("{t} = {};", &out[start..]));
+            cline!(self.w; t, " = ", &out[start..], ";");
             out.truncate(start);
             t.push_to(out);
         }
@@ -1462,14 +1415,19 @@ fn push_all(out: &mut String, pieces: &[&str]) {
 
 /// `stp_map_full(c, MAP, NAME, WHERE)`: what a failed insert into an array reports.
 struct Full(String, String, String);
-impl std::fmt::Display for Full {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("stp_map_full(c, ")?;
-        f.write_str(&self.0)?;
-        f.write_str(", ")?;
-        f.write_str(&self.1)?;
-        f.write_str(", ")?;
-        f.write_str(&self.2)?;
-        f.write_str(")")
+impl Piece for Full {
+    fn put(&self, out: &mut String) {
+        push_all(
+            out,
+            &[
+                "stp_map_full(c, ",
+                &self.0,
+                ", ",
+                &self.1,
+                ", ",
+                &self.2,
+                ")",
+            ],
+        );
     }
 }

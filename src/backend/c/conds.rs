@@ -8,7 +8,7 @@
 //! turn is still filtered.
 
 use super::body::BodyGen;
-use super::writer::CWriter;
+use super::writer::{CWriter, cline, copen};
 use super::{Uses, frame_struct, locks, names, unlock, watches::pp_where};
 use crate::diag::SourceMap;
 use crate::ir::*;
@@ -121,27 +121,19 @@ pub fn emit(
         let Some(c) = &p.cond else { continue };
         let mut g = BodyGen::new(m, sm, shared, &p.locals, None);
         let v = g.long(c);
-        g.w.line_fmt(format_args!("c->cond_result = {v};"));
+        cline!(g.w; "c->cond_result = ", v, ";");
         let fname = names::frame("c", n);
         frame_struct(frames, &fname, &Arena::default(), &g.temps);
-        unions.line_fmt(format_args!("struct {fname} c{n};"));
+        cline!(unions; "struct ", fname, " c", n, ";");
         let mut reads = BTreeSet::new();
         global_reads(c, &mut reads);
         let u = Uses {
             globals: reads.into_iter().map(|g| (g, false)).collect(),
             ..Uses::default()
         };
-        bodies.line_fmt(format_args!(
-            "/* Process context: the condition of the probe at {}. */",
-            super::comment_where(sm, p.span)
-        ));
-        bodies.open_fmt(format_args!(
-            "static void {}(struct stp_context *c)",
-            names::cond(n)
-        ));
-        bodies.line_fmt(format_args!(
-            "struct {fname} *f __maybe_unused = stp_frame(c);"
-        ));
+        cline!(bodies; "/* Process context: the condition of the probe at ", super::comment_where(sm, p.span), ". */");
+        copen!(bodies; "static void ", names::cond(n), "(struct stp_context *c)");
+        cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
         let release = locks(m, &shared.counters, &u, bodies);
         bodies.raw(&g.w.finish());
@@ -151,19 +143,13 @@ pub fn emit(
         bodies.close();
         bodies.line("");
     }
-    bodies.line_fmt(format_args!(
-        "static bool stp_cond_vals[{}];",
-        o.probes.len()
-    ));
+    cline!(bodies; "static bool stp_cond_vals[", o.probes.len(), "];");
     bodies.line("");
     bodies.line("/* Process context: every on-the-fly condition, evaluated now. */");
     bodies.open("static void stp_conds_eval(void)");
     for (n, &pid) in o.probes.iter().enumerate() {
         let (pp, wh) = pp_where(m, sm, pid, 0);
-        bodies.line_fmt(format_args!(
-            "stp_cond_vals[{n}] = stp_cond_eval({}, {pp}, {wh});",
-            names::cond(n)
-        ));
+        cline!(bodies; "stp_cond_vals[", n, "] = stp_cond_eval(", names::cond(n), ", ", pp, ", ", wh, ");");
     }
     bodies.close();
     bodies.line("");
@@ -173,10 +159,7 @@ pub fn emit(
         bodies.open("static bool stp_kp_initially(int i)");
         bodies.open("switch (i)");
         for (k, n) in &o.kprobes {
-            bodies.line_fmt(format_args!(
-                "case {}: return stp_cond_vals[{n}];",
-                k.index()
-            ));
+            cline!(bodies; "case ", k.index(), ": return stp_cond_vals[", n, "];");
         }
         bodies.close();
         bodies.line("return true;");
@@ -189,19 +172,10 @@ pub fn emit(
     bodies.open("static void stp_conds_apply(void)");
     bodies.line("stp_conds_eval();");
     for (k, n) in &o.kprobes {
-        bodies.line_fmt(format_args!(
-            "stp_kp_set_enabled(&{}[{}], stp_cond_vals[{n}]);",
-            names::KPROBES,
-            k.index()
-        ));
+        cline!(bodies; "stp_kp_set_enabled(&", names::KPROBES, "[", k.index(), "], stp_cond_vals[", n, "]);");
     }
     for (w, cs) in &o.watches {
-        bodies.line_fmt(format_args!(
-            "stp_arb_want(&{}[{}], {});",
-            names::WDECLS,
-            w.index(),
-            any_of(cs)
-        ));
+        cline!(bodies; "stp_arb_want(&", names::WDECLS, "[", w.index(), "], ", any_of(cs), ");");
     }
     bodies.close();
     bodies.line("");
@@ -222,12 +196,7 @@ pub fn init_before_arming(o: &OnTheFly, w: &mut CWriter) {
     }
     w.line("stp_conds_eval();");
     for (wid, cs) in &o.watches {
-        w.line_fmt(format_args!(
-            "{}[{}].held_off = !({});",
-            names::WDECLS,
-            wid.index(),
-            any_of(cs)
-        ));
+        cline!(w; names::WDECLS, "[", wid.index(), "].held_off = !(", any_of(cs), ");");
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::names;
 use super::watches::pp_where;
-use super::writer::{CWriter, c_string};
+use super::writer::{CWriter, c_string, cline, copen};
 use crate::diag::SourceMap;
 use crate::ir::*;
 
@@ -18,15 +18,9 @@ pub fn table(m: &Module, w: &mut CWriter) {
     for (id, k) in m.kprobes.iter() {
         let i = id.index();
         if k.ret {
-            w.line_fmt(format_args!(
-                "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs);",
-                names::kp_handler(i)
-            ));
+            cline!(w; "static int ", names::kp_handler(i), "(struct kretprobe_instance *ri, struct pt_regs *regs);");
         } else {
-            w.line_fmt(format_args!(
-                "static int {}(struct kprobe *p, struct pt_regs *regs);",
-                names::kp_handler(i)
-            ));
+            cline!(w; "static int ", names::kp_handler(i), "(struct kprobe *p, struct pt_regs *regs);");
         }
         if k.wildcard() {
             // The loader expands the pattern against /proc/kallsyms (less what the kernel
@@ -34,30 +28,20 @@ pub fn table(m: &Module, w: &mut CWriter) {
             // a single charp parameter would cap them at 1024 bytes. One more entry than
             // MAXKPROBES lets the module itself report a pattern matching too many (the
             // loader passes no more than that, as stphwbp_kpmax tells it).
-            w.line_fmt(format_args!(
-                "MODULE_INFO(stphwbp_kpglob, {});",
-                c_string(&format!(
+            cline!(w; "MODULE_INFO(stphwbp_kpglob, ", c_string(&format!(
                     "{i}:{}:{}",
                     k.module.as_deref().unwrap_or(""),
                     k.symbol
-                ))
-            ));
-            w.line_fmt(format_args!(
-                "static char *{}[STP_MAXKPROBES + 1];",
-                names::kp_list(i)
-            ));
-            w.line_fmt(format_args!("static unsigned int {};", names::kp_nlist(i)));
-            w.line_fmt(format_args!(
-                "module_param_array({}, charp, &{}, 0400);",
-                names::kp_list(i),
-                names::kp_nlist(i)
-            ));
+                )), ");");
+            cline!(w; "static char *", names::kp_list(i), "[STP_MAXKPROBES + 1];");
+            cline!(w; "static unsigned int ", names::kp_nlist(i), ";");
+            cline!(w; "module_param_array(", names::kp_list(i), ", charp, &", names::kp_nlist(i), ", 0400);");
         }
     }
     if m.kprobes.iter().any(|(_, k)| k.wildcard()) {
         w.line("MODULE_INFO(stphwbp_kpmax, __stringify(STP_MAXKPROBES));");
     }
-    w.open_fmt(format_args!("static struct stp_kp {}[] =", names::KPROBES));
+    copen!(w; "static struct stp_kp ", names::KPROBES, "[] =");
     for (id, k) in m.kprobes.iter() {
         let flag = |b: bool| if b { "true" } else { "false" };
         let module = match &k.module {
@@ -76,18 +60,7 @@ pub fn table(m: &Module, w: &mut CWriter) {
         if k.wildcard() {
             resolved.push_str(&format!(".list = {}, ", names::kp_list(id.index())));
         }
-        w.line_fmt(format_args!(
-            "{{ .pp = {}, {resolved}.module = {module}, .symbol = {}, .ret = {}, .optional = {}, .sufficient = {}, .wildcard = {}, .group = {}, .maxactive = {}, {handler} = {} }},",
-            c_string(&k.text),
-            c_string(&k.symbol),
-            flag(k.ret),
-            flag(k.optional),
-            flag(k.sufficient),
-            flag(k.wildcard()),
-            k.probe.index(),
-            k.maxactive.unwrap_or(0),
-            names::kp_handler(id.index()),
-        ));
+        cline!(w; "{ .pp = ", c_string(&k.text), ", ", resolved, ".module = ", module, ", .symbol = ", c_string(&k.symbol), ", .ret = ", flag(k.ret), ", .optional = ", flag(k.optional), ", .sufficient = ", flag(k.sufficient), ", .wildcard = ", flag(k.wildcard()), ", .group = ", k.probe.index(), ", .maxactive = ", k.maxactive.unwrap_or(0), ", ", handler, " = ", names::kp_handler(id.index()), " },");
     }
     w.close_semi();
     w.line("");
@@ -124,27 +97,15 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
         }
         w.line("/* NMI-like context: a kprobe handler, preemption disabled. */");
         if k.ret {
-            w.open_fmt(format_args!(
-                "static int {}(struct kretprobe_instance *ri, struct pt_regs *regs)",
-                names::kp_handler(i)
-            ));
+            copen!(w; "static int ", names::kp_handler(i), "(struct kretprobe_instance *ri, struct pt_regs *regs)");
             w.line("struct stp_kp_inst *in = stp_kp_of_ret(ri);");
             w.line("");
-            w.line_fmt(format_args!(
-                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);",
-                names::probe(k.probe.index())
-            ));
+            cline!(w; "stp_run_kprobe(", names::probe(k.probe.index()), ", ", pp, ", ", wh, ", regs, in->func, (unsigned long)in->rp.kp.addr, STP_FN_RETURN);");
         } else {
-            w.open_fmt(format_args!(
-                "static int {}(struct kprobe *p, struct pt_regs *regs)",
-                names::kp_handler(i)
-            ));
+            copen!(w; "static int ", names::kp_handler(i), "(struct kprobe *p, struct pt_regs *regs)");
             w.line("struct stp_kp_inst *in = stp_kp_of(p);");
             w.line("");
-            w.line_fmt(format_args!(
-                "stp_run_kprobe({}, {pp}, {wh}, regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);",
-                names::probe(k.probe.index())
-            ));
+            cline!(w; "stp_run_kprobe(", names::probe(k.probe.index()), ", ", pp, ", ", wh, ", regs, in->func, (unsigned long)p->addr, STP_FN_ENTRY);");
         }
         w.line("return 0;");
         w.close();
@@ -162,12 +123,7 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     for (id, k) in m.kprobes.iter() {
         if k.wildcard() {
             // How many names the loader passed is known only now.
-            w.line_fmt(format_args!(
-                "{}[{}].nlist = {};",
-                names::KPROBES,
-                id.index(),
-                names::kp_nlist(id.index())
-            ));
+            cline!(w; names::KPROBES, "[", id.index(), "].nlist = ", names::kp_nlist(id.index()), ";");
         }
     }
     // Conditional probes whose condition is false start disabled.
@@ -176,10 +132,7 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
     } else {
         "stp_kp_initially"
     };
-    w.line_fmt(format_args!(
-        "rc = stp_kprobes_init({0}, ARRAY_SIZE({0}), {initially});",
-        names::KPROBES
-    ));
+    cline!(w; "rc = stp_kprobes_init(", names::KPROBES, ", ARRAY_SIZE(", names::KPROBES, "), ", initially, ");");
     w.line("if (rc)");
     w.line("\tgoto fail_runtime;");
 }
@@ -187,9 +140,6 @@ pub fn init(m: &Module, otf: &super::conds::OnTheFly, w: &mut CWriter) {
 /// Session end, before the watches: no function probe fires during the end probes.
 pub fn shutdown(m: &Module, w: &mut CWriter) {
     if !m.kprobes.is_empty() {
-        w.line_fmt(format_args!(
-            "stp_kprobes_exit({0}, ARRAY_SIZE({0}));",
-            names::KPROBES
-        ));
+        cline!(w; "stp_kprobes_exit(", names::KPROBES, ", ARRAY_SIZE(", names::KPROBES, "));");
     }
 }

@@ -22,7 +22,7 @@ use body::{BodyGen, Temp};
 use sink::{LINE_RESET, LineReset, Out};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use writer::{CWriter, c_comment, c_long, c_string};
+use writer::{CWriter, c_comment, c_long, c_string, cline, copen};
 
 pub struct Opts {
     pub module_name: String,
@@ -368,15 +368,15 @@ fn c_type(t: Ty) -> &'static str {
 }
 
 /// A variable of type `t` declared on a line of its own, after `prefix` (`static `).
-fn member(w: &mut CWriter, prefix: &str, t: Ty, name: &str) {
+fn member(w: &mut CWriter, prefix: &str, t: Ty, name: &dyn writer::Piece) {
     match t {
-        Ty::Str => w.line_fmt(format_args!("{prefix}char {name}[STP_MAXSTRINGLEN];")),
-        _ => w.line_fmt(format_args!("{prefix}{} {name};", c_type(t))),
+        Ty::Str => cline!(w; prefix, "char ", name, "[STP_MAXSTRINGLEN];"),
+        _ => cline!(w; prefix, c_type(t), " ", name, ";"),
     }
 }
 
 fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[Temp]) {
-    out.open_fmt(format_args!("struct {name}"));
+    copen!(out; "struct ", name);
     for (_, l) in locals.iter() {
         member(out, "", l.ty, &names::local(&l.name));
     }
@@ -392,9 +392,7 @@ fn frame_struct(out: &mut CWriter, name: &str, locals: &Arena<Local>, temps: &[T
 /// context for hit handlers, and string temporaries make up most of a frame.
 fn clear_locals(w: &mut CWriter, fname: &str, temps: &[Temp]) {
     match temps.first() {
-        Some(first) => w.line_fmt(format_args!(
-            "memset(f, 0, offsetof(struct {fname}, {first}));"
-        )),
+        Some(first) => cline!(w; "memset(f, 0, offsetof(struct ", fname, ", ", first, "));"),
         None => w.line("memset(f, 0, sizeof(*f));"),
     }
 }
@@ -419,29 +417,34 @@ fn signature(m: &Module, id: Id<Function>) -> String {
         } else {
             ", int64_t "
         });
-        o.push_str(&names::param(&l.name));
+        writer::Piece::put(&names::param(&l.name), &mut o);
     }
     o.push(')');
     o
 }
 
 /// A lock a body holds: the lock's name, and whether for writing.
-struct Held(String, bool);
+struct Held<'a>(names::Named<'a>, bool);
 
-impl Held {
+impl Held<'_> {
     fn release(&self, w: &mut CWriter) {
         let unlock = if self.1 {
             "stp_write_unlock"
         } else {
             "stp_read_unlock"
         };
-        w.line_fmt(format_args!("{unlock}(&{});", self.0));
+        cline!(w; unlock, "(&", self.0, ");");
     }
 }
 
 /// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
 /// leaving the run (counted as skipped) when one is busy. Returns the locks taken.
-fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> Vec<Held> {
+fn locks<'m>(
+    m: &'m Module,
+    counters: &BTreeSet<usize>,
+    u: &Uses,
+    w: &mut CWriter,
+) -> Vec<Held<'m>> {
     let mut taken: Vec<Held> = vec![];
     for (&g, &write) in &u.globals {
         if counters.contains(&g) {
@@ -454,7 +457,7 @@ fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> V
         } else {
             "stp_read_trylock"
         };
-        w.open_fmt(format_args!("if (!{take}(&{lock}))"));
+        copen!(w; "if (!", take, "(&", lock, "))");
         unlock(&taken, w);
         w.line("stp_count_skipped();");
         w.line("return;");
@@ -467,10 +470,7 @@ fn locks(m: &Module, counters: &BTreeSet<usize>, u: &Uses, w: &mut CWriter) -> V
 /// Module load: leaves it when global `name`'s allocation (`var`) failed, the kernel log
 /// saying which array it was and how large (`stp_alloc_failed`).
 fn alloc_check(w: &mut CWriter, var: &str, name: &str) {
-    w.line_fmt(format_args!(
-        "if (stp_alloc_failed({var}, {}))",
-        c_string(name)
-    ));
+    cline!(w; "if (stp_alloc_failed(", var, ", ", c_string(name), "))");
     w.line("\tgoto fail_maps;");
 }
 
@@ -579,7 +579,7 @@ struct Parts {
     protos: Waiting,
     bodies: Waiting,
     /// The buffer each body is written into before it joins `bodies` (reused, not regrown).
-    scratch: String,
+    scratch: body::Buffers,
 }
 
 impl Parts {
@@ -589,7 +589,7 @@ impl Parts {
             unions: Waiting::new(limit, 1),
             protos: Waiting::new(limit, 0),
             bodies: Waiting::new(limit, 0),
-            scratch: String::new(),
+            scratch: body::Buffers::default(),
         }
     }
 
@@ -724,28 +724,25 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
             scratch,
         } = &mut *g;
         let sig = signature(m, id);
-        protos.line_fmt(format_args!("{sig};"));
+        cline!(protos; sig, ";");
         match &f.body {
             Body::Script(b) => {
                 let mut g = BodyGen::new(m, sm, shared, &f.locals, Some(id));
-                g.w = CWriter::reusing(std::mem::take(scratch), 1);
+                g.borrow_buffers(scratch);
                 g.block(b);
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
-                unions.line_fmt(format_args!("struct {fname} f{};", id.index()));
-                bodies.line_fmt(format_args!("/* {} */", comment_where(sm, f.span)));
+                cline!(unions; "struct ", fname, " f", id.index(), ";");
+                cline!(bodies; "/* ", comment_where(sm, f.span), " */");
                 bodies.open(&sig);
-                bodies.line_fmt(format_args!("struct {fname} *f;"));
+                cline!(bodies; "struct ", fname, " *f;");
                 match f.ret {
                     Ty::Long => bodies.line("int64_t rv = 0;"),
                     Ty::Str => bodies.line("rv[0] = '\\0';"),
                     _ => {}
                 }
                 bodies.open("if (unlikely(c->nesting >= STP_MAXNESTING))");
-                bodies.line_fmt(format_args!(
-                    "stp_error(c, \"MAXNESTING exceeded calling %s\", {});",
-                    c_string(&f.name)
-                ));
+                cline!(bodies; "stp_error(c, \"MAXNESTING exceeded calling %s\", ", c_string(&f.name), ");");
                 bodies.line(if f.ret == Ty::Long {
                     "return 0;"
                 } else {
@@ -758,21 +755,13 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 for &p in &f.params {
                     let l = &f.locals[p];
                     if l.ty == Ty::Str {
-                        bodies.line_fmt(format_args!(
-                            "stp_strcpy(f->{}, {});",
-                            names::local(&l.name),
-                            names::param(&l.name)
-                        ));
+                        cline!(bodies; "stp_strcpy(f->", names::local(&l.name), ", ", names::param(&l.name), ");");
                     } else {
-                        bodies.line_fmt(format_args!(
-                            "f->{} = {};",
-                            names::local(&l.name),
-                            names::param(&l.name)
-                        ));
+                        cline!(bodies; "f->", names::local(&l.name), " = ", names::param(&l.name), ";");
                     }
                 }
                 bodies.raw(g.w.text());
-                *scratch = std::mem::take(&mut g.w).finish();
+                g.return_buffers(scratch);
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
                 bodies.line("c->nesting--;");
@@ -787,7 +776,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 if user {
                     bodies.raw(USER_C_OPEN);
                 }
-                bodies.line_fmt(format_args!("/* {} */", comment_where(sm, *span)));
+                cline!(bodies; "/* ", comment_where(sm, *span), " */");
                 bodies.open(&sig);
                 if f.ret == Ty::Long {
                     bodies.line("int64_t rv = 0;");
@@ -796,11 +785,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 }
                 for &p in &f.params {
                     let n = &f.locals[p].name;
-                    bodies.line_fmt(format_args!(
-                        "#define {} {}",
-                        names::stap_arg(n),
-                        names::param(n)
-                    ));
+                    cline!(bodies; "#define ", names::stap_arg(n), " ", names::param(n));
                 }
                 let this = code.contains("THIS->");
                 if this {
@@ -829,10 +814,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                     bodies.line("#undef THIS");
                 }
                 for &p in &f.params {
-                    bodies.line_fmt(format_args!(
-                        "#undef {}",
-                        names::stap_arg(&f.locals[p].name)
-                    ));
+                    cline!(bodies; "#undef ", names::stap_arg(&f.locals[p].name));
                 }
                 bodies.line("#undef STAP_RETURN");
                 if f.ret == Ty::Long {
@@ -868,44 +850,29 @@ fn probe_bodies(
             scratch,
         } = &mut *g;
         let mut bg = BodyGen::new(m, sm, shared, &p.locals, None);
-        bg.w = CWriter::reusing(std::mem::take(scratch), 1);
+        bg.borrow_buffers(scratch);
         if let Some(c) = &p.cond {
             let v = bg.cond(c);
-            bg.w.line_fmt(format_args!("if (!({v}))"));
+            cline!(bg.w; "if (!(", v, "))");
             bg.w.line("\tgoto stp_out;");
         }
         bg.prepaid = true;
         bg.block(&p.body);
         let fname = names::frame("p", id.index());
         frame_struct(frames, &fname, &p.locals, &bg.temps);
-        unions.line_fmt(format_args!("struct {fname} p{};", id.index()));
+        cline!(unions; "struct ", fname, " p", id.index(), ";");
         let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
-        bodies.line_fmt(format_args!(
-            "/* probe {} at {} */",
-            c_comment(&pts.join(", ")),
-            comment_where(sm, p.span)
-        ));
-        protos.line_fmt(format_args!(
-            "static void __maybe_unused {}(struct stp_context *c);",
-            names::probe(id.index())
-        ));
-        bodies.open_fmt(format_args!(
-            "static void {}(struct stp_context *c)",
-            names::probe(id.index())
-        ));
-        bodies.line_fmt(format_args!(
-            "struct {fname} *f __maybe_unused = stp_frame(c);"
-        ));
+        cline!(bodies; "/* probe ", c_comment(&pts.join(", ")), " at ", comment_where(sm, p.span), " */");
+        cline!(protos; "static void __maybe_unused ", names::probe(id.index()), "(struct stp_context *c);");
+        copen!(bodies; "static void ", names::probe(id.index()), "(struct stp_context *c)");
+        cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
         let release = locks(m, &shared.counters, &probe_uses[id.index()], bodies);
         if !p.locals.is_empty() {
             clear_locals(bodies, &fname, &bg.temps);
         }
         if let Some(l) = p.param {
-            bodies.line_fmt(format_args!(
-                "f->{} = (int64_t)c->watch->addr;",
-                names::local(&p.locals[l].name)
-            ));
+            cline!(bodies; "f->", names::local(&p.locals[l].name), " = (int64_t)c->watch->addr;");
         }
         // A hit that waited for the locks while the probe holding them disabled its
         // watchpoint is not reported: no hit is, from the moment `disable` runs.
@@ -918,7 +885,7 @@ fn probe_bodies(
             bodies.line("\tgoto stp_out;");
         }
         bodies.raw(bg.w.text());
-        *scratch = std::mem::take(&mut bg.w).finish();
+        bg.return_buffers(scratch);
         bodies.line("goto stp_out;");
         bodies.label("stp_out");
         unlock(&release, bodies);
@@ -1005,40 +972,31 @@ fn globals(
         }
         let n = names::global(&g.name);
         if counters.contains(&id.index()) {
-            w.line_fmt(format_args!(
-                "/* {}: a counter (stp_counter.h), this value plus every CPU's share. */",
-                c_comment(&g.name)
-            ));
-            w.line_fmt(format_args!(
-                "static DEFINE_PER_CPU(int64_t, {});",
-                names::counter(&g.name)
-            ));
+            cline!(w; "/* ", c_comment(&g.name), ": a counter (stp_counter.h), this value plus every CPU's share. */");
+            cline!(w; "static DEFINE_PER_CPU(int64_t, ", names::counter(&g.name), ");");
         }
         match (&g.array, &g.stat) {
             (Some(_), Some(_)) => {
-                w.line_fmt(format_args!("static struct stp_map *{n};"));
+                cline!(w; "static struct stp_map *", n, ";");
                 stats::decl(g, w);
             }
-            (Some(_), None) => w.line_fmt(format_args!("static struct stp_map *{n};")),
-            (None, Some(_)) => w.line_fmt(format_args!("static struct stp_stat *{n};")),
+            (Some(_), None) => cline!(w; "static struct stp_map *", n, ";"),
+            (None, Some(_)) => cline!(w; "static struct stp_stat *", n, ";"),
             (None, None) => member(w, "static ", g.ty, &n),
         }
-        w.line_fmt(format_args!(
-            "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
-            names::global_lock(&g.name)
-        ));
+        cline!(w; "static stp_rwlock_t __maybe_unused ", names::global_lock(&g.name), " = STP_RWLOCK_INIT;");
         if g.array.is_none() && g.stat.is_none() {
             let p = names::global_param(&g.name);
             if g.ty == Ty::Str {
-                w.line_fmt(format_args!("static char *{p};"));
-                w.line_fmt(format_args!("module_param({p}, charp, 0400);"));
+                cline!(w; "static char *", p, ";");
+                cline!(w; "module_param(", p, ", charp, 0400);");
             } else {
                 let init = match g.init {
                     Some(Const::Long(v)) => c_long(v),
                     _ => "0".into(),
                 };
-                w.line_fmt(format_args!("static long {p} = {init};"));
-                w.line_fmt(format_args!("module_param({p}, long, 0400);"));
+                cline!(w; "static long ", p, " = ", init, ";");
+                cline!(w; "module_param(", p, ", long, 0400);");
             }
         }
     }
@@ -1083,8 +1041,8 @@ fn old_this(f: &Function, w: &mut CWriter) {
     for &p in &f.params {
         let l = &f.locals[p];
         match l.ty {
-            Ty::Str => w.line_fmt(format_args!("const char *{};", l.name)),
-            _ => w.line_fmt(format_args!("int64_t {};", l.name)),
+            Ty::Str => cline!(w; "const char *", l.name.as_str(), ";"),
+            _ => cline!(w; "int64_t ", l.name.as_str(), ";"),
         }
     }
     match f.ret {
@@ -1163,22 +1121,15 @@ fn timer_handlers(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     let timers = &t.timers;
     for (n, (pid, i, period)) in timers.iter().enumerate() {
         let (pp, wh) = pp_where(*pid, *i);
-        w.line_fmt(format_args!("static struct hrtimer stp_timer_{n};"));
+        cline!(w; "static struct hrtimer stp_timer_", n, ";");
         w.line(
             "/* Hard-IRQ context on every kernel, PREEMPT_RT included (HRTIMER_MODE_REL_HARD). */",
         );
-        w.open_fmt(format_args!(
-            "static enum hrtimer_restart stp_timer_fn_{n}(struct hrtimer *t)"
-        ));
-        w.line_fmt(format_args!(
-            "stp_run_probe({}, {pp}, {wh});",
-            names::probe(pid.index())
-        ));
+        copen!(w; "static enum hrtimer_restart stp_timer_fn_", n, "(struct hrtimer *t)");
+        cline!(w; "stp_run_probe(", names::probe(pid.index()), ", ", pp, ", ", wh, ");");
         w.line("if (!stp_session_running())");
         w.line("\treturn HRTIMER_NORESTART;");
-        w.line_fmt(format_args!(
-            "hrtimer_forward_now(t, ns_to_ktime({period}));"
-        ));
+        cline!(w; "hrtimer_forward_now(t, ns_to_ktime(", period, "));");
         w.line("return HRTIMER_RESTART;");
         w.close();
         w.line("");
@@ -1215,17 +1166,15 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
             w.close();
         } else {
             w.line("if (stp_session_get_state() == STP_STARTING)");
-            w.line_fmt(format_args!("\t{run}"));
+            cline!(w; "\t", run);
         }
     }
     if !m.watches.is_empty() {
         w.line("stp_arbiter_drain();");
     }
     for n in 0..timers.len() {
-        w.line_fmt(format_args!(
-            "hrtimer_init(&stp_timer_{n}, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);"
-        ));
-        w.line_fmt(format_args!("stp_timer_{n}.function = stp_timer_fn_{n};"));
+        cline!(w; "hrtimer_init(&stp_timer_", n, ", CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);");
+        cline!(w; "stp_timer_", n, ".function = stp_timer_fn_", n, ";");
     }
     if !timers.is_empty() {
         w.line("stp_timers_started = true;");
@@ -1233,9 +1182,7 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     w.line("if (!stp_session_set_running())");
     w.line("\treturn;");
     for (n, (_, _, period)) in timers.iter().enumerate() {
-        w.line_fmt(format_args!(
-            "hrtimer_start(&stp_timer_{n}, ns_to_ktime({period}), HRTIMER_MODE_REL_HARD);"
-        ));
+        cline!(w; "hrtimer_start(&stp_timer_", n, ", ns_to_ktime(", period, "), HRTIMER_MODE_REL_HARD);");
     }
     w.close();
     w.line("");
@@ -1253,7 +1200,7 @@ fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     if !timers.is_empty() {
         w.open("if (stp_timers_started)");
         for n in 0..timers.len() {
-            w.line_fmt(format_args!("hrtimer_cancel(&stp_timer_{n});"));
+            cline!(w; "hrtimer_cancel(&stp_timer_", n, ");");
         }
         w.close();
     }
@@ -1268,18 +1215,12 @@ fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
     for (_, pid, i) in ends {
         let (pp, wh) = pp_where(*pid, *i);
         w.line("if (!stp_session_has_errored())");
-        w.line_fmt(format_args!(
-            "\tstp_run_in_process({}, {pp}, {wh});",
-            names::probe(pid.index())
-        ));
+        cline!(w; "\tstp_run_in_process(", names::probe(pid.index()), ", ", pp, ", ", wh, ");");
     }
     for (_, pid, i) in errors {
         let (pp, wh) = pp_where(*pid, *i);
         w.line("if (stp_session_has_errored())");
-        w.line_fmt(format_args!(
-            "\tstp_run_in_process({}, {pp}, {wh});",
-            names::probe(pid.index())
-        ));
+        cline!(w; "\tstp_run_in_process(", names::probe(pid.index()), ", ", pp, ", ", wh, ");");
     }
     w.close();
     w.line("");
@@ -1296,8 +1237,8 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.open("static void stp_free_maps(void)");
     for g in &arrays {
         let n = names::global(&g.name);
-        w.line_fmt(format_args!("stp_map_free({n});"));
-        w.line_fmt(format_args!("{n} = NULL;"));
+        cline!(w; "stp_map_free(", n, ");");
+        cline!(w; n, " = NULL;");
     }
     for (_, g) in m.globals.iter() {
         if g.stat.is_some() {
@@ -1325,16 +1266,13 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                     .collect();
                 let val = if g.ty == Ty::Str { 's' } else { 'l' };
                 let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
-                w.line_fmt(format_args!(
-                    "{n} = stp_map_new({}, '{val}', {max});",
-                    c_string(&keys)
-                ));
+                cline!(w; n, " = stp_map_new(", c_string(&keys), ", '", val, "', ", max, ");");
                 alloc_check(w, &n, &g.name);
                 if let Some(st) = &g.stat {
                     stats::init(g, st, w);
                 }
                 if a.wrap {
-                    w.line_fmt(format_args!("stp_map_wrap({n});"));
+                    cline!(w; "stp_map_wrap(", n, ");");
                 }
             }
             None if g.ty == Ty::Str => {
@@ -1343,9 +1281,9 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                     Some(Const::Str(s)) => c_string(s),
                     _ => "\"\"".into(),
                 };
-                w.line_fmt(format_args!("stp_strcpy({n}, {p} ? {p} : {init});"));
+                cline!(w; "stp_strcpy(", n, ", ", p, " ? ", p, " : ", init, ");");
             }
-            None => w.line_fmt(format_args!("{n} = {};", names::global_param(&g.name))),
+            None => cline!(w; n, " = ", names::global_param(&g.name), ";"),
         }
     }
     if m.functions
@@ -1394,7 +1332,10 @@ fn timer_period(n: u64, unit: &str) -> String {
 /// escaping copy cost several times as much. Digits and `:` need no escape, so this is
 /// `c_string` of the description.
 pub(super) fn c_where(sm: &SourceMap, s: crate::diag::Span) -> String {
-    let mut o = c_string(sm.name(s.file));
+    let name = sm.name(s.file);
+    // Room for the quotes and `:LINE:COL` at once: a place is written at most checks.
+    let mut o = String::with_capacity(name.len() + 24);
+    writer::push_c_string(&mut o, name);
     o.pop();
     push_line_col(&mut o, sm, s);
     o.push('"');
@@ -1409,13 +1350,12 @@ fn comment_where(sm: &SourceMap, s: crate::diag::Span) -> String {
 }
 
 /// `:LINE:COL` of the start of `s`.
-fn push_line_col(o: &mut String, sm: &SourceMap, s: crate::diag::Span) {
+pub(super) fn push_line_col(o: &mut String, sm: &SourceMap, s: crate::diag::Span) {
     let (line, col) = sm.line_col(s.file, s.start);
-    let mut buf = [0u8; 20];
     o.push(':');
-    o.push_str(body::decimal(line, &mut buf));
+    writer::push_u64(o, line as u64);
     o.push(':');
-    o.push_str(body::decimal(col, &mut buf));
+    writer::push_u64(o, col as u64);
 }
 
 /// The script line on which embedded C's first written line stands: the `%{` line, plus the

@@ -3,7 +3,7 @@
 //! and goes through `c_ident` (script identifiers are `[A-Za-z_][A-Za-z0-9_]*`, already valid
 //! C, so it changes nothing they can spell).
 
-use super::writer::{c_ident, push_ident};
+use super::writer::{Piece, c_ident, push_ident, push_u64};
 
 /// `prefix` and the name as an identifier, in one allocation: pass 3 names something at
 /// almost every line it writes.
@@ -12,6 +12,33 @@ fn prefixed(prefix: &str, name: &str) -> String {
     o.push_str(prefix);
     push_ident(&mut o, name);
     o
+}
+
+/// `prefix` and `i` in decimal (`stp_probe_3`).
+fn numbered(prefix: &str, i: usize) -> String {
+    let mut o = String::with_capacity(prefix.len() + 6);
+    o.push_str(prefix);
+    push_u64(&mut o, i as u64);
+    o
+}
+
+/// A prefixed name written where it is used (a `Piece`), with no String of its own: for the
+/// names pass 3 writes on many lines (locals, parameters, locks).
+#[derive(Clone, Copy)]
+pub struct Named<'a>(&'static str, &'a str);
+
+impl Piece for Named<'_> {
+    fn put(&self, out: &mut String) {
+        out.push_str(self.0);
+        push_ident(out, self.1);
+    }
+}
+impl std::fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let mut s = String::with_capacity(self.0.len() + self.1.len());
+        self.put(&mut s);
+        f.write_str(&s)
+    }
 }
 
 pub fn global(name: &str) -> String {
@@ -23,11 +50,11 @@ pub fn push_global(o: &mut String, name: &str) {
     push_ident(o, name);
 }
 /// A counter global's per-CPU shares.
-pub fn counter(name: &str) -> String {
-    prefixed("stp_pc_", name)
+pub fn counter(name: &str) -> Named<'_> {
+    Named("stp_pc_", name)
 }
-pub fn global_lock(name: &str) -> String {
-    prefixed("stp_lock_", name)
+pub fn global_lock(name: &str) -> Named<'_> {
+    Named("stp_lock_", name)
 }
 /// An array of statistics' records, beside its key map (`global`). A prefix of its own, not
 /// a suffix on `global`'s name: a global `lat_stat` beside a statistics array `lat` would
@@ -36,11 +63,11 @@ pub fn stat_records(name: &str) -> String {
     prefixed("stp_gstat_", name)
 }
 /// The lock that orders the CPUs adding new keys to an array of statistics.
-pub fn insert_lock(name: &str) -> String {
-    prefixed("stp_inslock_", name)
+pub fn insert_lock(name: &str) -> Named<'_> {
+    Named("stp_inslock_", name)
 }
-pub fn global_param(name: &str) -> String {
-    prefixed("g_", name)
+pub fn global_param(name: &str) -> Named<'_> {
+    Named("g_", name)
 }
 pub fn function(name: &str) -> String {
     prefixed("stp_fn_", name)
@@ -55,49 +82,53 @@ pub fn function_in(m: &crate::ir::Module, f: crate::ir::Id<crate::ir::Function>)
         function(&this.name)
     }
 }
-pub fn local(name: &str) -> String {
-    prefixed("l_", name)
+pub fn local(name: &str) -> Named<'_> {
+    Named("l_", name)
 }
 /// A function parameter as the C function receives it (`STAP_ARG_x` in embedded C).
-pub fn param(name: &str) -> String {
-    prefixed("a_", name)
+pub fn param(name: &str) -> Named<'_> {
+    Named("a_", name)
 }
 /// `STAP_ARG_x`, SystemTap's name for a parameter in embedded C.
-pub fn stap_arg(name: &str) -> String {
-    prefixed("STAP_ARG_", name)
+pub fn stap_arg(name: &str) -> Named<'_> {
+    Named("STAP_ARG_", name)
 }
 pub fn regex(i: usize) -> String {
-    format!("stp_re_{i}")
+    numbered("stp_re_", i)
 }
 pub fn probe(i: usize) -> String {
-    format!("stp_probe_{i}")
+    numbered("stp_probe_", i)
 }
 pub fn frame(kind: &str, i: usize) -> String {
-    format!("stp_frame_{kind}{i}")
+    let mut o = String::with_capacity(16);
+    o.push_str("stp_frame_");
+    o.push_str(kind);
+    push_u64(&mut o, i as u64);
+    o
 }
 /// The table of watchpoint declarations (`struct stp_wdecl`), indexed like `Module::watches`.
 pub const WDECLS: &str = "stp_wdecl_table";
 pub fn hit(i: usize) -> String {
-    format!("stp_hit_{i}")
+    numbered("stp_hit_", i)
 }
 pub fn sub(i: usize) -> String {
-    format!("stp_sub_{i}")
+    numbered("stp_sub_", i)
 }
 pub fn sym_addr(i: usize) -> String {
-    format!("stp_sym_addr_{i}")
+    numbered("stp_sym_addr_", i)
 }
 /// The table of function probe points (`struct stp_kp`), indexed like `Module::kprobes`.
 pub const KPROBES: &str = "stp_kp_table";
 pub fn kp_handler(i: usize) -> String {
-    format!("stp_kp_handler_{i}")
+    numbered("stp_kp_handler_", i)
 }
 pub fn kp_list(i: usize) -> String {
-    format!("stp_kp_list_{i}")
+    numbered("stp_kp_list_", i)
 }
 /// How many names the loader passed in `kp_list(i)`.
 pub fn kp_nlist(i: usize) -> String {
-    format!("stp_kp_nlist_{i}")
+    numbered("stp_kp_nlist_", i)
 }
 pub fn cond(i: usize) -> String {
-    format!("stp_cond_{i}")
+    numbered("stp_cond_", i)
 }

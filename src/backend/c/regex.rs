@@ -3,7 +3,7 @@
 //! the runtime is included and only when the script calls `matched()`.
 
 use super::names;
-use super::writer::{CWriter, c_comment, c_string};
+use super::writer::{CWriter, c_comment, c_string, cline, copen};
 use crate::ir::{Module, NfaOp, Regex};
 
 /// Whether some reachable function reads the last match's groups.
@@ -39,12 +39,12 @@ pub fn tables(m: &Module, w: &mut CWriter) {
 /// One regular expression as `static const struct stp_re NAME`.
 pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
     let d = &r.dfa;
-    w.line_fmt(format_args!("/* {} */", c_comment(&r.pattern)));
+    cline!(w; "/* ", c_comment(&r.pattern), " */");
     let list = |v: Vec<String>| v.join(", ");
     let rows = |w: &mut CWriter, decl: String, items: Vec<String>, per: usize| {
         w.open(decl);
         for chunk in items.chunks(per.max(1)) {
-            w.line_fmt(format_args!("{},", chunk.join(", ")));
+            cline!(w; chunk.join(", "), ",");
         }
         w.close_semi();
     };
@@ -60,20 +60,14 @@ pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
         d.trans.iter().map(|t| t.to_string()).collect(),
         d.nclasses,
     );
-    w.line_fmt(format_args!(
-        "static const uint16_t {name}_eoi[] = {{ {} }};",
-        list(d.eoi.iter().map(|t| t.to_string()).collect())
-    ));
+    cline!(w; "static const uint16_t ", name, "_eoi[] = { ", list(d.eoi.iter().map(|t| t.to_string()).collect()), " };");
     let flags = d
         .accept
         .iter()
         .zip(&d.dead)
         .map(|(&a, &x)| (u8::from(a) | (u8::from(x) << 1)).to_string())
         .collect();
-    w.line_fmt(format_args!(
-        "static const uint8_t {name}_flags[] = {{ {} }};",
-        list(flags)
-    ));
+    cline!(w; "static const uint8_t ", name, "_flags[] = { ", list(flags), " };");
     let n = &r.nfa;
     let ops = n
         .ops
@@ -113,28 +107,13 @@ pub fn table(name: &str, r: &Regex, w: &mut CWriter) {
     if alts.is_empty() {
         alts.push("0".into());
     }
-    w.line_fmt(format_args!(
-        "static const uint16_t {name}_alts[] = {{ {} }};",
-        list(alts)
-    ));
-    w.open_fmt(format_args!("static const struct stp_re {name} ="));
-    w.line_fmt(format_args!(".pattern = {},", c_string(&r.pattern)));
-    w.line_fmt(format_args!(
-        ".classes = {name}_classes, .nclasses = {},",
-        d.nclasses
-    ));
-    w.line_fmt(format_args!(
-        ".trans = {name}_trans, .eoi = {name}_eoi, .flags = {name}_flags,"
-    ));
-    w.line_fmt(format_args!(
-        ".ops = {name}_ops, .ranges = {name}_ranges, .alts = {name}_alts,"
-    ));
-    w.line_fmt(format_args!(
-        ".nops = {}, .start = {}, .groups = {},",
-        n.ops.len(),
-        n.start,
-        n.groups
-    ));
+    cline!(w; "static const uint16_t ", name, "_alts[] = { ", list(alts), " };");
+    copen!(w; "static const struct stp_re ", name, " =");
+    cline!(w; ".pattern = ", c_string(&r.pattern), ",");
+    cline!(w; ".classes = ", name, "_classes, .nclasses = ", d.nclasses, ",");
+    cline!(w; ".trans = ", name, "_trans, .eoi = ", name, "_eoi, .flags = ", name, "_flags,");
+    cline!(w; ".ops = ", name, "_ops, .ranges = ", name, "_ranges, .alts = ", name, "_alts,");
+    cline!(w; ".nops = ", n.ops.len(), ", .start = ", n.start, ", .groups = ", n.groups, ",");
     w.close_semi();
 }
 

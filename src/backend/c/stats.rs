@@ -6,7 +6,7 @@
 
 use super::body::BodyGen;
 use super::names;
-use super::writer::{CWriter, c_string};
+use super::writer::{CWriter, c_string, cline};
 use crate::diag::Span;
 use crate::ir::*;
 use crate::syntax::ast::StatFn;
@@ -27,9 +27,7 @@ impl BodyGen<'_> {
         let g = self.stat_name(stat);
         if !self.is_array(stat) {
             let v = self.long(value);
-            self.w.line_fmt(format_args!(
-                "stp_stat_add({g}, smp_processor_id(), 0, {v});"
-            ));
+            cline!(self.w; "stp_stat_add(", g, ", smp_processor_id(), 0, ", v, ");");
             return;
         }
         let k = self.key(stat, keys, Some(value));
@@ -37,10 +35,7 @@ impl BodyGen<'_> {
         let name = &self.m.globals[stat].name;
         let (map, ins) = (names::global(name), names::insert_lock(name));
         let wh = self.where_(span);
-        self.w.line_fmt(format_args!(
-            "if (stp_stat_add_key(c, {map}, {g}, &{ins}, &{k}, {v}, {}, {wh}))",
-            c_string(name)
-        ));
+        cline!(self.w; "if (stp_stat_add_key(c, ", map, ", ", g, ", &", ins, ", &", k, ", ", v, ", ", c_string(name), ", ", wh, "))");
         self.w.line("\tgoto stp_out;");
     }
 
@@ -75,7 +70,7 @@ impl BodyGen<'_> {
             ),
         };
         let t = self.temp_long();
-        self.w.line_fmt(format_args!("{t} = {call};"));
+        cline!(self.w; t, " = ", call, ";");
         self.fail_check();
         t
     }
@@ -93,13 +88,9 @@ impl BodyGen<'_> {
         if self.is_array(stat) {
             let k = self.key(stat, keys, None);
             let map = names::global(&self.m.globals[stat].name);
-            self.w.line_fmt(format_args!(
-                "if (stp_stat_print_key(c, {map}, {g}, &{k}, {newline}, {wh}))"
-            ));
+            cline!(self.w; "if (stp_stat_print_key(c, ", map, ", ", g, ", &", k, ", ", newline, ", ", wh, "))");
         } else {
-            self.w.line_fmt(format_args!(
-                "if (stp_stat_print(c, {g}, 0, {newline}, {wh}))"
-            ));
+            cline!(self.w; "if (stp_stat_print(c, ", g, ", 0, ", newline, ", ", wh, "))");
         }
         self.w.line("\tgoto stp_out;");
     }
@@ -107,7 +98,7 @@ impl BodyGen<'_> {
     /// `delete stat`.
     pub(super) fn stat_clear(&mut self, stat: Id<Global>) {
         let g = self.stat_name(stat);
-        self.w.line_fmt(format_args!("stp_stat_clear({g});"));
+        cline!(self.w; "stp_stat_clear(", g, ");");
     }
 
     /// `delete a[keys]`, or `delete a` (no keys), of an array of statistics.
@@ -120,12 +111,10 @@ impl BodyGen<'_> {
                 format_args!("stp_map_clear_work({map})"),
                 &format!("delete {name}"),
             );
-            self.w
-                .line_fmt(format_args!("stp_stat_delete_all({map}, {g});"));
+            cline!(self.w; "stp_stat_delete_all(", map, ", ", g, ");");
         } else {
             let k = self.key(stat, keys, None);
-            self.w
-                .line_fmt(format_args!("stp_stat_delete_key({map}, {g}, &{k});"));
+            cline!(self.w; "stp_stat_delete_key(", map, ", ", g, ", &", k, ");");
         }
     }
 
@@ -140,10 +129,7 @@ impl BodyGen<'_> {
             &format!("foreach over {name}"),
         );
         let wh = self.where_(span);
-        self.w.line_fmt(format_args!(
-            "if (stp_stat_sort_values(c, {map}, {g}, {}, {wh}))",
-            op_c(op)
-        ));
+        cline!(self.w; "if (stp_stat_sort_values(c, ", map, ", ", g, ", ", op_c(op), ", ", wh, "))");
         self.w.line("\tgoto stp_out;");
     }
 }
@@ -174,11 +160,8 @@ fn stat_c(g: &Global) -> String {
 /// that orders the CPUs adding new keys.
 pub(super) fn decl(g: &Global, w: &mut CWriter) {
     if g.array.is_some() {
-        w.line_fmt(format_args!("static struct stp_stat *{};", stat_c(g)));
-        w.line_fmt(format_args!(
-            "static stp_rwlock_t __maybe_unused {} = STP_RWLOCK_INIT;",
-            names::insert_lock(&g.name)
-        ));
+        cline!(w; "static struct stp_stat *", stat_c(g), ";");
+        cline!(w; "static stp_rwlock_t __maybe_unused ", names::insert_lock(&g.name), " = STP_RWLOCK_INIT;");
     }
 }
 
@@ -225,16 +208,13 @@ pub(super) fn init(g: &Global, st: &Stat, w: &mut CWriter) {
             .unwrap_or_else(|| "STP_MAXMAPENTRIES".into()),
         None => "1".into(),
     };
-    w.line_fmt(format_args!(
-        "{n} = stp_stat_new({}, {slots});",
-        new_args(st)
-    ));
+    cline!(w; n, " = stp_stat_new(", new_args(st), ", ", slots, ");");
     super::alloc_check(w, &n, &g.name);
 }
 
 /// Module exit and failed init.
 pub(super) fn free(g: &Global, w: &mut CWriter) {
     let n = stat_c(g);
-    w.line_fmt(format_args!("stp_stat_free({n});"));
-    w.line_fmt(format_args!("{n} = NULL;"));
+    cline!(w; "stp_stat_free(", n, ");");
+    cline!(w; n, " = NULL;");
 }

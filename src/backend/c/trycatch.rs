@@ -11,6 +11,7 @@
 //! the jumps only go forward.
 
 use super::body::BodyGen;
+use super::writer::cline;
 use crate::ir::{Block, LValue};
 
 impl BodyGen<'_> {
@@ -19,7 +20,7 @@ impl BodyGen<'_> {
         self.w.open("");
         self.w.line("__label__ stp_out;");
         self.block(body);
-        self.w.line_fmt(format_args!("goto {end};"));
+        cline!(self.w; "goto ", end, ";");
         self.w.label("stp_out");
         self.w.line("__attribute__((unused));");
         self.w.close();
@@ -27,7 +28,7 @@ impl BodyGen<'_> {
             Some(v) => self.scalar(v).0,
             None => "NULL".into(),
         };
-        self.w.line_fmt(format_args!("if (!stp_catch(c, {dst}))"));
+        cline!(self.w; "if (!stp_catch(c, ", dst, "))");
         self.w.line("\tgoto stp_out;");
         self.w.open("");
         self.block(catch);

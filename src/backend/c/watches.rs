@@ -3,7 +3,7 @@
 //! dispatcher (process context), and the symbol resolution and arming at module load.
 
 use super::names;
-use super::writer::{CWriter, c_string};
+use super::writer::{CWriter, c_string, cline, copen};
 use crate::diag::SourceMap;
 use crate::ir::*;
 
@@ -13,7 +13,18 @@ pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (Strin
     let pt = &p.points[pt];
     (
         c_string(&pt.text),
-        c_string(&format!("probe {} ({})", pt.text, sm.describe(p.span))),
+        c_string(&{
+            // `probe TEXT (FILE:LINE:COL)`, as `describe` names the place.
+            let name = sm.name(p.span.file);
+            let mut t = String::with_capacity(pt.text.len() + name.len() + 32);
+            t.push_str("probe ");
+            t.push_str(&pt.text);
+            t.push_str(" (");
+            t.push_str(name);
+            super::push_line_col(&mut t, sm, p.span);
+            t.push(')');
+            t
+        }),
     )
 }
 
@@ -26,21 +37,12 @@ pub fn table(m: &Module, w: &mut CWriter) {
     w.line("/* Watchpoints: start-up ones armed at load, named ones by enable (stp_arbiter.h). */");
     for (id, _) in m.watches.iter() {
         let i = id.index();
-        w.line_fmt(format_args!(
-            "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);",
-            names::hit(i)
-        ));
+        cline!(w; "static void ", names::hit(i), "(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs);");
         if !m.watches[id].subs.is_empty() {
-            w.line_fmt(format_args!(
-                "static void {}(struct stp_winst *w, int kind, const char *reason);",
-                names::sub(i)
-            ));
+            cline!(w; "static void ", names::sub(i), "(struct stp_winst *w, int kind, const char *reason);");
         }
     }
-    w.open_fmt(format_args!(
-        "static struct stp_wdecl {}[] =",
-        names::WDECLS
-    ));
+    copen!(w; "static struct stp_wdecl ", names::WDECLS, "[] =");
     for (id, wt) in m.watches.iter() {
         let addr = match &wt.addr {
             WatchAddr::Literal(a) => format!("{a:#x}UL"),
@@ -52,31 +54,19 @@ pub fn table(m: &Module, w: &mut CWriter) {
             Access::Read => "HW_BREAKPOINT_R",
         };
         let flag = |b: bool| if b { "true" } else { "false" };
-        w.line_fmt(format_args!(
-            "{{ .name = {}, .addr = {addr}, .len = {}, .type = {ty}, .priority = {}, .parametric = {}, .startup = {}, .has_unavailable = {}, .change = {}, {}.handler = {}, .sub = {} }},",
-            c_string(wt.label()),
-            wt.len,
-            wt.priority,
-            flag(matches!(wt.addr, WatchAddr::Param(_))),
-            flag(wt.name.is_none()),
-            flag(wt.has_sub(SubKind::Unavailable)),
-            flag(wt.change),
-            if wt.optional { ".optional = true, " } else { "" },
-            names::hit(id.index()),
-            if wt.subs.is_empty() {
+        cline!(w; "{ .name = ", c_string(wt.label()), ", .addr = ", addr, ", .len = ", wt.len, ", .type = ", ty, ", .priority = ", wt.priority, ", .parametric = ", flag(matches!(wt.addr, WatchAddr::Param(_))), ", .startup = ", flag(wt.name.is_none()), ", .has_unavailable = ", flag(wt.has_sub(SubKind::Unavailable)), ", .change = ", flag(wt.change), ", ", if wt.optional { ".optional = true, " } else { "" }, ".handler = ", names::hit(id.index()), ", .sub = ", if wt.subs.is_empty() {
                 "NULL".to_string()
             } else {
                 names::sub(id.index())
-            },
-        ));
+            }, " },");
     }
     w.close_semi();
     for (id, wt) in m.watches.iter() {
         if let WatchAddr::Symbol { .. } = wt.addr {
             let p = names::sym_addr(id.index());
-            w.line_fmt(format_args!("static unsigned long {p};"));
+            cline!(w; "static unsigned long ", p, ";");
             // stp_kaddr (stp_watch.h): a value that is not a kernel address fails the load.
-            w.line_fmt(format_args!("module_param({p}, stp_kaddr, 0400);"));
+            cline!(w; "module_param(", p, ", stp_kaddr, 0400);");
         }
     }
     w.line("");
@@ -90,10 +80,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
         w.line(
             "/* before it on arm64 (through stp_hwbp_arm64.h's hook, with the value after it). */",
         );
-        w.open_fmt(format_args!(
-            "static void {}(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)",
-            names::hit(i)
-        ));
+        copen!(w; "static void ", names::hit(i), "(struct perf_event *bp, struct perf_sample_data *data, struct pt_regs *regs)");
         w.line("struct stp_winst *w = stp_winst_of(bp);");
         if wt.change {
             w.line("int64_t old = 0;");
@@ -114,7 +101,7 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             );
             if matches!(m.probes[p].points[pt].kind, PointKind::Change(_)) {
                 w.line("if (changed)");
-                w.line_fmt(format_args!("\t{run}"));
+                cline!(w; "\t", run);
             } else {
                 w.line(run);
             }
@@ -125,23 +112,17 @@ pub fn handlers(m: &Module, sm: &SourceMap, w: &mut CWriter) {
             continue;
         }
         w.line("/* Process context (the arbiter's worker): the sub-probes, in script order. */");
-        w.open_fmt(format_args!(
-            "static void {}(struct stp_winst *w, int kind, const char *reason)",
-            names::sub(i)
-        ));
+        copen!(w; "static void ", names::sub(i), "(struct stp_winst *w, int kind, const char *reason)");
         w.open("switch (kind)");
         for k in [SubKind::Begin, SubKind::End, SubKind::Unavailable] {
             let subs: Vec<_> = wt.subs.iter().filter(|s| s.2 == k).collect();
             if subs.is_empty() {
                 continue;
             }
-            w.line_fmt(format_args!("case STP_SUB_{}:", k.name().to_uppercase()));
+            cline!(w; "case STP_SUB_", k.name().to_uppercase(), ":");
             for &&(p, pt, _) in &subs {
                 let (pp, wh) = pp_where(m, sm, p, pt);
-                w.line_fmt(format_args!(
-                    "\tstp_run_sub({}, {pp}, {wh}, w, reason);",
-                    names::probe(p.index())
-                ));
+                cline!(w; "\tstp_run_sub(", names::probe(p.index()), ", ", pp, ", ", wh, ", w, reason);");
             }
             w.line("\tbreak;");
         }
@@ -160,27 +141,18 @@ pub fn init(m: &Module, w: &mut CWriter) {
     for (id, wt) in m.watches.iter() {
         if let WatchAddr::Symbol { name, offset } = &wt.addr {
             let (i, p) = (id.index(), names::sym_addr(id.index()));
-            w.line_fmt(format_args!("if (!{p})"));
-            w.line_fmt(format_args!(
-                "\t{p} = stp_symbol_lookup({});",
-                c_string(name)
-            ));
-            w.line_fmt(format_args!("if ({p})"));
+            cline!(w; "if (!", p, ")");
+            cline!(w; "\t", p, " = stp_symbol_lookup(", c_string(name), ");");
+            cline!(w; "if (", p, ")");
             w.line_fmt(format_args!(
                 "\t{}[{i}].addr = {p} + {offset:#x}UL;",
                 names::WDECLS
             ));
             w.line("else");
-            w.line_fmt(format_args!(
-                "\t{}[{i}].symbol_missing = true;",
-                names::WDECLS
-            ));
+            cline!(w; "\t", names::WDECLS, "[", i, "].symbol_missing = true;");
         }
     }
-    w.line_fmt(format_args!(
-        "rc = stp_arbiter_init({0}, ARRAY_SIZE({0}));",
-        names::WDECLS
-    ));
+    cline!(w; "rc = stp_arbiter_init(", names::WDECLS, ", ARRAY_SIZE(", names::WDECLS, "));");
     w.line("if (rc)");
     w.line("\tgoto fail_runtime;");
 }
