@@ -3,10 +3,10 @@
 //! first; the driver checks for errors between passes.
 
 pub mod codes;
+mod sources;
 mod window;
 
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CsSeverity};
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use std::ops::Range;
 
@@ -156,7 +156,7 @@ impl Diags {
 #[derive(Default)]
 pub struct SourceMap {
     /// The texts as diagnostics show them (see `shown`).
-    files: SimpleFiles<String, String>,
+    files: sources::Sources,
     origins: Vec<Origin>,
     /// A file's own text, where it differs from what diagnostics show.
     raw: Vec<Option<String>>,

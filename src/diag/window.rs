@@ -5,8 +5,9 @@
 //! numbers are unchanged, and the `file:line:col` heading still names the column in the
 //! real line: [`View::location`] maps a position in the shown text back.
 
+use super::sources::Sources;
 use codespan_reporting::diagnostic::Diagnostic;
-use codespan_reporting::files::{Error, Files, Location, SimpleFiles};
+use codespan_reporting::files::{Error, Files, Location};
 use std::ops::Range;
 
 /// The longest line shown whole, in bytes.
@@ -63,14 +64,14 @@ impl Cut {
 /// The source files as one diagnostic shows them: the run's files, with the labelled long
 /// lines of some cut.
 pub struct View<'a> {
-    files: &'a SimpleFiles<String, String>,
+    files: &'a Sources,
     cuts: Vec<Cut>,
 }
 
 impl<'a> View<'a> {
     /// The view for `d`, with its labels moved into the shown text. Nearly always no line is
     /// long and nothing is copied.
-    pub fn new(files: &'a SimpleFiles<String, String>, d: &mut Diagnostic<usize>) -> View<'a> {
+    pub fn new(files: &'a Sources, d: &mut Diagnostic<usize>) -> View<'a> {
         let mut view = View {
             files,
             cuts: vec![],
@@ -205,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_long_line_is_cut_around_its_label_and_maps_back() {
-        let mut files = SimpleFiles::new();
+        let mut files = Sources::default();
         let long = format!("ab\n{}X{}\nshort\n", "é".repeat(200), "y".repeat(300));
         let id = files.add("s.stp".to_string(), long.clone());
         let x = long.find('X').unwrap();
@@ -240,7 +241,7 @@ mod tests {
 
     #[test]
     fn short_lines_are_shown_as_they_are() {
-        let mut files = SimpleFiles::new();
+        let mut files = Sources::default();
         let id = files.add("s.stp".to_string(), "probe begin { x = 1 }\n".to_string());
         let mut d = Diagnostic::error().with_labels(vec![Label::primary(id, 14..15)]);
         let view = View::new(&files, &mut d);
