@@ -8,18 +8,13 @@
 //! are collected and parsing resumes at the next top-level item.
 
 use super::ast::*;
-use super::lexer::{T, Tok};
+use super::lexer::{Op, T, Tok, op};
 use super::tokens::TokenSource;
 use crate::diag::{Diag, Diags, Origin, Span, codes};
 use std::collections::VecDeque;
 
 /// Deepest nesting of statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
-
-const KEYWORDS: &[&str] = &[
-    "probe", "global", "function", "if", "else", "while", "for", "foreach", "in", "break",
-    "continue", "next", "return", "delete", "private", "try", "catch",
-];
 
 /// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
 pub fn parse(toks: &mut dyn TokenSource, origin: Origin, guru: bool, diags: &mut Diags) -> Script {
@@ -83,7 +78,7 @@ fn describe(t: &T) -> String {
         T::ArgNum(_) | T::ArgStr(_) | T::ArgCount => "an argument reference".into(),
         T::Reported => "an unsupported operator".into(),
         T::TargetVar(v) => format!("target variable `{v}`"),
-        T::AtOp(o) => format!("`@{o}`"),
+        T::AtOp(o) => format!("`@{}`", o.name()),
         T::At(n) => format!("`@{n}`"),
     }
 }
@@ -145,13 +140,13 @@ impl<'a> Parser<'a> {
             None => self.next.span,
         }
     }
-    fn is_op(&self, o: &str) -> bool {
+    fn is_op(&self, o: Op) -> bool {
         matches!(self.next.t, T::Op(x) if x == o)
     }
     fn is_kw(&self, k: &str) -> bool {
         matches!(&self.next.t, T::Ident(x) if x == k)
     }
-    fn eat_op(&mut self, o: &str) -> bool {
+    fn eat_op(&mut self, o: Op) -> bool {
         if self.is_op(o) {
             self.bump();
             true
@@ -178,7 +173,7 @@ impl<'a> Parser<'a> {
         )
         .label(format!("expected {expected} here"));
         if let T::Ident(k) = &t.t {
-            if KEYWORDS.contains(&k.as_str()) && expected.contains("name") {
+            if k.is_reserved() && expected.contains("name") {
                 d = d.help(format!(
                     "`{k}` is a reserved word and cannot be used as a name"
                 ));
@@ -188,7 +183,7 @@ impl<'a> Parser<'a> {
         Err(Fatal::Syntax)
     }
 
-    fn expect_op(&mut self, o: &str) -> PResult<Span> {
+    fn expect_op(&mut self, o: Op) -> PResult<Span> {
         if self.is_op(o) {
             Ok(self.bump().span)
         } else {
@@ -198,7 +193,7 @@ impl<'a> Parser<'a> {
 
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         match &self.peek().t {
-            T::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
+            T::Ident(s) if !s.is_reserved() => {
                 let t = self.bump();
                 Ok(Ident {
                     name: *s,
@@ -286,7 +281,7 @@ impl<'a> Parser<'a> {
                 self.check_guru(t.span)?;
                 Ok(vec![Item::Embedded(*c, t.span)])
             }
-            T::Op(";") => {
+            T::Op(op!(";")) => {
                 self.bump();
                 Ok(vec![])
             }
@@ -316,8 +311,8 @@ impl<'a> Parser<'a> {
             let name = self.ident("a global variable name")?;
             let mut array_size = None;
             let mut init = None;
-            let wrap = self.eat_op("%").then(|| self.prev_span());
-            if self.eat_op("[") {
+            let wrap = self.eat_op(op!("%")).then(|| self.prev_span());
+            if self.eat_op(op!("[")) {
                 let t = self.peek();
                 match t.t {
                     T::Int(n) if n > 0 && n <= crate::limits::MAX_MAP_ENTRIES => {
@@ -330,8 +325,8 @@ impl<'a> Parser<'a> {
                         return self.error(&format!("an array size from 1 to {max}"));
                     }
                 }
-                self.expect_op("]")?;
-            } else if wrap.is_none() && self.eat_op("=") {
+                self.expect_op(op!("]"))?;
+            } else if wrap.is_none() && self.eat_op(op!("=")) {
                 init = Some(Box::new(self.global_init()?));
             }
             out.push(Item::Global(GlobalDecl {
@@ -341,16 +336,16 @@ impl<'a> Parser<'a> {
                 wrap,
                 init,
             }));
-            if !self.eat_op(",") {
+            if !self.eat_op(op!(",")) {
                 break;
             }
         }
-        self.eat_op(";");
+        self.eat_op(op!(";"));
         Ok(out)
     }
 
     fn global_init(&mut self) -> PResult<Expr> {
-        let neg = self.eat_op("-");
+        let neg = self.eat_op(op!("-"));
         let start = self.prev_span();
         let t = self.peek();
         let value = match (&t.t, neg) {
@@ -395,17 +390,17 @@ impl<'a> Parser<'a> {
 
     fn function(&mut self, kw: Span) -> PResult<FunctionDecl> {
         let name = self.ident("a function name")?;
-        let ret = if self.eat_op(":") {
+        let ret = if self.eat_op(op!(":")) {
             Some(self.type_name()?)
         } else {
             None
         };
-        self.expect_op("(")?;
+        self.expect_op(op!("("))?;
         let mut params = vec![];
-        if !self.is_op(")") {
+        if !self.is_op(op!(")")) {
             loop {
                 let name = self.ident("a parameter name")?;
-                let ty = if self.eat_op(":") {
+                let ty = if self.eat_op(op!(":")) {
                     Some(self.type_name()?)
                 } else {
                     None
@@ -421,12 +416,12 @@ impl<'a> Parser<'a> {
                     );
                 }
                 params.push(Param { name, ty });
-                if !self.eat_op(",") {
+                if !self.eat_op(op!(",")) {
                     break;
                 }
             }
         }
-        self.expect_op(")")?;
+        self.expect_op(op!(")"))?;
         // As in `expr_list`: a Vec's first growth makes room for four.
         params.shrink_to_fit();
         let t = self.peek();
@@ -451,10 +446,10 @@ impl<'a> Parser<'a> {
     fn probe(&mut self, kw: Span) -> PResult<ProbeDecl> {
         let watch = self.watch_name()?;
         let mut points = self.probe_point()?;
-        while self.eat_op(",") {
+        while self.eat_op(op!(",")) {
             points.extend(self.probe_point()?);
         }
-        if self.is_op("=") || self.is_op("+=") {
+        if self.is_op(op!("=")) || self.is_op(op!("+=")) {
             let sp = self.peek().span;
             self.diags.push(
                 Diag::error(
@@ -468,9 +463,9 @@ impl<'a> Parser<'a> {
             return Err(Fatal::Syntax);
         }
         let cond = if self.eat_kw("if") {
-            self.expect_op("(")?;
+            self.expect_op(op!("("))?;
             let e = self.expr()?;
-            self.expect_op(")")?;
+            self.expect_op(op!(")"))?;
             Some(e)
         } else {
             None
@@ -495,7 +490,7 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
             n += 1;
-            if self.peek_at(n) == T::Op(".") {
+            if matches!(self.peek_at(n), T::Op(op!("."))) {
                 n += 1;
             } else {
                 break;
@@ -507,9 +502,11 @@ impl<'a> Parser<'a> {
             self.peek_at(n + 2),
             self.peek_at(n + 3),
         ) {
-            (T::Op("=" | "+="), ..) => None,
-            (T::Op("("), T::Ident(p), T::Op(")"), T::Op("=")) if n == 1 => Some(p),
-            (T::Op("("), T::Ident(_), T::Op(","), _) if n == 1 && self.param_list_then_eq(n) => {
+            (T::Op(op!("=") | op!("+=")), ..) => None,
+            (T::Op(op!("(")), T::Ident(p), T::Op(op!(")")), T::Op(op!("="))) if n == 1 => Some(p),
+            (T::Op(op!("(")), T::Ident(_), T::Op(op!(",")), _)
+                if n == 1 && self.param_list_then_eq(n) =>
+            {
                 // `NAME(a, b) =`: a watchpoint has one address, so one parameter.
                 for _ in 0..4 {
                     self.bump();
@@ -533,7 +530,7 @@ impl<'a> Parser<'a> {
                     span: t.span,
                 });
             }
-            if !self.eat_op(".") {
+            if !self.eat_op(op!(".")) {
                 break;
             }
         }
@@ -546,9 +543,9 @@ impl<'a> Parser<'a> {
             }
             None => None,
         };
-        let append = self.eat_op("+=");
+        let append = self.eat_op(op!("+="));
         if !append {
-            self.expect_op("=")?;
+            self.expect_op(op!("="))?;
         }
         let mut names = names.into_iter();
         let Some(name) = names.next() else {
@@ -570,8 +567,8 @@ impl<'a> Parser<'a> {
                 return false;
             }
             match self.peek_at(i + 1) {
-                T::Op(",") => i += 2,
-                T::Op(")") => return self.peek_at(i + 2) == T::Op("="),
+                T::Op(op!(",")) => i += 2,
+                T::Op(op!(")")) => return matches!(self.peek_at(i + 2), T::Op(op!("="))),
                 _ => return false,
             }
         }
@@ -584,8 +581,8 @@ impl<'a> Parser<'a> {
     fn probe_point(&mut self) -> PResult<Vec<ProbePoint>> {
         let start = self.peek().span;
         let alternatives = self.point_alternatives()?;
-        let sufficient = self.eat_op("!");
-        let optional = sufficient || self.eat_op("?");
+        let sufficient = self.eat_op(op!("!"));
+        let optional = sufficient || self.eat_op(op!("?"));
         let span = start.to(self.prev_span());
         Ok(alternatives
             .into_iter()
@@ -610,13 +607,13 @@ impl<'a> Parser<'a> {
         const MOST: usize = 1024;
         let mut alts: Vec<Vec<Component>> = vec![vec![]];
         loop {
-            if self.is_op("{") {
+            if self.is_op(op!("{")) {
                 let open = self.bump().span;
                 let mut inner = self.point_alternatives()?;
-                while self.eat_op(",") {
+                while self.eat_op(op!(",")) {
                     inner.extend(self.point_alternatives()?);
                 }
-                self.expect_op("}")?;
+                self.expect_op(op!("}"))?;
                 if alts.len().saturating_mul(inner.len()) > MOST {
                     self.diags.push(
                         Diag::error(
@@ -646,7 +643,7 @@ impl<'a> Parser<'a> {
                     _ => alts.iter_mut().for_each(|a| a.push(c.clone())),
                 }
             }
-            if !self.eat_op(".") {
+            if !self.eat_op(op!(".")) {
                 return Ok(alts);
             }
         }
@@ -663,7 +660,7 @@ impl<'a> Parser<'a> {
                     span: t.span,
                 }
             }
-            T::Op("*") => {
+            T::Op(op!("*")) => {
                 self.bump();
                 Ident {
                     name: "*".into(),
@@ -673,9 +670,9 @@ impl<'a> Parser<'a> {
             _ => return self.error("a probe point component"),
         };
         let mut param = None;
-        let arg = if self.eat_op("(") {
+        let arg = if self.eat_op(op!("(")) {
             if let T::Ident(p) = &self.peek().t {
-                if matches!(self.peek_at(1), T::Op(")")) {
+                if matches!(self.peek_at(1), T::Op(op!(")"))) {
                     param = Some(Ident {
                         name: *p,
                         span: self.bump().span,
@@ -686,7 +683,7 @@ impl<'a> Parser<'a> {
             if param.is_some() {
                 None
             } else {
-                let neg = self.eat_op("-");
+                let neg = self.eat_op(op!("-"));
                 let t = self.peek();
                 let (value, span, from_arg) = match &t.t {
                     T::Str(_) if !neg => {
@@ -704,7 +701,7 @@ impl<'a> Parser<'a> {
                     }
                     _ => return self.error("a number or string literal"),
                 };
-                self.expect_op(")")?;
+                self.expect_op(op!(")"))?;
                 Some(Literal {
                     value,
                     span,
@@ -720,9 +717,9 @@ impl<'a> Parser<'a> {
     // ---- statements ----
 
     fn block(&mut self) -> PResult<Block> {
-        let open = self.expect_op("{")?;
+        let open = self.expect_op(op!("{"))?;
         let mut stmts = vec![];
-        while !self.is_op("}") {
+        while !self.is_op(op!("}")) {
             if self.at_eof() {
                 let at = self.peek().span;
                 self.diags.push(
@@ -753,8 +750,8 @@ impl<'a> Parser<'a> {
         let t = self.peek();
         let start = t.span;
         let kind = match &t.t {
-            T::Op("{") => StmtKind::Block(self.block()?),
-            T::Op(";") => {
+            T::Op(op!("{")) => StmtKind::Block(self.block()?),
+            T::Op(op!(";")) => {
                 self.bump();
                 StmtKind::Empty
             }
@@ -773,9 +770,9 @@ impl<'a> Parser<'a> {
             T::Ident(k) => match k.as_str() {
                 "if" => {
                     self.bump();
-                    self.expect_op("(")?;
+                    self.expect_op(op!("("))?;
                     let cond = self.expr()?;
-                    self.expect_op(")")?;
+                    self.expect_op(op!(")"))?;
                     let then = Box::new(self.stmt()?);
                     let els = if self.eat_kw("else") {
                         Some(Box::new(self.stmt()?))
@@ -786,9 +783,9 @@ impl<'a> Parser<'a> {
                 }
                 "while" => {
                     self.bump();
-                    self.expect_op("(")?;
+                    self.expect_op(op!("("))?;
                     let cond = self.expr()?;
-                    self.expect_op(")")?;
+                    self.expect_op(op!(")"))?;
                     StmtKind::While {
                         cond,
                         body: Box::new(self.stmt()?),
@@ -796,25 +793,25 @@ impl<'a> Parser<'a> {
                 }
                 "for" => {
                     self.bump();
-                    self.expect_op("(")?;
-                    let init = if self.is_op(";") {
+                    self.expect_op(op!("("))?;
+                    let init = if self.is_op(op!(";")) {
                         None
                     } else {
                         Some(self.expr()?)
                     };
-                    self.expect_op(";")?;
-                    let cond = if self.is_op(";") {
+                    self.expect_op(op!(";"))?;
+                    let cond = if self.is_op(op!(";")) {
                         None
                     } else {
                         Some(self.expr()?)
                     };
-                    self.expect_op(";")?;
-                    let step = if self.is_op(")") {
+                    self.expect_op(op!(";"))?;
+                    let step = if self.is_op(op!(")")) {
                         None
                     } else {
                         Some(self.expr()?)
                     };
-                    self.expect_op(")")?;
+                    self.expect_op(op!(")"))?;
                     StmtKind::For {
                         init: init.map(Box::new),
                         cond: cond.map(Box::new),
@@ -851,14 +848,14 @@ impl<'a> Parser<'a> {
                     StmtKind::Delete(self.expr()?)
                 }
                 // Not reserved words: before a reserved word (`enable in a`) they are names.
-                "enable" | "disable" if matches!(self.peek_at(1), T::Ident(n) if !KEYWORDS.contains(&n.as_str())) =>
+                "enable" | "disable" if matches!(self.peek_at(1), T::Ident(n) if !n.is_reserved()) =>
                 {
                     let enable = k == "enable";
                     self.bump();
                     let name = self.ident("a watchpoint name")?;
-                    let arg = if self.eat_op("(") {
+                    let arg = if self.eat_op(op!("(")) {
                         let e = self.expr()?;
-                        self.expect_op(")")?;
+                        self.expect_op(op!(")"))?;
                         Some(e)
                     } else {
                         None
@@ -895,7 +892,7 @@ impl<'a> Parser<'a> {
         };
         // SystemTap statements may end with an optional `;`.
         if !matches!(kind, StmtKind::Empty) {
-            self.eat_op(";");
+            self.eat_op(op!(";"));
         }
         Ok(Stmt {
             kind,
@@ -910,9 +907,9 @@ impl<'a> Parser<'a> {
         if !self.eat_kw("catch") {
             return self.error("`catch` after the `try` block");
         }
-        let var = if self.eat_op("(") {
+        let var = if self.eat_op(op!("(")) {
             let v = self.ident("a variable name for the error message")?;
-            self.expect_op(")")?;
+            self.expect_op(op!(")"))?;
             Some(v)
         } else {
             None
@@ -928,16 +925,26 @@ impl<'a> Parser<'a> {
     fn starts_expr(&mut self) -> bool {
         match &self.peek().t {
             T::Int(_) | T::Str(_) | T::Reported | T::AtOp(_) | T::At(_) | T::TargetVar(_) => true,
-            T::Ident(k) => !KEYWORDS.contains(&k.as_str()),
-            T::Op(o) => matches!(*o, "(" | "[" | "-" | "+" | "!" | "~" | "++" | "--"),
+            T::Ident(k) => !k.is_reserved(),
+            T::Op(o) => matches!(
+                *o,
+                op!("(")
+                    | op!("[")
+                    | op!("-")
+                    | op!("+")
+                    | op!("!")
+                    | op!("~")
+                    | op!("++")
+                    | op!("--")
+            ),
             _ => false,
         }
     }
 
     fn sort_mark(&mut self) -> Option<SortDir> {
-        if self.eat_op("+") {
+        if self.eat_op(op!("+")) {
             Some(SortDir::Asc)
-        } else if self.eat_op("-") {
+        } else if self.eat_op(op!("-")) {
             Some(SortDir::Desc)
         } else {
             None
@@ -945,7 +952,7 @@ impl<'a> Parser<'a> {
     }
 
     fn foreach(&mut self) -> PResult<StmtKind> {
-        self.expect_op("(")?;
+        self.expect_op(op!("("))?;
         let mut sort = None;
         let mut set_sort = |p: &mut Self, by: SortBy, dir: Option<SortDir>, at: Span| {
             if let Some(d) = dir {
@@ -960,22 +967,22 @@ impl<'a> Parser<'a> {
             }
         };
         let mut value = None;
-        if matches!(self.peek().t, T::Ident(_)) && self.peek_at(1) == T::Op("=") {
+        if matches!(self.peek().t, T::Ident(_)) && matches!(self.peek_at(1), T::Op(op!("="))) {
             value = Some(self.ident("a variable name")?);
             self.bump();
         }
         let mut keys = vec![];
-        if self.eat_op("[") {
+        if self.eat_op(op!("[")) {
             loop {
                 let k = self.ident("a key variable name")?;
                 let d = self.sort_mark();
                 set_sort(self, SortBy::Key(keys.len()), d, k.span);
                 keys.push(k);
-                if !self.eat_op(",") {
+                if !self.eat_op(op!(",")) {
                     break;
                 }
             }
-            self.expect_op("]")?;
+            self.expect_op(op!("]"))?;
         } else {
             let k = self.ident("a key variable name")?;
             let d = self.sort_mark();
@@ -997,7 +1004,7 @@ impl<'a> Parser<'a> {
                     .help("write `foreach (b in @hist_log(x))`"),
                 );
             }
-            self.expect_op(")")?;
+            self.expect_op(op!(")"))?;
             let body = Box::new(self.stmt()?);
             return Ok(StmtKind::ForeachHist {
                 key: keys.swap_remove(0),
@@ -1008,15 +1015,15 @@ impl<'a> Parser<'a> {
         // As in `expr_list`: a Vec's first growth makes room for four.
         keys.shrink_to_fit();
         let array = self.ident("an array name")?;
-        let slice = if self.eat_op("[") {
-            Some(self.expr_list("]")?)
+        let slice = if self.eat_op(op!("[")) {
+            Some(self.expr_list(op!("]"))?)
         } else {
             None
         };
         let agg = match self.peek().t {
-            T::AtOp(name) => {
+            T::AtOp(f) => {
                 let at = self.bump().span;
-                StatFn::from_name(name).map(|f| (f, at))
+                Some((f, at))
             }
             _ => None,
         };
@@ -1027,7 +1034,7 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        self.expect_op(")")?;
+        self.expect_op(op!(")"))?;
         let body = self.stmt()?;
         Ok(StmtKind::Foreach(Box::new(Foreach {
             value,
@@ -1053,19 +1060,19 @@ impl<'a> Parser<'a> {
     fn assignment(&mut self) -> PResult<Expr> {
         let lhs = self.ternary()?;
         let op = match self.peek().t {
-            T::Op("=") => None,
-            T::Op("+=") => Some(BinOp::Add),
-            T::Op("-=") => Some(BinOp::Sub),
-            T::Op("*=") => Some(BinOp::Mul),
-            T::Op("/=") => Some(BinOp::Div),
-            T::Op("%=") => Some(BinOp::Mod),
-            T::Op("<<=") => Some(BinOp::Shl),
-            T::Op(">>=") => Some(BinOp::Shr),
-            T::Op("&=") => Some(BinOp::BitAnd),
-            T::Op("^=") => Some(BinOp::BitXor),
-            T::Op("|=") => Some(BinOp::BitOr),
-            T::Op(".=") => Some(BinOp::Concat),
-            T::Op("<<<") => {
+            T::Op(op!("=")) => None,
+            T::Op(op!("+=")) => Some(BinOp::Add),
+            T::Op(op!("-=")) => Some(BinOp::Sub),
+            T::Op(op!("*=")) => Some(BinOp::Mul),
+            T::Op(op!("/=")) => Some(BinOp::Div),
+            T::Op(op!("%=")) => Some(BinOp::Mod),
+            T::Op(op!("<<=")) => Some(BinOp::Shl),
+            T::Op(op!(">>=")) => Some(BinOp::Shr),
+            T::Op(op!("&=")) => Some(BinOp::BitAnd),
+            T::Op(op!("^=")) => Some(BinOp::BitXor),
+            T::Op(op!("|=")) => Some(BinOp::BitOr),
+            T::Op(op!(".=")) => Some(BinOp::Concat),
+            T::Op(op!("<<<")) => {
                 self.bump();
                 let value = self.expr()?;
                 let span = lhs.span.to(value.span);
@@ -1094,11 +1101,11 @@ impl<'a> Parser<'a> {
 
     fn ternary(&mut self) -> PResult<Expr> {
         let cond = self.binary(BinOp::Or.prec())?;
-        if !self.eat_op("?") {
+        if !self.eat_op(op!("?")) {
             return Ok(cond);
         }
         let then = self.expr()?;
-        self.expect_op(":")?;
+        self.expect_op(op!(":"))?;
         self.enter()?;
         let els = self.ternary();
         self.leave();
@@ -1117,25 +1124,25 @@ impl<'a> Parser<'a> {
     fn peek_binop(&mut self) -> Option<BinOp> {
         use BinOp::*;
         Some(match self.peek().t {
-            T::Op("*") => Mul,
-            T::Op("/") => Div,
-            T::Op("%") => Mod,
-            T::Op("+") => Add,
-            T::Op("-") => Sub,
-            T::Op("<<") => Shl,
-            T::Op(">>") => Shr,
-            T::Op("&") => BitAnd,
-            T::Op("^") => BitXor,
-            T::Op("|") => BitOr,
-            T::Op("<") => Lt,
-            T::Op(">") => Gt,
-            T::Op("<=") => Le,
-            T::Op(">=") => Ge,
-            T::Op("==") => Eq,
-            T::Op("!=") => Ne,
-            T::Op("&&") => And,
-            T::Op("||") => Or,
-            T::Op(".") => Concat,
+            T::Op(op!("*")) => Mul,
+            T::Op(op!("/")) => Div,
+            T::Op(op!("%")) => Mod,
+            T::Op(op!("+")) => Add,
+            T::Op(op!("-")) => Sub,
+            T::Op(op!("<<")) => Shl,
+            T::Op(op!(">>")) => Shr,
+            T::Op(op!("&")) => BitAnd,
+            T::Op(op!("^")) => BitXor,
+            T::Op(op!("|")) => BitOr,
+            T::Op(op!("<")) => Lt,
+            T::Op(op!(">")) => Gt,
+            T::Op(op!("<=")) => Le,
+            T::Op(op!(">=")) => Ge,
+            T::Op(op!("==")) => Eq,
+            T::Op(op!("!=")) => Ne,
+            T::Op(op!("&&")) => And,
+            T::Op(op!("||")) => Or,
+            T::Op(op!(".")) => Concat,
             _ => return None,
         })
     }
@@ -1176,8 +1183,8 @@ impl<'a> Parser<'a> {
                     },
                     span,
                 };
-            } else if (self.is_op("=~") || self.is_op("!~")) && PREC_REGEX >= min {
-                let negate = self.bump().t == T::Op("!~");
+            } else if (self.is_op(op!("=~")) || self.is_op(op!("!~"))) && PREC_REGEX >= min {
+                let negate = matches!(self.bump().t, T::Op(op!("!~")));
                 if !matches!(self.peek().t, T::Str(_)) {
                     return self.error("a string literal (the regular expression)");
                 }
@@ -1241,11 +1248,11 @@ impl<'a> Parser<'a> {
     fn unary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         let op = match t.t {
-            T::Op("-") => Some(UnOp::Neg),
-            T::Op("+") => Some(UnOp::Plus),
-            T::Op("!") => Some(UnOp::Not),
-            T::Op("~") => Some(UnOp::BitNot),
-            T::Op("++") | T::Op("--") => {
+            T::Op(op!("-")) => Some(UnOp::Neg),
+            T::Op(op!("+")) => Some(UnOp::Plus),
+            T::Op(op!("!")) => Some(UnOp::Not),
+            T::Op(op!("~")) => Some(UnOp::BitNot),
+            T::Op(op!("++")) | T::Op(op!("--")) => {
                 self.bump();
                 self.enter()?;
                 let e = self.unary();
@@ -1255,7 +1262,7 @@ impl<'a> Parser<'a> {
                 return Ok(Expr {
                     kind: ExprKind::IncDec {
                         target: Box::new(e),
-                        inc: t.t == T::Op("++"),
+                        inc: matches!(t.t, T::Op(op!("++"))),
                         pre: true,
                         op_on_next_line: false,
                     },
@@ -1296,13 +1303,13 @@ impl<'a> Parser<'a> {
             });
         }
         let e = self.primary()?;
-        if self.is_op("++") || self.is_op("--") {
+        if self.is_op(op!("++")) || self.is_op(op!("--")) {
             let t = self.bump();
             let span = e.span.to(t.span);
             return Ok(Expr {
                 kind: ExprKind::IncDec {
                     target: Box::new(e),
-                    inc: t.t == T::Op("++"),
+                    inc: matches!(t.t, T::Op(op!("++"))),
                     pre: false,
                     op_on_next_line: t.line_start,
                 },
@@ -1315,11 +1322,11 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         match &t.t {
-            T::AtOp(name) => {
-                let op = StatFn::from_name(name).expect("the lexer makes only known @-operators");
+            T::AtOp(op) => {
+                let op = *op;
                 self.bump();
-                self.expect_op("(")?;
-                let mut args = self.expr_list(")")?.into_iter();
+                self.expect_op(op!("("))?;
+                let mut args = self.expr_list(op!(")"))?.into_iter();
                 let Some(arg) = args.next() else {
                     let sp = self.prev_span();
                     self.diags.push(Diag::error(
@@ -1330,9 +1337,9 @@ impl<'a> Parser<'a> {
                     return Err(Fatal::Syntax);
                 };
                 let params: Box<[Expr]> = args.collect();
-                let bucket = if op.is_hist() && self.eat_op("[") {
+                let bucket = if op.is_hist() && self.eat_op(op!("[")) {
                     let b = self.expr()?;
-                    self.expect_op("]")?;
+                    self.expect_op(op!("]"))?;
                     Some(Box::new(b))
                 } else {
                     None
@@ -1368,15 +1375,15 @@ impl<'a> Parser<'a> {
                     span,
                 })
             }
-            T::Op("(") => {
+            T::Op(op!("(")) => {
                 self.bump();
                 let e = self.expr()?;
-                self.expect_op(")")?;
+                self.expect_op(op!(")"))?;
                 Ok(e)
             }
-            T::Op("[") => {
+            T::Op(op!("[")) => {
                 self.bump();
-                let keys = self.expr_list("]")?;
+                let keys = self.expr_list(op!("]"))?;
                 if !self.eat_kw("in") {
                     return self.error("`in` after a key list");
                 }
@@ -1393,8 +1400,8 @@ impl<'a> Parser<'a> {
             }
             T::Ident(_) => {
                 let name = self.ident("an expression")?;
-                if self.eat_op("(") {
-                    let args = self.expr_list(")")?;
+                if self.eat_op(op!("(")) {
+                    let args = self.expr_list(op!(")"))?;
                     let span = name.span.to(self.prev_span());
                     Ok(Expr {
                         kind: ExprKind::Call {
@@ -1404,8 +1411,8 @@ impl<'a> Parser<'a> {
                         },
                         span,
                     })
-                } else if self.eat_op("[") {
-                    let keys = self.expr_list("]")?;
+                } else if self.eat_op(op!("[")) {
+                    let keys = self.expr_list(op!("]"))?;
                     if keys.is_empty() {
                         let sp = self.prev_span();
                         self.diags.push(Diag::error(
@@ -1439,8 +1446,8 @@ impl<'a> Parser<'a> {
                 };
                 self.bump();
                 // Its members (`$task->pid->tgid`) go with it: reported once, as a whole.
-                while self.is_op("-")
-                    && self.peek_at(1) == T::Op(">")
+                while self.is_op(op!("-"))
+                    && matches!(self.peek_at(1), T::Op(op!(">")))
                     && matches!(self.peek_at(2), T::Ident(_))
                 {
                     self.bump();
@@ -1475,9 +1482,9 @@ impl<'a> Parser<'a> {
     /// leaves dead code that pass 2 does not report.
     fn at_defined(&mut self) -> PResult<Expr> {
         let start = self.bump().span;
-        self.expect_op("(")?;
+        self.expect_op(op!("("))?;
         let e = self.expr()?;
-        self.expect_op(")")?;
+        self.expect_op(op!(")"))?;
         let mut target = false;
         crate::syntax::ast::walk_expr(&e, &mut |x| {
             target |= matches!(x.kind, ExprKind::TargetVar(_))
@@ -1539,12 +1546,12 @@ impl<'a> Parser<'a> {
         }
         self.bump();
         loop {
-            if self.is_op("(") {
+            if self.is_op(op!("(")) {
                 let mut depth = 0usize;
                 while !self.at_eof() {
                     match self.bump().t {
-                        T::Op("(") => depth += 1,
-                        T::Op(")") => {
+                        T::Op(op!("(")) => depth += 1,
+                        T::Op(op!(")")) => {
                             depth -= 1;
                             if depth == 0 {
                                 break;
@@ -1553,8 +1560,8 @@ impl<'a> Parser<'a> {
                         _ => {}
                     }
                 }
-            } else if self.is_op("-")
-                && self.peek_at(1) == T::Op(">")
+            } else if self.is_op(op!("-"))
+                && matches!(self.peek_at(1), T::Op(op!(">")))
                 && matches!(self.peek_at(2), T::Ident(_))
             {
                 self.bump();
@@ -1566,7 +1573,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expr_list(&mut self, close: &str) -> PResult<Box<[Expr]>> {
+    fn expr_list(&mut self, close: Op) -> PResult<Box<[Expr]>> {
         let mut v = vec![];
         if self.eat_op(close) {
             return Ok(v.into_boxed_slice());
@@ -1574,7 +1581,10 @@ impl<'a> Parser<'a> {
         loop {
             // `*` as a whole key (`[k, *] in arr`, `delete arr[k, *]`); pass 2 says where it
             // may stand.
-            if close == "]" && self.is_op("*") && matches!(self.peek_at(1), T::Op("," | "]")) {
+            if close == op!("]")
+                && self.is_op(op!("*"))
+                && matches!(self.peek_at(1), T::Op(op!(",") | op!("]")))
+            {
                 let sp = self.bump().span;
                 v.push(Expr {
                     kind: ExprKind::Wildcard,
@@ -1590,7 +1600,7 @@ impl<'a> Parser<'a> {
                 // is 8 bytes smaller than a Vec in the expression that holds it).
                 return Ok(v.into_boxed_slice());
             }
-            if !self.eat_op(",") {
+            if !self.eat_op(op!(",")) {
                 return self.error(&format!("`,` or `{close}`"));
             }
         }
