@@ -341,7 +341,7 @@ pub(crate) use op;
 
 /// The one-byte operators by byte: their `Op` index, or 0xff (a walk of `OPS` comparing
 /// strings was 3% of `-p3`'s instructions on a generated script).
-const ONE_BYTE_OPS: [u8; 256] = {
+static ONE_BYTE_OPS: [u8; 256] = {
     let mut t = [0xffu8; 256];
     let mut i = 0;
     while i < OPS.len() {
@@ -381,8 +381,13 @@ pub struct Stream<'t> {
     /// Errors reported before this text: the lexer gives up after 50 in all.
     prior_errors: usize,
     done: bool,
+    /// The names and strings already read, by a hash of their text (`Stream::name`).
+    seen: Box<[Option<Name>]>,
     pub diags: Diags,
 }
+
+/// Slots in `Stream::seen`: a script's distinct names and strings are a few hundred.
+const SEEN_SLOTS: usize = 1024;
 
 impl<'t> Stream<'t> {
     pub fn new(file: FileId, text: &'t str, stray: &'t [Stray], prior_errors: usize) -> Stream<'t> {
@@ -394,7 +399,28 @@ impl<'t> Stream<'t> {
             prev_end: None,
             prior_errors,
             done: false,
+            seen: vec![None; SEEN_SLOTS].into_boxed_slice(),
             diags: Diags::default(),
+        }
+    }
+
+    /// The `Name` of a name or string read from the text. Most repeat what the text had
+    /// before: remembered by a hash of their bytes, they cost that hash and one comparison,
+    /// where `Name::new` takes the run's lock and probes its whole set (that was a tenth of
+    /// pass 1's instructions). A slot holds the last name that hashed to it.
+    fn name(&mut self, s: &str) -> Name {
+        let mut h = s.len() as u32;
+        for &b in s.as_bytes() {
+            h = (h.rotate_left(5) ^ u32::from(b)).wrapping_mul(0x9e37_79b9);
+        }
+        let slot = &mut self.seen[(h >> 22) as usize % SEEN_SLOTS];
+        match *slot {
+            Some(n) if n.as_str() == s => n,
+            _ => {
+                let n = Name::new(s);
+                *slot = Some(n);
+                n
+            }
         }
     }
 
@@ -471,7 +497,7 @@ impl<'t> Stream<'t> {
                 }
             };
             let t = match raw {
-                Raw::Ident => T::Ident(Name::new(slice)),
+                Raw::Ident => T::Ident(self.name(slice)),
                 Raw::Number => match parse_int(slice) {
                     Some(v) => T::Int(v),
                     None => {
@@ -498,7 +524,7 @@ impl<'t> Stream<'t> {
                             &mut self.diags,
                         )))
                     } else {
-                        T::Str(Name::new(body))
+                        T::Str(self.name(body))
                     }
                 }
                 Raw::UnterminatedStr => {

@@ -28,12 +28,23 @@ pub fn parse(toks: &mut dyn TokenSource, origin: Origin, guru: bool, diags: &mut
         depth: 0,
         diags,
         allow_c: guru || origin == Origin::Tapset,
+        exprs: Vec::new(),
+        stmts: Vec::new(),
     };
     let mut items = Vec::new();
     while !p.at_eof() {
         let start = p.pos;
-        match p.item() {
-            Ok(mut it) => items.append(&mut it),
+        let kept = items.len();
+        let r = p.item(&mut items);
+        if r.is_err() {
+            // What the failed item had made so far, in `items` and in the lists it was
+            // building, goes.
+            items.truncate(kept);
+            p.exprs.clear();
+            p.stmts.clear();
+        }
+        match r {
+            Ok(()) => {}
             Err(Fatal::Syntax) => p.recover(start),
             Err(Fatal::TooDeep) => break,
         }
@@ -64,6 +75,13 @@ struct Parser<'a> {
     depth: usize,
     diags: &'a mut Diags,
     allow_c: bool,
+    /// The expressions of the lists being parsed (`expr_list`), each list above the one it
+    /// is nested in, and the statements of the blocks being parsed (`block`): a finished list
+    /// is moved out in one allocation of its exact size, where a vector of its own grew by
+    /// doubling and then shrank (a `realloc` per list, a quarter of the parser's allocator
+    /// calls).
+    exprs: Vec<Expr>,
+    stmts: Vec<Stmt>,
 }
 
 fn describe(t: &T) -> String {
@@ -246,44 +264,50 @@ impl<'a> Parser<'a> {
 
     // ---- items ----
 
-    fn item(&mut self) -> PResult<Vec<Item>> {
+    /// One item (or several: `global a, b`), onto `out`; on an error, `out` may hold part of
+    /// it.
+    fn item(&mut self, out: &mut Vec<Item>) -> PResult<()> {
         let t = self.peek();
         match &t.t {
             T::Ident(k) if k == "global" => {
                 self.bump();
-                self.globals()
+                self.globals(out)
             }
             T::Ident(k) if k == "private" => {
                 self.bump();
-                let mut items = match &self.peek().t {
-                    T::Ident(k) if k == "global" || k == "function" => self.item()?,
+                let first = out.len();
+                match &self.peek().t {
+                    T::Ident(k) if k == "global" || k == "function" => self.item(out)?,
                     _ => return self.error("`global` or `function` after `private`"),
                 };
-                for it in &mut items {
+                for it in &mut out[first..] {
                     match it {
                         Item::Global(g) => g.private = true,
                         Item::Function(f) => f.private = true,
                         _ => {}
                     }
                 }
-                Ok(items)
+                Ok(())
             }
             T::Ident(k) if k == "function" => {
                 self.bump();
-                Ok(vec![Item::Function(self.function(t.span)?)])
+                out.push(Item::Function(self.function(t.span)?));
+                Ok(())
             }
             T::Ident(k) if k == "probe" => {
                 self.bump();
-                Ok(vec![Item::Probe(self.probe(t.span)?)])
+                out.push(Item::Probe(self.probe(t.span)?));
+                Ok(())
             }
             T::Embedded(c) => {
                 self.bump();
                 self.check_guru(t.span)?;
-                Ok(vec![Item::Embedded(*c, t.span)])
+                out.push(Item::Embedded(*c, t.span));
+                Ok(())
             }
             T::Op(op!(";")) => {
                 self.bump();
-                Ok(vec![])
+                Ok(())
             }
             _ => self.error("`probe`, `global`, `function` or `%{`"),
         }
@@ -305,8 +329,7 @@ impl<'a> Parser<'a> {
         Err(Fatal::Syntax)
     }
 
-    fn globals(&mut self) -> PResult<Vec<Item>> {
-        let mut out = vec![];
+    fn globals(&mut self, out: &mut Vec<Item>) -> PResult<()> {
         loop {
             let name = self.ident("a global variable name")?;
             let mut array_size = None;
@@ -341,7 +364,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.eat_op(op!(";"));
-        Ok(out)
+        Ok(())
     }
 
     fn global_init(&mut self) -> PResult<Expr> {
@@ -718,7 +741,7 @@ impl<'a> Parser<'a> {
 
     fn block(&mut self) -> PResult<Block> {
         let open = self.expect_op(op!("{"))?;
-        let mut stmts = vec![];
+        let base = self.stmts.len();
         while !self.is_op(op!("}")) {
             if self.at_eof() {
                 let at = self.peek().span;
@@ -728,13 +751,14 @@ impl<'a> Parser<'a> {
                 );
                 return Err(Fatal::Syntax);
             }
-            stmts.push(self.stmt()?);
+            let s = self.stmt()?;
+            self.stmts.push(s);
         }
         let close = self.bump().span;
-        // As in `expr_list`: a block's statements are kept to the room they take.
-        stmts.shrink_to_fit();
+        // As in `expr_list`: a block's statements are kept to the room they take, in one
+        // allocation.
         Ok(Block {
-            stmts,
+            stmts: self.stmts.drain(base..).collect(),
             span: open.to(close),
         })
     }
@@ -1574,10 +1598,10 @@ impl<'a> Parser<'a> {
     }
 
     fn expr_list(&mut self, close: Op) -> PResult<Box<[Expr]>> {
-        let mut v = vec![];
         if self.eat_op(close) {
-            return Ok(v.into_boxed_slice());
+            return Ok(Box::default());
         }
+        let base = self.exprs.len();
         loop {
             // `*` as a whole key (`[k, *] in arr`, `delete arr[k, *]`); pass 2 says where it
             // may stand.
@@ -1586,19 +1610,20 @@ impl<'a> Parser<'a> {
                 && matches!(self.peek_at(1), T::Op(op!(",") | op!("]")))
             {
                 let sp = self.bump().span;
-                v.push(Expr {
+                self.exprs.push(Expr {
                     kind: ExprKind::Wildcard,
                     span: sp,
                 });
             } else {
-                v.push(self.expr()?);
+                let e = self.expr()?;
+                self.exprs.push(e);
             }
             if self.eat_op(close) {
-                // Most lists hold one or two expressions, and a Vec's first growth makes
-                // room for four: that spare room (and blocks') was 23 MB of the peak on a
-                // 100,000-line script, for 1% more instructions. A boxed slice drops it (and
-                // is 8 bytes smaller than a Vec in the expression that holds it).
-                return Ok(v.into_boxed_slice());
+                // Most lists hold one or two expressions: a list is allocated at its exact
+                // size (spare room in lists and blocks was 23 MB of the peak on a
+                // 100,000-line script). A boxed slice is also 8 bytes smaller than a Vec in
+                // the expression that holds it.
+                return Ok(self.exprs.drain(base..).collect());
             }
             if !self.eat_op(op!(",")) {
                 return self.error(&format!("`,` or `{close}`"));
