@@ -31,10 +31,11 @@ impl Text {
     }
 }
 
-/// The parser's reserved words, which cannot name anything. They are interned first, from this
-/// table, so that whether a name is one is a test of its address rather than 17 string
-/// comparisons (that was most of the parser's cost per identifier).
-static RESERVED: [Text; 17] = [
+/// The words the parser looks for, interned first (from this table) so that it finds them by
+/// address rather than by comparing strings: the reserved words, which cannot name anything
+/// (`RESERVED` of them), then words that are keywords only where the parser expects one.
+/// `kw` names them.
+static WORDS: [Text; 21] = [
     Text("probe"),
     Text("global"),
     Text("function"),
@@ -52,7 +53,29 @@ static RESERVED: [Text; 17] = [
     Text("private"),
     Text("try"),
     Text("catch"),
+    Text("long"),
+    Text("string"),
+    Text("limit"),
+    Text("later"),
 ];
+const RESERVED: usize = 17;
+
+/// The parser's words as `Name`s, to compare with `Name::is`.
+pub mod kw {
+    use super::{Name, WORDS};
+    pub const PROBE: Name = Name(&WORDS[0]);
+    pub const GLOBAL: Name = Name(&WORDS[1]);
+    pub const FUNCTION: Name = Name(&WORDS[2]);
+    pub const IF: Name = Name(&WORDS[3]);
+    pub const ELSE: Name = Name(&WORDS[4]);
+    pub const IN: Name = Name(&WORDS[8]);
+    pub const PRIVATE: Name = Name(&WORDS[14]);
+    pub const CATCH: Name = Name(&WORDS[16]);
+    pub const LONG: Name = Name(&WORDS[17]);
+    pub const STRING: Name = Name(&WORDS[18]);
+    pub const LIMIT: Name = Name(&WORDS[19]);
+    pub const LATER: Name = Name(&WORDS[20]);
+}
 
 const _: () = assert!(std::mem::size_of::<Name>() == 8);
 const _: () = assert!(std::mem::size_of::<Option<Name>>() == 8);
@@ -79,7 +102,7 @@ impl Hash for Key {
 }
 
 static NAMES: LazyLock<Mutex<FxHashSet<Key>>> =
-    LazyLock::new(|| Mutex::new(RESERVED.iter().map(Key).collect()));
+    LazyLock::new(|| Mutex::new(WORDS.iter().map(Key).collect()));
 
 impl Name {
     /// The one `Name` for `s`, leaking a copy the first time `s` is seen.
@@ -110,9 +133,15 @@ impl Name {
 
     /// Whether this is one of the parser's reserved words (`probe`, `if`, `in`, ...).
     pub fn is_reserved(self) -> bool {
-        RESERVED
+        WORDS[..RESERVED]
             .as_ptr_range()
             .contains(&std::ptr::from_ref(self.0))
+    }
+
+    /// Whether this is `w`, by address: a text has one `Name`. For the parser's words
+    /// (`kw::IN`), where `==` would compare the texts of names that differ.
+    pub fn is(self, w: Name) -> bool {
+        std::ptr::eq(self.0, w.0)
     }
 }
 
@@ -230,5 +259,23 @@ mod tests {
             Name::new("probe").is_reserved() && Name::from_string("catch".into()).is_reserved()
         );
         assert!(!a.is_reserved() && !Name::new("limit").is_reserved());
+        assert!(Name::new("in").is(kw::IN) && Name::new("limit").is(kw::LIMIT));
+        assert!(!a.is(kw::IN));
+        for (w, n) in [
+            ("probe", kw::PROBE),
+            ("global", kw::GLOBAL),
+            ("function", kw::FUNCTION),
+            ("if", kw::IF),
+            ("else", kw::ELSE),
+            ("in", kw::IN),
+            ("private", kw::PRIVATE),
+            ("catch", kw::CATCH),
+            ("long", kw::LONG),
+            ("string", kw::STRING),
+            ("limit", kw::LIMIT),
+            ("later", kw::LATER),
+        ] {
+            assert_eq!(n.as_str(), w);
+        }
     }
 }

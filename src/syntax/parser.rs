@@ -9,6 +9,7 @@
 
 use super::ast::*;
 use super::lexer::{Op, T, Tok, op};
+use super::name::kw;
 use super::tokens::TokenSource;
 use crate::diag::{Diag, Diags, Origin, Span, codes};
 use std::collections::VecDeque;
@@ -16,8 +17,16 @@ use std::collections::VecDeque;
 /// Deepest nesting of statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
 
-/// Whether embedded C is allowed: guru mode (`-g`) or tapset text.
-pub fn parse(toks: &mut dyn TokenSource, origin: Origin, guru: bool, diags: &mut Diags) -> Script {
+/// `guru`: whether embedded C is allowed (guru mode, `-g`); tapset text always allows it.
+///
+/// Generic over the token source rather than taking a `dyn` one: the parser pulls every token
+/// through it, and a direct call was 0.5% fewer instructions in pass 1.
+pub fn parse<S: TokenSource>(
+    toks: &mut S,
+    origin: Origin,
+    guru: bool,
+    diags: &mut Diags,
+) -> Script {
     let next = toks.next_tok();
     let mut p = Parser {
         toks,
@@ -61,8 +70,8 @@ enum Fatal {
 
 type PResult<T> = Result<T, Fatal>;
 
-struct Parser<'a> {
-    toks: &'a mut dyn TokenSource,
+struct Parser<'a, S> {
+    toks: &'a mut S,
     /// The next token.
     next: Tok,
     /// The tokens after `next` that `peek_at` pulled from `toks` (a probe point's name,
@@ -101,7 +110,7 @@ fn describe(t: &T) -> String {
     }
 }
 
-impl<'a> Parser<'a> {
+impl<S: TokenSource> Parser<'_, S> {
     fn peek(&self) -> Tok {
         self.next
     }
@@ -161,8 +170,8 @@ impl<'a> Parser<'a> {
     fn is_op(&self, o: Op) -> bool {
         matches!(self.next.t, T::Op(x) if x == o)
     }
-    fn is_kw(&self, k: &str) -> bool {
-        matches!(&self.next.t, T::Ident(x) if x == k)
+    fn is_kw(&self, k: Name) -> bool {
+        matches!(self.next.t, T::Ident(x) if x.is(k))
     }
     fn eat_op(&mut self, o: Op) -> bool {
         if self.is_op(o) {
@@ -172,7 +181,7 @@ impl<'a> Parser<'a> {
             false
         }
     }
-    fn eat_kw(&mut self, k: &str) -> bool {
+    fn eat_kw(&mut self, k: Name) -> bool {
         if self.is_kw(k) {
             self.bump();
             true
@@ -222,23 +231,31 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // Inlined: it runs once per level of every expression, and the call cost more than its
+    // test.
+    #[inline(always)]
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            let sp = self.peek().span;
-            self.diags.push(
-                Diag::error(
-                    codes::PARSE_TOO_DEEP,
-                    sp,
-                    format!("nesting deeper than {MAX_DEPTH} levels"),
-                )
-                .label("the script nests too deeply here")
-                .note("each parenthesis, block, statement inside another, `else if` of a chain, and operator of a chain such as `a . b . c` counts as one level")
-                .help("split the expression or statement into smaller pieces"),
-            );
-            return Err(Fatal::TooDeep);
+            return Err(self.too_deep());
         }
         Ok(())
+    }
+
+    #[cold]
+    fn too_deep(&mut self) -> Fatal {
+        let sp = self.peek().span;
+        self.diags.push(
+            Diag::error(
+                codes::PARSE_TOO_DEEP,
+                sp,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            )
+            .label("the script nests too deeply here")
+            .note("each parenthesis, block, statement inside another, `else if` of a chain, and operator of a chain such as `a . b . c` counts as one level")
+            .help("split the expression or statement into smaller pieces"),
+        );
+        Fatal::TooDeep
     }
     fn leave(&mut self) {
         self.depth -= 1;
@@ -251,9 +268,9 @@ impl<'a> Parser<'a> {
         }
         self.depth = 0;
         while !self.at_eof() {
-            if self.is_kw("probe")
-                || self.is_kw("global")
-                || self.is_kw("function")
+            if self.is_kw(kw::PROBE)
+                || self.is_kw(kw::GLOBAL)
+                || self.is_kw(kw::FUNCTION)
                 || matches!(self.peek().t, T::Embedded(_))
             {
                 return;
@@ -269,15 +286,15 @@ impl<'a> Parser<'a> {
     fn item(&mut self, out: &mut Vec<Item>) -> PResult<()> {
         let t = self.peek();
         match &t.t {
-            T::Ident(k) if k == "global" => {
+            T::Ident(k) if k.is(kw::GLOBAL) => {
                 self.bump();
                 self.globals(out)
             }
-            T::Ident(k) if k == "private" => {
+            T::Ident(k) if k.is(kw::PRIVATE) => {
                 self.bump();
                 let first = out.len();
                 match &self.peek().t {
-                    T::Ident(k) if k == "global" || k == "function" => self.item(out)?,
+                    T::Ident(k) if k.is(kw::GLOBAL) || k.is(kw::FUNCTION) => self.item(out)?,
                     _ => return self.error("`global` or `function` after `private`"),
                 };
                 for it in &mut out[first..] {
@@ -289,12 +306,12 @@ impl<'a> Parser<'a> {
                 }
                 Ok(())
             }
-            T::Ident(k) if k == "function" => {
+            T::Ident(k) if k.is(kw::FUNCTION) => {
                 self.bump();
                 out.push(Item::Function(self.function(t.span)?));
                 Ok(())
             }
-            T::Ident(k) if k == "probe" => {
+            T::Ident(k) if k.is(kw::PROBE) => {
                 self.bump();
                 out.push(Item::Probe(self.probe(t.span)?));
                 Ok(())
@@ -399,11 +416,11 @@ impl<'a> Parser<'a> {
     fn type_name(&mut self) -> PResult<TypeName> {
         let t = self.peek();
         match &t.t {
-            T::Ident(s) if s == "long" => {
+            T::Ident(s) if s.is(kw::LONG) => {
                 self.bump();
                 Ok(TypeName::Long)
             }
-            T::Ident(s) if s == "string" => {
+            T::Ident(s) if s.is(kw::STRING) => {
                 self.bump();
                 Ok(TypeName::String)
             }
@@ -485,7 +502,7 @@ impl<'a> Parser<'a> {
             );
             return Err(Fatal::Syntax);
         }
-        let cond = if self.eat_kw("if") {
+        let cond = if self.eat_kw(kw::IF) {
             self.expect_op(op!("("))?;
             let e = self.expr()?;
             self.expect_op(op!(")"))?;
@@ -798,7 +815,7 @@ impl<'a> Parser<'a> {
                     let cond = self.expr()?;
                     self.expect_op(op!(")"))?;
                     let then = Box::new(self.stmt()?);
-                    let els = if self.eat_kw("else") {
+                    let els = if self.eat_kw(kw::ELSE) {
                         Some(Box::new(self.stmt()?))
                     } else {
                         None
@@ -884,7 +901,7 @@ impl<'a> Parser<'a> {
                     } else {
                         None
                     };
-                    let later = self.eat_kw("later").then(|| self.prev_span());
+                    let later = self.eat_kw(kw::LATER).then(|| self.prev_span());
                     if enable {
                         StmtKind::Enable {
                             name,
@@ -928,7 +945,7 @@ impl<'a> Parser<'a> {
     /// SystemTap.
     fn try_catch(&mut self) -> PResult<StmtKind> {
         let body = self.block()?;
-        if !self.eat_kw("catch") {
+        if !self.eat_kw(kw::CATCH) {
             return self.error("`catch` after the `try` block");
         }
         let var = if self.eat_op(op!("(")) {
@@ -1013,7 +1030,7 @@ impl<'a> Parser<'a> {
             set_sort(self, SortBy::Key(0), d, k.span);
             keys.push(k);
         }
-        if !self.eat_kw("in") {
+        if !self.eat_kw(kw::IN) {
             return self.error("`in`");
         }
         if let T::AtOp(_) = self.peek().t {
@@ -1053,7 +1070,7 @@ impl<'a> Parser<'a> {
         };
         let d = self.sort_mark();
         set_sort(self, SortBy::Value, d, array.span);
-        let limit = if self.eat_kw("limit") {
+        let limit = if self.eat_kw(kw::LIMIT) {
             Some(self.expr()?)
         } else {
             None
@@ -1185,7 +1202,7 @@ impl<'a> Parser<'a> {
     /// Each operator in a left-associative chain deepens the tree by one: count it as nesting.
     fn binary_rest(&mut self, lhs: &mut Expr, min: u8) -> PResult<()> {
         loop {
-            if self.is_kw("in") && PREC_IN >= min {
+            if self.is_kw(kw::IN) && PREC_IN >= min {
                 self.bump();
                 let array = self.ident("an array name after `in`")?;
                 let span = lhs.span.to(array.span);
@@ -1408,7 +1425,7 @@ impl<'a> Parser<'a> {
             T::Op(op!("[")) => {
                 self.bump();
                 let keys = self.expr_list(op!("]"))?;
-                if !self.eat_kw("in") {
+                if !self.eat_kw(kw::IN) {
                     return self.error("`in` after a key list");
                 }
                 let array = self.ident("an array name")?;
