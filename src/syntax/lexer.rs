@@ -191,151 +191,56 @@ const OPS: &[&str] = &[
 
 /// The `Op` of an operator's text, as a constant (usable as a pattern). Its arms follow `OPS`;
 /// a test checks every one.
+#[rustfmt::skip]
 macro_rules! op {
-    ("<<<") => {
-        $crate::syntax::lexer::Op(0)
-    };
-    ("<<=") => {
-        $crate::syntax::lexer::Op(1)
-    };
-    (">>=") => {
-        $crate::syntax::lexer::Op(2)
-    };
-    ("++") => {
-        $crate::syntax::lexer::Op(3)
-    };
-    ("--") => {
-        $crate::syntax::lexer::Op(4)
-    };
-    ("+=") => {
-        $crate::syntax::lexer::Op(5)
-    };
-    ("-=") => {
-        $crate::syntax::lexer::Op(6)
-    };
-    ("*=") => {
-        $crate::syntax::lexer::Op(7)
-    };
-    ("/=") => {
-        $crate::syntax::lexer::Op(8)
-    };
-    ("%=") => {
-        $crate::syntax::lexer::Op(9)
-    };
-    ("&=") => {
-        $crate::syntax::lexer::Op(10)
-    };
-    ("|=") => {
-        $crate::syntax::lexer::Op(11)
-    };
-    ("^=") => {
-        $crate::syntax::lexer::Op(12)
-    };
-    (".=") => {
-        $crate::syntax::lexer::Op(13)
-    };
-    ("<<") => {
-        $crate::syntax::lexer::Op(14)
-    };
-    (">>") => {
-        $crate::syntax::lexer::Op(15)
-    };
-    ("<=") => {
-        $crate::syntax::lexer::Op(16)
-    };
-    (">=") => {
-        $crate::syntax::lexer::Op(17)
-    };
-    ("==") => {
-        $crate::syntax::lexer::Op(18)
-    };
-    ("!=") => {
-        $crate::syntax::lexer::Op(19)
-    };
-    ("=~") => {
-        $crate::syntax::lexer::Op(20)
-    };
-    ("!~") => {
-        $crate::syntax::lexer::Op(21)
-    };
-    ("&&") => {
-        $crate::syntax::lexer::Op(22)
-    };
-    ("||") => {
-        $crate::syntax::lexer::Op(23)
-    };
-    ("+") => {
-        $crate::syntax::lexer::Op(24)
-    };
-    ("-") => {
-        $crate::syntax::lexer::Op(25)
-    };
-    ("*") => {
-        $crate::syntax::lexer::Op(26)
-    };
-    ("/") => {
-        $crate::syntax::lexer::Op(27)
-    };
-    ("%") => {
-        $crate::syntax::lexer::Op(28)
-    };
-    ("<") => {
-        $crate::syntax::lexer::Op(29)
-    };
-    (">") => {
-        $crate::syntax::lexer::Op(30)
-    };
-    ("=") => {
-        $crate::syntax::lexer::Op(31)
-    };
-    ("!") => {
-        $crate::syntax::lexer::Op(32)
-    };
-    ("~") => {
-        $crate::syntax::lexer::Op(33)
-    };
-    ("&") => {
-        $crate::syntax::lexer::Op(34)
-    };
-    ("|") => {
-        $crate::syntax::lexer::Op(35)
-    };
-    ("^") => {
-        $crate::syntax::lexer::Op(36)
-    };
-    (".") => {
-        $crate::syntax::lexer::Op(37)
-    };
-    ("?") => {
-        $crate::syntax::lexer::Op(38)
-    };
-    (":") => {
-        $crate::syntax::lexer::Op(39)
-    };
-    (";") => {
-        $crate::syntax::lexer::Op(40)
-    };
-    (",") => {
-        $crate::syntax::lexer::Op(41)
-    };
-    ("(") => {
-        $crate::syntax::lexer::Op(42)
-    };
-    (")") => {
-        $crate::syntax::lexer::Op(43)
-    };
-    ("{") => {
-        $crate::syntax::lexer::Op(44)
-    };
-    ("}") => {
-        $crate::syntax::lexer::Op(45)
-    };
-    ("[") => {
-        $crate::syntax::lexer::Op(46)
-    };
-    ("]") => {
-        $crate::syntax::lexer::Op(47)
-    };
+    ("<<<") => { $crate::syntax::lexer::Op(0) };
+    ("<<=") => { $crate::syntax::lexer::Op(1) };
+    (">>=") => { $crate::syntax::lexer::Op(2) };
+    ("++") => { $crate::syntax::lexer::Op(3) };
+    ("--") => { $crate::syntax::lexer::Op(4) };
+    ("+=") => { $crate::syntax::lexer::Op(5) };
+    ("-=") => { $crate::syntax::lexer::Op(6) };
+    ("*=") => { $crate::syntax::lexer::Op(7) };
+    ("/=") => { $crate::syntax::lexer::Op(8) };
+    ("%=") => { $crate::syntax::lexer::Op(9) };
+    ("&=") => { $crate::syntax::lexer::Op(10) };
+    ("|=") => { $crate::syntax::lexer::Op(11) };
+    ("^=") => { $crate::syntax::lexer::Op(12) };
+    (".=") => { $crate::syntax::lexer::Op(13) };
+    ("<<") => { $crate::syntax::lexer::Op(14) };
+    (">>") => { $crate::syntax::lexer::Op(15) };
+    ("<=") => { $crate::syntax::lexer::Op(16) };
+    (">=") => { $crate::syntax::lexer::Op(17) };
+    ("==") => { $crate::syntax::lexer::Op(18) };
+    ("!=") => { $crate::syntax::lexer::Op(19) };
+    ("=~") => { $crate::syntax::lexer::Op(20) };
+    ("!~") => { $crate::syntax::lexer::Op(21) };
+    ("&&") => { $crate::syntax::lexer::Op(22) };
+    ("||") => { $crate::syntax::lexer::Op(23) };
+    ("+") => { $crate::syntax::lexer::Op(24) };
+    ("-") => { $crate::syntax::lexer::Op(25) };
+    ("*") => { $crate::syntax::lexer::Op(26) };
+    ("/") => { $crate::syntax::lexer::Op(27) };
+    ("%") => { $crate::syntax::lexer::Op(28) };
+    ("<") => { $crate::syntax::lexer::Op(29) };
+    (">") => { $crate::syntax::lexer::Op(30) };
+    ("=") => { $crate::syntax::lexer::Op(31) };
+    ("!") => { $crate::syntax::lexer::Op(32) };
+    ("~") => { $crate::syntax::lexer::Op(33) };
+    ("&") => { $crate::syntax::lexer::Op(34) };
+    ("|") => { $crate::syntax::lexer::Op(35) };
+    ("^") => { $crate::syntax::lexer::Op(36) };
+    (".") => { $crate::syntax::lexer::Op(37) };
+    ("?") => { $crate::syntax::lexer::Op(38) };
+    (":") => { $crate::syntax::lexer::Op(39) };
+    (";") => { $crate::syntax::lexer::Op(40) };
+    (",") => { $crate::syntax::lexer::Op(41) };
+    ("(") => { $crate::syntax::lexer::Op(42) };
+    (")") => { $crate::syntax::lexer::Op(43) };
+    ("{") => { $crate::syntax::lexer::Op(44) };
+    ("}") => { $crate::syntax::lexer::Op(45) };
+    ("[") => { $crate::syntax::lexer::Op(46) };
+    ("]") => { $crate::syntax::lexer::Op(47) };
 }
 pub(crate) use op;
 
