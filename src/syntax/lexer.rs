@@ -127,12 +127,12 @@ pub enum T {
     ArgCount,
     /// A statistics operator: `@count`, `@sum`, `@min`, `@max`, `@avg`, `@variance`,
     /// `@hist_linear`, `@hist_log` (the name without `@`).
-    AtOp(&'static str),
+    AtOp(crate::syntax::ast::StatFn),
     PpOpen,
     PpThen,
     PpElse,
     PpClose,
-    Op(&'static str),
+    Op(Op),
     /// `@NAME`: a macro use or definition (`@define`), or one of SystemTap's `@` operators;
     /// the macro pass (`macros.rs`) expands the macros and the parser reports the rest.
     At(Name),
@@ -156,27 +156,116 @@ pub struct Tok {
 }
 
 // Small tokens: a script has about one per three bytes.
-const _: () = assert!(std::mem::size_of::<Tok>() <= 48);
+const _: () = assert!(std::mem::size_of::<Tok>() <= 40);
 
-/// Every operator token, for turning a matched slice into a `&'static str`.
+/// An operator token, as its index in `OPS`: one byte, so that the parser's many "is the next
+/// token `;`?" tests compare a byte, not a string (they were a tenth of pass 1's instructions).
+/// Written in code as `op!(";")`, which works in patterns too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Op(pub(in crate::syntax) u8);
+
+impl Op {
+    pub fn text(self) -> &'static str {
+        OPS[usize::from(self.0)]
+    }
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// Every operator token; an `Op` is an index into it.
 const OPS: &[&str] = &[
     "<<<", "<<=", ">>=", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "<<",
     ">>", "<=", ">=", "==", "!=", "=~", "!~", "&&", "||", "+", "-", "*", "/", "%", "<", ">", "=",
     "!", "~", "&", "|", "^", ".", "?", ":", ";", ",", "(", ")", "{", "}", "[", "]",
 ];
 
-/// The one-byte operators, which are most of a script's operator tokens.
-const ONE_BYTE_OPS: &str = "+-*/%<>=!~&|^.?:;,(){}[]";
+/// The `Op` of an operator's text, as a constant (usable as a pattern). Its arms follow `OPS`;
+/// a test checks every one.
+#[rustfmt::skip]
+macro_rules! op {
+    ("<<<") => { $crate::syntax::lexer::Op(0) };
+    ("<<=") => { $crate::syntax::lexer::Op(1) };
+    (">>=") => { $crate::syntax::lexer::Op(2) };
+    ("++") => { $crate::syntax::lexer::Op(3) };
+    ("--") => { $crate::syntax::lexer::Op(4) };
+    ("+=") => { $crate::syntax::lexer::Op(5) };
+    ("-=") => { $crate::syntax::lexer::Op(6) };
+    ("*=") => { $crate::syntax::lexer::Op(7) };
+    ("/=") => { $crate::syntax::lexer::Op(8) };
+    ("%=") => { $crate::syntax::lexer::Op(9) };
+    ("&=") => { $crate::syntax::lexer::Op(10) };
+    ("|=") => { $crate::syntax::lexer::Op(11) };
+    ("^=") => { $crate::syntax::lexer::Op(12) };
+    (".=") => { $crate::syntax::lexer::Op(13) };
+    ("<<") => { $crate::syntax::lexer::Op(14) };
+    (">>") => { $crate::syntax::lexer::Op(15) };
+    ("<=") => { $crate::syntax::lexer::Op(16) };
+    (">=") => { $crate::syntax::lexer::Op(17) };
+    ("==") => { $crate::syntax::lexer::Op(18) };
+    ("!=") => { $crate::syntax::lexer::Op(19) };
+    ("=~") => { $crate::syntax::lexer::Op(20) };
+    ("!~") => { $crate::syntax::lexer::Op(21) };
+    ("&&") => { $crate::syntax::lexer::Op(22) };
+    ("||") => { $crate::syntax::lexer::Op(23) };
+    ("+") => { $crate::syntax::lexer::Op(24) };
+    ("-") => { $crate::syntax::lexer::Op(25) };
+    ("*") => { $crate::syntax::lexer::Op(26) };
+    ("/") => { $crate::syntax::lexer::Op(27) };
+    ("%") => { $crate::syntax::lexer::Op(28) };
+    ("<") => { $crate::syntax::lexer::Op(29) };
+    (">") => { $crate::syntax::lexer::Op(30) };
+    ("=") => { $crate::syntax::lexer::Op(31) };
+    ("!") => { $crate::syntax::lexer::Op(32) };
+    ("~") => { $crate::syntax::lexer::Op(33) };
+    ("&") => { $crate::syntax::lexer::Op(34) };
+    ("|") => { $crate::syntax::lexer::Op(35) };
+    ("^") => { $crate::syntax::lexer::Op(36) };
+    (".") => { $crate::syntax::lexer::Op(37) };
+    ("?") => { $crate::syntax::lexer::Op(38) };
+    (":") => { $crate::syntax::lexer::Op(39) };
+    (";") => { $crate::syntax::lexer::Op(40) };
+    (",") => { $crate::syntax::lexer::Op(41) };
+    ("(") => { $crate::syntax::lexer::Op(42) };
+    (")") => { $crate::syntax::lexer::Op(43) };
+    ("{") => { $crate::syntax::lexer::Op(44) };
+    ("}") => { $crate::syntax::lexer::Op(45) };
+    ("[") => { $crate::syntax::lexer::Op(46) };
+    ("]") => { $crate::syntax::lexer::Op(47) };
+}
+pub(crate) use op;
 
-/// An operator's text as a `&'static str`: a one-byte operator by its byte alone (a walk of
-/// `OPS` comparing strings was 3% of `-p3`'s instructions on a generated script).
-fn op_text(slice: &str) -> Option<&'static str> {
-    if slice.len() == 1 {
-        let b = slice.as_bytes()[0];
-        let i = ONE_BYTE_OPS.bytes().position(|o| o == b)?;
-        return Some(&ONE_BYTE_OPS[i..i + 1]);
+/// The one-byte operators by byte: their `Op` index, or 0xff (a walk of `OPS` comparing
+/// strings was 3% of `-p3`'s instructions on a generated script).
+static ONE_BYTE_OPS: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < OPS.len() {
+        let o = OPS[i].as_bytes();
+        if o.len() == 1 {
+            t[o[0] as usize] = i as u8;
+        }
+        i += 1;
     }
-    OPS.iter().find(|o| **o == slice).copied()
+    t
+};
+
+/// An operator's `Op`, from its text.
+fn op_of(slice: &str) -> Option<Op> {
+    if let [b] = slice.as_bytes() {
+        let i = ONE_BYTE_OPS[usize::from(*b)];
+        return (i != 0xff).then_some(Op(i));
+    }
+    OPS.iter().position(|o| *o == slice).map(|i| Op(i as u8))
 }
 
 /// Largest script the translator accepts; SystemTap scripts are small, and this bounds the work.
@@ -197,8 +286,13 @@ pub struct Stream<'t> {
     /// Errors reported before this text: the lexer gives up after 50 in all.
     prior_errors: usize,
     done: bool,
+    /// The names and strings already read, by a hash of their text (`Stream::name`).
+    seen: Box<[Option<Name>]>,
     pub diags: Diags,
 }
+
+/// Slots in `Stream::seen`: a script's distinct names and strings are a few hundred.
+const SEEN_SLOTS: usize = 1024;
 
 impl<'t> Stream<'t> {
     pub fn new(file: FileId, text: &'t str, stray: &'t [Stray], prior_errors: usize) -> Stream<'t> {
@@ -210,7 +304,28 @@ impl<'t> Stream<'t> {
             prev_end: None,
             prior_errors,
             done: false,
+            seen: vec![None; SEEN_SLOTS].into_boxed_slice(),
             diags: Diags::default(),
+        }
+    }
+
+    /// The `Name` of a name or string read from the text. Most repeat what the text had
+    /// before: remembered by a hash of their bytes, they cost that hash and one comparison,
+    /// where `Name::new` takes the run's lock and probes its whole set (that was a tenth of
+    /// pass 1's instructions). A slot holds the last name that hashed to it.
+    fn name(&mut self, s: &str) -> Name {
+        let mut h = s.len() as u32;
+        for &b in s.as_bytes() {
+            h = (h.rotate_left(5) ^ u32::from(b)).wrapping_mul(0x9e37_79b9);
+        }
+        let slot = &mut self.seen[(h >> 22) as usize % SEEN_SLOTS];
+        match *slot {
+            Some(n) if n.as_str() == s => n,
+            _ => {
+                let n = Name::new(s);
+                *slot = Some(n);
+                n
+            }
         }
     }
 
@@ -287,7 +402,7 @@ impl<'t> Stream<'t> {
                 }
             };
             let t = match raw {
-                Raw::Ident => T::Ident(Name::new(slice)),
+                Raw::Ident => T::Ident(self.name(slice)),
                 Raw::Number => match parse_int(slice) {
                     Some(v) => T::Int(v),
                     None => {
@@ -314,7 +429,7 @@ impl<'t> Stream<'t> {
                             &mut self.diags,
                         )))
                     } else {
-                        T::Str(Name::new(body))
+                        T::Str(self.name(body))
                     }
                 }
                 Raw::UnterminatedStr => {
@@ -352,7 +467,7 @@ impl<'t> Stream<'t> {
                 // name one.
                 Raw::TargetVar => T::TargetVar(Name::new(slice)),
                 Raw::AtMacro => match crate::syntax::ast::StatFn::from_name(&slice[1..]) {
-                    Some(f) => T::AtOp(f.name()),
+                    Some(f) => T::AtOp(f),
                     None => T::At(Name::new(&slice[1..])),
                 },
                 Raw::Embedded => {
@@ -377,7 +492,7 @@ impl<'t> Stream<'t> {
                 Raw::PpThen => T::PpThen,
                 Raw::PpElse => T::PpElse,
                 Raw::PpClose => T::PpClose,
-                Raw::Op => match op_text(slice) {
+                Raw::Op => match op_of(slice) {
                     Some(o) => T::Op(o),
                     None => continue,
                 },
@@ -591,16 +706,68 @@ mod tests {
     use super::*;
     #[test]
     fn operators() {
-        // Every operator is found as itself, the one-byte ones included, and nothing else is.
-        for o in OPS {
-            assert_eq!(op_text(o), Some(*o));
+        // Every operator is found as itself, the one-byte ones included, and nothing else is;
+        // `op!` agrees with `OPS`.
+        for (i, o) in OPS.iter().enumerate() {
+            assert_eq!(op_of(o), Some(Op(i as u8)));
+            assert_eq!(op_of(o).map(Op::text), Some(*o));
         }
-        assert_eq!(
-            ONE_BYTE_OPS.len(),
-            OPS.iter().filter(|o| o.len() == 1).count()
-        );
-        assert_eq!(op_text("@"), None);
-        assert_eq!(op_text("<<<<"), None);
+        let by_macro = [
+            op!("<<<"),
+            op!("<<="),
+            op!(">>="),
+            op!("++"),
+            op!("--"),
+            op!("+="),
+            op!("-="),
+            op!("*="),
+            op!("/="),
+            op!("%="),
+            op!("&="),
+            op!("|="),
+            op!("^="),
+            op!(".="),
+            op!("<<"),
+            op!(">>"),
+            op!("<="),
+            op!(">="),
+            op!("=="),
+            op!("!="),
+            op!("=~"),
+            op!("!~"),
+            op!("&&"),
+            op!("||"),
+            op!("+"),
+            op!("-"),
+            op!("*"),
+            op!("/"),
+            op!("%"),
+            op!("<"),
+            op!(">"),
+            op!("="),
+            op!("!"),
+            op!("~"),
+            op!("&"),
+            op!("|"),
+            op!("^"),
+            op!("."),
+            op!("?"),
+            op!(":"),
+            op!(";"),
+            op!(","),
+            op!("("),
+            op!(")"),
+            op!("{"),
+            op!("}"),
+            op!("["),
+            op!("]"),
+        ];
+        assert_eq!(by_macro.len(), OPS.len());
+        for (i, o) in by_macro.iter().enumerate() {
+            assert_eq!(o.0 as usize, i);
+        }
+        assert_eq!(op_of("@"), None);
+        assert_eq!(op_of("<<<<"), None);
     }
     #[test]
     fn numbers() {
@@ -617,7 +784,13 @@ mod tests {
         let toks = lex(FileId(0), "a+=-b<<=c", &[], &mut d);
         let ops: Vec<_> = toks
             .iter()
-            .filter_map(|t| if let T::Op(o) = t.t { Some(o) } else { None })
+            .filter_map(|t| {
+                if let T::Op(o) = t.t {
+                    Some(o.text())
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(ops, vec!["+=", "-", "<<="]);
         assert!(!d.has_errors());

@@ -9,7 +9,7 @@
 //! every file. Expanded tokens take the span of the outermost use, so a later error inside an
 //! expansion points at the `@NAME` the user wrote.
 
-use super::lexer::{T, Tok};
+use super::lexer::{T, Tok, op};
 use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
 use indexmap::IndexMap;
@@ -245,7 +245,7 @@ impl Expander<'_> {
         };
         self.bump();
         let mut params: Vec<Name> = vec![];
-        if self.peek().t == T::Op("(") {
+        if matches!(self.peek().t, T::Op(op!("("))) {
             self.bump();
             loop {
                 let t = *self.peek();
@@ -254,7 +254,7 @@ impl Expander<'_> {
                         self.bump();
                         params.push(*p);
                     }
-                    T::Op(")") if params.is_empty() => {}
+                    T::Op(op!(")")) if params.is_empty() => {}
                     _ => {
                         let d = self
                             .err(
@@ -268,10 +268,10 @@ impl Expander<'_> {
                     }
                 }
                 match self.peek().t {
-                    T::Op(",") => {
+                    T::Op(op!(",")) => {
                         self.bump();
                     }
-                    T::Op(")") => {
+                    T::Op(op!(")")) => {
                         self.bump();
                         break;
                     }
@@ -369,7 +369,7 @@ impl Expander<'_> {
             return Some((vec![], 0));
         }
         let plural = if want == 1 { "" } else { "s" };
-        if toks.first().map(|t| &t.t) != Some(&T::Op("(")) {
+        if toks.first().map(|t| &t.t) != Some(&T::Op(op!("("))) {
             let d = self
                 .err(
                     use_span,
@@ -398,10 +398,10 @@ impl Expander<'_> {
             };
             i += 1;
             match t.t {
-                T::Op("(" | "[" | "{") => depth += 1,
-                T::Op(")") if depth == 0 => break,
-                T::Op(")" | "]" | "}") => depth = depth.saturating_sub(1),
-                T::Op(",") if depth == 0 => {
+                T::Op(op!("(") | op!("[") | op!("{")) => depth += 1,
+                T::Op(op!(")")) if depth == 0 => break,
+                T::Op(op!(")") | op!("]") | op!("}")) => depth = depth.saturating_sub(1),
+                T::Op(op!(",")) if depth == 0 => {
                     args.push(vec![]);
                     continue;
                 }

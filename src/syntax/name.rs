@@ -19,16 +19,62 @@ use std::sync::{LazyLock, Mutex};
 pub struct Name(&'static Text);
 
 /// A leaked text behind one more pointer, so that a `Name` is one word rather than a `&str`'s
-/// two (a token is then 48 bytes, not 56).
-struct Text(Box<str>);
+/// two (a token is then 40 bytes, not 48).
+struct Text(&'static str);
 
 impl Text {
     fn leak(s: Box<str>) -> &'static Text {
-        Box::leak(Box::new(Text(s)))
+        Box::leak(Box::new(Text(Box::leak(s))))
     }
     fn str(&'static self) -> &'static str {
-        &self.0
+        self.0
     }
+}
+
+/// The words the parser looks for, interned first (from this table) so that it finds them by
+/// address rather than by comparing strings: the reserved words, which cannot name anything
+/// (`RESERVED` of them), then words that are keywords only where the parser expects one.
+/// `kw` names them.
+static WORDS: [Text; 21] = [
+    Text("probe"),
+    Text("global"),
+    Text("function"),
+    Text("if"),
+    Text("else"),
+    Text("while"),
+    Text("for"),
+    Text("foreach"),
+    Text("in"),
+    Text("break"),
+    Text("continue"),
+    Text("next"),
+    Text("return"),
+    Text("delete"),
+    Text("private"),
+    Text("try"),
+    Text("catch"),
+    Text("long"),
+    Text("string"),
+    Text("limit"),
+    Text("later"),
+];
+const RESERVED: usize = 17;
+
+/// The parser's words as `Name`s, to compare with `Name::is`.
+pub mod kw {
+    use super::{Name, WORDS};
+    pub const PROBE: Name = Name(&WORDS[0]);
+    pub const GLOBAL: Name = Name(&WORDS[1]);
+    pub const FUNCTION: Name = Name(&WORDS[2]);
+    pub const IF: Name = Name(&WORDS[3]);
+    pub const ELSE: Name = Name(&WORDS[4]);
+    pub const IN: Name = Name(&WORDS[8]);
+    pub const PRIVATE: Name = Name(&WORDS[14]);
+    pub const CATCH: Name = Name(&WORDS[16]);
+    pub const LONG: Name = Name(&WORDS[17]);
+    pub const STRING: Name = Name(&WORDS[18]);
+    pub const LIMIT: Name = Name(&WORDS[19]);
+    pub const LATER: Name = Name(&WORDS[20]);
 }
 
 const _: () = assert!(std::mem::size_of::<Name>() == 8);
@@ -55,7 +101,8 @@ impl Hash for Key {
     }
 }
 
-static NAMES: LazyLock<Mutex<FxHashSet<Key>>> = LazyLock::new(Default::default);
+static NAMES: LazyLock<Mutex<FxHashSet<Key>>> =
+    LazyLock::new(|| Mutex::new(WORDS.iter().map(Key).collect()));
 
 impl Name {
     /// The one `Name` for `s`, leaking a copy the first time `s` is seen.
@@ -82,6 +129,19 @@ impl Name {
 
     pub fn as_str(self) -> &'static str {
         self.0.str()
+    }
+
+    /// Whether this is one of the parser's reserved words (`probe`, `if`, `in`, ...).
+    pub fn is_reserved(self) -> bool {
+        WORDS[..RESERVED]
+            .as_ptr_range()
+            .contains(&std::ptr::from_ref(self.0))
+    }
+
+    /// Whether this is `w`, by address: a text has one `Name`. For the parser's words
+    /// (`kw::IN`), where `==` would compare the texts of names that differ.
+    pub fn is(self, w: Name) -> bool {
+        std::ptr::eq(self.0, w.0)
     }
 }
 
@@ -195,5 +255,27 @@ mod tests {
         assert_eq!(&*c, "name_test_y");
         assert!(a < c);
         assert_eq!(format!("{a:?} {c}"), "\"name_test_x\" name_test_y");
+        assert!(
+            Name::new("probe").is_reserved() && Name::from_string("catch".into()).is_reserved()
+        );
+        assert!(!a.is_reserved() && !Name::new("limit").is_reserved());
+        assert!(Name::new("in").is(kw::IN) && Name::new("limit").is(kw::LIMIT));
+        assert!(!a.is(kw::IN));
+        for (w, n) in [
+            ("probe", kw::PROBE),
+            ("global", kw::GLOBAL),
+            ("function", kw::FUNCTION),
+            ("if", kw::IF),
+            ("else", kw::ELSE),
+            ("in", kw::IN),
+            ("private", kw::PRIVATE),
+            ("catch", kw::CATCH),
+            ("long", kw::LONG),
+            ("string", kw::STRING),
+            ("limit", kw::LIMIT),
+            ("later", kw::LATER),
+        ] {
+            assert_eq!(n.as_str(), w);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! and keeps only the live branch of every `%( COND %? ... %: ... %)`. Conditions may ask about
 //! the target kernel (its version and `.config`), which is read only when a condition needs it.
 
-use super::lexer::{T, Tok};
+use super::lexer::{T, Tok, op};
 use super::name::Name;
 use crate::diag::{Diag, Diags, Span, codes};
 use std::cmp::Ordering;
@@ -327,7 +327,7 @@ impl Pp<'_> {
 
     fn cond_or(&mut self) -> bool {
         let mut v = self.cond_and();
-        while self.peek().t == T::Op("||") {
+        while matches!(self.peek().t, T::Op(op!("||"))) {
             self.bump();
             let r = self.cond_and();
             v = v || r;
@@ -337,7 +337,7 @@ impl Pp<'_> {
 
     fn cond_and(&mut self) -> bool {
         let mut v = self.cond_atom();
-        while self.peek().t == T::Op("&&") {
+        while matches!(self.peek().t, T::Op(op!("&&"))) {
             self.bump();
             let r = self.cond_atom();
             v = v && r;
@@ -346,10 +346,10 @@ impl Pp<'_> {
     }
 
     fn cond_atom(&mut self) -> bool {
-        if self.peek().t == T::Op("(") {
+        if matches!(self.peek().t, T::Op(op!("("))) {
             self.bump();
             let v = self.cond_or();
-            if self.peek().t == T::Op(")") {
+            if matches!(self.peek().t, T::Op(op!(")"))) {
                 self.bump();
             } else {
                 let sp = self.peek().span;
@@ -365,7 +365,9 @@ impl Pp<'_> {
         let lhs = self.operand(&lhs_tok);
         let op_tok = self.bump();
         let op = match op_tok.t {
-            T::Op(o @ ("==" | "!=" | "<" | "<=" | ">" | ">=")) => o,
+            T::Op(o @ (op!("==") | op!("!=") | op!("<") | op!("<=") | op!(">") | op!(">="))) => {
+                o.text()
+            }
             _ => {
                 self.cond_error(
                     Diag::error(
