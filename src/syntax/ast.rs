@@ -457,8 +457,9 @@ impl StatFn {
     }
 }
 
-/// Calls `f` on `e` and every expression inside it, outermost first.
-pub fn walk_expr<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+/// Calls `f` on `e` and every expression inside it, outermost first. Generic rather than
+/// through `dyn`, so that each scan's closure is inlined into its own walk.
+pub fn walk_expr<'e, F: FnMut(&'e Expr) + ?Sized>(e: &'e Expr, f: &mut F) {
     use ExprKind::*;
     f(e);
     match &e.kind {
@@ -500,7 +501,11 @@ pub fn walk_expr<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
 }
 
 /// Calls `fs` on `s` and every statement inside it, and `fe` on every expression in them.
-pub fn walk_stmt<'e>(s: &'e Stmt, fe: &mut dyn FnMut(&'e Expr), fs: &mut dyn FnMut(&'e Stmt)) {
+pub fn walk_stmt<'e, FE, FS>(s: &'e Stmt, fe: &mut FE, fs: &mut FS)
+where
+    FE: FnMut(&'e Expr) + ?Sized,
+    FS: FnMut(&'e Stmt) + ?Sized,
+{
     use StmtKind::*;
     fs(s);
     match &s.kind {
