@@ -82,26 +82,22 @@ impl CWriter {
     /// A line from pieces of any kind (`cline!` builds the list): text, numbers, temporaries.
     /// What `line_fmt` writes, at a fraction of its cost: no format string to walk, no padding
     /// checks per argument. Like `line`, a line that comes out empty gets no indentation.
-    pub fn line_pieces(&mut self, pieces: &[&dyn Piece]) {
+    pub fn line_pieces(&mut self, pieces: &impl Pieces) {
         let start = self.out.len();
         self.indent_here();
         let text = self.out.len();
-        for p in pieces {
-            p.put(&mut self.out);
-        }
+        pieces.put_all(&mut self.out);
         if self.out.len() == text {
             self.out.truncate(start);
         }
         self.out.push('\n');
     }
     /// `open` with the head from pieces (`copen!`).
-    pub fn open_pieces(&mut self, pieces: &[&dyn Piece]) {
+    pub fn open_pieces(&mut self, pieces: &impl Pieces) {
         let start = self.out.len();
         self.indent_here();
         let text = self.out.len();
-        for p in pieces {
-            p.put(&mut self.out);
-        }
+        pieces.put_all(&mut self.out);
         if self.out.len() > text {
             self.out.push(' ');
         } else {
@@ -247,6 +243,55 @@ impl Piece for i32 {
     }
 }
 
+/// A line's pieces in order: a tuple of references to `Piece`s, as `cline!` builds it.
+pub trait Pieces {
+    fn put_all(&self, out: &mut String);
+}
+impl Pieces for () {
+    fn put_all(&self, _: &mut String) {}
+}
+macro_rules! tuple_pieces {
+    ($($i:tt $t:ident),*) => {
+        impl<$($t: Piece + ?Sized),*> Pieces for ($(&$t,)*) {
+            fn put_all(&self, out: &mut String) {
+                $(self.$i.put(out);)*
+            }
+        }
+    };
+}
+tuple_pieces!(0 T0);
+tuple_pieces!(0 T0, 1 T1);
+tuple_pieces!(0 T0, 1 T1, 2 T2);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26, 27 T27);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26, 27 T27, 28 T28);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26, 27 T27, 28 T28, 29 T29);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26, 27 T27, 28 T28, 29 T29, 30 T30);
+tuple_pieces!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13, 14 T14, 15 T15, 16 T16, 17 T17, 18 T18, 19 T19, 20 T20, 21 T21, 22 T22, 23 T23, 24 T24, 25 T25, 26 T26, 27 T27, 28 T28, 29 T29, 30 T30, 31 T31);
+
 /// `n` in decimal, as `{}` writes it, two digits at a time from a table: no buffer to check
 /// as UTF-8 and no character-at-a-time pushes (a number stands on most generated lines).
 pub fn push_u64(out: &mut String, n: u64) {
@@ -264,18 +309,19 @@ pub fn push_u64(out: &mut String, n: u64) {
 }
 
 /// `cline!(w; a, b, ...)`: `w.line_pieces` of the pieces, each anything `Piece` (text, numbers,
-/// temporaries), in order. The pieces are evaluated before `w` is borrowed.
+/// temporaries), in order. The pieces are evaluated (into a tuple of references) before `w`
+/// is borrowed; each is written by its own type's `put`, with no virtual call.
 macro_rules! cline {
     ($w:expr; $($p:expr),* $(,)?) => {{
-        let pieces: &[&dyn $crate::backend::c::writer::Piece] = &[$(&$p),*];
-        $w.line_pieces(pieces);
+        let pieces = ($(&$p,)*);
+        $w.line_pieces(&pieces);
     }};
 }
 /// `copen!(w; a, b, ...)`: `w.open_pieces`, as `cline!`.
 macro_rules! copen {
     ($w:expr; $($p:expr),* $(,)?) => {{
-        let pieces: &[&dyn $crate::backend::c::writer::Piece] = &[$(&$p),*];
-        $w.open_pieces(pieces);
+        let pieces = ($(&$p,)*);
+        $w.open_pieces(&pieces);
     }};
 }
 pub(crate) use {cline, copen};
