@@ -62,8 +62,7 @@ impl FrameRef {
     /// and `write!` costs several times as much for a name this short.
     fn push_to(self, out: &mut String) {
         out.push_str("f->");
-        out.push(self.0.kind.letter());
-        push_u64(out, self.0.n as u64);
+        self.0.put(out);
     }
 }
 impl Piece for FrameRef {

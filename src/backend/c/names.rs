@@ -7,10 +7,9 @@ use super::writer::{Piece, c_ident, push_ident, push_u64};
 
 /// `prefix` and the name as an identifier, in one allocation: pass 3 names something at
 /// almost every line it writes.
-fn prefixed(prefix: &str, name: &str) -> String {
+fn prefixed(prefix: &'static str, name: &str) -> String {
     let mut o = String::with_capacity(prefix.len() + name.len());
-    o.push_str(prefix);
-    push_ident(&mut o, name);
+    Named(prefix, name).put(&mut o);
     o
 }
 

@@ -52,37 +52,20 @@ impl CWriter {
         self.out.push_str(s);
         self.out.push('\n');
     }
-    /// A line formatted straight into the output (`w.line_fmt(format_args!(...))`), with no
-    /// String of its own: pass 3 writes most of its lines this way. Like `line`, a line that
-    /// comes out empty gets no indentation.
+    /// A line formatted straight into the output (`w.line_fmt(format_args!(...))`), for the
+    /// few lines that need a format spec (`{:#x}`); the rest are `cline!`. Like `line`, a line
+    /// that comes out empty gets no indentation.
     pub fn line_fmt(&mut self, args: fmt::Arguments) {
-        let start = self.out.len();
-        self.indent_here();
-        let text = self.out.len();
-        let _ = self.out.write_fmt(args);
-        if self.out.len() == text {
-            self.out.truncate(start);
-        }
-        self.out.push('\n');
+        self.line_pieces(&(&args,));
     }
-    /// A line from pieces written one after another, for the lines pass 3 writes most (frame
-    /// members, key columns): `line_fmt`'s formatting costs more than their text. Like
-    /// `line`, a line that comes out empty gets no indentation.
+    /// A line from text pieces already in a slice (`line_pieces` of them).
     pub fn line_of(&mut self, pieces: &[&str]) {
-        if pieces.iter().all(|p| p.is_empty()) {
-            self.out.push('\n');
-            return;
-        }
-        self.indent_here();
-        for p in pieces {
-            self.out.push_str(p);
-        }
-        self.out.push('\n');
+        self.line_pieces(pieces);
     }
     /// A line from pieces of any kind (`cline!` builds the list): text, numbers, temporaries.
     /// What `line_fmt` writes, at a fraction of its cost: no format string to walk, no padding
     /// checks per argument. Like `line`, a line that comes out empty gets no indentation.
-    pub fn line_pieces(&mut self, pieces: &impl Pieces) {
+    pub fn line_pieces<P: Pieces + ?Sized>(&mut self, pieces: &P) {
         let start = self.out.len();
         self.indent_here();
         let text = self.out.len();
@@ -93,7 +76,7 @@ impl CWriter {
         self.out.push('\n');
     }
     /// `open` with the head from pieces (`copen!`).
-    pub fn open_pieces(&mut self, pieces: &impl Pieces) {
+    pub fn open_pieces<P: Pieces + ?Sized>(&mut self, pieces: &P) {
         let start = self.out.len();
         self.indent_here();
         let text = self.out.len();
@@ -129,19 +112,7 @@ impl CWriter {
     }
     /// `open` with the head formatted in place.
     pub fn open_fmt(&mut self, head: fmt::Arguments) {
-        let start = self.out.len();
-        self.indent_here();
-        let text = self.out.len();
-        let _ = self.out.write_fmt(head);
-        if self.out.len() > text {
-            self.out.push(' ');
-        } else {
-            // As `open("")` writes it.
-            self.out.truncate(start);
-            self.indent_here();
-        }
-        self.out.push_str("{\n");
-        self.indent += 1;
+        self.open_pieces(&(&head,));
     }
     pub fn close(&mut self) {
         self.indent -= 1;
@@ -249,6 +220,14 @@ pub trait Pieces {
 }
 impl Pieces for () {
     fn put_all(&self, _: &mut String) {}
+}
+/// Text pieces in a slice (`line_of`).
+impl Pieces for [&str] {
+    fn put_all(&self, out: &mut String) {
+        for p in self {
+            out.push_str(p);
+        }
+    }
 }
 macro_rules! tuple_pieces {
     ($($i:tt $t:ident),*) => {
