@@ -24,6 +24,7 @@ pub mod backend;
 pub mod cli;
 pub mod diag;
 pub mod driver;
+pub mod heap;
 pub mod ir;
 pub mod kbuild;
 pub mod limits;

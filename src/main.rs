@@ -6,17 +6,26 @@ use clap::Parser;
 use std::process::ExitCode;
 use stp_hwbp::cli::Cli;
 use stp_hwbp::driver;
+use stp_hwbp::heap;
+
+#[global_allocator]
+static HEAP: heap::Heap = heap::Heap;
 
 fn main() -> ExitCode {
     tune_malloc();
     let cli = Cli::parse();
-    prefault_heap(script_len(&cli));
+    let len = script_len(&cli);
+    prefault_heap(len);
     let child = std::thread::Builder::new()
         .stack_size(256 << 20)
         // The run ends the process from this thread: its 256 MiB stack is not unmapped first
         // (a join costs `munmap` of the whole reservation; `exit` flushes stdout as a return
         // from `main` would). `main` only sees a join when the driver panicked.
         .spawn(move || {
+            // The passes' small blocks come from the region (see `heap`); the rest from
+            // glibc's heap, pre-faulted above.
+            let small = len.saturating_mul(SMALL_PER_SCRIPT_BYTE);
+            heap::claim(usize::try_from(small).unwrap_or(usize::MAX));
             let code = driver::main(cli);
             std::process::exit(code)
         });
@@ -51,31 +60,36 @@ fn script_len(cli: &Cli) -> u64 {
     }
 }
 
-/// Heap the passes surely touch per byte of script: at their peak, 31 bytes on a generated
-/// 3,200-line script and 19 on a 100,000-line one (`valgrind --tool=massif`), where the
-/// 12 MiB cap below applies long before.
-const HEAP_PER_SCRIPT_BYTE: u64 = 32;
+/// Small blocks (see `heap`) the passes surely use per byte of script: 13 bytes on a generated
+/// 3,200-line script and 10 on a 100,000-line one, at their high-water mark.
+const SMALL_PER_SCRIPT_BYTE: u64 = 8;
 
-/// Maps the heap a large script's translation will touch in one go, in huge pages, instead
+/// Memory the passes surely touch in glibc's heap (the larger blocks: token and IR vectors,
+/// buffers) per byte of script: the page faults of a 3,200-line script stop falling at 24.
+const LARGE_PER_SCRIPT_BYTE: u64 = 24;
+
+/// Maps the part of glibc's heap a large script's translation will touch in one go, instead
 /// of one page fault per 4 KiB as the passes first write it: on a 3,200-line script the
 /// faults (the kernel's fault path and memory-cgroup charging more than the zeroing) were a
-/// quarter of `-p3`'s CPU time. Only whole 2 MiB pages that the translation will fill are
-/// asked for, so peak memory is unchanged; a script under 64 KiB is left alone. Both
-/// `madvise` calls are advice: a kernel without transparent huge pages or
-/// `MADV_POPULATE_WRITE` (before 5.14) just faults the pages in as before.
+/// quarter of `-p3`'s CPU time. The whole block is populated from its first page, as the
+/// allocations after it is freed start there; whole 2 MiB pages inside it are asked to be
+/// huge. Only what the translation will fill is asked for, so peak memory is unchanged; a
+/// script under 64 KiB is left alone. Both `madvise` calls are advice: a kernel without
+/// transparent huge pages or `MADV_POPULATE_WRITE` (before 5.14) just faults the pages in as
+/// before.
 #[allow(unsafe_code)]
 fn prefault_heap(script_bytes: u64) {
     const HUGE: usize = 2 << 20;
+    const PAGE: usize = 4096;
     // Past the 16 MiB top pad, glibc would give the populated pages back when the block
     // below is freed.
     const MOST: usize = 12 << 20;
     // `MADV_POPULATE_WRITE`, which the libc crate does not name yet.
     const POPULATE_WRITE: libc::c_int = 23;
-    let want = usize::try_from(script_bytes.saturating_mul(HEAP_PER_SCRIPT_BYTE))
+    let want = usize::try_from(script_bytes.saturating_mul(LARGE_PER_SCRIPT_BYTE))
         .unwrap_or(MOST)
-        .min(MOST)
-        & !(HUGE - 1);
-    if want == 0 {
+        .min(MOST);
+    if want < (64 << 10) * LARGE_PER_SCRIPT_BYTE as usize {
         return;
     }
     // SAFETY: before any other thread exists. The block is allocated from the heap (the mmap
@@ -84,15 +98,17 @@ fn prefault_heap(script_bytes: u64) {
     // no contents.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        let p = libc::malloc(want + HUGE);
+        let p = libc::malloc(want + HUGE) as usize;
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
-        if p.is_null() {
+        if p == 0 {
             return;
         }
-        let start = (p as usize + HUGE - 1) & !(HUGE - 1);
-        let at = start as *mut libc::c_void;
-        libc::madvise(at, want, libc::MADV_HUGEPAGE);
-        libc::madvise(at, want, POPULATE_WRITE);
-        libc::free(p);
+        let (lo, hi) = ((p + PAGE - 1) & !(PAGE - 1), (p + want) & !(PAGE - 1));
+        let (hlo, hhi) = ((p + HUGE - 1) & !(HUGE - 1), (p + want) & !(HUGE - 1));
+        if hhi > hlo {
+            libc::madvise(hlo as *mut libc::c_void, hhi - hlo, libc::MADV_HUGEPAGE);
+        }
+        libc::madvise(lo as *mut libc::c_void, hi - lo, POPULATE_WRITE);
+        libc::free(p as *mut libc::c_void);
     }
 }
