@@ -1,9 +1,16 @@
 //! The `stp-hwbp` command: parses the command line and hands it to the driver. All real work
 //! runs on a thread with a large stack, so that deeply nested (but accepted) scripts cannot
 //! overflow it.
+//!
+//! The C `main` is ours (`no_main`) rather than std's: std's start-up reads
+//! `/proc/self/maps` through glibc to locate the main thread's stack for its overflow
+//! message, which was a tenth of a one-probe `-p3` run's instructions, and the kernel's
+//! formatting of that file more. What else std's start-up does that this program needs is done
+//! in `main` below. (Nesting deeper than the parser's limit is refused before any pass
+//! recurses, so the stack overflow message is not what protects a run.)
+#![no_main]
 
 use clap::Parser;
-use std::process::ExitCode;
 use stp_hwbp::cli::Cli;
 use stp_hwbp::driver;
 use stp_hwbp::heap;
@@ -11,7 +18,45 @@ use stp_hwbp::heap;
 #[global_allocator]
 static HEAP: heap::Heap = heap::Heap;
 
-fn main() -> ExitCode {
+/// Called by glibc's start-up with the arguments, which std reads by itself (glibc hands them
+/// to std's own initialiser too).
+#[unsafe(no_mangle)]
+#[allow(unsafe_code)]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    standard_fds();
+    // As std does: a closed pipe is an EPIPE error from `write`, which the output paths
+    // handle, not a signal that kills the run.
+    // SAFETY: setting a signal's disposition to ignore, before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    run()
+}
+
+/// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, as std's start-up does:
+/// otherwise the next file opened (a kbuild file, the module) would become the run's stdout or
+/// stderr, and its messages would be written into it.
+#[allow(unsafe_code)]
+fn standard_fds() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: polls three descriptors without waiting, into the array above.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for p in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        // SAFETY: opening a path from a C string literal; the descriptor is kept for the run,
+        // and it takes the lowest free number, the one that was closed.
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if fd != p.fd {
+            // Nothing can be reported without these descriptors.
+            std::process::abort();
+        }
+    }
+}
+
+fn run() -> libc::c_int {
     tune_malloc();
     let cli = Cli::parse();
     let len = script_len(&cli);
@@ -33,7 +78,7 @@ fn main() -> ExitCode {
     let _ = child.map(|h| h.join());
     // Not std's eprintln!, which would panic again on a closed stderr.
     let _ = std::io::Write::write_all(&mut std::io::stderr(), b"stp-hwbp: internal error\n");
-    ExitCode::from(101)
+    101
 }
 
 /// The passes run on a second thread, which glibc would give an arena of its own, grown a few
