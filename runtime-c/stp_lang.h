@@ -342,5 +342,6 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 #include "stp_target_set.h"
 #include "stp_usym.h"
 #include "stp_procmem.h"
+#include "stp_ns.h"
 
 #endif /* STP_LANG_H */
