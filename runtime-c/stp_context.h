@@ -210,6 +210,21 @@ static inline __printf(3, 4) int stp_error_near(struct stp_context *c, const cha
 	return -1;
 }
 
+/* NMI, IRQ, process. After a call whose error belongs to its caller (error(), marked
+ * pragma:near): places a pending error that has no place yet near where, the call. Whether
+ * an error is pending. */
+static inline bool stp_failed_near(struct stp_context *c, const char *where)
+{
+	size_t n;
+
+	if (likely(!c->last_error))
+		return false;
+	n = strnlen(c->error_buf, sizeof(c->error_buf));
+	if (c->last_error == c->error_buf && n == c->error_len)
+		snprintf(c->error_buf + n, sizeof(c->error_buf) - n, " near %s", where);
+	return true;
+}
+
 /* NMI, IRQ, process. Reports a full array (a map or a statistics array), naming the limit
  * it reached (its declared size, or MAXMAPENTRIES); returns 1 so that generated code reads
  * `if (stp_map_set_long(m, ...) && stp_map_full(c, m, "arr", "f.stp:3:5")) goto stp_out;`. */

@@ -30,7 +30,7 @@ static long stp_target;
 static inline int64_t stp_div(struct stp_context *c, int64_t a, int64_t b, const char *where)
 {
 	if (unlikely(b == 0)) {
-		stp_error_near(c, where, "division by zero");
+		stp_error_near(c, where, "division by 0");
 		return 0;
 	}
 	if (unlikely(b == -1))
@@ -42,7 +42,7 @@ static inline int64_t stp_div(struct stp_context *c, int64_t a, int64_t b, const
 static inline int64_t stp_mod(struct stp_context *c, int64_t a, int64_t b, const char *where)
 {
 	if (unlikely(b == 0)) {
-		stp_error_near(c, where, "division by zero");
+		stp_error_near(c, where, "division by 0");
 		return 0;
 	}
 	if (unlikely(b == -1))
@@ -342,5 +342,6 @@ static inline void stp_run_sub(void (*body)(struct stp_context *), const char *p
 #include "stp_target_set.h"
 #include "stp_usym.h"
 #include "stp_procmem.h"
+#include "stp_ns.h"
 
 #endif /* STP_LANG_H */

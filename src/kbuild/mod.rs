@@ -63,6 +63,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "stp_procmem.h",
         include_str!("../../runtime-c/stp_procmem.h"),
     ),
+    ("stp_ns.h", include_str!("../../runtime-c/stp_ns.h")),
     ("stp_watch.h", include_str!("../../runtime-c/stp_watch.h")),
     (
         "stp_arbiter.h",

@@ -508,7 +508,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/control.stp"
- /* context: any */
+ /* context: any */ /* pragma:near: placed at the call */
 	STAP_ERROR("%s", STAP_ARG_msg);
 #line 514 "stphwbp_tapset_functions.c"
 	}
@@ -632,7 +632,7 @@ static void stp_probe_0(struct stp_context *c) {
 	if ((int64_t)((f->l_a) == (0LL))) {
 		STP_STMT();
 		stp_fn_error(c, "no pid_max");
-		if (unlikely(c->last_error))
+		if (unlikely(stp_failed_near(c, "tapset_functions.stp:14:15")))
 			goto stp_out;
 	}
 	STP_STMT();

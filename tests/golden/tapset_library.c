@@ -2828,7 +2828,7 @@ static void stp_fn_assert_1(struct stp_context *c, int64_t a_expression) {
 	if (!(f->l_expression)) {
 		STP_STMT();
 		stp_fn_error(c, "assertion failed");
-		if (unlikely(c->last_error))
+		if (unlikely(stp_failed_near(c, "<tapset>/control.stp:36:3")))
 			goto stp_out;
 	}
 	goto stp_out;
@@ -2852,7 +2852,7 @@ static void stp_fn_assert_2(struct stp_context *c, int64_t a_expression, const c
 	if (!(f->l_expression)) {
 		STP_STMT();
 		stp_fn_error(c, f->l_msg);
-		if (unlikely(c->last_error))
+		if (unlikely(stp_failed_near(c, "<tapset>/control.stp:32:3")))
 			goto stp_out;
 	}
 	goto stp_out;
@@ -2880,7 +2880,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/control.stp"
- /* context: any */
+ /* context: any */ /* pragma:near: placed at the call */
 	STAP_ERROR("%s", STAP_ARG_msg);
 #line 2886 "stphwbp_tapset_library.c"
 	}

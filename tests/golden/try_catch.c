@@ -82,7 +82,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/control.stp"
- /* context: any */
+ /* context: any */ /* pragma:near: placed at the call */
 	STAP_ERROR("%s", STAP_ARG_msg);
 #line 88 "stphwbp_try_catch.c"
 	}
@@ -194,7 +194,7 @@ stp_try_end1:
 		__label__ stp_out;
 		STP_STMT();
 		stp_fn_error(c, "boom");
-		if (unlikely(c->last_error))
+		if (unlikely(stp_failed_near(c, "try_catch.stp:9:9")))
 			goto stp_out;
 		goto stp_try_end3;
 	stp_out:
@@ -238,7 +238,7 @@ stp_try_end3:
 					stp_strcpy(f->s8, f->l_inner);
 					stp_strcat(f->s8, "!");
 					stp_fn_error(c, f->s8);
-					if (unlikely(c->last_error))
+					if (unlikely(stp_failed_near(c, "try_catch.stp:12:50")))
 						goto stp_out;
 				}
 			stp_try_end6:

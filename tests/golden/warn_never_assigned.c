@@ -64,7 +64,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 	#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto stp_out; } while (0)
 	{
 #line 7 "<tapset>/control.stp"
- /* context: any */
+ /* context: any */ /* pragma:near: placed at the call */
 	STAP_ERROR("%s", STAP_ARG_msg);
 #line 70 "stphwbp_warn_never_assigned.c"
 	}
@@ -156,7 +156,7 @@ static void stp_probe_0(struct stp_context *c) {
 		__label__ stp_out;
 		STP_STMT();
 		stp_fn_error(c, "x");
-		if (unlikely(c->last_error))
+		if (unlikely(stp_failed_near(c, "warn_never_assigned.stp:16:9")))
 			goto stp_out;
 		goto stp_try_end3;
 	stp_out:

@@ -226,6 +226,20 @@ impl<'a> BodyGen<'a> {
         self.w.line("\tgoto stp_out;");
     }
 
+    /// The check after a call to `func` at `span`. A function marked `pragma:near` (`error()`)
+    /// raises its error for the caller, so the error is placed at the call, as SystemTap's
+    /// `near` names the statement that called it.
+    fn call_check(&mut self, func: Id<Function>, span: Span) {
+        let near = matches!(&self.m.functions[func].body, Body::Embedded(c, _) if c.contains("pragma:near"));
+        if near {
+            let wh = self.where_(span);
+            cline!(self.w; "if (unlikely(stp_failed_near(c, ", wh, ")))");
+            self.w.line("\tgoto stp_out;");
+        } else {
+            self.fail_check();
+        }
+    }
+
     /// `enable`/`disable`: a request to the arbiter (stp_arbiter.h), done later in process
     /// context; only a full queue or instance pool fails here.
     fn watch_request(&mut self, w: Id<Watch>, op: &str, arg: Option<&Expr>, span: Span) {
@@ -596,7 +610,7 @@ impl<'a> BodyGen<'a> {
                 let a = self.args(*func, args);
                 cline!(self.w; self.function_name(*func), "(c", a, ");");
                 self.give(a);
-                self.fail_check();
+                self.call_check(*func, e.span);
             }
             _ => {
                 let _ = self.long(e);
@@ -741,7 +755,7 @@ impl<'a> BodyGen<'a> {
                 let t = self.temp_ref(TempKind::Long);
                 cline!(self.w; t, " = ", self.function_name(*func), "(c", a, ");");
                 self.give(a);
-                self.fail_check();
+                self.call_check(*func, e.span);
                 t.push_to(out);
             }
             ExprKind::Builtin { .. } => {
@@ -1094,7 +1108,7 @@ impl<'a> BodyGen<'a> {
                 let a = self.args(*func, args);
                 cline!(self.w; self.function_name(*func), "(c, ", t, a, ");");
                 self.give(a);
-                self.fail_check();
+                self.call_check(*func, e.span);
                 t
             }
             ExprKind::Builtin {

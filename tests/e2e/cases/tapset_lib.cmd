@@ -1,1 +1,1 @@
-exec env STPVAR=hello cat /proc/sys/kernel/pid_max > /dev/null
+exec setsid env STPVAR=hello cat /proc/sys/kernel/pid_max > /dev/null
