@@ -256,7 +256,7 @@ impl Session {
                 return Err(Stop::Script);
             }
         };
-        let lib = self.macro_library()?;
+        let lib = self.macros_for(&text)?;
         let file = self.sm.add(name, text, origin);
         self.sm.set_stray(file, stray);
         let args = self.cfg.args.clone();
@@ -278,6 +278,17 @@ impl Session {
         }
         self.check()?;
         Ok(script)
+    }
+
+    /// The macros a file of text `text` sees. The library is read and parsed only for a text
+    /// that may invoke a macro: a third of a one-probe run's instructions were parsing the
+    /// embedded library for a script that names none. With `-I` directories it always is,
+    /// so that their `.stpm` files' errors are reported whatever the script holds.
+    fn macros_for(&mut self, text: &str) -> Result<std::rc::Rc<syntax::macros::Library>, Stop> {
+        if self.cfg.include_dirs.is_empty() && !syntax::tokens::needs_token_passes(text) {
+            return Ok(std::rc::Rc::default());
+        }
+        self.macro_library()
     }
 
     /// The macros every file sees: those of the `.stpm` macro libraries (embedded, then `-I`
@@ -304,7 +315,6 @@ impl Session {
     /// (`sema::tapsets::embedded_declares`, indexed at build time); `-I` tapsets always
     /// are. Their order stays the sources'.
     fn parse_tapsets(&mut self, script: Option<&ast::Script>) -> Result<Vec<ast::Script>, Stop> {
-        let lib = self.macro_library()?;
         let sources = sema::tapsets::sources(&self.cfg.include_dirs)
             .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
         let declares: Vec<Option<&[&str]>> = sources
@@ -332,6 +342,7 @@ impl Session {
                 let Some((name, text)) = sources[i].take_if(|_| needed) else {
                     continue;
                 };
+                let lib = self.macros_for(&text)?;
                 let f = self.sm.add(name, text, Origin::Tapset);
                 let mut env = Env {
                     args: &[],
