@@ -102,7 +102,12 @@ pub fn claim(expect: usize) -> bool {
     }
     // Start on a huge-page boundary, so that the first blocks can be in one huge page.
     let base = (at as usize + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
-    if expect >= HUGE_FROM {
+    if expect < HUGE_FROM {
+        // Where transparent huge pages are on for every mapping, the first small block would
+        // otherwise zero a whole 2 MiB page.
+        // SAFETY: advice on the mapping made above; it changes no contents.
+        unsafe { libc::madvise(base as *mut libc::c_void, RESERVE, libc::MADV_NOHUGEPAGE) };
+    } else {
         // `MADV_POPULATE_WRITE`, which the libc crate does not name yet.
         const POPULATE_WRITE: libc::c_int = 23;
         let populate = expect.min(RESERVE) & !(4096 - 1);
