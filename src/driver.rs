@@ -330,7 +330,8 @@ impl Session {
         let mut wanted: rustc_hash::FxHashSet<crate::syntax::name::Name> =
             script.map(sema::tapsets::used_names).unwrap_or_default();
         let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
-        let mut sources: Vec<Option<(String, String)>> = sources.into_iter().map(Some).collect();
+        let mut sources: Vec<Option<sema::tapsets::Source>> =
+            sources.into_iter().map(Some).collect();
         loop {
             let mut progress = false;
             for i in 0..sources.len() {

@@ -3,6 +3,7 @@
 
 use crate::syntax::ast;
 use rustc_hash::FxHashSet;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The embedded tapsets, as (name, text), in a fixed order.
@@ -71,24 +72,28 @@ pub const EMBEDDED_MACROS: &[(&str, &str)] = &[(
 
 /// Every tapset source: the embedded ones, then each `-I` directory's `*.stp` files sorted by
 /// name, so that later ones may override earlier functions deterministically.
-pub fn sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String, String)>> {
+pub fn sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<Source>> {
     with_ext(EMBEDDED, include_dirs, "stp")
 }
 
 /// Every macro library: the embedded ones, then each `-I` directory's `*.stpm` files by name
 /// (a later definition of a name replaces an earlier one).
-pub fn macro_sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<(String, String)>> {
+pub fn macro_sources(include_dirs: &[impl AsRef<Path>]) -> std::io::Result<Vec<Source>> {
     with_ext(EMBEDDED_MACROS, include_dirs, "stpm")
 }
 
+/// A tapset file's name and text: an embedded one's are the program's own (not copied, as
+/// most are never parsed), a `-I` directory's are read.
+pub type Source = (Cow<'static, str>, Cow<'static, str>);
+
 fn with_ext(
-    embedded: &[(&str, &str)],
+    embedded: &[(&'static str, &'static str)],
     include_dirs: &[impl AsRef<Path>],
     ext: &str,
-) -> std::io::Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = embedded
+) -> std::io::Result<Vec<Source>> {
+    let mut out: Vec<Source> = embedded
         .iter()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .map(|&(n, t)| (Cow::Borrowed(n), Cow::Borrowed(t)))
         .collect();
     for dir in include_dirs {
         let mut files: Vec<_> = std::fs::read_dir(dir.as_ref())?
@@ -99,7 +104,7 @@ fn with_ext(
         files.sort();
         for f in files {
             let text = std::fs::read_to_string(&f)?;
-            out.push((f.display().to_string(), text));
+            out.push((f.display().to_string().into(), text.into()));
         }
     }
     Ok(out)
