@@ -11,6 +11,7 @@
 #define STP_OUTPUT_H
 
 #include "stp_procdir.h"
+#include "stp_format.h"
 
 static struct stp_rings stp_out_rings;
 static DECLARE_WAIT_QUEUE_HEAD(stp_out_wq);
@@ -128,31 +129,32 @@ static inline int stp_print(struct stp_context *c, const char *s, size_t n)
 	return 0;
 }
 
-/* NMI, IRQ, process. Kernel vsnprintf formats (the translator rewrites script formats to
- * them). One call's text longer than STP_PRINTBUF is truncated to STP_PRINTBUF - 1 bytes
- * (as SystemTap clamps one printf to its buffer); the bytes cut count as lost output, which
- * the session's end reports. */
-static inline __printf(2, 3) int stp_printf(struct stp_context *c, const char *fmt, ...)
+/* NMI, IRQ, process. Formats with `vfmt` (the kernel's vsnprintf or the script formatter)
+ * into the probe run's buffer. One call's text longer than STP_PRINTBUF is truncated to
+ * STP_PRINTBUF - 1 bytes (as SystemTap clamps one printf to its buffer); the bytes cut count
+ * as lost output, which the session's end reports. */
+static inline int stp_out_vformat(struct stp_context *c,
+				  int (*vfmt)(char *, size_t, const char *, va_list),
+				  const char *fmt, va_list ap)
 {
-	va_list ap;
 	size_t room = STP_PRINTBUF - c->printlen;
+	va_list again;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(c->printbuf + c->printlen, room, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return n;
-	if ((size_t)n < room) {
+	va_copy(again, ap);
+	n = vfmt(c->printbuf + c->printlen, room, fmt, ap);
+	if (n < 0 || (size_t)n < room) {
+		va_end(again);
+		if (n < 0)
+			return n;
 		c->printlen += n;
 		return 0;
 	}
 	/* Did not fit: commit what was there before, and format again into the empty
-	 * buffer (vsnprintf terminated the partial text, which we drop). */
+	 * buffer (the formatter terminated the partial text, which we drop). */
 	stp_out_commit(c);
-	va_start(ap, fmt);
-	n = vsnprintf(c->printbuf, STP_PRINTBUF, fmt, ap);
-	va_end(ap);
+	n = vfmt(c->printbuf, STP_PRINTBUF, fmt, again);
+	va_end(again);
 	if (n < 0)
 		return n;
 	if ((size_t)n < STP_PRINTBUF) {
@@ -162,6 +164,31 @@ static inline __printf(2, 3) int stp_printf(struct stp_context *c, const char *f
 	c->printlen = STP_PRINTBUF - 1;
 	atomic64_add(n - (STP_PRINTBUF - 1), &stp_out_rings.lost_bytes);
 	return -E2BIG;
+}
+
+/* NMI, IRQ, process. The runtime's own text: kernel vsnprintf formats. */
+static inline __printf(2, 3) int stp_printf(struct stp_context *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = stp_out_vformat(c, vsnprintf, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* NMI, IRQ, process. A script's printf: the translator's rewritten format, formatted as
+ * SystemTap does (stp_format.h). */
+static inline int stp_fmt_printf(struct stp_context *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = stp_out_vformat(c, stp_fmt_vsnprintf, fmt, ap);
+	va_end(ap);
+	return n;
 }
 
 /* Process (session workqueue, after the shutdown function). End-of-session warnings. */

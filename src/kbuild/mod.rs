@@ -52,6 +52,7 @@ pub const RUNTIME: &[(&str, &str)] = &[
     ("stp_quote.h", include_str!("../../runtime-c/stp_quote.h")),
     ("stp_regs.h", include_str!("../../runtime-c/stp_regs.h")),
     ("stp_string.h", include_str!("../../runtime-c/stp_string.h")),
+    ("stp_format.h", include_str!("../../runtime-c/stp_format.h")),
     ("stp_tapset.h", include_str!("../../runtime-c/stp_tapset.h")),
     (
         "stp_target_set.h",

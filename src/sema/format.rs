@@ -1,5 +1,6 @@
 //! `printf`/`sprintf` formats: parsed at translation time into pieces, each conversion with the
-//! argument type it takes, so that the C writer never passes a script string to vsnprintf.
+//! argument type it takes, so that the C writer never passes a script string to the runtime's
+//! formatter (runtime-c/stp_format.h).
 
 use crate::diag::{Diag, Span, codes};
 use crate::ir::{FmtPiece, FmtSize, Ty};
@@ -91,15 +92,6 @@ pub fn parse(fmt: &str, span: Span) -> Result<Vec<FmtPiece>, Diag> {
             )
             .label("in this format")
             .help("known directives: %d %i %u %x %X %o %c %s %p %%, with flags, width and precision (a number or `*`)"));
-        }
-        if conv == 'p' && (width == Some(FmtSize::Star) || precision == Some(FmtSize::Star)) {
-            return Err(Diag::error(
-                codes::FORMAT,
-                span,
-                format!("`*` is not supported in `{spec}`"),
-            )
-            .label("in this format")
-            .help("%p always prints 0x and the hex value; drop the `*`"));
         }
         let big = |s: Option<FmtSize>| matches!(s, Some(FmtSize::Fixed(n)) if n > 1024);
         if big(width) || big(precision) {

@@ -118,7 +118,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		stp_g_hits++;
 		STP_STMT();
-		stp_printf(c, "tick %lld %lld\n", (long long)(f->l_t), (long long)(stp_g_hits));
+		stp_fmt_printf(c, "tick %lld %lld\n", (long long)(f->l_t), (long long)(stp_g_hits));
 		STP_STMT();
 		if ((int64_t)((stp_g_hits) == (2LL))) {
 			STP_STMT();
@@ -145,7 +145,7 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
 	}
 	goto stp_out;
 stp_out:
@@ -164,7 +164,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
 	}
 	goto stp_out;
 stp_out:
@@ -179,13 +179,13 @@ static void stp_probe_3(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
 	}
 	{
 		STP_STMT();
 		stp_strcat(f->l_phase, " (epilogue)");
 		STP_STMT();
-		stp_printf(c, "%s%s\n", "after ", f->l_phase);
+		stp_fmt_printf(c, "%s%s\n", "after ", f->l_phase);
 	}
 	goto stp_out;
 stp_out:
@@ -207,7 +207,7 @@ static void stp_probe_4(struct stp_context *c) {
 		}
 		{
 			STP_STMT();
-			stp_printf(c, "%s%lld%s%s\n", "early ", (long long)(f->l_level), " ", f->l_phase);
+			stp_fmt_printf(c, "%s%lld%s%s\n", "early ", (long long)(f->l_level), " ", f->l_phase);
 		}
 	}
 	goto stp_out;
@@ -225,7 +225,7 @@ static void stp_probe_5(struct stp_context *c) {
 	}
 	{
 		STP_STMT();
-		stp_printf(c, "%lld\n", (long long)(f->l_m));
+		stp_fmt_printf(c, "%lld\n", (long long)(f->l_m));
 	}
 	goto stp_out;
 stp_out:

@@ -40,7 +40,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_count = (int64_t)((uint64_t)(21LL) * (uint64_t)(2LL));
 	(void)(stp_g_count);
 	STP_STMT();
-	stp_printf(c, "%s=%lld (%s)\n", "count", (long long)(stp_g_count), "21");
+	stp_fmt_printf(c, "%s=%lld (%s)\n", "count", (long long)(stp_g_count), "21");
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_count);

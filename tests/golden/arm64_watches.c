@@ -101,7 +101,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "read %lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "read %lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -113,7 +113,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "3 bytes at %llx\n", (unsigned long long)(f->t1));
+	stp_fmt_printf(c, "3 bytes at %llx\n", (unsigned long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -122,7 +122,7 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "7 bytes");
+	stp_fmt_printf(c, "%s\n", "7 bytes");
 	goto stp_out;
 stp_out:
 }
@@ -131,7 +131,7 @@ stp_out:
 static void stp_probe_3(struct stp_context *c) {
 	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "changed");
+	stp_fmt_printf(c, "%s\n", "changed");
 	goto stp_out;
 stp_out:
 }
@@ -140,7 +140,7 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "arm64");
+	stp_fmt_printf(c, "%s\n", "arm64");
 	goto stp_out;
 stp_out:
 }

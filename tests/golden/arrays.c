@@ -153,14 +153,14 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k11, 1LL);
 	if ((int64_t)stp_map_exists(stp_g_one, &f->k11)) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "1 in one");
+		stp_fmt_printf(c, "%s\n", "1 in one");
 	}
 	STP_STMT();
 	stp_key_init(&f->k12);
 	stp_key_long(&f->k12, 3LL);
 	if (!((int64_t)stp_map_exists(stp_g_one, &f->k12))) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "3 not in one");
+		stp_fmt_printf(c, "%s\n", "3 not in one");
 	}
 	STP_STMT();
 	stp_key_init(&f->k13);
@@ -168,7 +168,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k13, 1LL);
 	if ((int64_t)stp_map_exists(stp_g_two, &f->k13)) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "a,1 in two");
+		stp_fmt_printf(c, "%s\n", "a,1 in two");
 	}
 	STP_STMT();
 	stp_key_init(&f->k14);
@@ -193,7 +193,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k18, "b");
 	stp_key_long(&f->k18, 2LL);
 	f->t19 = stp_map_get_long(stp_g_two, &f->k18);
-	stp_printf(c, "%lld %lld %lld\n", (long long)(f->t17), (long long)(f->t19), (long long)(stp_g_s));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t17), (long long)(f->t19), (long long)(stp_g_s));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

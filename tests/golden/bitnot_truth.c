@@ -64,7 +64,7 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	f->t1 = (((int64_t)((stp_g_x) < (4LL))) ^ -1LL);
-	stp_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t1), (long long)((((strncmp(stp_g_s, "a", STP_MAXSTRINGLEN - 1) < 0)) ^ -1LL)), (long long)(((!(stp_g_x)) ^ -1LL)), (long long)(((((stp_g_x) && (0LL))) ^ -1LL)), (long long)(((((stp_g_x) || (0LL))) ^ -1LL)), (long long)((((int64_t)((stp_g_x) == (3LL))) ^ -1LL)), (long long)(~(stp_g_x)));
+	stp_fmt_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t1), (long long)((((strncmp(stp_g_s, "a", STP_MAXSTRINGLEN - 1) < 0)) ^ -1LL)), (long long)(((!(stp_g_x)) ^ -1LL)), (long long)(((((stp_g_x) && (0LL))) ^ -1LL)), (long long)(((((stp_g_x) || (0LL))) ^ -1LL)), (long long)((((int64_t)((stp_g_x) == (3LL))) ^ -1LL)), (long long)(~(stp_g_x)));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

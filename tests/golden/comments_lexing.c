@@ -51,7 +51,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_y = (int64_t)((uint64_t)(f->l_x) * (uint64_t)(2LL));
 	(void)(f->l_y);
 	STP_STMT();
-	stp_printf(c, "%lld %lld\n", (long long)(f->l_x), (long long)(f->l_y));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->l_x), (long long)(f->l_y));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

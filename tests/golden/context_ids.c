@@ -375,7 +375,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_sid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
 	STP_STMT();
 	f->t3 = stp_fn_ns_pid(c);
 	if (unlikely(c->last_error))
@@ -392,7 +392,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t7 = stp_fn_ns_sid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7));
 	STP_STMT();
 	f->t8 = stp_fn_ns_uid(c);
 	if (unlikely(c->last_error))
@@ -406,7 +406,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_ns_egid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

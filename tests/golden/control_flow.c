@@ -131,15 +131,15 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	if ((int64_t)((stp_g_n) > (100LL))) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "big");
+		stp_fmt_printf(c, "%s\n", "big");
 	} else {
 		STP_STMT();
 		if ((int64_t)((stp_g_n) > (10LL))) {
 			STP_STMT();
-			stp_printf(c, "%s\n", "medium");
+			stp_fmt_printf(c, "%s\n", "medium");
 		} else {
 			STP_STMT();
-			stp_printf(c, "%s\n", "small");
+			stp_fmt_printf(c, "%s\n", "small");
 		}
 	}
 	{
@@ -154,7 +154,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	}
 	STP_STMT();
-	stp_printf(c, "%lld\n", (long long)(stp_g_n));
+	stp_fmt_printf(c, "%lld\n", (long long)(stp_g_n));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -289,7 +289,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_g_via_fn = (int64_t)((uint64_t)(stp_g_via_fn) + (uint64_t)(1LL));
 	(void)(stp_g_via_fn);
 	STP_STMT();
-	stp_printf(c, "%lld %lld\n", (long long)(stp_g_via_fn), (long long)(stp_g_last));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(stp_g_via_fn), (long long)(stp_g_last));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_last);
@@ -324,9 +324,9 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	stp_printf(c, "hits %lld bytes %lld credit %lld calls %lld\n", (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)), (long long)(stp_counter_read(&stp_g_bytes, &stp_pc_bytes)), (long long)(stp_counter_read(&stp_g_credit, &stp_pc_credit)), (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_fmt_printf(c, "hits %lld bytes %lld credit %lld calls %lld\n", (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)), (long long)(stp_counter_read(&stp_g_bytes, &stp_pc_bytes)), (long long)(stp_counter_read(&stp_g_credit, &stp_pc_credit)), (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(stp_g_mixed), (long long)(stp_g_reset), (long long)(stp_g_cleared), (long long)(stp_g_used));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(stp_g_mixed), (long long)(stp_g_reset), (long long)(stp_g_cleared), (long long)(stp_g_used));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_used);

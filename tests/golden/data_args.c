@@ -105,7 +105,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%llx <- %lld\n", (unsigned long long)(f->t1), (long long)(f->t2));
+	stp_fmt_printf(c, "%llx <- %lld\n", (unsigned long long)(f->t1), (long long)(f->t2));
 	goto stp_out;
 stp_out:
 }
@@ -120,7 +120,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_symname(c, f->s1, f->t2);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 }

@@ -115,7 +115,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_key_init(&f->k4);
 		stp_key_str(&f->k4, f->l_k);
 		f->t5 = stp_map_get_long(stp_g_hits, &f->k4);
-		stp_printf(c, "%s %lld\n", f->s3, (long long)(f->t5));
+		stp_fmt_printf(c, "%s %lld\n", f->s3, (long long)(f->t5));
 	}
 	goto stp_out;
 stp_out:

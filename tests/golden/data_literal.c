@@ -95,7 +95,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "w1 %llx\n", (unsigned long long)(f->t1));
+	stp_fmt_printf(c, "w1 %llx\n", (unsigned long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -107,7 +107,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "rw1 %llx\n", (unsigned long long)(f->t1));
+	stp_fmt_printf(c, "rw1 %llx\n", (unsigned long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -119,7 +119,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -131,7 +131,7 @@ static void stp_probe_3(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }

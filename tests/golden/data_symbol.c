@@ -154,7 +154,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_fn_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "pid_max := %lld by %s (%lld)\n", (long long)(f->t1), f->s2, (long long)(f->t3));
+	stp_fmt_printf(c, "pid_max := %lld by %s (%lld)\n", (long long)(f->t1), f->s2, (long long)(f->t3));
 	goto stp_out;
 stp_out:
 }
@@ -178,7 +178,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s at %llx\n", f->s1, (unsigned long long)(f->t2));
+	stp_fmt_printf(c, "%s at %llx\n", f->s1, (unsigned long long)(f->t2));
 	goto stp_out;
 stp_out:
 }

@@ -72,10 +72,10 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k4, f->l_disable);
 	if ((int64_t)stp_map_exists(stp_g_a, &f->k4)) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "no");
+		stp_fmt_printf(c, "%s\n", "no");
 	}
 	STP_STMT();
-	stp_printf(c, "%lld%lld\n", (long long)(stp_g_enable), (long long)(f->l_disable));
+	stp_fmt_printf(c, "%lld%lld\n", (long long)(stp_g_enable), (long long)(f->l_disable));
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_enable);

@@ -158,10 +158,10 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
-	stp_printf(c, "%s\n", "");
+	stp_fmt_printf(c, "%s\n", "");
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
 		goto stp_out;
@@ -173,7 +173,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -186,7 +186,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
@@ -199,7 +199,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -212,7 +212,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	f->t25 = 2LL;
@@ -226,7 +226,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	f->t28 = (int64_t)((uint64_t)(1LL) + (uint64_t)(1LL));
@@ -240,7 +240,7 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_printf(c, "%lld ", (long long)(f->l_k));
+		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
@@ -254,7 +254,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
@@ -268,7 +268,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, -1), "foreach over m")))
@@ -282,7 +282,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
@@ -296,7 +296,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
 	f->t39 = 1LL;
@@ -311,7 +311,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 0), "foreach over a")))
@@ -325,7 +325,7 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_k = stp_entry_key_long(e, 1);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
+		stp_fmt_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -339,7 +339,7 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_k = stp_entry_key_long(e, 1);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
+		stp_fmt_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
@@ -354,7 +354,7 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
+		stp_fmt_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
 	}
 	STP_STMT();
 	f->t48 = 2LL;
@@ -370,10 +370,10 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
+		stp_fmt_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
 	}
 	STP_STMT();
-	stp_printf(c, "%s\n", "");
+	stp_fmt_printf(c, "%s\n", "");
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

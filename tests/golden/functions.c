@@ -139,7 +139,7 @@ static void stp_fn_report(struct stp_context *c, const char *a_what, int64_t a_v
 	stp_strcpy(f->l_what, a_what);
 	f->l_v = a_v;
 	STP_STMT();
-	stp_printf(c, "%s = %lld\n", f->l_what, (long long)(f->l_v));
+	stp_fmt_printf(c, "%s = %lld\n", f->l_what, (long long)(f->l_v));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -359,7 +359,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_shout(c, f->s3, f->s4);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s3);
+	stp_fmt_printf(c, "%s\n", f->s3);
 	STP_STMT();
 	f->t5 = stp_fn_is_even(c, 10LL);
 	if (unlikely(c->last_error))

@@ -132,7 +132,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 5LL);
 	stp_strcpy(f->s6, stp_map_get_str(stp_g_table, &f->k5));
-	stp_printf(c, "%lld %lld %s %s\n", (long long)(f->t2), (long long)(f->t3), f->s4, f->s6);
+	stp_fmt_printf(c, "%lld %lld %s %s\n", (long long)(f->t2), (long long)(f->t3), f->s4, f->s6);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

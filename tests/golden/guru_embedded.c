@@ -106,7 +106,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_add_one(c, 41LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

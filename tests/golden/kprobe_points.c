@@ -461,7 +461,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t6 = stp_fn_pointer_arg(c, 4LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s at 0x%llx: %lld %lld %lld 0x%llx\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (unsigned long long)(f->t6));
+	stp_fmt_printf(c, "%s at %#llx: %lld %lld %lld %#llx\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (unsigned long long)(f->t6));
 	STP_STMT();
 	f->t7 = stp_fn_ulong_arg(c, 5LL);
 	if (unlikely(c->last_error))
@@ -478,7 +478,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_u64_arg(c, 2LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
 	STP_STMT();
 	f->t12 = stp_fn_register(c, "rdi");
 	if (unlikely(c->last_error))
@@ -486,7 +486,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_u_register(c, "eax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "rdi=0x%llx eax=%lld\n", (unsigned long long)(f->t12), (long long)(f->t13));
+	stp_fmt_printf(c, "rdi=%#llx eax=%lld\n", (unsigned long long)(f->t12), (long long)(f->t13));
 	STP_STMT();
 	stp_fn_print_regs(c);
 	if (unlikely(c->last_error))
@@ -528,7 +528,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_fn_backtrace(c, f->s2);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s\n", f->s2);
+		stp_fmt_printf(c, "%s\n", f->s2);
 	}
 	goto stp_out;
 stp_out:
@@ -541,7 +541,7 @@ static void stp_probe_3(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 }
@@ -575,7 +575,7 @@ static void stp_probe_6(struct stp_context *c) {
 	f->t3 = stp_fn_register(c, "rax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s 0x%llx %lld\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3));
+	stp_fmt_printf(c, "%s %#llx %lld\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3));
 	goto stp_out;
 stp_out:
 }
@@ -584,7 +584,7 @@ stp_out:
 static void stp_probe_7(struct stp_context *c) {
 	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%lld calls\n", (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_fmt_printf(c, "%lld calls\n", (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
 	goto stp_out;
 stp_out:
 }

@@ -104,7 +104,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 }
@@ -122,7 +122,7 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_fn_ppfunc(c, f->s2);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s %s\n", f->s1, f->s2);
+		stp_fmt_printf(c, "%s %s\n", f->s1, f->s2);
 	}
 	goto stp_out;
 stp_out:
@@ -135,7 +135,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 }

@@ -42,7 +42,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "d\351j\340 vu");
+	stp_fmt_printf(c, "%s\n", "d\351j\340 vu");
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

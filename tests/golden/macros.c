@@ -91,14 +91,14 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_x = (int64_t)((uint64_t)(2LL) * (uint64_t)((int64_t)((uint64_t)((int64_t)((uint64_t)(1LL) + (uint64_t)(2LL))) + (uint64_t)((int64_t)((uint64_t)(2LL) * (uint64_t)(3LL))))));
 	(void)(f->l_x);
 	STP_STMT();
-	stp_printf(c, "%s%s\n", "hello, ", "macro");
+	stp_fmt_printf(c, "%s%s\n", "hello, ", "macro");
 	STP_STMT();
-	stp_printf(c, "%lld %s %lld %lld\n", (long long)(f->l_x), "no args", (long long)((int64_t)((uint64_t)(1LL) * (uint64_t)(1024LL))), (long long)((int64_t)((5000LL) > ((int64_t)((uint64_t)(4LL) * (uint64_t)(1024LL))))));
+	stp_fmt_printf(c, "%lld %s %lld %lld\n", (long long)(f->l_x), "no args", (long long)((int64_t)((uint64_t)(1LL) * (uint64_t)(1024LL))), (long long)((int64_t)((5000LL) > ((int64_t)((uint64_t)(4LL) * (uint64_t)(1024LL))))));
 	STP_STMT();
 	f->t1 = stp_fn_scaled(c, 2LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }

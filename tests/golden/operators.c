@@ -66,25 +66,25 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_mod(c, f->l_a, f->l_b, "operators.stp:4:44");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3), (long long)((int64_t)((uint64_t)(f->l_a) + (uint64_t)(f->l_b))), (long long)((int64_t)((uint64_t)(f->l_a) - (uint64_t)(f->l_b))));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3), (long long)((int64_t)((uint64_t)(f->l_a) + (uint64_t)(f->l_b))), (long long)((int64_t)((uint64_t)(f->l_a) - (uint64_t)(f->l_b))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(stp_shl(f->l_a, 2LL)), (long long)(stp_shr(f->l_a, 1LL)), (long long)((int64_t)((f->l_a) & (f->l_b))), (long long)((int64_t)((f->l_a) ^ (f->l_b))), (long long)((int64_t)((f->l_a) | (f->l_b))));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(stp_shl(f->l_a, 2LL)), (long long)(stp_shr(f->l_a, 1LL)), (long long)((int64_t)((f->l_a) & (f->l_b))), (long long)((int64_t)((f->l_a) ^ (f->l_b))), (long long)((int64_t)((f->l_a) | (f->l_b))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)((int64_t)((f->l_a) < (f->l_b))), (long long)((int64_t)((f->l_a) > (f->l_b))), (long long)((int64_t)((f->l_a) <= (f->l_b))), (long long)((int64_t)((f->l_a) >= (f->l_b))), (long long)((int64_t)((f->l_a) == (f->l_b))), (long long)((int64_t)((f->l_a) != (f->l_b))));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)((int64_t)((f->l_a) < (f->l_b))), (long long)((int64_t)((f->l_a) > (f->l_b))), (long long)((int64_t)((f->l_a) <= (f->l_b))), (long long)((int64_t)((f->l_a) >= (f->l_b))), (long long)((int64_t)((f->l_a) == (f->l_b))), (long long)((int64_t)((f->l_a) != (f->l_b))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld\n", (long long)(((f->l_a) && (f->l_b))), (long long)(((f->l_a) || (0LL))), (long long)(!(f->l_a)));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(((f->l_a) && (f->l_b))), (long long)(((f->l_a) || (0LL))), (long long)(!(f->l_a)));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld\n", (long long)((int64_t)(0 - (uint64_t)(f->l_a))), (long long)(f->l_a), (long long)(~(f->l_a)));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)((int64_t)(0 - (uint64_t)(f->l_a))), (long long)(f->l_a), (long long)(~(f->l_a)));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld\n", (long long)((int64_t)((uint64_t)((int64_t)((uint64_t)(f->l_a) - (uint64_t)(f->l_b))) - (uint64_t)(1LL))), (long long)((int64_t)((uint64_t)(f->l_a) - (uint64_t)((int64_t)((uint64_t)(f->l_b) - (uint64_t)(1LL))))), (long long)((int64_t)((uint64_t)((int64_t)((uint64_t)(f->l_a) + (uint64_t)(f->l_b))) * (uint64_t)(2LL))));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)((int64_t)((uint64_t)((int64_t)((uint64_t)(f->l_a) - (uint64_t)(f->l_b))) - (uint64_t)(1LL))), (long long)((int64_t)((uint64_t)(f->l_a) - (uint64_t)((int64_t)((uint64_t)(f->l_b) - (uint64_t)(1LL))))), (long long)((int64_t)((uint64_t)((int64_t)((uint64_t)(f->l_a) + (uint64_t)(f->l_b))) * (uint64_t)(2LL))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld\n", (long long)(stp_shl((int64_t)((uint64_t)(1LL) + (uint64_t)((int64_t)((uint64_t)(2LL) * (uint64_t)(3LL)))), 1LL)), (long long)((int64_t)((1LL) | ((int64_t)((2LL) ^ ((int64_t)((3LL) & (4LL))))))));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(stp_shl((int64_t)((uint64_t)(1LL) + (uint64_t)((int64_t)((uint64_t)(2LL) * (uint64_t)(3LL)))), 1LL)), (long long)((int64_t)((1LL) | ((int64_t)((2LL) ^ ((int64_t)((3LL) & (4LL))))))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld\n", (long long)((int64_t)(((int64_t)((f->l_a) < (f->l_b))) == (0LL))), (long long)(((!(((f->l_a) && (f->l_b)))) || ((((int64_t)((f->l_a) > (f->l_b))) && ((int64_t)((f->l_b) > (0LL))))))));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)((int64_t)(((int64_t)((f->l_a) < (f->l_b))) == (0LL))), (long long)(((!(((f->l_a) && (f->l_b)))) || ((((int64_t)((f->l_a) > (f->l_b))) && ((int64_t)((f->l_b) > (0LL))))))));
 	STP_STMT();
-	stp_printf(c, "%lld\n", (long long)((int64_t)(0 - (uint64_t)((int64_t)(0 - (uint64_t)(f->l_a))))));
+	stp_fmt_printf(c, "%lld\n", (long long)((int64_t)(0 - (uint64_t)((int64_t)(0 - (uint64_t)(f->l_a))))));
 	STP_STMT();
-	stp_printf(c, "%lld %lld %lld\n", (long long)(16LL), (long long)(8LL), (long long)((-9223372036854775807LL - 1)));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(16LL), (long long)(8LL), (long long)((-9223372036854775807LL - 1)));
 	STP_STMT();
 	stp_strcpy(f->s4, "ab");
 	stp_strcat(f->s4, "cd");
@@ -95,7 +95,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_strcpy(f->s5, f->l_s);
 	f->t6 = (strncmp(f->l_s, "abcdef", STP_MAXSTRINGLEN - 1) == 0);
 	f->t7 = (strncmp(f->l_s, "b", STP_MAXSTRINGLEN - 1) < 0);
-	stp_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t6), (long long)(f->t7), (long long)((strncmp(f->l_s, "x", STP_MAXSTRINGLEN - 1) != 0)));
+	stp_fmt_printf(c, "%s %lld %lld %lld\n", f->s5, (long long)(f->t6), (long long)(f->t7), (long long)((strncmp(f->l_s, "x", STP_MAXSTRINGLEN - 1) != 0)));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -59,7 +59,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "one argument: %s\n", "hello");
+	stp_fmt_printf(c, "one argument: %s\n", "hello");
 	goto stp_out;
 stp_out:
 }
@@ -68,7 +68,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "x86_64");
+	stp_fmt_printf(c, "%s\n", "x86_64");
 	goto stp_out;
 stp_out:
 }
@@ -82,12 +82,12 @@ static void stp_probe_2(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, sizeof(*f));
-	stp_printf(c, "%s\n", stp_g_greeting);
+	stp_fmt_printf(c, "%s\n", stp_g_greeting);
 	STP_STMT();
 	f->l_x = 64LL;
 	(void)(f->l_x);
 	STP_STMT();
-	stp_printf(c, "%lld\n", (long long)(f->l_x));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->l_x));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -61,7 +61,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "new kernel");
+	stp_fmt_printf(c, "%s\n", "new kernel");
 	goto stp_out;
 stp_out:
 }
@@ -70,7 +70,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "pid_max written");
+	stp_fmt_printf(c, "%s\n", "pid_max written");
 	goto stp_out;
 stp_out:
 }

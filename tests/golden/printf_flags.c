@@ -40,7 +40,7 @@ stp_out:
 	#undef STAP_RETURN
 }
 
-/* probe begin at printf_flags.stp:4:1 */
+/* probe begin at printf_flags.stp:6:1 */
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
@@ -50,15 +50,15 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	stp_strcpy(f->l_s, "ab");
 	STP_STMT();
-	stp_printf(c, "[%s] [%s] [%s] [%5s] [%-5s] [%.1s]\n", f->l_s, f->l_s, f->l_s, f->l_s, f->l_s, f->l_s);
+	stp_fmt_printf(c, "[%s] [%s] [%s] [%05s] [%-05s] [%0.1s]\n", f->l_s, f->l_s, f->l_s, f->l_s, f->l_s, f->l_s);
 	STP_STMT();
-	stp_printf(c, "[%c] [%c] [%c] [%5c] [%-3c]\n", (int)(65LL), (int)(66LL), (int)(67LL), (int)(68LL), (int)(69LL));
+	stp_fmt_printf(c, "[%c] [%c] [%#c] [%5c] [%-3c]\n", (int)(65LL), (int)(66LL), (int)(67LL), (int)(68LL), (int)(69LL));
 	STP_STMT();
-	stp_printf(c, "[%lld] [%lld] [%+lld] [%+lld] [%-5lld] [%5.3lld] [%-5lld]\n", (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n));
+	stp_fmt_printf(c, "[%lld] [%lld] [%+lld] [%+lld] [%-5lld] [%05.3lld] [%-5lld]\n", (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n), (long long)(f->l_n));
 	STP_STMT();
-	stp_printf(c, "[%llu] [%llu] [%llu] [%llx] [%llX] [%#llo] [%-8llx] [%8.4llX]\n", (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n));
+	stp_fmt_printf(c, "[%llu] [%llu] [%llu] [%llx] [%llX] [%#llo] [%-8llx] [%08.4llX]\n", (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n));
 	STP_STMT();
-	stp_printf(c, "[0x%llx] [0x%llx] [0x%llx]\n", (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n));
+	stp_fmt_printf(c, "[%#llx] [%#10llx] [%#-llx] [%#012.6llx] [%#-*.*llx]\n", (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (unsigned long long)(f->l_n), (int)clamp_t(long long, 20LL, -1024, 1024), (int)clamp_t(long long, 10LL, 0, 1024), (unsigned long long)(f->l_n));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
@@ -72,7 +72,7 @@ stp_out:
  * begin probes, then the enable/disable requests those made; hits count from RUNNING on. */
 static void stp_start(void) {
 	if (stp_session_get_state() == STP_STARTING)
-		stp_run_in_process(stp_probe_0, "begin", "probe begin (printf_flags.stp:4:1)");
+		stp_run_in_process(stp_probe_0, "begin", "probe begin (printf_flags.stp:6:1)");
 	if (!stp_session_set_running())
 		return;
 }

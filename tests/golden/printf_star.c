@@ -34,12 +34,12 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_w = 6LL;
 	(void)(f->l_w);
 	STP_STMT();
-	stp_printf(c, "[%*lld] [%-*lld] [%.*s] [%*.*s] [%*c]\n", (int)clamp_t(long long, f->l_w, -1024, 1024), (long long)(42LL), (int)clamp_t(long long, f->l_w, -1024, 1024), (long long)(42LL), (int)clamp_t(long long, 3LL, 0, 1024), "abcdef", (int)clamp_t(long long, 8LL, -1024, 1024), (int)clamp_t(long long, 2LL, 0, 1024), "xyz", (int)clamp_t(long long, 3LL, -1024, 1024), (int)(65LL));
+	stp_fmt_printf(c, "[%*lld] [%-*lld] [%.*s] [%*.*s] [%*c]\n", (int)clamp_t(long long, f->l_w, -1024, 1024), (long long)(42LL), (int)clamp_t(long long, f->l_w, -1024, 1024), (long long)(42LL), (int)clamp_t(long long, 3LL, 0, 1024), "abcdef", (int)clamp_t(long long, 8LL, -1024, 1024), (int)clamp_t(long long, 2LL, 0, 1024), "xyz", (int)clamp_t(long long, 3LL, -1024, 1024), (int)(65LL));
 	STP_STMT();
-	snprintf(f->s1, STP_MAXSTRINGLEN, "%0*llx|%*s", (int)clamp_t(long long, 6LL, -1024, 1024), (unsigned long long)(255LL), (int)clamp_t(long long, -5LL, -1024, 1024), "ab");
+	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%0*llx|%*s", (int)clamp_t(long long, 6LL, -1024, 1024), (unsigned long long)(255LL), (int)clamp_t(long long, -5LL, -1024, 1024), "ab");
 	stp_strcpy(f->l_s, f->s1);
 	STP_STMT();
-	stp_printf(c, "%s\n", f->l_s);
+	stp_fmt_printf(c, "%s\n", f->l_s);
 	goto stp_out;
 stp_out:
 }

@@ -112,7 +112,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_started = 1LL;
 	(void)(stp_g_started);
 	STP_STMT();
-	stp_printf(c, "%s\n", "begin");
+	stp_fmt_printf(c, "%s\n", "begin");
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_started);
@@ -122,7 +122,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "early begin");
+	stp_fmt_printf(c, "%s\n", "early begin");
 	goto stp_out;
 stp_out:
 }
@@ -131,7 +131,7 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "late begin");
+	stp_fmt_printf(c, "%s\n", "late begin");
 	goto stp_out;
 stp_out:
 }
@@ -144,7 +144,7 @@ static void stp_probe_3(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	stp_printf(c, "%s%lld\n", "end, started=", (long long)(stp_g_started));
+	stp_fmt_printf(c, "%s%lld\n", "end, started=", (long long)(stp_g_started));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_started);
@@ -154,7 +154,7 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "late end");
+	stp_fmt_printf(c, "%s\n", "late end");
 	goto stp_out;
 stp_out:
 }
@@ -163,7 +163,7 @@ stp_out:
 static void stp_probe_5(struct stp_context *c) {
 	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "never runs");
+	stp_fmt_printf(c, "%s\n", "never runs");
 	goto stp_out;
 stp_out:
 }
@@ -175,7 +175,7 @@ static void stp_probe_6(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 }
@@ -190,7 +190,7 @@ static void stp_probe_7(struct stp_context *c) {
 	}
 	if (!((int64_t)((stp_g_started) == (0LL))))
 		goto stp_out;
-	stp_printf(c, "%s\n", "conditional");
+	stp_fmt_printf(c, "%s\n", "conditional");
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_started);

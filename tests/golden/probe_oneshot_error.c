@@ -57,7 +57,7 @@ static void __maybe_unused stp_probe_6(struct stp_context *c);
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "end(2)");
+	stp_fmt_printf(c, "%s\n", "end(2)");
 	goto stp_out;
 stp_out:
 }
@@ -66,7 +66,7 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "error(1)");
+	stp_fmt_printf(c, "%s\n", "error(1)");
 	goto stp_out;
 stp_out:
 }
@@ -75,7 +75,7 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "error");
+	stp_fmt_printf(c, "%s\n", "error");
 	goto stp_out;
 stp_out:
 }
@@ -84,7 +84,7 @@ stp_out:
 static void stp_probe_3(struct stp_context *c) {
 	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "oneshot");
+	stp_fmt_printf(c, "%s\n", "oneshot");
 	goto stp_out;
 stp_out:
 }
@@ -93,7 +93,7 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "begin(-3)");
+	stp_fmt_printf(c, "%s\n", "begin(-3)");
 	goto stp_out;
 stp_out:
 }
@@ -102,7 +102,7 @@ stp_out:
 static void stp_probe_5(struct stp_context *c) {
 	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "end(-1)");
+	stp_fmt_printf(c, "%s\n", "end(-1)");
 	goto stp_out;
 stp_out:
 }
@@ -111,7 +111,7 @@ stp_out:
 static void stp_probe_6(struct stp_context *c) {
 	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "never");
+	stp_fmt_printf(c, "%s\n", "never");
 	goto stp_out;
 stp_out:
 }

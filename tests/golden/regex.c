@@ -378,7 +378,7 @@ static void stp_fn_kind(struct stp_context *c, char *rv, const char *a_s) {
 		stp_fn_matched(c, f->s5, 2LL);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		snprintf(f->s3, STP_MAXSTRINGLEN, "call %s with %s", f->s4, f->s5);
+		stp_fmt_snprintf(f->s3, STP_MAXSTRINGLEN, "call %s with %s", f->s4, f->s5);
 		stp_strcpy(rv, f->s3);
 		goto stp_out;
 	}
@@ -474,7 +474,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kind(c, f->s4, "ab");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s%s%s%s\n", f->s1, f->s2, f->s3, f->s4);
+	stp_fmt_printf(c, "%s%s%s%s\n", f->s1, f->s2, f->s3, f->s4);
 	STP_STMT();
 	stp_fn_execname(c, f->s5);
 	if (unlikely(c->last_error))
@@ -500,7 +500,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t12 = f->l_z;
 	f->t13 = stp_regex_match(c, &stp_re_3, "");
 	f->t14 = stp_regex_match(c, &stp_re_4, "tab\there");
-	stp_printf(c, "%lld%lld%lld%lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13), (long long)(f->t14));
+	stp_fmt_printf(c, "%lld%lld%lld%lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13), (long long)(f->t14));
 	goto stp_out;
 stp_out:
 }

@@ -92,11 +92,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t9 = (int64_t)((stp_g_x) | (4LL));
 	f->t10 = (int64_t)((3LL) == (f->t9));
 	f->t11 = (int64_t)((stp_g_x) & (1LL));
-	stp_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t2), (long long)(f->t4), (long long)(f->t6), (long long)(f->t8), (long long)(f->t10), (long long)((strncmp(stp_g_s, stp_g_s, STP_MAXSTRINGLEN - 1) == 0)), (long long)((int64_t)((f->t11) != ((int64_t)((stp_g_x) & (1LL))))));
+	stp_fmt_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t2), (long long)(f->t4), (long long)(f->t6), (long long)(f->t8), (long long)(f->t10), (long long)((strncmp(stp_g_s, stp_g_s, STP_MAXSTRINGLEN - 1) == 0)), (long long)((int64_t)((f->t11) != ((int64_t)((stp_g_x) & (1LL))))));
 	STP_STMT();
 	f->t12 = (int64_t)((stp_g_x) & (2LL));
 	f->t13 = stp_g_x;
-	stp_printf(c, "%lld%lld\n", (long long)((int64_t)((f->t12) == (1LL))), (long long)((int64_t)((f->t13) >= (stp_g_x))));
+	stp_fmt_printf(c, "%lld%lld\n", (long long)((int64_t)((f->t12) == (1LL))), (long long)((int64_t)((f->t13) >= (stp_g_x))));
 	STP_STMT();
 	f->t14 = (int64_t)((stp_g_x) <= (2LL));
 	f->t15 = (int64_t)((5LL) > (f->t14));
@@ -104,7 +104,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t17 = !(stp_g_x);
 	f->t18 = ((stp_g_x) && (1LL));
 	f->t19 = (int64_t)((stp_g_x) < (1LL));
-	stp_printf(c, "%lld%lld%lld%lld%lld\n", (long long)(f->t15), (long long)((int64_t)((f->t16) == (2LL))), (long long)((int64_t)((-7LL) != (f->t17))), (long long)((int64_t)((f->t18) < (9LL))), (long long)((int64_t)((f->t19) == ((int64_t)((stp_g_x) > (1LL))))));
+	stp_fmt_printf(c, "%lld%lld%lld%lld%lld\n", (long long)(f->t15), (long long)((int64_t)((f->t16) == (2LL))), (long long)((int64_t)((-7LL) != (f->t17))), (long long)((int64_t)((f->t18) < (9LL))), (long long)((int64_t)((f->t19) == ((int64_t)((stp_g_x) > (1LL))))));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

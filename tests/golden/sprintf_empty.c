@@ -62,8 +62,8 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_strcat(f->s3, f->l_s);
 	stp_strcpy(f->s2, f->s3);
 	stp_strcat(f->s2, "]");
-	snprintf(f->s6, STP_MAXSTRINGLEN, "%s", "");
-	stp_printf(c, "%s%s\n", f->s2, f->s6);
+	stp_fmt_snprintf(f->s6, STP_MAXSTRINGLEN, "%s", "");
+	stp_fmt_printf(c, "%s%s\n", f->s2, f->s6);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -257,7 +257,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t8 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_AVG, "stats.stp:21:21");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "count %lld sum %lld min %lld max %lld avg %lld\n", (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8));
+	stp_fmt_printf(c, "count %lld sum %lld min %lld max %lld avg %lld\n", (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8));
 	STP_STMT();
 	f->t9 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:11");
 	if (unlikely(c->last_error))
@@ -265,7 +265,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t10 = stp_stat_extract(c, stp_g_spread, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:32");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld%s%lld\n", (long long)(f->t9), " ", (long long)(f->t10));
+	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t9), " ", (long long)(f->t10));
 	STP_STMT();
 	if (stp_stat_print(c, stp_g_sizes, 0, false, "stats.stp:23:3"))
 		goto stp_out;
@@ -279,7 +279,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t12 = stp_stat_bucket(c, stp_g_sizes, 0, 0LL, "stats.stp:25:49");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "bucket %lld\n", (long long)((int64_t)((uint64_t)(f->t11) + (uint64_t)(f->t12))));
+	stp_fmt_printf(c, "bucket %lld\n", (long long)((int64_t)((uint64_t)(f->t11) + (uint64_t)(f->t12))));
 	STP_STMT();
 	f->t13 = stp_stat_extract(c, stp_g_delays, 0, STP_STAT_GET_COUNT, "stats.stp:26:7");
 	if (unlikely(c->last_error))
@@ -295,7 +295,7 @@ static void stp_probe_2(struct stp_context *c) {
 		f->t16 = stp_stat_bucket(c, stp_g_delays, 0, f->t15, "stats.stp:26:35");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%lld\n", (long long)(f->t16));
+		stp_fmt_printf(c, "%lld\n", (long long)(f->t16));
 	}
 	STP_STMT();
 	f->l_b = 0LL;
@@ -310,7 +310,7 @@ static void stp_probe_2(struct stp_context *c) {
 			goto stp_out;
 		if (f->t18) {
 			STP_STMT();
-			stp_printf(c, "%lld ", (long long)(f->l_b));
+			stp_fmt_printf(c, "%lld ", (long long)(f->l_b));
 		}
 		f->t19 = f->l_b++;
 	}
@@ -331,7 +331,7 @@ static void stp_probe_2(struct stp_context *c) {
 	} else {
 		f->t22 = -1LL;
 	}
-	stp_printf(c, "%lld%s%lld\n", (long long)(f->t20), " ", (long long)(f->t22));
+	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t20), " ", (long long)(f->t22));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_delays);

@@ -232,7 +232,7 @@ static void stp_probe_1(struct stp_context *c) {
 		f->t11 = stp_stat_extract_key(c, stp_g_bytes, stp_gstat_bytes, &f->k10, STP_STAT_GET_AVG, "stats_arrays.stp:14:34");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%s/%lld: %lld writes, sum %lld, avg %lld\n", f->s4, (long long)(f->t5), (long long)(f->t7), (long long)(f->t9), (long long)(f->t11));
+		stp_fmt_printf(c, "%s/%lld: %lld writes, sum %lld, avg %lld\n", f->s4, (long long)(f->t5), (long long)(f->t7), (long long)(f->t9), (long long)(f->t11));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_bytes, 1), "foreach over bytes")))
@@ -246,7 +246,7 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 1));
 		f->l_c = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_printf(c, "%s on %lld\n", f->l_name, (long long)(f->l_c));
+		stp_fmt_printf(c, "%s on %lld\n", f->l_name, (long long)(f->l_c));
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_stat_sort_work(stp_g_lat), "foreach over lat")))
@@ -269,7 +269,7 @@ static void stp_probe_1(struct stp_context *c) {
 		f->t18 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k17, STP_STAT_GET_MAX, "stats_arrays.stp:18:22");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%lld%s%lld\n", (long long)(f->t16), ": ", (long long)(f->t18));
+		stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t16), ": ", (long long)(f->t18));
 	}
 	STP_STMT();
 	stp_key_init(&f->k19);
@@ -298,7 +298,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t25 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k24, STP_STAT_GET_COUNT, "stats_arrays.stp:22:55");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld%s%lld\n", (long long)(f->t23), " ", (long long)(f->t25));
+	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t23), " ", (long long)(f->t25));
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_bytes), "delete bytes")))
 		goto stp_out;

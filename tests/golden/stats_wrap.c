@@ -121,7 +121,7 @@ static void stp_probe_0(struct stp_context *c) {
 		f->t12 = stp_stat_extract_key(c, stp_g_a, stp_gstat_a, &f->k11, STP_STAT_GET_SUM, "stats_wrap.stp:4:70");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%lld: count %lld sum %lld\n", (long long)(f->t8), (long long)(f->t10), (long long)(f->t12));
+		stp_fmt_printf(c, "%lld: count %lld sum %lld\n", (long long)(f->t8), (long long)(f->t10), (long long)(f->t12));
 	}
 	STP_STMT();
 	stp_key_init(&f->k13);
@@ -129,7 +129,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t14 = stp_stat_extract_key(c, stp_g_b, stp_gstat_b, &f->k13, STP_STAT_GET_COUNT, "stats_wrap.stp:5:24");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "b has %lld\n", (long long)(f->t14));
+	stp_fmt_printf(c, "b has %lld\n", (long long)(f->t14));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

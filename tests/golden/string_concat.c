@@ -106,7 +106,7 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	if (unlikely(stp_hit_disabled(c)))
 		goto stp_out;
-	stp_printf(c, "a=%s n=%lld\n", stp_g_a, (long long)(1LL));
+	stp_fmt_printf(c, "a=%s n=%lld\n", stp_g_a, (long long)(1LL));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_a);
@@ -122,7 +122,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_regex_match(c, &stp_re_0, f->l_s);
 	if (f->t1) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "matched pqr");
+		stp_fmt_printf(c, "%s\n", "matched pqr");
 	}
 	STP_STMT();
 	stp_strcpy(f->l_s, "one");

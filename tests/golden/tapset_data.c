@@ -62,7 +62,7 @@ static void stp_fn_where(struct stp_context *c, char *rv) {
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	snprintf(f->s1, STP_MAXSTRINGLEN, "%llx", (unsigned long long)(f->t2));
+	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%llx", (unsigned long long)(f->t2));
 	stp_strcpy(rv, f->s1);
 	goto stp_out;
 	goto stp_out;
@@ -149,7 +149,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symname(c, f->s3, f->t4);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %lld %s\n", f->s1, (long long)(f->t2), f->s3);
+	stp_fmt_printf(c, "%s %lld %s\n", f->s1, (long long)(f->t2), f->s3);
 	STP_STMT();
 	stp_fn_print_backtrace(c);
 	if (unlikely(c->last_error))

@@ -546,7 +546,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_fn_tid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3));
 	STP_STMT();
 	stp_fn_execname(c, f->s4);
 	if (unlikely(c->last_error))
@@ -554,7 +554,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_pp(c, f->s5);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s\n", f->s4, f->s5);
+	stp_fmt_printf(c, "%s %s\n", f->s4, f->s5);
 	STP_STMT();
 	f->t6 = stp_fn_gettimeofday_s(c);
 	if (unlikely(c->last_error))
@@ -568,7 +568,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t9 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9));
 	STP_STMT();
 	f->t10 = stp_fn_jiffies(c);
 	if (unlikely(c->last_error))
@@ -576,7 +576,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_target(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t10), (long long)(f->t11));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t10), (long long)(f->t11));
 	STP_STMT();
 	f->t12 = stp_fn_isinstr(c, "haystack", "st");
 	if (unlikely(c->last_error))
@@ -584,12 +584,12 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_strlen(c, "four");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t12), (long long)(f->t13));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t12), (long long)(f->t13));
 	STP_STMT();
 	stp_fn_substr(c, f->s14, "substring", 3LL, 3LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s14);
+	stp_fmt_printf(c, "%s\n", f->s14);
 	STP_STMT();
 	f->t15 = stp_fn_symbol_address(c, "pid_max");
 	if (unlikely(c->last_error))
@@ -601,7 +601,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symname(c, f->s17, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%llx %s\n", (unsigned long long)(f->t16), f->s17);
+	stp_fmt_printf(c, "%llx %s\n", (unsigned long long)(f->t16), f->s17);
 	STP_STMT();
 	f->t18 = stp_fn_kernel_char(c, f->l_a);
 	if (unlikely(c->last_error))
@@ -615,7 +615,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t21 = stp_fn_kernel_long(c, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t18), (long long)(f->t19), (long long)(f->t20), (long long)(f->t21));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t18), (long long)(f->t19), (long long)(f->t20), (long long)(f->t21));
 	STP_STMT();
 	f->t23 = stp_fn_symbol_address(c, "linux_banner");
 	if (unlikely(c->last_error))
@@ -623,7 +623,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kernel_string(c, f->s22, f->t23);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s22);
+	stp_fmt_printf(c, "%s\n", f->s22);
 	STP_STMT();
 	stp_fn_print_backtrace(c);
 	if (unlikely(c->last_error))

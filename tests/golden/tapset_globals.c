@@ -807,7 +807,7 @@ static void stp_fn_qsq_print(struct stp_context *c, const char *a_qname) {
 	f->t11 = stp_fn_qsq_utilization(c, f->l_qname, 100LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s: %lld.%03lld ops/s, %lld.%03lld qlen, %lld await, %lld svctm, %lld%% wait, %lld%% util\n", f->s3, (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
+	stp_fmt_printf(c, "%s: %lld.%03lld ops/s, %lld.%03lld qlen, %lld await, %lld svctm, %lld%% wait, %lld%% util\n", f->s3, (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -1591,7 +1591,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t4 = stp_fn_read_stopwatch_s(c, "w");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3), (long long)(f->t4));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3), (long long)(f->t4));
 	STP_STMT();
 	stp_fn_qsq_start(c, "q");
 	if (unlikely(c->last_error))
@@ -1632,7 +1632,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t10 = stp_fn_target_set_pid(c, f->t9);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t10));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t10));
 	STP_STMT();
 	stp_fn_target_set_report(c);
 	if (unlikely(c->last_error))
@@ -1673,14 +1673,14 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k22);
 	stp_key_long(&f->k22, f->t21);
 	stp_strcpy(f->s23, stp_map_get_str(stp_g___this_var3, &f->k22));
-	stp_printf(c, "%lld%s\n", (long long)(f->t20), f->s23);
+	stp_fmt_printf(c, "%lld%s\n", (long long)(f->t20), f->s23);
 	STP_STMT();
 	if (0LL) {
 		STP_STMT();
-		stp_printf(c, "%lld\n", (long long)(0LL));
+		stp_fmt_printf(c, "%lld\n", (long long)(0LL));
 	} else {
 		STP_STMT();
-		stp_printf(c, "%s\n", "no $skb");
+		stp_fmt_printf(c, "%s\n", "no $skb");
 	}
 	STP_STMT();
 	if (0LL) {
@@ -1690,12 +1690,12 @@ static void stp_probe_0(struct stp_context *c) {
 		}
 	}
 	STP_STMT();
-	stp_printf(c, "%lld%s%lld%s%lld\n", (long long)(((0LL) && (0LL))), " ", (long long)(((!(0LL)) || (0LL))), " ", (long long)(1LL));
+	stp_fmt_printf(c, "%lld%s%lld%s%lld\n", (long long)(((0LL) && (0LL))), " ", (long long)(((!(0LL)) || (0LL))), " ", (long long)(1LL));
 	STP_STMT();
 	f->t24 = stp_fn_vm_fault_contains(c, 4LL, stp_g_VM_FAULT_MAJOR);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld%s%lld%s%lld\n", (long long)(f->t24), " ", (long long)(stp_g_VM_FAULT_ERROR), " ", (long long)(stp_g_FAULT_FLAG_WRITE));
+	stp_fmt_printf(c, "%lld%s%lld%s%lld\n", (long long)(f->t24), " ", (long long)(stp_g_VM_FAULT_ERROR), " ", (long long)(stp_g_FAULT_FLAG_WRITE));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -1652,7 +1652,7 @@ static void stp_fn_user_string_n_quoted(struct stp_context *c, char *rv, int64_t
 	STP_STMT();
 	if ((strncmp(f->l_s, "\001", STP_MAXSTRINGLEN - 1) == 0)) {
 		STP_STMT();
-		snprintf(f->s2, STP_MAXSTRINGLEN, "0x%llx", (unsigned long long)(f->l_addr));
+		stp_fmt_snprintf(f->s2, STP_MAXSTRINGLEN, "0x%llx", (unsigned long long)(f->l_addr));
 		stp_strcpy(rv, f->s2);
 		goto stp_out;
 	}
@@ -2032,7 +2032,7 @@ static void stp_fn_kernel_string_quoted(struct stp_context *c, char *rv, int64_t
 		goto stp_out;
 	if (f->t1) {
 		STP_STMT();
-		snprintf(f->s2, STP_MAXSTRINGLEN, "0x%llx", (unsigned long long)(f->l_addr));
+		stp_fmt_snprintf(f->s2, STP_MAXSTRINGLEN, "0x%llx", (unsigned long long)(f->l_addr));
 		stp_strcpy(rv, f->s2);
 		goto stp_out;
 	}
@@ -2527,9 +2527,9 @@ static void stp_fn_ansi_clear_screen(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[1;1H");
+	stp_fmt_printf(c, "%s", "\033[1;1H");
 	STP_STMT();
-	stp_printf(c, "%s", "\033[J");
+	stp_fmt_printf(c, "%s", "\033[J");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2547,7 +2547,7 @@ static void stp_fn_ansi_set_color_1(struct stp_context *c, int64_t a_fg) {
 	memset(f, 0, sizeof(*f));
 	f->l_fg = a_fg;
 	STP_STMT();
-	stp_printf(c, "\033[%lldm", (long long)(f->l_fg));
+	stp_fmt_printf(c, "\033[%lldm", (long long)(f->l_fg));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2566,7 +2566,7 @@ static void stp_fn_ansi_set_color_2(struct stp_context *c, int64_t a_fg, int64_t
 	f->l_fg = a_fg;
 	f->l_bg = a_bg;
 	STP_STMT();
-	stp_printf(c, "\033[%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg));
+	stp_fmt_printf(c, "\033[%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2588,7 +2588,7 @@ static void stp_fn_ansi_set_color_3(struct stp_context *c, int64_t a_fg, int64_t
 	STP_STMT();
 	if (f->l_attr) {
 		STP_STMT();
-		stp_printf(c, "\033[%lld;%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg), (long long)(f->l_attr));
+		stp_fmt_printf(c, "\033[%lld;%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg), (long long)(f->l_attr));
 	} else {
 		STP_STMT();
 		stp_fn_ansi_set_color_2(c, f->l_fg, f->l_bg);
@@ -2654,7 +2654,7 @@ static void stp_fn_ansi_reset_color(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[0;0m");
+	stp_fmt_printf(c, "%s", "\033[0;0m");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2671,7 +2671,7 @@ static void stp_fn_ansi_new_line(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\n");
+	stp_fmt_printf(c, "%s", "\n");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2690,7 +2690,7 @@ static void stp_fn_ansi_cursor_move(struct stp_context *c, int64_t a_x, int64_t 
 	f->l_x = a_x;
 	f->l_y = a_y;
 	STP_STMT();
-	stp_printf(c, "\033[%lld;%lldH", (long long)(f->l_y), (long long)(f->l_x));
+	stp_fmt_printf(c, "\033[%lld;%lldH", (long long)(f->l_y), (long long)(f->l_x));
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2707,7 +2707,7 @@ static void stp_fn_ansi_cursor_hide(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[>5I");
+	stp_fmt_printf(c, "%s", "\033[>5I");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2724,7 +2724,7 @@ static void stp_fn_ansi_cursor_show(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[>5h");
+	stp_fmt_printf(c, "%s", "\033[>5h");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2741,7 +2741,7 @@ static void stp_fn_ansi_cursor_save(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[s");
+	stp_fmt_printf(c, "%s", "\033[s");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2758,7 +2758,7 @@ static void stp_fn_ansi_cursor_restore(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_printf(c, "%s", "\033[u");
+	stp_fmt_printf(c, "%s", "\033[u");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -3046,7 +3046,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_tz_name(c, f->s5);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s|%s|%s|%lld|%s\n", f->s1, f->s2, f->s3, (long long)(f->t4), f->s5);
+	stp_fmt_printf(c, "%s|%s|%s|%lld|%s\n", f->s1, f->s2, f->s3, (long long)(f->t4), f->s5);
 	STP_STMT();
 	f->t6 = stp_fn_local_clock_ns(c);
 	if (unlikely(c->last_error))
@@ -3063,7 +3063,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t10 = stp_fn_get_cycles(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10));
 	STP_STMT();
 	f->t11 = stp_fn_HZ(c);
 	if (unlikely(c->last_error))
@@ -3074,7 +3074,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_jiffies(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13));
 	STP_STMT();
 	f->t14 = stp_fn_ppid(c);
 	if (unlikely(c->last_error))
@@ -3094,7 +3094,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t19 = stp_fn_stp_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t14), (long long)(f->t15), (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t14), (long long)(f->t15), (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19));
 	STP_STMT();
 	stp_fn_pexecname(c, f->s20);
 	if (unlikely(c->last_error))
@@ -3108,7 +3108,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_cmdline_args(c, f->s23, 1LL, -1LL, ",");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s %s\n", f->s20, f->s21, f->s22, f->s23);
+	stp_fmt_printf(c, "%s %s %s %s\n", f->s20, f->s21, f->s22, f->s23);
 	STP_STMT();
 	f->t24 = stp_fn_task_current(c);
 	if (unlikely(c->last_error))
@@ -3128,7 +3128,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_task_execname(c, f->s28, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %s\n", (long long)(f->t25), (long long)(f->t26), (long long)(f->t27), f->s28);
+	stp_fmt_printf(c, "%lld %lld %lld %s\n", (long long)(f->t25), (long long)(f->t26), (long long)(f->t27), f->s28);
 	STP_STMT();
 	f->t29 = stp_fn_task_state(c, f->l_t);
 	if (unlikely(c->last_error))
@@ -3142,7 +3142,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t32 = stp_fn_task_nice(c, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t29), (long long)(f->t30), (long long)(f->t31), (long long)(f->t32));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t29), (long long)(f->t30), (long long)(f->t31), (long long)(f->t32));
 	STP_STMT();
 	f->t33 = stp_fn_task_uid(c, f->l_t);
 	if (unlikely(c->last_error))
@@ -3156,7 +3156,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t36 = stp_fn_task_egid(c, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t33), (long long)(f->t34), (long long)(f->t35), (long long)(f->t36));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t33), (long long)(f->t34), (long long)(f->t35), (long long)(f->t36));
 	STP_STMT();
 	f->t37 = stp_fn_pid2task(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3167,7 +3167,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_env_var(c, f->s39, "PATH");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %s %s\n", (long long)(f->t37), f->s38, f->s39);
+	stp_fmt_printf(c, "%lld %s %s\n", (long long)(f->t37), f->s38, f->s39);
 	STP_STMT();
 	f->t40 = stp_fn_stringat(c, "abc", 1LL);
 	if (unlikely(c->last_error))
@@ -3184,7 +3184,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t44 = stp_fn_isdigit(c, "7");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %s %lld %lld\n", (long long)(f->t40), (long long)(f->t41), f->s42, (long long)(f->t43), (long long)(f->t44));
+	stp_fmt_printf(c, "%lld %lld %s %lld %lld\n", (long long)(f->t40), (long long)(f->t41), f->s42, (long long)(f->t43), (long long)(f->t44));
 	STP_STMT();
 	stp_fn_tokenize_2(c, f->s45, "a b", " ");
 	if (unlikely(c->last_error))
@@ -3195,7 +3195,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_tokenize_1(c, f->s47, " ");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s\n", f->s45, f->s46, f->s47);
+	stp_fmt_printf(c, "%s %s %s\n", f->s45, f->s46, f->s47);
 	STP_STMT();
 	stp_fn_text_str(c, f->s48, "a\nb");
 	if (unlikely(c->last_error))
@@ -3206,11 +3206,11 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_string_quoted(c, f->s50, "q");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s\n", f->s48, f->s49, f->s50);
+	stp_fmt_printf(c, "%s %s %s\n", f->s48, f->s49, f->s50);
 	STP_STMT();
-	snprintf(f->s51, STP_MAXSTRINGLEN, "%s%lld", "a", (long long)(1LL));
-	snprintf(f->s52, STP_MAXSTRINGLEN, "%lld\n", (long long)(2LL));
-	stp_printf(c, "%s%s", f->s51, f->s52);
+	stp_fmt_snprintf(f->s51, STP_MAXSTRINGLEN, "%s%lld", "a", (long long)(1LL));
+	stp_fmt_snprintf(f->s52, STP_MAXSTRINGLEN, "%lld\n", (long long)(2LL));
+	stp_fmt_printf(c, "%s%s", f->s51, f->s52);
 	STP_STMT();
 	stp_fn_thread_indent(c, f->s53, 1LL);
 	if (unlikely(c->last_error))
@@ -3218,7 +3218,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_indent(c, f->s54, -1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s|%s\n", f->s53, f->s54);
+	stp_fmt_printf(c, "%s|%s\n", f->s53, f->s54);
 	STP_STMT();
 	stp_fn_user_string_1(c, f->s55, 0LL);
 	if (unlikely(c->last_error))
@@ -3232,7 +3232,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_user_string_n_3(c, f->s58, 0LL, 4LL, "e");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s %s\n", f->s55, f->s56, f->s57, f->s58);
+	stp_fmt_printf(c, "%s %s %s %s\n", f->s55, f->s56, f->s57, f->s58);
 	STP_STMT();
 	stp_fn_user_string2(c, f->s59, 0LL, "e");
 	if (unlikely(c->last_error))
@@ -3246,7 +3246,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_user_string_n_quoted(c, f->s62, 0LL, 4LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s %s\n", f->s59, f->s60, f->s61, f->s62);
+	stp_fmt_printf(c, "%s %s %s %s\n", f->s59, f->s60, f->s61, f->s62);
 	STP_STMT();
 	f->t63 = stp_fn_user_char(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3263,7 +3263,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t67 = stp_fn_user_ulong(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t63), (long long)(f->t64), (long long)(f->t65), (long long)(f->t66), (long long)(f->t67));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t63), (long long)(f->t64), (long long)(f->t65), (long long)(f->t66), (long long)(f->t67));
 	STP_STMT();
 	f->t68 = stp_fn_user_int8(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3277,7 +3277,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t71 = stp_fn_user_uint64(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t68), (long long)(f->t69), (long long)(f->t70), (long long)(f->t71));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t68), (long long)(f->t69), (long long)(f->t70), (long long)(f->t71));
 	STP_STMT();
 	f->t72 = stp_fn_user_char_warn(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3288,7 +3288,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t74 = stp_fn_user_ushort_error(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld\n", (long long)(f->t72), (long long)(f->t73), (long long)(f->t74));
+	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t72), (long long)(f->t73), (long long)(f->t74));
 	STP_STMT();
 	f->t75 = stp_fn_symbol_address(c, "pid_max");
 	if (unlikely(c->last_error))
@@ -3308,7 +3308,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kernel_string_quoted(c, f->s79, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %s %s %s\n", (long long)(f->t76), f->s77, f->s78, f->s79);
+	stp_fmt_printf(c, "%lld %s %s %s\n", (long long)(f->t76), f->s77, f->s78, f->s79);
 	STP_STMT();
 	f->t80 = stp_fn_atomic_read(c, f->l_a);
 	if (unlikely(c->last_error))
@@ -3316,7 +3316,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t81 = stp_fn_atomic_long_read(c, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t80), (long long)(f->t81));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t80), (long long)(f->t81));
 	STP_STMT();
 	stp_fn_errno_str(c, f->s82, -2LL);
 	if (unlikely(c->last_error))
@@ -3327,7 +3327,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t84 = stp_fn_randint(c, 10LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %lld %lld\n", f->s82, (long long)(f->t83), (long long)(f->t84));
+	stp_fmt_printf(c, "%s %lld %lld\n", f->s82, (long long)(f->t83), (long long)(f->t84));
 	STP_STMT();
 	f->t85 = stp_fn_htons(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3347,7 +3347,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t90 = stp_fn_ntohll(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t85), (long long)(f->t86), (long long)(f->t87), (long long)(f->t88), (long long)(f->t89), (long long)(f->t90));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t85), (long long)(f->t86), (long long)(f->t87), (long long)(f->t88), (long long)(f->t89), (long long)(f->t90));
 	STP_STMT();
 	f->t91 = stp_fn_MAJOR(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3361,7 +3361,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t94 = stp_fn_mem_page_size(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t91), (long long)(f->t92), (long long)(f->t93), (long long)(f->t94));
+	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t91), (long long)(f->t92), (long long)(f->t93), (long long)(f->t94));
 	STP_STMT();
 	stp_fn_module_name(c, f->s95);
 	if (unlikely(c->last_error))
@@ -3378,7 +3378,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symdata(c, f->s99, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %lld %lld %s %s\n", f->s95, (long long)(f->t96), (long long)(f->t97), f->s98, f->s99);
+	stp_fmt_printf(c, "%s %lld %lld %s %s\n", f->s95, (long long)(f->t96), (long long)(f->t97), f->s98, f->s99);
 	STP_STMT();
 	stp_fn_backtrace(c, f->s100);
 	if (unlikely(c->last_error))
@@ -3402,7 +3402,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_sprint_syms(c, f->s104, f->s105);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s\n", f->s101, f->s103, f->s104);
+	stp_fmt_printf(c, "%s %s %s\n", f->s101, f->s103, f->s104);
 	STP_STMT();
 	stp_fn_backtrace(c, f->s106);
 	if (unlikely(c->last_error))

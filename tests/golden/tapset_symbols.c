@@ -727,7 +727,7 @@ static void stp_fn_proc_mem_string_0(struct stp_context *c, char *rv) {
 	stp_fn_pages_to_string(c, f->s10, f->t11);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	snprintf(f->s1, STP_MAXSTRINGLEN, "size: %s, rss: %s, shr: %s, txt: %s, data: %s", f->s2, f->s4, f->s6, f->s8, f->s10);
+	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "size: %s, rss: %s, shr: %s, txt: %s, data: %s", f->s2, f->s4, f->s6, f->s8, f->s10);
 	stp_strcpy(rv, f->s1);
 	goto stp_out;
 	goto stp_out;
@@ -964,7 +964,7 @@ static void stp_fn_pstrace(struct stp_context *c, char *rv, int64_t a_task) {
 			f->t5 = stp_fn_task_pid(c, f->l_task);
 			if (unlikely(c->last_error))
 				goto stp_out;
-			snprintf(f->s2, STP_MAXSTRINGLEN, "%s %s(%lld)", f->s3, f->s4, (long long)(f->t5));
+			stp_fmt_snprintf(f->s2, STP_MAXSTRINGLEN, "%s %s(%lld)", f->s3, f->s4, (long long)(f->t5));
 			stp_strcpy(f->l_trace, f->s2);
 			STP_STMT();
 			f->t6 = stp_fn_task_parent(c, f->l_task);
@@ -1380,7 +1380,7 @@ static void stp_fn_proc_mem_string_1(struct stp_context *c, char *rv, int64_t a_
 	stp_fn_pages_to_string(c, f->s10, f->t11);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	snprintf(f->s1, STP_MAXSTRINGLEN, "size: %s, rss: %s, shr: %s, txt: %s, data: %s", f->s2, f->s4, f->s6, f->s8, f->s10);
+	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "size: %s, rss: %s, shr: %s, txt: %s, data: %s", f->s2, f->s4, f->s6, f->s8, f->s10);
 	stp_strcpy(rv, f->s1);
 	goto stp_out;
 	goto stp_out;
@@ -1426,7 +1426,7 @@ static void stp_fn_bytes_to_string(struct stp_context *c, char *rv, int64_t a_by
 	STP_STMT();
 	if ((int64_t)((f->l_bytes) < (1024LL))) {
 		STP_STMT();
-		snprintf(f->s1, STP_MAXSTRINGLEN, "%5lld", (long long)(f->l_bytes));
+		stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%5lld", (long long)(f->l_bytes));
 		stp_strcpy(rv, f->s1);
 		goto stp_out;
 	}
@@ -1559,7 +1559,7 @@ static void stp_fn___number_to_string_postfix(struct stp_context *c, char *rv, i
 		f->t3 = stp_div(c, (int64_t)((uint64_t)(f->l_y) * (uint64_t)(100LL)), 1024LL, "<tapset>/procmem.stp:35:34");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		snprintf(f->s1, STP_MAXSTRINGLEN, "%lld.%.2lld%s", (long long)(f->t2), (long long)(f->t3), f->l_p);
+		stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%lld.%.2lld%s", (long long)(f->t2), (long long)(f->t3), f->l_p);
 		stp_strcpy(rv, f->s1);
 		goto stp_out;
 	}
@@ -1570,12 +1570,12 @@ static void stp_fn___number_to_string_postfix(struct stp_context *c, char *rv, i
 		f->t6 = stp_div(c, (int64_t)((uint64_t)(f->l_y) * (uint64_t)(10LL)), 1024LL, "<tapset>/procmem.stp:37:33");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		snprintf(f->s4, STP_MAXSTRINGLEN, "%2lld.%lld%s", (long long)(f->t5), (long long)(f->t6), f->l_p);
+		stp_fmt_snprintf(f->s4, STP_MAXSTRINGLEN, "%2lld.%lld%s", (long long)(f->t5), (long long)(f->t6), f->l_p);
 		stp_strcpy(rv, f->s4);
 		goto stp_out;
 	}
 	STP_STMT();
-	snprintf(f->s7, STP_MAXSTRINGLEN, "%4lld%s", (long long)(f->l_x), f->l_p);
+	stp_fmt_snprintf(f->s7, STP_MAXSTRINGLEN, "%4lld%s", (long long)(f->l_x), f->l_p);
 	stp_strcpy(rv, f->s7);
 	goto stp_out;
 	goto stp_out;
@@ -1735,7 +1735,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_usymname(c, f->s7, f->t8);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s\n", f->s3, f->s5, f->s7);
+	stp_fmt_printf(c, "%s %s %s\n", f->s3, f->s5, f->s7);
 	STP_STMT();
 	f->t10 = stp_fn_uaddr(c);
 	if (unlikely(c->last_error))
@@ -1752,7 +1752,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_ubacktrace(c, f->s13);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s|%s|%s\n", f->s9, f->s11, f->s13);
+	stp_fmt_printf(c, "%s|%s|%s\n", f->s9, f->s11, f->s13);
 	STP_STMT();
 	stp_fn_print_ubacktrace(c);
 	if (unlikely(c->last_error))
@@ -1761,7 +1761,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_ubacktrace(c, f->s14);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s", f->s14);
+	stp_fmt_printf(c, "%s", f->s14);
 	STP_STMT();
 	stp_fn_print_ubacktrace_brief(c);
 	if (unlikely(c->last_error))
@@ -1780,7 +1780,7 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_ustack(c, f->s16, f->s17);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s", f->s16);
+	stp_fmt_printf(c, "%s", f->s16);
 	STP_STMT();
 	stp_fn_ubacktrace(c, f->s18);
 	if (unlikely(c->last_error))
@@ -1795,12 +1795,12 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_usyms(c, f->s19, f->s20);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s", f->s19);
+	stp_fmt_printf(c, "%s", f->s19);
 	STP_STMT();
 	stp_fn_proc_mem_string_0(c, f->s21);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s21);
+	stp_fmt_printf(c, "%s\n", f->s21);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
@@ -1832,7 +1832,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_symline(c, f->s6, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s %s %s %s\n", f->s1, f->s3, f->s5, f->s6);
+	stp_fmt_printf(c, "%s %s %s %s\n", f->s1, f->s3, f->s5, f->s6);
 	STP_STMT();
 	f->t7 = stp_fn_symbol_address(c, "jiffies_64");
 	if (unlikely(c->last_error))
@@ -1840,7 +1840,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t8 = stp_fn_addr_to_node(c, f->t7);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "node %lld\n", (long long)(f->t8));
+	stp_fmt_printf(c, "node %lld\n", (long long)(f->t8));
 	STP_STMT();
 	f->l_t = 0LL;
 	(void)(f->l_t);
@@ -1852,11 +1852,11 @@ static void stp_probe_2(struct stp_context *c) {
 		f->t10 = stp_fn_vm_fault_contains(c, 1028LL, f->l_t);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_printf(c, "%lld", (long long)(f->t10));
+		stp_fmt_printf(c, "%lld", (long long)(f->t10));
 		f->t11 = f->l_t++;
 	}
 	STP_STMT();
-	stp_printf(c, "%s\n", "");
+	stp_fmt_printf(c, "%s\n", "");
 	STP_STMT();
 	f->t13 = stp_fn_target(c);
 	if (unlikely(c->last_error))
@@ -1867,7 +1867,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pstrace(c, f->s12, f->t14);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s12);
+	stp_fmt_printf(c, "%s\n", f->s12);
 	STP_STMT();
 	f->t15 = stp_fn_target(c);
 	if (unlikely(c->last_error))
@@ -1890,7 +1890,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t20 = stp_fn_proc_mem_data_0(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t20));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t20));
 	STP_STMT();
 	f->t21 = stp_fn_proc_mem_size_1(c, f->l_p);
 	if (unlikely(c->last_error))
@@ -1907,7 +1907,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t25 = stp_fn_proc_mem_data_1(c, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t21), (long long)(f->t22), (long long)(f->t23), (long long)(f->t24), (long long)(f->t25));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t21), (long long)(f->t22), (long long)(f->t23), (long long)(f->t24), (long long)(f->t25));
 	STP_STMT();
 	f->t26 = stp_fn_proc_mem_size_pid(c, f->l_p);
 	if (unlikely(c->last_error))
@@ -1924,7 +1924,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t30 = stp_fn_proc_mem_data_pid(c, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t26), (long long)(f->t27), (long long)(f->t28), (long long)(f->t29), (long long)(f->t30));
+	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t26), (long long)(f->t27), (long long)(f->t28), (long long)(f->t29), (long long)(f->t30));
 	STP_STMT();
 	stp_fn_proc_mem_string_1(c, f->s31, f->l_p);
 	if (unlikely(c->last_error))
@@ -1932,7 +1932,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_proc_mem_string_pid(c, f->s32, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s%s\n", f->s31, f->s32);
+	stp_fmt_printf(c, "%s%s\n", f->s31, f->s32);
 	STP_STMT();
 	stp_fn_bytes_to_string(c, f->s33, 1023LL);
 	if (unlikely(c->last_error))
@@ -1946,7 +1946,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_bytes_to_string(c, f->s36, stp_shl(3LL, 30LL));
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s%s%s%s\n", f->s33, f->s34, f->s35, f->s36);
+	stp_fmt_printf(c, "%s%s%s%s\n", f->s33, f->s34, f->s35, f->s36);
 	goto stp_out;
 stp_out:
 }

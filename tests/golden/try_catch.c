@@ -185,7 +185,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	{
 		STP_STMT();
-		stp_printf(c, "%s\n", f->l_m);
+		stp_fmt_printf(c, "%s\n", f->l_m);
 	}
 stp_try_end1:
 	;
@@ -204,7 +204,7 @@ stp_try_end1:
 		goto stp_out;
 	{
 		STP_STMT();
-		stp_printf(c, "%s\n", "caught");
+		stp_fmt_printf(c, "%s\n", "caught");
 	}
 stp_try_end3:
 	;
@@ -226,7 +226,7 @@ stp_try_end3:
 					f->t7 = stp_fn_div(c, 1LL, f->l_i);
 					if (unlikely(c->last_error))
 						goto stp_out;
-					stp_printf(c, "%lld\n", (long long)(f->t7));
+					stp_fmt_printf(c, "%lld\n", (long long)(f->t7));
 					goto stp_try_end6;
 				stp_out:
 					__attribute__((unused));
@@ -251,7 +251,7 @@ stp_try_end3:
 				goto stp_out;
 			{
 				STP_STMT();
-				stp_printf(c, "%s\n", f->l_outer);
+				stp_fmt_printf(c, "%s\n", f->l_outer);
 				STP_STMT();
 				goto stp_cont4;
 			}
@@ -270,7 +270,7 @@ stp_try_end3:
 	f->t10 = stp_fn_safe_div(c, 1LL, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld%s\n", (long long)(f->t10), stp_g_last);
+	stp_fmt_printf(c, "%lld%s\n", (long long)(f->t10), stp_g_last);
 	STP_STMT();
 	{
 		__label__ stp_out;

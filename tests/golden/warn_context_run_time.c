@@ -134,7 +134,7 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_long_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -146,7 +146,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_int_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -158,7 +158,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_returnval(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -170,7 +170,7 @@ static void stp_probe_3(struct stp_context *c) {
 	f->t1 = stp_fn_register(c, "rax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)(f->t1));
+	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
 	goto stp_out;
 stp_out:
 }

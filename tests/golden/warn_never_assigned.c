@@ -178,7 +178,7 @@ stp_try_end3:
 	f->t8 = stp_fn_f(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	snprintf(f->s6, STP_MAXSTRINGLEN, "%lld", (long long)((int64_t)((uint64_t)(f->t7) + (uint64_t)(f->t8))));
+	stp_fmt_snprintf(f->s6, STP_MAXSTRINGLEN, "%lld", (long long)((int64_t)((uint64_t)(f->t7) + (uint64_t)(f->t8))));
 	stp_strcat(f->s5, f->s6);
 	if (stp_map_set_str(stp_g_names, &f->k4, f->s5) && stp_map_full(c, stp_g_names, "names", "warn_never_assigned.stp:17:3"))
 		goto stp_out;
@@ -186,7 +186,7 @@ stp_try_end3:
 	stp_key_init(&f->k9);
 	stp_key_str(&f->k9, "a");
 	stp_strcpy(f->s10, stp_map_get_str(stp_g_names, &f->k9));
-	stp_printf(c, "%s\n", f->s10);
+	stp_fmt_printf(c, "%s\n", f->s10);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

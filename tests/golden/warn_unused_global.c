@@ -60,7 +60,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_used = 1LL;
 	(void)(stp_g_used);
 	STP_STMT();
-	stp_printf(c, "%lld\n", (long long)(stp_g_used));
+	stp_fmt_printf(c, "%lld\n", (long long)(stp_g_used));
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

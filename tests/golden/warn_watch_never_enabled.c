@@ -64,7 +64,7 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%s\n", "hit");
+	stp_fmt_printf(c, "%s\n", "hit");
 	goto stp_out;
 stp_out:
 }
@@ -75,7 +75,7 @@ static void stp_probe_1(struct stp_context *c) {
 
 	memset(f, 0, sizeof(*f));
 	f->l_a = (int64_t)c->watch->addr;
-	stp_printf(c, "%s\n", "hit");
+	stp_fmt_printf(c, "%s\n", "hit");
 	goto stp_out;
 stp_out:
 }

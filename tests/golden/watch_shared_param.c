@@ -118,7 +118,7 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s armed at %llx\n", f->s1, (unsigned long long)(f->l_loc));
+	stp_fmt_printf(c, "%s armed at %llx\n", f->s1, (unsigned long long)(f->l_loc));
 	goto stp_out;
 stp_out:
 }

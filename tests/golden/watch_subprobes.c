@@ -223,7 +223,7 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t2 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%lld -> %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_fmt_printf(c, "%lld -> %lld\n", (long long)(f->t1), (long long)(f->t2));
 	goto stp_out;
 stp_out:
 }
@@ -235,7 +235,7 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "armed at 0x%llx\n", (unsigned long long)(f->t1));
+	stp_fmt_printf(c, "armed at %#llx\n", (unsigned long long)(f->t1));
 	goto stp_out;
 stp_out:
 }
@@ -247,7 +247,7 @@ static void stp_probe_3(struct stp_context *c) {
 	stp_fn_end_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "disarmed: %s\n", f->s1);
+	stp_fmt_printf(c, "disarmed: %s\n", f->s1);
 	goto stp_out;
 stp_out:
 }
@@ -266,7 +266,7 @@ static void stp_probe_4(struct stp_context *c) {
 	stp_fn_unavailable_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "%s\n", f->s1);
+	stp_fmt_printf(c, "%s\n", f->s1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_plan_b);
@@ -288,7 +288,7 @@ static void stp_probe_5(struct stp_context *c) {
 	f->t2 = stp_fn_kernel_int(c, f->t1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_printf(c, "pid_max is %lld\n", (long long)(f->t2));
+	stp_fmt_printf(c, "pid_max is %lld\n", (long long)(f->t2));
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_plan_b);
@@ -298,7 +298,7 @@ stp_out:
 static void stp_probe_6(struct stp_context *c) {
 	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	stp_printf(c, "%lld writes\n", (long long)(stp_counter_read(&stp_g_n, &stp_pc_n)));
+	stp_fmt_printf(c, "%lld writes\n", (long long)(stp_counter_read(&stp_g_n, &stp_pc_n)));
 	goto stp_out;
 stp_out:
 }

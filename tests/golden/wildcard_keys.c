@@ -137,7 +137,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	if ((int64_t)stp_map_exists_match(stp_g_calls, &f->k9, 0x1u)) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "pid 1 has calls");
+		stp_fmt_printf(c, "%s\n", "pid 1 has calls");
 	}
 	STP_STMT();
 	stp_key_init(&f->k10);
@@ -147,7 +147,7 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	if (!((int64_t)stp_map_exists_match(stp_g_calls, &f->k10, 0x2u))) {
 		STP_STMT();
-		stp_printf(c, "%s\n", "nobody opened");
+		stp_fmt_printf(c, "%s\n", "nobody opened");
 	}
 	STP_STMT();
 	stp_key_init(&f->k11);
@@ -168,7 +168,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k14, "read");
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_calls), "[...] in calls")))
 		goto stp_out;
-	stp_printf(c, "%lld %lld\n", (long long)(f->t13), (long long)((int64_t)stp_map_exists_match(stp_g_calls, &f->k14, 0x2u)));
+	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t13), (long long)((int64_t)stp_map_exists_match(stp_g_calls, &f->k14, 0x2u)));
 	STP_STMT();
 	stp_key_init(&f->k15);
 	stp_key_str(&f->k15, "");
@@ -184,7 +184,7 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k16, "");
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_names), "[...] in names")))
 		goto stp_out;
-	stp_printf(c, "%lld\n", (long long)((int64_t)stp_map_exists_match(stp_g_names, &f->k16, 0x0u)));
+	stp_fmt_printf(c, "%lld\n", (long long)((int64_t)stp_map_exists_match(stp_g_names, &f->k16, 0x0u)));
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_names);
@@ -206,7 +206,7 @@ static void stp_probe_1(struct stp_context *c) {
 		goto stp_out;
 	if (!((int64_t)stp_map_exists_match(stp_g_calls, &f->k1, 0x1u)))
 		goto stp_out;
-	stp_printf(c, "%s\n", "still there");
+	stp_fmt_printf(c, "%s\n", "still there");
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
@@ -264,7 +264,7 @@ static void stp_probe_2(struct stp_context *c) {
 		f->l_p = stp_entry_key_long(e, 1);
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 2));
 		STP_STMT();
-		stp_printf(c, "%lld %s\n", (long long)(f->l_p), f->l_name);
+		stp_fmt_printf(c, "%lld %s\n", (long long)(f->l_p), f->l_name);
 	}
 	STP_STMT();
 	f->t13 = 2LL;
@@ -287,7 +287,7 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 2));
 		f->l_n = stp_entry_val_long(e);
 		STP_STMT();
-		stp_printf(c, "%lld %s=%lld\n", (long long)(f->l_p), f->l_name, (long long)(f->l_n));
+		stp_fmt_printf(c, "%lld %s=%lld\n", (long long)(f->l_p), f->l_name, (long long)(f->l_n));
 	}
 	goto stp_out;
 stp_out:

@@ -105,10 +105,10 @@ static void stp_probe_0(struct stp_context *c) {
 			if (stp_map_set_long(stp_g_recent, &f->k2, f->t3) && stp_map_full(c, stp_g_recent, "recent", "wrap_arrays.stp:5:5"))
 				goto stp_out;
 			STP_STMT();
-			snprintf(f->s4, STP_MAXSTRINGLEN, "n%lld", (long long)(f->l_i));
+			stp_fmt_snprintf(f->s4, STP_MAXSTRINGLEN, "n%lld", (long long)(f->l_i));
 			stp_key_init(&f->k5);
 			stp_key_str(&f->k5, f->s4);
-			snprintf(f->s6, STP_MAXSTRINGLEN, "v%lld", (long long)(f->l_i));
+			stp_fmt_snprintf(f->s6, STP_MAXSTRINGLEN, "v%lld", (long long)(f->l_i));
 			if (stp_map_set_str(stp_g_names, &f->k5, f->s6) && stp_map_full(c, stp_g_names, "names", "wrap_arrays.stp:6:5"))
 				goto stp_out;
 			STP_STMT();
@@ -140,7 +140,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_key_init(&f->k15);
 		stp_key_long(&f->k15, f->l_k);
 		f->t16 = stp_map_get_long(stp_g_recent, &f->k15);
-		stp_printf(c, "%lld %lld\n", (long long)(f->t14), (long long)(f->t16));
+		stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t14), (long long)(f->t16));
 	}
 	STP_STMT();
 	f->t19 = 2LL;
@@ -158,7 +158,7 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_key_init(&f->k21);
 		stp_key_str(&f->k21, f->l_s);
 		stp_strcpy(f->s22, stp_map_get_str(stp_g_names, &f->k21));
-		stp_printf(c, "%s%s\n", f->s20, f->s22);
+		stp_fmt_printf(c, "%s%s\n", f->s20, f->s22);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_pairs), "delete pairs")))

@@ -1,6 +1,7 @@
 /* User-space unit tests of runtime-c's pure logic: maps (stp_map.h), output rings
  * (stp_ring.h), the bounded rwlock (stp_lock.h), string buffers (stp_string.h), timer
- * periods (stp_time.h), statistics (stp_stat.h) and quoting (stp_quote.h). Built by run.sh with gcc -Wall
+ * periods (stp_time.h), statistics (stp_stat.h), quoting (stp_quote.h) and the script
+ * printf formatter (stp_format.h). Built by run.sh with gcc -Wall
  * -Werror, once with small rings (wraparound everywhere) and once with the defaults.
  */
 #include "kshim.h"
@@ -15,6 +16,7 @@ static unsigned long comparisons;
 #include "stp_stat.h"
 #include <ctype.h>
 #include "stp_quote.h"
+#include "stp_format.h"
 #include <pthread.h>
 
 static int passed, failed;
@@ -1134,6 +1136,80 @@ static void test_quote(void)
 	CHECK(strcmp(out + strlen(out) - 4, "\"...") == 0);
 }
 
+/* ---- script printf (stp_format.h): SystemTap's runtime/vsprintf.c semantics ---- */
+
+/* Formats into a buffer of `size` bytes; checks the return (the whole length), the bytes
+ * written and the terminating NUL. `want` may hold NUL bytes: its length is `len`. */
+static int fmt_is(size_t size, const char *want, size_t len, const char *fmt, ...)
+{
+	char buf[128];
+	size_t kept = size ? (len < size - 1 ? len : size - 1) : 0;
+	va_list ap;
+	int n;
+
+	memset(buf, 'Z', sizeof(buf));
+	va_start(ap, fmt);
+	n = stp_fmt_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n != (int)len || memcmp(buf, want, kept) || (size && buf[kept] != '\0') ||
+	    buf[size ? size : 0] != 'Z') {
+		fprintf(stderr, "format \"%s\": got %d bytes \"%.*s\", want %zu \"%s\"\n", fmt, n,
+			(int)kept, buf, len, want);
+		return 0;
+	}
+	return 1;
+}
+#define FMT(want, fmt, ...) CHECK(fmt_is(100, want, sizeof(want) - 1, fmt, __VA_ARGS__))
+
+static void test_format(void)
+{
+	/* Integers, as C prints them. */
+	FMT("42|-42|+42| 42|+42", "%lld|%lld|%+lld|% lld|%+ lld", 42LL, -42LL, 42LL, 42LL, 42LL);
+	FMT("   42|42   |00042|-0042|+0042", "%5lld|%-5lld|%05lld|%05lld|%+05lld", 42LL, 42LL,
+	    42LL, -42LL, 42LL);
+	FMT("-9223372036854775808|18446744073709551615", "%lld|%llu", (long long)INT64_MIN,
+	    (unsigned long long)-1);
+	FMT("ff|FF|0xff|0XFF|377|0377", "%llx|%llX|%#llx|%#llX|%llo|%#llo", 255ULL, 255ULL,
+	    255ULL, 255ULL, 255ULL, 255ULL);
+	FMT("0x00ff|  0xff|0xff  ", "%#06llx|%#6llx|%-#6llx", 255ULL, 255ULL, 255ULL);
+	FMT("  005|005  |-005|+005", "%5.3lld|%-5.3lld|%.3lld|%+.3lld", 5LL, 5LL, -5LL, 5LL);
+	FMT("00ff|0x00ff", "%.4llx|%#.4llx", 255ULL, 255ULL);
+	/* + and space are for signed conversions only; - wins over 0. */
+	FMT("42|2a|52|42  ", "%+llu|% llx|%+llo|%-04lld", 42ULL, 42ULL, 42ULL, 42LL);
+	/* Where SystemTap differs from C: the 0 flag pads to the width even with a precision;
+	 * `#` always adds its prefix, to 0 too; a precision of 0 still prints 0. */
+	FMT("00000005|-0000005|00000005", "%08.3lld|%08.3lld|%08.3llx", 5LL, -5LL, 5ULL);
+	FMT("00|   00|00000|0x0|0X0", "%#llo|%#5llo|%#05llo|%#llx|%#llX", 0ULL, 0ULL, 0ULL, 0ULL,
+	    0ULL);
+	FMT("0010|   0010", "%#.3llo|%#7.3llo", 8ULL, 8ULL);
+	FMT("0|0|0x0", "%.0lld|%.0llx|%#.0llx", 0LL, 0ULL, 0ULL);
+	/* %p is %#x, width, precision and flags included. */
+	FMT("0x1234|    0x1234|0x1234    |0x00001234|0x000001234", "%#llx|%#10llx|%-#10llx|%#010llx|%#.9llx",
+	    0x1234ULL, 0x1234ULL, 0x1234ULL, 0x1234ULL, 0x1234ULL);
+	/* `*` widths and precisions: negative width left-justifies, negative precision is 0. */
+	FMT("   42|42   |00042|0", "%*lld|%*lld|%.*lld|%.*lld", 5, 42LL, -5, 42LL, 5, 42LL, -1, 0LL);
+	/* Characters: a width pads with spaces (never zeros); `#` escapes. */
+	FMT("a|    a|a    |    a", "%c|%5c|%-5c|%05c", 'a', 'a', 'a', 'a');
+	FMT("a|\\n|\\t|\\'|\\\\|\"|\\000|\\177|\\377|\\033", "%#c|%#c|%#c|%#c|%#c|%#c|%#c|%#c|%#c|%#c",
+	    'a', '\n', '\t', '\'', '\\', '"', 0, 0x7f, 0xff, 0x1b);
+	FMT("\\a\\b\\f\\r\\v|  \\n|\\001  ", "%#c%#c%#c%#c%#c|%#4c|%-#6c", '\a', '\b', '\f', '\r',
+	    '\v', '\n', 1);
+	CHECK(fmt_is(100, "x\0y", 3, "x%cy", 0));
+	/* Strings: precision cuts, width pads with spaces; the 0 flag adds a NUL byte. */
+	FMT("abc|  abc|abc  |ab|   ab|a", "%s|%5s|%-5s|%.2s|%5.2s|%.*s", "abc", "abc", "abc",
+	    "abc", "abc", 1, "abc");
+	FMT("|", "%.0s|%.*s", "abc", -3, "abc");
+	CHECK(fmt_is(100, "  abc\0|abc  \0|", 14, "%05s|%-05s|", "abc", "abc"));
+	/* %% and text; an unknown directive is printed as it is. */
+	FMT("100% sure %q", "%lld%% sure %q", 100LL);
+	/* Truncation: the length of the whole text, the buffer cut and terminated. */
+	CHECK(fmt_is(4, "12345678", 8, "%lld", 12345678LL));
+	CHECK(fmt_is(1, "abc", 3, "%s", "abc"));
+	CHECK(fmt_is(6, "    0x1f", 8, "%#8llx", 0x1fULL));
+	CHECK(fmt_is(3, "\\n", 2, "%#c", '\n'));
+	CHECK(fmt_is(2, "\\n", 2, "%#c", '\n'));
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -1159,6 +1235,7 @@ int main(void)
 	test_stat_threads();
 	test_map_publish();
 	test_quote();
+	test_format();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

@@ -1149,8 +1149,9 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    /// printf/sprintf/print/println: the format is rewritten for the kernel's vsnprintf with
-    /// 64-bit conversions, so no script text is ever used as a format.
+    /// printf/sprintf/print/println: the format is rewritten for the runtime's formatter
+    /// (stp_format.h, SystemTap's semantics) with 64-bit conversions and every argument cast,
+    /// so no script text is ever used as a format.
     fn print(&mut self, which: Builtin, format: &[FmtPiece], args: &[Expr], into: Option<&str>) {
         // Sized for most formats and argument lists at once.
         let mut fmt = String::with_capacity(64);
@@ -1175,10 +1176,9 @@ impl<'a> BodyGen<'a> {
                             precision,
                             conv,
                         } => {
-                            // A `*` takes its long argument before the value, clamped to what
-                            // the kernel's vsnprintf takes without a warning (as a literal
-                            // width is limited); a negative width left-justifies, as in C, and
-                            // a negative precision is 0.
+                            // A `*` takes its long argument before the value, clamped as a
+                            // literal width is limited; a negative width left-justifies, as in
+                            // C, and a negative precision is 0, as in SystemTap.
                             let mut size =
                                 |p: &mut Self, rest: &mut String, z: &Option<FmtSize>, lo: i64| {
                                     match z {
@@ -1203,7 +1203,7 @@ impl<'a> BodyGen<'a> {
                             };
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
-                            let flags = c_flags(flags, *conv, precision.is_some());
+                            let flags = c_flags(flags, *conv);
                             let cast = match conv {
                                 's' => {
                                     let v = self.str_stable(a, &args[ai..]);
@@ -1216,8 +1216,9 @@ impl<'a> BodyGen<'a> {
                                     push_all(&mut fmt, &["%", &flags, &w, "c"]);
                                     ", (int)("
                                 }
+                                // As in SystemTap, %p is %#x: width, precision, - and 0 apply.
                                 'p' => {
-                                    fmt.push_str("0x%llx");
+                                    push_all(&mut fmt, &["%#", &flags, &w, &pr, "llx"]);
                                     ", (unsigned long long)("
                                 }
                                 'd' | 'i' => {
@@ -1275,13 +1276,15 @@ impl<'a> BodyGen<'a> {
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
             Some(t) if fmt.is_empty() => cline!(self.w; t, "[0] = '\\0';"),
-            Some(t) => cline!(self.w; "snprintf(", t, ", STP_MAXSTRINGLEN, ", fmt_lit, rest, ");"),
+            Some(t) => {
+                cline!(self.w; "stp_fmt_snprintf(", t, ", STP_MAXSTRINGLEN, ", fmt_lit, rest, ");")
+            }
             None => {
                 if rest.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
                     cline!(self.w; "stp_print(c, ", plain, ", sizeof(", plain, ") - 1);");
                 } else {
-                    cline!(self.w; "stp_printf(c, ", fmt_lit, rest, ");");
+                    cline!(self.w; "stp_fmt_printf(c, ", fmt_lit, rest, ");");
                 }
             }
         }
@@ -1398,21 +1401,20 @@ fn warns_as_truth(e: &Expr) -> bool {
     }
 }
 
-/// The flags of a conversion that C gives a meaning: `+` and space for signed conversions
-/// (`+` wins), `#` for `o`, `x` and `X`, `0` for numbers without `-` or a precision, `-` for
-/// all. The others change nothing (C, and the kernel's vsnprintf, ignore them) but fail
-/// gcc's -Wformat, which the -Werror build turns into an error.
-fn c_flags(flags: &str, conv: char, precision: bool) -> String {
+/// The flags of a conversion that SystemTap's formatter (and so stp_format.h) gives a
+/// meaning: `+` and space for signed conversions (`+` wins), `#` for `o`, `x`, `X` and `c`,
+/// `0` for numbers without `-` (with a precision too) and for `s` (a NUL byte after it), `-`
+/// for all. The others change nothing; leaving them out keeps the generated format plain.
+fn c_flags(flags: &str, conv: char) -> String {
     let signed = matches!(conv, 'd' | 'i');
-    let number = !matches!(conv, 's' | 'c');
     flags
         .chars()
         .filter(|&f| match f {
             '-' => true,
             '+' => signed,
             ' ' => signed && !flags.contains('+'),
-            '#' => matches!(conv, 'o' | 'x' | 'X'),
-            '0' => number && !flags.contains('-') && !precision,
+            '#' => matches!(conv, 'o' | 'x' | 'X' | 'c'),
+            '0' => conv == 's' || (conv != 'c' && !flags.contains('-')),
             _ => false,
         })
         .collect()
