@@ -28,6 +28,19 @@ pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (Strin
     )
 }
 
+/// What the runtime may leave out of the arbiter (`runtime-c/stp_arbiter.h`) for this module:
+/// without a named watchpoint (the only kind `enable`/`disable` name) and without an
+/// on-the-fly condition, no request is ever queued, so the queue, its worker and the pool of
+/// parametric instances are not compiled (`STP_WATCH_QUEUE 0`).
+pub fn defines(m: &Module, otf: &super::conds::OnTheFly) -> Vec<String> {
+    let requests = !otf.probes.is_empty() || m.watches.iter().any(|(_, w)| w.name.is_some());
+    if requests {
+        vec![]
+    } else {
+        vec!["STP_WATCH_QUEUE 0".into()]
+    }
+}
+
 /// Prototypes, the declaration table and the symbol-address parameters: before the probe
 /// bodies, which name the table in `enable`/`disable`.
 pub fn table(m: &Module, w: &mut CWriter) {
