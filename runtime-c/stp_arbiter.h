@@ -29,12 +29,16 @@
  * arms or disarms one after load: nothing is ever queued, nothing waits, nothing is
  * preempted. The translator then defines STP_WATCH_QUEUE to 0 and the queue, the worker
  * and the pool are left out: they were a third of the code gcc compiled for such a module.
+ * Likewise STP_WATCH_SUBS 0 when no watchpoint has a sub-probe (.begin, .end, .unavailable).
  */
 #ifndef STP_ARBITER_H
 #define STP_ARBITER_H
 
 #ifndef STP_WATCH_QUEUE
 #define STP_WATCH_QUEUE 1	/* 0: no request is ever made (see above) */
+#endif
+#ifndef STP_WATCH_SUBS
+#define STP_WATCH_SUBS 1	/* 0: no watchpoint has a sub-probe */
 #endif
 /* Pool instances the loops below look at: none without requests (only enable takes one). */
 #define STP_WINST_POOL (STP_WATCH_QUEUE ? STP_MAXWATCHINSTANCES : 0)
@@ -108,7 +112,7 @@ static DECLARE_DELAYED_WORK(stp_arb_retry, stp_arb_retry_fn);
 /* Process (worker). Runs w's sub-probes of one kind, if it has any. */
 static inline void stp_arb_sub(struct stp_winst *w, int kind, const char *reason)
 {
-	if (w->decl->sub)
+	if (STP_WATCH_SUBS && w->decl->sub)
 		w->decl->sub(w, kind, reason);
 }
 
@@ -219,8 +223,10 @@ static inline bool stp_arb_release(struct stp_winst *w, const char *reason)
 	if (was != STP_W_ARMED)
 		return false;
 	stp_arb_unregister(w);
-	strscpy(w->end_reason, reason, sizeof(w->end_reason));
-	stp_arb_sub(w, STP_SUB_END, w->end_reason);
+	if (STP_WATCH_SUBS) {
+		strscpy(w->end_reason, reason, sizeof(w->end_reason));
+		stp_arb_sub(w, STP_SUB_END, w->end_reason);
+	}
 	return true;
 }
 
@@ -785,11 +791,11 @@ static inline void stp_arbiter_start(void)
 			stp_arb_sub(&d->fixed, STP_SUB_BEGIN, NULL);
 			atomic_cmpxchg_release(&d->fixed.gate, 0, 1);
 		} else if (d->startup_err) {
+			const char *reason = stp_watch_reason(d->startup_err, d->startup_why);
+
 			if (d->optional && !d->has_unavailable)
-				stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name,
-					     stp_watch_reason(d->startup_err, d->startup_why));
-			stp_arb_sub(&d->fixed, STP_SUB_UNAVAILABLE,
-			       stp_watch_reason(d->startup_err, d->startup_why));
+				stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name, reason);
+			stp_arb_sub(&d->fixed, STP_SUB_UNAVAILABLE, reason);
 		}
 	}
 	stp_arbiter_drain();	/* what those sub-probes asked for */

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -71,7 +72,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 75 "stphwbp_arm64_watches.c"
+#line 76 "stphwbp_arm64_watches.c"
 	}
 	goto stp_out;
 stp_out:
@@ -87,7 +88,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
-#line 91 "stphwbp_arm64_watches.c"
+#line 92 "stphwbp_arm64_watches.c"
 	}
 	goto stp_out;
 stp_out:

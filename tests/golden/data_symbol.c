@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -71,7 +72,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 75 "stphwbp_data_symbol.c"
+#line 76 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -88,7 +89,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 92 "stphwbp_data_symbol.c"
+#line 93 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -103,7 +104,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 107 "stphwbp_data_symbol.c"
+#line 108 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -119,7 +120,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 123 "stphwbp_data_symbol.c"
+#line 124 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:
@@ -134,7 +135,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
-#line 138 "stphwbp_data_symbol.c"
+#line 139 "stphwbp_data_symbol.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -39,7 +40,7 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 #line 5 "embedded_stap_compat.stp"
 #include <linux/sched.h>
 static int stp_compat_helper_never_called(void) { return 1; }
-#line 43 "stphwbp_embedded_stap_compat.c"
+#line 44 "stphwbp_embedded_stap_compat.c"
 #pragma GCC diagnostic pop
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-variable"
@@ -61,7 +62,7 @@ static int64_t stp_fn_twice(struct stp_context *c, int64_t a_x) {
  /* pure */
 	static char spare[8];
 	THIS->__retvalue = THIS->x * 2;
-#line 65 "stphwbp_embedded_stap_compat.c"
+#line 66 "stphwbp_embedded_stap_compat.c"
 	}
 	goto stp_out;
 stp_out:
@@ -98,7 +99,7 @@ static void stp_fn_greet(struct stp_context *c, char *rv, const char *a_who, int
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5,0,0)
 	snprintf(THIS->__retvalue, MAXSTRINGLEN, "hello %s x%lld", THIS->who, (long long)THIS->n);
 #endif
-#line 102 "stphwbp_embedded_stap_compat.c"
+#line 103 "stphwbp_embedded_stap_compat.c"
 	}
 	goto stp_out;
 stp_out:
@@ -123,7 +124,7 @@ static int64_t stp_fn_modern(struct stp_context *c, int64_t a_v) {
 #line 21 "embedded_stap_compat.stp"
  /* pure */
 	STAP_RETURN(STAP_ARG_v + 1);
-#line 127 "stphwbp_embedded_stap_compat.c"
+#line 128 "stphwbp_embedded_stap_compat.c"
 	}
 	goto stp_out;
 stp_out:
@@ -140,7 +141,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 144 "stphwbp_embedded_stap_compat.c"
+#line 145 "stphwbp_embedded_stap_compat.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -36,7 +37,7 @@ static void __maybe_unused stp_probe_0(struct stp_context *c);
 #pragma GCC diagnostic ignored "-Wunused-label"
 #line 3 "guru_embedded.stp"
 #include <linux/sched.h>
-#line 40 "stphwbp_guru_embedded.c"
+#line 41 "stphwbp_guru_embedded.c"
 #pragma GCC diagnostic pop
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-variable"
@@ -50,7 +51,7 @@ static int64_t stp_fn_task_prio(struct stp_context *c) {
 	{
 #line 7 "guru_embedded.stp"
 	STAP_RETVALUE = current->prio;
-#line 54 "stphwbp_guru_embedded.c"
+#line 55 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
@@ -73,7 +74,7 @@ static int64_t stp_fn_add_one(struct stp_context *c, int64_t a_x) {
 #line 10 "guru_embedded.stp"
  /* pure */
 	STAP_RETVALUE = STAP_ARG_x + 1;
-#line 77 "stphwbp_guru_embedded.c"
+#line 78 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:
@@ -90,7 +91,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 94 "stphwbp_guru_embedded.c"
+#line 95 "stphwbp_guru_embedded.c"
 	}
 	goto stp_out;
 stp_out:

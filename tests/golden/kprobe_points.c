@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -151,7 +152,7 @@ static void stp_fn_probefunc(struct stp_context *c, char *rv) {
 		strscpy(STAP_RETVALUE, CONTEXT->func, MAXSTRINGLEN);
 	else if (CONTEXT->regs)
 		snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)instruction_pointer(CONTEXT->regs));
-#line 155 "stphwbp_kprobe_points.c"
+#line 156 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -169,7 +170,7 @@ static int64_t stp_fn_addr(struct stp_context *c) {
 		STAP_RETVALUE = (int64_t)CONTEXT->probe_addr;
 	else if (CONTEXT->regs)
 		STAP_RETVALUE = (int64_t)instruction_pointer(CONTEXT->regs);
-#line 173 "stphwbp_kprobe_points.c"
+#line 174 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -186,7 +187,7 @@ static int64_t stp_fn_int_arg(struct stp_context *c, int64_t a_n) {
 #line 37 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 190 "stphwbp_kprobe_points.c"
+#line 191 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -204,7 +205,7 @@ static int64_t stp_fn_long_arg(struct stp_context *c, int64_t a_n) {
 #line 22 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 208 "stphwbp_kprobe_points.c"
+#line 209 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -222,7 +223,7 @@ static int64_t stp_fn_uint_arg(struct stp_context *c, int64_t a_n) {
 #line 43 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 226 "stphwbp_kprobe_points.c"
+#line 227 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -240,7 +241,7 @@ static int64_t stp_fn_pointer_arg(struct stp_context *c, int64_t a_n) {
 #line 28 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 244 "stphwbp_kprobe_points.c"
+#line 245 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -258,7 +259,7 @@ static int64_t stp_fn_ulong_arg(struct stp_context *c, int64_t a_n) {
 #line 25 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 262 "stphwbp_kprobe_points.c"
+#line 263 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -276,7 +277,7 @@ static int64_t stp_fn_s32_arg(struct stp_context *c, int64_t a_n) {
 #line 40 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 280 "stphwbp_kprobe_points.c"
+#line 281 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -294,7 +295,7 @@ static int64_t stp_fn_u32_arg(struct stp_context *c, int64_t a_n) {
 #line 46 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (uint32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 298 "stphwbp_kprobe_points.c"
+#line 299 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -312,7 +313,7 @@ static int64_t stp_fn_s64_arg(struct stp_context *c, int64_t a_n) {
 #line 31 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 316 "stphwbp_kprobe_points.c"
+#line 317 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -330,7 +331,7 @@ static int64_t stp_fn_u64_arg(struct stp_context *c, int64_t a_n) {
 #line 34 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 334 "stphwbp_kprobe_points.c"
+#line 335 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -348,7 +349,7 @@ static int64_t stp_fn_register(struct stp_context *c, const char *a_name) {
 #line 60 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, true);
-#line 352 "stphwbp_kprobe_points.c"
+#line 353 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -366,7 +367,7 @@ static int64_t stp_fn_u_register(struct stp_context *c, const char *a_name) {
 #line 63 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, false);
-#line 370 "stphwbp_kprobe_points.c"
+#line 371 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -382,7 +383,7 @@ static void stp_fn_print_regs(struct stp_context *c) {
 #line 67 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	stp_print_regs(CONTEXT);
-#line 386 "stphwbp_kprobe_points.c"
+#line 387 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -400,7 +401,7 @@ static int64_t stp_fn_returnval(struct stp_context *c) {
 		stp_error(CONTEXT, "returnval() not defined in this context %s", CONTEXT->probe_point);
 	else
 		STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
-#line 404 "stphwbp_kprobe_points.c"
+#line 405 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -416,7 +417,7 @@ static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 420 "stphwbp_kprobe_points.c"
+#line 421 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:
@@ -431,7 +432,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 435 "stphwbp_kprobe_points.c"
+#line 436 "stphwbp_kprobe_points.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -67,7 +68,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 71 "stphwbp_kprobe_wildcard_pp.c"
+#line 72 "stphwbp_kprobe_wildcard_pp.c"
 	}
 	goto stp_out;
 stp_out:
@@ -91,7 +92,7 @@ static void stp_fn_ppfunc(struct stp_context *c, char *rv) {
 		memcpy(STAP_RETVALUE, p, n);
 		STAP_RETVALUE[n] = '\0';
 	}
-#line 95 "stphwbp_kprobe_wildcard_pp.c"
+#line 96 "stphwbp_kprobe_wildcard_pp.c"
 	}
 	goto stp_out;
 stp_out:

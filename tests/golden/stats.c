@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -104,7 +105,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 108 "stphwbp_stats.c"
+#line 109 "stphwbp_stats.c"
 	}
 	goto stp_out;
 stp_out:
@@ -120,7 +121,7 @@ static int64_t stp_fn_jiffies(struct stp_context *c) {
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 124 "stphwbp_stats.c"
+#line 125 "stphwbp_stats.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -94,7 +95,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 98 "stphwbp_stats_arrays.c"
+#line 99 "stphwbp_stats_arrays.c"
 	}
 	goto stp_out;
 stp_out:
@@ -111,7 +112,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 115 "stphwbp_stats_arrays.c"
+#line 116 "stphwbp_stats_arrays.c"
 	}
 	goto stp_out;
 stp_out:
@@ -126,7 +127,7 @@ static int64_t stp_fn_cpu(struct stp_context *c) {
 #line 7 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = smp_processor_id();
-#line 130 "stphwbp_stats_arrays.c"
+#line 131 "stphwbp_stats_arrays.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -79,7 +80,7 @@ static int64_t stp_fn_data_value(struct stp_context *c) {
 #line 38 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = stp_read_watched(CONTEXT);
-#line 83 "stphwbp_tapset_data.c"
+#line 84 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
@@ -95,7 +96,7 @@ static int64_t stp_fn_data_addr(struct stp_context *c) {
 #line 33 "<tapset>/context.stp"
  /* context: data */ /* pragma:data */
 	STAP_RETVALUE = (int64_t)CONTEXT->watch->addr;
-#line 99 "stphwbp_tapset_data.c"
+#line 100 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
@@ -112,7 +113,7 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 116 "stphwbp_tapset_data.c"
+#line 117 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:
@@ -127,7 +128,7 @@ static void stp_fn_print_backtrace(struct stp_context *c) {
 #line 28 "<tapset>/context.stp"
  /* context: any */
 	stp_print_backtrace(CONTEXT);
-#line 131 "stphwbp_tapset_data.c"
+#line 132 "stphwbp_tapset_data.c"
 	}
 	goto stp_out;
 stp_out:

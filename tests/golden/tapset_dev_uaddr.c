@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -43,7 +44,7 @@ static int64_t stp_fn_usrdev2kerndev(struct stp_context *c, int64_t a_dev) {
 #line 41 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = new_decode_dev((u32)STAP_ARG_dev);
-#line 47 "stphwbp_tapset_dev_uaddr.c"
+#line 48 "stphwbp_tapset_dev_uaddr.c"
 	}
 	goto stp_out;
 stp_out:
@@ -61,7 +62,7 @@ static int64_t stp_fn_MAJOR(struct stp_context *c, int64_t a_dev) {
 #line 23 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MAJOR((dev_t)STAP_ARG_dev);
-#line 65 "stphwbp_tapset_dev_uaddr.c"
+#line 66 "stphwbp_tapset_dev_uaddr.c"
 	}
 	goto stp_out;
 stp_out:
@@ -79,7 +80,7 @@ static int64_t stp_fn_MINOR(struct stp_context *c, int64_t a_dev) {
 #line 26 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MINOR((dev_t)STAP_ARG_dev);
-#line 83 "stphwbp_tapset_dev_uaddr.c"
+#line 84 "stphwbp_tapset_dev_uaddr.c"
 	}
 	goto stp_out;
 stp_out:
@@ -99,7 +100,7 @@ static int64_t stp_fn_uaddr(struct stp_context *c) {
 		STAP_RETVALUE = (int64_t)instruction_pointer(CONTEXT->regs);
 	else if (current->mm && !(current->flags & PF_KTHREAD))
 		STAP_RETVALUE = (int64_t)instruction_pointer(task_pt_regs(current));
-#line 103 "stphwbp_tapset_dev_uaddr.c"
+#line 104 "stphwbp_tapset_dev_uaddr.c"
 	}
 	goto stp_out;
 stp_out:
@@ -114,7 +115,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 118 "stphwbp_tapset_dev_uaddr.c"
+#line 119 "stphwbp_tapset_dev_uaddr.c"
 	}
 	goto stp_out;
 stp_out:

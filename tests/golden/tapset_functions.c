@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -98,7 +99,7 @@ static int64_t stp_fn_cpu(struct stp_context *c) {
 #line 7 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = smp_processor_id();
-#line 102 "stphwbp_tapset_functions.c"
+#line 103 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -114,7 +115,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 118 "stphwbp_tapset_functions.c"
+#line 119 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -130,7 +131,7 @@ static int64_t stp_fn_tid(struct stp_context *c) {
 #line 15 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->pid;
-#line 134 "stphwbp_tapset_functions.c"
+#line 135 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -147,7 +148,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 151 "stphwbp_tapset_functions.c"
+#line 152 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -162,7 +163,7 @@ static void stp_fn_pp(struct stp_context *c, char *rv) {
 #line 3 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, CONTEXT->probe_point, MAXSTRINGLEN);
-#line 166 "stphwbp_tapset_functions.c"
+#line 167 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -255,7 +256,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 259 "stphwbp_tapset_functions.c"
+#line 260 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -271,7 +272,7 @@ static int64_t stp_fn_jiffies(struct stp_context *c) {
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 275 "stphwbp_tapset_functions.c"
+#line 276 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -287,7 +288,7 @@ static int64_t stp_fn_target(struct stp_context *c) {
 #line 24 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = stp_target;
-#line 291 "stphwbp_tapset_functions.c"
+#line 292 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -305,7 +306,7 @@ static int64_t stp_fn_isinstr(struct stp_context *c, const char *a_s1, const cha
 #line 24 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = strstr(STAP_ARG_s1, STAP_ARG_s2) != NULL;
-#line 309 "stphwbp_tapset_functions.c"
+#line 310 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -324,7 +325,7 @@ static int64_t stp_fn_strlen(struct stp_context *c, const char *a_s) {
 #line 3 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = strnlen(STAP_ARG_s, MAXSTRINGLEN);
-#line 328 "stphwbp_tapset_functions.c"
+#line 329 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -355,7 +356,7 @@ static void stp_fn_substr(struct stp_context *c, char *rv, const char *a_str, in
 		memcpy(STAP_RETVALUE, STAP_ARG_str + start, len);
 		STAP_RETVALUE[len] = '\0';
 	}
-#line 359 "stphwbp_tapset_functions.c"
+#line 360 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -374,7 +375,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 378 "stphwbp_tapset_functions.c"
+#line 379 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -392,7 +393,7 @@ static void stp_fn_symname(struct stp_context *c, char *rv, int64_t a_addr) {
 #line 25 "<tapset>/memory.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%ps", (void *)(unsigned long)STAP_ARG_addr);
-#line 396 "stphwbp_tapset_functions.c"
+#line 397 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -409,7 +410,7 @@ static int64_t stp_fn_kernel_char(struct stp_context *c, int64_t a_addr) {
 #line 16 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(char), true);
-#line 413 "stphwbp_tapset_functions.c"
+#line 414 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -427,7 +428,7 @@ static int64_t stp_fn_kernel_short(struct stp_context *c, int64_t a_addr) {
 #line 12 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(short), true);
-#line 431 "stphwbp_tapset_functions.c"
+#line 432 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -445,7 +446,7 @@ static int64_t stp_fn_kernel_int(struct stp_context *c, int64_t a_addr) {
 #line 8 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(int), true);
-#line 449 "stphwbp_tapset_functions.c"
+#line 450 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -463,7 +464,7 @@ static int64_t stp_fn_kernel_long(struct stp_context *c, int64_t a_addr) {
 #line 4 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(long), true);
-#line 467 "stphwbp_tapset_functions.c"
+#line 468 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -481,7 +482,7 @@ static void stp_fn_kernel_string(struct stp_context *c, char *rv, int64_t a_addr
 #line 20 "<tapset>/memory.stp"
  /* context: any */
 	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
-#line 485 "stphwbp_tapset_functions.c"
+#line 486 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -496,7 +497,7 @@ static void stp_fn_print_backtrace(struct stp_context *c) {
 #line 28 "<tapset>/context.stp"
  /* context: any */
 	stp_print_backtrace(CONTEXT);
-#line 500 "stphwbp_tapset_functions.c"
+#line 501 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -511,7 +512,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 515 "stphwbp_tapset_functions.c"
+#line 516 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -526,7 +527,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 530 "stphwbp_tapset_functions.c"
+#line 531 "stphwbp_tapset_functions.c"
 	}
 	goto stp_out;
 stp_out:

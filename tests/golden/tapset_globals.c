@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -932,7 +933,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 936 "stphwbp_tapset_globals.c"
+#line 937 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -949,7 +950,7 @@ static int64_t stp_fn_target_set_pid(struct stp_context *c, int64_t a_pid) {
 #line 8 "<tapset>/target_set.stp"
  /* context: any */
 	STAP_RETVALUE = stp_target_set_has(STAP_ARG_pid);
-#line 953 "stphwbp_tapset_globals.c"
+#line 954 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -965,7 +966,7 @@ static void stp_fn_target_set_report(struct stp_context *c) {
 #line 15 "<tapset>/target_set.stp"
  /* context: any */
 	stp_target_set_report(CONTEXT);
-#line 969 "stphwbp_tapset_globals.c"
+#line 970 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -980,7 +981,7 @@ static int64_t stp_fn_tid(struct stp_context *c) {
 #line 15 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->pid;
-#line 984 "stphwbp_tapset_globals.c"
+#line 985 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -997,7 +998,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 1001 "stphwbp_tapset_globals.c"
+#line 1002 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1023,7 +1024,7 @@ static int64_t stp_fn_vm_fault_contains(struct stp_context *c, int64_t a_value, 
 	case 5: STAP_RETVALUE = !!(v & VM_FAULT_LOCKED); break;
 	case 6: STAP_RETVALUE = !!(v & VM_FAULT_ERROR); break;
 	}
-#line 1027 "stphwbp_tapset_globals.c"
+#line 1028 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1040,7 +1041,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 1044 "stphwbp_tapset_globals.c"
+#line 1045 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1179,7 +1180,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 1183 "stphwbp_tapset_globals.c"
+#line 1184 "stphwbp_tapset_globals.c"
 	}
 	goto stp_out;
 stp_out:

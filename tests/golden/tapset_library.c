@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -474,7 +475,7 @@ static void stp_fn_ctime_1(struct stp_context *c, char *rv, int64_t a_epochsecs)
 #line 59 "<tapset>/time.stp"
  /* context: any */
 	stp_ctime(CONTEXT, STAP_RETVALUE, STAP_ARG_epochsecs);
-#line 478 "stphwbp_tapset_library.c"
+#line 479 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -549,7 +550,7 @@ static int64_t stp_fn_tz_gmtoff(struct stp_context *c) {
 #line 69 "<tapset>/time.stp"
  /* context: any */ /* pragma:tz */
 	STAP_RETVALUE = stp_tz_gmtoff;
-#line 553 "stphwbp_tapset_library.c"
+#line 554 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -565,7 +566,7 @@ static void stp_fn_tz_name(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/time.stp"
  /* context: any */ /* pragma:tz */
 	strscpy(STAP_RETVALUE, stp_tz_name, MAXSTRINGLEN);
-#line 569 "stphwbp_tapset_library.c"
+#line 570 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -580,7 +581,7 @@ static int64_t stp_fn_local_clock_ns(struct stp_context *c) {
 #line 39 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)local_clock();
-#line 584 "stphwbp_tapset_library.c"
+#line 585 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -627,7 +628,7 @@ static int64_t stp_fn_cpu_clock_ns(struct stp_context *c, int64_t a_cpu) {
 	/* cpu_clock(): sched_clock_cpu() where the clock is unstable (x86), sched_clock() on
 	 * arm64, where sched_clock_cpu() is not exported. */
 	STAP_RETVALUE = (int64_t)cpu_clock(STAP_ARG_cpu);
-#line 631 "stphwbp_tapset_library.c"
+#line 632 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -671,7 +672,7 @@ static int64_t stp_fn_get_cycles(struct stp_context *c) {
 #line 29 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)get_cycles();
-#line 675 "stphwbp_tapset_library.c"
+#line 676 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -687,7 +688,7 @@ static int64_t stp_fn_HZ(struct stp_context *c) {
 #line 24 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = HZ;
-#line 691 "stphwbp_tapset_library.c"
+#line 692 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -703,7 +704,7 @@ static int64_t stp_fn_ktime_get_ns(struct stp_context *c) {
 #line 34 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)ktime_get_mono_fast_ns();
-#line 707 "stphwbp_tapset_library.c"
+#line 708 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -719,7 +720,7 @@ static int64_t stp_fn_jiffies(struct stp_context *c) {
 #line 20 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)jiffies_64;
-#line 723 "stphwbp_tapset_library.c"
+#line 724 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -737,7 +738,7 @@ static int64_t stp_fn_ppid(struct stp_context *c) {
 	rcu_read_lock();
 	STAP_RETVALUE = task_tgid_nr(rcu_dereference(current->real_parent));
 	rcu_read_unlock();
-#line 741 "stphwbp_tapset_library.c"
+#line 742 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -753,7 +754,7 @@ static int64_t stp_fn_uid(struct stp_context *c) {
 #line 73 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kuid_munged(current_user_ns(), current_uid());
-#line 757 "stphwbp_tapset_library.c"
+#line 758 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -769,7 +770,7 @@ static int64_t stp_fn_gid(struct stp_context *c) {
 #line 79 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kgid_munged(current_user_ns(), current_gid());
-#line 773 "stphwbp_tapset_library.c"
+#line 774 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -785,7 +786,7 @@ static int64_t stp_fn_euid(struct stp_context *c) {
 #line 76 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kuid_munged(current_user_ns(), current_euid());
-#line 789 "stphwbp_tapset_library.c"
+#line 790 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -801,7 +802,7 @@ static int64_t stp_fn_egid(struct stp_context *c) {
 #line 82 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = from_kgid_munged(current_user_ns(), current_egid());
-#line 805 "stphwbp_tapset_library.c"
+#line 806 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -817,7 +818,7 @@ static int64_t stp_fn_stp_pid(struct stp_context *c) {
 #line 92 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = stp_loader_pid;
-#line 821 "stphwbp_tapset_library.c"
+#line 822 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -835,7 +836,7 @@ static void stp_fn_pexecname(struct stp_context *c, char *rv) {
 	rcu_read_lock();
 	strscpy(STAP_RETVALUE, rcu_dereference(current->real_parent)->comm, MAXSTRINGLEN);
 	rcu_read_unlock();
-#line 839 "stphwbp_tapset_library.c"
+#line 840 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -898,7 +899,7 @@ static void stp_fn_cmdline_args(struct stp_context *c, char *rv, int64_t a_n, in
 #line 161 "<tapset>/context.stp"
  /* context: any */
 	stp_cmdline(STAP_RETVALUE, STAP_ARG_n, STAP_ARG_m, STAP_ARG_delim);
-#line 902 "stphwbp_tapset_library.c"
+#line 903 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -916,7 +917,7 @@ static int64_t stp_fn_task_current(struct stp_context *c) {
 #line 87 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)(unsigned long)current;
-#line 920 "stphwbp_tapset_library.c"
+#line 921 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -933,7 +934,7 @@ static int64_t stp_fn_task_pid(struct stp_context *c, int64_t a_task) {
 #line 5 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, tgid), sizeof(pid_t));
-#line 937 "stphwbp_tapset_library.c"
+#line 938 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -951,7 +952,7 @@ static int64_t stp_fn_task_tid(struct stp_context *c, int64_t a_task) {
 #line 8 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, pid), sizeof(pid_t));
-#line 955 "stphwbp_tapset_library.c"
+#line 956 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -969,7 +970,7 @@ static int64_t stp_fn_task_parent(struct stp_context *c, int64_t a_task) {
 #line 11 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, real_parent), sizeof(void *));
-#line 973 "stphwbp_tapset_library.c"
+#line 974 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -991,7 +992,7 @@ static void stp_fn_task_execname(struct stp_context *c, char *rv, int64_t a_task
 		comm[TASK_COMM_LEN - 1] = '\0';
 		strscpy(STAP_RETVALUE, comm, MAXSTRINGLEN);
 	}
-#line 995 "stphwbp_tapset_library.c"
+#line 996 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1008,7 +1009,7 @@ static int64_t stp_fn_task_state(struct stp_context *c, int64_t a_task) {
 #line 22 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, __state), sizeof(unsigned int));
-#line 1012 "stphwbp_tapset_library.c"
+#line 1013 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1026,7 +1027,7 @@ static int64_t stp_fn_task_cpu(struct stp_context *c, int64_t a_task) {
 #line 25 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, thread_info.cpu), sizeof(u32));
-#line 1030 "stphwbp_tapset_library.c"
+#line 1031 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1044,7 +1045,7 @@ static int64_t stp_fn_task_prio(struct stp_context *c, int64_t a_task) {
 #line 29 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, prio), sizeof(int)) - MAX_RT_PRIO;
-#line 1048 "stphwbp_tapset_library.c"
+#line 1049 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1062,7 +1063,7 @@ static int64_t stp_fn_task_nice(struct stp_context *c, int64_t a_task) {
 #line 32 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, static_prio), sizeof(int)) - DEFAULT_PRIO;
-#line 1066 "stphwbp_tapset_library.c"
+#line 1067 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1080,7 +1081,7 @@ static int64_t stp_fn_task_uid(struct stp_context *c, int64_t a_task) {
 #line 36 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, uid));
-#line 1084 "stphwbp_tapset_library.c"
+#line 1085 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1098,7 +1099,7 @@ static int64_t stp_fn_task_gid(struct stp_context *c, int64_t a_task) {
 #line 39 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, gid));
-#line 1102 "stphwbp_tapset_library.c"
+#line 1103 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1116,7 +1117,7 @@ static int64_t stp_fn_task_euid(struct stp_context *c, int64_t a_task) {
 #line 42 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, euid));
-#line 1120 "stphwbp_tapset_library.c"
+#line 1121 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1134,7 +1135,7 @@ static int64_t stp_fn_task_egid(struct stp_context *c, int64_t a_task) {
 #line 45 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_cred(CONTEXT, STAP_ARG_task, offsetof(struct cred, egid));
-#line 1138 "stphwbp_tapset_library.c"
+#line 1139 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1154,7 +1155,7 @@ static int64_t stp_fn_pid2task(struct stp_context *c, int64_t a_pid) {
 	rcu_read_lock();
 	STAP_RETVALUE = (int64_t)(unsigned long)pid_task(find_vpid(STAP_ARG_pid), PIDTYPE_PID);
 	rcu_read_unlock();
-#line 1158 "stphwbp_tapset_library.c"
+#line 1159 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1206,7 +1207,7 @@ static void stp_fn_env_var(struct stp_context *c, char *rv, const char *a_name) 
 #line 167 "<tapset>/context.stp"
  /* context: any */
 	stp_env_var(STAP_RETVALUE, STAP_ARG_name);
-#line 1210 "stphwbp_tapset_library.c"
+#line 1211 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1226,7 +1227,7 @@ static int64_t stp_fn_stringat(struct stp_context *c, const char *a_str, int64_t
 	if (STAP_ARG_pos < 0 || STAP_ARG_pos >= (int64_t)strlen(STAP_ARG_str))
 		STAP_ERROR("Position out of bounds");
 	STAP_RETVALUE = (unsigned char)STAP_ARG_str[STAP_ARG_pos];
-#line 1230 "stphwbp_tapset_library.c"
+#line 1231 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1247,7 +1248,7 @@ static int64_t stp_fn_strpos(struct stp_context *c, const char *a_s1, const char
  /* context: any */
 	const char *p = strstr(STAP_ARG_s1, STAP_ARG_s2);
 	STAP_RETVALUE = p ? p - STAP_ARG_s1 : -1;
-#line 1251 "stphwbp_tapset_library.c"
+#line 1252 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1282,7 +1283,7 @@ static void stp_fn_str_replace(struct stp_context *c, char *rv, const char *a_pr
 		p = hit + n;
 	}
 	strlcat(STAP_RETVALUE, p, MAXSTRINGLEN);
-#line 1286 "stphwbp_tapset_library.c"
+#line 1287 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1304,7 +1305,7 @@ static int64_t stp_fn_strtol(struct stp_context *c, const char *a_str, int64_t a
 	if (STAP_ARG_base != 0 && (STAP_ARG_base < 2 || STAP_ARG_base > 36))
 		STAP_ERROR("invalid base %lld", (long long)STAP_ARG_base);
 	STAP_RETVALUE = simple_strtoll(STAP_ARG_str, NULL, STAP_ARG_base);
-#line 1308 "stphwbp_tapset_library.c"
+#line 1309 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1323,7 +1324,7 @@ static int64_t stp_fn_isdigit(struct stp_context *c, const char *a_str) {
 #line 69 "<tapset>/string.stp"
  /* context: any */
 	STAP_RETVALUE = isdigit(STAP_ARG_str[0]) ? 1 : 0;
-#line 1327 "stphwbp_tapset_library.c"
+#line 1328 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1342,7 +1343,7 @@ static void stp_fn_tokenize_2(struct stp_context *c, char *rv, const char *a_inp
 #line 75 "<tapset>/string.stp"
  /* context: any */
 	stp_tokenize(CONTEXT, STAP_RETVALUE, STAP_ARG_input, STAP_ARG_delim);
-#line 1346 "stphwbp_tapset_library.c"
+#line 1347 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1383,7 +1384,7 @@ static void stp_fn_text_str(struct stp_context *c, char *rv, const char *a_input
 #line 83 "<tapset>/string.stp"
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_input, 0, 0, false);
-#line 1387 "stphwbp_tapset_library.c"
+#line 1388 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1403,7 +1404,7 @@ static void stp_fn_text_strn(struct stp_context *c, char *rv, const char *a_inpu
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_input, STAP_ARG_len < 0 ? 0 : STAP_ARG_len, 0,
 		     STAP_ARG_quoted != 0);
-#line 1407 "stphwbp_tapset_library.c"
+#line 1408 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1422,7 +1423,7 @@ static void stp_fn_string_quoted(struct stp_context *c, char *rv, const char *a_
 #line 95 "<tapset>/string.stp"
  /* context: any */
 	stp_text_str(STAP_RETVALUE, STAP_ARG_str, 0, 0, true);
-#line 1426 "stphwbp_tapset_library.c"
+#line 1427 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1441,7 +1442,7 @@ static void stp_fn_thread_indent(struct stp_context *c, char *rv, int64_t a_delt
 	char desc[TASK_COMM_LEN + 16];
 	snprintf(desc, sizeof(desc), "%s(%d)", current->comm, current->pid);
 	stp_indent(STAP_RETVALUE, current->pid, desc, STAP_ARG_delta);
-#line 1445 "stphwbp_tapset_library.c"
+#line 1446 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1458,7 +1459,7 @@ static void stp_fn_indent(struct stp_context *c, char *rv, int64_t a_delta) {
 #line 181 "<tapset>/context.stp"
  /* context: any */
 	stp_indent(STAP_RETVALUE, -1, "", STAP_ARG_delta);
-#line 1462 "stphwbp_tapset_library.c"
+#line 1463 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1525,7 +1526,7 @@ static void stp_fn_user_string_n_2(struct stp_context *c, char *rv, int64_t a_ad
 	if (stp_user_string(STAP_RETVALUE, (unsigned long)STAP_ARG_addr, STAP_ARG_n))
 		STAP_ERROR("user string copy fault %d at 0x%llx [man error::fault]", -EFAULT,
 			   (unsigned long long)STAP_ARG_addr);
-#line 1529 "stphwbp_tapset_library.c"
+#line 1530 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1546,7 +1547,7 @@ static void stp_fn_user_string_n_3(struct stp_context *c, char *rv, int64_t a_ad
  /* context: any */
 	if (stp_user_string(STAP_RETVALUE, (unsigned long)STAP_ARG_addr, STAP_ARG_n))
 		strscpy(STAP_RETVALUE, STAP_ARG_err_msg, MAXSTRINGLEN);
-#line 1550 "stphwbp_tapset_library.c"
+#line 1551 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1679,7 +1680,7 @@ static int64_t stp_fn_user_char(struct stp_context *c, int64_t a_addr) {
 	s8 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1683 "stphwbp_tapset_library.c"
+#line 1684 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1699,7 +1700,7 @@ static int64_t stp_fn_user_short(struct stp_context *c, int64_t a_addr) {
 	s16 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1703 "stphwbp_tapset_library.c"
+#line 1704 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1719,7 +1720,7 @@ static int64_t stp_fn_user_int(struct stp_context *c, int64_t a_addr) {
 	s32 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1723 "stphwbp_tapset_library.c"
+#line 1724 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1739,7 +1740,7 @@ static int64_t stp_fn_user_long(struct stp_context *c, int64_t a_addr) {
 	s64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1743 "stphwbp_tapset_library.c"
+#line 1744 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1759,7 +1760,7 @@ static int64_t stp_fn_user_ulong(struct stp_context *c, int64_t a_addr) {
 	u64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1763 "stphwbp_tapset_library.c"
+#line 1764 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1779,7 +1780,7 @@ static int64_t stp_fn_user_int8(struct stp_context *c, int64_t a_addr) {
 	s8 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1783 "stphwbp_tapset_library.c"
+#line 1784 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1799,7 +1800,7 @@ static int64_t stp_fn_user_uint16(struct stp_context *c, int64_t a_addr) {
 	u16 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1803 "stphwbp_tapset_library.c"
+#line 1804 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1819,7 +1820,7 @@ static int64_t stp_fn_user_int32(struct stp_context *c, int64_t a_addr) {
 	s32 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1823 "stphwbp_tapset_library.c"
+#line 1824 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1839,7 +1840,7 @@ static int64_t stp_fn_user_uint64(struct stp_context *c, int64_t a_addr) {
 	u64 v;
 	if (!stp_user_read(&v, (unsigned long)STAP_ARG_addr, sizeof(v)))
 		STAP_RETVALUE = (int64_t)v;
-#line 1843 "stphwbp_tapset_library.c"
+#line 1844 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1865,7 +1866,7 @@ static int64_t stp_fn_user_char_warn(struct stp_context *c, int64_t a_addr) {
 			 (unsigned long long)STAP_ARG_addr);
 		stp_warn(CONTEXT, msg);
 	}
-#line 1869 "stphwbp_tapset_library.c"
+#line 1870 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1891,7 +1892,7 @@ static int64_t stp_fn_user_long_warn(struct stp_context *c, int64_t a_addr) {
 			 (unsigned long long)STAP_ARG_addr);
 		stp_warn(CONTEXT, msg);
 	}
-#line 1895 "stphwbp_tapset_library.c"
+#line 1896 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1913,7 +1914,7 @@ static int64_t stp_fn_user_ushort_error(struct stp_context *c, int64_t a_addr) {
 		STAP_ERROR("read fault [man error::fault] at 0x%llx",
 			   (unsigned long long)STAP_ARG_addr);
 	STAP_RETVALUE = (int64_t)v;
-#line 1917 "stphwbp_tapset_library.c"
+#line 1918 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1931,7 +1932,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 1935 "stphwbp_tapset_library.c"
+#line 1936 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1949,7 +1950,7 @@ static int64_t stp_fn_kernel_pointer(struct stp_context *c, int64_t a_addr) {
 #line 33 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(void *), false);
-#line 1953 "stphwbp_tapset_library.c"
+#line 1954 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1971,7 +1972,7 @@ static void stp_fn_kernel_string_2(struct stp_context *c, char *rv, int64_t a_ad
 		CONTEXT->last_error = NULL;
 		strscpy(STAP_RETVALUE, STAP_ARG_err_msg, MAXSTRINGLEN);
 	}
-#line 1975 "stphwbp_tapset_library.c"
+#line 1976 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2000,7 +2001,7 @@ static void stp_fn_kernel_string_n(struct stp_context *c, char *rv, int64_t a_ad
 	}
 	if (i >= 0 && i < MAXSTRINGLEN)
 		STAP_RETVALUE[i] = '\0';
-#line 2004 "stphwbp_tapset_library.c"
+#line 2005 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2060,7 +2061,7 @@ static int64_t stp_fn_atomic_read(struct stp_context *c, int64_t a_addr) {
 #line 87 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(atomic_t), true);
-#line 2064 "stphwbp_tapset_library.c"
+#line 2065 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2078,7 +2079,7 @@ static int64_t stp_fn_atomic_long_read(struct stp_context *c, int64_t a_addr) {
 #line 90 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(atomic_long_t), true);
-#line 2082 "stphwbp_tapset_library.c"
+#line 2083 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2096,7 +2097,7 @@ static void stp_fn_errno_str(struct stp_context *c, char *rv, int64_t a_err) {
 #line 40 "<tapset>/control.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, stp_errno_name(STAP_ARG_err), MAXSTRINGLEN);
-#line 2100 "stphwbp_tapset_library.c"
+#line 2101 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2114,7 +2115,7 @@ static int64_t stp_fn_errno_p(struct stp_context *c, int64_t a_err) {
  /* context: any */
 	if (stp_errno_name(STAP_ARG_err)[0])
 		STAP_RETVALUE = STAP_ARG_err < 0 ? -STAP_ARG_err : STAP_ARG_err;
-#line 2118 "stphwbp_tapset_library.c"
+#line 2119 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2132,7 +2133,7 @@ static int64_t stp_fn_randint(struct stp_context *c, int64_t a_n) {
 #line 51 "<tapset>/control.stp"
  /* context: any */
 	STAP_RETVALUE = stp_randint(CONTEXT, STAP_ARG_n);
-#line 2136 "stphwbp_tapset_library.c"
+#line 2137 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2150,7 +2151,7 @@ static int64_t stp_fn_htons(struct stp_context *c, int64_t a_x) {
 #line 9 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be16((u16)STAP_ARG_x);
-#line 2154 "stphwbp_tapset_library.c"
+#line 2155 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2168,7 +2169,7 @@ static int64_t stp_fn_htonl(struct stp_context *c, int64_t a_x) {
 #line 6 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be32((u32)STAP_ARG_x);
-#line 2172 "stphwbp_tapset_library.c"
+#line 2173 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2186,7 +2187,7 @@ static int64_t stp_fn_htonll(struct stp_context *c, int64_t a_x) {
 #line 3 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)cpu_to_be64((u64)STAP_ARG_x);
-#line 2190 "stphwbp_tapset_library.c"
+#line 2191 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2204,7 +2205,7 @@ static int64_t stp_fn_ntohs(struct stp_context *c, int64_t a_x) {
 #line 18 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be16_to_cpu((__force __be16)(u16)STAP_ARG_x);
-#line 2208 "stphwbp_tapset_library.c"
+#line 2209 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2222,7 +2223,7 @@ static int64_t stp_fn_ntohl(struct stp_context *c, int64_t a_x) {
 #line 15 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be32_to_cpu((__force __be32)(u32)STAP_ARG_x);
-#line 2226 "stphwbp_tapset_library.c"
+#line 2227 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2240,7 +2241,7 @@ static int64_t stp_fn_ntohll(struct stp_context *c, int64_t a_x) {
 #line 12 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)be64_to_cpu((__force __be64)(u64)STAP_ARG_x);
-#line 2244 "stphwbp_tapset_library.c"
+#line 2245 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2258,7 +2259,7 @@ static int64_t stp_fn_MAJOR(struct stp_context *c, int64_t a_dev) {
 #line 23 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MAJOR((dev_t)STAP_ARG_dev);
-#line 2262 "stphwbp_tapset_library.c"
+#line 2263 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2276,7 +2277,7 @@ static int64_t stp_fn_MINOR(struct stp_context *c, int64_t a_dev) {
 #line 26 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MINOR((dev_t)STAP_ARG_dev);
-#line 2280 "stphwbp_tapset_library.c"
+#line 2281 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2295,7 +2296,7 @@ static int64_t stp_fn_MKDEV(struct stp_context *c, int64_t a_major, int64_t a_mi
 #line 29 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = MKDEV((unsigned int)STAP_ARG_major, (unsigned int)STAP_ARG_minor);
-#line 2299 "stphwbp_tapset_library.c"
+#line 2300 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2313,7 +2314,7 @@ static int64_t stp_fn_mem_page_size(struct stp_context *c) {
 #line 34 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = PAGE_SIZE;
-#line 2317 "stphwbp_tapset_library.c"
+#line 2318 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2329,7 +2330,7 @@ static void stp_fn_module_name(struct stp_context *c, char *rv) {
 #line 97 "<tapset>/context.stp"
  /* context: any */
 	strscpy(STAP_RETVALUE, THIS_MODULE->name, MAXSTRINGLEN);
-#line 2333 "stphwbp_tapset_library.c"
+#line 2334 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2344,7 +2345,7 @@ static int64_t stp_fn_is_return(struct stp_context *c) {
 #line 102 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = strstr(CONTEXT->probe_point, ".return") != NULL;
-#line 2348 "stphwbp_tapset_library.c"
+#line 2349 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2360,7 +2361,7 @@ static int64_t stp_fn_user_mode(struct stp_context *c) {
 #line 108 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = CONTEXT->regs ? user_mode(CONTEXT->regs) : 0;
-#line 2364 "stphwbp_tapset_library.c"
+#line 2365 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2385,7 +2386,7 @@ static void stp_fn_ppfunc(struct stp_context *c, char *rv) {
 		memcpy(STAP_RETVALUE, p, n);
 		STAP_RETVALUE[n] = '\0';
 	}
-#line 2389 "stphwbp_tapset_library.c"
+#line 2390 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2403,7 +2404,7 @@ static void stp_fn_symdata(struct stp_context *c, char *rv, int64_t a_addr) {
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "%pS", (void *)(unsigned long)STAP_ARG_addr);
 	if (!strchr(STAP_RETVALUE, '['))
 		strlcat(STAP_RETVALUE, " [kernel]", MAXSTRINGLEN);
-#line 2407 "stphwbp_tapset_library.c"
+#line 2408 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2419,7 +2420,7 @@ static void stp_fn_backtrace(struct stp_context *c, char *rv) {
 #line 72 "<tapset>/functions.stp"
  /* context: any */
 	stp_backtrace_str(CONTEXT, STAP_RETVALUE);
-#line 2423 "stphwbp_tapset_library.c"
+#line 2424 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2434,7 +2435,7 @@ static void stp_fn_print_stack(struct stp_context *c, const char *a_stk) {
 #line 135 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_stk, NULL);
-#line 2438 "stphwbp_tapset_library.c"
+#line 2439 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2451,7 +2452,7 @@ static void stp_fn_sprint_stack(struct stp_context *c, char *rv, const char *a_s
 #line 138 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_stk, STAP_RETVALUE);
-#line 2455 "stphwbp_tapset_library.c"
+#line 2456 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2493,7 +2494,7 @@ static void stp_fn_sprint_syms(struct stp_context *c, char *rv, const char *a_ca
 #line 144 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_callers, STAP_RETVALUE);
-#line 2497 "stphwbp_tapset_library.c"
+#line 2498 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2509,7 +2510,7 @@ static void stp_fn_print_syms(struct stp_context *c, const char *a_callers) {
 #line 141 "<tapset>/context.stp"
  /* context: any */
 	stp_stack_str(CONTEXT, STAP_ARG_callers, NULL);
-#line 2513 "stphwbp_tapset_library.c"
+#line 2514 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2774,7 +2775,7 @@ static void stp_fn_log(struct stp_context *c, const char *a_msg) {
  /* context: any */
 	stp_print(CONTEXT, STAP_ARG_msg, strlen(STAP_ARG_msg));
 	stp_print(CONTEXT, "\n", 1);
-#line 2778 "stphwbp_tapset_library.c"
+#line 2779 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2790,7 +2791,7 @@ static void stp_fn_warn(struct stp_context *c, const char *a_msg) {
 #line 12 "<tapset>/control.stp"
  /* context: any */
 	stp_warn(CONTEXT, STAP_ARG_msg);
-#line 2794 "stphwbp_tapset_library.c"
+#line 2795 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2806,7 +2807,7 @@ static void stp_fn_system(struct stp_context *c, const char *a_cmd) {
 #line 25 "<tapset>/control.stp"
  /* context: any */
 	stp_system(CONTEXT, STAP_ARG_cmd);
-#line 2810 "stphwbp_tapset_library.c"
+#line 2811 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2868,7 +2869,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 2872 "stphwbp_tapset_library.c"
+#line 2873 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2883,7 +2884,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 2887 "stphwbp_tapset_library.c"
+#line 2888 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2908,7 +2909,7 @@ static int64_t stp_fn___kernel_string_faults(struct stp_context *c, int64_t a_ad
 			break;
 		}
 	}
-#line 2912 "stphwbp_tapset_library.c"
+#line 2913 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2926,7 +2927,7 @@ static void stp_fn_kernel_string_1(struct stp_context *c, char *rv, int64_t a_ad
 #line 20 "<tapset>/memory.stp"
  /* context: any */
 	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
-#line 2930 "stphwbp_tapset_library.c"
+#line 2931 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2975,7 +2976,7 @@ static void stp_fn_user_string_n_warn(struct stp_context *c, char *rv, int64_t a
 		stp_warn(CONTEXT, STAP_RETVALUE);
 		strscpy(STAP_RETVALUE, STAP_ARG_warn_msg, MAXSTRINGLEN);
 	}
-#line 2979 "stphwbp_tapset_library.c"
+#line 2980 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -3019,7 +3020,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 3023 "stphwbp_tapset_library.c"
+#line 3024 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:

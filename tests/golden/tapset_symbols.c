@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -390,7 +391,7 @@ static int64_t stp_fn_uaddr(struct stp_context *c) {
 		STAP_RETVALUE = (int64_t)instruction_pointer(CONTEXT->regs);
 	else if (current->mm && !(current->flags & PF_KTHREAD))
 		STAP_RETVALUE = (int64_t)instruction_pointer(task_pt_regs(current));
-#line 394 "stphwbp_tapset_symbols.c"
+#line 395 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -407,7 +408,7 @@ static void stp_fn_usymname(struct stp_context *c, char *rv, int64_t a_addr) {
 #line 29 "<tapset>/symbols.stp"
  /* context: any */
 	snprintf(STAP_RETVALUE, MAXSTRINGLEN, "0x%llx", (unsigned long long)STAP_ARG_addr);
-#line 411 "stphwbp_tapset_symbols.c"
+#line 412 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -450,7 +451,7 @@ static void stp_fn_ubacktrace(struct stp_context *c, char *rv) {
 		snprintf(STAP_RETVALUE, MAXSTRINGLEN, "0x%lx ", pc);
 	else
 		strscpy(STAP_RETVALUE, "\n", MAXSTRINGLEN);
-#line 454 "stphwbp_tapset_symbols.c"
+#line 455 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -466,7 +467,7 @@ static void stp_fn_print_ubacktrace_brief(struct stp_context *c) {
 	char buf[STP_USYM_LINE];
 	stp_ustack_format(CONTEXT, STP_USYM_BRIEF, buf, sizeof(buf));
 	stp_print(CONTEXT, buf, strlen(buf));
-#line 470 "stphwbp_tapset_symbols.c"
+#line 471 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -481,7 +482,7 @@ static int64_t stp_fn_pid(struct stp_context *c) {
 #line 11 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = current->tgid;
-#line 485 "stphwbp_tapset_symbols.c"
+#line 486 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -497,7 +498,7 @@ static int64_t stp_fn_target(struct stp_context *c) {
 #line 24 "<tapset>/context.stp"
  /* context: any */
 	STAP_RETVALUE = stp_target;
-#line 501 "stphwbp_tapset_symbols.c"
+#line 502 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -518,7 +519,7 @@ static void stp_fn_umodname(struct stp_context *c, char *rv, int64_t a_addr) {
 		strscpy(STAP_RETVALUE, "<unknown>", MAXSTRINGLEN);
 		STAP_ERROR("module cannot be found");
 	}
-#line 522 "stphwbp_tapset_symbols.c"
+#line 523 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -535,7 +536,7 @@ static void stp_fn_usymdata(struct stp_context *c, char *rv, int64_t a_addr) {
 #line 32 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_usym_format((unsigned long)STAP_ARG_addr, STP_USYM_DATA, STAP_RETVALUE, MAXSTRINGLEN);
-#line 539 "stphwbp_tapset_symbols.c"
+#line 540 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -598,7 +599,7 @@ static void stp_fn_print_ubacktrace(struct stp_context *c) {
 	char buf[STP_USYM_LINE];
 	stp_ustack_format(CONTEXT, STP_USYM_FULL, buf, sizeof(buf));
 	stp_print(CONTEXT, buf, strlen(buf));
-#line 602 "stphwbp_tapset_symbols.c"
+#line 603 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -613,7 +614,7 @@ static void stp_fn_sprint_ubacktrace(struct stp_context *c, char *rv) {
 #line 62 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_ustack_format(CONTEXT, STP_USYM_SIMPLE, STAP_RETVALUE, MAXSTRINGLEN);
-#line 617 "stphwbp_tapset_symbols.c"
+#line 618 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -628,7 +629,7 @@ static void stp_fn_print_ustack(struct stp_context *c, const char *a_stk) {
 #line 79 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_usyms(CONTEXT, STAP_ARG_stk, NULL);
-#line 632 "stphwbp_tapset_symbols.c"
+#line 633 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -645,7 +646,7 @@ static void stp_fn_sprint_ustack(struct stp_context *c, char *rv, const char *a_
 #line 82 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_usyms(CONTEXT, STAP_ARG_stk, STAP_RETVALUE);
-#line 649 "stphwbp_tapset_symbols.c"
+#line 650 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -661,7 +662,7 @@ static void stp_fn_print_usyms(struct stp_context *c, const char *a_callers) {
 #line 73 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_usyms(CONTEXT, STAP_ARG_callers, NULL);
-#line 665 "stphwbp_tapset_symbols.c"
+#line 666 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -678,7 +679,7 @@ static void stp_fn_sprint_usyms(struct stp_context *c, char *rv, const char *a_c
 #line 76 "<tapset>/symbols.stp"
  /* context: not in data hits */ /* pragma:mmap */
 	stp_usyms(CONTEXT, STAP_ARG_callers, STAP_RETVALUE);
-#line 682 "stphwbp_tapset_symbols.c"
+#line 683 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -743,7 +744,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 747 "stphwbp_tapset_symbols.c"
+#line 748 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -759,7 +760,7 @@ static int64_t stp_fn_symbol_address(struct stp_context *c, const char *a_name) 
 #line 29 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = (int64_t)stp_symbol_address(STAP_ARG_name);
-#line 763 "stphwbp_tapset_symbols.c"
+#line 764 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -778,7 +779,7 @@ static void stp_fn_modname(struct stp_context *c, char *rv, int64_t a_addr) {
  /* context: any */
 	if (stp_modname((unsigned long)STAP_ARG_addr, STAP_RETVALUE, MAXSTRINGLEN))
 		STAP_ERROR("Cannot determine kernel module name");
-#line 782 "stphwbp_tapset_symbols.c"
+#line 783 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -876,7 +877,7 @@ static int64_t stp_fn_addr_to_node(struct stp_context *c, int64_t a_addr) {
 			break;
 		}
 	}
-#line 880 "stphwbp_tapset_symbols.c"
+#line 881 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -904,7 +905,7 @@ static int64_t stp_fn_vm_fault_contains(struct stp_context *c, int64_t a_value, 
 	case 5: STAP_RETVALUE = !!(v & VM_FAULT_LOCKED); break;
 	case 6: STAP_RETVALUE = !!(v & VM_FAULT_ERROR); break;
 	}
-#line 908 "stphwbp_tapset_symbols.c"
+#line 909 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -925,7 +926,7 @@ static int64_t stp_fn_pid2task(struct stp_context *c, int64_t a_pid) {
 	rcu_read_lock();
 	STAP_RETVALUE = (int64_t)(unsigned long)pid_task(find_vpid(STAP_ARG_pid), PIDTYPE_PID);
 	rcu_read_unlock();
-#line 929 "stphwbp_tapset_symbols.c"
+#line 930 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1531,7 +1532,7 @@ static int64_t stp_fn_mem_page_size(struct stp_context *c) {
 #line 34 "<tapset>/numbers.stp"
  /* context: any */
 	STAP_RETVALUE = PAGE_SIZE;
-#line 1535 "stphwbp_tapset_symbols.c"
+#line 1536 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1595,7 +1596,7 @@ static int64_t stp_fn___proc_mem(struct stp_context *c, int64_t a_cur, int64_t a
 #line 6 "<tapset>/procmem.stp"
  /* context: any */
 	STAP_RETVALUE = stp_proc_mem(STAP_ARG_cur != 0, STAP_ARG_pid, (enum stp_procmem)STAP_ARG_what);
-#line 1599 "stphwbp_tapset_symbols.c"
+#line 1600 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1615,7 +1616,7 @@ static int64_t stp_fn_task_pid(struct stp_context *c, int64_t a_task) {
 #line 5 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, tgid), sizeof(pid_t));
-#line 1619 "stphwbp_tapset_symbols.c"
+#line 1620 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1637,7 +1638,7 @@ static void stp_fn_task_execname(struct stp_context *c, char *rv, int64_t a_task
 		comm[TASK_COMM_LEN - 1] = '\0';
 		strscpy(STAP_RETVALUE, comm, MAXSTRINGLEN);
 	}
-#line 1641 "stphwbp_tapset_symbols.c"
+#line 1642 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:
@@ -1654,7 +1655,7 @@ static int64_t stp_fn_task_parent(struct stp_context *c, int64_t a_task) {
 #line 11 "<tapset>/task.stp"
  /* context: any */
 	STAP_RETVALUE = stp_task_int(CONTEXT, STAP_ARG_task, offsetof(struct task_struct, real_parent), sizeof(void *));
-#line 1658 "stphwbp_tapset_symbols.c"
+#line 1659 "stphwbp_tapset_symbols.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -68,7 +69,7 @@ static int64_t stp_fn_kernel_long(struct stp_context *c, int64_t a_addr) {
 #line 4 "<tapset>/memory.stp"
  /* context: any */
 	STAP_RETVALUE = stp_read_kernel_int(CONTEXT, (unsigned long)STAP_ARG_addr, sizeof(long), true);
-#line 72 "stphwbp_try_catch.c"
+#line 73 "stphwbp_try_catch.c"
 	}
 	goto stp_out;
 stp_out:
@@ -85,7 +86,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 89 "stphwbp_try_catch.c"
+#line 90 "stphwbp_try_catch.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -33,7 +34,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 37 "stphwbp_unary_not_bitnot.c"
+#line 38 "stphwbp_unary_not_bitnot.c"
 	}
 	goto stp_out;
 stp_out:

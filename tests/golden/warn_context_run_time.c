@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -64,7 +65,7 @@ static int64_t stp_fn_long_arg(struct stp_context *c, int64_t a_n) {
 #line 22 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = stp_arg(CONTEXT, STAP_ARG_n);
-#line 68 "stphwbp_warn_context_run_time.c"
+#line 69 "stphwbp_warn_context_run_time.c"
 	}
 	goto stp_out;
 stp_out:
@@ -82,7 +83,7 @@ static int64_t stp_fn_int_arg(struct stp_context *c, int64_t a_n) {
 #line 37 "<tapset>/functions.stp"
  /* context: args */ /* pragma:args */
 	STAP_RETVALUE = (int32_t)stp_arg(CONTEXT, STAP_ARG_n);
-#line 86 "stphwbp_warn_context_run_time.c"
+#line 87 "stphwbp_warn_context_run_time.c"
 	}
 	goto stp_out;
 stp_out:
@@ -102,7 +103,7 @@ static int64_t stp_fn_returnval(struct stp_context *c) {
 		stp_error(CONTEXT, "returnval() not defined in this context %s", CONTEXT->probe_point);
 	else
 		STAP_RETVALUE = (int64_t)regs_return_value(CONTEXT->regs);
-#line 106 "stphwbp_warn_context_run_time.c"
+#line 107 "stphwbp_warn_context_run_time.c"
 	}
 	goto stp_out;
 stp_out:
@@ -119,7 +120,7 @@ static int64_t stp_fn_register(struct stp_context *c, const char *a_name) {
 #line 60 "<tapset>/functions.stp"
  /* context: regs */ /* pragma:regs */
 	STAP_RETVALUE = stp_register(CONTEXT, STAP_ARG_name, true);
-#line 123 "stphwbp_warn_context_run_time.c"
+#line 124 "stphwbp_warn_context_run_time.c"
 	}
 	goto stp_out;
 stp_out:

@@ -2,6 +2,7 @@
  * Contexts: hit handlers run in NMI context, timer probes in hard-IRQ context, begin and end
  * probes in process context; see runtime-c/ for what each runtime function may do. */
 #define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -67,7 +68,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 71 "stphwbp_warn_never_assigned.c"
+#line 72 "stphwbp_warn_never_assigned.c"
 	}
 	goto stp_out;
 stp_out:
@@ -106,7 +107,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 110 "stphwbp_warn_never_assigned.c"
+#line 111 "stphwbp_warn_never_assigned.c"
 	}
 	goto stp_out;
 stp_out:
