@@ -24,9 +24,24 @@
  *
  * Locking: stp_arb_lock (a bounded trylock, stp_lock.h) guards the request queue, the
  * pool's `used`/`refs` and `stp_arb_closed`. Everything else is the worker's alone.
+ *
+ * A module whose watchpoints are all start-up ones without an on-the-fly condition never
+ * arms or disarms one after load: nothing is ever queued, nothing waits, nothing is
+ * preempted. The translator then defines STP_WATCH_QUEUE to 0 and the queue, the worker
+ * and the pool are left out: they were a third of the code gcc compiled for such a module.
+ * Likewise STP_WATCH_SUBS 0 when no watchpoint has a sub-probe (.begin, .end, .unavailable).
  */
 #ifndef STP_ARBITER_H
 #define STP_ARBITER_H
+
+#ifndef STP_WATCH_QUEUE
+#define STP_WATCH_QUEUE 1	/* 0: no request is ever made (see above) */
+#endif
+#ifndef STP_WATCH_SUBS
+#define STP_WATCH_SUBS 1	/* 0: no watchpoint has a sub-probe */
+#endif
+/* Pool instances the loops below look at: none without requests (only enable takes one). */
+#define STP_WINST_POOL (STP_WATCH_QUEUE ? STP_MAXWATCHINSTANCES : 0)
 
 enum { STP_W_IDLE = 0, STP_W_WAITING, STP_W_ARMED };
 enum { STP_SUB_BEGIN = 0, STP_SUB_END, STP_SUB_UNAVAILABLE };
@@ -76,12 +91,13 @@ struct stp_wreq {
 static struct stp_wdecl *stp_wdecls;
 static int stp_nwdecls;
 static struct stp_winst stp_winst_pool[STP_MAXWATCHINSTANCES];
+static bool stp_arb_started;		/* start-up sub-probes ran: sub-probes may run */
+static u64 stp_arb_seq;
+#if STP_WATCH_QUEUE
 static stp_rwlock_t stp_arb_lock = STP_RWLOCK_INIT;
 static struct stp_wreq stp_wreqs[STP_MAXWATCHREQUESTS];
 static unsigned int stp_wreq_head, stp_wreq_count;
 static bool stp_arb_closed;		/* the session is ending: requests are dropped */
-static bool stp_arb_started;		/* start-up sub-probes ran: sub-probes may run */
-static u64 stp_arb_seq;
 static atomic_t stp_cond_dirty = ATOMIC_INIT(0);	/* a condition may have changed */
 static void (*stp_arb_conds_fn)(void);	/* generated: re-evaluates and applies them */
 
@@ -91,11 +107,12 @@ static void stp_arb_retry_fn(struct work_struct *work);
 static struct irq_work stp_arb_iw = IRQ_WORK_INIT(stp_arb_irq_fn);
 static DECLARE_WORK(stp_arb_work, stp_arb_work_fn);
 static DECLARE_DELAYED_WORK(stp_arb_retry, stp_arb_retry_fn);
+#endif
 
 /* Process (worker). Runs w's sub-probes of one kind, if it has any. */
 static inline void stp_arb_sub(struct stp_winst *w, int kind, const char *reason)
 {
-	if (w->decl->sub)
+	if (STP_WATCH_SUBS && w->decl->sub)
 		w->decl->sub(w, kind, reason);
 }
 
@@ -180,6 +197,40 @@ static inline void stp_winst_kill(struct stp_winst *w)
 		o = atomic_read(&w->gate);
 	} while (atomic_cmpxchg(&w->gate, o, (o | 1) + 1) != o);
 }
+
+/* Process (worker). Every instance in use, for the loops below. */
+#define stp_arb_for_each(w, i)							\
+	for ((i) = 0; (i) < stp_nwdecls + STP_WINST_POOL; (i)++)	\
+		if (((w) = (i) < stp_nwdecls ?					\
+			(stp_wdecls[i].parametric ? NULL : &stp_wdecls[i].fixed) :	\
+			(stp_winst_pool[(i) - stp_nwdecls].used ?		\
+			 &stp_winst_pool[(i) - stp_nwdecls] : NULL)))
+
+/* Process (worker). Drops the registration; no hit is reported from before this. */
+static inline void stp_arb_unregister(struct stp_winst *w)
+{
+	atomic_andnot(1, &w->gate);
+	stp_watch_unregister(&w->bp);
+}
+
+/* Process (worker). Disarms w (its .end runs with reason) or stops its waiting. True if a
+ * slot was freed. */
+static inline bool stp_arb_release(struct stp_winst *w, const char *reason)
+{
+	int was = w->state;
+
+	w->state = STP_W_IDLE;
+	if (was != STP_W_ARMED)
+		return false;
+	stp_arb_unregister(w);
+	if (STP_WATCH_SUBS) {
+		strscpy(w->end_reason, reason, sizeof(w->end_reason));
+		stp_arb_sub(w, STP_SUB_END, w->end_reason);
+	}
+	return true;
+}
+
+#if STP_WATCH_QUEUE
 
 /* Under stp_arb_lock. The pool instance of d at addr, taking a free slot for it if create. */
 static inline struct stp_winst *stp_winst_find(struct stp_wdecl *d, unsigned long addr,
@@ -361,21 +412,6 @@ static inline void stp_arb_gc(void)
 	stp_arb_unlock_irqrestore(flags);
 }
 
-/* Process (worker). Every instance in use, for the loops below. */
-#define stp_arb_for_each(w, i)							\
-	for ((i) = 0; (i) < stp_nwdecls + STP_MAXWATCHINSTANCES; (i)++)	\
-		if (((w) = (i) < stp_nwdecls ?					\
-			(stp_wdecls[i].parametric ? NULL : &stp_wdecls[i].fixed) :	\
-			(stp_winst_pool[(i) - stp_nwdecls].used ?		\
-			 &stp_winst_pool[(i) - stp_nwdecls] : NULL)))
-
-/* Process (worker). Drops the registration; no hit is reported from before this. */
-static inline void stp_arb_unregister(struct stp_winst *w)
-{
-	atomic_andnot(1, &w->gate);
-	stp_watch_unregister(&w->bp);
-}
-
 /* Process (worker). The armed instance to preempt for one of priority prio: the lowest
  * priority below prio, the one armed last among equals; NULL if none. */
 static inline struct stp_winst *stp_arb_victim(int prio)
@@ -503,21 +539,6 @@ static inline void stp_arb_fill(void)
 		stp_arb_kick_retry();
 }
 
-/* Process (worker). Disarms w (its .end runs with reason) or stops its waiting. True if a
- * slot was freed. */
-static inline bool stp_arb_release(struct stp_winst *w, const char *reason)
-{
-	int was = w->state;
-
-	w->state = STP_W_IDLE;
-	if (was != STP_W_ARMED)
-		return false;
-	stp_arb_unregister(w);
-	strscpy(w->end_reason, reason, sizeof(w->end_reason));
-	stp_arb_sub(w, STP_SUB_END, w->end_reason);
-	return true;
-}
-
 /* Process (worker). Does one request. */
 static inline void stp_arb_do(struct stp_wreq *r)
 {
@@ -634,6 +655,12 @@ static void stp_arb_retry_fn(struct work_struct *work)
 {
 	stp_arb_fill();
 }
+#else
+/* Nothing is queued: nothing to do. */
+static inline void stp_arbiter_drain(void)
+{
+}
+#endif /* STP_WATCH_QUEUE */
 
 static int stp_arb_cpuhp = -1;		/* our dynamic CPU hotplug state */
 
@@ -655,7 +682,7 @@ static int stp_arb_cpu_online(unsigned int cpu)
 	struct stp_winst *w;
 	int i;
 
-	for (i = 0; i < stp_nwdecls + STP_MAXWATCHINSTANCES; i++) {
+	for (i = 0; i < stp_nwdecls + STP_WINST_POOL; i++) {
 		w = stp_arb_nth(i);
 		if (!w->bp || per_cpu(*w->bp, cpu))
 			continue;
@@ -680,7 +707,7 @@ static int stp_arb_cpu_offline(unsigned int cpu)
 	struct stp_winst *w;
 	int i;
 
-	for (i = 0; i < stp_nwdecls + STP_MAXWATCHINSTANCES; i++) {
+	for (i = 0; i < stp_nwdecls + STP_WINST_POOL; i++) {
 		w = stp_arb_nth(i);
 		if (!w->bp)
 			continue;
@@ -764,11 +791,11 @@ static inline void stp_arbiter_start(void)
 			stp_arb_sub(&d->fixed, STP_SUB_BEGIN, NULL);
 			atomic_cmpxchg_release(&d->fixed.gate, 0, 1);
 		} else if (d->startup_err) {
+			const char *reason = stp_watch_reason(d->startup_err, d->startup_why);
+
 			if (d->optional && !d->has_unavailable)
-				stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name,
-					     stp_watch_reason(d->startup_err, d->startup_why));
-			stp_arb_sub(&d->fixed, STP_SUB_UNAVAILABLE,
-			       stp_watch_reason(d->startup_err, d->startup_why));
+				stp_out_diag("NOTE: optional probe %s left out: %s\n", d->name, reason);
+			stp_arb_sub(&d->fixed, STP_SUB_UNAVAILABLE, reason);
 		}
 	}
 	stp_arbiter_drain();	/* what those sub-probes asked for */
@@ -781,8 +808,9 @@ static inline void stp_arbiter_start(void)
 static inline void stp_arbiter_shutdown(void)
 {
 	struct stp_winst *w, *first;
-	unsigned long flags;
 	int i;
+#if STP_WATCH_QUEUE
+	unsigned long flags;
 
 	flags = stp_arb_lock_irqsave();
 	stp_arb_closed = true;
@@ -799,6 +827,7 @@ static inline void stp_arbiter_shutdown(void)
 	stp_arb_for_each(w, i)
 		if (w->state == STP_W_WAITING)
 			w->state = STP_W_IDLE;
+#endif
 	for (;;) {
 		first = NULL;
 		stp_arb_for_each(w, i)
@@ -813,7 +842,9 @@ static inline void stp_arbiter_shutdown(void)
 			stp_arb_unregister(first);
 		}
 	}
+#if STP_WATCH_QUEUE
 	stp_arb_gc();
+#endif
 #ifdef CONFIG_ARM64
 	stp_a64_report();
 #endif
@@ -826,10 +857,12 @@ static inline void stp_arbiter_exit(void)
 	struct stp_winst *w;
 	int i;
 
+#if STP_WATCH_QUEUE
 	stp_arb_closed = true;
 	irq_work_sync(&stp_arb_iw);
 	cancel_work_sync(&stp_arb_work);
 	cancel_delayed_work_sync(&stp_arb_retry);
+#endif
 	if (stp_arb_cpuhp >= 0)
 		cpuhp_remove_state_nocalls(stp_arb_cpuhp);
 	stp_arb_cpuhp = -1;

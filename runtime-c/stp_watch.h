@@ -30,7 +30,9 @@ enum {
 	"symbol not found: this kernel's kallsyms has no data symbols (CONFIG_KALLSYMS_ALL is off); watch its address instead (ENOENT)"
 #endif
 
-static inline const char *stp_watch_reason(int err, int why)
+/* Process. Not inlined: the arbiter asks in five places, all of them off the hit path, and
+ * each inlined copy of the two switches was code gcc compiled again. */
+static noinline __maybe_unused const char *stp_watch_reason(int err, int why)
 {
 	switch (why) {
 	case STP_WHY_NULL:

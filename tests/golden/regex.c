@@ -4,6 +4,8 @@
 #define STP_RE_MAXSTATES 15
 #define STP_RE_MAXSLOTS 6
 #define STP_RE_MAXSTACK 20
+#define STP_WATCH_QUEUE 0
+#define STP_WATCH_SUBS 0
 #include "stp_runtime.h"
 #include "stp_lang.h"
 
@@ -411,7 +413,7 @@ static void stp_fn_execname(struct stp_context *c, char *rv) {
  /* context: any */
 	/* current->comm is always NUL-terminated within TASK_COMM_LEN. */
 	strscpy(STAP_RETVALUE, current->comm, MAXSTRINGLEN);
-#line 415 "stphwbp_regex.c"
+#line 417 "stphwbp_regex.c"
 	}
 	goto stp_out;
 stp_out:
@@ -427,7 +429,7 @@ static void stp_fn_matched(struct stp_context *c, char *rv, int64_t a_n) {
 #line 3 "<tapset>/regex.stp"
  /* context: any */
 	stp_regex_matched(CONTEXT, STAP_RETVALUE, STAP_ARG_n);
-#line 431 "stphwbp_regex.c"
+#line 433 "stphwbp_regex.c"
 	}
 	goto stp_out;
 stp_out:

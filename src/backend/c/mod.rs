@@ -523,7 +523,7 @@ fn emit_spilling(
 
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
-    let mut w = CWriter::after(header(m, opts));
+    let mut w = CWriter::after(header(m, &otf, opts));
     globals(m, &shared.counters, &mut w, &mut out)?;
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
@@ -900,7 +900,7 @@ fn probe_bodies(
 /// The fixed top of the file (includes, license, `.modinfo` for the loader). Written directly
 /// rather than from a template: parsing a Tera template was half of the instructions of `-p3`
 /// on a one-probe script.
-fn header(m: &Module, opts: &Opts) -> String {
+fn header(m: &Module, otf: &conds::OnTheFly, opts: &Opts) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = write!(
@@ -910,7 +910,10 @@ fn header(m: &Module, opts: &Opts) -> String {
          \x20* probes in process context; see runtime-c/ for what each runtime function may do. */\n",
         c_comment(&opts.script_name)
     );
-    for d in regex::defines(m) {
+    for d in regex::defines(m)
+        .iter()
+        .chain(watches::defines(m, otf).iter())
+    {
         let _ = writeln!(out, "#define {d}");
     }
     let _ = write!(

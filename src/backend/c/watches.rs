@@ -28,6 +28,22 @@ pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (Strin
     )
 }
 
+/// What the runtime may leave out of the arbiter (`runtime-c/stp_arbiter.h`) for this module,
+/// so that gcc does not compile code the module can never run: without a named watchpoint
+/// (the only kind `enable`/`disable` name) and without an on-the-fly condition, no request is
+/// ever queued, so the queue, its worker and the pool of parametric instances
+/// (`STP_WATCH_QUEUE 0`); without sub-probes, their calls (`STP_WATCH_SUBS 0`).
+pub fn defines(m: &Module, otf: &super::conds::OnTheFly) -> Vec<String> {
+    let mut d = vec![];
+    if otf.probes.is_empty() && m.watches.iter().all(|(_, w)| w.name.is_none()) {
+        d.push("STP_WATCH_QUEUE 0".into());
+    }
+    if m.watches.iter().all(|(_, w)| w.subs.is_empty()) {
+        d.push("STP_WATCH_SUBS 0".into());
+    }
+    d
+}
+
 /// Prototypes, the declaration table and the symbol-address parameters: before the probe
 /// bodies, which name the table in `enable`/`disable`.
 pub fn table(m: &Module, w: &mut CWriter) {
