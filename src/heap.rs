@@ -41,10 +41,9 @@ const CLASSES: usize = SMALL / GRAIN;
 /// large enough to fill it just has its later blocks served by the system allocator.
 const RESERVE: usize = 16 << 30;
 const HUGE_PAGE: usize = 2 << 20;
-/// The expected use from which huge pages pay: zeroing one 2 MiB page costs about what
-/// 64 faults of 4 KiB pages do. Below it (a script of a few probes), the first huge page would
-/// cost more than all the faults it saves.
-pub const HUGE_FROM: usize = 512 << 10;
+/// `MADV_POPULATE_WRITE` (Linux 5.14), which the libc crate does not name yet: maps a range in
+/// at once, written, in one system call instead of a page fault per page.
+pub const POPULATE_WRITE: libc::c_int = 23;
 
 /// The region's start and length; 0 until [`claim`] sets them.
 static BASE: AtomicUsize = AtomicUsize::new(0);
@@ -75,13 +74,14 @@ thread_local! {
     };
 }
 
-/// Makes the calling thread the owner and reserves the region. `expect` is what the caller
-/// knows the owner will use of it: when that is at least [`HUGE_FROM`], the region is asked
-/// to be mapped in 2 MiB pages (one fault and one zeroing where there were hundreds of
-/// faults); that much is then populated in one system call instead of a fault per page as
-/// the passes first write it. Returns false, changing nothing, when a thread already claimed
-/// it or the address space cannot be reserved (the system allocator then serves everything).
-pub fn claim(expect: usize) -> bool {
+/// Makes the calling thread the owner and reserves the region. `populate` is what the caller
+/// knows the owner will use of it, 0 for a small script. When it is not 0, the region is asked
+/// to be mapped in 2 MiB pages (one fault and one zeroing where there were hundreds of faults)
+/// and that much is populated at once; when it is, the region is asked not to be, so that a
+/// host with transparent huge pages always on does not zero 2 MiB for a few probes. Returns
+/// false, changing nothing, when a thread already claimed it or the address space cannot be
+/// reserved (the system allocator then serves everything).
+pub fn claim(populate: usize) -> bool {
     if CLAIMED.swap(true, Ordering::Relaxed) {
         return false;
     }
@@ -102,21 +102,15 @@ pub fn claim(expect: usize) -> bool {
     }
     // Start on a huge-page boundary, so that the first blocks can be in one huge page.
     let base = (at as usize + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
-    if expect < HUGE_FROM {
-        // Where transparent huge pages are on for every mapping, the first small block would
-        // otherwise zero a whole 2 MiB page.
-        // SAFETY: advice on the mapping made above; it changes no contents.
-        unsafe { libc::madvise(base as *mut libc::c_void, RESERVE, libc::MADV_NOHUGEPAGE) };
-    } else {
-        // `MADV_POPULATE_WRITE`, which the libc crate does not name yet.
-        const POPULATE_WRITE: libc::c_int = 23;
-        let populate = expect.min(RESERVE) & !(4096 - 1);
-        // SAFETY: both calls stay inside the mapping made above and change no contents; both
-        // are advice, which a kernel without transparent huge pages or MADV_POPULATE_WRITE
-        // (before 5.14) ignores.
-        unsafe {
-            libc::madvise(base as *mut libc::c_void, RESERVE, libc::MADV_HUGEPAGE);
-            libc::madvise(base as *mut libc::c_void, populate, POPULATE_WRITE);
+    let region = base as *mut libc::c_void;
+    // SAFETY: advice on the mapping made above, which changes no contents; a kernel without
+    // transparent huge pages or MADV_POPULATE_WRITE ignores it.
+    unsafe {
+        if populate == 0 {
+            libc::madvise(region, RESERVE, libc::MADV_NOHUGEPAGE);
+        } else {
+            libc::madvise(region, RESERVE, libc::MADV_HUGEPAGE);
+            libc::madvise(region, populate.min(RESERVE) & !(4096 - 1), POPULATE_WRITE);
         }
     }
     LEN.store(RESERVE, Ordering::Relaxed);
@@ -376,6 +370,7 @@ mod tests {
 }
 
 /// Bytes of the region the owner has used so far (its high-water mark; 0 on other threads).
-pub fn used() -> usize {
+#[cfg(test)]
+fn used() -> usize {
     LOCAL.with(|l| l.next.get().saturating_sub(BASE.load(Ordering::Relaxed)))
 }

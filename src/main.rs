@@ -69,7 +69,11 @@ fn run() -> libc::c_int {
         .spawn(move || {
             // The passes' small blocks come from the region (see `heap`); the rest from
             // glibc's heap, pre-faulted above.
-            let small = len.saturating_mul(SMALL_PER_SCRIPT_BYTE);
+            let small = if len >= LARGE_SCRIPT {
+                len.saturating_mul(SMALL_PER_SCRIPT_BYTE)
+            } else {
+                0
+            };
             heap::claim(usize::try_from(small).unwrap_or(usize::MAX));
             let code = driver::main(cli);
             std::process::exit(code)
@@ -118,6 +122,11 @@ fn script_len(cli: &Cli) -> u64 {
     }
 }
 
+/// The script size from which the memory the passes will use is mapped in before they run
+/// (glibc's heap here, the region's in huge pages): below it, one 2 MiB page would cost more
+/// than the page faults it saves.
+const LARGE_SCRIPT: u64 = 64 << 10;
+
 /// Small blocks (see `heap`) the passes surely use per byte of script: 13 bytes on a generated
 /// 3,200-line script and 10 on a 100,000-line one, at their high-water mark.
 const SMALL_PER_SCRIPT_BYTE: u64 = 8;
@@ -132,7 +141,7 @@ const LARGE_PER_SCRIPT_BYTE: u64 = 24;
 /// quarter of `-p3`'s CPU time. The whole block is populated from its first page, as the
 /// allocations after it is freed start there; whole 2 MiB pages inside it are asked to be
 /// huge. Only what the translation will fill is asked for, so peak memory is unchanged; a
-/// script under 64 KiB is left alone. Both `madvise` calls are advice: a kernel without
+/// script under LARGE_SCRIPT is left alone. Both `madvise` calls are advice: a kernel without
 /// transparent huge pages or `MADV_POPULATE_WRITE` (before 5.14) just faults the pages in as
 /// before.
 #[allow(unsafe_code)]
@@ -142,14 +151,12 @@ fn prefault_heap(script_bytes: u64) {
     // Past the 16 MiB top pad, glibc would give the populated pages back when the block
     // below is freed.
     const MOST: usize = 12 << 20;
-    // `MADV_POPULATE_WRITE`, which the libc crate does not name yet.
-    const POPULATE_WRITE: libc::c_int = 23;
+    if script_bytes < LARGE_SCRIPT {
+        return;
+    }
     let want = usize::try_from(script_bytes.saturating_mul(LARGE_PER_SCRIPT_BYTE))
         .unwrap_or(MOST)
         .min(MOST);
-    if want < (64 << 10) * LARGE_PER_SCRIPT_BYTE as usize {
-        return;
-    }
     // SAFETY: before any other thread exists. The block is allocated from the heap (the mmap
     // threshold is raised around the call, then set back to glibc's default), advised and
     // populated only inside itself, and freed untouched by anything else; madvise changes
@@ -166,7 +173,7 @@ fn prefault_heap(script_bytes: u64) {
         if hhi > hlo {
             libc::madvise(hlo as *mut libc::c_void, hhi - hlo, libc::MADV_HUGEPAGE);
         }
-        libc::madvise(lo as *mut libc::c_void, hi - lo, POPULATE_WRITE);
+        libc::madvise(lo as *mut libc::c_void, hi - lo, heap::POPULATE_WRITE);
         libc::free(p as *mut libc::c_void);
     }
 }
