@@ -100,13 +100,18 @@ fn tune_malloc() {
     }
 }
 
-/// `Cli::parse()`, except that clap's definition of the command line and its matches are not
-/// freed: dropping them was 4% of a one-probe `-p3` run's instructions, for memory the process
-/// keeps anyway until it exits. Errors (and --help, --version) exit as `parse` does.
+/// `Cli::parse()`: the usual lines by hand (see `cli::parse_common`), the rest by clap, whose
+/// definition of the command line and matches are then not freed: dropping them was 4% of a
+/// one-probe `-p3` run's instructions, for memory the process keeps anyway until it exits.
+/// Errors (and --help, --version) exit as `parse` does.
 fn parse_command_line() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(cli) = stp_hwbp::cli::parse_common(&args) {
+        return cli;
+    }
     let mut cmd = Cli::command();
     let mut matches = cmd
-        .try_get_matches_from_mut(std::env::args_os())
+        .try_get_matches_from_mut(args)
         .unwrap_or_else(|e| e.exit());
     let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     std::mem::forget((cmd, matches));
