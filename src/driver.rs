@@ -6,6 +6,7 @@ use crate::diag::{Diags, Loc, Origin, Severity, SourceMap};
 use crate::ir::Module;
 use crate::kbuild::tree::{self, KernelTree};
 use crate::sema;
+use crate::syntax::name::Name;
 use crate::syntax::{self, ast, preprocess::PpEnv};
 use crate::target::Arch;
 use std::io::Write as _;
@@ -310,10 +311,14 @@ impl Session {
     }
 
     /// The tapsets (embedded, then `-I` directories), parsed as scripts with embedded C
-    /// allowed: all of them (`script` None), or those a script needs. An embedded tapset is
-    /// parsed only when the script, or a tapset already parsed, names something it declares
-    /// (`sema::tapsets::embedded_declares`, indexed at build time); `-I` tapsets always
-    /// are. Their order stays the sources'.
+    /// allowed: all of them (`script` None), or those a script may need. An embedded tapset
+    /// is parsed only when something it declares (`sema::tapsets::embedded_declares`, indexed
+    /// at build time) has been interned as a `Name`: every name the script or a tapset parsed
+    /// so far uses is one, and so are their other words, strings and C, which can only make
+    /// a tapset parsed that was not needed (its unused declarations are then left out, as
+    /// those of any tapset). Walking the script's syntax trees for the names it uses instead
+    /// was 3% of `-p3` of a generated 3,200-line script. `-I` tapsets are always parsed.
+    /// Their order stays the sources'.
     fn parse_tapsets(&mut self, script: Option<&ast::Script>) -> Result<Vec<ast::Script>, Stop> {
         let sources = sema::tapsets::sources(&self.cfg.include_dirs)
             .map_err(|e| Stop::Env(format!("cannot read the -I tapset directories: {e}")))?;
@@ -327,8 +332,6 @@ impl Session {
                     .flatten()
             })
             .collect();
-        let mut wanted: rustc_hash::FxHashSet<crate::syntax::name::Name> =
-            script.map(sema::tapsets::used_names).unwrap_or_default();
         let mut parsed: Vec<Option<ast::Script>> = sources.iter().map(|_| None).collect();
         let mut sources: Vec<Option<sema::tapsets::Source>> =
             sources.into_iter().map(Some).collect();
@@ -338,7 +341,7 @@ impl Session {
                 let needed = match (&sources[i], &declares[i]) {
                     (None, _) => false,
                     (Some(_), None) => true,
-                    (Some(_), Some(names)) => names.iter().any(|n| wanted.contains(*n)),
+                    (Some(_), Some(names)) => Name::any_exists(names),
                 };
                 let Some((name, text)) = sources[i].take_if(|_| needed) else {
                     continue;
@@ -351,7 +354,6 @@ impl Session {
                     kernel: &mut self.kernel,
                 };
                 let ts = syntax::parse_file(&self.sm, f, &mut env, &lib, &mut self.diags);
-                wanted.extend(sema::tapsets::used_names(&ts));
                 parsed[i] = Some(ts);
                 progress = true;
             }

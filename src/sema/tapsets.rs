@@ -1,8 +1,6 @@
 //! The standard library: tapset scripts embedded in the binary (so an installed `stp-hwbp` is
 //! self-contained), plus any `*.stp` files from `-I` directories.
 
-use crate::syntax::ast;
-use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -125,11 +123,6 @@ pub fn embedded_declares(name: &str) -> Option<&'static [&'static str]> {
         .iter()
         .find(|(n, _)| *n == file)
         .and_then(|(_, names)| *names)
-}
-
-/// Every name a script's probes and functions use (variables, arrays, called functions).
-pub fn used_names(script: &ast::Script) -> FxHashSet<crate::syntax::name::Name> {
-    super::linkage::used_names(script)
 }
 
 #[cfg(test)]

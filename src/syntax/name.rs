@@ -127,6 +127,13 @@ impl Name {
         Name(leaked)
     }
 
+    /// Whether any of `texts` has a `Name`: whether any text lexed so far (an identifier, a
+    /// string, a piece of embedded C) or any name the passes made is one of them.
+    pub fn any_exists(texts: &[&str]) -> bool {
+        let set = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        texts.iter().any(|s| set.contains(*s))
+    }
+
     pub fn as_str(self) -> &'static str {
         self.0.str()
     }

@@ -37,7 +37,7 @@ union stp_frame {
 };
 
 static int64_t stp_fn_scaled(struct stp_context *c, int64_t a_v);
-static int64_t stp_fn___private_3_scale(struct stp_context *c, int64_t a_v);
+static int64_t stp_fn___private_6_scale(struct stp_context *c, int64_t a_v);
 static void __maybe_unused stp_probe_0(struct stp_context *c);
 
 /* lib_macros/helpers.stp:3:10 */
@@ -53,7 +53,7 @@ static int64_t stp_fn_scaled(struct stp_context *c, int64_t a_v) {
 	memset(f, 0, offsetof(struct stp_frame_f0, t1));
 	f->l_v = a_v;
 	STP_STMT();
-	f->t1 = stp_fn___private_3_scale(c, f->l_v);
+	f->t1 = stp_fn___private_6_scale(c, f->l_v);
 	if (unlikely(c->last_error))
 		goto stp_out;
 	rv = (int64_t)((uint64_t)(f->t1) + (uint64_t)((int64_t)((uint64_t)(1LL) * (uint64_t)(1024LL))));
@@ -65,11 +65,11 @@ stp_out:
 }
 
 /* lib_macros/helpers.stp:2:18 */
-static int64_t stp_fn___private_3_scale(struct stp_context *c, int64_t a_v) {
+static int64_t stp_fn___private_6_scale(struct stp_context *c, int64_t a_v) {
 	struct stp_frame_f1 *f;
 	int64_t rv = 0;
 	if (unlikely(c->nesting >= STP_MAXNESTING)) {
-		stp_error(c, "MAXNESTING exceeded calling %s", "__private_3_scale");
+		stp_error(c, "MAXNESTING exceeded calling %s", "__private_6_scale");
 		return 0;
 	}
 	c->nesting++;
