@@ -93,6 +93,10 @@ pub(super) struct Shared {
     pub counters: BTreeSet<usize>,
     pub globals: Vec<String>,
     pub functions: Vec<String>,
+    /// Whether each function is marked `pragma:near` (`BodyGen::call_check`): found once
+    /// here, not by searching the function's embedded C after every call to it.
+    pub near: Vec<bool>,
+    pub places: Places,
 }
 
 impl Shared {
@@ -109,6 +113,12 @@ impl Shared {
                 .iter()
                 .map(|(id, _)| names::function_in(m, id))
                 .collect(),
+            near: m
+                .functions
+                .iter()
+                .map(|(_, f)| matches!(&f.body, Body::Embedded(c, _) if c.contains("pragma:near")))
+                .collect(),
+            places: Default::default(),
         }
     }
 }
@@ -641,8 +651,12 @@ impl std::ops::DerefMut for Waiting {
 
 impl Waiting {
     fn new(limit: usize, indent: usize) -> Waiting {
+        // Room for what waits in memory at once: grown from empty, a part was copied at each
+        // doubling. Pages are only mapped as they are written, so this costs no memory.
+        let mut w = CWriter::new(indent);
+        w.reserve(limit.min(SPILL_BYTES));
         Waiting {
-            w: CWriter::new(indent),
+            w,
             limit,
             file: None,
             len: 0,
@@ -733,7 +747,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
                 cline!(unions; "struct ", fname, " f", id.index(), ";");
-                cline!(bodies; "/* ", comment_where(sm, f.span), " */");
+                cline!(bodies; "/* ", CommentWhere(&shared.places, sm, f.span), " */");
                 bodies.open(&sig);
                 cline!(bodies; "struct ", fname, " *f;");
                 match f.ret {
@@ -776,7 +790,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 if user {
                     bodies.raw(USER_C_OPEN);
                 }
-                cline!(bodies; "/* ", comment_where(sm, *span), " */");
+                cline!(bodies; "/* ", CommentWhere(&shared.places, sm, *span), " */");
                 bodies.open(&sig);
                 if f.ret == Ty::Long {
                     bodies.line("int64_t rv = 0;");
@@ -862,7 +876,7 @@ fn probe_bodies(
         frame_struct(frames, &fname, &p.locals, &bg.temps);
         cline!(unions; "struct ", fname, " p", id.index(), ";");
         let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
-        cline!(bodies; "/* probe ", c_comment(&pts.join(", ")), " at ", comment_where(sm, p.span), " */");
+        cline!(bodies; "/* probe ", c_comment(&pts.join(", ")), " at ", CommentWhere(&shared.places, sm, p.span), " */");
         cline!(protos; "static void __maybe_unused ", names::probe(id.index()), "(struct stp_context *c);");
         copen!(bodies; "static void ", names::probe(id.index()), "(struct stp_context *c)");
         cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
@@ -1330,22 +1344,65 @@ fn timer_period(n: u64, unit: &str) -> String {
     format!("stp_timer_period_ns({n}ULL, {unit})")
 }
 
-/// Where `s` is in the script (`sm.describe`) as a C string literal, for run-time errors.
-/// Built by hand: a body names a place for most of what can fail, and `format!` then an
-/// escaping copy cost several times as much. Digits and `:` need no escape, so this is
-/// `c_string` of the description.
-pub(super) fn c_where(sm: &SourceMap, s: crate::diag::Span) -> String {
-    let name = sm.name(s.file);
-    // Room for the quotes and `:LINE:COL` at once: a place is written at most checks.
-    let mut o = String::with_capacity(name.len() + 24);
-    writer::push_c_string(&mut o, name);
-    o.pop();
-    push_line_col(&mut o, sm, s);
-    o.push('"');
-    o
+/// Where places are in the script (`sm.describe`), as C string literals for run-time errors:
+/// a body names a place for most of what can fail. Each file's name is quoted once, at its
+/// first place (the cell: bodies share this through `&Shared`). Digits and `:` need no escape,
+/// so a place is `c_string` of its description.
+/// Comments name places the same way (`comment_where`), the name made safe once too.
+#[derive(Default)]
+pub(super) struct Places(std::cell::RefCell<Vec<PlaceFile>>);
+
+/// A file places name: the start of a C string literal (`"FILE`, the quote that ends it
+/// written after the line and column), and the name as comment text.
+struct PlaceFile {
+    file: crate::diag::FileId,
+    quoted: String,
+    comment: String,
 }
 
-/// `sm.describe(s)` for a comment: `c_comment` of it, made as `c_where` is.
+impl Places {
+    /// The place of `s`, appended to `out`.
+    pub(super) fn push(&self, sm: &SourceMap, s: crate::diag::Span, out: &mut String) {
+        self.with_file(sm, s.file, |f| out.push_str(&f.quoted));
+        push_line_col(out, sm, s);
+        out.push('"');
+    }
+
+    /// `comment_where(sm, s)`, appended to `out`.
+    pub(super) fn push_comment(&self, sm: &SourceMap, s: crate::diag::Span, out: &mut String) {
+        self.with_file(sm, s.file, |f| out.push_str(&f.comment));
+        push_line_col(out, sm, s);
+    }
+
+    fn with_file(&self, sm: &SourceMap, file: crate::diag::FileId, f: impl FnOnce(&PlaceFile)) {
+        let mut files = self.0.borrow_mut();
+        let i = match files.iter().position(|p| p.file == file) {
+            Some(i) => i,
+            None => {
+                let mut quoted = c_string(sm.name(file));
+                quoted.pop();
+                let comment = c_comment(sm.name(file));
+                files.push(PlaceFile {
+                    file,
+                    quoted,
+                    comment,
+                });
+                files.len() - 1
+            }
+        };
+        f(&files[i]);
+    }
+}
+
+/// A place as comment text (`Places::push_comment`), written where the line uses it.
+struct CommentWhere<'a>(&'a Places, &'a SourceMap, crate::diag::Span);
+impl writer::Piece for CommentWhere<'_> {
+    fn put(&self, out: &mut String) {
+        self.0.push_comment(self.1, self.2, out);
+    }
+}
+
+/// `sm.describe(s)` for a comment: `c_comment` of it, made as `Places` makes a place.
 fn comment_where(sm: &SourceMap, s: crate::diag::Span) -> String {
     let mut o = c_comment(sm.name(s.file));
     push_line_col(&mut o, sm, s);
@@ -1370,7 +1427,7 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{Opts, c_where, comment_where, emit_spilling};
+    use super::{Opts, Places, comment_where, emit_spilling};
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1383,11 +1440,17 @@ mod tests {
             .iter()
             .map(|n| sm.add(*n, text, Origin::Script))
             .collect();
+        let places = Places::default();
         for f in files {
             for at in [0, 5, 14, 17, 19, text.len()] {
                 let s = Span::new(f, at..at);
-                assert_eq!(c_where(&sm, s), c_string(&sm.describe(s)));
+                let mut place = String::new();
+                places.push(&sm, s, &mut place);
+                assert_eq!(place, c_string(&sm.describe(s)));
                 assert_eq!(comment_where(&sm, s), c_comment(&sm.describe(s)));
+                place.clear();
+                places.push_comment(&sm, s, &mut place);
+                assert_eq!(place, c_comment(&sm.describe(s)));
             }
         }
     }
