@@ -99,7 +99,7 @@ pub fn analyze(m: &Module) -> OnTheFly {
 /// Whether probe `p`'s body must kick the re-evaluation: it writes a global some condition
 /// reads.
 pub fn kicks(o: &OnTheFly, u: &Uses) -> bool {
-    u.globals.iter().any(|(g, w)| *w && o.globals.contains(g))
+    u.globals.iter().any(|&(g, w)| w && o.globals.contains(&g))
 }
 
 /// The condition functions, their frames, and `stp_conds_eval`/`stp_conds_apply`/

@@ -20,7 +20,7 @@ use crate::ir::*;
 use crate::syntax::ast::BinOp;
 use body::{BodyGen, Temp};
 use sink::{LINE_RESET, LineReset, Out};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use writer::{CWriter, c_comment, c_long, c_string, cline, copen};
 
@@ -32,27 +32,66 @@ pub struct Opts {
 /// Which globals a probe or function reads and writes, transitively through calls.
 #[derive(Default, Clone)]
 struct Uses {
-    /// Global -> written?
-    globals: BTreeMap<usize, bool>,
+    /// Global -> written?, in the order of the globals.
+    globals: Vec<(usize, bool)>,
     calls: Vec<usize>,
     /// Arrays of statistics `<<<` adds to (a wrap-around one needs the write lock).
     stat_adds: Vec<usize>,
     /// Scalar globals only added to, by statements of their own (`n++`, `n -= x`).
-    adds: BTreeSet<usize>,
+    adds: IdSet,
     /// Scalar globals whose value is read.
-    reads: BTreeSet<usize>,
+    reads: IdSet,
     /// Scalar globals written any other way (assigned, deleted, `x = n++`, `catch (n)`).
-    sets: BTreeSet<usize>,
+    sets: IdSet,
+}
+
+/// Global indices in order, in a sorted Vec: a body names a few globals, and B-tree nodes
+/// cost several times as much to fill, merge and drop for so few.
+#[derive(Default, Clone)]
+struct IdSet(Vec<usize>);
+
+impl IdSet {
+    /// Adds `g`; whether it was new.
+    fn insert(&mut self, g: usize) -> bool {
+        match self.0.binary_search(&g) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, g);
+                true
+            }
+        }
+    }
+    fn contains(&self, g: &usize) -> bool {
+        self.0.binary_search(g).is_ok()
+    }
+    fn iter(&self) -> std::slice::Iter<'_, usize> {
+        self.0.iter()
+    }
 }
 
 impl Uses {
+    /// Records that the body uses global `g`, written if `write`; whether that is news.
+    fn mark(&mut self, g: usize, write: bool) -> bool {
+        match self.globals.binary_search_by_key(&g, |&(g, _)| g) {
+            Ok(i) => {
+                let was = self.globals[i].1;
+                self.globals[i].1 |= write;
+                !was && write
+            }
+            Err(i) => {
+                self.globals.insert(i, (g, write));
+                true
+            }
+        }
+    }
+
     /// `<<<` to a wrap-around array takes the write lock: adding a key may drop the oldest
     /// and reuse its per-CPU records, which no other CPU may be adding to then.
     fn wrap_writes(mut self, m: &Module) -> Self {
         for g in std::mem::take(&mut self.stat_adds) {
             let gl = m.globals.at(g);
             if gl.array.as_ref().is_some_and(|a| a.wrap) {
-                self.globals.insert(g, true);
+                self.mark(g, true);
             }
         }
         self
@@ -61,25 +100,15 @@ impl Uses {
     /// Adds what a callee uses; whether anything changed.
     fn absorb(&mut self, callee: &Uses) -> bool {
         let mut changed = false;
-        for (&g, &w) in &callee.globals {
-            match self.globals.get(&g).copied() {
-                None => {
-                    self.globals.insert(g, w);
-                    changed = true;
-                }
-                Some(false) if w => {
-                    self.globals.insert(g, true);
-                    changed = true;
-                }
-                Some(_) => {}
-            }
+        for &(g, w) in &callee.globals {
+            changed |= self.mark(g, w);
         }
         for (mine, theirs) in [
             (&mut self.adds, &callee.adds),
             (&mut self.reads, &callee.reads),
             (&mut self.sets, &callee.sets),
         ] {
-            for &g in theirs {
+            for &g in theirs.iter() {
                 changed |= mine.insert(g);
             }
         }
@@ -153,7 +182,7 @@ fn counters(m: &Module, fns: &[Uses], probes: &[Uses]) -> BTreeSet<usize> {
         excluded.extend(u.sets.iter().copied());
     }
     for u in probes {
-        excluded.extend(u.adds.intersection(&u.reads).copied());
+        excluded.extend(u.adds.iter().filter(|g| u.reads.contains(g)));
     }
     added
         .into_iter()
@@ -176,7 +205,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     fn lv(u: &mut Uses, l: &LValue, write: bool) {
         match l {
             LValue::Global(g) => {
-                *u.globals.entry(g.index()).or_default() |= write;
+                u.mark(g.index(), write);
                 if write {
                     u.sets.insert(g.index());
                 } else {
@@ -184,10 +213,10 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 }
             }
             LValue::Array(g) => {
-                *u.globals.entry(g.index()).or_default() |= write;
+                u.mark(g.index(), write);
             }
             LValue::Index { array, keys } => {
-                *u.globals.entry(array.index()).or_default() |= write;
+                u.mark(array.index(), write);
                 keys.iter().for_each(|k| expr(u, k));
             }
             LValue::Local(_) => {}
@@ -222,14 +251,14 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 lv(u, target, true)
             }
             ExprKind::In { array, keys } => {
-                u.globals.entry(array.index()).or_default();
+                u.mark(array.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
             }
             // Merging a statistic's per-CPU records reads them under the read lock.
             ExprKind::StatGet {
                 stat, bucket, keys, ..
             } => {
-                u.globals.entry(stat.index()).or_default();
+                u.mark(stat.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
                 if let Some(b) = bucket {
                     expr(u, b)
@@ -241,7 +270,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
         match &s.kind {
             StmtKind::Expr(e) => match counter_add(e) {
                 Some((g, value)) => {
-                    u.globals.insert(g.index(), true);
+                    u.mark(g.index(), true);
                     u.adds.insert(g.index());
                     if let Some(v) = value {
                         expr(u, v)
@@ -283,7 +312,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                     ..
                 } = &**fe;
                 // Sorting writes the map's index array: iteration takes the write lock.
-                *u.globals.entry(array.index()).or_default() = true;
+                u.mark(array.index(), true);
                 if let Some(l) = limit {
                     expr(u, l)
                 }
@@ -295,14 +324,14 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             // read lock for an array of them (it may add a key; stp_stat.h).
             StmtKind::StatAdd { stat, keys, value } => {
                 if !keys.is_empty() {
-                    u.globals.entry(stat.index()).or_default();
+                    u.mark(stat.index(), false);
                     u.stat_adds.push(stat.index());
                 }
                 keys.iter().for_each(|k| expr(u, k));
                 expr(u, value)
             }
             StmtKind::PrintHist { stat, keys, .. } => {
-                u.globals.entry(stat.index()).or_default();
+                u.mark(stat.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
             }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
@@ -340,10 +369,18 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     loop {
         let mut changed = false;
         for i in 0..fns.len() {
-            for c in fns[i].calls.clone() {
+            for k in 0..fns[i].calls.len() {
+                let c = fns[i].calls[k];
                 if c != i {
-                    let callee = fns[c].clone();
-                    changed |= fns[i].absorb(&callee);
+                    // The caller and its callee borrowed apart, rather than the callee cloned.
+                    let (caller, callee) = if c < i {
+                        let (lo, hi) = fns.split_at_mut(i);
+                        (&mut hi[0], &lo[c])
+                    } else {
+                        let (lo, hi) = fns.split_at_mut(c);
+                        (&mut lo[i], &hi[0])
+                    };
+                    changed |= caller.absorb(callee);
                 }
             }
         }
@@ -361,7 +398,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             }
             p.body.stmts.iter().for_each(|s| stmt(&mut u, s));
             let mut u = u.wrap_writes(m);
-            for c in u.calls.clone() {
+            for &c in &u.calls.clone() {
                 u.absorb(&fns[c]);
             }
             u
@@ -456,7 +493,7 @@ fn locks<'m>(
     w: &mut CWriter,
 ) -> Vec<Held<'m>> {
     let mut taken: Vec<Held> = vec![];
-    for (&g, &write) in &u.globals {
+    for &(g, write) in &u.globals {
         if counters.contains(&g) {
             continue;
         }

@@ -345,13 +345,26 @@ pub fn push_c_string_of(o: &mut String, parts: &[&str]) {
     o.push('"');
 }
 
+/// The bytes a C string literal holds as they are: printable ASCII but `"`, `\` and `?`.
+/// A table, as `IDENT` is.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = (c.is_ascii_graphic() || c == b' ') && !matches!(c, b'"' | b'\\' | b'?');
+        b += 1;
+    }
+    t
+};
+
 /// The inside of `c_string(s)`, appended to `o`.
 fn push_escaped(o: &mut String, s: &str) {
     // Most script strings (and every source location) need no escape: copy the run of
     // plain characters at once, escaping char by char only from the first other one.
     let plain = s
         .bytes()
-        .position(|b| !(b.is_ascii_graphic() || b == b' ') || matches!(b, b'"' | b'\\' | b'?'))
+        .position(|b| !PLAIN[usize::from(b)])
         .unwrap_or(s.len());
     o.push_str(&s[..plain]);
     let mut buf = [0u8; 4];
@@ -408,9 +421,22 @@ pub fn c_ident(s: &str) -> String {
     o
 }
 
+/// The bytes an identifier may hold as they are (`[A-Za-z0-9_]`), as a table: a look-up per
+/// byte where the tests were a chain of comparisons, on every name pass 3 writes.
+const IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// `c_ident`, appended to `o`.
 pub fn push_ident(o: &mut String, s: &str) {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if s.bytes().all(|b| IDENT[usize::from(b)]) {
         o.push_str(s);
         return;
     }
