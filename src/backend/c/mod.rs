@@ -444,7 +444,7 @@ fn clear_locals(w: &mut CWriter, fname: &str, temps: &[Temp]) {
     }
 }
 
-fn signature(m: &Module, id: Id<Function>) -> String {
+fn signature(m: &Module, shared: &Shared, id: Id<Function>) -> String {
     let f = &m.functions[id];
     let mut o = String::with_capacity(96);
     o.push_str(if f.ret == Ty::Long {
@@ -452,7 +452,7 @@ fn signature(m: &Module, id: Id<Function>) -> String {
     } else {
         "static void "
     });
-    o.push_str(&names::function_in(m, id));
+    o.push_str(&shared.functions[id.index()]);
     o.push_str("(struct stp_context *c");
     if f.ret == Ty::Str {
         o.push_str(", char *rv");
@@ -571,7 +571,7 @@ fn emit_spilling(
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
     let mut w = CWriter::after(header(m, &otf, opts));
-    globals(m, &shared.counters, &mut w, &mut out)?;
+    globals(m, &shared, &mut w, &mut out)?;
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
     g.frames.send(&mut out)?;
@@ -600,7 +600,7 @@ fn emit_spilling(
     send(&mut w, &mut out)?;
     shutdown(m, sm, &t, &mut w);
     send(&mut w, &mut out)?;
-    init_and_exit(m, &otf, &mut w);
+    init_and_exit(m, &shared, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
     send(&mut w, &mut out)?;
@@ -632,10 +632,10 @@ struct Parts {
 impl Parts {
     fn new(limit: usize) -> Parts {
         Parts {
-            frames: Waiting::new(limit, 0),
-            unions: Waiting::new(limit, 1),
-            protos: Waiting::new(limit, 0),
-            bodies: Waiting::new(limit, 0),
+            frames: Waiting::new(limit, 0, true),
+            unions: Waiting::new(limit, 1, true),
+            protos: Waiting::new(limit, 0, true),
+            bodies: Waiting::new(limit, 0, false),
             scratch: body::Buffers::default(),
         }
     }
@@ -671,6 +671,9 @@ struct Waiting {
     /// How much of the file holds whole writes.
     len: u64,
     failed: bool,
+    /// The part is declarations pass 3 writes itself, with no embedded C: it goes out by
+    /// `put_plain`, not searched for placeholders.
+    plain: bool,
 }
 
 impl std::ops::Deref for Waiting {
@@ -687,7 +690,7 @@ impl std::ops::DerefMut for Waiting {
 }
 
 impl Waiting {
-    fn new(limit: usize, indent: usize) -> Waiting {
+    fn new(limit: usize, indent: usize, plain: bool) -> Waiting {
         // Room for what waits in memory at once: grown from empty, a part was copied at each
         // doubling. Pages are only mapped as they are written, so this costs no memory.
         let mut w = CWriter::new(indent);
@@ -698,6 +701,7 @@ impl Waiting {
             file: None,
             len: 0,
             failed: false,
+            plain,
         }
     }
 
@@ -728,14 +732,23 @@ impl Waiting {
     /// never cut, so neither is a character), then what is still in memory.
     fn send(self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
         if let Some(f) = self.file {
-            Self::put_back(f, self.len, out)?;
+            Self::put_back(f, self.len, self.plain, out)?;
         }
-        out.put(self.w.text())
+        Self::put_to(out, self.plain, self.w.text())
+    }
+
+    fn put_to(out: &mut LineReset<dyn Out + '_>, plain: bool, text: &str) -> io::Result<()> {
+        if plain {
+            out.put_plain(text)
+        } else {
+            out.put(text)
+        }
     }
 
     fn put_back(
         mut f: std::fs::File,
         len: u64,
+        plain: bool,
         out: &mut LineReset<dyn Out + '_>,
     ) -> io::Result<()> {
         use std::io::{BufRead, Read, Seek};
@@ -749,14 +762,16 @@ impl Waiting {
             match memchr::memrchr(b'\n', buf) {
                 Some(i) => {
                     let n = i + 1;
-                    out.put(std::str::from_utf8(&buf[..n]).map_err(io::Error::other)?)?;
+                    let text = std::str::from_utf8(&buf[..n]).map_err(io::Error::other)?;
+                    Self::put_to(out, plain, text)?;
                     r.consume(n);
                 }
                 None => {
                     // One line longer than the buffer.
                     let mut line = vec![];
                     r.read_until(b'\n', &mut line)?;
-                    out.put(std::str::from_utf8(&line).map_err(io::Error::other)?)?;
+                    let text = std::str::from_utf8(&line).map_err(io::Error::other)?;
+                    Self::put_to(out, plain, text)?;
                 }
             }
         }
@@ -774,7 +789,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
             bodies,
             scratch,
         } = &mut *g;
-        let sig = signature(m, id);
+        let sig = signature(m, shared, id);
         cline!(protos; sig, ";");
         match &f.body {
             Body::Script(b) => {
@@ -1013,10 +1028,11 @@ fn header(m: &Module, otf: &conds::OnTheFly, opts: &Opts) -> String {
 /// megabytes, which would otherwise wait whole in `w`.
 fn globals(
     m: &Module,
-    counters: &BTreeSet<usize>,
+    shared: &Shared,
     w: &mut CWriter,
     out: &mut LineReset<dyn Out + '_>,
 ) -> io::Result<()> {
+    let counters = &shared.counters;
     if !m.globals.is_empty() {
         w.line("/* Globals, each with its lock. */");
     }
@@ -1024,7 +1040,7 @@ fn globals(
         if w.text().len() >= SEND_AT {
             send(w, out)?;
         }
-        let n = names::global(&g.name);
+        let n = &shared.globals[id.index()];
         if counters.contains(&id.index()) {
             cline!(w; "/* ", c_comment(&g.name), ": a counter (stp_counter.h), this value plus every CPU's share. */");
             cline!(w; "static DEFINE_PER_CPU(int64_t, ", names::counter(&g.name), ");");
@@ -1281,16 +1297,15 @@ fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
 }
 
 /// Module init (maps, globals, runtime, arming) and exit.
-fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
-    let arrays: Vec<&Global> = m
+fn init_and_exit(m: &Module, shared: &Shared, otf: &conds::OnTheFly, w: &mut CWriter) {
+    let arrays: Vec<(Id<Global>, &Global)> = m
         .globals
         .iter()
         .filter(|(_, g)| g.array.is_some())
-        .map(|(_, g)| g)
         .collect();
     w.open("static void stp_free_maps(void)");
-    for g in &arrays {
-        let n = names::global(&g.name);
+    for (id, _) in &arrays {
+        let n = &shared.globals[id.index()];
         cline!(w; "stp_map_free(", n, ");");
         cline!(w; n, " = NULL;");
     }
@@ -1305,8 +1320,8 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.open("static int __init stp_init(void)");
     w.line("int rc = -ENOMEM;");
     w.line("");
-    for (_, g) in m.globals.iter() {
-        let n = names::global(&g.name);
+    for (id, g) in m.globals.iter() {
+        let n = &shared.globals[id.index()];
         if let (Some(st), None) = (&g.stat, &g.array) {
             stats::init(g, st, w);
             continue;
@@ -1321,7 +1336,7 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                 let val = if g.ty == Ty::Str { 's' } else { 'l' };
                 let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
                 cline!(w; n, " = stp_map_new(", c_string(&keys), ", '", val, "', ", max, ");");
-                alloc_check(w, &n, &g.name);
+                alloc_check(w, n, &g.name);
                 if let Some(st) = &g.stat {
                     stats::init(g, st, w);
                 }
