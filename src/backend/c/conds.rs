@@ -135,7 +135,7 @@ pub fn emit(
         copen!(bodies; "static void ", names::cond(n), "(struct stp_context *c)");
         cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
-        let release = locks(m, &shared.counters, &u, bodies);
+        let release = locks(shared, &u, bodies);
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");

@@ -125,6 +125,9 @@ pub(super) struct Shared {
     /// Whether each function is marked `pragma:near` (`BodyGen::call_check`): found once
     /// here, not by searching the function's embedded C after every call to it.
     pub near: Vec<bool>,
+    /// The C names of the globals' locks: a body names each lock it takes on several lines
+    /// (taking it, and releasing it on each way out).
+    pub locks: Vec<String>,
     pub places: Places,
 }
 
@@ -146,6 +149,15 @@ impl Shared {
                 .functions
                 .iter()
                 .map(|(_, f)| matches!(&f.body, Body::Embedded(c, _) if c.contains("pragma:near")))
+                .collect(),
+            locks: m
+                .globals
+                .iter()
+                .map(|(_, g)| {
+                    let mut s = String::new();
+                    writer::Piece::put(&names::global_lock(&g.name), &mut s);
+                    s
+                })
                 .collect(),
             places: Default::default(),
         }
@@ -471,7 +483,7 @@ fn signature(m: &Module, shared: &Shared, id: Id<Function>) -> String {
 }
 
 /// A lock a body holds: the lock's name, and whether for writing.
-struct Held<'a>(names::Named<'a>, bool);
+struct Held<'a>(&'a str, bool);
 
 impl Held<'_> {
     fn release(&self, w: &mut CWriter) {
@@ -486,19 +498,13 @@ impl Held<'_> {
 
 /// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
 /// leaving the run (counted as skipped) when one is busy. Returns the locks taken.
-fn locks<'m>(
-    m: &'m Module,
-    counters: &BTreeSet<usize>,
-    u: &Uses,
-    w: &mut CWriter,
-) -> Vec<Held<'m>> {
+fn locks<'s>(shared: &'s Shared, u: &Uses, w: &mut CWriter) -> Vec<Held<'s>> {
     let mut taken: Vec<Held> = vec![];
     for &(g, write) in &u.globals {
-        if counters.contains(&g) {
+        if shared.counters.contains(&g) {
             continue;
         }
-        let gl = m.globals.at(g);
-        let lock = names::global_lock(&gl.name);
+        let lock = &shared.locks[g];
         let take = if write {
             "stp_write_trylock"
         } else {
@@ -933,7 +939,7 @@ fn probe_bodies(
         copen!(bodies; "static void ", names::probe(id.index()), "(struct stp_context *c)");
         cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
-        let release = locks(m, &shared.counters, &probe_uses[id.index()], bodies);
+        let release = locks(shared, &probe_uses[id.index()], bodies);
         if !p.locals.is_empty() {
             clear_locals(bodies, &fname, &bg.temps);
         }
@@ -1393,7 +1399,14 @@ fn init_and_exit(m: &Module, shared: &Shared, otf: &conds::OnTheFly, w: &mut CWr
 /// A timer probe's period in nanoseconds as C: `n` units of `unit` nanoseconds, bounded by
 /// the runtime to at least 100 microseconds and at most what ktime_t holds.
 fn timer_period(n: u64, unit: &str) -> String {
-    format!("stp_timer_period_ns({n}ULL, {unit})")
+    // By hand: a script has a timer per probe, and `format!` cost several times as much.
+    let mut o = String::with_capacity(48);
+    o.push_str("stp_timer_period_ns(");
+    writer::push_u64(&mut o, n);
+    o.push_str("ULL, ");
+    o.push_str(unit);
+    o.push(')');
+    o
 }
 
 /// Where places are in the script (`sm.describe`), as C string literals for run-time errors:
