@@ -7,7 +7,10 @@
 //! in left-to-right order, each failure leaving the body through `goto stp_out`.
 
 use super::names;
-use super::writer::{CWriter, Piece, c_string, cline, copen, push_long, push_u64};
+use super::writer::{
+    CLit, CWriter, Piece, Pieces, cline, copen, push_c_string, push_c_string_of, push_long,
+    push_u64,
+};
 use crate::diag::{SourceMap, Span};
 use crate::ir::*;
 use crate::syntax::ast::{BinOp, SortBy, SortDir, StatFn, UnOp};
@@ -22,6 +25,8 @@ pub struct BodyGen<'a> {
     /// The C names of the module's globals and functions (`Shared`), by index.
     global_names: &'a [String],
     function_names: &'a [String],
+    near: &'a [bool],
+    shared: &'a super::Shared,
     pub locals: &'a Arena<Local>,
     pub w: CWriter,
     /// Frame members beyond the locals, in the order they were made.
@@ -56,7 +61,14 @@ pub enum TempKind {
 }
 /// A temporary as the body names it: `f->` and its member name.
 #[derive(Clone, Copy)]
-struct FrameRef(Temp);
+pub(super) struct FrameRef(Temp);
+impl std::fmt::Display for FrameRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let mut s = String::with_capacity(12);
+        self.push_to(&mut s);
+        f.write_str(&s)
+    }
+}
 impl FrameRef {
     /// Appends the name to `out` by hand: pass 3 names a temporary in most expressions,
     /// and `write!` costs several times as much for a name this short.
@@ -127,6 +139,8 @@ impl<'a> BodyGen<'a> {
             counters: &shared.counters,
             global_names: &shared.globals,
             function_names: &shared.functions,
+            near: &shared.near,
+            shared,
             locals,
             w: CWriter::new(1),
             temps: vec![],
@@ -158,7 +172,17 @@ impl<'a> BodyGen<'a> {
     }
 
     pub(super) fn where_(&self, s: Span) -> String {
-        super::c_where(self.sm, s)
+        let mut o = String::with_capacity(48);
+        self.place(s).put(&mut o);
+        o
+    }
+    /// `where_`, written where the line uses it (a `Piece`), with no String of its own.
+    fn place(&self, span: Span) -> Place<'a> {
+        Place {
+            shared: self.shared,
+            sm: self.sm,
+            span,
+        }
     }
 
     /// A new frame temporary, as the body names it (`f->t3`).
@@ -206,9 +230,6 @@ impl<'a> BodyGen<'a> {
     fn temp_str(&mut self) -> String {
         self.temp(TempKind::Str)
     }
-    fn temp_key(&mut self) -> String {
-        self.temp(TempKind::Key)
-    }
     pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.counter += 1;
         format!("{prefix}{}", self.counter)
@@ -216,8 +237,16 @@ impl<'a> BodyGen<'a> {
 
     /// Charges the work a runtime loop is about to do against MAXACTION, leaving the body
     /// before the loop runs when it would go past it (`what` names it in the error).
-    pub(super) fn charge_work(&mut self, steps: std::fmt::Arguments, what: &str) {
-        cline!(self.w; "if (unlikely(stp_count_work(c, ", steps, ", ", c_string(what), ")))");
+    /// `steps` is the C of the steps (pieces, as `cline!` takes them), `what` the error's
+    /// words, joined.
+    pub(super) fn charge_work<P: Pieces>(&mut self, steps: &P, what: &[&str]) {
+        let mut c = self.take();
+        steps.put_all(&mut c);
+        let split = c.len();
+        push_c_string_of(&mut c, what);
+        let (steps, what) = c.split_at(split);
+        cline!(self.w; "if (unlikely(stp_count_work(c, ", steps, ", ", what, ")))");
+        self.give(c);
         self.w.line("\tgoto stp_out;");
     }
 
@@ -230,9 +259,8 @@ impl<'a> BodyGen<'a> {
     /// raises its error for the caller, so the error is placed at the call, as SystemTap's
     /// `near` names the statement that called it.
     fn call_check(&mut self, func: Id<Function>, span: Span) {
-        let near = matches!(&self.m.functions[func].body, Body::Embedded(c, _) if c.contains("pragma:near"));
-        if near {
-            let wh = self.where_(span);
+        if self.near[func.index()] {
+            let wh = self.place(span);
             cline!(self.w; "if (unlikely(stp_failed_near(c, ", wh, ")))");
             self.w.line("\tgoto stp_out;");
         } else {
@@ -247,7 +275,7 @@ impl<'a> BodyGen<'a> {
             Some(e) => self.long(e),
             None => "0".into(),
         };
-        let wh = self.where_(span);
+        let wh = self.place(span);
         cline!(self.w; "if (stp_watch_request(c, &", names::WDECLS, "[", w.index(), "], ", op, ", ", a, ", ", wh, "))");
         self.w.line("	goto stp_out;");
     }
@@ -353,8 +381,10 @@ impl<'a> BodyGen<'a> {
                 let f = self.func.map(|f| self.m.functions[f].ret);
                 match (e, f) {
                     (Some(e), Some(Ty::Str)) => {
-                        let v = self.str(e);
+                        let mut v = self.take();
+                        self.str_to(e, &mut v);
                         cline!(self.w; "stp_strcpy(rv, ", v, ");");
+                        self.give(v);
                     }
                     (Some(e), Some(_)) => {
                         let v = self.long(e);
@@ -369,10 +399,7 @@ impl<'a> BodyGen<'a> {
                 LValue::Array(g) => {
                     let name = &self.m.globals[*g].name;
                     let map = self.global_name(*g);
-                    self.charge_work(
-                        format_args!("stp_map_clear_work({map})"),
-                        &format!("delete {name}"),
-                    );
+                    self.charge_work(&(&"stp_map_clear_work(", &map, &")"), &["delete ", name]);
                     cline!(self.w; "stp_map_clear(", map, ");");
                 }
                 LValue::Index { array, keys } if self.m.globals[*array].stat.is_some() => {
@@ -386,8 +413,8 @@ impl<'a> BodyGen<'a> {
                         None => cline!(self.w; "stp_map_delete(", map, ", &", k, ");"),
                         Some(mask) => {
                             self.charge_work(
-                                format_args!("stp_map_clear_work({map})"),
-                                &format!("delete {name}[...]"),
+                                &(&"stp_map_clear_work(", &map, &")"),
+                                &["delete ", name, "[...]"],
                             );
                             self.w.line_fmt(format_args!(
                                 "stp_map_delete_match({map}, &{k}, {mask:#x}u);"
@@ -485,8 +512,8 @@ impl<'a> BodyGen<'a> {
         });
         let g = &self.m.globals[array];
         self.charge_work(
-            format_args!("stp_map_sort_work({map}, {dir})"),
-            &format!("foreach over {}", g.name),
+            &(&"stp_map_sort_work(", &map, &", ", &dir, &")"),
+            &["foreach over ", &g.name],
         );
         cline!(self.w; n, " = stp_map_sort(", map, ", ", col, ", ", dir, ");");
         let counted = slice.as_ref().map_or(&i, |s| &s.2);
@@ -565,7 +592,9 @@ impl<'a> BodyGen<'a> {
     pub fn effect(&mut self, e: &Expr) {
         match e.ty {
             Ty::Str => {
-                let _ = self.str(e);
+                let mut v = self.take();
+                self.str_to(e, &mut v);
+                self.give(v);
             }
             Ty::Void => self.void(e),
             _ => {
@@ -632,8 +661,7 @@ impl<'a> BodyGen<'a> {
                 .unwrap_or(a.ty);
             out.push_str(", ");
             if ty == Ty::Str {
-                let v = self.str_stable(a, &args[i + 1..]);
-                out.push_str(&v);
+                self.str_stable_to(a, &args[i + 1..], &mut out);
             } else {
                 self.stable_long_to(a, args, i + 1, &mut out);
             }
@@ -645,25 +673,37 @@ impl<'a> BodyGen<'a> {
     /// is used in place unless something later could change it (this runs on every hit, so
     /// copies are made only when they are needed).
     fn str_stable(&mut self, e: &Expr, later: &[Expr]) -> String {
-        let changes = later.iter().any(needs_statements);
-        self.str_kept(e, changes)
+        let mut out = String::new();
+        self.str_stable_to(e, later, &mut out);
+        out
     }
-    /// `str_stable`, told whether what is evaluated later writes statements.
-    fn str_kept(&mut self, e: &Expr, later_changes: bool) -> String {
-        let v = self.str(e);
-        if v.starts_with('"') || v.starts_with("f->s") || !later_changes {
-            v
-        } else {
-            let t = self.temp_str();
-            cline!(self.w; "stp_strcpy(", t, ", ", v, ");");
-            t
+    /// `str_stable`, appended to `out`.
+    fn str_stable_to(&mut self, e: &Expr, later: &[Expr], out: &mut String) {
+        let changes = later.iter().any(needs_statements);
+        self.str_kept_to(e, changes, out)
+    }
+    /// `str_stable_to`, told whether what is evaluated later writes statements.
+    fn str_kept_to(&mut self, e: &Expr, later_changes: bool, out: &mut String) {
+        let start = out.len();
+        self.str_to(e, out);
+        let v = &out[start..];
+        if later_changes && !v.starts_with('"') && !v.starts_with("f->s") {
+            let t = self.temp_ref(TempKind::Str);
+            cline!(self.w; "stp_strcpy(", t, ", ", &out[start..], ");");
+            out.truncate(start);
+            t.push_to(out);
         }
     }
 
     /// Builds the key of an array access into a frame temporary. String columns point at
     /// their strings, so `then` (what is evaluated after the key and before it is used, the
     /// value of an assignment) decides whether a variable must be copied first.
-    pub(super) fn key(&mut self, array: Id<Global>, keys: &[Expr], then: Option<&Expr>) -> String {
+    pub(super) fn key(
+        &mut self,
+        array: Id<Global>,
+        keys: &[Expr],
+        then: Option<&Expr>,
+    ) -> FrameRef {
         let m = self.m;
         let key_tys = m.globals[array].array.as_ref().map_or(&[][..], |a| &a.keys);
         // The columns' values, one after another in `vals`, each with where it ends.
@@ -676,15 +716,14 @@ impl<'a> BodyGen<'a> {
                 vals.push_str(if is_str { "\"\"" } else { "0" });
             } else if is_str {
                 let later = keys[i + 1..].iter().chain(then).any(needs_statements);
-                let v = self.str_kept(k, later);
-                vals.push_str(&v);
+                self.str_kept_to(k, later, &mut vals);
             } else {
                 self.stable_long_to(k, keys, i + 1, &mut vals);
             }
             ends.push((is_str, vals.len()));
         }
-        let kt = self.temp_key();
-        self.w.line_of(&["stp_key_init(&", &kt, ");"]);
+        let kt = self.temp_ref(TempKind::Key);
+        cline!(self.w; "stp_key_init(&", kt, ");");
         let mut start = 0;
         for (is_str, end) in ends {
             let v = &vals[start..end];
@@ -693,7 +732,7 @@ impl<'a> BodyGen<'a> {
             } else {
                 "stp_key_long(&"
             };
-            self.w.line_of(&[add, &kt, ", ", v, ");"]);
+            cline!(self.w; add, kt, ", ", v, ");");
             start = end;
         }
         self.give(vals);
@@ -704,7 +743,7 @@ impl<'a> BodyGen<'a> {
     fn scalar_to(&self, lv: &LValue, out: &mut String) {
         match lv {
             LValue::Local(l) => out.push_str(&self.local_names[l.index()]),
-            LValue::Global(g) => names::push_global(out, &self.m.globals[*g].name),
+            LValue::Global(g) => out.push_str(self.global_name(*g)),
             _ => {}
         }
     }
@@ -801,20 +840,7 @@ impl<'a> BodyGen<'a> {
                     out.push_str("))");
                     return;
                 }
-                let mut v = self.take();
-                self.cond_to(cond, &mut v);
-                let t = self.temp_ref(TempKind::Long);
-                copen!(self.w; "if (", v, ")");
-                v.clear();
-                self.long_to(then, &mut v);
-                cline!(self.w; t, " = ", v, ";");
-                self.w.reopen("else");
-                v.clear();
-                self.long_to(els, &mut v);
-                cline!(self.w; t, " = ", v, ";");
-                self.w.close();
-                self.give(v);
-                t.push_to(out);
+                self.ternary_in_temp(cond, then, els, TempKind::Long, out);
             }
             ExprKind::Assign { op, target, value } => {
                 let v = self.assign(*op, target, value, e.span);
@@ -828,7 +854,7 @@ impl<'a> BodyGen<'a> {
                         let t = self.temp_ref(TempKind::Long);
                         let name = &self.m.globals[*array].name;
                         let map = self.global_name(*array);
-                        cline!(self.w; "if (stp_map_add_long(", map, ", &", k, ", ", delta, ", &", t, ") && stp_map_full(c, ", map, ", ", c_string(name), ", ", self.where_(e.span), "))");
+                        cline!(self.w; "if (stp_map_add_long(", map, ", &", k, ", ", delta, ", &", t, ") && stp_map_full(c, ", map, ", ", CLit(name), ", ", self.place(e.span), "))");
                         self.w.line("\tgoto stp_out;");
                         if *pre {
                             t.push_to(out);
@@ -864,8 +890,8 @@ impl<'a> BodyGen<'a> {
                     }
                     Some(mask) => {
                         self.charge_work(
-                            format_args!("stp_map_clear_work({map})"),
-                            &format!("[...] in {name}"),
+                            &(&"stp_map_clear_work(", &map, &")"),
+                            &["[...] in ", name],
                         );
                         let _ = write!(
                             out,
@@ -885,13 +911,47 @@ impl<'a> BodyGen<'a> {
             }
             ExprKind::Regex { s, re, negate } => {
                 // A statement: with matched() it records the match, so it is ordered.
-                let v = self.str(s);
+                let mut v = self.take();
+                self.str_to(s, &mut v);
                 let t = self.temp_ref(TempKind::Long);
                 let not = if *negate { "!" } else { "" };
                 cline!(self.w; t, " = ", not, "stp_regex_match(c, &", names::regex(re.index()), ", ", v, ");");
+                self.give(v);
                 t.push_to(out);
             }
         }
+    }
+
+    /// `cond ? then : els` through a temporary of `kind` (a long or a string), each branch
+    /// written under an `if`, so that a branch's statements run only when it is taken.
+    fn ternary_in_temp(
+        &mut self,
+        cond: &Expr,
+        then: &Expr,
+        els: &Expr,
+        kind: TempKind,
+        out: &mut String,
+    ) {
+        let mut v = self.take();
+        self.cond_to(cond, &mut v);
+        let t = self.temp_ref(kind);
+        copen!(self.w; "if (", v, ")");
+        for (i, branch) in [then, els].into_iter().enumerate() {
+            if i == 1 {
+                self.w.reopen("else");
+            }
+            v.clear();
+            if let TempKind::Str = kind {
+                self.str_to(branch, &mut v);
+                cline!(self.w; "stp_strcpy(", t, ", ", v, ");");
+            } else {
+                self.long_to(branch, &mut v);
+                cline!(self.w; t, " = ", v, ";");
+            }
+        }
+        self.w.close();
+        self.give(v);
+        t.push_to(out);
     }
 
     /// Replaces the value in `v` by a new long temporary holding it (a statement).
@@ -904,8 +964,10 @@ impl<'a> BodyGen<'a> {
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, out: &mut String) {
         if op.is_comparison() && l.ty == Ty::Str {
-            let a = self.str_stable(l, std::slice::from_ref(r));
-            let b = self.str(r);
+            let mut a = self.take();
+            self.str_stable_to(l, std::slice::from_ref(r), &mut a);
+            let mut b = self.take();
+            self.str_to(r, &mut b);
             // A string holds at most MAXSTRINGLEN-1 bytes, so only those compare: a longer
             // literal compares as a variable would hold it, and gcc cannot decide the result
             // from an array's size (-Wstring-compare, an error under -Werror).
@@ -921,6 +983,8 @@ impl<'a> BodyGen<'a> {
                     " 0)",
                 ],
             );
+            self.give(a);
+            self.give(b);
             return;
         }
         if matches!(op, BinOp::And | BinOp::Or) {
@@ -978,7 +1042,7 @@ impl<'a> BodyGen<'a> {
                 } else {
                     "stp_mod"
                 };
-                cline!(self.w; t, " = ", f, "(c, ", a, ", ", b, ", ", self.where_(span), ");");
+                cline!(self.w; t, " = ", f, "(c, ", a, ", ", b, ", ", self.place(span), ");");
                 self.fail_check();
                 t.push_to(out);
             }
@@ -1012,7 +1076,7 @@ impl<'a> BodyGen<'a> {
         if let LValue::Index { array, keys } = target {
             let name = &self.m.globals[*array].name;
             let map = self.global_name(*array);
-            let full = Full(map.to_string(), c_string(name), self.where_(span));
+            let full = Full(map, name, self.place(span));
             let k = self.key(*array, keys, Some(value));
             if ty == Ty::Str {
                 let v = self.str_stable(value, &[]);
@@ -1042,8 +1106,10 @@ impl<'a> BodyGen<'a> {
                 Some(o) => {
                     let cur = self.temp_long();
                     cline!(self.w; cur, " = stp_map_get_long(", map, ", &", k, ");");
-                    let e = self.apply(o, &cur, &v, span);
+                    let mut e = self.take();
+                    self.apply_to(o, &cur, &v, span, &mut e);
                     cline!(self.w; t, " = ", e, ";");
+                    self.give(e);
                     self.fail_check();
                     cline!(self.w; "if (stp_map_set_long(", map, ", &", k, ", ", t, ") && ", full, ")");
                 }
@@ -1053,12 +1119,14 @@ impl<'a> BodyGen<'a> {
         }
         let (dst, _) = self.scalar(target);
         if ty == Ty::Str {
-            let v = self.str(value);
+            let mut v = self.take();
+            self.str_to(value, &mut v);
             if op.is_some() {
                 cline!(self.w; "stp_strcat(", dst, ", ", v, ");");
             } else {
                 cline!(self.w; "stp_strcpy(", dst, ", ", v, ");");
             }
+            self.give(v);
             return dst;
         }
         let mut v = self.take();
@@ -1066,8 +1134,10 @@ impl<'a> BodyGen<'a> {
         match op {
             None => cline!(self.w; dst, " = ", v, ";"),
             Some(o) => {
-                let e = self.apply(o, &dst, &v, span);
+                let mut e = self.take();
+                self.apply_to(o, &dst, &v, span, &mut e);
                 cline!(self.w; dst, " = ", e, ";");
+                self.give(e);
                 if matches!(o, BinOp::Div | BinOp::Mod) {
                     self.fail_check();
                 }
@@ -1077,39 +1147,59 @@ impl<'a> BodyGen<'a> {
         dst
     }
 
-    fn apply(&self, op: BinOp, a: &str, b: &str, span: Span) -> String {
+    /// `a op b` as a C expression, appended to `out` (by hand: `format!` cost several times
+    /// as much).
+    fn apply_to(&self, op: BinOp, a: &str, b: &str, span: Span, out: &mut String) {
         match op {
-            BinOp::Div => format!("stp_div(c, {a}, {b}, {})", self.where_(span)),
-            BinOp::Mod => format!("stp_mod(c, {a}, {b}, {})", self.where_(span)),
-            BinOp::Shl => format!("stp_shl({a}, {b})"),
-            BinOp::Shr => format!("stp_shr({a}, {b})"),
-            BinOp::Add | BinOp::Sub | BinOp::Mul => {
-                format!("(int64_t)((uint64_t)({a}) {} (uint64_t)({b}))", op.text())
+            BinOp::Div | BinOp::Mod => {
+                let f = if op == BinOp::Div {
+                    "stp_div(c, "
+                } else {
+                    "stp_mod(c, "
+                };
+                push_all(out, &[f, a, ", ", b, ", "]);
+                self.place(span).put(out);
+                out.push(')');
             }
-            _ => format!("(({a}) {} ({b}))", op.text()),
+            BinOp::Shl => push_all(out, &["stp_shl(", a, ", ", b, ")"]),
+            BinOp::Shr => push_all(out, &["stp_shr(", a, ", ", b, ")"]),
+            BinOp::Add | BinOp::Sub | BinOp::Mul => push_all(
+                out,
+                &[
+                    "(int64_t)((uint64_t)(",
+                    a,
+                    ") ",
+                    op.text(),
+                    " (uint64_t)(",
+                    b,
+                    "))",
+                ],
+            ),
+            _ => push_all(out, &["((", a, ") ", op.text(), " (", b, "))"]),
         }
     }
 
-    /// A string-valued expression as a `const char *` C expression.
-    pub fn str(&mut self, e: &Expr) -> String {
+    /// A string-valued expression as a `const char *` C expression, appended to `out`: as
+    /// `long_to`, operands go through the scratch buffers rather than a String each.
+    pub fn str_to(&mut self, e: &Expr, out: &mut String) {
         match &e.kind {
-            ExprKind::Str(s) => c_string(s),
+            ExprKind::Str(s) => push_c_string(out, s),
             ExprKind::Var(lv) => match lv {
                 LValue::Index { array, keys } => {
                     let k = self.key(*array, keys, None);
-                    let t = self.temp_str();
+                    let t = self.temp_ref(TempKind::Str);
                     cline!(self.w; "stp_strcpy(", t, ", stp_map_get_str(", self.global_name(*array), ", &", k, "));");
-                    t
+                    t.push_to(out);
                 }
-                _ => self.scalar(lv).0,
+                _ => self.scalar_to(lv, out),
             },
             ExprKind::Call { func, args } => {
-                let t = self.temp_str();
+                let t = self.temp_ref(TempKind::Str);
                 let a = self.args(*func, args);
                 cline!(self.w; self.function_name(*func), "(c, ", t, a, ");");
                 self.give(a);
                 self.call_check(*func, e.span);
-                t
+                t.push_to(out);
             }
             ExprKind::Builtin {
                 which,
@@ -1118,34 +1208,31 @@ impl<'a> BodyGen<'a> {
             } => {
                 let t = self.temp_str();
                 self.print(*which, format, args, Some(&t));
-                t
+                out.push_str(&t);
             }
             ExprKind::Binary {
                 op: BinOp::Concat,
                 l,
                 r,
             } => {
-                let t = self.temp_str();
-                let a = self.str(l);
-                cline!(self.w; "stp_strcpy(", t, ", ", a, ");");
-                let b = self.str(r);
-                cline!(self.w; "stp_strcat(", t, ", ", b, ");");
-                t
+                let t = self.temp_ref(TempKind::Str);
+                let mut v = self.take();
+                self.str_to(l, &mut v);
+                cline!(self.w; "stp_strcpy(", t, ", ", v, ");");
+                v.clear();
+                self.str_to(r, &mut v);
+                cline!(self.w; "stp_strcat(", t, ", ", v, ");");
+                self.give(v);
+                t.push_to(out);
             }
             ExprKind::Ternary { cond, then, els } => {
-                let c = self.cond(cond);
-                let t = self.temp_str();
-                copen!(self.w; "if (", c, ")");
-                let a = self.str(then);
-                cline!(self.w; "stp_strcpy(", t, ", ", a, ");");
-                self.w.reopen("else");
-                let b = self.str(els);
-                cline!(self.w; "stp_strcpy(", t, ", ", b, ");");
-                self.w.close();
-                t
+                self.ternary_in_temp(cond, then, els, TempKind::Str, out);
             }
-            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, e.span),
-            _ => "\"\"".into(),
+            ExprKind::Assign { op, target, value } => {
+                let v = self.assign(*op, target, value, e.span);
+                out.push_str(&v);
+            }
+            _ => out.push_str("\"\""),
         }
     }
 
@@ -1206,10 +1293,9 @@ impl<'a> BodyGen<'a> {
                             let flags = c_flags(flags, *conv);
                             let cast = match conv {
                                 's' => {
-                                    let v = self.str_stable(a, &args[ai..]);
-                                    push_all(&mut fmt, &["%", &flags, &w, &pr, "s"]);
                                     rest.push_str(", ");
-                                    rest.push_str(&v);
+                                    self.str_stable_to(a, &args[ai..], &mut rest);
+                                    push_all(&mut fmt, &["%", &flags, &w, &pr, "s"]);
                                     continue;
                                 }
                                 'c' => {
@@ -1256,10 +1342,9 @@ impl<'a> BodyGen<'a> {
                         fmt.push_str(&delim);
                     }
                     if a.ty == Ty::Str {
-                        let v = self.str_stable(a, &args[i + 1..]);
                         fmt.push_str("%s");
                         rest.push_str(", ");
-                        rest.push_str(&v);
+                        self.str_stable_to(a, &args[i + 1..], &mut rest);
                     } else {
                         fmt.push_str("%lld");
                         rest.push_str(", (long long)(");
@@ -1272,7 +1357,7 @@ impl<'a> BodyGen<'a> {
                 }
             }
         }
-        let fmt_lit = c_string(&fmt);
+        let fmt_lit = CLit(&fmt);
         match into {
             // gcc refuses an empty format (-Wformat-zero-length).
             Some(t) if fmt.is_empty() => cline!(self.w; t, "[0] = '\\0';"),
@@ -1350,13 +1435,15 @@ pub fn needs_statements(e: &Expr) -> bool {
 /// A C expression with no side effects whose value cannot change under later statements
 /// written for the same script expression (temporaries and literals).
 fn is_simple(v: &str) -> bool {
-    v.starts_with("f->t") && v[4..].chars().all(|c| c.is_ascii_digit())
-        || v.ends_with("LL")
-            && v.trim_start_matches('-')
-                .trim_end_matches("LL")
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        || v == "0"
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    // The `LL`s are stripped by hand: `trim_end_matches("LL")` builds a substring searcher
+    // on every call, and this runs on most operands.
+    let mut lit = v.trim_start_matches('-');
+    let long = v.ends_with("LL");
+    while let Some(rest) = lit.strip_suffix("LL") {
+        lit = rest;
+    }
+    v.starts_with("f->t") && digits(&v[4..]) || long && digits(lit) || v == "0"
 }
 
 /// The expression whose C stands for `e`: a unary `+` writes nothing.
@@ -1429,20 +1516,26 @@ fn push_all(out: &mut String, pieces: &[&str]) {
 }
 
 /// `stp_map_full(c, MAP, NAME, WHERE)`: what a failed insert into an array reports.
-struct Full(String, String, String);
-impl Piece for Full {
+struct Full<'a>(&'a str, &'a str, Place<'a>);
+impl Piece for Full<'_> {
     fn put(&self, out: &mut String) {
-        push_all(
-            out,
-            &[
-                "stp_map_full(c, ",
-                &self.0,
-                ", ",
-                &self.1,
-                ", ",
-                &self.2,
-                ")",
-            ],
-        );
+        push_all(out, &["stp_map_full(c, ", self.0, ", "]);
+        push_c_string(out, self.1);
+        out.push_str(", ");
+        self.2.put(out);
+        out.push(')');
+    }
+}
+
+/// A place in the script as a C string literal (`Places`), written where it is used.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    shared: &'a super::Shared,
+    sm: &'a SourceMap,
+    span: Span,
+}
+impl Piece for Place<'_> {
+    fn put(&self, out: &mut String) {
+        self.shared.places.push(self.sm, self.span, out);
     }
 }

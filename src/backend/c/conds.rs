@@ -99,7 +99,7 @@ pub fn analyze(m: &Module) -> OnTheFly {
 /// Whether probe `p`'s body must kick the re-evaluation: it writes a global some condition
 /// reads.
 pub fn kicks(o: &OnTheFly, u: &Uses) -> bool {
-    u.globals.iter().any(|(g, w)| *w && o.globals.contains(g))
+    u.globals.iter().any(|&(g, w)| w && o.globals.contains(&g))
 }
 
 /// The condition functions, their frames, and `stp_conds_eval`/`stp_conds_apply`/
@@ -135,7 +135,7 @@ pub fn emit(
         copen!(bodies; "static void ", names::cond(n), "(struct stp_context *c)");
         cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
-        let release = locks(m, &shared.counters, &u, bodies);
+        let release = locks(shared, &u, bodies);
         bodies.raw(&g.w.finish());
         bodies.line("goto stp_out;");
         bodies.label("stp_out");

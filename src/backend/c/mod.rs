@@ -20,7 +20,7 @@ use crate::ir::*;
 use crate::syntax::ast::BinOp;
 use body::{BodyGen, Temp};
 use sink::{LINE_RESET, LineReset, Out};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use writer::{CWriter, c_comment, c_long, c_string, cline, copen};
 
@@ -32,27 +32,66 @@ pub struct Opts {
 /// Which globals a probe or function reads and writes, transitively through calls.
 #[derive(Default, Clone)]
 struct Uses {
-    /// Global -> written?
-    globals: BTreeMap<usize, bool>,
+    /// Global -> written?, in the order of the globals.
+    globals: Vec<(usize, bool)>,
     calls: Vec<usize>,
     /// Arrays of statistics `<<<` adds to (a wrap-around one needs the write lock).
     stat_adds: Vec<usize>,
     /// Scalar globals only added to, by statements of their own (`n++`, `n -= x`).
-    adds: BTreeSet<usize>,
+    adds: IdSet,
     /// Scalar globals whose value is read.
-    reads: BTreeSet<usize>,
+    reads: IdSet,
     /// Scalar globals written any other way (assigned, deleted, `x = n++`, `catch (n)`).
-    sets: BTreeSet<usize>,
+    sets: IdSet,
+}
+
+/// Global indices in order, in a sorted Vec: a body names a few globals, and B-tree nodes
+/// cost several times as much to fill, merge and drop for so few.
+#[derive(Default, Clone)]
+struct IdSet(Vec<usize>);
+
+impl IdSet {
+    /// Adds `g`; whether it was new.
+    fn insert(&mut self, g: usize) -> bool {
+        match self.0.binary_search(&g) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, g);
+                true
+            }
+        }
+    }
+    fn contains(&self, g: &usize) -> bool {
+        self.0.binary_search(g).is_ok()
+    }
+    fn iter(&self) -> std::slice::Iter<'_, usize> {
+        self.0.iter()
+    }
 }
 
 impl Uses {
+    /// Records that the body uses global `g`, written if `write`; whether that is news.
+    fn mark(&mut self, g: usize, write: bool) -> bool {
+        match self.globals.binary_search_by_key(&g, |&(g, _)| g) {
+            Ok(i) => {
+                let was = self.globals[i].1;
+                self.globals[i].1 |= write;
+                !was && write
+            }
+            Err(i) => {
+                self.globals.insert(i, (g, write));
+                true
+            }
+        }
+    }
+
     /// `<<<` to a wrap-around array takes the write lock: adding a key may drop the oldest
     /// and reuse its per-CPU records, which no other CPU may be adding to then.
     fn wrap_writes(mut self, m: &Module) -> Self {
         for g in std::mem::take(&mut self.stat_adds) {
             let gl = m.globals.at(g);
             if gl.array.as_ref().is_some_and(|a| a.wrap) {
-                self.globals.insert(g, true);
+                self.mark(g, true);
             }
         }
         self
@@ -61,25 +100,15 @@ impl Uses {
     /// Adds what a callee uses; whether anything changed.
     fn absorb(&mut self, callee: &Uses) -> bool {
         let mut changed = false;
-        for (&g, &w) in &callee.globals {
-            match self.globals.get(&g).copied() {
-                None => {
-                    self.globals.insert(g, w);
-                    changed = true;
-                }
-                Some(false) if w => {
-                    self.globals.insert(g, true);
-                    changed = true;
-                }
-                Some(_) => {}
-            }
+        for &(g, w) in &callee.globals {
+            changed |= self.mark(g, w);
         }
         for (mine, theirs) in [
             (&mut self.adds, &callee.adds),
             (&mut self.reads, &callee.reads),
             (&mut self.sets, &callee.sets),
         ] {
-            for &g in theirs {
+            for &g in theirs.iter() {
                 changed |= mine.insert(g);
             }
         }
@@ -93,6 +122,13 @@ pub(super) struct Shared {
     pub counters: BTreeSet<usize>,
     pub globals: Vec<String>,
     pub functions: Vec<String>,
+    /// Whether each function is marked `pragma:near` (`BodyGen::call_check`): found once
+    /// here, not by searching the function's embedded C after every call to it.
+    pub near: Vec<bool>,
+    /// The C names of the globals' locks: a body names each lock it takes on several lines
+    /// (taking it, and releasing it on each way out).
+    pub locks: Vec<String>,
+    pub places: Places,
 }
 
 impl Shared {
@@ -109,6 +145,21 @@ impl Shared {
                 .iter()
                 .map(|(id, _)| names::function_in(m, id))
                 .collect(),
+            near: m
+                .functions
+                .iter()
+                .map(|(_, f)| matches!(&f.body, Body::Embedded(c, _) if c.contains("pragma:near")))
+                .collect(),
+            locks: m
+                .globals
+                .iter()
+                .map(|(_, g)| {
+                    let mut s = String::new();
+                    writer::Piece::put(&names::global_lock(&g.name), &mut s);
+                    s
+                })
+                .collect(),
+            places: Default::default(),
         }
     }
 }
@@ -143,7 +194,7 @@ fn counters(m: &Module, fns: &[Uses], probes: &[Uses]) -> BTreeSet<usize> {
         excluded.extend(u.sets.iter().copied());
     }
     for u in probes {
-        excluded.extend(u.adds.intersection(&u.reads).copied());
+        excluded.extend(u.adds.iter().filter(|g| u.reads.contains(g)));
     }
     added
         .into_iter()
@@ -166,7 +217,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     fn lv(u: &mut Uses, l: &LValue, write: bool) {
         match l {
             LValue::Global(g) => {
-                *u.globals.entry(g.index()).or_default() |= write;
+                u.mark(g.index(), write);
                 if write {
                     u.sets.insert(g.index());
                 } else {
@@ -174,10 +225,10 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 }
             }
             LValue::Array(g) => {
-                *u.globals.entry(g.index()).or_default() |= write;
+                u.mark(g.index(), write);
             }
             LValue::Index { array, keys } => {
-                *u.globals.entry(array.index()).or_default() |= write;
+                u.mark(array.index(), write);
                 keys.iter().for_each(|k| expr(u, k));
             }
             LValue::Local(_) => {}
@@ -212,14 +263,14 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                 lv(u, target, true)
             }
             ExprKind::In { array, keys } => {
-                u.globals.entry(array.index()).or_default();
+                u.mark(array.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
             }
             // Merging a statistic's per-CPU records reads them under the read lock.
             ExprKind::StatGet {
                 stat, bucket, keys, ..
             } => {
-                u.globals.entry(stat.index()).or_default();
+                u.mark(stat.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
                 if let Some(b) = bucket {
                     expr(u, b)
@@ -231,7 +282,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
         match &s.kind {
             StmtKind::Expr(e) => match counter_add(e) {
                 Some((g, value)) => {
-                    u.globals.insert(g.index(), true);
+                    u.mark(g.index(), true);
                     u.adds.insert(g.index());
                     if let Some(v) = value {
                         expr(u, v)
@@ -273,7 +324,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
                     ..
                 } = &**fe;
                 // Sorting writes the map's index array: iteration takes the write lock.
-                *u.globals.entry(array.index()).or_default() = true;
+                u.mark(array.index(), true);
                 if let Some(l) = limit {
                     expr(u, l)
                 }
@@ -285,14 +336,14 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             // read lock for an array of them (it may add a key; stp_stat.h).
             StmtKind::StatAdd { stat, keys, value } => {
                 if !keys.is_empty() {
-                    u.globals.entry(stat.index()).or_default();
+                    u.mark(stat.index(), false);
                     u.stat_adds.push(stat.index());
                 }
                 keys.iter().for_each(|k| expr(u, k));
                 expr(u, value)
             }
             StmtKind::PrintHist { stat, keys, .. } => {
-                u.globals.entry(stat.index()).or_default();
+                u.mark(stat.index(), false);
                 keys.iter().for_each(|k| expr(u, k));
             }
             StmtKind::Enable { arg, .. } | StmtKind::Disable { arg, .. } => {
@@ -330,10 +381,18 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
     loop {
         let mut changed = false;
         for i in 0..fns.len() {
-            for c in fns[i].calls.clone() {
+            for k in 0..fns[i].calls.len() {
+                let c = fns[i].calls[k];
                 if c != i {
-                    let callee = fns[c].clone();
-                    changed |= fns[i].absorb(&callee);
+                    // The caller and its callee borrowed apart, rather than the callee cloned.
+                    let (caller, callee) = if c < i {
+                        let (lo, hi) = fns.split_at_mut(i);
+                        (&mut hi[0], &lo[c])
+                    } else {
+                        let (lo, hi) = fns.split_at_mut(c);
+                        (&mut lo[i], &hi[0])
+                    };
+                    changed |= caller.absorb(callee);
                 }
             }
         }
@@ -351,7 +410,7 @@ fn uses_of(m: &Module) -> (Vec<Uses>, Vec<Uses>) {
             }
             p.body.stmts.iter().for_each(|s| stmt(&mut u, s));
             let mut u = u.wrap_writes(m);
-            for c in u.calls.clone() {
+            for &c in &u.calls.clone() {
                 u.absorb(&fns[c]);
             }
             u
@@ -397,7 +456,7 @@ fn clear_locals(w: &mut CWriter, fname: &str, temps: &[Temp]) {
     }
 }
 
-fn signature(m: &Module, id: Id<Function>) -> String {
+fn signature(m: &Module, shared: &Shared, id: Id<Function>) -> String {
     let f = &m.functions[id];
     let mut o = String::with_capacity(96);
     o.push_str(if f.ret == Ty::Long {
@@ -405,7 +464,7 @@ fn signature(m: &Module, id: Id<Function>) -> String {
     } else {
         "static void "
     });
-    o.push_str(&names::function_in(m, id));
+    o.push_str(&shared.functions[id.index()]);
     o.push_str("(struct stp_context *c");
     if f.ret == Ty::Str {
         o.push_str(", char *rv");
@@ -424,7 +483,7 @@ fn signature(m: &Module, id: Id<Function>) -> String {
 }
 
 /// A lock a body holds: the lock's name, and whether for writing.
-struct Held<'a>(names::Named<'a>, bool);
+struct Held<'a>(&'a str, bool);
 
 impl Held<'_> {
     fn release(&self, w: &mut CWriter) {
@@ -439,19 +498,13 @@ impl Held<'_> {
 
 /// Takes the locks of the globals a body uses, in one order everywhere (counters need none),
 /// leaving the run (counted as skipped) when one is busy. Returns the locks taken.
-fn locks<'m>(
-    m: &'m Module,
-    counters: &BTreeSet<usize>,
-    u: &Uses,
-    w: &mut CWriter,
-) -> Vec<Held<'m>> {
+fn locks<'s>(shared: &'s Shared, u: &Uses, w: &mut CWriter) -> Vec<Held<'s>> {
     let mut taken: Vec<Held> = vec![];
-    for (&g, &write) in &u.globals {
-        if counters.contains(&g) {
+    for &(g, write) in &u.globals {
+        if shared.counters.contains(&g) {
             continue;
         }
-        let gl = m.globals.at(g);
-        let lock = names::global_lock(&gl.name);
+        let lock = &shared.locks[g];
         let take = if write {
             "stp_write_trylock"
         } else {
@@ -524,7 +577,7 @@ fn emit_spilling(
     let mut out = LineReset::new(out, &format!("{}.c", opts.module_name));
     // The parts written here between the bodies' go out through one buffer, emptied at each.
     let mut w = CWriter::after(header(m, &otf, opts));
-    globals(m, &shared.counters, &mut w, &mut out)?;
+    globals(m, &shared, &mut w, &mut out)?;
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
     send(&mut w, &mut out)?;
     g.frames.send(&mut out)?;
@@ -553,7 +606,7 @@ fn emit_spilling(
     send(&mut w, &mut out)?;
     shutdown(m, sm, &t, &mut w);
     send(&mut w, &mut out)?;
-    init_and_exit(m, &otf, &mut w);
+    init_and_exit(m, &shared, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
     send(&mut w, &mut out)?;
@@ -585,10 +638,10 @@ struct Parts {
 impl Parts {
     fn new(limit: usize) -> Parts {
         Parts {
-            frames: Waiting::new(limit, 0),
-            unions: Waiting::new(limit, 1),
-            protos: Waiting::new(limit, 0),
-            bodies: Waiting::new(limit, 0),
+            frames: Waiting::new(limit, 0, true),
+            unions: Waiting::new(limit, 1, true),
+            protos: Waiting::new(limit, 0, true),
+            bodies: Waiting::new(limit, 0, false),
             scratch: body::Buffers::default(),
         }
     }
@@ -624,6 +677,9 @@ struct Waiting {
     /// How much of the file holds whole writes.
     len: u64,
     failed: bool,
+    /// The part is declarations pass 3 writes itself, with no embedded C: it goes out by
+    /// `put_plain`, not searched for placeholders.
+    plain: bool,
 }
 
 impl std::ops::Deref for Waiting {
@@ -640,13 +696,18 @@ impl std::ops::DerefMut for Waiting {
 }
 
 impl Waiting {
-    fn new(limit: usize, indent: usize) -> Waiting {
+    fn new(limit: usize, indent: usize, plain: bool) -> Waiting {
+        // Room for what waits in memory at once: grown from empty, a part was copied at each
+        // doubling. Pages are only mapped as they are written, so this costs no memory.
+        let mut w = CWriter::new(indent);
+        w.reserve(limit.min(SPILL_BYTES));
         Waiting {
-            w: CWriter::new(indent),
+            w,
             limit,
             file: None,
             len: 0,
             failed: false,
+            plain,
         }
     }
 
@@ -677,14 +738,23 @@ impl Waiting {
     /// never cut, so neither is a character), then what is still in memory.
     fn send(self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
         if let Some(f) = self.file {
-            Self::put_back(f, self.len, out)?;
+            Self::put_back(f, self.len, self.plain, out)?;
         }
-        out.put(self.w.text())
+        Self::put_to(out, self.plain, self.w.text())
+    }
+
+    fn put_to(out: &mut LineReset<dyn Out + '_>, plain: bool, text: &str) -> io::Result<()> {
+        if plain {
+            out.put_plain(text)
+        } else {
+            out.put(text)
+        }
     }
 
     fn put_back(
         mut f: std::fs::File,
         len: u64,
+        plain: bool,
         out: &mut LineReset<dyn Out + '_>,
     ) -> io::Result<()> {
         use std::io::{BufRead, Read, Seek};
@@ -698,14 +768,16 @@ impl Waiting {
             match memchr::memrchr(b'\n', buf) {
                 Some(i) => {
                     let n = i + 1;
-                    out.put(std::str::from_utf8(&buf[..n]).map_err(io::Error::other)?)?;
+                    let text = std::str::from_utf8(&buf[..n]).map_err(io::Error::other)?;
+                    Self::put_to(out, plain, text)?;
                     r.consume(n);
                 }
                 None => {
                     // One line longer than the buffer.
                     let mut line = vec![];
                     r.read_until(b'\n', &mut line)?;
-                    out.put(std::str::from_utf8(&line).map_err(io::Error::other)?)?;
+                    let text = std::str::from_utf8(&line).map_err(io::Error::other)?;
+                    Self::put_to(out, plain, text)?;
                 }
             }
         }
@@ -723,7 +795,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
             bodies,
             scratch,
         } = &mut *g;
-        let sig = signature(m, id);
+        let sig = signature(m, shared, id);
         cline!(protos; sig, ";");
         match &f.body {
             Body::Script(b) => {
@@ -733,7 +805,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 let fname = names::frame("f", id.index());
                 frame_struct(frames, &fname, &f.locals, &g.temps);
                 cline!(unions; "struct ", fname, " f", id.index(), ";");
-                cline!(bodies; "/* ", comment_where(sm, f.span), " */");
+                cline!(bodies; "/* ", CommentWhere(&shared.places, sm, f.span), " */");
                 bodies.open(&sig);
                 cline!(bodies; "struct ", fname, " *f;");
                 match f.ret {
@@ -776,7 +848,7 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 if user {
                     bodies.raw(USER_C_OPEN);
                 }
-                cline!(bodies; "/* ", comment_where(sm, *span), " */");
+                cline!(bodies; "/* ", CommentWhere(&shared.places, sm, *span), " */");
                 bodies.open(&sig);
                 if f.ret == Ty::Long {
                     bodies.line("int64_t rv = 0;");
@@ -862,12 +934,12 @@ fn probe_bodies(
         frame_struct(frames, &fname, &p.locals, &bg.temps);
         cline!(unions; "struct ", fname, " p", id.index(), ";");
         let pts: Vec<&str> = p.points.iter().map(|pt| pt.text.as_str()).collect();
-        cline!(bodies; "/* probe ", c_comment(&pts.join(", ")), " at ", comment_where(sm, p.span), " */");
+        cline!(bodies; "/* probe ", c_comment(&pts.join(", ")), " at ", CommentWhere(&shared.places, sm, p.span), " */");
         cline!(protos; "static void __maybe_unused ", names::probe(id.index()), "(struct stp_context *c);");
         copen!(bodies; "static void ", names::probe(id.index()), "(struct stp_context *c)");
         cline!(bodies; "struct ", fname, " *f __maybe_unused = stp_frame(c);");
         bodies.line("");
-        let release = locks(m, &shared.counters, &probe_uses[id.index()], bodies);
+        let release = locks(shared, &probe_uses[id.index()], bodies);
         if !p.locals.is_empty() {
             clear_locals(bodies, &fname, &bg.temps);
         }
@@ -962,10 +1034,11 @@ fn header(m: &Module, otf: &conds::OnTheFly, opts: &Opts) -> String {
 /// megabytes, which would otherwise wait whole in `w`.
 fn globals(
     m: &Module,
-    counters: &BTreeSet<usize>,
+    shared: &Shared,
     w: &mut CWriter,
     out: &mut LineReset<dyn Out + '_>,
 ) -> io::Result<()> {
+    let counters = &shared.counters;
     if !m.globals.is_empty() {
         w.line("/* Globals, each with its lock. */");
     }
@@ -973,7 +1046,7 @@ fn globals(
         if w.text().len() >= SEND_AT {
             send(w, out)?;
         }
-        let n = names::global(&g.name);
+        let n = &shared.globals[id.index()];
         if counters.contains(&id.index()) {
             cline!(w; "/* ", c_comment(&g.name), ": a counter (stp_counter.h), this value plus every CPU's share. */");
             cline!(w; "static DEFINE_PER_CPU(int64_t, ", names::counter(&g.name), ");");
@@ -1230,16 +1303,15 @@ fn shutdown(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
 }
 
 /// Module init (maps, globals, runtime, arming) and exit.
-fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
-    let arrays: Vec<&Global> = m
+fn init_and_exit(m: &Module, shared: &Shared, otf: &conds::OnTheFly, w: &mut CWriter) {
+    let arrays: Vec<(Id<Global>, &Global)> = m
         .globals
         .iter()
         .filter(|(_, g)| g.array.is_some())
-        .map(|(_, g)| g)
         .collect();
     w.open("static void stp_free_maps(void)");
-    for g in &arrays {
-        let n = names::global(&g.name);
+    for (id, _) in &arrays {
+        let n = &shared.globals[id.index()];
         cline!(w; "stp_map_free(", n, ");");
         cline!(w; n, " = NULL;");
     }
@@ -1254,8 +1326,8 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
     w.open("static int __init stp_init(void)");
     w.line("int rc = -ENOMEM;");
     w.line("");
-    for (_, g) in m.globals.iter() {
-        let n = names::global(&g.name);
+    for (id, g) in m.globals.iter() {
+        let n = &shared.globals[id.index()];
         if let (Some(st), None) = (&g.stat, &g.array) {
             stats::init(g, st, w);
             continue;
@@ -1270,7 +1342,7 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
                 let val = if g.ty == Ty::Str { 's' } else { 'l' };
                 let max = a.max.map(|x| x.to_string()).unwrap_or_else(|| "0".into());
                 cline!(w; n, " = stp_map_new(", c_string(&keys), ", '", val, "', ", max, ");");
-                alloc_check(w, &n, &g.name);
+                alloc_check(w, n, &g.name);
                 if let Some(st) = &g.stat {
                     stats::init(g, st, w);
                 }
@@ -1327,25 +1399,75 @@ fn init_and_exit(m: &Module, otf: &conds::OnTheFly, w: &mut CWriter) {
 /// A timer probe's period in nanoseconds as C: `n` units of `unit` nanoseconds, bounded by
 /// the runtime to at least 100 microseconds and at most what ktime_t holds.
 fn timer_period(n: u64, unit: &str) -> String {
-    format!("stp_timer_period_ns({n}ULL, {unit})")
-}
-
-/// Where `s` is in the script (`sm.describe`) as a C string literal, for run-time errors.
-/// Built by hand: a body names a place for most of what can fail, and `format!` then an
-/// escaping copy cost several times as much. Digits and `:` need no escape, so this is
-/// `c_string` of the description.
-pub(super) fn c_where(sm: &SourceMap, s: crate::diag::Span) -> String {
-    let name = sm.name(s.file);
-    // Room for the quotes and `:LINE:COL` at once: a place is written at most checks.
-    let mut o = String::with_capacity(name.len() + 24);
-    writer::push_c_string(&mut o, name);
-    o.pop();
-    push_line_col(&mut o, sm, s);
-    o.push('"');
+    // By hand: a script has a timer per probe, and `format!` cost several times as much.
+    let mut o = String::with_capacity(48);
+    o.push_str("stp_timer_period_ns(");
+    writer::push_u64(&mut o, n);
+    o.push_str("ULL, ");
+    o.push_str(unit);
+    o.push(')');
     o
 }
 
-/// `sm.describe(s)` for a comment: `c_comment` of it, made as `c_where` is.
+/// Where places are in the script (`sm.describe`), as C string literals for run-time errors:
+/// a body names a place for most of what can fail. Each file's name is quoted once, at its
+/// first place (the cell: bodies share this through `&Shared`). Digits and `:` need no escape,
+/// so a place is `c_string` of its description.
+/// Comments name places the same way (`comment_where`), the name made safe once too.
+#[derive(Default)]
+pub(super) struct Places(std::cell::RefCell<Vec<PlaceFile>>);
+
+/// A file places name: the start of a C string literal (`"FILE`, the quote that ends it
+/// written after the line and column), and the name as comment text.
+struct PlaceFile {
+    file: crate::diag::FileId,
+    quoted: String,
+    comment: String,
+}
+
+impl Places {
+    /// The place of `s`, appended to `out`.
+    pub(super) fn push(&self, sm: &SourceMap, s: crate::diag::Span, out: &mut String) {
+        self.with_file(sm, s.file, |f| out.push_str(&f.quoted));
+        push_line_col(out, sm, s);
+        out.push('"');
+    }
+
+    /// `comment_where(sm, s)`, appended to `out`.
+    pub(super) fn push_comment(&self, sm: &SourceMap, s: crate::diag::Span, out: &mut String) {
+        self.with_file(sm, s.file, |f| out.push_str(&f.comment));
+        push_line_col(out, sm, s);
+    }
+
+    fn with_file(&self, sm: &SourceMap, file: crate::diag::FileId, f: impl FnOnce(&PlaceFile)) {
+        let mut files = self.0.borrow_mut();
+        let i = match files.iter().position(|p| p.file == file) {
+            Some(i) => i,
+            None => {
+                let mut quoted = c_string(sm.name(file));
+                quoted.pop();
+                let comment = c_comment(sm.name(file));
+                files.push(PlaceFile {
+                    file,
+                    quoted,
+                    comment,
+                });
+                files.len() - 1
+            }
+        };
+        f(&files[i]);
+    }
+}
+
+/// A place as comment text (`Places::push_comment`), written where the line uses it.
+struct CommentWhere<'a>(&'a Places, &'a SourceMap, crate::diag::Span);
+impl writer::Piece for CommentWhere<'_> {
+    fn put(&self, out: &mut String) {
+        self.0.push_comment(self.1, self.2, out);
+    }
+}
+
+/// `sm.describe(s)` for a comment: `c_comment` of it, made as `Places` makes a place.
 fn comment_where(sm: &SourceMap, s: crate::diag::Span) -> String {
     let mut o = c_comment(sm.name(s.file));
     push_line_col(&mut o, sm, s);
@@ -1370,7 +1492,7 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{Opts, c_where, comment_where, emit_spilling};
+    use super::{Opts, Places, comment_where, emit_spilling};
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1383,11 +1505,17 @@ mod tests {
             .iter()
             .map(|n| sm.add(*n, text, Origin::Script))
             .collect();
+        let places = Places::default();
         for f in files {
             for at in [0, 5, 14, 17, 19, text.len()] {
                 let s = Span::new(f, at..at);
-                assert_eq!(c_where(&sm, s), c_string(&sm.describe(s)));
+                let mut place = String::new();
+                places.push(&sm, s, &mut place);
+                assert_eq!(place, c_string(&sm.describe(s)));
                 assert_eq!(comment_where(&sm, s), c_comment(&sm.describe(s)));
+                place.clear();
+                places.push_comment(&sm, s, &mut place);
+                assert_eq!(place, c_comment(&sm.describe(s)));
             }
         }
     }

@@ -43,11 +43,6 @@ impl std::fmt::Display for Named<'_> {
 pub fn global(name: &str) -> String {
     prefixed("stp_g_", name)
 }
-/// `global`, appended to `o`.
-pub fn push_global(o: &mut String, name: &str) {
-    o.push_str("stp_g_");
-    push_ident(o, name);
-}
 /// A counter global's per-CPU shares.
 pub fn counter(name: &str) -> Named<'_> {
     Named("stp_pc_", name)

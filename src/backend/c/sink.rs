@@ -87,6 +87,21 @@ impl<'o, O: Out + ?Sized> LineReset<'o, O> {
         self.lines_out(&text[..whole])
     }
 
+    /// `put` of text that holds no placeholder and no `\r` (declarations pass 3 writes
+    /// itself, with no embedded C): its newlines are counted, without the search for
+    /// placeholders, a third of what `put` costs per byte.
+    pub fn put_plain(&mut self, text: &str) -> io::Result<()> {
+        if !self.carry.is_empty() {
+            return self.put(text);
+        }
+        let whole = match memchr::memrchr(b'\n', text.as_bytes()) {
+            Some(nl) => nl + 1,
+            None => 0,
+        };
+        self.carry.push_str(&text[whole..]);
+        self.write(&text[..whole])
+    }
+
     /// Ends the text: its last line, with a newline if it has none.
     pub fn finish(mut self) -> io::Result<()> {
         let last = std::mem::take(&mut self.carry);
@@ -197,6 +212,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Plain text reads as `put` reads it, whole or in pieces, around text that is not plain.
+    #[test]
+    fn plain_pieces_read_as_put() {
+        let f = "m.c";
+        let pieces = ["a\nb", "c\n", "#line STP_RESET\n", "d\ne\n", "f"];
+        let plain = [true, true, false, true, true];
+        let mut whole = String::new();
+        for p in pieces {
+            whole.push_str(p);
+        }
+        let mut out = String::new();
+        let mut r = LineReset::new(&mut out, f);
+        for (p, is_plain) in pieces.iter().zip(plain) {
+            if is_plain {
+                r.put_plain(p).unwrap();
+            } else {
+                r.put(p).unwrap();
+            }
+        }
+        r.finish().unwrap();
+        assert_eq!(out, reset_lines(&whole, f));
     }
 
     /// A write error reaches the caller.

@@ -107,10 +107,7 @@ impl BodyGen<'_> {
         let name = self.m.globals[stat].name;
         let map = names::global(&name);
         if keys.is_empty() {
-            self.charge_work(
-                format_args!("stp_map_clear_work({map})"),
-                &format!("delete {name}"),
-            );
+            self.charge_work(&(&"stp_map_clear_work(", &map, &")"), &["delete ", &name]);
             cline!(self.w; "stp_stat_delete_all(", map, ", ", g, ");");
         } else {
             let k = self.key(stat, keys, None);
@@ -125,8 +122,8 @@ impl BodyGen<'_> {
         let name = self.m.globals[stat].name;
         let map = names::global(&name);
         self.charge_work(
-            format_args!("stp_stat_sort_work({map})"),
-            &format!("foreach over {name}"),
+            &(&"stp_stat_sort_work(", &map, &")"),
+            &["foreach over ", &name],
         );
         let wh = self.where_(span);
         cline!(self.w; "if (stp_stat_sort_values(c, ", map, ", ", g, ", ", op_c(op), ", ", wh, "))");

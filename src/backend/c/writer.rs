@@ -92,6 +92,14 @@ impl CWriter {
     }
     fn indent_here(&mut self) {
         const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+        // Most lines stand one to three levels in: a byte at a time is cheaper there than
+        // a copy of a slice (a call to memcpy per line).
+        if self.indent <= 3 {
+            for _ in 0..self.indent {
+                self.out.push('\t');
+            }
+            return;
+        }
         let mut n = self.indent;
         while n > 0 {
             let k = n.min(TABS.len());
@@ -313,14 +321,50 @@ pub fn c_string(s: &str) -> String {
     o
 }
 
+/// `c_string` of a text, as a `Piece`: written where the line uses it, with no String of
+/// its own.
+#[derive(Clone, Copy)]
+pub struct CLit<'a>(pub &'a str);
+impl Piece for CLit<'_> {
+    fn put(&self, out: &mut String) {
+        push_c_string(out, self.0);
+    }
+}
+
 /// `c_string`, appended to `o`.
 pub fn push_c_string(o: &mut String, s: &str) {
+    push_c_string_of(o, &[s]);
+}
+
+/// `c_string` of the parts joined, appended to `o`, without joining them first.
+pub fn push_c_string_of(o: &mut String, parts: &[&str]) {
     o.push('"');
+    for s in parts {
+        push_escaped(o, s);
+    }
+    o.push('"');
+}
+
+/// The bytes a C string literal holds as they are: printable ASCII but `"`, `\` and `?`.
+/// A table, as `IDENT` is.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = (c.is_ascii_graphic() || c == b' ') && !matches!(c, b'"' | b'\\' | b'?');
+        b += 1;
+    }
+    t
+};
+
+/// The inside of `c_string(s)`, appended to `o`.
+fn push_escaped(o: &mut String, s: &str) {
     // Most script strings (and every source location) need no escape: copy the run of
     // plain characters at once, escaping char by char only from the first other one.
     let plain = s
         .bytes()
-        .position(|b| !(b.is_ascii_graphic() || b == b' ') || matches!(b, b'"' | b'\\' | b'?'))
+        .position(|b| !PLAIN[usize::from(b)])
         .unwrap_or(s.len());
     o.push_str(&s[..plain]);
     let mut buf = [0u8; 4];
@@ -347,7 +391,6 @@ pub fn push_c_string(o: &mut String, s: &str) {
             }
         }
     }
-    o.push('"');
 }
 
 /// Text safe inside a C block comment, on one line: nothing can end the comment (`*/`),
@@ -378,9 +421,22 @@ pub fn c_ident(s: &str) -> String {
     o
 }
 
+/// The bytes an identifier may hold as they are (`[A-Za-z0-9_]`), as a table: a look-up per
+/// byte where the tests were a chain of comparisons, on every name pass 3 writes.
+const IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// `c_ident`, appended to `o`.
 pub fn push_ident(o: &mut String, s: &str) {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if s.bytes().all(|b| IDENT[usize::from(b)]) {
         o.push_str(s);
         return;
     }
