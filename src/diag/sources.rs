@@ -2,7 +2,7 @@
 //! each line starts. Our own rather than codespan's `SimpleFiles`, which finds the line starts
 //! one `match_indices('\n')` step at a time: for a 3,200-line script that was 1% of `-p3`.
 
-use codespan_reporting::files::{Error, Files};
+use codespan_reporting::files::{Error, Files, Location, column_index};
 use std::ops::Range;
 
 /// One source text.
@@ -79,6 +79,25 @@ impl<'a> Files<'a> for Sources {
         let f = self.get(id)?;
         Ok(f.line_start(line_index)?..f.line_start(line_index + 1)?)
     }
+    /// As the trait's own, which counts a column's characters a byte at a time: an ASCII
+    /// line's column is its length in bytes. Pass 3 asks this for every statement it writes
+    /// (1% of `-p3` of a generated 3,200-line script).
+    fn location(&'a self, id: usize, byte_index: usize) -> Result<Location, Error> {
+        let line_index = self.line_index(id, byte_index)?;
+        let line = self.line_range(id, line_index)?;
+        let f = self.get(id)?;
+        let end = byte_index.min(line.end).min(f.text.len());
+        let before = f.text.as_bytes().get(line.start..end).unwrap_or_default();
+        let column = if before.is_ascii() {
+            before.len()
+        } else {
+            column_index(&f.text, line.clone(), byte_index)
+        };
+        Ok(Location {
+            line_number: line_index + 1,
+            column_number: column + 1,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +108,16 @@ mod tests {
     #[test]
     fn reads_as_simple_files() {
         use codespan_reporting::files::SimpleFiles;
-        for text in ["", "a", "a\n", "\n\n", "ab\ncd\n\nef", "é\nxé\n", "x\r\ny"] {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "\n\n",
+            "ab\ncd\n\nef",
+            "é\nxé\n",
+            "x\r\ny",
+            "ab→c\n\tdé€f",
+        ] {
             let mut ours = Sources::default();
             let mut theirs = SimpleFiles::new();
             let a = ours.add("f".into(), text.to_string());
