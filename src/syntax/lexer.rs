@@ -438,6 +438,11 @@ impl<'t> Stream<'t> {
             let t = match res {
                 Ok(Raw::Ident) => T::Ident(self.name(&self.text[start..self.pos])),
                 Ok(Raw::Op(o)) => T::Op(o),
+                Ok(Raw::Number)
+                    if let Some(v) = decimal(&self.text.as_bytes()[start..self.pos]) =>
+                {
+                    T::Int(v)
+                }
                 Ok(raw) => match self.decode(raw, start) {
                     Some(t) => t,
                     None => return self.end(),
@@ -630,6 +635,15 @@ pub fn lex(file: FileId, text: &str, stray: &[Stray], diags: &mut Diags) -> Vec<
     }
     diags.extend(s.diags);
     out
+}
+
+/// A number of up to 18 decimal digits without a leading zero (or `0`), as most are: its
+/// value, which fits; else `None`, for `parse_int`.
+fn decimal(digits: &[u8]) -> Option<i64> {
+    let plain = digits.len() <= 18
+        && (digits.first() != Some(&b'0') || digits.len() == 1)
+        && digits.iter().all(u8::is_ascii_digit);
+    plain.then(|| digits.iter().fold(0, |v, &d| v * 10 + i64::from(d - b'0')))
 }
 
 /// Integers as SystemTap reads them: decimal, `0x` hex, leading-`0` octal; all 64-bit, with
@@ -879,6 +893,29 @@ mod tests {
         assert_eq!(parse_int("18446744073709551615"), Some(-1));
         assert_eq!(parse_int("08"), None);
         assert_eq!(parse_int("12abc"), None);
+        // The fast path agrees with `parse_int` where it answers, and leaves the rest to it.
+        for s in [
+            "0",
+            "7",
+            "42",
+            "999999999999999999",
+            "1000000000000000000",
+            "010",
+            "0x1f",
+            "1_0",
+        ] {
+            if let Some(v) = decimal(s.as_bytes()) {
+                assert_eq!(Some(v), parse_int(s), "{s}");
+            }
+        }
+        assert_eq!(
+            decimal(b"999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
+        assert_eq!(decimal(b"0"), Some(0));
+        assert_eq!(decimal(b"1000000000000000000"), None);
+        assert_eq!(decimal(b"010"), None);
+        assert_eq!(decimal(b"12abc"), None);
     }
     #[test]
     fn ops_split_greedily() {
