@@ -1398,6 +1398,8 @@ impl<S: TokenSource> Parser<'_, S> {
         })
     }
 
+    // Inlined into `unary` (so into `binary`), which calls it for every operand.
+    #[inline(always)]
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         match &t.t {
