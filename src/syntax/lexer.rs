@@ -247,7 +247,7 @@ static WORD: [bool; 256] = {
 };
 
 /// Where the run of word bytes from `i` ends.
-#[inline]
+#[inline(always)]
 fn word_end(b: &[u8], i: usize) -> usize {
     match b[i..].iter().position(|&c| !WORD[usize::from(c)]) {
         Some(n) => i + n,
@@ -274,7 +274,7 @@ pub struct Stream<'t> {
     /// Errors reported before this text: the lexer gives up after 50 in all.
     prior_errors: usize,
     /// The names and strings already read, by a hash of their text (`Stream::name`).
-    seen: Box<[Option<Name>]>,
+    seen: Box<[Option<Name>; SEEN_SLOTS]>,
     pub diags: Diags,
 }
 
@@ -290,7 +290,7 @@ impl<'t> Stream<'t> {
             stray,
             newline: true,
             prior_errors,
-            seen: vec![None; SEEN_SLOTS].into_boxed_slice(),
+            seen: Box::new([None; SEEN_SLOTS]),
             diags: Diags::default(),
         }
     }

@@ -32,7 +32,7 @@ pub fn parse<S: TokenSource>(
         toks,
         next,
         ahead: VecDeque::new(),
-        prev: None,
+        prev: next.span,
         pos: 0,
         depth: 0,
         diags,
@@ -77,8 +77,8 @@ struct Parser<'a, S> {
     /// The tokens after `next` that `peek_at` pulled from `toks` (a probe point's name,
     /// `(p) =`), not consumed yet.
     ahead: VecDeque<Tok>,
-    /// The span of the last token consumed.
-    prev: Option<Span>,
+    /// The span of the last token consumed; before the first, the first token's.
+    prev: Span,
     /// How many tokens have been consumed (`Eof` never is).
     pos: usize,
     depth: usize,
@@ -151,7 +151,7 @@ impl<S: TokenSource> Parser<'_, S> {
                 None => self.toks.next_tok(),
             };
             self.pos += 1;
-            self.prev = Some(t.span);
+            self.prev = t.span;
         }
         t
     }
@@ -176,10 +176,7 @@ impl<S: TokenSource> Parser<'_, S> {
     }
 
     fn prev_span(&self) -> Span {
-        match self.prev {
-            Some(sp) => sp,
-            None => self.next.span,
-        }
+        self.prev
     }
     fn is_op(&self, o: Op) -> bool {
         matches!(self.next.t, T::Op(x) if x == o)
