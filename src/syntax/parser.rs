@@ -1224,7 +1224,7 @@ impl<S: TokenSource> Parser<'_, S> {
     /// parsed one level up, so the tree is built in a loop and its depth is what the script
     /// nests, checked against MAX_DEPTH as it grows.
     fn binary(&mut self, min: u8) -> PResult<Expr> {
-        let mut lhs = self.unary()?;
+        let lhs = self.unary()?;
         // Most operands end their expression: that one test, then.
         let more = match self.next.t {
             T::Op(o) => Self::binop(o).is_some() || matches!(o, op!("=~") | op!("!~")),
@@ -1235,32 +1235,22 @@ impl<S: TokenSource> Parser<'_, S> {
             return Ok(lhs);
         }
         let base = self.depth;
-        let r = self.binary_rest(&mut lhs, min);
+        let r = self.binary_rest(lhs, min);
         self.depth = base;
-        r.map(|()| lhs)
+        r
     }
 
     /// Each operator in a left-associative chain deepens the tree by one: count it as nesting.
-    fn binary_rest(&mut self, lhs: &mut Expr, min: u8) -> PResult<()> {
+    fn binary_rest(&mut self, mut lhs: Expr, min: u8) -> PResult<Expr> {
         loop {
             let t = self.next.t;
             if matches!(t, T::Ident(k) if k.is(kw::IN)) && PREC_IN >= min {
                 self.bump();
                 let array = self.ident("an array name after `in`")?;
                 let span = lhs.span.to(array.span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Lit(Lit {
-                            value: LitValue::Int(0),
-                            from_arg: None,
-                        }),
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::In {
-                        keys: Box::new([l]),
+                        keys: Box::new([lhs]),
                         array: array.name,
                         array_span: array.span,
                     },
@@ -1278,16 +1268,9 @@ impl<S: TokenSource> Parser<'_, S> {
                     from_arg,
                 });
                 let span = lhs.span.to(p_span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Wildcard,
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::Regex {
-                        s: Box::new(l),
+                        s: Box::new(lhs),
                         negate,
                         pattern,
                     },
@@ -1305,20 +1288,10 @@ impl<S: TokenSource> Parser<'_, S> {
                 self.leave();
                 let rhs = rhs?;
                 let span = lhs.span.to(rhs.span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Lit(Lit {
-                            value: LitValue::Int(0),
-                            from_arg: None,
-                        }),
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::Binary {
                         op,
-                        l: Box::new(l),
+                        l: Box::new(lhs),
                         r: Box::new(rhs),
                     },
                     span,
@@ -1326,7 +1299,7 @@ impl<S: TokenSource> Parser<'_, S> {
             }
             self.enter()?;
         }
-        Ok(())
+        Ok(lhs)
     }
 
     // Inlined into `binary`, which calls it for every operand: most have no prefix operator.
