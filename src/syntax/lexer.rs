@@ -1,115 +1,48 @@
-//! Pass 1a: text to tokens. logos finds the token boundaries; `lex` then decodes literals
-//! (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
+//! Pass 1a: text to tokens. `Stream::scan` finds the token boundaries; `next_tok` then decodes
+//! literals (numbers, escapes, embedded C) and reports what cannot be a token, without stopping.
 
 use super::name::Name;
 use super::text::{STRAY, Stray, stray_at};
 use crate::diag::{Diag, Diags, FileId, Span, codes};
-use logos::Logos;
 
-#[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
-#[logos(skip r"[ \t\r\n\f]+")]
-#[logos(skip(r"#[^\n]*", allow_greedy = true))]
-#[logos(skip(r"//[^\n]*", allow_greedy = true))]
-#[logos(skip r"/\*([^*]|\*+[^*/])*\*+/")]
+/// What `Stream::scan` found. The token grammar, as regular expressions (between tokens, blanks
+/// `[ \t\r\n\f]+`, `#` and `//` comments to the end of the line and `/* */` comments are
+/// skipped; where two tokens start alike the longer wins):
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Raw {
-    #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
+    /// `[A-Za-z_][A-Za-z0-9_]*`
     Ident,
-    #[regex(r"[0-9][0-9A-Za-z_]*")]
+    /// `[0-9][0-9A-Za-z_]*`
     Number,
-    #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
+    /// `"([^"\\\n]|\\[^\n])*"`
     Str,
-    // A backslash that ends the line (or the text) is the unterminated string's own: read as
-    // a token of its own it would be a second error for the same mistake.
-    #[regex(r#""([^"\\\n]|\\[^\n])*\\?"#)]
+    /// `"([^"\\\n]|\\[^\n])*\\?`: a string that the end of its line (or of the text)
+    /// cuts short. A backslash that ends the line is the unterminated string's own: read as
+    /// a token of its own it would be a second error for the same mistake.
     UnterminatedStr,
-    #[token("/*")]
+    /// `/*` without a `*/` after it.
     UnterminatedComment,
-    #[regex(r"\$[0-9]+")]
+    /// `\$[0-9]+`
     DollarArg,
-    #[regex(r"@[0-9]+")]
+    /// `@[0-9]+`
     AtArg,
-    #[token("$#")]
+    /// `$#`
     DollarCount,
-    #[token("@#")]
+    /// `@#`
     AtCount,
-    #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*")]
+    /// `\$[A-Za-z_][A-Za-z0-9_]*`
     TargetVar,
-    #[regex(r"@[A-Za-z_][A-Za-z0-9_]*")]
+    /// `@[A-Za-z_][A-Za-z0-9_]*`
     AtMacro,
-    #[token("%{", lex_embedded)]
+    /// `%{` and everything up to the closing `%}`, or to the end of the text if there is none
+    /// (reported as unterminated).
     Embedded,
-    #[token("%(")]
     PpOpen,
-    #[token("%?")]
     PpThen,
-    #[token("%:")]
     PpElse,
-    #[token("%)")]
     PpClose,
-    #[token("<<<")]
-    #[token("<<=")]
-    #[token(">>=")]
-    #[token("++")]
-    #[token("--")]
-    #[token("+=")]
-    #[token("-=")]
-    #[token("*=")]
-    #[token("/=")]
-    #[token("%=")]
-    #[token("&=")]
-    #[token("|=")]
-    #[token("^=")]
-    #[token(".=")]
-    #[token("<<")]
-    #[token(">>")]
-    #[token("<=")]
-    #[token(">=")]
-    #[token("==")]
-    #[token("!=")]
-    #[token("=~")]
-    #[token("!~")]
-    #[token("&&")]
-    #[token("||")]
-    #[token("+")]
-    #[token("-")]
-    #[token("*")]
-    #[token("/")]
-    #[token("%")]
-    #[token("<")]
-    #[token(">")]
-    #[token("=")]
-    #[token("!")]
-    #[token("~")]
-    #[token("&")]
-    #[token("|")]
-    #[token("^")]
-    #[token(".")]
-    #[token("?")]
-    #[token(":")]
-    #[token(";")]
-    #[token(",")]
-    #[token("(")]
-    #[token(")")]
-    #[token("{")]
-    #[token("}")]
-    #[token("[")]
-    #[token("]")]
-    Op,
-}
-
-/// `%{ ... %}`: everything up to the closing `%}`, or to the end of the text if there is none
-/// (reported later as unterminated).
-fn lex_embedded(lex: &mut logos::Lexer<Raw>) -> bool {
-    match lex.remainder().find("%}") {
-        Some(i) => {
-            lex.bump(i + 2);
-            true
-        }
-        None => {
-            lex.bump(lex.remainder().len());
-            true
-        }
-    }
+    /// One of `OPS`.
+    Op(Op),
 }
 
 /// Token kinds after decoding. Punctuation is one variant per operator.
@@ -259,13 +192,67 @@ static ONE_BYTE_OPS: [u8; 256] = {
     t
 };
 
-/// An operator's `Op`, from its text.
-fn op_of(slice: &str) -> Option<Op> {
-    if let [b] = slice.as_bytes() {
-        let i = ONE_BYTE_OPS[usize::from(*b)];
-        return (i != 0xff).then_some(Op(i));
+/// The longest operator at the start of `rest`, and its length. Spelled out byte by byte
+/// (a walk of the longer operators in `OPS` took three times the instructions); the
+/// `operators` test checks it against `OPS`.
+#[inline]
+fn op_at(rest: &[u8]) -> Option<(Op, usize)> {
+    let at = |i: usize| rest.get(i).copied().unwrap_or(0);
+    let first = at(0);
+    Some(match (first, at(1)) {
+        (b'<', b'<') => match at(2) {
+            b'<' => (op!("<<<"), 3),
+            b'=' => (op!("<<="), 3),
+            _ => (op!("<<"), 2),
+        },
+        (b'>', b'>') => match at(2) {
+            b'=' => (op!(">>="), 3),
+            _ => (op!(">>"), 2),
+        },
+        (b'+', b'+') => (op!("++"), 2),
+        (b'-', b'-') => (op!("--"), 2),
+        (b'+', b'=') => (op!("+="), 2),
+        (b'-', b'=') => (op!("-="), 2),
+        (b'*', b'=') => (op!("*="), 2),
+        (b'/', b'=') => (op!("/="), 2),
+        (b'%', b'=') => (op!("%="), 2),
+        (b'&', b'=') => (op!("&="), 2),
+        (b'|', b'=') => (op!("|="), 2),
+        (b'^', b'=') => (op!("^="), 2),
+        (b'.', b'=') => (op!(".="), 2),
+        (b'<', b'=') => (op!("<="), 2),
+        (b'>', b'=') => (op!(">="), 2),
+        (b'=', b'=') => (op!("=="), 2),
+        (b'!', b'=') => (op!("!="), 2),
+        (b'=', b'~') => (op!("=~"), 2),
+        (b'!', b'~') => (op!("!~"), 2),
+        (b'&', b'&') => (op!("&&"), 2),
+        (b'|', b'|') => (op!("||"), 2),
+        _ => match ONE_BYTE_OPS[usize::from(first)] {
+            0xff => return None,
+            k => (Op(k), 1),
+        },
+    })
+}
+
+/// The bytes that may continue a name or a number, `[A-Za-z0-9_]`.
+static WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
     }
-    OPS.iter().position(|o| *o == slice).map(|i| Op(i as u8))
+    t
+};
+
+/// Where the run of word bytes from `i` ends.
+#[inline(always)]
+fn word_end(b: &[u8], i: usize) -> usize {
+    match b[i..].iter().position(|&c| !WORD[usize::from(c)]) {
+        Some(n) => i + n,
+        None => b.len(),
+    }
 }
 
 /// Largest script the translator accepts; SystemTap scripts are small, and this bounds the work.
@@ -276,18 +263,18 @@ pub const MAX_SOURCE_BYTES: usize = 8 << 20;
 /// all held at once. Its diagnostics are kept apart, to be reported before the parser's, as
 /// when the whole text is lexed first.
 pub struct Stream<'t> {
-    lexer: logos::Lexer<'t, Raw>,
     file: FileId,
     text: &'t str,
+    /// Where `scan` goes on.
+    pos: usize,
     /// The bytes of the file that were not UTF-8, each a SUB in `text` (`text.rs`).
     stray: &'t [Stray],
-    /// End of the previous token, for `line_start`.
-    prev_end: Option<usize>,
+    /// A line break passed since the previous token (or no token yet), for `line_start`.
+    newline: bool,
     /// Errors reported before this text: the lexer gives up after 50 in all.
     prior_errors: usize,
-    done: bool,
     /// The names and strings already read, by a hash of their text (`Stream::name`).
-    seen: Box<[Option<Name>]>,
+    seen: Box<[Option<Name>; SEEN_SLOTS]>,
     pub diags: Diags,
 }
 
@@ -297,14 +284,13 @@ const SEEN_SLOTS: usize = 1024;
 impl<'t> Stream<'t> {
     pub fn new(file: FileId, text: &'t str, stray: &'t [Stray], prior_errors: usize) -> Stream<'t> {
         Stream {
-            lexer: Raw::lexer(text),
             file,
             text,
+            pos: 0,
             stray,
-            prev_end: None,
+            newline: true,
             prior_errors,
-            done: false,
-            seen: vec![None; SEEN_SLOTS].into_boxed_slice(),
+            seen: Box::new([None; SEEN_SLOTS]),
             diags: Diags::default(),
         }
     }
@@ -329,9 +315,96 @@ impl<'t> Stream<'t> {
         }
     }
 
-    /// Reports `what` (a comment, embedded C) left open by the two-byte delimiter at `at`, and
-    /// ends the text there: everything after it is inside.
-    fn unterminated(&mut self, at: usize, what: &str, label: &str) -> Tok {
+    /// The next token's kind (`Err` for a character that starts none) and where it ends, and
+    /// its start, past blanks and comments; `None` at the end of the text. Written by hand
+    /// for the grammar `Raw` gives: a generated automaton, with a decoding pass that then
+    /// looked at the token again, took half of the lexer's instructions.
+    fn scan(&mut self) -> Option<(Result<Raw, ()>, usize)> {
+        let b = self.text.as_bytes();
+        let mut i = self.pos;
+        loop {
+            match *b.get(i)? {
+                b'\n' => {
+                    self.newline = true;
+                    i += 1;
+                }
+                b' ' | b'\t' | b'\r' | 0x0c => i += 1,
+                b'#' => i = line_end(b, i),
+                b'/' if b.get(i + 1) == Some(&b'/') => i = line_end(b, i),
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    let Some(n) = memchr::memmem::find(&b[i + 2..], b"*/") else {
+                        break;
+                    };
+                    self.newline |= memchr::memchr(b'\n', &b[i + 2..i + 2 + n]).is_some();
+                    i += n + 4;
+                }
+                _ => break,
+            }
+        }
+        let start = i;
+        let next = b.get(i + 1).copied();
+        let (raw, end) = match b[i] {
+            b'A'..=b'Z' | b'a'..=b'z' | b'_' => (Raw::Ident, word_end(b, i + 1)),
+            b'0'..=b'9' => (Raw::Number, word_end(b, i + 1)),
+            b'"' => string_end(b, i + 1),
+            // Only one that no `*/` closes gets here.
+            b'/' if next == Some(b'*') => (Raw::UnterminatedComment, i + 2),
+            c @ (b'$' | b'@') => {
+                let dollar = c == b'$';
+                match next {
+                    Some(b'0'..=b'9') => {
+                        let mut e = i + 2;
+                        while e < b.len() && b[e].is_ascii_digit() {
+                            e += 1;
+                        }
+                        (if dollar { Raw::DollarArg } else { Raw::AtArg }, e)
+                    }
+                    Some(b'#') => (
+                        if dollar {
+                            Raw::DollarCount
+                        } else {
+                            Raw::AtCount
+                        },
+                        i + 2,
+                    ),
+                    Some(b'A'..=b'Z' | b'a'..=b'z' | b'_') => (
+                        if dollar { Raw::TargetVar } else { Raw::AtMacro },
+                        word_end(b, i + 2),
+                    ),
+                    _ => return Some(self.bad_char(start)),
+                }
+            }
+            b'%' if next == Some(b'{') => {
+                let end = match memchr::memmem::find(&b[i + 2..], b"%}") {
+                    Some(n) => i + n + 4,
+                    None => b.len(),
+                };
+                (Raw::Embedded, end)
+            }
+            b'%' if next == Some(b'(') => (Raw::PpOpen, i + 2),
+            b'%' if next == Some(b'?') => (Raw::PpThen, i + 2),
+            b'%' if next == Some(b':') => (Raw::PpElse, i + 2),
+            b'%' if next == Some(b')') => (Raw::PpClose, i + 2),
+            _ => match op_at(&b[i..]) {
+                Some((o, n)) => (Raw::Op(o), i + n),
+                None => return Some(self.bad_char(start)),
+            },
+        };
+        self.pos = end;
+        Some((Ok(raw), start))
+    }
+
+    /// The character at `start`, which starts no token: consumed whole.
+    #[cold]
+    fn bad_char(&mut self, start: usize) -> (Result<Raw, ()>, usize) {
+        let len = self.text[start..].chars().next().map_or(1, char::len_utf8);
+        self.pos = start + len;
+        (Err(()), start)
+    }
+
+    /// Reports `what` (a comment, embedded C) left open by the two-byte delimiter at `at`,
+    /// which ends the text: everything after it is inside.
+    fn unterminated(&mut self, at: usize, what: &str, label: &str) {
         self.diags.push(
             Diag::error(
                 codes::LEX_UNTERMINATED,
@@ -340,13 +413,12 @@ impl<'t> Stream<'t> {
             )
             .label(label),
         );
-        self.end()
     }
 
     /// `Eof`, from the end of the text on (and after an error that stops the lexer).
     fn end(&mut self) -> Tok {
-        self.done = true;
         let end = self.text.len();
+        self.pos = end;
         Tok {
             t: T::Eof,
             span: Span::new(self.file, end..end),
@@ -357,157 +429,192 @@ impl<'t> Stream<'t> {
 
     /// The next token; `Eof` at the end, and again on every later call.
     pub fn next_tok(&mut self) -> Tok {
-        let file = self.file;
-        if self.done {
-            return self.end();
-        }
         loop {
-            let Some(res) = self.lexer.next() else {
+            let Some((res, start)) = self.scan() else {
                 return self.end();
             };
-            let range = self.lexer.span();
-            let slice = self.lexer.slice();
-            let span = Span::new(file, range.clone());
-            let raw = match res {
-                Ok(r) => r,
+            // Names and operators, most of the tokens, here; the rest out of line, so that
+            // this stays small.
+            let t = match res {
+                Ok(Raw::Ident) => T::Ident(self.name(&self.text[start..self.pos])),
+                Ok(Raw::Op(o)) => T::Op(o),
+                Ok(Raw::Number)
+                    if let Some(v) = decimal(&self.text.as_bytes()[start..self.pos]) =>
+                {
+                    T::Int(v)
+                }
+                Ok(raw) => match self.decode(raw, start) {
+                    Some(t) => t,
+                    None => return self.end(),
+                },
                 Err(()) => {
-                    if let Some(b) = stray_at(self.stray, range.start) {
-                        self.diags.push(not_utf8(span, b));
-                        if self.prior_errors + self.diags.error_count() > 50 {
-                            return self.end();
-                        }
-                        continue;
-                    }
-                    let c = slice.chars().next().unwrap_or('?');
-                    let shown = if c.is_control() || !c.is_ascii() {
-                        format!(
-                            "byte 0x{:02x}",
-                            slice.as_bytes().first().copied().unwrap_or(0)
-                        )
-                    } else {
-                        format!("`{c}`")
-                    };
-                    self.diags.push(
-                        Diag::error(
-                            codes::LEX_BAD_CHAR,
-                            span,
-                            format!("unexpected character {shown}"),
-                        )
-                        .label("not part of any token"),
-                    );
-                    if self.prior_errors + self.diags.error_count() > 50 {
+                    if self.bad_char_reported(start) {
                         return self.end();
                     }
                     continue;
                 }
             };
-            let t = match raw {
-                Raw::Ident => T::Ident(self.name(slice)),
-                Raw::Number => match parse_int(slice) {
-                    Some(v) => T::Int(v),
-                    None => {
-                        self.diags.push(
-                            Diag::error(
-                                codes::LEX_BAD_NUMBER,
-                                span,
-                                format!("invalid number `{slice}`"),
-                            )
-                            .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
-                        );
-                        T::Int(0)
-                    }
-                },
-                Raw::Str => {
-                    let body = &slice[1..slice.len() - 1];
-                    // Most strings have no escape to decode: interned straight from the text.
-                    if body.bytes().any(|b| b == b'\\' || b == 0 || b == STRAY) {
-                        T::Str(Name::from_string(unescape(
-                            body,
-                            file,
-                            range.start + 1,
-                            self.stray,
-                            &mut self.diags,
-                        )))
-                    } else {
-                        T::Str(self.name(body))
-                    }
-                }
-                Raw::UnterminatedStr => {
-                    self.diags.push(
-                        Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
-                            .label("this string has no closing `\"` on its line"),
-                    );
-                    T::Str(Name::new(""))
-                }
-                Raw::UnterminatedComment => {
-                    return self.unterminated(range.start, "comment", "this `/*` is never closed");
-                }
-                Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
-                    Ok(n) if n > 0 => {
-                        if raw == Raw::DollarArg {
-                            T::ArgNum(n)
-                        } else {
-                            T::ArgStr(n)
-                        }
-                    }
-                    _ => {
-                        self.diags.push(
-                            Diag::error(
-                                codes::PP_MISSING_ARG,
-                                span,
-                                format!("invalid argument reference `{slice}`"),
-                            )
-                            .help("arguments are numbered from 1: $1, @1, ..."),
-                        );
-                        T::Int(0)
-                    }
-                },
-                Raw::DollarCount | Raw::AtCount => T::ArgCount,
-                // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
-                // name one.
-                Raw::TargetVar => T::TargetVar(Name::new(slice)),
-                Raw::AtMacro => match crate::syntax::ast::StatFn::from_name(&slice[1..]) {
-                    Some(f) => T::AtOp(f),
-                    None => T::At(Name::new(&slice[1..])),
-                },
-                Raw::Embedded => {
-                    if !slice.ends_with("%}") || slice.len() < 4 {
-                        return self.unterminated(
-                            range.start,
-                            "embedded C",
-                            "this `%{` has no closing `%}`",
-                        );
-                    }
-                    // The C compiler reads UTF-8 (or bytes it passes through): a byte that was
-                    // not UTF-8 would reach it as SUB.
-                    if let Some(i) = slice.bytes().position(|b| b == STRAY)
-                        && let Some(b) = stray_at(self.stray, range.start + i)
-                    {
-                        let at = Span::new(file, range.start + i..range.start + i + 1);
-                        self.diags.push(not_utf8(at, b));
-                    }
-                    T::Embedded(Name::new(&slice[2..slice.len() - 2]))
-                }
-                Raw::PpOpen => T::PpOpen,
-                Raw::PpThen => T::PpThen,
-                Raw::PpElse => T::PpElse,
-                Raw::PpClose => T::PpClose,
-                Raw::Op => match op_of(slice) {
-                    Some(o) => T::Op(o),
-                    None => continue,
-                },
-            };
-            let line_start = match self.prev_end {
-                None => true,
-                Some(end) => self.text.as_bytes()[end..range.start].contains(&b'\n'),
-            };
-            self.prev_end = Some(range.end);
             return Tok {
                 t,
-                span,
+                span: Span::new(self.file, start..self.pos),
                 from_arg: None,
-                line_start,
+                line_start: std::mem::replace(&mut self.newline, false),
             };
+        }
+    }
+
+    /// Reports the character at `start`, which starts no token; whether the lexer gives up.
+    #[cold]
+    #[inline(never)]
+    fn bad_char_reported(&mut self, start: usize) -> bool {
+        let range = start..self.pos;
+        let slice = &self.text[range.clone()];
+        let span = Span::new(self.file, range.clone());
+        if let Some(b) = stray_at(self.stray, range.start) {
+            self.diags.push(not_utf8(span, b));
+        } else {
+            let c = slice.chars().next().unwrap_or('?');
+            let shown = if c.is_control() || !c.is_ascii() {
+                format!(
+                    "byte 0x{:02x}",
+                    slice.as_bytes().first().copied().unwrap_or(0)
+                )
+            } else {
+                format!("`{c}`")
+            };
+            self.diags.push(
+                Diag::error(
+                    codes::LEX_BAD_CHAR,
+                    span,
+                    format!("unexpected character {shown}"),
+                )
+                .label("not part of any token"),
+            );
+        }
+        self.prior_errors + self.diags.error_count() > 50
+    }
+
+    /// The token of any other kind than a name or an operator, from `start` to `pos`; `None`
+    /// when it ends the text (reported).
+    #[inline(never)]
+    fn decode(&mut self, raw: Raw, start: usize) -> Option<T> {
+        let file = self.file;
+        let range = start..self.pos;
+        let slice = &self.text[range.clone()];
+        let span = Span::new(file, range.clone());
+        Some(match raw {
+            Raw::Number => match parse_int(slice) {
+                Some(v) => T::Int(v),
+                None => {
+                    self.diags.push(
+                        Diag::error(
+                            codes::LEX_BAD_NUMBER,
+                            span,
+                            format!("invalid number `{slice}`"),
+                        )
+                        .label("not a 64-bit decimal, hex (0x) or octal (0) integer"),
+                    );
+                    T::Int(0)
+                }
+            },
+            Raw::Str => {
+                let body = &slice[1..slice.len() - 1];
+                // Most strings have no escape to decode: interned straight from the text.
+                if body.bytes().any(|b| b == b'\\' || b == 0 || b == STRAY) {
+                    T::Str(Name::from_string(unescape(
+                        body,
+                        file,
+                        range.start + 1,
+                        self.stray,
+                        &mut self.diags,
+                    )))
+                } else {
+                    T::Str(self.name(body))
+                }
+            }
+            Raw::UnterminatedStr => {
+                self.diags.push(
+                    Diag::error(codes::LEX_UNTERMINATED, span, "unterminated string")
+                        .label("this string has no closing `\"` on its line"),
+                );
+                T::Str(Name::new(""))
+            }
+            Raw::UnterminatedComment => {
+                self.unterminated(range.start, "comment", "this `/*` is never closed");
+                return None;
+            }
+            Raw::DollarArg | Raw::AtArg => match slice[1..].parse::<u32>() {
+                Ok(n) if n > 0 => {
+                    if raw == Raw::DollarArg {
+                        T::ArgNum(n)
+                    } else {
+                        T::ArgStr(n)
+                    }
+                }
+                _ => {
+                    self.diags.push(
+                        Diag::error(
+                            codes::PP_MISSING_ARG,
+                            span,
+                            format!("invalid argument reference `{slice}`"),
+                        )
+                        .help("arguments are numbered from 1: $1, @1, ..."),
+                    );
+                    T::Int(0)
+                }
+            },
+            Raw::DollarCount | Raw::AtCount => T::ArgCount,
+            // Reported by pass 2 where it is used: `@defined($x)` and the code it guards may
+            // name one.
+            Raw::TargetVar => T::TargetVar(Name::new(slice)),
+            Raw::AtMacro => match crate::syntax::ast::StatFn::from_name(&slice[1..]) {
+                Some(f) => T::AtOp(f),
+                None => T::At(Name::new(&slice[1..])),
+            },
+            Raw::Embedded => {
+                if !slice.ends_with("%}") || slice.len() < 4 {
+                    self.unterminated(range.start, "embedded C", "this `%{` has no closing `%}`");
+                    return None;
+                }
+                // The C compiler reads UTF-8 (or bytes it passes through): a byte that was
+                // not UTF-8 would reach it as SUB.
+                if let Some(i) = slice.bytes().position(|b| b == STRAY)
+                    && let Some(b) = stray_at(self.stray, range.start + i)
+                {
+                    let at = Span::new(file, range.start + i..range.start + i + 1);
+                    self.diags.push(not_utf8(at, b));
+                }
+                T::Embedded(Name::new(&slice[2..slice.len() - 2]))
+            }
+            Raw::PpOpen => T::PpOpen,
+            Raw::PpThen => T::PpThen,
+            Raw::PpElse => T::PpElse,
+            Raw::PpClose => T::PpClose,
+            Raw::Ident => T::Ident(self.name(slice)),
+            Raw::Op(o) => T::Op(o),
+        })
+    }
+}
+
+/// Where the line that `i` is on ends: at its `\n`, or at the end of the text.
+fn line_end(b: &[u8], i: usize) -> usize {
+    memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n)
+}
+
+/// The kind and end of the string literal whose text starts at `i`, after its `"`.
+fn string_end(b: &[u8], mut i: usize) -> (Raw, usize) {
+    loop {
+        match b.get(i) {
+            None | Some(b'\n') => return (Raw::UnterminatedStr, i),
+            Some(b'"') => return (Raw::Str, i + 1),
+            // An escape takes the character after the backslash, whatever it is, but not a
+            // line break. (It may be the first byte of several: the ones after it are not
+            // ASCII, and are stepped over as the string's other bytes are.)
+            Some(b'\\') => match b.get(i + 1) {
+                None | Some(b'\n') => return (Raw::UnterminatedStr, i + 1),
+                Some(_) => i += 2,
+            },
+            Some(_) => i += 1,
         }
     }
 }
@@ -528,6 +635,15 @@ pub fn lex(file: FileId, text: &str, stray: &[Stray], diags: &mut Diags) -> Vec<
     }
     diags.extend(s.diags);
     out
+}
+
+/// A number of up to 18 decimal digits without a leading zero (or `0`), as most are: its
+/// value, which fits; else `None`, for `parse_int`.
+fn decimal(digits: &[u8]) -> Option<i64> {
+    let plain = digits.len() <= 18
+        && (digits.first() != Some(&b'0') || digits.len() == 1)
+        && digits.iter().all(u8::is_ascii_digit);
+    plain.then(|| digits.iter().fold(0, |v, &d| v * 10 + i64::from(d - b'0')))
 }
 
 /// Integers as SystemTap reads them: decimal, `0x` hex, leading-`0` octal; all 64-bit, with
@@ -709,8 +825,8 @@ mod tests {
         // Every operator is found as itself, the one-byte ones included, and nothing else is;
         // `op!` agrees with `OPS`.
         for (i, o) in OPS.iter().enumerate() {
-            assert_eq!(op_of(o), Some(Op(i as u8)));
-            assert_eq!(op_of(o).map(Op::text), Some(*o));
+            assert_eq!(op_at(o.as_bytes()), Some((Op(i as u8), o.len())));
+            assert_eq!(op_at(o.as_bytes()).map(|(o, _)| o.text()), Some(*o));
         }
         let by_macro = [
             op!("<<<"),
@@ -766,8 +882,8 @@ mod tests {
         for (i, o) in by_macro.iter().enumerate() {
             assert_eq!(o.0 as usize, i);
         }
-        assert_eq!(op_of("@"), None);
-        assert_eq!(op_of("<<<<"), None);
+        assert_eq!(op_at(b"@"), None);
+        assert_eq!(op_at(b"<<<<"), Some((op!("<<<"), 3)));
     }
     #[test]
     fn numbers() {
@@ -777,6 +893,29 @@ mod tests {
         assert_eq!(parse_int("18446744073709551615"), Some(-1));
         assert_eq!(parse_int("08"), None);
         assert_eq!(parse_int("12abc"), None);
+        // The fast path agrees with `parse_int` where it answers, and leaves the rest to it.
+        for s in [
+            "0",
+            "7",
+            "42",
+            "999999999999999999",
+            "1000000000000000000",
+            "010",
+            "0x1f",
+            "1_0",
+        ] {
+            if let Some(v) = decimal(s.as_bytes()) {
+                assert_eq!(Some(v), parse_int(s), "{s}");
+            }
+        }
+        assert_eq!(
+            decimal(b"999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
+        assert_eq!(decimal(b"0"), Some(0));
+        assert_eq!(decimal(b"1000000000000000000"), None);
+        assert_eq!(decimal(b"010"), None);
+        assert_eq!(decimal(b"12abc"), None);
     }
     #[test]
     fn ops_split_greedily() {
@@ -794,5 +933,126 @@ mod tests {
             .collect();
         assert_eq!(ops, vec!["+=", "-", "<<="]);
         assert!(!d.has_errors());
+    }
+
+    /// The grammar of `Raw` as logos reads it (longest match, a character that starts no
+    /// token an error of its own), which the lexer followed before `Stream::scan`.
+    #[derive(logos::Logos, Debug, Clone, Copy, PartialEq, Eq)]
+    #[logos(skip r"[ \t\r\n\f]+")]
+    #[logos(skip(r"#[^\n]*", allow_greedy = true))]
+    #[logos(skip(r"//[^\n]*", allow_greedy = true))]
+    #[logos(skip r"/\*([^*]|\*+[^*/])*\*+/")]
+    enum Grammar {
+        #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
+        Ident,
+        #[regex(r"[0-9][0-9A-Za-z_]*")]
+        Number,
+        #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
+        Str,
+        #[regex(r#""([^"\\\n]|\\[^\n])*\\?"#)]
+        UnterminatedStr,
+        #[token("/*")]
+        UnterminatedComment,
+        #[regex(r"\$[0-9]+")]
+        DollarArg,
+        #[regex(r"@[0-9]+")]
+        AtArg,
+        #[token("$#")]
+        DollarCount,
+        #[token("@#")]
+        AtCount,
+        #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*")]
+        TargetVar,
+        #[regex(r"@[A-Za-z_][A-Za-z0-9_]*")]
+        AtMacro,
+        #[token("%{", |lex| {
+            let n = lex.remainder().find("%}").map_or(lex.remainder().len(), |i| i + 2);
+            lex.bump(n);
+        })]
+        Embedded,
+        #[token("%(")]
+        PpOpen,
+        #[token("%?")]
+        PpThen,
+        #[token("%:")]
+        PpElse,
+        #[token("%)")]
+        PpClose,
+        #[regex(
+            r"<<<|<<=|>>=|\+\+|--|\+=|-=|\*=|/=|%=|&=|\|=|\^=|\.=|<<|>>|<=|>=|==|!=|=~|!~|&&|\|\|"
+        )]
+        #[regex(r"[-+*/%<>=!~&|^.?:;,()\[\]{}]")]
+        Op,
+    }
+
+    /// What `Grammar` finds in `text`: each token's kind (the operator's text for one) and
+    /// range, and whether a line break comes before it.
+    fn by_grammar(text: &str) -> Vec<(String, std::ops::Range<usize>, bool)> {
+        use logos::Logos;
+        let mut out = vec![];
+        let mut lex = Grammar::lexer(text);
+        let mut prev_end = 0;
+        while let Some(r) = lex.next() {
+            let kind = match r {
+                Ok(Grammar::Op) => lex.slice().to_string(),
+                Ok(g) => format!("{g:?}"),
+                Err(()) => "Err".to_string(),
+            };
+            let nl = out.is_empty() || text[prev_end..lex.span().start].contains('\n');
+            prev_end = lex.span().end;
+            out.push((kind, lex.span(), nl));
+        }
+        out
+    }
+
+    /// The same from `Stream::scan`.
+    fn by_scan(text: &str) -> Vec<(String, std::ops::Range<usize>, bool)> {
+        let mut out = vec![];
+        let mut s = Stream::new(FileId(0), text, &[], 0);
+        while let Some((r, start)) = s.scan() {
+            let kind = match r {
+                Ok(Raw::Op(o)) => o.text().to_string(),
+                Ok(r) => format!("{r:?}"),
+                Err(()) => "Err".to_string(),
+            };
+            out.push((kind, start..s.pos, std::mem::replace(&mut s.newline, false)));
+            if r == Ok(Raw::UnterminatedComment) {
+                // The stream ends there; logos reads on, as the old lexer did not.
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn scan_follows_the_grammar() {
+        const PIECES: &[&str] = &[
+            "a", "Z", "_", "x1", "0", "9", "0x", " ", "\t", "\r", "\n", "\x0c", "\x0b", "\"", "\\",
+            "#", "/", "*", "$", "@", "%", "{", "}", "(", ")", "?", ":", ";", ",", "[", "]", "<",
+            ">", "=", "!", "~", "&", "|", "^", ".", "+", "-", "`", "'", "\u{e9}", "\u{20ac}",
+            "\x1a", "\0", "/*", "*/", "%{", "%}", "<<<", "//",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = rand() % 24;
+            let text: String = (0..len)
+                .map(|_| PIECES[(rand() % PIECES.len() as u64) as usize])
+                .collect();
+            let want = by_grammar(&text);
+            let got = by_scan(&text);
+            assert_eq!(got[..], want[..got.len()], "{text:?}");
+            if got.len() < want.len() {
+                assert_eq!(
+                    got.last().map(|g| g.0.as_str()),
+                    Some("UnterminatedComment")
+                );
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ pub fn parse<S: TokenSource>(
         toks,
         next,
         ahead: VecDeque::new(),
-        prev: None,
+        prev: next.span,
         pos: 0,
         depth: 0,
         diags,
@@ -77,8 +77,8 @@ struct Parser<'a, S> {
     /// The tokens after `next` that `peek_at` pulled from `toks` (a probe point's name,
     /// `(p) =`), not consumed yet.
     ahead: VecDeque<Tok>,
-    /// The span of the last token consumed.
-    prev: Option<Span>,
+    /// The span of the last token consumed; before the first, the first token's.
+    prev: Span,
     /// How many tokens have been consumed (`Eof` never is).
     pos: usize,
     depth: usize,
@@ -110,6 +110,20 @@ fn describe(t: &T) -> String {
     }
 }
 
+/// `++` or `--` (the token `op`) on `target`, before it or after it.
+fn inc_dec(target: Expr, op: Tok, pre: bool, span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::IncDec {
+            target: Box::new(target),
+            inc: matches!(op.t, T::Op(op!("++"))),
+            pre,
+            // A postfix one that starts a line (see `ExprKind::IncDec`).
+            op_on_next_line: !pre && op.line_start,
+        },
+        span,
+    }
+}
+
 impl<S: TokenSource> Parser<'_, S> {
     fn peek(&self) -> Tok {
         self.next
@@ -137,7 +151,7 @@ impl<S: TokenSource> Parser<'_, S> {
                 None => self.toks.next_tok(),
             };
             self.pos += 1;
-            self.prev = Some(t.span);
+            self.prev = t.span;
         }
         t
     }
@@ -162,10 +176,7 @@ impl<S: TokenSource> Parser<'_, S> {
     }
 
     fn prev_span(&self) -> Span {
-        match self.prev {
-            Some(sp) => sp,
-            None => self.next.span,
-        }
+        self.prev
     }
     fn is_op(&self, o: Op) -> bool {
         matches!(self.next.t, T::Op(x) if x == o)
@@ -210,14 +221,23 @@ impl<S: TokenSource> Parser<'_, S> {
         Err(Fatal::Syntax)
     }
 
+    // Inlined, as `ident` is; the error out of line.
+    #[inline(always)]
     fn expect_op(&mut self, o: Op) -> PResult<Span> {
         if self.is_op(o) {
             Ok(self.bump().span)
         } else {
-            self.error(&format!("`{o}`"))
+            self.expected_op(o)
         }
     }
 
+    #[cold]
+    fn expected_op(&mut self, o: Op) -> PResult<Span> {
+        self.error(&format!("`{o}`"))
+    }
+
+    // Inlined: a name is a quarter of the tokens, and the call cost more than the test.
+    #[inline(always)]
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         match &self.peek().t {
             T::Ident(s) if !s.is_reserved() => {
@@ -773,9 +793,12 @@ impl<S: TokenSource> Parser<'_, S> {
         }
         let close = self.bump().span;
         // As in `expr_list`: a block's statements are kept to the room they take, in one
-        // allocation.
+        // allocation. (`split_off` hands back the whole buffer when the block is the
+        // outermost: shrunk to fit, then.)
+        let mut stmts = self.stmts.split_off(base);
+        stmts.shrink_to_fit();
         Ok(Block {
-            stmts: self.stmts.drain(base..).collect(),
+            stmts,
             span: open.to(close),
         })
     }
@@ -1140,11 +1163,19 @@ impl<S: TokenSource> Parser<'_, S> {
         })
     }
 
+    // Inlined into `assignment`: most expressions have no `?`.
+    #[inline(always)]
     fn ternary(&mut self) -> PResult<Expr> {
         let cond = self.binary(BinOp::Or.prec())?;
-        if !self.eat_op(op!("?")) {
+        if !self.is_op(op!("?")) {
             return Ok(cond);
         }
+        self.ternary_rest(cond)
+    }
+
+    /// `? then : else` after `cond`.
+    fn ternary_rest(&mut self, cond: Expr) -> PResult<Expr> {
+        self.bump();
         let then = self.expr()?;
         self.expect_op(op!(":"))?;
         self.enter()?;
@@ -1162,28 +1193,29 @@ impl<S: TokenSource> Parser<'_, S> {
         })
     }
 
-    fn peek_binop(&mut self) -> Option<BinOp> {
+    /// The binary operator an operator token is, if it is one.
+    fn binop(o: Op) -> Option<BinOp> {
         use BinOp::*;
-        Some(match self.peek().t {
-            T::Op(op!("*")) => Mul,
-            T::Op(op!("/")) => Div,
-            T::Op(op!("%")) => Mod,
-            T::Op(op!("+")) => Add,
-            T::Op(op!("-")) => Sub,
-            T::Op(op!("<<")) => Shl,
-            T::Op(op!(">>")) => Shr,
-            T::Op(op!("&")) => BitAnd,
-            T::Op(op!("^")) => BitXor,
-            T::Op(op!("|")) => BitOr,
-            T::Op(op!("<")) => Lt,
-            T::Op(op!(">")) => Gt,
-            T::Op(op!("<=")) => Le,
-            T::Op(op!(">=")) => Ge,
-            T::Op(op!("==")) => Eq,
-            T::Op(op!("!=")) => Ne,
-            T::Op(op!("&&")) => And,
-            T::Op(op!("||")) => Or,
-            T::Op(op!(".")) => Concat,
+        Some(match o {
+            op!("*") => Mul,
+            op!("/") => Div,
+            op!("%") => Mod,
+            op!("+") => Add,
+            op!("-") => Sub,
+            op!("<<") => Shl,
+            op!(">>") => Shr,
+            op!("&") => BitAnd,
+            op!("^") => BitXor,
+            op!("|") => BitOr,
+            op!("<") => Lt,
+            op!(">") => Gt,
+            op!("<=") => Le,
+            op!(">=") => Ge,
+            op!("==") => Eq,
+            op!("!=") => Ne,
+            op!("&&") => And,
+            op!("||") => Or,
+            op!(".") => Concat,
             _ => return None,
         })
     }
@@ -1192,39 +1224,39 @@ impl<S: TokenSource> Parser<'_, S> {
     /// parsed one level up, so the tree is built in a loop and its depth is what the script
     /// nests, checked against MAX_DEPTH as it grows.
     fn binary(&mut self, min: u8) -> PResult<Expr> {
-        let mut lhs = self.unary()?;
+        let lhs = self.unary()?;
+        // Most operands end their expression: that one test, then.
+        let more = match self.next.t {
+            T::Op(o) => Self::binop(o).is_some() || matches!(o, op!("=~") | op!("!~")),
+            T::Ident(k) => k.is(kw::IN),
+            _ => false,
+        };
+        if !more {
+            return Ok(lhs);
+        }
         let base = self.depth;
-        let r = self.binary_rest(&mut lhs, min);
+        let r = self.binary_rest(lhs, min);
         self.depth = base;
-        r.map(|()| lhs)
+        r
     }
 
     /// Each operator in a left-associative chain deepens the tree by one: count it as nesting.
-    fn binary_rest(&mut self, lhs: &mut Expr, min: u8) -> PResult<()> {
+    fn binary_rest(&mut self, mut lhs: Expr, min: u8) -> PResult<Expr> {
         loop {
-            if self.is_kw(kw::IN) && PREC_IN >= min {
+            let t = self.next.t;
+            if matches!(t, T::Ident(k) if k.is(kw::IN)) && PREC_IN >= min {
                 self.bump();
                 let array = self.ident("an array name after `in`")?;
                 let span = lhs.span.to(array.span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Lit(Lit {
-                            value: LitValue::Int(0),
-                            from_arg: None,
-                        }),
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::In {
-                        keys: Box::new([l]),
+                        keys: Box::new([lhs]),
                         array: array.name,
                         array_span: array.span,
                     },
                     span,
                 };
-            } else if (self.is_op(op!("=~")) || self.is_op(op!("!~"))) && PREC_REGEX >= min {
+            } else if matches!(t, T::Op(op!("=~") | op!("!~"))) && PREC_REGEX >= min {
                 let negate = matches!(self.bump().t, T::Op(op!("!~")));
                 if !matches!(self.peek().t, T::Str(_)) {
                     return self.error("a string literal (the regular expression)");
@@ -1236,23 +1268,17 @@ impl<S: TokenSource> Parser<'_, S> {
                     from_arg,
                 });
                 let span = lhs.span.to(p_span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Wildcard,
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::Regex {
-                        s: Box::new(l),
+                        s: Box::new(lhs),
                         negate,
                         pattern,
                     },
                     span,
                 };
             } else {
-                let Some(op) = self.peek_binop() else { break };
+                let T::Op(o) = t else { break };
+                let Some(op) = Self::binop(o) else { break };
                 if op.prec() < min {
                     break;
                 }
@@ -1262,20 +1288,10 @@ impl<S: TokenSource> Parser<'_, S> {
                 self.leave();
                 let rhs = rhs?;
                 let span = lhs.span.to(rhs.span);
-                let l = std::mem::replace(
-                    lhs,
-                    Expr {
-                        kind: ExprKind::Lit(Lit {
-                            value: LitValue::Int(0),
-                            from_arg: None,
-                        }),
-                        span,
-                    },
-                );
-                *lhs = Expr {
+                lhs = Expr {
                     kind: ExprKind::Binary {
                         op,
-                        l: Box::new(l),
+                        l: Box::new(lhs),
                         r: Box::new(rhs),
                     },
                     span,
@@ -1283,83 +1299,77 @@ impl<S: TokenSource> Parser<'_, S> {
             }
             self.enter()?;
         }
-        Ok(())
+        Ok(lhs)
     }
 
+    // Inlined into `binary`, which calls it for every operand: most have no prefix operator.
+    #[inline(always)]
     fn unary(&mut self) -> PResult<Expr> {
+        if let T::Op(op!("-") | op!("+") | op!("!") | op!("~") | op!("++") | op!("--")) =
+            self.next.t
+        {
+            return self.prefixed();
+        }
+        let e = self.primary()?;
+        if self.is_op(op!("++")) || self.is_op(op!("--")) {
+            let t = self.bump();
+            let span = e.span.to(t.span);
+            return Ok(inc_dec(e, t, false, span));
+        }
+        Ok(e)
+    }
+
+    /// A unary expression that starts with a prefix operator.
+    fn prefixed(&mut self) -> PResult<Expr> {
         let t = self.peek();
         let op = match t.t {
-            T::Op(op!("-")) => Some(UnOp::Neg),
-            T::Op(op!("+")) => Some(UnOp::Plus),
-            T::Op(op!("!")) => Some(UnOp::Not),
-            T::Op(op!("~")) => Some(UnOp::BitNot),
-            T::Op(op!("++")) | T::Op(op!("--")) => {
+            T::Op(op!("-")) => UnOp::Neg,
+            T::Op(op!("+")) => UnOp::Plus,
+            T::Op(op!("!")) => UnOp::Not,
+            T::Op(op!("~")) => UnOp::BitNot,
+            _ => {
                 self.bump();
                 self.enter()?;
                 let e = self.unary();
                 self.leave();
                 let e = e?;
                 let span = t.span.to(e.span);
-                return Ok(Expr {
-                    kind: ExprKind::IncDec {
-                        target: Box::new(e),
-                        inc: matches!(t.t, T::Op(op!("++"))),
-                        pre: true,
-                        op_on_next_line: false,
-                    },
-                    span,
-                });
+                return Ok(inc_dec(e, t, true, span));
             }
-            _ => None,
         };
-        if let Some(op) = op {
-            self.bump();
-            self.enter()?;
-            let e = self.unary();
-            self.leave();
-            let e = e?;
-            // Fold `-N` so that the most negative number can be written.
-            if let (
-                UnOp::Neg,
-                ExprKind::Lit(Lit {
-                    value: LitValue::Int(v),
-                    from_arg,
-                    ..
-                }),
-            ) = (op, &e.kind)
-            {
-                let span = t.span.to(e.span);
-                return Ok(Expr {
-                    kind: ExprKind::Lit(Lit {
-                        value: LitValue::Int(v.wrapping_neg()),
-                        from_arg: *from_arg,
-                    }),
-                    span,
-                });
-            }
+        self.bump();
+        self.enter()?;
+        let e = self.unary();
+        self.leave();
+        let e = e?;
+        // Fold `-N` so that the most negative number can be written.
+        if let (
+            UnOp::Neg,
+            ExprKind::Lit(Lit {
+                value: LitValue::Int(v),
+                from_arg,
+                ..
+            }),
+        ) = (op, &e.kind)
+        {
             let span = t.span.to(e.span);
             return Ok(Expr {
-                kind: ExprKind::Unary { op, e: Box::new(e) },
+                kind: ExprKind::Lit(Lit {
+                    value: LitValue::Int(v.wrapping_neg()),
+                    from_arg: *from_arg,
+                }),
                 span,
             });
         }
-        let e = self.primary()?;
-        if self.is_op(op!("++")) || self.is_op(op!("--")) {
-            let t = self.bump();
-            let span = e.span.to(t.span);
-            return Ok(Expr {
-                kind: ExprKind::IncDec {
-                    target: Box::new(e),
-                    inc: matches!(t.t, T::Op(op!("++"))),
-                    pre: false,
-                    op_on_next_line: t.line_start,
-                },
-                span,
-            });
-        }
-        Ok(e)
+        let span = t.span.to(e.span);
+        Ok(Expr {
+            kind: ExprKind::Unary { op, e: Box::new(e) },
+            span,
+        })
     }
 
+    // Inlined into `unary` (so into `binary`), which calls it for every operand.
+    #[inline(always)]
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         match &t.t {
@@ -1639,8 +1649,9 @@ impl<S: TokenSource> Parser<'_, S> {
                 // Most lists hold one or two expressions: a list is allocated at its exact
                 // size (spare room in lists and blocks was 23 MB of the peak on a
                 // 100,000-line script). A boxed slice is also 8 bytes smaller than a Vec in
-                // the expression that holds it.
-                return Ok(self.exprs.drain(base..).collect());
+                // the expression that holds it. `split_off` moves the list in one copy, where
+                // collecting a `drain` moved the expressions one by one.
+                return Ok(self.exprs.split_off(base).into_boxed_slice());
             }
             if !self.eat_op(op!(",")) {
                 return self.error(&format!("`,` or `{close}`"));
