@@ -28,9 +28,6 @@ impl CWriter {
         buf.clear();
         CWriter { out: buf, indent }
     }
-    pub fn reserve(&mut self, more: usize) {
-        self.out.reserve(more);
-    }
     pub fn text(&self) -> &str {
         &self.out
     }
