@@ -608,6 +608,7 @@ pub fn main(cli: crate::cli::Cli) -> i32 {
         },
     };
     if let Some(ko) = &cli.run_module {
+        crate::stack::restore();
         return match run_module(&cfg, std::path::Path::new(ko)) {
             Ok(c) => c,
             Err(Stop::Env(m)) => {
@@ -687,6 +688,9 @@ fn run(s: &mut Session) -> Result<i32, Stop> {
     }
     let c = s.translate(&m)?;
     drop(m);
+    // What runs from here (kbuild, the loader, QEMU, `-c`'s command) inherits the user's own
+    // stack limit, not the one the passes ran under.
+    crate::stack::restore();
     let arch = s.kernel.target_arch();
     if s.cfg.last_pass == 5 && arch != Arch::host() && !s.cfg.run.vm {
         // Before the build: this machine cannot load it (a guest of its kind can: --vm).

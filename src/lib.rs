@@ -31,5 +31,6 @@ pub mod limits;
 pub mod run;
 pub mod sema;
 pub mod spinner;
+pub mod stack;
 pub mod syntax;
 pub mod target;

@@ -1,6 +1,7 @@
-//! The `stp-hwbp` command: parses the command line and hands it to the driver. All real work
-//! runs on a thread with a large stack, so that deeply nested (but accepted) scripts cannot
-//! overflow it.
+//! The `stp-hwbp` command: parses the command line and hands it to the driver. The passes
+//! need a large stack for deeply nested (but accepted) scripts: they run on the main thread
+//! once its stack limit allows that much (see `stack`), else on a thread with a stack of its
+//! own.
 //!
 //! The C `main` is ours (`no_main`) rather than std's: std's start-up reads
 //! `/proc/self/maps` through glibc to locate the main thread's stack for its overflow
@@ -61,32 +62,39 @@ fn run() -> libc::c_int {
     let cli = parse_command_line();
     let len = script_len(&cli);
     prefault_heap(len);
-    let child = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        // The run ends the process from this thread: its 256 MiB stack is not unmapped first
-        // (a join costs `munmap` of the whole reservation; `exit` flushes stdout as a return
-        // from `main` would). `main` only sees a join when the driver panicked.
-        .spawn(move || {
-            // The passes' small blocks come from the region (see `heap`); the rest from
-            // glibc's heap, pre-faulted above.
-            let small = if len >= LARGE_SCRIPT {
-                len.saturating_mul(SMALL_PER_SCRIPT_BYTE)
-            } else {
-                0
-            };
-            heap::claim(usize::try_from(small).unwrap_or(usize::MAX));
-            let code = driver::main(cli);
-            std::process::exit(code)
-        });
+    let passes = move || {
+        // The passes' small blocks come from the region (see `heap`); the rest from glibc's
+        // heap, pre-faulted above.
+        let small = if len >= LARGE_SCRIPT {
+            len.saturating_mul(SMALL_PER_SCRIPT_BYTE)
+        } else {
+            0
+        };
+        heap::claim(usize::try_from(small).unwrap_or(usize::MAX));
+        let code = driver::main(cli);
+        // `exit` flushes stdout as a return from `main` would.
+        std::process::exit(code)
+    };
+    if stp_hwbp::stack::raise() {
+        // A panic unwinding out of the C `main` would abort without a word: it is caught here.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(passes));
+    } else {
+        let child = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            // The run ends the process from this thread: its 256 MiB stack is not unmapped
+            // first (a join costs `munmap` of the whole reservation). `main` only sees a join
+            // when the driver panicked.
+            .spawn(passes);
+        let _ = child.map(|h| h.join());
+    }
     // Only a driver that panicked (or a thread that could not start) comes back here.
-    let _ = child.map(|h| h.join());
     // Not std's eprintln!, which would panic again on a closed stderr.
     let _ = std::io::Write::write_all(&mut std::io::stderr(), b"stp-hwbp: internal error\n");
     101
 }
 
-/// The passes run on a second thread, which glibc would give an arena of its own, grown a few
-/// pages at a time with `mprotect`: on a generated 3,200-line script that growth was a fifth of
+/// The passes may run on a second thread (see `run`), which glibc would give an arena of its
+/// own, grown a few pages at a time with `mprotect`: on a generated 3,200-line script that growth was a fifth of
 /// `-p3`'s time. One arena (the main one, grown with `brk`) in steps of 16 MiB makes the heap's
 /// growth a handful of system calls; freed memory above that pad still goes back to the
 /// system (a long pass 5 does not keep the translation's peak).
