@@ -35,9 +35,10 @@ impl CWriter {
     pub fn clear(&mut self) {
         self.out.clear();
     }
-    /// Gives back the buffer's room past `n` bytes.
-    pub fn shrink_to(&mut self, n: usize) {
-        self.out.shrink_to(n);
+    /// The text so far, taken out; the writer goes on (at its indent) in a new buffer with
+    /// room for `room` bytes.
+    pub fn take_text(&mut self, room: usize) -> String {
+        std::mem::replace(&mut self.out, String::with_capacity(room))
     }
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
