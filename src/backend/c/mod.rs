@@ -1581,7 +1581,9 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{Opts, Places, comment_where, emit_spilling};
+    use super::{
+        CHUNK_FULL, LINE_RESET, LineReset, Opts, Places, Waiting, comment_where, emit_spilling,
+    };
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1606,6 +1608,49 @@ mod tests {
                 places.push_comment(&sm, s, &mut place);
                 assert_eq!(place, c_comment(&sm.describe(s)));
             }
+        }
+    }
+
+    /// A part reads the same whether it stayed in one buffer, in chunks, or moved to a file
+    /// in between, with its embedded C (placeholders, `\r\n`) turned into what `put` makes
+    /// of it and the rest passed on as it is.
+    #[test]
+    fn chunked_parts_read_as_one_text() {
+        let mut whole = String::new();
+        let write = |w: &mut Waiting, whole: &mut String, i: usize| {
+            let line = format!("\tstp_line_{i}();\n");
+            w.raw(&line);
+            whole.push_str(&line);
+            if i % 97 == 0 {
+                let c = format!("#line {i} \"x.stp\"\r\ncode();\r\n{LINE_RESET}");
+                w.embedded(|w| w.raw(&c));
+                whole.push_str(&c);
+            }
+        };
+        let mut scratch = Waiting::new(usize::MAX, 0);
+        for i in 0..20_000 {
+            write(&mut scratch, &mut whole, i);
+        }
+        let mut expected = String::new();
+        let mut r = LineReset::new(&mut expected, "m.c");
+        r.put(&whole).unwrap();
+        r.finish().unwrap();
+        assert!(whole.len() > 4 * CHUNK_FULL);
+        for limit in [usize::MAX, 3 * CHUNK_FULL / 2, 1000] {
+            let mut w = Waiting::new(limit, 0);
+            let mut ignored = String::new();
+            for i in 0..20_000 {
+                if i % 50 == 0 {
+                    w.settle();
+                }
+                write(&mut w, &mut ignored, i);
+            }
+            let mut got = String::new();
+            let out: &mut dyn super::Out = &mut got;
+            let mut r = LineReset::new(out, "m.c");
+            w.send(&mut r).unwrap();
+            r.finish().unwrap();
+            assert!(got == expected, "limit {limit}");
         }
     }
 
