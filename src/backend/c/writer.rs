@@ -40,6 +40,8 @@ impl CWriter {
     pub fn take_text(&mut self, room: usize) -> String {
         std::mem::replace(&mut self.out, String::with_capacity(room))
     }
+    /// Always inlined, as `line_pieces` is: a literal line is then copied by a few moves.
+    #[inline(always)]
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
