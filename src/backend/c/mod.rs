@@ -1089,13 +1089,13 @@ fn header(m: &Module, otf: &conds::OnTheFly, opts: &Opts) -> String {
             let _ = writeln!(out, "MODULE_INFO(stphwbp_sym, {sym});");
         }
     }
+    // By hand, the literal escaped from its parts: a line per scalar global, where a
+    // `format!`, a `c_string` and a `writeln!` each cost more than the line's text.
     for (_, g) in m.globals.iter().filter(|(_, g)| g.array.is_none()) {
         let ty = if g.ty == Ty::Str { "string" } else { "long" };
-        let _ = writeln!(
-            out,
-            "MODULE_INFO(stphwbp_global, {});",
-            c_string(&format!("{}:{ty}", g.name))
-        );
+        out.push_str("MODULE_INFO(stphwbp_global, ");
+        writer::push_c_string_of(&mut out, &[&g.name, ":", ty]);
+        out.push_str(");\n");
     }
     out.push_str("module_param(stp_target, long, 0400);\n");
     // The time-zone parameters, only in modules that read them (the loader passes them when
