@@ -154,7 +154,8 @@ impl Shared {
                 .globals
                 .iter()
                 .map(|(_, g)| {
-                    let mut s = String::new();
+                    // Sized at once: grown from empty, each was two allocations.
+                    let mut s = String::with_capacity("stp_lock_".len() + g.name.len());
                     writer::Piece::put(&names::global_lock(&g.name), &mut s);
                     s
                 })
@@ -1320,18 +1321,15 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
         // As SystemTap: once exit() or too many errors ended the start, later begin probes
         // do not run.
         let (pp, wh) = pp_where(*pid, *i);
-        let run = format!(
-            "stp_run_in_process({}, {pp}, {wh});",
-            names::probe(pid.index())
-        );
+        let probe = names::probe(pid.index());
         if *oneshot {
             w.open("if (stp_session_get_state() == STP_STARTING)");
-            w.line(run);
+            cline!(w; "stp_run_in_process(", probe, ", ", pp, ", ", wh, ");");
             w.line("stp_request_exit(); /* oneshot: the session ends after it */");
             w.close();
         } else {
             w.line("if (stp_session_get_state() == STP_STARTING)");
-            cline!(w; "\t", run);
+            cline!(w; "\tstp_run_in_process(", probe, ", ", pp, ", ", wh, ");");
         }
     }
     if !m.watches.is_empty() {
