@@ -154,7 +154,8 @@ impl Shared {
                 .globals
                 .iter()
                 .map(|(_, g)| {
-                    let mut s = String::new();
+                    // Sized at once: grown from empty, each was two allocations.
+                    let mut s = String::with_capacity("stp_lock_".len() + g.name.len());
                     writer::Piece::put(&names::global_lock(&g.name), &mut s);
                     s
                 })
@@ -579,37 +580,38 @@ fn emit_spilling(
     let mut w = CWriter::after(header(m, &otf, opts));
     globals(m, &shared, &mut w, &mut out)?;
     w.line("/* Frames: the locals and temporaries of each body, per nesting level. */");
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     g.frames.send(&mut out)?;
     w.open("union stp_frame");
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     g.unions.send(&mut out)?;
     w.line("char stp_none;");
     w.close_semi();
     w.line("");
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     g.protos.send(&mut out)?;
     w.line("");
     watches::table(m, &mut w);
     kprobes::table(m, &mut w);
     regex::tables(m, &mut w);
+    // The one part written here with embedded C.
     embedded(m, sm, &mut w);
     send(&mut w, &mut out)?;
     g.bodies.send(&mut out)?;
     watches::handlers(m, sm, &mut w);
     kprobes::handlers(m, sm, &mut w);
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     let t = Triggers::of(m);
     timer_handlers(m, sm, &t, &mut w);
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     start(m, sm, &t, &mut w);
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     shutdown(m, sm, &t, &mut w);
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     init_and_exit(m, &shared, &otf, &mut w);
     w.line("module_init(stp_init);");
     w.line("module_exit(stp_exit);");
-    send(&mut w, &mut out)?;
+    send_plain(&mut w, &mut out)?;
     out.finish()
 }
 
@@ -619,6 +621,14 @@ const SEND_AT: usize = 64 << 10;
 /// What `w` holds, out; `w` goes on empty.
 fn send(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
     out.put(w.text())?;
+    w.clear();
+    Ok(())
+}
+
+/// `send` of text pass 3 wrote itself, with no embedded C (so no `#line` placeholder and no
+/// `\r`): its lines are counted, not searched.
+fn send_plain(w: &mut CWriter, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
+    out.put_plain(w.text())?;
     w.clear();
     Ok(())
 }
@@ -638,10 +648,10 @@ struct Parts {
 impl Parts {
     fn new(limit: usize) -> Parts {
         Parts {
-            frames: Waiting::new(limit, 0, true),
-            unions: Waiting::new(limit, 1, true),
-            protos: Waiting::new(limit, 0, true),
-            bodies: Waiting::new(limit, 0, false),
+            frames: Waiting::new(limit, 0),
+            unions: Waiting::new(limit, 1),
+            protos: Waiting::new(limit, 0),
+            bodies: Waiting::new(limit, 0),
             scratch: body::Buffers::default(),
         }
     }
@@ -662,24 +672,43 @@ impl Parts {
 /// Text held in memory, per part, before it moves to a temporary file: the C of a generated
 /// 100,000-line script has 30 MB of handlers and 7 MB of frames and prototypes, which wait
 /// for what is written before them in the file, beside the whole IR. At 1 MiB a part's
-/// buffer stays under 2 MiB (it is shrunk back after each move); a 3,200-line script's
-/// parts stay in memory.
+/// chunks hold at most 1 MiB and one body; a 3,200-line script's parts stay in memory.
 const SPILL_BYTES: usize = 1 << 20;
 
+/// A part's text is held in chunks (`Waiting`): past the first, each is a new buffer with
+/// this much room, moved aside once it holds `CHUNK_FULL` bytes, rather than one buffer that
+/// doubles, so that what was written is never copied again (growing a part to a megabyte
+/// copied it twice over, each step past 128 KiB into fresh pages mapped apart from the heap).
+/// Under glibc's 128 KiB mmap threshold, a chunk comes from the heap the driver maps in
+/// ahead, where a 1 MiB reservation did not.
+const CHUNK: usize = 80 << 10;
+/// At least the 64 KiB buffer `-p3` writes stdout through, so that a whole chunk goes
+/// straight out rather than copied into it; a third of a chunk is left for the body that
+/// goes on in it.
+const CHUNK_FULL: usize = 64 << 10;
+
 /// A part's text that waits for its place in the file: written into `w` (which it derefs
-/// to), moved to a temporary file each time `settle` finds it past `limit` bytes, and `send`
-/// out, the file's text first. Without a file (none could be made or written), the text
-/// stays in memory.
+/// to), kept in chunks (`full`) as it grows, moved to a temporary file each time `settle`
+/// finds it past `limit` bytes, and `send` out, the file's text first. Without a file (none
+/// could be made or written), the text stays in memory.
 struct Waiting {
     w: CWriter,
+    /// The text before `w`'s, in memory, in order.
+    full: Vec<String>,
+    /// How many bytes `full` holds.
+    held: usize,
+    /// Where embedded C stands in the text in memory (offsets into `full` and `w` as one
+    /// text, each range whole lines): only there can a `#line` placeholder or a `\r` be,
+    /// so only these ranges go out by `put`; the rest, all pass 3's own, by `put_plain`,
+    /// which only counts lines.
+    foreign: Vec<(usize, usize)>,
     limit: usize,
     file: Option<std::fs::File>,
     /// How much of the file holds whole writes.
     len: u64,
+    /// Whether embedded C went to the file (then the file's text goes out by `put`).
+    file_foreign: bool,
     failed: bool,
-    /// The part is declarations pass 3 writes itself, with no embedded C: it goes out by
-    /// `put_plain`, not searched for placeholders.
-    plain: bool,
 }
 
 impl std::ops::Deref for Waiting {
@@ -696,25 +725,48 @@ impl std::ops::DerefMut for Waiting {
 }
 
 impl Waiting {
-    fn new(limit: usize, indent: usize, plain: bool) -> Waiting {
-        // Grown from empty, not reserved up to the limit: a reservation of 1 MiB is mapped
-        // apart from the heap the driver maps in ahead, and its every page was then a page
-        // fault (358 against 152 on a 3,200-line script, which cost more than the copies
-        // at each doubling save).
+    fn new(limit: usize, indent: usize) -> Waiting {
+        // Grown from empty, not reserved: a reservation of 1 MiB is mapped apart from the
+        // heap the driver maps in ahead, and its every page was then a page fault (358
+        // against 152 on a 3,200-line script). A small script's parts stay in this buffer.
         Waiting {
             w: CWriter::new(indent),
+            full: vec![],
+            held: 0,
+            foreign: vec![],
             limit,
             file: None,
             len: 0,
+            file_foreign: false,
             failed: false,
-            plain,
         }
     }
 
-    fn settle(&mut self) {
-        if self.failed || self.w.text().len() < self.limit.max(1) {
-            return;
+    /// Embedded C (and the lines around it that must go out by `put`: a `#line` placeholder
+    /// after it), written by `write` at the start of a line.
+    fn embedded(&mut self, write: impl FnOnce(&mut CWriter)) {
+        let start = self.held + self.w.text().len();
+        write(&mut self.w);
+        let end = self.held + self.w.text().len();
+        if end > start {
+            self.foreign.push((start, end));
         }
+    }
+
+    /// Before each body: past the limit, the text moves to the file; past a chunk's worth,
+    /// `w` goes on in a new chunk.
+    fn settle(&mut self) {
+        if !self.failed && self.held + self.w.text().len() >= self.limit.max(1) {
+            self.spill();
+        } else if self.w.text().len() >= CHUNK_FULL {
+            let text = self.w.take_text(CHUNK);
+            self.held += text.len();
+            self.full.push(text);
+        }
+    }
+
+    /// The text in memory to the end of the file, as far as it can be written.
+    fn spill(&mut self) {
         use std::io::Write;
         if self.file.is_none() {
             self.file = tempfile::tempfile().ok();
@@ -723,14 +775,33 @@ impl Waiting {
             self.failed = true;
             return;
         };
-        match f.write_all(self.w.text().as_bytes()) {
-            Ok(()) => {
-                self.len += self.w.text().len() as u64;
-                self.w.clear();
-                self.w.shrink_to(self.limit);
+        let mut moved = 0;
+        let mut chunks = 0;
+        for text in self.full.iter().map(String::as_str).chain([self.w.text()]) {
+            if f.write_all(text.as_bytes()).is_err() {
+                // The rest stays in memory; only the file's first `len` bytes are read back.
+                self.failed = true;
+                break;
             }
-            // The text stays in `w`; only the file's first `len` bytes are read back.
-            Err(_) => self.failed = true,
+            self.len += text.len() as u64;
+            moved += text.len();
+            chunks += 1;
+        }
+        if chunks > self.full.len() {
+            self.full.clear();
+            self.w.clear();
+        } else {
+            self.full.drain(..chunks);
+        }
+        self.held -= moved.min(self.held);
+        // Ranges are within a chunk (each is written inside one body): each one wholly
+        // moved or wholly kept.
+        let kept = self.foreign.iter().position(|r| r.0 >= moved);
+        let gone = kept.unwrap_or(self.foreign.len());
+        self.file_foreign |= gone > 0;
+        self.foreign.drain(..gone);
+        for r in &mut self.foreign {
+            *r = (r.0 - moved, r.1 - moved);
         }
     }
 
@@ -738,9 +809,26 @@ impl Waiting {
     /// never cut, so neither is a character), then what is still in memory.
     fn send(self, out: &mut LineReset<dyn Out + '_>) -> io::Result<()> {
         if let Some(f) = self.file {
-            Self::put_back(f, self.len, self.plain, out)?;
+            Self::put_back(f, self.len, !self.file_foreign, out)?;
         }
-        Self::put_to(out, self.plain, self.w.text())
+        let mut base = 0;
+        let mut ranges = self.foreign.iter().peekable();
+        for text in self.full.iter().map(String::as_str).chain([self.w.text()]) {
+            let end = base + text.len();
+            let mut at = 0;
+            while let Some(&&(s, e)) = ranges.peek() {
+                if e > end {
+                    break;
+                }
+                out.put_plain(&text[at..s - base])?;
+                out.put(&text[s - base..e - base])?;
+                at = e - base;
+                ranges.next();
+            }
+            out.put_plain(&text[at..])?;
+            base = end;
+        }
+        Ok(())
     }
 
     fn put_to(out: &mut LineReset<dyn Out + '_>, plain: bool, text: &str) -> io::Result<()> {
@@ -871,10 +959,12 @@ fn function_bodies(m: &Module, sm: &SourceMap, shared: &Shared, g: &mut Parts) {
                 bodies.open("");
                 // The C is the script's or tapset's own text; #line maps build errors back.
                 let line = first_code_line(sm, *span, code);
-                bodies.raw(&format!("#line {line} {}\n", c_string(sm.name(span.file))));
-                bodies.raw(code.trim_matches('\n'));
-                bodies.raw("\n");
-                bodies.raw(LINE_RESET);
+                bodies.embedded(|w| {
+                    w.raw(&format!("#line {line} {}\n", c_string(sm.name(span.file))));
+                    w.raw(code.trim_matches('\n'));
+                    w.raw("\n");
+                    w.raw(LINE_RESET);
+                });
                 bodies.close();
                 bodies.line("goto stp_out;");
                 bodies.label("stp_out");
@@ -1000,13 +1090,13 @@ fn header(m: &Module, otf: &conds::OnTheFly, opts: &Opts) -> String {
             let _ = writeln!(out, "MODULE_INFO(stphwbp_sym, {sym});");
         }
     }
+    // By hand, the literal escaped from its parts: a line per scalar global, where a
+    // `format!`, a `c_string` and a `writeln!` each cost more than the line's text.
     for (_, g) in m.globals.iter().filter(|(_, g)| g.array.is_none()) {
         let ty = if g.ty == Ty::Str { "string" } else { "long" };
-        let _ = writeln!(
-            out,
-            "MODULE_INFO(stphwbp_global, {});",
-            c_string(&format!("{}:{ty}", g.name))
-        );
+        out.push_str("MODULE_INFO(stphwbp_global, ");
+        writer::push_c_string_of(&mut out, &[&g.name, ":", ty]);
+        out.push_str(");\n");
     }
     out.push_str("module_param(stp_target, long, 0400);\n");
     // The time-zone parameters, only in modules that read them (the loader passes them when
@@ -1044,7 +1134,7 @@ fn globals(
     }
     for (id, g) in m.globals.iter() {
         if w.text().len() >= SEND_AT {
-            send(w, out)?;
+            send_plain(w, out)?;
         }
         let n = &shared.globals[id.index()];
         if counters.contains(&id.index()) {
@@ -1231,18 +1321,15 @@ fn start(m: &Module, sm: &SourceMap, t: &Triggers, w: &mut CWriter) {
         // As SystemTap: once exit() or too many errors ended the start, later begin probes
         // do not run.
         let (pp, wh) = pp_where(*pid, *i);
-        let run = format!(
-            "stp_run_in_process({}, {pp}, {wh});",
-            names::probe(pid.index())
-        );
+        let probe = names::probe(pid.index());
         if *oneshot {
             w.open("if (stp_session_get_state() == STP_STARTING)");
-            w.line(run);
+            cline!(w; "stp_run_in_process(", probe, ", ", pp, ", ", wh, ");");
             w.line("stp_request_exit(); /* oneshot: the session ends after it */");
             w.close();
         } else {
             w.line("if (stp_session_get_state() == STP_STARTING)");
-            cline!(w; "\t", run);
+            cline!(w; "\tstp_run_in_process(", probe, ", ", pp, ", ", wh, ");");
         }
     }
     if !m.watches.is_empty() {
@@ -1492,7 +1579,9 @@ fn first_code_line(sm: &SourceMap, span: crate::diag::Span, code: &str) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{Opts, Places, comment_where, emit_spilling};
+    use super::{
+        CHUNK_FULL, LINE_RESET, LineReset, Opts, Places, Waiting, comment_where, emit_spilling,
+    };
     use crate::backend::c::writer::{c_comment, c_string};
     use crate::diag::{FileId, Origin, SourceMap, Span};
 
@@ -1517,6 +1606,49 @@ mod tests {
                 places.push_comment(&sm, s, &mut place);
                 assert_eq!(place, c_comment(&sm.describe(s)));
             }
+        }
+    }
+
+    /// A part reads the same whether it stayed in one buffer, in chunks, or moved to a file
+    /// in between, with its embedded C (placeholders, `\r\n`) turned into what `put` makes
+    /// of it and the rest passed on as it is.
+    #[test]
+    fn chunked_parts_read_as_one_text() {
+        let mut whole = String::new();
+        let write = |w: &mut Waiting, whole: &mut String, i: usize| {
+            let line = format!("\tstp_line_{i}();\n");
+            w.raw(&line);
+            whole.push_str(&line);
+            if i % 97 == 0 {
+                let c = format!("#line {i} \"x.stp\"\r\ncode();\r\n{LINE_RESET}");
+                w.embedded(|w| w.raw(&c));
+                whole.push_str(&c);
+            }
+        };
+        let mut scratch = Waiting::new(usize::MAX, 0);
+        for i in 0..20_000 {
+            write(&mut scratch, &mut whole, i);
+        }
+        let mut expected = String::new();
+        let mut r = LineReset::new(&mut expected, "m.c");
+        r.put(&whole).unwrap();
+        r.finish().unwrap();
+        assert!(whole.len() > 4 * CHUNK_FULL);
+        for limit in [usize::MAX, 3 * CHUNK_FULL / 2, 1000] {
+            let mut w = Waiting::new(limit, 0);
+            let mut ignored = String::new();
+            for i in 0..20_000 {
+                if i % 50 == 0 {
+                    w.settle();
+                }
+                write(&mut w, &mut ignored, i);
+            }
+            let mut got = String::new();
+            let out: &mut dyn super::Out = &mut got;
+            let mut r = LineReset::new(out, "m.c");
+            w.send(&mut r).unwrap();
+            r.finish().unwrap();
+            assert!(got == expected, "limit {limit}");
         }
     }
 

@@ -3,7 +3,7 @@
 //! dispatcher (process context), and the symbol resolution and arming at module load.
 
 use super::names;
-use super::writer::{CWriter, c_string, cline, copen};
+use super::writer::{CWriter, c_string, cline, copen, push_c_string, push_c_string_of};
 use crate::diag::SourceMap;
 use crate::ir::*;
 
@@ -11,21 +11,16 @@ use crate::ir::*;
 pub fn pp_where(m: &Module, sm: &SourceMap, pid: Id<Probe>, pt: usize) -> (String, String) {
     let p = &m.probes[pid];
     let pt = &p.points[pt];
-    (
-        c_string(&pt.text),
-        c_string(&{
-            // `probe TEXT (FILE:LINE:COL)`, as `describe` names the place.
-            let name = sm.name(p.span.file);
-            let mut t = String::with_capacity(pt.text.len() + name.len() + 32);
-            t.push_str("probe ");
-            t.push_str(&pt.text);
-            t.push_str(" (");
-            t.push_str(name);
-            super::push_line_col(&mut t, sm, p.span);
-            t.push(')');
-            t
-        }),
-    )
+    // Each literal escaped from its parts, with no text of its own built first.
+    let mut pp = String::with_capacity(pt.text.len() + 2);
+    push_c_string(&mut pp, &pt.text);
+    // `probe TEXT (FILE:LINE:COL)`, as `describe` names the place.
+    let name = sm.name(p.span.file);
+    let mut line_col = String::with_capacity(24);
+    super::push_line_col(&mut line_col, sm, p.span);
+    let mut wh = String::with_capacity(pt.text.len() + name.len() + line_col.len() + 12);
+    push_c_string_of(&mut wh, &["probe ", &pt.text, " (", name, &line_col, ")"]);
+    (pp, wh)
 }
 
 /// What the runtime may leave out of the arbiter (`runtime-c/stp_arbiter.h`) for this module,

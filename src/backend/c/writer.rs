@@ -35,10 +35,13 @@ impl CWriter {
     pub fn clear(&mut self) {
         self.out.clear();
     }
-    /// Gives back the buffer's room past `n` bytes.
-    pub fn shrink_to(&mut self, n: usize) {
-        self.out.shrink_to(n);
+    /// The text so far, taken out; the writer goes on (at its indent) in a new buffer with
+    /// room for `room` bytes.
+    pub fn take_text(&mut self, room: usize) -> String {
+        std::mem::replace(&mut self.out, String::with_capacity(room))
     }
+    /// Always inlined, as `line_pieces` is: a literal line is then copied by a few moves.
+    #[inline(always)]
     pub fn line(&mut self, s: impl AsRef<str>) {
         let s = s.as_ref();
         if s.is_empty() {
@@ -62,6 +65,10 @@ impl CWriter {
     /// A line from pieces of any kind (`cline!` builds the list): text, numbers, temporaries.
     /// What `line_fmt` writes, at a fraction of its cost: no format string to walk, no padding
     /// checks per argument. Like `line`, a line that comes out empty gets no indentation.
+    /// Always inlined, with the pieces' `put_all` and `put`: where `cline!` is used, each
+    /// text piece's length is then a constant, and its copy a few moves instead of a call to
+    /// memcpy (7% fewer instructions in pass 3).
+    #[inline(always)]
     pub fn line_pieces<P: Pieces + ?Sized>(&mut self, pieces: &P) {
         let start = self.out.len();
         self.indent_here();
@@ -160,6 +167,7 @@ pub trait Piece {
     fn put(&self, out: &mut String);
 }
 impl Piece for str {
+    #[inline(always)]
     fn put(&self, out: &mut String) {
         out.push_str(self);
     }
@@ -175,6 +183,7 @@ impl Piece for char {
     }
 }
 impl<T: Piece + ?Sized> Piece for &T {
+    #[inline(always)]
     fn put(&self, out: &mut String) {
         (**self).put(out);
     }
@@ -237,6 +246,7 @@ impl Pieces for [&str] {
 macro_rules! tuple_pieces {
     ($($i:tt $t:ident),*) => {
         impl<$($t: Piece + ?Sized),*> Pieces for ($(&$t,)*) {
+            #[inline(always)]
             fn put_all(&self, out: &mut String) {
                 $(self.$i.put(out);)*
             }
@@ -396,6 +406,18 @@ fn push_escaped(o: &mut String, s: &str) {
 pub fn c_comment(s: &str) -> String {
     // Room for a place's `:LINE:COL` after it (`comment_where`).
     let mut o = String::with_capacity(s.len() + 24);
+    // Most text (every probe point) is printable ASCII with no `*/` or `/*`: copied at
+    // once, where a char at a time cost several times as much.
+    let mut prev = b' ';
+    let plain = s.bytes().all(|b| {
+        let ok = (b' '..0x7f).contains(&b) && !matches!((prev, b), (b'*', b'/') | (b'/', b'*'));
+        prev = b;
+        ok
+    });
+    if plain {
+        o.push_str(s);
+        return o;
+    }
     let mut prev = ' ';
     for ch in s.chars() {
         let ch = if ch.is_control() { ' ' } else { ch };
