@@ -146,12 +146,15 @@ impl<S: TokenSource> Parser<'_, S> {
     fn bump(&mut self) -> Tok {
         let t = self.next;
         if !matches!(t.t, T::Eof) {
-            self.next = match self.ahead.pop_front() {
-                Some(n) => n,
-                None => self.toks.next_tok(),
-            };
-            self.pos += 1;
             self.prev = t.span;
+            self.pos += 1;
+            // The look-ahead is empty but after a probe point's name: tested first, so that
+            // the usual path only pulls the next token.
+            self.next = if self.ahead.is_empty() {
+                self.toks.next_tok()
+            } else {
+                self.ahead.pop_front().unwrap_or(t)
+            };
         }
         t
     }
