@@ -235,6 +235,35 @@ fn op_at(rest: &[u8]) -> Option<(Op, usize)> {
     })
 }
 
+/// The one-byte operators that no longer token starts with (`(`, `;`, `,`, ...), by byte:
+/// their `Op` index, or 0xff. `next_tok` takes these without a call to `scan`.
+static LONE_OPS: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < OPS.len() {
+        let o = OPS[i].as_bytes();
+        if o.len() == 1 && !starts_longer(o[0]) {
+            t[o[0] as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Whether some token of more than one byte starts with `c`: a longer operator, a comment
+/// (`/`), or a preprocessor or embedded-C delimiter (`%`).
+const fn starts_longer(c: u8) -> bool {
+    let mut i = 0;
+    while i < OPS.len() {
+        let o = OPS[i].as_bytes();
+        if o.len() > 1 && o[0] == c {
+            return true;
+        }
+        i += 1;
+    }
+    c == b'/' || c == b'%'
+}
+
 /// The bytes that may continue a name or a number, `[A-Za-z0-9_]`.
 static WORD: [bool; 256] = {
     let mut t = [false; 256];
@@ -273,13 +302,15 @@ pub struct Stream<'t> {
     newline: bool,
     /// Errors reported before this text: the lexer gives up after 50 in all.
     prior_errors: usize,
-    /// The names and strings already read, by a hash of their text (`Stream::name`).
-    seen: Box<[Option<Name>; SEEN_SLOTS]>,
+    /// The names and strings already read, by a hash of their text, each with its first
+    /// bytes packed (`Stream::name`).
+    seen: Box<[(u64, Option<Name>); SEEN_SLOTS]>,
     pub diags: Diags,
 }
 
 /// Slots in `Stream::seen`: a script's distinct names and strings are a few hundred.
-const SEEN_SLOTS: usize = 1024;
+const SEEN_BITS: u32 = 10;
+const SEEN_SLOTS: usize = 1 << SEEN_BITS;
 
 impl<'t> Stream<'t> {
     pub fn new(file: FileId, text: &'t str, stray: &'t [Stray], prior_errors: usize) -> Stream<'t> {
@@ -290,7 +321,7 @@ impl<'t> Stream<'t> {
             stray,
             newline: true,
             prior_errors,
-            seen: Box::new([None; SEEN_SLOTS]),
+            seen: Box::new([(0, None); SEEN_SLOTS]),
             diags: Diags::default(),
         }
     }
@@ -298,18 +329,41 @@ impl<'t> Stream<'t> {
     /// The `Name` of a name or string read from the text. Most repeat what the text had
     /// before: remembered by a hash of their bytes, they cost that hash and one comparison,
     /// where `Name::new` takes the run's lock and probes its whole set (that was a tenth of
-    /// pass 1's instructions). A slot holds the last name that hashed to it.
-    fn name(&mut self, s: &str) -> Name {
-        let mut h = s.len() as u32;
-        for &b in s.as_bytes() {
-            h = (h.rotate_left(5) ^ u32::from(b)).wrapping_mul(0x9e37_79b9);
+    /// pass 1's instructions). A slot holds the last name that hashed to it, and that name's
+    /// first eight bytes packed into a word: for most names, which are no longer, the word
+    /// and the length are the whole comparison (a `memcmp` call was a third of the cost).
+    ///
+    /// The text from `start` to `end` is read as bytes: a `str` slice would check that both
+    /// are character boundaries, which they are (a name is ASCII, and a string's quotes are).
+    fn name(&mut self, start: usize, end: usize) -> Name {
+        let s = &self.text.as_bytes()[start..end];
+        let (head, tail) = s.split_at(s.len().min(8));
+        let mut packed = 0u64;
+        for &b in head {
+            packed = (packed << 8) | u64::from(b);
         }
-        let slot = &mut self.seen[(h >> 22) as usize % SEEN_SLOTS];
+        let mut h = packed ^ s.len() as u64;
+        for &b in tail {
+            h = (h.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        // Mixed (the packed bytes of names such as `g1`, `a12` differ in a few low bits, and a
+        // single multiplication left twice as many of them sharing a slot), then the top
+        // bits, one slot of `SEEN_SLOTS`.
+        h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let at = (h >> (64 - SEEN_BITS)) as usize;
+        let slot = &mut self.seen[at];
         match *slot {
-            Some(n) if n.as_str() == s => n,
+            (p, Some(n))
+                if p == packed
+                    && n.len() == s.len()
+                    && (tail.is_empty() || n.as_bytes()[head.len()..] == *tail) =>
+            {
+                n
+            }
             _ => {
-                let n = Name::new(s);
-                *slot = Some(n);
+                let n = Name::new(&self.text[start..end]);
+                *slot = (packed, Some(n));
                 n
             }
         }
@@ -428,7 +482,55 @@ impl<'t> Stream<'t> {
     }
 
     /// The next token; `Eof` at the end, and again on every later call.
+    ///
+    /// Blanks, names and the one-byte operators that start no longer token are most of a
+    /// script: they are taken here, each with one test of its first byte, and everything
+    /// else by `next_tok_slow` (that chain of tests, and its dispatch on what `scan` found,
+    /// were a third of the lexer's instructions).
+    #[inline]
     pub fn next_tok(&mut self) -> Tok {
+        let b = self.text.as_bytes();
+        let mut i = self.pos;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b' ' | b'\t' => i += 1,
+                b'\n' => {
+                    self.newline = true;
+                    i += 1;
+                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
+                    let end = word_end(b, i + 1);
+                    self.pos = end;
+                    let t = T::Ident(self.name(i, end));
+                    return self.tok(t, i);
+                }
+                _ => match LONE_OPS[usize::from(c)] {
+                    0xff => break,
+                    k => {
+                        self.pos = i + 1;
+                        return self.tok(T::Op(Op(k)), i);
+                    }
+                },
+            }
+        }
+        self.pos = i;
+        self.next_tok_slow()
+    }
+
+    /// The token `t`, from `start` to `pos`.
+    #[inline(always)]
+    fn tok(&mut self, t: T, start: usize) -> Tok {
+        Tok {
+            t,
+            span: Span::new(self.file, start..self.pos),
+            from_arg: None,
+            line_start: std::mem::replace(&mut self.newline, false),
+        }
+    }
+
+    /// `next_tok` for the tokens it does not take itself.
+    #[inline(never)]
+    fn next_tok_slow(&mut self) -> Tok {
         loop {
             let Some((res, start)) = self.scan() else {
                 return self.end();
@@ -436,7 +538,7 @@ impl<'t> Stream<'t> {
             // Names and operators, most of the tokens, here; the rest out of line, so that
             // this stays small.
             let t = match res {
-                Ok(Raw::Ident) => T::Ident(self.name(&self.text[start..self.pos])),
+                Ok(Raw::Ident) => T::Ident(self.name(start, self.pos)),
                 Ok(Raw::Op(o)) => T::Op(o),
                 Ok(Raw::Number)
                     if let Some(v) = decimal(&self.text.as_bytes()[start..self.pos]) =>
@@ -454,12 +556,7 @@ impl<'t> Stream<'t> {
                     continue;
                 }
             };
-            return Tok {
-                t,
-                span: Span::new(self.file, start..self.pos),
-                from_arg: None,
-                line_start: std::mem::replace(&mut self.newline, false),
-            };
+            return self.tok(t, start);
         }
     }
 
@@ -529,7 +626,7 @@ impl<'t> Stream<'t> {
                         &mut self.diags,
                     )))
                 } else {
-                    T::Str(self.name(body))
+                    T::Str(self.name(range.start + 1, range.end - 1))
                 }
             }
             Raw::UnterminatedStr => {
@@ -590,7 +687,7 @@ impl<'t> Stream<'t> {
             Raw::PpThen => T::PpThen,
             Raw::PpElse => T::PpElse,
             Raw::PpClose => T::PpClose,
-            Raw::Ident => T::Ident(self.name(slice)),
+            Raw::Ident => T::Ident(self.name(range.start, range.end)),
             Raw::Op(o) => T::Op(o),
         })
     }

@@ -146,12 +146,15 @@ impl<S: TokenSource> Parser<'_, S> {
     fn bump(&mut self) -> Tok {
         let t = self.next;
         if !matches!(t.t, T::Eof) {
-            self.next = match self.ahead.pop_front() {
-                Some(n) => n,
-                None => self.toks.next_tok(),
-            };
-            self.pos += 1;
             self.prev = t.span;
+            self.pos += 1;
+            // The look-ahead is empty but after a probe point's name: tested first, so that
+            // the usual path only pulls the next token.
+            self.next = if self.ahead.is_empty() {
+                self.toks.next_tok()
+            } else {
+                self.ahead.pop_front().unwrap_or(t)
+            };
         }
         t
     }
@@ -1121,8 +1124,45 @@ impl<S: TokenSource> Parser<'_, S> {
         r
     }
 
+    /// Most expressions are not assignments and have no `?`: the operand is handed back as
+    /// the result it came in, untouched (unwrapping it and wrapping it again copied the
+    /// expression through the stack frame four times, a fifth of the parser's instructions
+    /// here).
     fn assignment(&mut self) -> PResult<Expr> {
-        let lhs = self.ternary()?;
+        let lhs = self.binary(BinOp::Or.prec());
+        let more = match self.next.t {
+            T::Op(o) => matches!(
+                o,
+                op!("?")
+                    | op!("=")
+                    | op!("+=")
+                    | op!("-=")
+                    | op!("*=")
+                    | op!("/=")
+                    | op!("%=")
+                    | op!("<<=")
+                    | op!(">>=")
+                    | op!("&=")
+                    | op!("^=")
+                    | op!("|=")
+                    | op!(".=")
+                    | op!("<<<")
+            ),
+            _ => false,
+        };
+        if !more || lhs.is_err() {
+            return lhs;
+        }
+        self.assignment_rest(lhs?)
+    }
+
+    /// `assignment` after an operand that a `?` or an assignment operator follows.
+    fn assignment_rest(&mut self, lhs: Expr) -> PResult<Expr> {
+        let lhs = if self.is_op(op!("?")) {
+            self.ternary_rest(lhs)?
+        } else {
+            lhs
+        };
         let op = match self.peek().t {
             T::Op(op!("=")) => None,
             T::Op(op!("+=")) => Some(BinOp::Add),
@@ -1163,14 +1203,12 @@ impl<S: TokenSource> Parser<'_, S> {
         })
     }
 
-    // Inlined into `assignment`: most expressions have no `?`.
-    #[inline(always)]
     fn ternary(&mut self) -> PResult<Expr> {
-        let cond = self.binary(BinOp::Or.prec())?;
-        if !self.is_op(op!("?")) {
-            return Ok(cond);
+        let cond = self.binary(BinOp::Or.prec());
+        if cond.is_err() || !self.is_op(op!("?")) {
+            return cond;
         }
-        self.ternary_rest(cond)
+        self.ternary_rest(cond?)
     }
 
     /// `? then : else` after `cond`.
@@ -1224,18 +1262,19 @@ impl<S: TokenSource> Parser<'_, S> {
     /// parsed one level up, so the tree is built in a loop and its depth is what the script
     /// nests, checked against MAX_DEPTH as it grows.
     fn binary(&mut self, min: u8) -> PResult<Expr> {
-        let lhs = self.unary()?;
-        // Most operands end their expression: that one test, then.
+        let lhs = self.unary();
+        // Most operands end their expression: that one test, then, and the operand handed
+        // back as it came (as in `assignment`).
         let more = match self.next.t {
             T::Op(o) => Self::binop(o).is_some() || matches!(o, op!("=~") | op!("!~")),
             T::Ident(k) => k.is(kw::IN),
             _ => false,
         };
-        if !more {
-            return Ok(lhs);
+        if !more || lhs.is_err() {
+            return lhs;
         }
         let base = self.depth;
-        let r = self.binary_rest(lhs, min);
+        let r = self.binary_rest(lhs?, min);
         self.depth = base;
         r
     }
@@ -1310,13 +1349,14 @@ impl<S: TokenSource> Parser<'_, S> {
         {
             return self.prefixed();
         }
-        let e = self.primary()?;
-        if self.is_op(op!("++")) || self.is_op(op!("--")) {
-            let t = self.bump();
-            let span = e.span.to(t.span);
-            return Ok(inc_dec(e, t, false, span));
+        let e = self.primary();
+        if e.is_err() || !(self.is_op(op!("++")) || self.is_op(op!("--"))) {
+            return e;
         }
-        Ok(e)
+        let e = e?;
+        let t = self.bump();
+        let span = e.span.to(t.span);
+        Ok(inc_dec(e, t, false, span))
     }
 
     /// A unary expression that starts with a prefix operator.
