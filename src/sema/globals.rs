@@ -235,11 +235,7 @@ impl Elab<'_> {
     pub(super) fn finish_globals(&mut self) {
         for (i, s) in self.shapes.iter().enumerate() {
             if let Shape::Array(0, sp) = s {
-                let name = self
-                    .globals
-                    .get_index(i)
-                    .map(|(n, _)| n.0.as_str())
-                    .unwrap_or_default();
+                let name = self.m.globals.at(i).name;
                 self.diags.push(
                     Diag::error(
                         codes::TYPE_UNRESOLVED,

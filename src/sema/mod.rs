@@ -30,14 +30,16 @@ use rustc_hash::FxBuildHasher;
 /// resistance to chosen keys buys nothing on a script's own names.
 type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
-/// As `Interned`, for the maps only ever searched by a `Name` (variables, globals, function
-/// ids), which are searched at every use of one: keyed by the address of the name's text.
-type ByName<V> = IndexMap<NameKey, V, FxBuildHasher>;
+/// For the maps only ever searched by a `Name` (variables, globals, function ids), which are
+/// searched at every use of one: keyed by the address of the name's text. A plain hash table,
+/// not an `IndexMap`: nothing reads their order (the arenas keep it), and a lookup is then a
+/// probe and a compare rather than a probe of an index table and then of the entries.
+type NameTable<V> = std::collections::HashMap<NameKey, V, FxBuildHasher>;
 
 /// A name hashed and compared by the address of its text, which interning makes one per text:
 /// a word to hash and compare, where `Name` hashes and compares the text (so that a map of
-/// them can be searched by `&str`). Only for lookups and maps kept in insertion order: the
-/// addresses differ from run to run, so nothing may iterate a hash order of them.
+/// them can be searched by `&str`). Only for lookups: the addresses differ from run to run,
+/// so nothing may iterate a hash order of them.
 #[derive(Clone, Copy)]
 struct NameKey(Name);
 
@@ -84,11 +86,15 @@ struct FnDecl<'a> {
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: ByName<Id<Global>>,
+    /// By name; their order is `m.globals`'s.
+    globals: NameTable<Id<Global>>,
     shapes: Vec<Shape>,
     /// By name, `NAME/ARITY` for a tapset's overload, or a private function's file-scoped key.
     decls: Interned<FnDecl<'a>>,
-    fn_ids: ByName<Id<Function>>,
+    fn_ids: NameTable<Id<Function>>,
+    /// By function id: its `decls` key (the name, `NAME/ARITY` for an overload, or a
+    /// private function's file-scoped key).
+    fn_keys: Vec<Name>,
     /// The names some tapset's private function has (only those calls look for one).
     private_names: rustc_hash::FxHashSet<NameKey>,
     /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
@@ -130,7 +136,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: ByName<Id<Local>>,
+    names: NameTable<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -171,10 +177,11 @@ pub fn elaborate(
             ..Module::default()
         },
         diags,
-        globals: ByName::default(),
+        globals: NameTable::default(),
         shapes: vec![],
         decls: Interned::default(),
-        fn_ids: ByName::default(),
+        fn_ids: NameTable::default(),
+        fn_keys: vec![],
         private_names: Default::default(),
         formats: Default::default(),
         no_format: std::rc::Rc::new([]),
@@ -226,7 +233,7 @@ pub fn elaborate(
     e.m.globals.reserve(nglobals);
     e.globals.reserve(nglobals);
     e.shapes.reserve_exact(nglobals);
-    let mut script_fns: ByName<Span> = ByName::default();
+    let mut script_fns: NameTable<Span> = NameTable::default();
     // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
     // The declarations move into `decls` once the scans below no longer borrow the script.
     let mut accepted: Vec<bool> = vec![];
@@ -485,7 +492,7 @@ impl<'a> Elab<'a> {
         let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
         let mut sc = Scope {
             owner: Owner::Probe(id),
-            names: ByName::default(),
+            names: NameTable::default(),
             locals: ir::Arena::default(),
             loop_depth: 0,
             returns_value: false,
@@ -584,17 +591,13 @@ impl<'a> Elab<'a> {
             overloaded: false,
         });
         self.fn_ids.insert(NameKey(name), id);
+        self.fn_keys.push(name);
         self.pending.push(id);
         Some(id)
     }
 
     fn function_body(&mut self, id: Id<Function>) {
-        // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
-        let (&NameKey(key), &at) = self
-            .fn_ids
-            .get_index(id.index())
-            .expect("every function id is in `fn_ids`");
-        debug_assert!(at == id, "`fn_ids` is in id order");
+        let key = self.fn_keys[id.index()];
         let fd = &mut self.decls[&key];
         // A script function's body leaves its declaration (the rest stays for arity checks).
         let body: std::borrow::Cow<'a, FunctionBody> = match &mut fd.decl {
@@ -1086,7 +1089,7 @@ impl<'a> Elab<'a> {
             let others = (sc.locals.iter())
                 .filter(|(o, _)| *o != l)
                 .map(|(_, o)| o.name.as_str())
-                .chain(self.globals.keys().map(|g| g.0.as_str()));
+                .chain(self.m.globals.iter().map(|(_, g)| g.name.as_str()));
             let mut d = Diag::warning(
                 codes::WARN_NEVER_ASSIGNED,
                 local.span,
@@ -1477,6 +1480,40 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// The function a call of `name` with `nargs` arguments names, allocated on first use.
+    fn callee(&mut self, name: &ast::Ident, nargs: usize) -> Option<Id<Function>> {
+        let public = !self.private_names.contains(&NameKey(name.name));
+        // Most calls name a public function called before with the same arity: the one
+        // `decls` gives for its name, found by the name's address (no key, no text hashed).
+        if let Some(&f) = self.fn_ids.get(&NameKey(name.name)) {
+            if public && self.m.functions[f].params.len() == nargs {
+                return Some(f);
+            }
+        }
+        // A tapset's private function, called from that tapset, before any public one; then
+        // the overload of this arity, when the name's entry has another one.
+        // Most calls name a public function by its name: no key is built for them.
+        let private = Some(&name.name)
+            .filter(|_| !public)
+            .map(|n| private_key(name.span.file, n))
+            .filter(|k| self.decls.contains_key(k.as_str()));
+        let key = match private {
+            Some(k) => Name::from_string(k),
+            None => match self.decls.get(&name.name) {
+                Some(d) if d.decl.params.len() != nargs => {
+                    let k = overload_key(&name.name, nargs);
+                    if self.decls.contains_key(k.as_str()) {
+                        Name::from_string(k)
+                    } else {
+                        name.name
+                    }
+                }
+                _ => name.name,
+            },
+        };
+        self.function_id(key)
+    }
+
     fn call(
         &mut self,
         name: &ast::Ident,
@@ -1562,28 +1599,7 @@ impl<'a> Elab<'a> {
                 args: lowered.into_boxed_slice(),
             });
         }
-        // A tapset's private function, called from that tapset, before any public one; then
-        // the overload of this arity, when the name's entry has another one.
-        // Most calls name a public function by its name: no key is built for them.
-        let private = Some(&name.name)
-            .filter(|n| self.private_names.contains(&NameKey(**n)))
-            .map(|n| private_key(name.span.file, n))
-            .filter(|k| self.decls.contains_key(k.as_str()));
-        let key = match private {
-            Some(k) => Name::from_string(k),
-            None => match self.decls.get(&name.name) {
-                Some(d) if d.decl.params.len() != args.len() => {
-                    let k = overload_key(&name.name, args.len());
-                    if self.decls.contains_key(k.as_str()) {
-                        Name::from_string(k)
-                    } else {
-                        name.name
-                    }
-                }
-                _ => name.name,
-            },
-        };
-        let Some(f) = self.function_id(key) else {
+        let Some(f) = self.callee(name, args.len()) else {
             let mut cands: Vec<&str> = self
                 .decls
                 .keys()
