@@ -655,6 +655,10 @@ impl<'a> Elab<'a> {
     fn check_data_context(&mut self) {
         let mut needs: Vec<Option<ir::CtxNeed>> = vec![None; self.m.functions.len()];
         for need in ir::CtxNeed::ALL {
+            // Most scripts reach no function of most needs: nothing to propagate or report.
+            if !self.m.functions.iter().any(|(_, f)| f.needs == Some(need)) {
+                continue;
+            }
             let mut reaches: Vec<Option<Id<Function>>> = self
                 .m
                 .functions
