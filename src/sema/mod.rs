@@ -120,15 +120,19 @@ struct Elab<'a> {
     /// Above 0 while lowering code a constant condition never runs (`if (@defined($x))`):
     /// a target variable there is not reported.
     dead: u32,
-    /// `Scope::iterating` and `iterating_aggs` of the body lowered last, empty again: most
-    /// bodies have a loop, and the next reuses them rather than allocating its own.
-    loop_stacks: LoopStacks,
+    /// What the scope of the body lowered last allocated, empty again, for the next.
+    spare: Spare,
 }
 
-type LoopStacks = (
-    Vec<(Id<Global>, Sort, Span)>,
-    Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
-);
+/// A `Scope`'s tables and stacks, kept from one body to the next: every body has names and
+/// most have a loop, and each would otherwise grow its own from nothing.
+#[derive(Default)]
+struct Spare {
+    names: NameTable<Id<Local>>,
+    iterating: Vec<(Id<Global>, Sort, Span)>,
+    iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
+    assigned: Vec<bool>,
+}
 
 /// How a foreach orders its array, if at all.
 type Sort = Option<(ast::SortBy, ast::SortDir)>;
@@ -195,7 +199,7 @@ pub fn elaborate(
         bad_watches: Default::default(),
         stats: vec![],
         dead: 0,
-        loop_stacks: Default::default(),
+        spare: Spare::default(),
     };
     // Tapset functions first, so that script functions with the same name replace them. A
     // tapset may overload a name by arity, as SystemTap's do (`ctime()`, `ctime(secs)`): the
@@ -489,17 +493,7 @@ impl<'a> Elab<'a> {
                 return;
             }
         }
-        let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
-        let mut sc = Scope {
-            owner: Owner::Probe(id),
-            names: NameTable::default(),
-            locals: ir::Arena::default(),
-            loop_depth: 0,
-            returns_value: false,
-            iterating,
-            iterating_aggs,
-            assigned: vec![],
-        };
+        let mut sc = self.new_scope(Owner::Probe(id), ir::Arena::default());
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
             let l = sc.locals.alloc(Local {
@@ -517,22 +511,57 @@ impl<'a> Elab<'a> {
                 .all(|pt| matches!(pt.kind, ir::PointKind::End(_) | ir::PointKind::Error(_)));
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
-        self.loop_stacks = (
-            std::mem::take(&mut sc.iterating),
-            std::mem::take(&mut sc.iterating_aggs),
-        );
         self.ending_probe = false;
         // A probe whose points were all refused may have been meant as a SystemTap tapset
         // alias, which would have given its locals values: not warned about.
         if !points.is_empty() {
             self.never_assigned(&sc);
         }
+        let locals = self.end_scope(sc);
         let probe = &mut self.m.probes[id];
         probe.param = param;
         probe.points = points;
         probe.cond = cond;
         probe.body = body;
-        probe.locals = sc.locals;
+        probe.locals = locals;
+    }
+
+    /// A fresh scope for a body, with what the last body's allocated (`spare`).
+    fn new_scope(&mut self, owner: Owner, locals: ir::Arena<Local>) -> Scope {
+        let spare = std::mem::take(&mut self.spare);
+        Scope {
+            owner,
+            names: spare.names,
+            locals,
+            loop_depth: 0,
+            returns_value: false,
+            iterating: spare.iterating,
+            iterating_aggs: spare.iterating_aggs,
+            assigned: spare.assigned,
+        }
+    }
+
+    /// Ends a body's scope: returns its locals, and keeps the rest, emptied, for the next.
+    fn end_scope(&mut self, sc: Scope) -> ir::Arena<Local> {
+        let Scope {
+            mut names,
+            locals,
+            mut iterating,
+            mut iterating_aggs,
+            mut assigned,
+            ..
+        } = sc;
+        names.clear();
+        iterating.clear();
+        iterating_aggs.clear();
+        assigned.clear();
+        self.spare = Spare {
+            names,
+            iterating,
+            iterating_aggs,
+            assigned,
+        };
+        locals
     }
 
     /// The id of a function by name, allocating it (and queueing its body) on first use.
@@ -616,34 +645,18 @@ impl<'a> Elab<'a> {
         match &*body {
             FunctionBody::Embedded(c, sp) => self.m.functions[id].body = Body::Embedded(*c, *sp),
             FunctionBody::Script(b) => {
-                let f = &mut self.m.functions[id];
-                let locals = std::mem::take(&mut f.locals);
-                let names = (f.params.iter())
-                    .map(|&p| (NameKey(locals[p].name), p))
-                    .collect();
-                let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
-                let mut sc = Scope {
-                    owner: Owner::Function(id),
-                    names,
-                    locals,
-                    loop_depth: 0,
-                    returns_value: false,
-                    iterating,
-                    iterating_aggs,
-                    assigned: vec![],
-                };
+                let locals = std::mem::take(&mut self.m.functions[id].locals);
+                let mut sc = self.new_scope(Owner::Function(id), locals);
                 for &p in &self.m.functions[id].params {
+                    sc.names.insert(NameKey(sc.locals[p].name), p);
                     sc.assign(&LValue::Local(p));
                 }
                 let body = self.block(b, &mut sc);
-                self.loop_stacks = (
-                    std::mem::take(&mut sc.iterating),
-                    std::mem::take(&mut sc.iterating_aggs),
-                );
                 self.never_assigned(&sc);
+                let locals = self.end_scope(sc);
                 let f = &mut self.m.functions[id];
                 f.body = Body::Script(body);
-                f.locals = sc.locals;
+                f.locals = locals;
             }
         }
     }
