@@ -311,6 +311,10 @@ pub fn elaborate(
     }
     // One at a time, in order, each dropped once lowered; the vector that held them shrinks
     // as it empties (in place), so that its memory goes to the IR too.
+    // At most one function per declaration: room for them at once, rather than tables
+    // grown by doubling (a large script's are mapped anew, and faulted in, at each step).
+    e.fn_ids.reserve(e.decls.len());
+    e.fn_keys.reserve_exact(e.decls.len());
     let mut probes = script.items;
     probes.reverse();
     e.m.probes.reserve(probes.len());
