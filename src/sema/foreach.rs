@@ -114,11 +114,32 @@ pub fn check(m: &Module, diags: &mut Diags) {
         _ if !loops.is_empty() => report(diags, &loops, &ev),
         _ => {}
     };
+    // A body's statements run outside any loop: only those that can hold one can report.
     for (_, p) in m.probes.iter() {
-        block(&p.body, &mut on_event);
+        outer(&p.body, &mut on_event);
     }
     for ((_, f), _) in m.functions.iter().zip(&has_loop).filter(|(_, l)| **l) {
-        body_of(f, &mut on_event);
+        if let crate::ir::Body::Script(b) = &f.body {
+            outer(b, &mut on_event);
+        }
+    }
+}
+
+/// `block` for a body, stepping over the statements that hold no other (an expression, a
+/// `return`, a `delete`...): with no loop open, their events report nothing.
+fn outer(b: &Block, ev: &mut dyn FnMut(Event)) {
+    for s in &b.stmts {
+        if matches!(
+            s.kind,
+            StmtKind::Block(_)
+                | StmtKind::If { .. }
+                | StmtKind::While { .. }
+                | StmtKind::For { .. }
+                | StmtKind::Foreach(_)
+                | StmtKind::Try(_)
+        ) {
+            stmt(s, ev);
+        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! with so many keys), decided by its first use in source order; a later use that does not
 //! fit is reported there, pointing back at the first.
 
-use super::{Elab, NameKey, Shape};
+use super::{Elab, NameKey, NameTable, Shape};
 use crate::diag::{Diag, Span, codes};
 use crate::ir::{self, Const, Global, Id, Ty};
-use crate::syntax::ast::{self, FunctionBody, Item, LitValue, walk_expr, walk_stmt};
+use crate::syntax::ast::{self, FunctionBody, Item, LitValue};
 use crate::syntax::name::Name;
 
 /// A use of a global, for `scan_shapes` (other names decide nothing there): the global, its
@@ -77,14 +77,8 @@ impl Elab<'_> {
         let mut deleted: Vec<Span> = vec![];
         // Where the uses decided so far end (checked in debug builds: `apart` is promised).
         let mut last = None;
+        let mut foreach_uses = vec![];
         for &it in items {
-            let globals = &self.globals;
-            let add = |uses: &mut Vec<_>, name: &Name, arity: Option<usize>, span: Span| {
-                if let Some(&g) = globals.get(&NameKey(*name)) {
-                    let n = uses.len() as u32;
-                    uses.push((g, arity.map(|a| a as u32), span, n));
-                }
-            };
             let (params, stmts): (&[ast::Param], &[ast::Stmt]) = match it {
                 Item::Probe(p) => (&[], &p.body.stmts),
                 Item::Function(ast::FunctionDecl {
@@ -94,53 +88,28 @@ impl Elab<'_> {
                 }) => (params, &b.stmts),
                 _ => continue,
             };
-            let global = |v: &ast::Ident| !params.iter().any(|p| p.name.name == v.name);
+            let mut scan = Scan {
+                globals: &self.globals,
+                params,
+                uses: &mut uses,
+                adds: None,
+                deleted: &mut deleted,
+                foreach_uses: &mut foreach_uses,
+            };
             // `adds` is given for the body's statements, not for a probe's condition.
-            let mut fe = |e: &ast::Expr, adds: Option<&mut Vec<(Name, Span)>>| match &e.kind {
-                ast::ExprKind::Index {
-                    array,
-                    array_span,
-                    keys,
-                }
-                | ast::ExprKind::In {
-                    array,
-                    array_span,
-                    keys,
-                } => add(&mut uses, array, Some(keys.len()), *array_span),
-                ast::ExprKind::Var(v) if global(v) => add(&mut uses, &v.name, None, v.span),
-                ast::ExprKind::StatAdd { target, .. } => match (&target.kind, adds) {
-                    (ast::ExprKind::Var(v), Some(adds)) if global(v) => adds.push((v.name, v.span)),
-                    (
-                        ast::ExprKind::Index {
-                            array, array_span, ..
-                        },
-                        Some(adds),
-                    ) => adds.push((*array, *array_span)),
-                    _ => {}
-                },
-                _ => {}
-            };
-            let mut foreach_uses: Vec<(Name, Option<usize>, Span)> = vec![];
-            let mut fs = |s: &ast::Stmt| match &s.kind {
-                ast::StmtKind::Foreach(f) => {
-                    let array = &f.array;
-                    foreach_uses.push((array.name, Some(f.keys.len()), array.span))
-                }
-                ast::StmtKind::Delete(ast::Expr {
-                    kind: ast::ExprKind::Var(v),
-                    ..
-                }) => deleted.push(v.span),
-                _ => {}
-            };
             if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
-                walk_expr(c, &mut |e| fe(e, None));
+                scan.expr(c);
             }
+            scan.adds = Some(&mut adds);
             for s in stmts {
-                walk_stmt(s, &mut |e| fe(e, Some(&mut adds)), &mut fs);
+                scan.stmt(s);
             }
-            for (name, arity, span) in foreach_uses {
-                add(&mut uses, &name, arity, span);
+            // A foreach's array counts as used after the body's other uses.
+            let mut ends = std::mem::take(scan.foreach_uses);
+            for (name, arity, span) in ends.drain(..) {
+                scan.add(name, Some(arity), span);
             }
+            foreach_uses = ends;
             if apart {
                 last = self.decide_shapes(&mut uses, &mut deleted, last);
             }
@@ -235,11 +204,7 @@ impl Elab<'_> {
     pub(super) fn finish_globals(&mut self) {
         for (i, s) in self.shapes.iter().enumerate() {
             if let Shape::Array(0, sp) = s {
-                let name = self
-                    .globals
-                    .get_index(i)
-                    .map(|(n, _)| n.0.as_str())
-                    .unwrap_or_default();
+                let name = self.m.globals.at(i).name;
                 self.diags.push(
                     Diag::error(
                         codes::TYPE_UNRESOLVED,
@@ -249,6 +214,169 @@ impl Elab<'_> {
                     .help("use it with keys somewhere (`arr[k] = v`), or remove it"),
                 );
             }
+        }
+    }
+}
+
+/// One item's walk for `scan_shapes`: the uses of globals it meets, in the order
+/// `ast::walk_stmt` would meet them (each node before what it holds). A walk of its own
+/// rather than `walk_stmt` with callbacks: a callback ran at every expression, most of which
+/// name no global, and cost more than the walk itself.
+struct Scan<'s> {
+    globals: &'s NameTable<Id<Global>>,
+    /// A function's parameters, which hide the globals of their names.
+    params: &'s [ast::Param],
+    uses: &'s mut Vec<ShapeUse>,
+    /// Where `<<<` adds, when walking a body's statements (not a probe's condition).
+    adds: Option<&'s mut Vec<(Name, Span)>>,
+    deleted: &'s mut Vec<Span>,
+    /// The arrays `foreach` loops iterate, with their numbers of keys, in order.
+    foreach_uses: &'s mut Vec<(Name, usize, Span)>,
+}
+
+impl Scan<'_> {
+    fn global(&self, v: &ast::Ident) -> bool {
+        !self.params.iter().any(|p| p.name.name == v.name)
+    }
+
+    fn add(&mut self, name: Name, arity: Option<usize>, span: Span) {
+        if let Some(&g) = self.globals.get(&NameKey(name)) {
+            let n = self.uses.len() as u32;
+            self.uses.push((g, arity.map(|a| a as u32), span, n));
+        }
+    }
+
+    fn expr(&mut self, e: &ast::Expr) {
+        use ast::ExprKind as A;
+        match &e.kind {
+            A::Lit(_) | A::TargetVar(_) | A::Wildcard => {}
+            A::Var(v) => {
+                if self.global(v) {
+                    self.add(v.name, None, v.span);
+                }
+            }
+            A::Index {
+                array,
+                array_span,
+                keys,
+            }
+            | A::In {
+                array,
+                array_span,
+                keys,
+            } => {
+                self.add(*array, Some(keys.len()), *array_span);
+                keys.iter().for_each(|k| self.expr(k));
+            }
+            A::Call { args, .. } => args.iter().for_each(|a| self.expr(a)),
+            A::Unary { e, .. } | A::Regex { s: e, .. } => self.expr(e),
+            A::Binary { l, r, .. } => {
+                self.expr(l);
+                self.expr(r);
+            }
+            A::Ternary { cond, then, els } => {
+                self.expr(cond);
+                self.expr(then);
+                self.expr(els);
+            }
+            A::Assign { target, value, .. } => {
+                self.expr(target);
+                self.expr(value);
+            }
+            A::IncDec { target, .. } => self.expr(target),
+            A::StatAdd { target, value } => {
+                let added = match &target.kind {
+                    A::Var(v) if self.global(v) => Some((v.name, v.span)),
+                    A::Index {
+                        array, array_span, ..
+                    } => Some((*array, *array_span)),
+                    _ => None,
+                };
+                if let (Some(adds), Some(a)) = (&mut self.adds, added) {
+                    adds.push(a);
+                }
+                self.expr(target);
+                self.expr(value);
+            }
+            A::StatOp {
+                arg,
+                params,
+                bucket,
+                ..
+            } => {
+                self.expr(arg);
+                params.iter().for_each(|p| self.expr(p));
+                if let Some(b) = bucket {
+                    self.expr(b);
+                }
+            }
+        }
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt) {
+        use ast::StmtKind as S;
+        match &s.kind {
+            S::Expr(e) | S::Return(Some(e)) => self.expr(e),
+            S::Delete(e) => {
+                // `delete a` fits either shape.
+                if let ast::ExprKind::Var(v) = &e.kind {
+                    self.deleted.push(v.span);
+                }
+                self.expr(e);
+            }
+            S::Block(b) => b.stmts.iter().for_each(|s| self.stmt(s)),
+            S::If { cond, then, els } => {
+                self.expr(cond);
+                self.stmt(then);
+                if let Some(e) = els {
+                    self.stmt(e);
+                }
+            }
+            S::While { cond, body } => {
+                self.expr(cond);
+                self.stmt(body);
+            }
+            S::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                for e in [init, cond, step].into_iter().flatten() {
+                    self.expr(e);
+                }
+                self.stmt(body);
+            }
+            S::Foreach(f) => {
+                let ast::Foreach {
+                    keys,
+                    array,
+                    limit,
+                    slice,
+                    body,
+                    ..
+                } = &**f;
+                self.foreach_uses.push((array.name, keys.len(), array.span));
+                if let Some(l) = limit {
+                    self.expr(l);
+                }
+                slice.iter().flatten().for_each(|k| self.expr(k));
+                self.stmt(body);
+            }
+            S::ForeachHist { hist, body, .. } => {
+                self.expr(hist);
+                self.stmt(body);
+            }
+            S::Enable { arg, .. } | S::Disable { arg, .. } => {
+                if let Some(e) = arg {
+                    self.expr(e);
+                }
+            }
+            S::Try { body, catch, .. } => {
+                body.stmts.iter().for_each(|s| self.stmt(s));
+                catch.stmts.iter().for_each(|s| self.stmt(s));
+            }
+            S::Break | S::Continue | S::Next | S::Return(None) | S::Empty => {}
         }
     }
 }

@@ -30,14 +30,16 @@ use rustc_hash::FxBuildHasher;
 /// resistance to chosen keys buys nothing on a script's own names.
 type Interned<V> = IndexMap<Name, V, FxBuildHasher>;
 
-/// As `Interned`, for the maps only ever searched by a `Name` (variables, globals, function
-/// ids), which are searched at every use of one: keyed by the address of the name's text.
-type ByName<V> = IndexMap<NameKey, V, FxBuildHasher>;
+/// For the maps only ever searched by a `Name` (variables, globals, function ids), which are
+/// searched at every use of one: keyed by the address of the name's text. A plain hash table,
+/// not an `IndexMap`: nothing reads their order (the arenas keep it), and a lookup is then a
+/// probe and a compare rather than a probe of an index table and then of the entries.
+type NameTable<V> = std::collections::HashMap<NameKey, V, FxBuildHasher>;
 
 /// A name hashed and compared by the address of its text, which interning makes one per text:
 /// a word to hash and compare, where `Name` hashes and compares the text (so that a map of
-/// them can be searched by `&str`). Only for lookups and maps kept in insertion order: the
-/// addresses differ from run to run, so nothing may iterate a hash order of them.
+/// them can be searched by `&str`). Only for lookups: the addresses differ from run to run,
+/// so nothing may iterate a hash order of them.
 #[derive(Clone, Copy)]
 struct NameKey(Name);
 
@@ -84,11 +86,15 @@ struct FnDecl<'a> {
 struct Elab<'a> {
     m: Module,
     diags: &'a mut Diags,
-    globals: ByName<Id<Global>>,
+    /// By name; their order is `m.globals`'s.
+    globals: NameTable<Id<Global>>,
     shapes: Vec<Shape>,
     /// By name, `NAME/ARITY` for a tapset's overload, or a private function's file-scoped key.
     decls: Interned<FnDecl<'a>>,
-    fn_ids: ByName<Id<Function>>,
+    fn_ids: NameTable<Id<Function>>,
+    /// By function id: its `decls` key (the name, `NAME/ARITY` for an overload, or a
+    /// private function's file-scoped key).
+    fn_keys: Vec<Name>,
     /// The names some tapset's private function has (only those calls look for one).
     private_names: rustc_hash::FxHashSet<NameKey>,
     /// Each printf format parsed so far, shared by the calls that use it; and the empty one.
@@ -114,15 +120,19 @@ struct Elab<'a> {
     /// Above 0 while lowering code a constant condition never runs (`if (@defined($x))`):
     /// a target variable there is not reported.
     dead: u32,
-    /// `Scope::iterating` and `iterating_aggs` of the body lowered last, empty again: most
-    /// bodies have a loop, and the next reuses them rather than allocating its own.
-    loop_stacks: LoopStacks,
+    /// What the scope of the body lowered last allocated, empty again, for the next.
+    spare: Spare,
 }
 
-type LoopStacks = (
-    Vec<(Id<Global>, Sort, Span)>,
-    Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
-);
+/// A `Scope`'s tables and stacks, kept from one body to the next: every body has names and
+/// most have a loop, and each would otherwise grow its own from nothing.
+#[derive(Default)]
+struct Spare {
+    names: NameTable<Id<Local>>,
+    iterating: Vec<(Id<Global>, Sort, Span)>,
+    iterating_aggs: Vec<(Id<Global>, Option<ast::StatFn>, Span)>,
+    assigned: Vec<bool>,
+}
 
 /// How a foreach orders its array, if at all.
 type Sort = Option<(ast::SortBy, ast::SortDir)>;
@@ -130,7 +140,7 @@ type Sort = Option<(ast::SortBy, ast::SortDir)>;
 /// Lowering state of one body.
 struct Scope {
     owner: Owner,
-    names: ByName<Id<Local>>,
+    names: NameTable<Id<Local>>,
     locals: ir::Arena<Local>,
     loop_depth: usize,
     returns_value: bool,
@@ -171,10 +181,11 @@ pub fn elaborate(
             ..Module::default()
         },
         diags,
-        globals: ByName::default(),
+        globals: NameTable::default(),
         shapes: vec![],
         decls: Interned::default(),
-        fn_ids: ByName::default(),
+        fn_ids: NameTable::default(),
+        fn_keys: vec![],
         private_names: Default::default(),
         formats: Default::default(),
         no_format: std::rc::Rc::new([]),
@@ -188,7 +199,7 @@ pub fn elaborate(
         bad_watches: Default::default(),
         stats: vec![],
         dead: 0,
-        loop_stacks: Default::default(),
+        spare: Spare::default(),
     };
     // Tapset functions first, so that script functions with the same name replace them. A
     // tapset may overload a name by arity, as SystemTap's do (`ctime()`, `ctime(secs)`): the
@@ -226,7 +237,7 @@ pub fn elaborate(
     e.m.globals.reserve(nglobals);
     e.globals.reserve(nglobals);
     e.shapes.reserve_exact(nglobals);
-    let mut script_fns: ByName<Span> = ByName::default();
+    let mut script_fns: NameTable<Span> = NameTable::default();
     // Per script function, in order: whether it is declared (not a duplicate, not a built-in).
     // The declarations move into `decls` once the scans below no longer borrow the script.
     let mut accepted: Vec<bool> = vec![];
@@ -300,6 +311,10 @@ pub fn elaborate(
     }
     // One at a time, in order, each dropped once lowered; the vector that held them shrinks
     // as it empties (in place), so that its memory goes to the IR too.
+    // At most one function per declaration: room for them at once, rather than tables
+    // grown by doubling (a large script's are mapped anew, and faulted in, at each step).
+    e.fn_ids.reserve(e.decls.len());
+    e.fn_keys.reserve_exact(e.decls.len());
     let mut probes = script.items;
     probes.reverse();
     e.m.probes.reserve(probes.len());
@@ -482,17 +497,7 @@ impl<'a> Elab<'a> {
                 return;
             }
         }
-        let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
-        let mut sc = Scope {
-            owner: Owner::Probe(id),
-            names: ByName::default(),
-            locals: ir::Arena::default(),
-            loop_depth: 0,
-            returns_value: false,
-            iterating,
-            iterating_aggs,
-            assigned: vec![],
-        };
+        let mut sc = self.new_scope(Owner::Probe(id), ir::Arena::default());
         // A parametric watchpoint's parameter is bound, as a long, in all its probes.
         let param = self.watch_param(&points).map(|name| {
             let l = sc.locals.alloc(Local {
@@ -510,22 +515,57 @@ impl<'a> Elab<'a> {
                 .all(|pt| matches!(pt.kind, ir::PointKind::End(_) | ir::PointKind::Error(_)));
         let cond = p.cond.as_ref().map(|c| self.expr(c, &mut sc));
         let body = self.block(&p.body, &mut sc);
-        self.loop_stacks = (
-            std::mem::take(&mut sc.iterating),
-            std::mem::take(&mut sc.iterating_aggs),
-        );
         self.ending_probe = false;
         // A probe whose points were all refused may have been meant as a SystemTap tapset
         // alias, which would have given its locals values: not warned about.
         if !points.is_empty() {
             self.never_assigned(&sc);
         }
+        let locals = self.end_scope(sc);
         let probe = &mut self.m.probes[id];
         probe.param = param;
         probe.points = points;
         probe.cond = cond;
         probe.body = body;
-        probe.locals = sc.locals;
+        probe.locals = locals;
+    }
+
+    /// A fresh scope for a body, with what the last body's allocated (`spare`).
+    fn new_scope(&mut self, owner: Owner, locals: ir::Arena<Local>) -> Scope {
+        let spare = std::mem::take(&mut self.spare);
+        Scope {
+            owner,
+            names: spare.names,
+            locals,
+            loop_depth: 0,
+            returns_value: false,
+            iterating: spare.iterating,
+            iterating_aggs: spare.iterating_aggs,
+            assigned: spare.assigned,
+        }
+    }
+
+    /// Ends a body's scope: returns its locals, and keeps the rest, emptied, for the next.
+    fn end_scope(&mut self, sc: Scope) -> ir::Arena<Local> {
+        let Scope {
+            mut names,
+            locals,
+            mut iterating,
+            mut iterating_aggs,
+            mut assigned,
+            ..
+        } = sc;
+        names.clear();
+        iterating.clear();
+        iterating_aggs.clear();
+        assigned.clear();
+        self.spare = Spare {
+            names,
+            iterating,
+            iterating_aggs,
+            assigned,
+        };
+        locals
     }
 
     /// The id of a function by name, allocating it (and queueing its body) on first use.
@@ -584,17 +624,13 @@ impl<'a> Elab<'a> {
             overloaded: false,
         });
         self.fn_ids.insert(NameKey(name), id);
+        self.fn_keys.push(name);
         self.pending.push(id);
         Some(id)
     }
 
     fn function_body(&mut self, id: Id<Function>) {
-        // The decls key: the name, or `NAME/ARITY` for an overload (`fn_ids` is in id order).
-        let (&NameKey(key), &at) = self
-            .fn_ids
-            .get_index(id.index())
-            .expect("every function id is in `fn_ids`");
-        debug_assert!(at == id, "`fn_ids` is in id order");
+        let key = self.fn_keys[id.index()];
         let fd = &mut self.decls[&key];
         // A script function's body leaves its declaration (the rest stays for arity checks).
         let body: std::borrow::Cow<'a, FunctionBody> = match &mut fd.decl {
@@ -613,34 +649,18 @@ impl<'a> Elab<'a> {
         match &*body {
             FunctionBody::Embedded(c, sp) => self.m.functions[id].body = Body::Embedded(*c, *sp),
             FunctionBody::Script(b) => {
-                let f = &mut self.m.functions[id];
-                let locals = std::mem::take(&mut f.locals);
-                let names = (f.params.iter())
-                    .map(|&p| (NameKey(locals[p].name), p))
-                    .collect();
-                let (iterating, iterating_aggs) = std::mem::take(&mut self.loop_stacks);
-                let mut sc = Scope {
-                    owner: Owner::Function(id),
-                    names,
-                    locals,
-                    loop_depth: 0,
-                    returns_value: false,
-                    iterating,
-                    iterating_aggs,
-                    assigned: vec![],
-                };
+                let locals = std::mem::take(&mut self.m.functions[id].locals);
+                let mut sc = self.new_scope(Owner::Function(id), locals);
                 for &p in &self.m.functions[id].params {
+                    sc.names.insert(NameKey(sc.locals[p].name), p);
                     sc.assign(&LValue::Local(p));
                 }
                 let body = self.block(b, &mut sc);
-                self.loop_stacks = (
-                    std::mem::take(&mut sc.iterating),
-                    std::mem::take(&mut sc.iterating_aggs),
-                );
                 self.never_assigned(&sc);
+                let locals = self.end_scope(sc);
                 let f = &mut self.m.functions[id];
                 f.body = Body::Script(body);
-                f.locals = sc.locals;
+                f.locals = locals;
             }
         }
     }
@@ -652,6 +672,10 @@ impl<'a> Elab<'a> {
     fn check_data_context(&mut self) {
         let mut needs: Vec<Option<ir::CtxNeed>> = vec![None; self.m.functions.len()];
         for need in ir::CtxNeed::ALL {
+            // Most scripts reach no function of most needs: nothing to propagate or report.
+            if !self.m.functions.iter().any(|(_, f)| f.needs == Some(need)) {
+                continue;
+            }
             let mut reaches: Vec<Option<Id<Function>>> = self
                 .m
                 .functions
@@ -1086,7 +1110,7 @@ impl<'a> Elab<'a> {
             let others = (sc.locals.iter())
                 .filter(|(o, _)| *o != l)
                 .map(|(_, o)| o.name.as_str())
-                .chain(self.globals.keys().map(|g| g.0.as_str()));
+                .chain(self.m.globals.iter().map(|(_, g)| g.name.as_str()));
             let mut d = Diag::warning(
                 codes::WARN_NEVER_ASSIGNED,
                 local.span,
@@ -1477,6 +1501,40 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// The function a call of `name` with `nargs` arguments names, allocated on first use.
+    fn callee(&mut self, name: &ast::Ident, nargs: usize) -> Option<Id<Function>> {
+        let public = !self.private_names.contains(&NameKey(name.name));
+        // Most calls name a public function called before with the same arity: the one
+        // `decls` gives for its name, found by the name's address (no key, no text hashed).
+        if let Some(&f) = self.fn_ids.get(&NameKey(name.name)) {
+            if public && self.m.functions[f].params.len() == nargs {
+                return Some(f);
+            }
+        }
+        // A tapset's private function, called from that tapset, before any public one; then
+        // the overload of this arity, when the name's entry has another one.
+        // Most calls name a public function by its name: no key is built for them.
+        let private = Some(&name.name)
+            .filter(|_| !public)
+            .map(|n| private_key(name.span.file, n))
+            .filter(|k| self.decls.contains_key(k.as_str()));
+        let key = match private {
+            Some(k) => Name::from_string(k),
+            None => match self.decls.get(&name.name) {
+                Some(d) if d.decl.params.len() != nargs => {
+                    let k = overload_key(&name.name, nargs);
+                    if self.decls.contains_key(k.as_str()) {
+                        Name::from_string(k)
+                    } else {
+                        name.name
+                    }
+                }
+                _ => name.name,
+            },
+        };
+        self.function_id(key)
+    }
+
     fn call(
         &mut self,
         name: &ast::Ident,
@@ -1562,28 +1620,7 @@ impl<'a> Elab<'a> {
                 args: lowered.into_boxed_slice(),
             });
         }
-        // A tapset's private function, called from that tapset, before any public one; then
-        // the overload of this arity, when the name's entry has another one.
-        // Most calls name a public function by its name: no key is built for them.
-        let private = Some(&name.name)
-            .filter(|n| self.private_names.contains(&NameKey(**n)))
-            .map(|n| private_key(name.span.file, n))
-            .filter(|k| self.decls.contains_key(k.as_str()));
-        let key = match private {
-            Some(k) => Name::from_string(k),
-            None => match self.decls.get(&name.name) {
-                Some(d) if d.decl.params.len() != args.len() => {
-                    let k = overload_key(&name.name, args.len());
-                    if self.decls.contains_key(k.as_str()) {
-                        Name::from_string(k)
-                    } else {
-                        name.name
-                    }
-                }
-                _ => name.name,
-            },
-        };
-        let Some(f) = self.function_id(key) else {
+        let Some(f) = self.callee(name, args.len()) else {
             let mut cands: Vec<&str> = self
                 .decls
                 .keys()

@@ -114,7 +114,9 @@ fn locals_of(m: &mut Module, o: Owner) -> &mut crate::ir::Arena<Local> {
     }
 }
 
-/// The type a slot has now.
+/// The type a slot has now. Inlined: it is read at every variable, key, argument and
+/// return, and its callers mostly go on only when the slot is still unknown.
+#[inline(always)]
 fn peek(m: &Module, s: Slot) -> Ty {
     match s {
         Slot::Local(Owner::Probe(p), l) => m.probes[p].locals[l].ty,
@@ -324,6 +326,7 @@ impl Infer<'_> {
     }
 
     /// A slot's type, as the walk reads it: one still unknown goes into the memo.
+    #[inline]
     fn get(&mut self, m: &Module, s: Slot) -> Ty {
         let t = peek(m, s);
         if t == Ty::Unknown {
@@ -339,12 +342,19 @@ impl Infer<'_> {
     }
 
     /// Learns `t` for a slot that has no type yet, from the code at `at`; returns the slot's
-    /// type.
+    /// type. Inlined for the common case, a slot already typed; `learn` does the rest.
+    #[inline]
     fn unify(&mut self, m: &mut Module, s: Slot, t: Ty, at: Span) -> Ty {
-        let cur = peek(m, s);
-        if cur != Ty::Unknown {
-            return cur;
+        match peek(m, s) {
+            Ty::Unknown => self.learn(m, s, t, at),
+            cur => cur,
         }
+    }
+
+    /// `unify` for a slot that has no type yet.
+    #[inline(never)]
+    fn learn(&mut self, m: &mut Module, s: Slot, t: Ty, at: Span) -> Ty {
+        let cur = Ty::Unknown;
         if t == Ty::Unknown || t == Ty::Void {
             self.read_untyped(s);
             return cur;
