@@ -79,37 +79,15 @@ impl Elab<'_> {
         let mut last = None;
         let mut foreach_uses = vec![];
         for &it in items {
-            let (params, stmts): (&[ast::Param], &[ast::Stmt]) = match it {
-                Item::Probe(p) => (&[], &p.body.stmts),
-                Item::Function(ast::FunctionDecl {
-                    params,
-                    body: FunctionBody::Script(b),
-                    ..
-                }) => (params, &b.stmts),
-                _ => continue,
-            };
             let mut scan = Scan {
                 globals: &self.globals,
-                params,
+                params: &[],
                 uses: &mut uses,
                 adds: None,
                 deleted: &mut deleted,
                 foreach_uses: &mut foreach_uses,
             };
-            // `adds` is given for the body's statements, not for a probe's condition.
-            if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
-                scan.expr(c);
-            }
-            scan.adds = Some(&mut adds);
-            for s in stmts {
-                scan.stmt(s);
-            }
-            // A foreach's array counts as used after the body's other uses.
-            let mut ends = std::mem::take(scan.foreach_uses);
-            for (name, arity, span) in ends.drain(..) {
-                scan.add(name, Some(arity), span);
-            }
-            foreach_uses = ends;
+            scan.item(it, &mut adds);
             if apart {
                 last = self.decide_shapes(&mut uses, &mut deleted, last);
             }
@@ -234,7 +212,38 @@ struct Scan<'s> {
     foreach_uses: &'s mut Vec<(Name, usize, Span)>,
 }
 
-impl Scan<'_> {
+impl<'s> Scan<'s> {
+    /// Scans one probe or script function (anything else has no uses): its condition, then
+    /// its body (whose `<<<` targets go to `adds`), then its loops' arrays, which count as
+    /// used after the body's other uses.
+    fn item(&mut self, it: &'s Item, adds: &'s mut Vec<(Name, Span)>) {
+        let stmts: &[ast::Stmt] = match it {
+            Item::Probe(p) => &p.body.stmts,
+            Item::Function(ast::FunctionDecl {
+                params,
+                body: FunctionBody::Script(b),
+                ..
+            }) => {
+                self.params = params;
+                &b.stmts
+            }
+            _ => return,
+        };
+        // `adds` is given for the body's statements, not for a probe's condition.
+        if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
+            self.expr(c);
+        }
+        self.adds = Some(adds);
+        for s in stmts {
+            self.stmt(s);
+        }
+        let mut ends = std::mem::take(self.foreach_uses);
+        for (name, arity, span) in ends.drain(..) {
+            self.add(name, Some(arity), span);
+        }
+        *self.foreach_uses = ends;
+    }
+
     fn global(&self, v: &ast::Ident) -> bool {
         !self.params.iter().any(|p| p.name.name == v.name)
     }
@@ -378,5 +387,136 @@ impl Scan<'_> {
             }
             S::Break | S::Continue | S::Next | S::Return(None) | S::Empty => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Arena;
+    use crate::syntax::ast::{walk_expr, walk_stmt};
+
+    /// What one item's scan finds: uses (global, keys, where), `<<<` targets, deleted names.
+    type Found = (Vec<(usize, Option<u32>, Span)>, Vec<(Name, Span)>, Vec<Span>);
+
+    /// The scan as it was written on `ast::walk_stmt` with callbacks, before `Scan` replaced
+    /// it for speed: the order `Scan` promises to keep.
+    fn by_callbacks(it: &Item, globals: &NameTable<Id<Global>>) -> Found {
+        let (params, stmts): (&[ast::Param], &[ast::Stmt]) = match it {
+            Item::Probe(p) => (&[], &p.body.stmts),
+            Item::Function(ast::FunctionDecl {
+                params,
+                body: FunctionBody::Script(b),
+                ..
+            }) => (params, &b.stmts),
+            _ => return Default::default(),
+        };
+        let (mut uses, mut adds, mut deleted) = (vec![], vec![], vec![]);
+        let add = |uses: &mut Vec<_>, name: Name, keys: Option<usize>, span: Span| {
+            if let Some(&g) = globals.get(&NameKey(name)) {
+                uses.push((Id::index(g), keys.map(|k| k as u32), span));
+            }
+        };
+        let global = |v: &ast::Ident| !params.iter().any(|p| p.name.name == v.name);
+        let mut fe = |e: &ast::Expr, adds: Option<&mut Vec<(Name, Span)>>| match &e.kind {
+            ast::ExprKind::Index {
+                array,
+                array_span,
+                keys,
+            }
+            | ast::ExprKind::In {
+                array,
+                array_span,
+                keys,
+            } => add(&mut uses, *array, Some(keys.len()), *array_span),
+            ast::ExprKind::Var(v) if global(v) => add(&mut uses, v.name, None, v.span),
+            ast::ExprKind::StatAdd { target, .. } => match (&target.kind, adds) {
+                (ast::ExprKind::Var(v), Some(adds)) if global(v) => adds.push((v.name, v.span)),
+                (
+                    ast::ExprKind::Index {
+                        array, array_span, ..
+                    },
+                    Some(adds),
+                ) => adds.push((*array, *array_span)),
+                _ => {}
+            },
+            _ => {}
+        };
+        let mut loops = vec![];
+        let mut fs = |s: &ast::Stmt| match &s.kind {
+            ast::StmtKind::Foreach(f) => loops.push((f.array.name, f.keys.len(), f.array.span)),
+            ast::StmtKind::Delete(ast::Expr {
+                kind: ast::ExprKind::Var(v),
+                ..
+            }) => deleted.push(v.span),
+            _ => {}
+        };
+        if let Item::Probe(ast::ProbeDecl { cond: Some(c), .. }) = it {
+            walk_expr(c, &mut |e| fe(e, None));
+        }
+        for s in stmts {
+            walk_stmt(s, &mut |e| fe(e, Some(&mut adds)), &mut fs);
+        }
+        for (name, keys, span) in loops {
+            add(&mut uses, name, Some(keys), span);
+        }
+        (uses, adds, deleted)
+    }
+
+    /// `Scan`, a walk of its own, finds the same uses in the same order as the walk on
+    /// callbacks it replaced, in every kind of statement and expression: the first use
+    /// decides a global's shape, and which later use is reported depends on that order.
+    #[test]
+    fn the_shape_scan_meets_uses_in_the_walks_order() {
+        let text = r#"
+global a, b, c, s, t, h
+function f(a, x) { a = b[a, x] + c; if (x in b) delete b; return a ? t : c }
+function g(y) { foreach ([k, v] in b- limit c) { s <<< b[k, v]; t[k] = y } return f(1, 2) }
+probe begin if (c > 0 && [1, 2] in b) {
+    a = c = b[1, 2]++ + -a;
+    try { delete c; t["x"] .= sprint(@count(s), @hist_linear(h, 0, a, 1)) }
+    catch (e) { a-- }
+    for (i = a; i < c; i++) while (b[i, i] != a) { next }
+    foreach (v = [x, y] in b[*, a] limit 5) { h <<< x; break }
+    foreach ([x] in @hist_log(h)) { continue }
+    if (a) { {} } else a = "s" =~ "r" ? c : b[a, c] ? t : 2
+}
+probe end { println(a, b[0, 0], c, @max(s)); delete b[1, a]; delete a }
+"#;
+        let (script, diags, _) = crate::syntax::parse_text(text, &[]);
+        assert_eq!(diags.error_count(), 0, "the script parses");
+        let mut arena: Arena<Global> = Arena::default();
+        let mut globals = NameTable::default();
+        for it in &script.items {
+            if let Item::Global(g) = it {
+                let id = arena.alloc(Global {
+                    name: g.name.name,
+                    ty: Ty::Unknown,
+                    array: None,
+                    init: None,
+                    stat: None,
+                    span: g.name.span,
+                });
+                globals.insert(NameKey(g.name.name), id);
+            }
+        }
+        let mut compared = 0;
+        for it in &script.items {
+            let (mut uses, mut adds, mut deleted, mut loops) = (vec![], vec![], vec![], vec![]);
+            let mut scan = Scan {
+                globals: &globals,
+                params: &[],
+                uses: &mut uses,
+                adds: None,
+                deleted: &mut deleted,
+                foreach_uses: &mut loops,
+            };
+            scan.item(it, &mut adds);
+            let uses = uses.iter().map(|u| (Id::index(u.0), u.1, u.2)).collect();
+            let expected = by_callbacks(it, &globals);
+            compared += expected.0.len();
+            assert_eq!((uses, adds, deleted), expected);
+        }
+        assert!(compared >= 40, "the script uses globals in many places: {compared}");
     }
 }
