@@ -397,7 +397,11 @@ mod tests {
     use crate::syntax::ast::{walk_expr, walk_stmt};
 
     /// What one item's scan finds: uses (global, keys, where), `<<<` targets, deleted names.
-    type Found = (Vec<(usize, Option<u32>, Span)>, Vec<(Name, Span)>, Vec<Span>);
+    type Found = (
+        Vec<(usize, Option<u32>, Span)>,
+        Vec<(Name, Span)>,
+        Vec<Span>,
+    );
 
     /// The scan as it was written on `ast::walk_stmt` with callbacks, before `Scan` replaced
     /// it for speed: the order `Scan` promises to keep.
@@ -517,6 +521,9 @@ probe end { println(a, b[0, 0], c, @max(s)); delete b[1, a]; delete a }
             compared += expected.0.len();
             assert_eq!((uses, adds, deleted), expected);
         }
-        assert!(compared >= 40, "the script uses globals in many places: {compared}");
+        assert!(
+            compared >= 40,
+            "the script uses globals in many places: {compared}"
+        );
     }
 }
