@@ -43,6 +43,7 @@ struct stp_context {
 	size_t frame_size;
 	char printbuf[STP_PRINTBUF];
 	size_t printlen;
+	size_t printmark;		/* where the printf being written started (stp_put_begin) */
 #ifdef STP_RE_MAXSTATES
 	struct stp_re_match last_match;	/* matched(N): the run's last =~ / !~ */
 	struct stp_re_scratch re_scratch;	/* the Pike VM's threads (stp_regex.h) */

@@ -261,4 +261,46 @@ static inline int stp_fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
+/* ---- A plain printf, piece by piece ----
+ * A script printf whose conversions have no flags, width or precision (and print, println,
+ * printd, printdln) is written as one append per piece (stp_output.h's stp_put_*) instead of
+ * through stp_fmt_vsnprintf, so a module compiles the general formatter only when a format
+ * needs it. The text is the same, and so is what happens when it does not fit (below). */
+
+/* Any context. Writes num in base (8, 10 or 16; upper-case hex digits if upper) so that it
+ * ends just before end, and returns where it starts: at most 22 bytes. */
+static inline char *stp_fmt_digits(char *end, unsigned long long num, unsigned int base,
+				   bool upper)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	do {
+		*--end = digits[num % base];
+		num /= base;
+	} while (num);
+	return end;
+}
+
+/* Any context. The slow path of appending n bytes to one printf's text, which starts at
+ * *mark in buf (cap bytes, *len of them used). It does what stp_out_vformat does with a
+ * text that does not fit: what the buffer held before the printf goes out first (commit),
+ * and the printf's own text moves to the front; a printf's text longer than cap - 1 bytes is
+ * cut there. Returns how many of the n bytes to copy to buf + *len: the rest are lost. */
+static inline size_t stp_fmt_room(char *buf, size_t cap, size_t *len, size_t *mark, size_t n,
+				  int (*commit)(const char *, size_t))
+{
+	size_t room;
+
+	if (*mark) {
+		size_t mine = *len - *mark;
+
+		commit(buf, *mark);
+		memmove(buf, buf + *mark, mine);
+		*len = mine;
+		*mark = 0;
+	}
+	room = cap - 1 - *len;
+	return n < room ? n : room;
+}
+
 #endif /* STP_FORMAT_H */

@@ -191,6 +191,76 @@ static inline int stp_fmt_printf(struct stp_context *c, const char *fmt, ...)
 	return n;
 }
 
+/* A plain printf, piece by piece (see stp_format.h): stp_put_begin, then one stp_put_* per
+ * piece. Nothing else writes to the printbuf in between: the translator evaluates every
+ * argument that runs statements before stp_put_begin. */
+
+/* NMI, IRQ, process. Starts one printf's text at the end of the printbuf. */
+static inline void stp_put_begin(struct stp_context *c)
+{
+	c->printmark = c->printlen;
+}
+
+/* NMI, IRQ, process. stp_put's slow path: the text does not fit after what is there. Bytes
+ * cut (one printf longer than STP_PRINTBUF - 1) count as lost output, as in stp_out_vformat. */
+static noinline __maybe_unused void stp_put_slow(struct stp_context *c, const char *s, size_t n)
+{
+	size_t k = stp_fmt_room(c->printbuf, STP_PRINTBUF, &c->printlen, &c->printmark, n,
+				stp_out_write);
+
+	memcpy(c->printbuf + c->printlen, s, k);
+	c->printlen += k;
+	if (k < n)
+		atomic64_add(n - k, &stp_out_rings.lost_bytes);
+}
+
+/* NMI, IRQ, process. Appends n bytes of the printf's text. */
+static inline void stp_put(struct stp_context *c, const char *s, size_t n)
+{
+	if (likely(c->printlen + n < STP_PRINTBUF)) {
+		memcpy(c->printbuf + c->printlen, s, n);
+		c->printlen += n;
+		return;
+	}
+	stp_put_slow(c, s, n);
+}
+
+/* NMI, IRQ, process. %s. Out of line, as the number writers are: a module compiles each once. */
+static noinline __maybe_unused void stp_put_str(struct stp_context *c, const char *s)
+{
+	stp_put(c, s, strlen(s));
+}
+
+/* NMI, IRQ, process. %c: one byte, NUL included. */
+static inline void stp_put_chr(struct stp_context *c, int ch)
+{
+	char b = (char)ch;
+
+	stp_put(c, &b, 1);
+}
+
+/* NMI, IRQ, process. %d and %i. */
+static noinline __maybe_unused void stp_put_dec(struct stp_context *c, long long v)
+{
+	char tmp[24], *p;
+
+	p = stp_fmt_digits(tmp + sizeof(tmp), v < 0 ? -(unsigned long long)v : v, 10, false);
+	if (v < 0)
+		*--p = '-';
+	stp_put(c, p, tmp + sizeof(tmp) - p);
+}
+
+/* NMI, IRQ, process. %u %o %x %X, and the digits of %p (which the translator writes as
+ * "0x" and %x, as %#x writes it). */
+static noinline __maybe_unused void stp_put_num(struct stp_context *c, unsigned long long v,
+						unsigned int base, bool upper)
+{
+	char tmp[24], *p;
+
+	p = stp_fmt_digits(tmp + sizeof(tmp), v, base, upper);
+	stp_put(c, p, tmp + sizeof(tmp) - p);
+}
+
 /* Process (session workqueue, after the shutdown function). End-of-session warnings. */
 static inline void stp_out_session_end(void)
 {

@@ -120,7 +120,12 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		stp_g_hits++;
 		STP_STMT();
-		stp_fmt_printf(c, "tick %lld %lld\n", (long long)(f->l_t), (long long)(stp_g_hits));
+		stp_put_begin(c);
+		stp_put(c, "tick ", 5);
+		stp_put_dec(c, (long long)(f->l_t));
+		stp_put(c, " ", 1);
+		stp_put_dec(c, (long long)(stp_g_hits));
+		stp_put(c, "\n", 1);
 		STP_STMT();
 		if ((int64_t)((stp_g_hits) == (2LL))) {
 			STP_STMT();
@@ -147,7 +152,11 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_put_begin(c);
+		stp_put_str(c, f->s1);
+		stp_put_str(c, " ");
+		stp_put_str(c, f->l_phase);
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:
@@ -166,7 +175,11 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_put_begin(c);
+		stp_put_str(c, f->s1);
+		stp_put_str(c, " ");
+		stp_put_str(c, f->l_phase);
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:
@@ -181,13 +194,20 @@ static void stp_probe_3(struct stp_context *c) {
 		stp_fn_pp(c, f->s1);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s%s%s\n", f->s1, " ", f->l_phase);
+		stp_put_begin(c);
+		stp_put_str(c, f->s1);
+		stp_put_str(c, " ");
+		stp_put_str(c, f->l_phase);
+		stp_put(c, "\n", 1);
 	}
 	{
 		STP_STMT();
 		stp_strcat(f->l_phase, " (epilogue)");
 		STP_STMT();
-		stp_fmt_printf(c, "%s%s\n", "after ", f->l_phase);
+		stp_put_begin(c);
+		stp_put_str(c, "after ");
+		stp_put_str(c, f->l_phase);
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:
@@ -209,7 +229,12 @@ static void stp_probe_4(struct stp_context *c) {
 		}
 		{
 			STP_STMT();
-			stp_fmt_printf(c, "%s%lld%s%s\n", "early ", (long long)(f->l_level), " ", f->l_phase);
+			stp_put_begin(c);
+			stp_put_str(c, "early ");
+			stp_put_dec(c, (long long)(f->l_level));
+			stp_put_str(c, " ");
+			stp_put_str(c, f->l_phase);
+			stp_put(c, "\n", 1);
 		}
 	}
 	goto stp_out;
@@ -227,7 +252,9 @@ static void stp_probe_5(struct stp_context *c) {
 	}
 	{
 		STP_STMT();
-		stp_fmt_printf(c, "%lld\n", (long long)(f->l_m));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_m));
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:

@@ -42,7 +42,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_count = (int64_t)((uint64_t)(21LL) * (uint64_t)(2LL));
 	(void)(stp_g_count);
 	STP_STMT();
-	stp_fmt_printf(c, "%s=%lld (%s)\n", "count", (long long)(stp_g_count), "21");
+	stp_put_begin(c);
+	stp_put_str(c, "count");
+	stp_put(c, "=", 1);
+	stp_put_dec(c, (long long)(stp_g_count));
+	stp_put(c, " (", 2);
+	stp_put_str(c, "21");
+	stp_put(c, ")\n", 2);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_count);

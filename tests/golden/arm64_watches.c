@@ -103,7 +103,10 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "read %lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put(c, "read ", 5);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -115,7 +118,10 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "3 bytes at %llx\n", (unsigned long long)(f->t1));
+	stp_put_begin(c);
+	stp_put(c, "3 bytes at ", 11);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -124,7 +130,9 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "7 bytes");
+	stp_put_begin(c);
+	stp_put_str(c, "7 bytes");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -133,7 +141,9 @@ stp_out:
 static void stp_probe_3(struct stp_context *c) {
 	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "changed");
+	stp_put_begin(c);
+	stp_put_str(c, "changed");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -142,7 +152,9 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "arm64");
+	stp_put_begin(c);
+	stp_put_str(c, "arm64");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -155,14 +155,18 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k11, 1LL);
 	if ((int64_t)stp_map_exists(stp_g_one, &f->k11)) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "1 in one");
+		stp_put_begin(c);
+		stp_put_str(c, "1 in one");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k12);
 	stp_key_long(&f->k12, 3LL);
 	if (!((int64_t)stp_map_exists(stp_g_one, &f->k12))) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "3 not in one");
+		stp_put_begin(c);
+		stp_put_str(c, "3 not in one");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k13);
@@ -170,7 +174,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k13, 1LL);
 	if ((int64_t)stp_map_exists(stp_g_two, &f->k13)) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "a,1 in two");
+		stp_put_begin(c);
+		stp_put_str(c, "a,1 in two");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k14);
@@ -195,7 +201,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k18, "b");
 	stp_key_long(&f->k18, 2LL);
 	f->t19 = stp_map_get_long(stp_g_two, &f->k18);
-	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t17), (long long)(f->t19), (long long)(stp_g_s));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t17));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t19));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_s));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

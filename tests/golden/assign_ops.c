@@ -182,7 +182,27 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k16);
 	stp_key_long(&f->k16, 1LL);
 	f->t17 = stp_map_get_long(stp_g_arr, &f->k16);
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld %lld %s %lld %lld\n", (long long)(f->t12), (long long)(f->t13), (long long)(f->t14), (long long)(f->t15), (long long)(f->t17), (long long)(f->l_m), (long long)(f->l_n), f->l_s, (long long)(f->l_a), (long long)(f->l_b));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t12));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t14));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t15));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t17));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_m));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_n));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->l_s);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_a));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_b));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -66,7 +66,15 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	f->t1 = (((int64_t)((stp_g_x) < (4LL))) ^ -1LL);
-	stp_fmt_printf(c, "%lld%lld%lld%lld%lld%lld%lld\n", (long long)(f->t1), (long long)((((strncmp(stp_g_s, "a", STP_MAXSTRINGLEN - 1) < 0)) ^ -1LL)), (long long)(((!(stp_g_x)) ^ -1LL)), (long long)(((((stp_g_x) && (0LL))) ^ -1LL)), (long long)(((((stp_g_x) || (0LL))) ^ -1LL)), (long long)((((int64_t)((stp_g_x) == (3LL))) ^ -1LL)), (long long)(~(stp_g_x)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put_dec(c, (long long)((((strncmp(stp_g_s, "a", STP_MAXSTRINGLEN - 1) < 0)) ^ -1LL)));
+	stp_put_dec(c, (long long)(((!(stp_g_x)) ^ -1LL)));
+	stp_put_dec(c, (long long)(((((stp_g_x) && (0LL))) ^ -1LL)));
+	stp_put_dec(c, (long long)(((((stp_g_x) || (0LL))) ^ -1LL)));
+	stp_put_dec(c, (long long)((((int64_t)((stp_g_x) == (3LL))) ^ -1LL)));
+	stp_put_dec(c, (long long)(~(stp_g_x)));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -44,7 +44,9 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "bom");
+	stp_put_begin(c);
+	stp_put_str(c, "bom");
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -93,7 +93,9 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

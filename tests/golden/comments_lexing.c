@@ -53,7 +53,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_y = (int64_t)((uint64_t)(f->l_x) * (uint64_t)(2LL));
 	(void)(f->l_y);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->l_x), (long long)(f->l_y));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->l_x));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_y));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

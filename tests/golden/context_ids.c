@@ -377,7 +377,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_sid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t3 = stp_fn_ns_pid(c);
 	if (unlikely(c->last_error))
@@ -394,7 +398,17 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t7 = stp_fn_ns_sid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t5));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t6));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t7));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t8 = stp_fn_ns_uid(c);
 	if (unlikely(c->last_error))
@@ -408,7 +422,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_ns_egid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t9));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t11));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

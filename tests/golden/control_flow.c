@@ -133,15 +133,21 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	if ((int64_t)((stp_g_n) > (100LL))) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "big");
+		stp_put_begin(c);
+		stp_put_str(c, "big");
+		stp_put(c, "\n", 1);
 	} else {
 		STP_STMT();
 		if ((int64_t)((stp_g_n) > (10LL))) {
 			STP_STMT();
-			stp_fmt_printf(c, "%s\n", "medium");
+			stp_put_begin(c);
+			stp_put_str(c, "medium");
+			stp_put(c, "\n", 1);
 		} else {
 			STP_STMT();
-			stp_fmt_printf(c, "%s\n", "small");
+			stp_put_begin(c);
+			stp_put_str(c, "small");
+			stp_put(c, "\n", 1);
 		}
 	}
 	{
@@ -156,7 +162,9 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%lld\n", (long long)(stp_g_n));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_n));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

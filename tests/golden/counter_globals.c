@@ -291,7 +291,11 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_g_via_fn = (int64_t)((uint64_t)(stp_g_via_fn) + (uint64_t)(1LL));
 	(void)(stp_g_via_fn);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(stp_g_via_fn), (long long)(stp_g_last));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_via_fn));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_last));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_last);
@@ -326,9 +330,26 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	stp_fmt_printf(c, "hits %lld bytes %lld credit %lld calls %lld\n", (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)), (long long)(stp_counter_read(&stp_g_bytes, &stp_pc_bytes)), (long long)(stp_counter_read(&stp_g_credit, &stp_pc_credit)), (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_put_begin(c);
+	stp_put(c, "hits ", 5);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)));
+	stp_put(c, " bytes ", 7);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_bytes, &stp_pc_bytes)));
+	stp_put(c, " credit ", 8);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_credit, &stp_pc_credit)));
+	stp_put(c, " calls ", 7);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_put(c, "\n", 1);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(stp_g_mixed), (long long)(stp_g_reset), (long long)(stp_g_cleared), (long long)(stp_g_used));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_mixed));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_reset));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_cleared));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_used));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_used);

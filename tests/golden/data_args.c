@@ -107,7 +107,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%llx <- %lld\n", (unsigned long long)(f->t1), (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, " <- ", 4);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -122,7 +126,9 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_symname(c, f->s1, f->t2);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

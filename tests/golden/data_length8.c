@@ -117,7 +117,11 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_key_init(&f->k4);
 		stp_key_str(&f->k4, f->l_k);
 		f->t5 = stp_map_get_long(stp_g_hits, &f->k4);
-		stp_fmt_printf(c, "%s %lld\n", f->s3, (long long)(f->t5));
+		stp_put_begin(c);
+		stp_put_str(c, f->s3);
+		stp_put(c, " ", 1);
+		stp_put_dec(c, (long long)(f->t5));
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:

@@ -97,7 +97,10 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "w1 %llx\n", (unsigned long long)(f->t1));
+	stp_put_begin(c);
+	stp_put(c, "w1 ", 3);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -109,7 +112,10 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "rw1 %llx\n", (unsigned long long)(f->t1));
+	stp_put_begin(c);
+	stp_put(c, "rw1 ", 4);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -121,7 +127,9 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -133,7 +141,9 @@ static void stp_probe_3(struct stp_context *c) {
 	f->t1 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -156,7 +156,14 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_fn_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "pid_max := %lld by %s (%lld)\n", (long long)(f->t1), f->s2, (long long)(f->t3));
+	stp_put_begin(c);
+	stp_put(c, "pid_max := ", 11);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " by ", 4);
+	stp_put_str(c, f->s2);
+	stp_put(c, " (", 2);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, ")\n", 2);
 	goto stp_out;
 stp_out:
 }
@@ -180,7 +187,11 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t2 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s at %llx\n", f->s1, (unsigned long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " at ", 4);
+	stp_put_num(c, (unsigned long long)(f->t2), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

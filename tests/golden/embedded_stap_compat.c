@@ -161,7 +161,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_fn_modern(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s%s%s%lld\n", (long long)(f->t1), " ", f->s2, " ", (long long)(f->t3));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put_str(c, " ");
+	stp_put_str(c, f->s2);
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

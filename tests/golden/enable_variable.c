@@ -74,10 +74,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_long(&f->k4, f->l_disable);
 	if ((int64_t)stp_map_exists(stp_g_a, &f->k4)) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "no");
+		stp_put_begin(c);
+		stp_put_str(c, "no");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%lld%lld\n", (long long)(stp_g_enable), (long long)(f->l_disable));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_enable));
+	stp_put_dec(c, (long long)(f->l_disable));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_enable);

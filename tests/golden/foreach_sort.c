@@ -160,10 +160,14 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%s\n", "");
+	stp_put_begin(c);
+	stp_put_str(c, "");
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
 		goto stp_out;
@@ -175,7 +179,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -188,7 +194,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 1), "foreach over a")))
@@ -201,7 +209,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -214,7 +224,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	f->t25 = 2LL;
@@ -228,7 +240,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	f->t28 = (int64_t)((uint64_t)(1LL) + (uint64_t)(1LL));
@@ -242,7 +256,9 @@ static void stp_probe_0(struct stp_context *c) {
 		STP_STMT();
 		f->l_k = stp_entry_key_long(e, 1);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld ", (long long)(f->l_k));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
@@ -256,7 +272,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
@@ -270,7 +289,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, -1), "foreach over m")))
@@ -284,7 +306,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 1), "foreach over m")))
@@ -298,7 +323,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	f->t39 = 1LL;
@@ -313,7 +341,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_strcpy(f->l_s, stp_entry_key_str(e, 1));
 		f->l_n = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s%lld ", f->l_s, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, 0), "foreach over a")))
@@ -327,7 +358,11 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_k = stp_entry_key_long(e, 1);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, "=", 1);
+		stp_put_dec(c, (long long)(f->l_v));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_a, -1), "foreach over a")))
@@ -341,7 +376,11 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_k = stp_entry_key_long(e, 1);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld=%lld ", (long long)(f->l_k), (long long)(f->l_v));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_k));
+		stp_put(c, "=", 1);
+		stp_put_dec(c, (long long)(f->l_v));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_m, 0), "foreach over m")))
@@ -356,7 +395,13 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_fmt_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put(c, ",", 1);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, "=", 1);
+		stp_put_dec(c, (long long)(f->l_v));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
 	f->t48 = 2LL;
@@ -372,10 +417,18 @@ static void stp_probe_0(struct stp_context *c) {
 		f->l_n = stp_entry_key_long(e, 2);
 		f->l_v = stp_entry_val_long(e);
 		STP_STMT();
-		stp_fmt_printf(c, "%s,%lld=%lld ", f->l_s, (long long)(f->l_n), (long long)(f->l_v));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_s);
+		stp_put(c, ",", 1);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, "=", 1);
+		stp_put_dec(c, (long long)(f->l_v));
+		stp_put(c, " ", 1);
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%s\n", "");
+	stp_put_begin(c);
+	stp_put_str(c, "");
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

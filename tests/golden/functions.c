@@ -141,7 +141,11 @@ static void stp_fn_report(struct stp_context *c, const char *a_what, int64_t a_v
 	stp_strcpy(f->l_what, a_what);
 	f->l_v = a_v;
 	STP_STMT();
-	stp_fmt_printf(c, "%s = %lld\n", f->l_what, (long long)(f->l_v));
+	stp_put_begin(c);
+	stp_put_str(c, f->l_what);
+	stp_put(c, " = ", 3);
+	stp_put_dec(c, (long long)(f->l_v));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -301,7 +305,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 305 "stphwbp_functions.c"
+#line 309 "stphwbp_functions.c"
 	}
 	goto stp_out;
 stp_out:
@@ -361,7 +365,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_shout(c, f->s3, f->s4);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s3);
+	stp_put_begin(c);
+	stp_put_str(c, f->s3);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t5 = stp_fn_is_even(c, 10LL);
 	if (unlikely(c->last_error))

@@ -134,7 +134,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k5);
 	stp_key_long(&f->k5, 5LL);
 	stp_strcpy(f->s6, stp_map_get_str(stp_g_table, &f->k5));
-	stp_fmt_printf(c, "%lld %lld %s %s\n", (long long)(f->t2), (long long)(f->t3), f->s4, f->s6);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s4);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s6);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

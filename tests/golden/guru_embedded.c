@@ -108,7 +108,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_add_one(c, 41LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -80,7 +80,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_low = (-9223372036854775807LL - 1);
 	(void)(f->l_low);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(stp_g_hex), (long long)(stp_g_dec), (long long)(stp_g_max), (long long)(f->l_low));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_hex));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_dec));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(stp_g_max));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->l_low));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -194,7 +194,9 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s wrote pid_max\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " wrote pid_max\n", 15);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_tracing);
@@ -204,7 +206,9 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "watch");
+	stp_put_begin(c);
+	stp_put_str(c, "watch");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -240,7 +244,9 @@ static void stp_probe_4(struct stp_context *c) {
 	}
 	if (!(((stp_g_pred) && (stp_g_armed))))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", "plan B");
+	stp_put_begin(c);
+	stp_put_str(c, "plan B");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_armed);

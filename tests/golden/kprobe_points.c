@@ -463,7 +463,21 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t6 = stp_fn_pointer_arg(c, 4LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s at %#llx: %lld %lld %lld %#llx\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3), (long long)(f->t4), (long long)(f->t5), (unsigned long long)(f->t6));
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " at ", 4);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t2), 16, false);
+	stp_put(c, ": ", 2);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t5));
+	stp_put(c, " ", 1);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t6), 16, false);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t7 = stp_fn_ulong_arg(c, 5LL);
 	if (unlikely(c->last_error))
@@ -480,7 +494,17 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_u64_arg(c, 2LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10), (long long)(f->t11));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t7));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t9));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t11));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t12 = stp_fn_register(c, "rdi");
 	if (unlikely(c->last_error))
@@ -488,7 +512,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_u_register(c, "eax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "rdi=%#llx eax=%lld\n", (unsigned long long)(f->t12), (long long)(f->t13));
+	stp_put_begin(c);
+	stp_put(c, "rdi=", 4);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t12), 16, false);
+	stp_put(c, " eax=", 5);
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_print_regs(c);
 	if (unlikely(c->last_error))
@@ -530,7 +560,9 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_fn_backtrace(c, f->s2);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s\n", f->s2);
+		stp_put_begin(c);
+		stp_put_str(c, f->s2);
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:
@@ -543,7 +575,9 @@ static void stp_probe_3(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -577,7 +611,14 @@ static void stp_probe_6(struct stp_context *c) {
 	f->t3 = stp_fn_register(c, "rax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %#llx %lld\n", f->s1, (unsigned long long)(f->t2), (long long)(f->t3));
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " ", 1);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t2), 16, false);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -586,7 +627,9 @@ stp_out:
 static void stp_probe_7(struct stp_context *c) {
 	struct stp_frame_p7 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%lld calls\n", (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_calls, &stp_pc_calls)));
+	stp_put(c, " calls\n", 7);
 	goto stp_out;
 stp_out:
 }

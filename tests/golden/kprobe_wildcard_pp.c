@@ -106,7 +106,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -124,7 +126,11 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_fn_ppfunc(c, f->s2);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s %s\n", f->s1, f->s2);
+		stp_put_begin(c);
+		stp_put_str(c, f->s1);
+		stp_put(c, " ", 1);
+		stp_put_str(c, f->s2);
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:
@@ -137,7 +143,9 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -93,14 +93,27 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_x = (int64_t)((uint64_t)(2LL) * (uint64_t)((int64_t)((uint64_t)((int64_t)((uint64_t)(1LL) + (uint64_t)(2LL))) + (uint64_t)((int64_t)((uint64_t)(2LL) * (uint64_t)(3LL))))));
 	(void)(f->l_x);
 	STP_STMT();
-	stp_fmt_printf(c, "%s%s\n", "hello, ", "macro");
+	stp_put_begin(c);
+	stp_put_str(c, "hello, ");
+	stp_put_str(c, "macro");
+	stp_put(c, "\n", 1);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %s %lld %lld\n", (long long)(f->l_x), "no args", (long long)((int64_t)((uint64_t)(1LL) * (uint64_t)(1024LL))), (long long)((int64_t)((5000LL) > ((int64_t)((uint64_t)(4LL) * (uint64_t)(1024LL))))));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->l_x));
+	stp_put(c, " ", 1);
+	stp_put_str(c, "no args");
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)((int64_t)((uint64_t)(1LL) * (uint64_t)(1024LL))));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)((int64_t)((5000LL) > ((int64_t)((uint64_t)(4LL) * (uint64_t)(1024LL))))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t1 = stp_fn_scaled(c, 2LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -61,7 +61,10 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "one argument: %s\n", "hello");
+	stp_put_begin(c);
+	stp_put(c, "one argument: ", 14);
+	stp_put_str(c, "hello");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -70,7 +73,9 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "x86_64");
+	stp_put_begin(c);
+	stp_put_str(c, "x86_64");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -84,12 +89,16 @@ static void stp_probe_2(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, sizeof(*f));
-	stp_fmt_printf(c, "%s\n", stp_g_greeting);
+	stp_put_begin(c);
+	stp_put_str(c, stp_g_greeting);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->l_x = 64LL;
 	(void)(f->l_x);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld\n", (long long)(f->l_x));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->l_x));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -63,7 +63,9 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "new kernel");
+	stp_put_begin(c);
+	stp_put_str(c, "new kernel");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -72,7 +74,9 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "pid_max written");
+	stp_put_begin(c);
+	stp_put_str(c, "pid_max written");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -61,9 +61,18 @@ static void stp_probe_0(struct stp_context *c) {
 		return;
 	}
 	memset(f, 0, offsetof(struct stp_frame_p0, s1));
-	stp_fmt_printf(c, "%lld,%s,%s", (long long)(1LL), "a", stp_g_g);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(1LL));
+	stp_put(c, ",", 1);
+	stp_put_str(c, "a");
+	stp_put(c, ",", 1);
+	stp_put_str(c, stp_g_g);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld %% %lld\n", (long long)(-2LL), (long long)(3LL));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(-2LL));
+	stp_put(c, " % ", 3);
+	stp_put_dec(c, (long long)(3LL));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%s\t%lld", "b", (long long)(4LL));
 	stp_strcpy(f->l_x, f->s1);
@@ -71,11 +80,14 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fmt_snprintf(f->s2, STP_MAXSTRINGLEN, "%s%lld\n", f->l_x, (long long)(5LL));
 	stp_strcpy(f->l_y, f->s2);
 	STP_STMT();
-	stp_fmt_printf(c, "%s", f->l_y);
+	stp_put_begin(c);
+	stp_put_str(c, f->l_y);
 	STP_STMT();
 	stp_fmt_snprintf(f->s4, STP_MAXSTRINGLEN, "%s-%s", "p", "q");
 	stp_fmt_snprintf(f->s3, STP_MAXSTRINGLEN, "%lld\"%lld\"%s", (long long)(1LL), (long long)(2LL), f->s4);
-	stp_fmt_printf(c, "%s\n", f->s3);
+	stp_put_begin(c);
+	stp_put_str(c, f->s3);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -41,7 +41,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fmt_snprintf(f->s1, STP_MAXSTRINGLEN, "%0*llx|%*s", (int)clamp_t(long long, 6LL, -1024, 1024), (unsigned long long)(255LL), (int)clamp_t(long long, -5LL, -1024, 1024), "ab");
 	stp_strcpy(f->l_s, f->s1);
 	STP_STMT();
-	stp_fmt_printf(c, "%s\n", f->l_s);
+	stp_put_begin(c);
+	stp_put_str(c, f->l_s);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

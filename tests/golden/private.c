@@ -77,7 +77,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t2 = stp_fn_bump(c, 3LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t1), " ", (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_counter);

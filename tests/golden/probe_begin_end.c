@@ -114,7 +114,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_started = 1LL;
 	(void)(stp_g_started);
 	STP_STMT();
-	stp_fmt_printf(c, "%s\n", "begin");
+	stp_put_begin(c);
+	stp_put_str(c, "begin");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_started);
@@ -124,7 +126,9 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "early begin");
+	stp_put_begin(c);
+	stp_put_str(c, "early begin");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -133,7 +137,9 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "late begin");
+	stp_put_begin(c);
+	stp_put_str(c, "late begin");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -146,7 +152,10 @@ static void stp_probe_3(struct stp_context *c) {
 		stp_count_skipped();
 		return;
 	}
-	stp_fmt_printf(c, "%s%lld\n", "end, started=", (long long)(stp_g_started));
+	stp_put_begin(c);
+	stp_put_str(c, "end, started=");
+	stp_put_dec(c, (long long)(stp_g_started));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_started);
@@ -156,7 +165,9 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "late end");
+	stp_put_begin(c);
+	stp_put_str(c, "late end");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -165,7 +176,9 @@ stp_out:
 static void stp_probe_5(struct stp_context *c) {
 	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "never runs");
+	stp_put_begin(c);
+	stp_put_str(c, "never runs");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -177,7 +190,9 @@ static void stp_probe_6(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -192,7 +207,9 @@ static void stp_probe_7(struct stp_context *c) {
 	}
 	if (!((int64_t)((stp_g_started) == (0LL))))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", "conditional");
+	stp_put_begin(c);
+	stp_put_str(c, "conditional");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_started);

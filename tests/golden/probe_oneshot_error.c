@@ -59,7 +59,9 @@ static void __maybe_unused stp_probe_6(struct stp_context *c);
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "end(2)");
+	stp_put_begin(c);
+	stp_put_str(c, "end(2)");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -68,7 +70,9 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "error(1)");
+	stp_put_begin(c);
+	stp_put_str(c, "error(1)");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -77,7 +81,9 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "error");
+	stp_put_begin(c);
+	stp_put_str(c, "error");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -86,7 +92,9 @@ stp_out:
 static void stp_probe_3(struct stp_context *c) {
 	struct stp_frame_p3 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "oneshot");
+	stp_put_begin(c);
+	stp_put_str(c, "oneshot");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -95,7 +103,9 @@ stp_out:
 static void stp_probe_4(struct stp_context *c) {
 	struct stp_frame_p4 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "begin(-3)");
+	stp_put_begin(c);
+	stp_put_str(c, "begin(-3)");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -104,7 +114,9 @@ stp_out:
 static void stp_probe_5(struct stp_context *c) {
 	struct stp_frame_p5 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "end(-1)");
+	stp_put_begin(c);
+	stp_put_str(c, "end(-1)");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -113,7 +125,9 @@ stp_out:
 static void stp_probe_6(struct stp_context *c) {
 	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "never");
+	stp_put_begin(c);
+	stp_put_str(c, "never");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -192,7 +192,9 @@ stp_out:
 static void stp_probe_10(struct stp_context *c) {
 	struct stp_frame_p10 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%lld ticks\n", (long long)(stp_counter_read(&stp_g_ticks, &stp_pc_ticks)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_ticks, &stp_pc_ticks)));
+	stp_put(c, " ticks\n", 7);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -476,7 +476,12 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kind(c, f->s4, "ab");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s%s%s%s\n", f->s1, f->s2, f->s3, f->s4);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put_str(c, f->s2);
+	stp_put_str(c, f->s3);
+	stp_put_str(c, f->s4);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_execname(c, f->s5);
 	if (unlikely(c->last_error))
@@ -502,7 +507,12 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t12 = f->l_z;
 	f->t13 = stp_regex_match(c, &stp_re_3, "");
 	f->t14 = stp_regex_match(c, &stp_re_4, "tab\there");
-	stp_fmt_printf(c, "%lld%lld%lld%lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13), (long long)(f->t14));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t11));
+	stp_put_dec(c, (long long)(f->t12));
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put_dec(c, (long long)(f->t14));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

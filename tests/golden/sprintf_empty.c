@@ -65,7 +65,10 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_strcpy(f->s2, f->s3);
 	stp_strcat(f->s2, "]");
 	stp_fmt_snprintf(f->s6, STP_MAXSTRINGLEN, "%s", "");
-	stp_fmt_printf(c, "%s%s\n", f->s2, f->s6);
+	stp_put_begin(c);
+	stp_put_str(c, f->s2);
+	stp_put_str(c, f->s6);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -259,7 +259,18 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t8 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_AVG, "stats.stp:21:21");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "count %lld sum %lld min %lld max %lld avg %lld\n", (long long)(f->t4), (long long)(f->t5), (long long)(f->t6), (long long)(f->t7), (long long)(f->t8));
+	stp_put_begin(c);
+	stp_put(c, "count ", 6);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, " sum ", 5);
+	stp_put_dec(c, (long long)(f->t5));
+	stp_put(c, " min ", 5);
+	stp_put_dec(c, (long long)(f->t6));
+	stp_put(c, " max ", 5);
+	stp_put_dec(c, (long long)(f->t7));
+	stp_put(c, " avg ", 5);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t9 = stp_stat_extract(c, stp_g_lat, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:11");
 	if (unlikely(c->last_error))
@@ -267,7 +278,11 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t10 = stp_stat_extract(c, stp_g_spread, 0, STP_STAT_GET_VARIANCE, "stats.stp:22:32");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t9), " ", (long long)(f->t10));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t9));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	if (stp_stat_print(c, stp_g_sizes, 0, false, "stats.stp:23:3"))
 		goto stp_out;
@@ -281,7 +296,10 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t12 = stp_stat_bucket(c, stp_g_sizes, 0, 0LL, "stats.stp:25:49");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "bucket %lld\n", (long long)((int64_t)((uint64_t)(f->t11) + (uint64_t)(f->t12))));
+	stp_put_begin(c);
+	stp_put(c, "bucket ", 7);
+	stp_put_dec(c, (long long)((int64_t)((uint64_t)(f->t11) + (uint64_t)(f->t12))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t13 = stp_stat_extract(c, stp_g_delays, 0, STP_STAT_GET_COUNT, "stats.stp:26:7");
 	if (unlikely(c->last_error))
@@ -297,7 +315,9 @@ static void stp_probe_2(struct stp_context *c) {
 		f->t16 = stp_stat_bucket(c, stp_g_delays, 0, f->t15, "stats.stp:26:35");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%lld\n", (long long)(f->t16));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->t16));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	f->l_b = 0LL;
@@ -312,7 +332,9 @@ static void stp_probe_2(struct stp_context *c) {
 			goto stp_out;
 		if (f->t18) {
 			STP_STMT();
-			stp_fmt_printf(c, "%lld ", (long long)(f->l_b));
+			stp_put_begin(c);
+			stp_put_dec(c, (long long)(f->l_b));
+			stp_put(c, " ", 1);
 		}
 		f->t19 = f->l_b++;
 	}
@@ -333,7 +355,11 @@ static void stp_probe_2(struct stp_context *c) {
 	} else {
 		f->t22 = -1LL;
 	}
-	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t20), " ", (long long)(f->t22));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t20));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(f->t22));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_delays);

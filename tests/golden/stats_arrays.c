@@ -234,7 +234,17 @@ static void stp_probe_1(struct stp_context *c) {
 		f->t11 = stp_stat_extract_key(c, stp_g_bytes, stp_gstat_bytes, &f->k10, STP_STAT_GET_AVG, "stats_arrays.stp:14:34");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%s/%lld: %lld writes, sum %lld, avg %lld\n", f->s4, (long long)(f->t5), (long long)(f->t7), (long long)(f->t9), (long long)(f->t11));
+		stp_put_begin(c);
+		stp_put_str(c, f->s4);
+		stp_put(c, "/", 1);
+		stp_put_dec(c, (long long)(f->t5));
+		stp_put(c, ": ", 2);
+		stp_put_dec(c, (long long)(f->t7));
+		stp_put(c, " writes, sum ", 13);
+		stp_put_dec(c, (long long)(f->t9));
+		stp_put(c, ", avg ", 6);
+		stp_put_dec(c, (long long)(f->t11));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_sort_work(stp_g_bytes, 1), "foreach over bytes")))
@@ -248,7 +258,11 @@ static void stp_probe_1(struct stp_context *c) {
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 1));
 		f->l_c = stp_entry_key_long(e, 2);
 		STP_STMT();
-		stp_fmt_printf(c, "%s on %lld\n", f->l_name, (long long)(f->l_c));
+		stp_put_begin(c);
+		stp_put_str(c, f->l_name);
+		stp_put(c, " on ", 4);
+		stp_put_dec(c, (long long)(f->l_c));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_stat_sort_work(stp_g_lat), "foreach over lat")))
@@ -271,7 +285,11 @@ static void stp_probe_1(struct stp_context *c) {
 		f->t18 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k17, STP_STAT_GET_MAX, "stats_arrays.stp:18:22");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t16), ": ", (long long)(f->t18));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->t16));
+		stp_put_str(c, ": ");
+		stp_put_dec(c, (long long)(f->t18));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k19);
@@ -300,7 +318,11 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t25 = stp_stat_extract_key(c, stp_g_lat, stp_gstat_lat, &f->k24, STP_STAT_GET_COUNT, "stats_arrays.stp:22:55");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s%lld\n", (long long)(f->t23), " ", (long long)(f->t25));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t23));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(f->t25));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_bytes), "delete bytes")))
 		goto stp_out;

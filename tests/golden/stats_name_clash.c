@@ -127,7 +127,9 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t5 = stp_stat_extract(c, stp_g_s, 0, STP_STAT_GET_COUNT, "stats_name_clash.stp:6:59");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)((int64_t)((uint64_t)(f->t4) + (uint64_t)(f->t5))));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)((int64_t)((uint64_t)(f->t4) + (uint64_t)(f->t5))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

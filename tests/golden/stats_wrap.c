@@ -123,7 +123,13 @@ static void stp_probe_0(struct stp_context *c) {
 		f->t12 = stp_stat_extract_key(c, stp_g_a, stp_gstat_a, &f->k11, STP_STAT_GET_SUM, "stats_wrap.stp:4:70");
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%lld: count %lld sum %lld\n", (long long)(f->t8), (long long)(f->t10), (long long)(f->t12));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->t8));
+		stp_put(c, ": count ", 8);
+		stp_put_dec(c, (long long)(f->t10));
+		stp_put(c, " sum ", 5);
+		stp_put_dec(c, (long long)(f->t12));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k13);
@@ -131,7 +137,10 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t14 = stp_stat_extract_key(c, stp_g_b, stp_gstat_b, &f->k13, STP_STAT_GET_COUNT, "stats_wrap.stp:5:24");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "b has %lld\n", (long long)(f->t14));
+	stp_put_begin(c);
+	stp_put(c, "b has ", 6);
+	stp_put_dec(c, (long long)(f->t14));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

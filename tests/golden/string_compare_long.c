@@ -60,7 +60,11 @@ static void stp_probe_0(struct stp_context *c) {
 	STP_STMT();
 	f->t1 = (strncmp(stp_g_s, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", STP_MAXSTRINGLEN - 1) == 0);
 	f->t2 = (strncmp(stp_g_s, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy", STP_MAXSTRINGLEN - 1) == 0);
-	stp_fmt_printf(c, "%lld%lld%lld\n", (long long)(f->t1), (long long)(f->t2), (long long)((strncmp(stp_g_s, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", STP_MAXSTRINGLEN - 1) < 0)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put_dec(c, (long long)((strncmp(stp_g_s, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", STP_MAXSTRINGLEN - 1) < 0)));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

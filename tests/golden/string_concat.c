@@ -108,7 +108,12 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	if (unlikely(stp_hit_disabled(c)))
 		goto stp_out;
-	stp_fmt_printf(c, "a=%s n=%lld\n", stp_g_a, (long long)(1LL));
+	stp_put_begin(c);
+	stp_put(c, "a=", 2);
+	stp_put_str(c, stp_g_a);
+	stp_put(c, " n=", 3);
+	stp_put_dec(c, (long long)(1LL));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_a);
@@ -124,7 +129,9 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_regex_match(c, &stp_re_0, f->l_s);
 	if (f->t1) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "matched pqr");
+		stp_put_begin(c);
+		stp_put_str(c, "matched pqr");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_strcpy(f->l_s, "one");

@@ -151,7 +151,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symname(c, f->s3, f->t4);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %lld %s\n", f->s1, (long long)(f->t2), f->s3);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s3);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_print_backtrace(c);
 	if (unlikely(c->last_error))

@@ -138,12 +138,18 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t4 = stp_fn_MINOR(c, f->t3);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld:%lld\n", (long long)(f->t2), (long long)(f->t4));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, ":", 1);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t5 = stp_fn_uaddr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)((int64_t)((f->t5) == (0LL))));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)((int64_t)((f->t5) == (0LL))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -548,7 +548,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t3 = stp_fn_tid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_execname(c, f->s4);
 	if (unlikely(c->last_error))
@@ -556,7 +562,11 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_pp(c, f->s5);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s\n", f->s4, f->s5);
+	stp_put_begin(c);
+	stp_put_str(c, f->s4);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s5);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t6 = stp_fn_gettimeofday_s(c);
 	if (unlikely(c->last_error))
@@ -570,7 +580,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t9 = stp_fn_gettimeofday_ns(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t6));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t7));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t9));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t10 = stp_fn_jiffies(c);
 	if (unlikely(c->last_error))
@@ -578,7 +596,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t11 = stp_fn_target(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t10), (long long)(f->t11));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t11));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t12 = stp_fn_isinstr(c, "haystack", "st");
 	if (unlikely(c->last_error))
@@ -586,12 +608,18 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_strlen(c, "four");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t12), (long long)(f->t13));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t12));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_substr(c, f->s14, "substring", 3LL, 3LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s14);
+	stp_put_begin(c);
+	stp_put_str(c, f->s14);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t15 = stp_fn_symbol_address(c, "pid_max");
 	if (unlikely(c->last_error))
@@ -603,7 +631,11 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symname(c, f->s17, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%llx %s\n", (unsigned long long)(f->t16), f->s17);
+	stp_put_begin(c);
+	stp_put_num(c, (unsigned long long)(f->t16), 16, false);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s17);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t18 = stp_fn_kernel_char(c, f->l_a);
 	if (unlikely(c->last_error))
@@ -617,7 +649,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t21 = stp_fn_kernel_long(c, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t18), (long long)(f->t19), (long long)(f->t20), (long long)(f->t21));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t18));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t19));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t20));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t21));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t23 = stp_fn_symbol_address(c, "linux_banner");
 	if (unlikely(c->last_error))
@@ -625,7 +665,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kernel_string(c, f->s22, f->t23);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s22);
+	stp_put_begin(c);
+	stp_put_str(c, f->s22);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_print_backtrace(c);
 	if (unlikely(c->last_error))

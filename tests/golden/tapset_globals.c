@@ -1593,7 +1593,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t4 = stp_fn_read_stopwatch_s(c, "w");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t1), (long long)(f->t2), (long long)(f->t3), (long long)(f->t4));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_qsq_start(c, "q");
 	if (unlikely(c->last_error))
@@ -1634,7 +1642,9 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t10 = stp_fn_target_set_pid(c, f->t9);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t10));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_target_set_report(c);
 	if (unlikely(c->last_error))
@@ -1675,14 +1685,21 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_init(&f->k22);
 	stp_key_long(&f->k22, f->t21);
 	stp_strcpy(f->s23, stp_map_get_str(stp_g___this_var3, &f->k22));
-	stp_fmt_printf(c, "%lld%s\n", (long long)(f->t20), f->s23);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t20));
+	stp_put_str(c, f->s23);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	if (0LL) {
 		STP_STMT();
-		stp_fmt_printf(c, "%lld\n", (long long)(0LL));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(0LL));
+		stp_put(c, "\n", 1);
 	} else {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "no $skb");
+		stp_put_begin(c);
+		stp_put_str(c, "no $skb");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	if (0LL) {
@@ -1692,12 +1709,24 @@ static void stp_probe_0(struct stp_context *c) {
 		}
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%lld%s%lld%s%lld\n", (long long)(((0LL) && (0LL))), " ", (long long)(((!(0LL)) || (0LL))), " ", (long long)(1LL));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(((0LL) && (0LL))));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(((!(0LL)) || (0LL))));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(1LL));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t24 = stp_fn_vm_fault_contains(c, 4LL, stp_g_VM_FAULT_MAJOR);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s%lld%s%lld\n", (long long)(f->t24), " ", (long long)(stp_g_VM_FAULT_ERROR), " ", (long long)(stp_g_FAULT_FLAG_WRITE));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t24));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(stp_g_VM_FAULT_ERROR));
+	stp_put_str(c, " ");
+	stp_put_dec(c, (long long)(stp_g_FAULT_FLAG_WRITE));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

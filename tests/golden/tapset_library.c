@@ -2529,9 +2529,11 @@ static void stp_fn_ansi_clear_screen(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[1;1H");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[1;1H");
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[J");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[J");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2549,7 +2551,10 @@ static void stp_fn_ansi_set_color_1(struct stp_context *c, int64_t a_fg) {
 	memset(f, 0, sizeof(*f));
 	f->l_fg = a_fg;
 	STP_STMT();
-	stp_fmt_printf(c, "\033[%lldm", (long long)(f->l_fg));
+	stp_put_begin(c);
+	stp_put(c, "\033[", 2);
+	stp_put_dec(c, (long long)(f->l_fg));
+	stp_put(c, "m", 1);
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2568,7 +2573,12 @@ static void stp_fn_ansi_set_color_2(struct stp_context *c, int64_t a_fg, int64_t
 	f->l_fg = a_fg;
 	f->l_bg = a_bg;
 	STP_STMT();
-	stp_fmt_printf(c, "\033[%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg));
+	stp_put_begin(c);
+	stp_put(c, "\033[", 2);
+	stp_put_dec(c, (long long)(f->l_bg));
+	stp_put(c, ";", 1);
+	stp_put_dec(c, (long long)(f->l_fg));
+	stp_put(c, "m", 1);
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2590,7 +2600,14 @@ static void stp_fn_ansi_set_color_3(struct stp_context *c, int64_t a_fg, int64_t
 	STP_STMT();
 	if (f->l_attr) {
 		STP_STMT();
-		stp_fmt_printf(c, "\033[%lld;%lld;%lldm", (long long)(f->l_bg), (long long)(f->l_fg), (long long)(f->l_attr));
+		stp_put_begin(c);
+		stp_put(c, "\033[", 2);
+		stp_put_dec(c, (long long)(f->l_bg));
+		stp_put(c, ";", 1);
+		stp_put_dec(c, (long long)(f->l_fg));
+		stp_put(c, ";", 1);
+		stp_put_dec(c, (long long)(f->l_attr));
+		stp_put(c, "m", 1);
 	} else {
 		STP_STMT();
 		stp_fn_ansi_set_color_2(c, f->l_fg, f->l_bg);
@@ -2656,7 +2673,8 @@ static void stp_fn_ansi_reset_color(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[0;0m");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[0;0m");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2673,7 +2691,8 @@ static void stp_fn_ansi_new_line(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\n");
+	stp_put_begin(c);
+	stp_put_str(c, "\n");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2692,7 +2711,12 @@ static void stp_fn_ansi_cursor_move(struct stp_context *c, int64_t a_x, int64_t 
 	f->l_x = a_x;
 	f->l_y = a_y;
 	STP_STMT();
-	stp_fmt_printf(c, "\033[%lld;%lldH", (long long)(f->l_y), (long long)(f->l_x));
+	stp_put_begin(c);
+	stp_put(c, "\033[", 2);
+	stp_put_dec(c, (long long)(f->l_y));
+	stp_put(c, ";", 1);
+	stp_put_dec(c, (long long)(f->l_x));
+	stp_put(c, "H", 1);
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2709,7 +2733,8 @@ static void stp_fn_ansi_cursor_hide(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[>5I");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[>5I");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2726,7 +2751,8 @@ static void stp_fn_ansi_cursor_show(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[>5h");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[>5h");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2743,7 +2769,8 @@ static void stp_fn_ansi_cursor_save(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[s");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[s");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2760,7 +2787,8 @@ static void stp_fn_ansi_cursor_restore(struct stp_context *c) {
 	f = stp_frame(c);
 	memset(f, 0, sizeof(*f));
 	STP_STMT();
-	stp_fmt_printf(c, "%s", "\033[u");
+	stp_put_begin(c);
+	stp_put_str(c, "\033[u");
 	goto stp_out;
 stp_out:
 	c->nesting--;
@@ -2775,7 +2803,7 @@ static void stp_fn_log(struct stp_context *c, const char *a_msg) {
  /* context: any */
 	stp_print(CONTEXT, STAP_ARG_msg, strlen(STAP_ARG_msg));
 	stp_print(CONTEXT, "\n", 1);
-#line 2779 "stphwbp_tapset_library.c"
+#line 2807 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2791,7 +2819,7 @@ static void stp_fn_warn(struct stp_context *c, const char *a_msg) {
 #line 12 "<tapset>/control.stp"
  /* context: any */
 	stp_warn(CONTEXT, STAP_ARG_msg);
-#line 2795 "stphwbp_tapset_library.c"
+#line 2823 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2807,7 +2835,7 @@ static void stp_fn_system(struct stp_context *c, const char *a_cmd) {
 #line 25 "<tapset>/control.stp"
  /* context: any */
 	stp_system(CONTEXT, STAP_ARG_cmd);
-#line 2811 "stphwbp_tapset_library.c"
+#line 2839 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2869,7 +2897,7 @@ static void stp_fn_exit(struct stp_context *c) {
 #line 3 "<tapset>/control.stp"
  /* context: any */
 	stp_request_exit();
-#line 2873 "stphwbp_tapset_library.c"
+#line 2901 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2884,7 +2912,7 @@ static void stp_fn_error(struct stp_context *c, const char *a_msg) {
 #line 7 "<tapset>/control.stp"
  /* context: any */ /* pragma:near: placed at the call */
 	STAP_ERROR("%s", STAP_ARG_msg);
-#line 2888 "stphwbp_tapset_library.c"
+#line 2916 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2909,7 +2937,7 @@ static int64_t stp_fn___kernel_string_faults(struct stp_context *c, int64_t a_ad
 			break;
 		}
 	}
-#line 2913 "stphwbp_tapset_library.c"
+#line 2941 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2927,7 +2955,7 @@ static void stp_fn_kernel_string_1(struct stp_context *c, char *rv, int64_t a_ad
 #line 20 "<tapset>/memory.stp"
  /* context: any */
 	stp_read_kernel_string(CONTEXT, STAP_RETVALUE, (unsigned long)STAP_ARG_addr);
-#line 2931 "stphwbp_tapset_library.c"
+#line 2959 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -2976,7 +3004,7 @@ static void stp_fn_user_string_n_warn(struct stp_context *c, char *rv, int64_t a
 		stp_warn(CONTEXT, STAP_RETVALUE);
 		strscpy(STAP_RETVALUE, STAP_ARG_warn_msg, MAXSTRINGLEN);
 	}
-#line 2980 "stphwbp_tapset_library.c"
+#line 3008 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -3020,7 +3048,7 @@ static int64_t stp_fn_gettimeofday_ns(struct stp_context *c) {
 #line 4 "<tapset>/time.stp"
  /* context: any */
 	STAP_RETVALUE = ktime_get_real_fast_ns();
-#line 3024 "stphwbp_tapset_library.c"
+#line 3052 "stphwbp_tapset_library.c"
 	}
 	goto stp_out;
 stp_out:
@@ -3048,7 +3076,17 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_tz_name(c, f->s5);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s|%s|%s|%lld|%s\n", f->s1, f->s2, f->s3, (long long)(f->t4), f->s5);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s2);
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s3);
+	stp_put(c, "|", 1);
+	stp_put_dec(c, (long long)(f->t4));
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s5);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t6 = stp_fn_local_clock_ns(c);
 	if (unlikely(c->last_error))
@@ -3065,7 +3103,17 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t10 = stp_fn_get_cycles(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t6), (long long)(f->t7), (long long)(f->t8), (long long)(f->t9), (long long)(f->t10));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t6));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t7));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t9));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t11 = stp_fn_HZ(c);
 	if (unlikely(c->last_error))
@@ -3076,7 +3124,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t13 = stp_fn_jiffies(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t11), (long long)(f->t12), (long long)(f->t13));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t11));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t12));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t14 = stp_fn_ppid(c);
 	if (unlikely(c->last_error))
@@ -3096,7 +3150,19 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t19 = stp_fn_stp_pid(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t14), (long long)(f->t15), (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t14));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t15));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t16));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t17));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t18));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t19));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_pexecname(c, f->s20);
 	if (unlikely(c->last_error))
@@ -3110,7 +3176,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_cmdline_args(c, f->s23, 1LL, -1LL, ",");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s %s\n", f->s20, f->s21, f->s22, f->s23);
+	stp_put_begin(c);
+	stp_put_str(c, f->s20);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s21);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s22);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s23);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t24 = stp_fn_task_current(c);
 	if (unlikely(c->last_error))
@@ -3130,7 +3204,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_task_execname(c, f->s28, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %s\n", (long long)(f->t25), (long long)(f->t26), (long long)(f->t27), f->s28);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t25));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t26));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t27));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s28);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t29 = stp_fn_task_state(c, f->l_t);
 	if (unlikely(c->last_error))
@@ -3144,7 +3226,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t32 = stp_fn_task_nice(c, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t29), (long long)(f->t30), (long long)(f->t31), (long long)(f->t32));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t29));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t30));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t31));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t32));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t33 = stp_fn_task_uid(c, f->l_t);
 	if (unlikely(c->last_error))
@@ -3158,7 +3248,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t36 = stp_fn_task_egid(c, f->l_t);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t33), (long long)(f->t34), (long long)(f->t35), (long long)(f->t36));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t33));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t34));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t35));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t36));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t37 = stp_fn_pid2task(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3169,7 +3267,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_env_var(c, f->s39, "PATH");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %s %s\n", (long long)(f->t37), f->s38, f->s39);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t37));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s38);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s39);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t40 = stp_fn_stringat(c, "abc", 1LL);
 	if (unlikely(c->last_error))
@@ -3186,7 +3290,17 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t44 = stp_fn_isdigit(c, "7");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %s %lld %lld\n", (long long)(f->t40), (long long)(f->t41), f->s42, (long long)(f->t43), (long long)(f->t44));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t40));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t41));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s42);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t43));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t44));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_tokenize_2(c, f->s45, "a b", " ");
 	if (unlikely(c->last_error))
@@ -3197,7 +3311,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_tokenize_1(c, f->s47, " ");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s\n", f->s45, f->s46, f->s47);
+	stp_put_begin(c);
+	stp_put_str(c, f->s45);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s46);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s47);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_text_str(c, f->s48, "a\nb");
 	if (unlikely(c->last_error))
@@ -3208,11 +3328,19 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_string_quoted(c, f->s50, "q");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s\n", f->s48, f->s49, f->s50);
+	stp_put_begin(c);
+	stp_put_str(c, f->s48);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s49);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s50);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fmt_snprintf(f->s51, STP_MAXSTRINGLEN, "%s%lld", "a", (long long)(1LL));
 	stp_fmt_snprintf(f->s52, STP_MAXSTRINGLEN, "%lld\n", (long long)(2LL));
-	stp_fmt_printf(c, "%s%s", f->s51, f->s52);
+	stp_put_begin(c);
+	stp_put_str(c, f->s51);
+	stp_put_str(c, f->s52);
 	STP_STMT();
 	stp_fn_thread_indent(c, f->s53, 1LL);
 	if (unlikely(c->last_error))
@@ -3220,7 +3348,11 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_indent(c, f->s54, -1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s|%s\n", f->s53, f->s54);
+	stp_put_begin(c);
+	stp_put_str(c, f->s53);
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s54);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_user_string_1(c, f->s55, 0LL);
 	if (unlikely(c->last_error))
@@ -3234,7 +3366,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_user_string_n_3(c, f->s58, 0LL, 4LL, "e");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s %s\n", f->s55, f->s56, f->s57, f->s58);
+	stp_put_begin(c);
+	stp_put_str(c, f->s55);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s56);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s57);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s58);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_user_string2(c, f->s59, 0LL, "e");
 	if (unlikely(c->last_error))
@@ -3248,7 +3388,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_user_string_n_quoted(c, f->s62, 0LL, 4LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s %s\n", f->s59, f->s60, f->s61, f->s62);
+	stp_put_begin(c);
+	stp_put_str(c, f->s59);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s60);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s61);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s62);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t63 = stp_fn_user_char(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3265,7 +3413,17 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t67 = stp_fn_user_ulong(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t63), (long long)(f->t64), (long long)(f->t65), (long long)(f->t66), (long long)(f->t67));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t63));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t64));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t65));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t66));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t67));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t68 = stp_fn_user_int8(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3279,7 +3437,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t71 = stp_fn_user_uint64(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t68), (long long)(f->t69), (long long)(f->t70), (long long)(f->t71));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t68));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t69));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t70));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t71));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t72 = stp_fn_user_char_warn(c, 0LL);
 	if (unlikely(c->last_error))
@@ -3290,7 +3456,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t74 = stp_fn_user_ushort_error(c, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld\n", (long long)(f->t72), (long long)(f->t73), (long long)(f->t74));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t72));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t73));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t74));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t75 = stp_fn_symbol_address(c, "pid_max");
 	if (unlikely(c->last_error))
@@ -3310,7 +3482,15 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_kernel_string_quoted(c, f->s79, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %s %s %s\n", (long long)(f->t76), f->s77, f->s78, f->s79);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t76));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s77);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s78);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s79);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t80 = stp_fn_atomic_read(c, f->l_a);
 	if (unlikely(c->last_error))
@@ -3318,7 +3498,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t81 = stp_fn_atomic_long_read(c, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t80), (long long)(f->t81));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t80));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t81));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_errno_str(c, f->s82, -2LL);
 	if (unlikely(c->last_error))
@@ -3329,7 +3513,13 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t84 = stp_fn_randint(c, 10LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %lld %lld\n", f->s82, (long long)(f->t83), (long long)(f->t84));
+	stp_put_begin(c);
+	stp_put_str(c, f->s82);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t83));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t84));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t85 = stp_fn_htons(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3349,7 +3539,19 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t90 = stp_fn_ntohll(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld %lld\n", (long long)(f->t85), (long long)(f->t86), (long long)(f->t87), (long long)(f->t88), (long long)(f->t89), (long long)(f->t90));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t85));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t86));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t87));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t88));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t89));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t90));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t91 = stp_fn_MAJOR(c, 1LL);
 	if (unlikely(c->last_error))
@@ -3363,7 +3565,15 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t94 = stp_fn_mem_page_size(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld\n", (long long)(f->t91), (long long)(f->t92), (long long)(f->t93), (long long)(f->t94));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t91));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t92));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t93));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t94));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_module_name(c, f->s95);
 	if (unlikely(c->last_error))
@@ -3380,7 +3590,17 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_symdata(c, f->s99, f->l_a);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %lld %lld %s %s\n", f->s95, (long long)(f->t96), (long long)(f->t97), f->s98, f->s99);
+	stp_put_begin(c);
+	stp_put_str(c, f->s95);
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t96));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t97));
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s98);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s99);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_backtrace(c, f->s100);
 	if (unlikely(c->last_error))
@@ -3404,7 +3624,13 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_sprint_syms(c, f->s104, f->s105);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s\n", f->s101, f->s103, f->s104);
+	stp_put_begin(c);
+	stp_put_str(c, f->s101);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s103);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s104);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_backtrace(c, f->s106);
 	if (unlikely(c->last_error))

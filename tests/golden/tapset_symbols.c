@@ -1737,7 +1737,13 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_usymname(c, f->s7, f->t8);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s\n", f->s3, f->s5, f->s7);
+	stp_put_begin(c);
+	stp_put_str(c, f->s3);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s5);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s7);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t10 = stp_fn_uaddr(c);
 	if (unlikely(c->last_error))
@@ -1754,7 +1760,13 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_ubacktrace(c, f->s13);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s|%s|%s\n", f->s9, f->s11, f->s13);
+	stp_put_begin(c);
+	stp_put_str(c, f->s9);
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s11);
+	stp_put(c, "|", 1);
+	stp_put_str(c, f->s13);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_print_ubacktrace(c);
 	if (unlikely(c->last_error))
@@ -1763,7 +1775,8 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_ubacktrace(c, f->s14);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s", f->s14);
+	stp_put_begin(c);
+	stp_put_str(c, f->s14);
 	STP_STMT();
 	stp_fn_print_ubacktrace_brief(c);
 	if (unlikely(c->last_error))
@@ -1782,7 +1795,8 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_ustack(c, f->s16, f->s17);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s", f->s16);
+	stp_put_begin(c);
+	stp_put_str(c, f->s16);
 	STP_STMT();
 	stp_fn_ubacktrace(c, f->s18);
 	if (unlikely(c->last_error))
@@ -1797,12 +1811,15 @@ static void stp_probe_1(struct stp_context *c) {
 	stp_fn_sprint_usyms(c, f->s19, f->s20);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s", f->s19);
+	stp_put_begin(c);
+	stp_put_str(c, f->s19);
 	STP_STMT();
 	stp_fn_proc_mem_string_0(c, f->s21);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s21);
+	stp_put_begin(c);
+	stp_put_str(c, f->s21);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
@@ -1834,7 +1851,15 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_symline(c, f->s6, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %s %s %s\n", f->s1, f->s3, f->s5, f->s6);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s3);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s5);
+	stp_put(c, " ", 1);
+	stp_put_str(c, f->s6);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t7 = stp_fn_symbol_address(c, "jiffies_64");
 	if (unlikely(c->last_error))
@@ -1842,7 +1867,10 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t8 = stp_fn_addr_to_node(c, f->t7);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "node %lld\n", (long long)(f->t8));
+	stp_put_begin(c);
+	stp_put(c, "node ", 5);
+	stp_put_dec(c, (long long)(f->t8));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->l_t = 0LL;
 	(void)(f->l_t);
@@ -1854,11 +1882,14 @@ static void stp_probe_2(struct stp_context *c) {
 		f->t10 = stp_fn_vm_fault_contains(c, 1028LL, f->l_t);
 		if (unlikely(c->last_error))
 			goto stp_out;
-		stp_fmt_printf(c, "%lld", (long long)(f->t10));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->t10));
 		f->t11 = f->l_t++;
 	}
 	STP_STMT();
-	stp_fmt_printf(c, "%s\n", "");
+	stp_put_begin(c);
+	stp_put_str(c, "");
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t13 = stp_fn_target(c);
 	if (unlikely(c->last_error))
@@ -1869,7 +1900,9 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pstrace(c, f->s12, f->t14);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s12);
+	stp_put_begin(c);
+	stp_put_str(c, f->s12);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t15 = stp_fn_target(c);
 	if (unlikely(c->last_error))
@@ -1892,7 +1925,17 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t20 = stp_fn_proc_mem_data_0(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t16), (long long)(f->t17), (long long)(f->t18), (long long)(f->t19), (long long)(f->t20));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t16));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t17));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t18));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t19));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t20));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t21 = stp_fn_proc_mem_size_1(c, f->l_p);
 	if (unlikely(c->last_error))
@@ -1909,7 +1952,17 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t25 = stp_fn_proc_mem_data_1(c, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t21), (long long)(f->t22), (long long)(f->t23), (long long)(f->t24), (long long)(f->t25));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t21));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t22));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t23));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t24));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t25));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	f->t26 = stp_fn_proc_mem_size_pid(c, f->l_p);
 	if (unlikely(c->last_error))
@@ -1926,7 +1979,17 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t30 = stp_fn_proc_mem_data_pid(c, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld %lld %lld %lld\n", (long long)(f->t26), (long long)(f->t27), (long long)(f->t28), (long long)(f->t29), (long long)(f->t30));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t26));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t27));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t28));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t29));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)(f->t30));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_proc_mem_string_1(c, f->s31, f->l_p);
 	if (unlikely(c->last_error))
@@ -1934,7 +1997,10 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_proc_mem_string_pid(c, f->s32, f->l_p);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s%s\n", f->s31, f->s32);
+	stp_put_begin(c);
+	stp_put_str(c, f->s31);
+	stp_put_str(c, f->s32);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_bytes_to_string(c, f->s33, 1023LL);
 	if (unlikely(c->last_error))
@@ -1948,7 +2014,12 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_bytes_to_string(c, f->s36, stp_shl(3LL, 30LL));
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s%s%s%s\n", f->s33, f->s34, f->s35, f->s36);
+	stp_put_begin(c);
+	stp_put_str(c, f->s33);
+	stp_put_str(c, f->s34);
+	stp_put_str(c, f->s35);
+	stp_put_str(c, f->s36);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

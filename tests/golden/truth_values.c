@@ -64,7 +64,9 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	if (((((stp_g_n) ? (2LL) : (3LL))) != 0)) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "a");
+		stp_put_begin(c);
+		stp_put_str(c, "a");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	for (;;) {
@@ -89,7 +91,9 @@ static void stp_probe_0(struct stp_context *c) {
 		if (!(((((f->l_i) ? (0LL) : (1LL))) != 0)))
 			break;
 		STP_STMT();
-		stp_fmt_printf(c, "%lld\n", (long long)(f->l_i));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_i));
+		stp_put(c, "\n", 1);
 		f->t2 = f->l_i++;
 	}
 	STP_STMT();
@@ -103,7 +107,12 @@ static void stp_probe_0(struct stp_context *c) {
 	}
 	stp_strcpy(f->l_s, f->s3);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld%s%lld%lld\n", (long long)(f->l_x), f->l_s, (long long)(!((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(4LL))) != 0))), (long long)(((((((stp_g_n) ? (1LL) : (2LL))) != 0)) ? (3LL) : (4LL))));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->l_x));
+	stp_put_str(c, f->l_s);
+	stp_put_dec(c, (long long)(!((((int64_t)((uint64_t)(stp_g_n) * (uint64_t)(4LL))) != 0))));
+	stp_put_dec(c, (long long)(((((((stp_g_n) ? (1LL) : (2LL))) != 0)) ? (3LL) : (4LL))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

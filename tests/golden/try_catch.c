@@ -187,7 +187,9 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	{
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", f->l_m);
+		stp_put_begin(c);
+		stp_put_str(c, f->l_m);
+		stp_put(c, "\n", 1);
 	}
 stp_try_end1:
 	;
@@ -206,7 +208,9 @@ stp_try_end1:
 		goto stp_out;
 	{
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "caught");
+		stp_put_begin(c);
+		stp_put_str(c, "caught");
+		stp_put(c, "\n", 1);
 	}
 stp_try_end3:
 	;
@@ -228,7 +232,9 @@ stp_try_end3:
 					f->t7 = stp_fn_div(c, 1LL, f->l_i);
 					if (unlikely(c->last_error))
 						goto stp_out;
-					stp_fmt_printf(c, "%lld\n", (long long)(f->t7));
+					stp_put_begin(c);
+					stp_put_dec(c, (long long)(f->t7));
+					stp_put(c, "\n", 1);
 					goto stp_try_end6;
 				stp_out:
 					__attribute__((unused));
@@ -253,7 +259,9 @@ stp_try_end3:
 				goto stp_out;
 			{
 				STP_STMT();
-				stp_fmt_printf(c, "%s\n", f->l_outer);
+				stp_put_begin(c);
+				stp_put_str(c, f->l_outer);
+				stp_put(c, "\n", 1);
 				STP_STMT();
 				goto stp_cont4;
 			}
@@ -272,7 +280,10 @@ stp_try_end3:
 	f->t10 = stp_fn_safe_div(c, 1LL, 0LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld%s\n", (long long)(f->t10), stp_g_last);
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t10));
+	stp_put_str(c, stp_g_last);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	{
 		__label__ stp_out;

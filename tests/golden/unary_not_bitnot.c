@@ -49,7 +49,11 @@ static void stp_probe_0(struct stp_context *c) {
 	f->l_x = 5LL;
 	(void)(f->l_x);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld%lld%lld\n", (long long)(!(~(f->l_x))), (long long)(!(!(f->l_x))), (long long)((int64_t)(0 - (uint64_t)((int64_t)(0 - (uint64_t)(f->l_x))))));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(!(~(f->l_x))));
+	stp_put_dec(c, (long long)(!(!(f->l_x))));
+	stp_put_dec(c, (long long)((int64_t)(0 - (uint64_t)((int64_t)(0 - (uint64_t)(f->l_x))))));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

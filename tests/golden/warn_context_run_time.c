@@ -136,7 +136,9 @@ static void stp_probe_0(struct stp_context *c) {
 	f->t1 = stp_fn_long_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -148,7 +150,9 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t1 = stp_fn_int_arg(c, 1LL);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -160,7 +164,9 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_returnval(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -172,7 +178,9 @@ static void stp_probe_3(struct stp_context *c) {
 	f->t1 = stp_fn_register(c, "rax");
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)(f->t1));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

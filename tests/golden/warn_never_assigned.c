@@ -188,7 +188,9 @@ stp_try_end3:
 	stp_key_init(&f->k9);
 	stp_key_str(&f->k9, "a");
 	stp_strcpy(f->s10, stp_map_get_str(stp_g_names, &f->k9));
-	stp_fmt_printf(c, "%s\n", f->s10);
+	stp_put_begin(c);
+	stp_put_str(c, f->s10);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -62,7 +62,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_g_used = 1LL;
 	(void)(stp_g_used);
 	STP_STMT();
-	stp_fmt_printf(c, "%lld\n", (long long)(stp_g_used));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_used));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))

@@ -65,7 +65,9 @@ stp_out:
 static void stp_probe_0(struct stp_context *c) {
 	struct stp_frame_p0 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "hit");
+	stp_put_begin(c);
+	stp_put_str(c, "hit");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -76,7 +78,9 @@ static void stp_probe_1(struct stp_context *c) {
 
 	memset(f, 0, sizeof(*f));
 	f->l_a = (int64_t)c->watch->addr;
-	stp_fmt_printf(c, "%s\n", "hit");
+	stp_put_begin(c);
+	stp_put_str(c, "hit");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -107,7 +107,9 @@ stp_out:
 static void stp_probe_2(struct stp_context *c) {
 	struct stp_frame_p2 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%lld hits\n", (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_hits, &stp_pc_hits)));
+	stp_put(c, " hits\n", 6);
 	goto stp_out;
 stp_out:
 }

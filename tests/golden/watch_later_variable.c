@@ -97,7 +97,9 @@ static void stp_probe_1(struct stp_context *c) {
 	if (stp_watch_request(c, &stp_wdecl_table[0], STP_REQ_ENABLE_LATER, 0, "watch_later_variable.stp:10:3"))
 		goto stp_out;
 	STP_STMT();
-	stp_fmt_printf(c, "%lld\n", (long long)(stp_g_later));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_g_later));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_later);

@@ -247,7 +247,10 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_fn_execname(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "pid_max written by %s\n", f->s1);
+	stp_put_begin(c);
+	stp_put(c, "pid_max written by ", 19);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	if (stp_watch_request(c, &stp_wdecl_table[0], STP_REQ_DISABLE_ALL, 0, "watch_named.stp:6:3"))
 		goto stp_out;
@@ -259,7 +262,9 @@ stp_out:
 static void stp_probe_1(struct stp_context *c) {
 	struct stp_frame_p1 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%s\n", "watch_pid armed");
+	stp_put_begin(c);
+	stp_put_str(c, "watch_pid armed");
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -271,7 +276,10 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_end_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "watch_pid: %s\n", f->s1);
+	stp_put_begin(c);
+	stp_put(c, "watch_pid: ", 11);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -283,7 +291,10 @@ static void stp_probe_3(struct stp_context *c) {
 	stp_fn_unavailable_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "watch_pid: %s\n", f->s1);
+	stp_put_begin(c);
+	stp_put(c, "watch_pid: ", 11);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -301,7 +312,14 @@ static void stp_probe_4(struct stp_context *c) {
 	f->t3 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%#llx: %lld -> %lld\n", (unsigned long long)(f->t1), (long long)(f->t2), (long long)(f->t3));
+	stp_put_begin(c);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, ": ", 2);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, " -> ", 4);
+	stp_put_dec(c, (long long)(f->t3));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -315,7 +333,12 @@ static void stp_probe_5(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s %#llx\n", f->s1, (unsigned long long)(f->l_loc));
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " ", 1);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->l_loc), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -118,7 +118,11 @@ static void stp_probe_2(struct stp_context *c) {
 	stp_fn_pp(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s armed at %llx\n", f->s1, (unsigned long long)(f->l_loc));
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, " armed at ", 10);
+	stp_put_num(c, (unsigned long long)(f->l_loc), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }

@@ -224,7 +224,11 @@ static void stp_probe_1(struct stp_context *c) {
 	f->t2 = stp_fn_data_value(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld -> %lld\n", (long long)(f->t1), (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t1));
+	stp_put(c, " -> ", 4);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -236,7 +240,11 @@ static void stp_probe_2(struct stp_context *c) {
 	f->t1 = stp_fn_data_addr(c);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "armed at %#llx\n", (unsigned long long)(f->t1));
+	stp_put_begin(c);
+	stp_put(c, "armed at ", 9);
+	stp_put(c, "0x", 2);
+	stp_put_num(c, (unsigned long long)(f->t1), 16, false);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -248,7 +256,10 @@ static void stp_probe_3(struct stp_context *c) {
 	stp_fn_end_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "disarmed: %s\n", f->s1);
+	stp_put_begin(c);
+	stp_put(c, "disarmed: ", 10);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 }
@@ -267,7 +278,9 @@ static void stp_probe_4(struct stp_context *c) {
 	stp_fn_unavailable_reason(c, f->s1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", f->s1);
+	stp_put_begin(c);
+	stp_put_str(c, f->s1);
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_plan_b);
@@ -289,7 +302,10 @@ static void stp_probe_5(struct stp_context *c) {
 	f->t2 = stp_fn_kernel_int(c, f->t1);
 	if (unlikely(c->last_error))
 		goto stp_out;
-	stp_fmt_printf(c, "pid_max is %lld\n", (long long)(f->t2));
+	stp_put_begin(c);
+	stp_put(c, "pid_max is ", 11);
+	stp_put_dec(c, (long long)(f->t2));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_read_unlock(&stp_lock_plan_b);
@@ -299,7 +315,9 @@ stp_out:
 static void stp_probe_6(struct stp_context *c) {
 	struct stp_frame_p6 *f __maybe_unused = stp_frame(c);
 
-	stp_fmt_printf(c, "%lld writes\n", (long long)(stp_counter_read(&stp_g_n, &stp_pc_n)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(stp_counter_read(&stp_g_n, &stp_pc_n)));
+	stp_put(c, " writes\n", 8);
 	goto stp_out;
 stp_out:
 }

@@ -139,7 +139,9 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	if ((int64_t)stp_map_exists_match(stp_g_calls, &f->k9, 0x1u)) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "pid 1 has calls");
+		stp_put_begin(c);
+		stp_put_str(c, "pid 1 has calls");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k10);
@@ -149,7 +151,9 @@ static void stp_probe_0(struct stp_context *c) {
 		goto stp_out;
 	if (!((int64_t)stp_map_exists_match(stp_g_calls, &f->k10, 0x2u))) {
 		STP_STMT();
-		stp_fmt_printf(c, "%s\n", "nobody opened");
+		stp_put_begin(c);
+		stp_put_str(c, "nobody opened");
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	stp_key_init(&f->k11);
@@ -170,7 +174,11 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k14, "read");
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_calls), "[...] in calls")))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t13), (long long)((int64_t)stp_map_exists_match(stp_g_calls, &f->k14, 0x2u)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)(f->t13));
+	stp_put(c, " ", 1);
+	stp_put_dec(c, (long long)((int64_t)stp_map_exists_match(stp_g_calls, &f->k14, 0x2u)));
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_key_init(&f->k15);
 	stp_key_str(&f->k15, "");
@@ -186,7 +194,9 @@ static void stp_probe_0(struct stp_context *c) {
 	stp_key_str(&f->k16, "");
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_names), "[...] in names")))
 		goto stp_out;
-	stp_fmt_printf(c, "%lld\n", (long long)((int64_t)stp_map_exists_match(stp_g_names, &f->k16, 0x0u)));
+	stp_put_begin(c);
+	stp_put_dec(c, (long long)((int64_t)stp_map_exists_match(stp_g_names, &f->k16, 0x0u)));
+	stp_put(c, "\n", 1);
 	goto stp_out;
 stp_out:
 	stp_write_unlock(&stp_lock_names);
@@ -208,7 +218,9 @@ static void stp_probe_1(struct stp_context *c) {
 		goto stp_out;
 	if (!((int64_t)stp_map_exists_match(stp_g_calls, &f->k1, 0x1u)))
 		goto stp_out;
-	stp_fmt_printf(c, "%s\n", "still there");
+	stp_put_begin(c);
+	stp_put_str(c, "still there");
+	stp_put(c, "\n", 1);
 	STP_STMT();
 	stp_fn_exit(c);
 	if (unlikely(c->last_error))
@@ -266,7 +278,11 @@ static void stp_probe_2(struct stp_context *c) {
 		f->l_p = stp_entry_key_long(e, 1);
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 2));
 		STP_STMT();
-		stp_fmt_printf(c, "%lld %s\n", (long long)(f->l_p), f->l_name);
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_p));
+		stp_put(c, " ", 1);
+		stp_put_str(c, f->l_name);
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	f->t13 = 2LL;
@@ -289,7 +305,13 @@ static void stp_probe_2(struct stp_context *c) {
 		stp_strcpy(f->l_name, stp_entry_key_str(e, 2));
 		f->l_n = stp_entry_val_long(e);
 		STP_STMT();
-		stp_fmt_printf(c, "%lld %s=%lld\n", (long long)(f->l_p), f->l_name, (long long)(f->l_n));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->l_p));
+		stp_put(c, " ", 1);
+		stp_put_str(c, f->l_name);
+		stp_put(c, "=", 1);
+		stp_put_dec(c, (long long)(f->l_n));
+		stp_put(c, "\n", 1);
 	}
 	goto stp_out;
 stp_out:

@@ -142,7 +142,11 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_key_init(&f->k15);
 		stp_key_long(&f->k15, f->l_k);
 		f->t16 = stp_map_get_long(stp_g_recent, &f->k15);
-		stp_fmt_printf(c, "%lld %lld\n", (long long)(f->t14), (long long)(f->t16));
+		stp_put_begin(c);
+		stp_put_dec(c, (long long)(f->t14));
+		stp_put(c, " ", 1);
+		stp_put_dec(c, (long long)(f->t16));
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	f->t19 = 2LL;
@@ -160,7 +164,10 @@ static void stp_probe_0(struct stp_context *c) {
 		stp_key_init(&f->k21);
 		stp_key_str(&f->k21, f->l_s);
 		stp_strcpy(f->s22, stp_map_get_str(stp_g_names, &f->k21));
-		stp_fmt_printf(c, "%s%s\n", f->s20, f->s22);
+		stp_put_begin(c);
+		stp_put_str(c, f->s20);
+		stp_put_str(c, f->s22);
+		stp_put(c, "\n", 1);
 	}
 	STP_STMT();
 	if (unlikely(stp_count_work(c, stp_map_clear_work(stp_g_pairs), "delete pairs")))

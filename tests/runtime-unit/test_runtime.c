@@ -1210,6 +1210,81 @@ static void test_format(void)
 	CHECK(fmt_is(2, "\\n", 2, "%#c", '\n'));
 }
 
+/* A plain printf piece by piece (stp_put_* in the kernel): the records committed so far. */
+static char put_out[256];
+static size_t put_out_len;
+static int put_commit(const char *p, size_t n)
+{
+	memcpy(put_out + put_out_len, p, n);
+	put_out_len += n;
+	put_out[put_out_len++] = '|';	/* a record boundary */
+	return 0;
+}
+
+/* stp_put's logic over a cap-byte buffer: returns the bytes lost. */
+static size_t put_piece(char *buf, size_t cap, size_t *len, size_t *mark, const char *s)
+{
+	size_t n = strlen(s), k = n;
+
+	if (*len + n >= cap)
+		k = stp_fmt_room(buf, cap, len, mark, n, put_commit);
+	memcpy(buf + *len, s, k);
+	*len += k;
+	return n - k;
+}
+
+static void test_format_pieces(void)
+{
+	char tmp[24], *p, buf[8];
+	size_t len = 0, mark = 0, lost;
+
+	p = stp_fmt_digits(tmp + sizeof(tmp), 0, 10, false);
+	CHECK(tmp + sizeof(tmp) - p == 1 && *p == '0');
+	p = stp_fmt_digits(tmp + sizeof(tmp), 18446744073709551615ULL, 10, false);
+	CHECK(!memcmp(p, "18446744073709551615", 20) && tmp + sizeof(tmp) - p == 20);
+	p = stp_fmt_digits(tmp + sizeof(tmp), 18446744073709551615ULL, 8, false);
+	CHECK(!memcmp(p, "1777777777777777777777", 22) && tmp + sizeof(tmp) - p == 22);
+	p = stp_fmt_digits(tmp + sizeof(tmp), 0xbeefULL, 16, true);
+	CHECK(!memcmp(p, "BEEF", 4) && tmp + sizeof(tmp) - p == 4);
+	p = stp_fmt_digits(tmp + sizeof(tmp), 0xbeefULL, 16, false);
+	CHECK(!memcmp(p, "beef", 4));
+
+	/* Fits: appended after the earlier text. */
+	put_out_len = 0;
+	mark = len;
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "ab") == 0);
+	mark = len;
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "cd") == 0);
+	CHECK(len == 4 && !memcmp(buf, "abcd", 4) && put_out_len == 0);
+	/* A printf that does not fit after "abcd": "abcd" goes out first, and the printf's
+	 * text so far ("ef") moves to the front. */
+	mark = len;
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "ef") == 0);
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "gh") == 0);
+	CHECK(put_out_len == 5 && !memcmp(put_out, "abcd|", 5));
+	CHECK(len == 4 && mark == 0 && !memcmp(buf, "efgh", 4));
+	/* One printf longer than cap - 1 bytes is cut there; the rest is lost. */
+	put_out_len = 0;
+	len = 0;
+	mark = 0;
+	lost = put_piece(buf, sizeof(buf), &len, &mark, "0123");
+	lost += put_piece(buf, sizeof(buf), &len, &mark, "4567");
+	lost += put_piece(buf, sizeof(buf), &len, &mark, "89");
+	CHECK(lost == 3 && len == 7 && !memcmp(buf, "0123456", 7) && put_out_len == 0);
+	/* The next printf starts on a full buffer: that goes out first. */
+	mark = len;
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "x") == 0);
+	CHECK(put_out_len == 8 && !memcmp(put_out, "0123456|", 8) && len == 1 && buf[0] == 'x');
+	/* An empty piece on a buffer filled to the brim (by stp_print) commits it too, as
+	 * stp_out_vformat does with no room at all. */
+	put_out_len = 0;
+	memcpy(buf, "abcdefgh", 8);
+	len = 8;
+	mark = 8;
+	CHECK(put_piece(buf, sizeof(buf), &len, &mark, "") == 0);
+	CHECK(put_out_len == 9 && len == 0 && mark == 0);
+}
+
 int main(void)
 {
 	test_map_basic();
@@ -1236,6 +1311,7 @@ int main(void)
 	test_map_publish();
 	test_quote();
 	test_format();
+	test_format_pieces();
 	printf("%d passed, %d failed (STP_BUFSIZE=%d STP_PRINTBUF=%d)\n", passed, failed,
 	       STP_BUFSIZE, STP_PRINTBUF);
 	return failed ? 1 : 0;

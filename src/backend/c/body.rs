@@ -1244,12 +1244,19 @@ impl<'a> BodyGen<'a> {
         let mut fmt = String::with_capacity(64);
         // The values after the format, each written with its ", " as it is evaluated.
         let mut rest = String::with_capacity(128);
+        // The same text as pieces for stp_put_* (stp_output.h), while every conversion is
+        // plain: output of a plain format is written without the general formatter.
+        let mut pieces: Vec<Put> = Vec::new();
+        let mut plain = into.is_none();
         match which {
             Builtin::Printf | Builtin::Sprintf => {
                 let mut ai = 0;
                 for p in format {
                     match p {
                         FmtPiece::Text(t) => {
+                            // A NUL ends the C format, and so the text: not for pieces.
+                            plain &= !t.contains('\0');
+                            pieces.push(Put::Text(t));
                             for (i, part) in t.split('%').enumerate() {
                                 if i > 0 {
                                     fmt.push_str("%%");
@@ -1291,11 +1298,15 @@ impl<'a> BodyGen<'a> {
                             let Some(a) = args.get(ai) else { continue };
                             ai += 1;
                             let flags = c_flags(flags, *conv);
+                            plain &= flags.is_empty() && width.is_none() && precision.is_none();
+                            // The value's C expression starts after its ", ".
+                            let start = rest.len() + 2;
                             let cast = match conv {
                                 's' => {
                                     rest.push_str(", ");
                                     self.str_stable_to(a, &args[ai..], &mut rest);
                                     push_all(&mut fmt, &["%", &flags, &w, &pr, "s"]);
+                                    pieces.push(Put::Str(start..rest.len()));
                                     continue;
                                 }
                                 'c' => {
@@ -1320,6 +1331,7 @@ impl<'a> BodyGen<'a> {
                             rest.push_str(cast);
                             self.stable_long_to(a, args, ai, &mut rest);
                             rest.push(')');
+                            pieces.push(Put::Conv(*conv, start..rest.len()));
                         }
                     }
                 }
@@ -1337,23 +1349,33 @@ impl<'a> BodyGen<'a> {
                     [FmtPiece::Text(d)] if which.delimited() => d.replace('%', "%%"),
                     _ => String::new(),
                 };
+                let delim_text = match format {
+                    [FmtPiece::Text(d)] if which.delimited() => d.as_str(),
+                    _ => "",
+                };
+                plain &= !delim_text.contains('\0');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
                         fmt.push_str(&delim);
+                        pieces.push(Put::Text(delim_text));
                     }
+                    let start = rest.len() + 2;
                     if a.ty == Ty::Str {
                         fmt.push_str("%s");
                         rest.push_str(", ");
                         self.str_stable_to(a, &args[i + 1..], &mut rest);
+                        pieces.push(Put::Str(start..rest.len()));
                     } else {
                         fmt.push_str("%lld");
                         rest.push_str(", (long long)(");
                         self.stable_long_to(a, args, i + 1, &mut rest);
                         rest.push(')');
+                        pieces.push(Put::Conv('d', start..rest.len()));
                     }
                 }
                 if which.newline() {
                     fmt.push('\n');
+                    pieces.push(Put::Text("\n"));
                 }
             }
         }
@@ -1368,10 +1390,51 @@ impl<'a> BodyGen<'a> {
                 if rest.is_empty() && !fmt.contains('%') {
                     let plain = &fmt_lit;
                     cline!(self.w; "stp_print(c, ", plain, ", sizeof(", plain, ") - 1);");
+                } else if plain {
+                    self.put_pieces(&pieces, &rest);
                 } else {
                     cline!(self.w; "stp_fmt_printf(c, ", fmt_lit, rest, ");");
                 }
             }
+        }
+    }
+
+    /// A plain format's output as one append per piece (stp_output.h's stp_put_*), with the
+    /// values' C expressions taken from `rest`. Adjacent texts are joined.
+    fn put_pieces(&mut self, pieces: &[Put], rest: &str) {
+        cline!(self.w; "stp_put_begin(c);");
+        let mut i = 0;
+        while i < pieces.len() {
+            match &pieces[i] {
+                Put::Text(_) => {
+                    let mut text = String::new();
+                    while let Some(Put::Text(t)) = pieces.get(i) {
+                        text.push_str(t);
+                        i += 1;
+                    }
+                    if !text.is_empty() {
+                        cline!(self.w; "stp_put(c, ", CLit(&text), ", ", text.len(), ");");
+                    }
+                    continue;
+                }
+                Put::Str(r) => cline!(self.w; "stp_put_str(c, ", &rest[r.clone()], ");"),
+                Put::Conv(conv, r) => {
+                    let v = &rest[r.clone()];
+                    match conv {
+                        'd' | 'i' => cline!(self.w; "stp_put_dec(c, ", v, ");"),
+                        'c' => cline!(self.w; "stp_put_chr(c, ", v, ");"),
+                        'p' => {
+                            cline!(self.w; "stp_put(c, \"0x\", 2);");
+                            cline!(self.w; "stp_put_num(c, ", v, ", 16, false);");
+                        }
+                        'o' => cline!(self.w; "stp_put_num(c, ", v, ", 8, false);"),
+                        'x' => cline!(self.w; "stp_put_num(c, ", v, ", 16, false);"),
+                        'X' => cline!(self.w; "stp_put_num(c, ", v, ", 16, true);"),
+                        _ => cline!(self.w; "stp_put_num(c, ", v, ", 10, false);"),
+                    }
+                }
+            }
+            i += 1;
         }
     }
 
@@ -1387,6 +1450,14 @@ impl<'a> BodyGen<'a> {
             t.push_to(out);
         }
     }
+}
+
+/// One piece of a plain format's output: text, or a conversion (or `%s`) of the value whose C
+/// expression is that range of the call's arguments.
+enum Put<'a> {
+    Text(&'a str),
+    Str(std::ops::Range<usize>),
+    Conv(char, std::ops::Range<usize>),
 }
 
 /// For keys with a `*`: the mask of the columns that must match (bit c for column c).
