@@ -419,10 +419,6 @@ mod tests {
         assert!(one.contains("obj-m := stphwbp_a.o\n"), "{one}");
         assert!(one.contains("-Werror -DMAXACTION=5"), "{one}");
         assert!(one.contains("ccflags-y += -g0"), "{one}");
-        assert!(
-            one.contains("ccflags-y += -fno-gcse -fno-schedule-insns2"),
-            "{one}"
-        );
         let two = kbuild_file(&["stphwbp_a", "stphwbp_b"], &[]).unwrap();
         assert!(two.contains("obj-m := stphwbp_a.o stphwbp_b.o\n"), "{two}");
     }
