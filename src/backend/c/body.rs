@@ -1345,14 +1345,11 @@ impl<'a> BodyGen<'a> {
             | Builtin::Sprintd
             | Builtin::Sprintdln => {
                 // The delimiter is written into the format, as printf's text is.
-                let delim = match format {
-                    [FmtPiece::Text(d)] if which.delimited() => d.replace('%', "%%"),
-                    _ => String::new(),
-                };
                 let delim_text = match format {
                     [FmtPiece::Text(d)] if which.delimited() => d.as_str(),
                     _ => "",
                 };
+                let delim = delim_text.replace('%', "%%");
                 plain &= !delim_text.contains('\0');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
